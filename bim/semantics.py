@@ -1,0 +1,81 @@
+"""What an IFC element means: class, name, container, property sets and materials."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ifcopenshell
+import ifcopenshell.util.element as element_util
+
+SPATIAL_ROOTS = ("IfcSpatialStructureElement", "IfcSpatialElement")
+BODY_IDENTIFIERS = ("Body", "Facetation", "Body-FallBack", "Mesh")
+
+
+def is_spatial(entity: ifcopenshell.entity_instance) -> bool:
+    """Whether ``entity`` is a site, building, storey, space or other spatial element."""
+    return any(_is_a(entity, root) for root in SPATIAL_ROOTS)
+
+
+def _is_a(entity: ifcopenshell.entity_instance, name: str) -> bool:
+    try:
+        return bool(entity.is_a(name))
+    except RuntimeError:
+        return False
+
+
+def parent_of(entity: ifcopenshell.entity_instance) -> ifcopenshell.entity_instance | None:
+    """The spatial container, else the aggregating whole, else None (the project is skipped)."""
+    container = None if is_spatial(entity) else element_util.get_container(entity)
+    parent = container or element_util.get_aggregate(entity)
+    if parent is None and hasattr(entity, "FillsVoids"):
+        for fills in entity.FillsVoids or ():
+            host = fills.RelatingOpeningElement.VoidsElements[0].RelatingBuildingElement
+            parent = element_util.get_container(host)
+    if parent is None or parent.is_a("IfcProject"):
+        return None
+    return parent
+
+
+def attributes_of(entity: ifcopenshell.entity_instance) -> dict[str, Any]:
+    """Property sets, quantities, materials, type and the descriptive attributes."""
+    info = entity.get_info(recursive=False)
+    attributes: dict[str, Any] = {
+        key: info[key]
+        for key in ("Description", "ObjectType", "Tag", "PredefinedType", "LongName", "Elevation")
+        if info.get(key) not in (None, "")
+    }
+    attributes["step_id"] = entity.id()
+    attributes["psets"] = _clean(element_util.get_psets(entity, psets_only=True))
+    quantities = element_util.get_psets(entity, qtos_only=True)
+    if quantities:
+        attributes["qtos"] = _clean(quantities)
+    element_type = element_util.get_type(entity)
+    if element_type is not None and element_type != entity:
+        attributes["type"] = {
+            "id": element_type.GlobalId,
+            "class": element_type.is_a(),
+            "name": element_type.Name or "",
+        }
+    materials = element_util.get_materials(entity)
+    if materials:
+        attributes["materials"] = sorted({m.Name or "" for m in materials} - {""})
+    return attributes
+
+
+def _clean(psets: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {
+        name: {key: value for key, value in props.items() if key != "id"}
+        for name, props in psets.items()
+    }
+
+
+def missing_geometry_reason(entity: ifcopenshell.entity_instance) -> str:
+    """Why a product with a representation yielded no mesh, in one phrase."""
+    if entity.is_a("IfcOpeningElement"):
+        return "opening: subtracted from the element it voids, not a solid of its own"
+    representations = entity.Representation.Representations if entity.Representation else ()
+    identifiers = sorted({r.RepresentationIdentifier or "?" for r in representations})
+    kinds = sorted({r.RepresentationType or "?" for r in representations})
+    if not set(identifiers) & set(BODY_IDENTIFIERS) and "?" not in identifiers:
+        return f"no body representation (only {', '.join(identifiers)})"
+    return f"the geometry kernel produced no triangles for its {', '.join(kinds)} representation"

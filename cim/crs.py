@@ -1,0 +1,117 @@
+"""Coordinate reference systems: parsing, transformations and local east-north-up frames.
+
+Every city has one projected CRS. Heights are treated as ellipsoidal when a position is
+carried to ECEF (EPSG:4978); the difference to orthometric heights (a few tens of metres of
+geoid undulation) shifts a whole city vertically but never distorts it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import numpy.typing as npt
+from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError as PyprojCrsError
+
+from cim.errors import CrsError
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def parse_crs(text: str) -> CRS:
+    """Return the CRS named by ``text`` (``EPSG:4547``, a WKT or a PROJ string).
+
+    Raises
+    ------
+    CrsError
+        When pyproj does not know the CRS.
+    """
+    try:
+        return CRS.from_user_input(text)
+    except PyprojCrsError as exc:
+        raise CrsError(f"unknown CRS {text!r}: {exc}") from exc
+
+
+def require_projected(crs: CRS, text: str) -> CRS:
+    """Return ``crs`` if it is projected with metre axes, else raise :class:`CrsError`."""
+    if not crs.is_projected:
+        raise CrsError(f"{text} is not a projected CRS; a city needs one in metres")
+    unit = crs.axis_info[0].unit_name if crs.axis_info else "metre"
+    if unit not in ("metre", "meter"):
+        raise CrsError(f"{text} has axes in {unit}; a city needs a CRS in metres")
+    return crs
+
+
+@lru_cache(maxsize=64)
+def transformer(source: str, target: str) -> Transformer:
+    """Return a cached, always-xy transformer between two CRS given as text."""
+    return Transformer.from_crs(parse_crs(source), parse_crs(target), always_xy=True)
+
+
+def crs_text(crs: CRS) -> str:
+    """Return the shortest stable name of ``crs`` (``EPSG:n`` when it has one)."""
+    code = crs.to_epsg()
+    return f"EPSG:{code}" if code else crs.to_wkt()
+
+
+def enu_rotation(lon_deg: float, lat_deg: float) -> FloatArray:
+    """Rotation whose rows are the east, north and up unit vectors in ECEF."""
+    lon, lat = np.radians(lon_deg), np.radians(lat_deg)
+    sin_lon, cos_lon, sin_lat, cos_lat = np.sin(lon), np.cos(lon), np.sin(lat), np.cos(lat)
+    return np.array(
+        [
+            [-sin_lon, cos_lon, 0.0],
+            [-sin_lat * cos_lon, -sin_lat * sin_lon, cos_lat],
+            [cos_lat * cos_lon, cos_lat * sin_lon, sin_lat],
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class LocalFrame:
+    """An east-north-up frame anchored at a point of a city, for float32-safe vertices.
+
+    Attributes
+    ----------
+    crs:
+        The city CRS the frame converts from.
+    origin:
+        The anchor in the city CRS (x, y, height).
+    """
+
+    crs: str
+    origin: tuple[float, float, float]
+
+    @property
+    def geodetic_origin(self) -> tuple[float, float, float]:
+        """The anchor as longitude, latitude (degrees) and height."""
+        lon, lat = transformer(self.crs, "EPSG:4326").transform(self.origin[0], self.origin[1])
+        return float(lon), float(lat), self.origin[2]
+
+    @property
+    def ecef_origin(self) -> FloatArray:
+        """The anchor in ECEF metres."""
+        lon, lat, height = self.geodetic_origin
+        x, y, z = transformer("EPSG:4979", "EPSG:4978").transform(lon, lat, height)
+        return np.array([x, y, z], dtype=np.float64)
+
+    def to_local(self, points: FloatArray) -> FloatArray:
+        """Carry ``(n, 3)`` city-CRS points into this frame (east, north, up metres)."""
+        lon, lat = transformer(self.crs, "EPSG:4326").transform(points[:, 0], points[:, 1])
+        x, y, z = transformer("EPSG:4979", "EPSG:4978").transform(lon, lat, points[:, 2])
+        ecef = np.column_stack([x, y, z]) - self.ecef_origin
+        return ecef @ enu_rotation(*self.geodetic_origin[:2]).T
+
+    def to_ecef_matrix(self) -> FloatArray:
+        """The 4x4 matrix taking frame coordinates to ECEF (column-major when flattened.T)."""
+        matrix = np.eye(4)
+        matrix[:3, :3] = enu_rotation(*self.geodetic_origin[:2]).T
+        matrix[:3, 3] = self.ecef_origin
+        return matrix
+
+    def to_geodetic(self, points: FloatArray) -> FloatArray:
+        """Carry ``(n, 3)`` city-CRS points to longitude, latitude and height."""
+        lon, lat = transformer(self.crs, "EPSG:4326").transform(points[:, 0], points[:, 1])
+        return np.column_stack([lon, lat, points[:, 2]])

@@ -1,0 +1,21 @@
+"""Errors raised by the domain core."""
+
+
+class CimError(Exception):
+    """Root of every error raised by :mod:`cim`."""
+
+
+class CityNotFoundError(CimError):
+    """The city folder does not exist or holds no city store."""
+
+
+class CityExistsError(CimError):
+    """A city store already exists where a new one was asked for."""
+
+
+class ObjectNotFoundError(CimError):
+    """No city object has the requested id."""
+
+
+class CrsError(CimError):
+    """A coordinate reference system is unknown or unusable."""

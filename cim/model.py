@@ -1,0 +1,83 @@
+"""City objects and their geometry, the types every layer of CIMTwin exchanges."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from shapely.geometry.base import BaseGeometry
+
+FloatArray = npt.NDArray[np.float64]
+IndexArray = npt.NDArray[np.uint32]
+
+
+@dataclass(frozen=True)
+class Material:
+    """A surface appearance: a name and a linear RGBA colour in 0..1."""
+
+    name: str
+    rgba: tuple[float, float, float, float] = (0.8, 0.8, 0.8, 1.0)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the material as a JSON-ready mapping."""
+        return {"name": self.name, "rgba": list(self.rgba)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Material:
+        """Build a material from :meth:`to_dict` output."""
+        r, g, b, a = (float(v) for v in data["rgba"])
+        return cls(name=str(data["name"]), rgba=(r, g, b, a))
+
+
+@dataclass
+class MeshPart:
+    """Triangles of one material, vertices in the city CRS (float64 x, y, height)."""
+
+    material: Material
+    vertices: FloatArray
+    faces: IndexArray
+
+    def __post_init__(self) -> None:
+        self.vertices = np.ascontiguousarray(self.vertices, dtype=np.float64).reshape(-1, 3)
+        self.faces = np.ascontiguousarray(self.faces, dtype=np.uint32).reshape(-1, 3)
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float, float, float]:
+        """``(min_x, min_y, min_z, max_x, max_y, max_z)`` of the vertices."""
+        low, high = self.vertices.min(axis=0), self.vertices.max(axis=0)
+        return (*map(float, low), *map(float, high))  # type: ignore[return-value]
+
+
+@dataclass
+class CityObject:
+    """One object of the city model, joined everywhere by its id.
+
+    Attributes
+    ----------
+    id:
+        The join key: an IFC GlobalId, or ``<layer>:<source id>`` for GIS features.
+    cls:
+        The class, e.g. ``IfcWall`` or ``building``.
+    name:
+        A human name, possibly empty.
+    parent_id:
+        The id of the containing object (storey of a wall, building of a storey), if any.
+    source:
+        The name of the source the object came from.
+    attributes:
+        Everything else: property sets, materials, type, description.
+    footprint:
+        The 2D footprint in the city CRS, if the object has geometry.
+    """
+
+    id: str
+    cls: str
+    name: str = ""
+    parent_id: str | None = None
+    source: str = ""
+    attributes: dict[str, Any] = field(default_factory=dict)
+    footprint: BaseGeometry | None = None
+    base_height: float | None = None
+    top_height: float | None = None

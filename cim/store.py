@@ -12,6 +12,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,17 @@ Bounds3D = tuple[float, float, float, float, float, float]
 _OBJECT_COLUMNS = (
     "object_id, class, name, parent_id, source, attributes, geom, base_height, top_height"
 )
+
+
+@dataclass(frozen=True)
+class MeshEntry:
+    """An object with a mesh, as the tiler sees it before loading the triangles."""
+
+    object_id: str
+    cls: str
+    name: str
+    bounds: Bounds3D
+    triangles: int
 
 
 class CityStore:
@@ -170,15 +182,16 @@ class CityStore:
             for row in rows
         ]
 
-    def mesh_bounds(self) -> Iterator[tuple[str, Bounds3D, int]]:
-        """Yield ``(object id, bounds, triangle count)`` of every object with a mesh."""
+    def mesh_index(self) -> Iterator[MeshEntry]:
+        """Yield the class, name, bounds and triangle count of every object with a mesh."""
         rows = self._conn.execute(
-            f"SELECT object_id, MIN(min_x), MIN(min_y), MIN(min_z), MAX(max_x), MAX(max_y),"
-            f" MAX(max_z), SUM(triangle_count) FROM {gpkg.MESHES_TABLE} GROUP BY object_id"
-            " ORDER BY object_id"
+            f"SELECT m.object_id, o.class, o.name, MIN(m.min_x), MIN(m.min_y), MIN(m.min_z),"
+            f" MAX(m.max_x), MAX(m.max_y), MAX(m.max_z), SUM(m.triangle_count)"
+            f" FROM {gpkg.MESHES_TABLE} m LEFT JOIN {gpkg.OBJECTS_TABLE} o"
+            " ON o.object_id = m.object_id GROUP BY m.object_id ORDER BY m.object_id"
         )
-        for object_id, *bounds, triangles in rows:
-            yield object_id, tuple(bounds), int(triangles)
+        for object_id, cls, name, *bounds, triangles in rows:
+            yield MeshEntry(object_id, cls or "", name or "", tuple(bounds), int(triangles))
 
     def meshes(self, object_ids: Iterable[str]) -> dict[str, list[MeshPart]]:
         """Load the mesh parts of the given objects."""

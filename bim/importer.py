@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import ifcopenshell
 import numpy as np
 import shapely
 
 from bim import semantics
+from bim.errors import IfcReadError
 from bim.footprint import footprint_of
 from bim.geometry import DEFAULT_KERNEL, ElementShape, iterate_shapes
 from bim.georef import Georeference, UserOrigin, resolve
@@ -62,34 +64,84 @@ class _Spatial:
     high: float = float("-inf")
 
 
+@overload
 def import_ifc(
     store: CityStore,
-    path: Path,
+    paths: Path,
     options: ImportOptions | None = None,
-    on_progress: Callable[[int], None] | None = None,
-) -> ImportReport:
-    """Import ``path`` into ``store``; re-importing a file of the same name replaces it.
+    on_progress: Callable[[Path, int], None] | None = None,
+) -> ImportReport: ...
+
+
+@overload
+def import_ifc(
+    store: CityStore,
+    paths: Sequence[Path],
+    options: ImportOptions | None = None,
+    on_progress: Callable[[Path, int], None] | None = None,
+) -> list[ImportReport]: ...
+
+
+def import_ifc(
+    store: CityStore,
+    paths: Path | Sequence[Path],
+    options: ImportOptions | None = None,
+    on_progress: Callable[[Path, int], None] | None = None,
+) -> ImportReport | list[ImportReport]:
+    """Import IFC files into ``store`` in one transaction: all of them or none.
+
+    Given one path, returns its report; given a sequence, a report per file.
+
+    A file whose name was imported before replaces the earlier import. Every file is
+    checked (header, schema, end, georeference) before anything is written.
 
     Raises
     ------
     BimError
-        When the file cannot be read or placed; the store is then untouched.
+        When a file cannot be read or placed; the store is then untouched.
     """
+    if isinstance(paths, Path):
+        return import_ifc(store, [paths], options, on_progress)[0]
     options = options or ImportOptions()
-    started = time.perf_counter()
-    schema = read_schema(path)
-    model = open_ifc(path)
-    georef = resolve(model, options.user_origin)
-    report = ImportReport(path.name, schema, _application(model), georef.to_dict())
-    report.warnings += _area_warnings(georef, store.crs)
+    names = [path.name for path in paths]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise IfcReadError(f"two files share the name {duplicates[0]}: rename one")
+    prepared = []
+    for path in paths:
+        schema = read_schema(path)
+        model = open_ifc(path)
+        prepared.append((path, schema, model, resolve(model, options.user_origin)))
+    reports = []
     with store.transaction() as writer:
-        report.replaced_objects = writer.remove_source(path.name)
-        run = _ImportRun(model, georef, store.crs, writer, report)
-        for shape in iterate_shapes(model, options.kernel, options.threads, on_progress):
-            run.add_shape(shape)
-        run.finish()
-        report.seconds = round(time.perf_counter() - started, 3)
-        writer.record_source(path.name, str(path), file_sha256(path), "ifc", report.to_dict())
+        for path, schema, model, georef in prepared:
+            progress = None if on_progress is None else partial(on_progress, path)
+            reports.append(
+                _import_one(writer, store.crs, path, schema, model, georef, options, progress)
+            )
+    return reports
+
+
+def _import_one(
+    writer: CityWriter,
+    crs: str,
+    path: Path,
+    schema: str,
+    model: ifcopenshell.file,
+    georef: Georeference,
+    options: ImportOptions,
+    on_progress: Callable[[int], None] | None,
+) -> ImportReport:
+    started = time.perf_counter()
+    report = ImportReport(path.name, schema, _application(model), georef.to_dict())
+    report.warnings += _area_warnings(georef, crs)
+    report.replaced_objects = writer.remove_source(path.name)
+    run = _ImportRun(model, georef, crs, writer, report)
+    for shape in iterate_shapes(model, options.kernel, options.threads, on_progress):
+        run.add_shape(shape)
+    run.finish()
+    report.seconds = round(time.perf_counter() - started, 3)
+    writer.record_source(path.name, str(path), file_sha256(path), "ifc", report.to_dict())
     return report
 
 

@@ -32,7 +32,7 @@ DEFAULT_EXCLUDED = ("IfcSpace", "IfcOpeningElement", "IfcAnnotation")
 class TilingOptions:
     """Limits of a leaf tile and the classes left out of the tiles."""
 
-    max_features: int = 1000
+    max_features: int = 500
     max_triangles: int = 150_000
     max_depth: int = 16
     excluded_classes: tuple[str, ...] = DEFAULT_EXCLUDED

@@ -1,0 +1,54 @@
+"""The FastAPI application: tiles, objects, health, OpenAPI docs and the viewer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from api.errors import DOMAIN_ERRORS, status_for
+from api.routes import city, objects, tiles
+from api.settings import get_settings
+
+
+def create_app(city_dir: Path | None = None, viewer_dir: Path | None = None) -> FastAPI:
+    """Build the app serving the city in ``city_dir`` (default: the ``CIMTWIN_CITY`` setting)."""
+    settings = get_settings()
+    app = FastAPI(
+        title="CIMTwin",
+        summary="City information model: objects, 3D Tiles and the viewer.",
+        version="0.1.0",
+    )
+    app.state.city_dir = (city_dir or settings.city).resolve()
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(
+        CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "HEAD"], expose_headers=["ETag"]
+    )
+    for router in (city.router, objects.router, tiles.router):
+        app.include_router(router)
+
+    async def domain_error(_: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse(status_code=status_for(exc), content={"detail": str(exc)})
+
+    for error in DOMAIN_ERRORS:
+        app.add_exception_handler(error, domain_error)
+    _mount_viewer(app, viewer_dir or settings.viewer_dir)
+    return app
+
+
+def _mount_viewer(app: FastAPI, folder: Path) -> None:
+    if (folder / "index.html").is_file():
+        app.mount("/", StaticFiles(directory=folder, html=True), name="viewer")
+        return
+
+    @app.get("/", include_in_schema=False)
+    def viewer_missing() -> HTMLResponse:
+        return HTMLResponse(
+            "<h1>CIMTwin</h1><p>The viewer is not built: run <code>make viewer</code>"
+            " (npm ci and npm run build in viewer/). The API is at <a href=/docs>/docs</a>.</p>",
+            status_code=503,
+        )

@@ -1,0 +1,231 @@
+"""The ``cimtwin`` command line: each command parses its arguments and calls one operation."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+from api.errors import DOMAIN_ERRORS
+
+app = typer.Typer(
+    help="CIMTwin: import IFC into a city model, tile it as 3D Tiles, serve it to a browser.\n\n"
+    "A city is a folder. Start with `cimtwin init --city DIR --crs EPSG:4547`, then "
+    "`cimtwin import ifc FILE... --city DIR`, `cimtwin tile --city DIR` and "
+    "`cimtwin serve --city DIR`. `cimtwin demo` does all of it for a generated district.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+import_app = typer.Typer(help="Import data into a city.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+console = Console(stderr=True)
+
+CityOption = Annotated[
+    Path, typer.Option("--city", help="The city folder (holds city.gpkg and tiles/).")
+]
+
+
+@contextmanager
+def _clear_errors() -> Iterator[None]:
+    """Turn domain errors into one line on stderr and exit code 1."""
+    try:
+        yield
+    except DOMAIN_ERRORS as exc:
+        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+        disable=not sys.stderr.isatty(),
+    )
+
+
+def _print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+@app.command()
+def init(
+    city: CityOption,
+    crs: Annotated[str, typer.Option(help="The city's projected CRS, e.g. EPSG:4547.")],
+    name: Annotated[str | None, typer.Option(help="A display name (default: folder name).")] = None,
+) -> None:
+    """Create an empty city in a folder, with one projected CRS for everything in it."""
+    from cim.store import CityStore
+
+    with _clear_errors(), CityStore.create(city, crs, name) as store:
+        console.print(f"created city {store.name!r} in {city} ({store.crs})")
+
+
+@import_app.command("ifc")
+def import_ifc_command(
+    files: Annotated[list[Path], typer.Argument(help="IFC files (IFC2X3, IFC4, IFC4X3).")],
+    city: CityOption,
+    origin: Annotated[
+        str | None,
+        typer.Option(
+            help="E,N[,H]: place the model origin here (overrides the file's georeference)."
+        ),
+    ] = None,
+    crs: Annotated[
+        str | None, typer.Option(help="CRS of --origin (default: the city's CRS).")
+    ] = None,
+    kernel: Annotated[
+        str,
+        typer.Option(
+            help="IfcOpenShell geometry library: opencascade or hybrid-cgal-simple-opencascade."
+        ),
+    ] = "opencascade",
+    report: Annotated[
+        Path | None, typer.Option(help="Also write the import reports to this JSON file.")
+    ] = None,
+) -> None:
+    """Import IFC files: geometry, spatial tree, property sets, placed on the map.
+
+    The model is placed by --origin when given, else by its IfcMapConversion, else by its
+    IfcSite RefLatitude/RefLongitude; the report says which. All files import or none.
+    """
+    from bim.importer import ImportOptions, import_ifc
+    from cim.store import CityStore
+
+    with _clear_errors(), CityStore.open(city) as store:
+        user = _user_origin(origin, crs or store.crs) if origin else None
+        options = ImportOptions(user_origin=user, kernel=kernel)
+        with _progress() as progress:
+            tasks = {path: progress.add_task(f"import {path.name}", total=100) for path in files}
+            reports = import_ifc(
+                store, files, options, lambda path, pct: progress.update(tasks[path], completed=pct)
+            )
+        for item in reports:
+            geo = item.georeference
+            console.print(
+                f"{item.source}: {sum(item.objects_by_class.values())} objects,"
+                f" {item.elements_with_mesh} meshes, {item.triangles} triangles,"
+                f" {len(item.without_mesh)} without mesh; placed by {geo['method']}"
+                f" ({geo['crs']}, origin {', '.join(f'{v:.3f}' for v in geo['origin'])})"
+                f" in {item.seconds:.1f} s"
+            )
+            for warning in item.warnings:
+                console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+        if report is not None:
+            report.write_text(json.dumps([r.to_dict() for r in reports], indent=2, default=str))
+
+
+def _user_origin(text: str, crs: str) -> Any:
+    from bim.errors import GeoreferenceError
+    from bim.georef import UserOrigin
+
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        values = []
+    if len(values) not in (2, 3):
+        raise GeoreferenceError(f"--origin {text!r}: expected E,N or E,N,H in metres")
+    return UserOrigin(crs, (values[0], values[1], values[2] if len(values) == 3 else 0.0))
+
+
+@app.command()
+def tile(city: CityOption) -> None:
+    """Write the city as 3D Tiles 1.1 into DIR/tiles (tileset.json and glb content)."""
+    from cim.store import CityStore
+    from tiles.tileset import write_tileset
+
+    with _clear_errors(), CityStore.open(city) as store, _progress() as progress:
+        task = progress.add_task("tile", total=None)
+        summary = write_tileset(store, on_progress=_advance(progress, task))
+    console.print(
+        f"wrote {summary.tileset}: {summary.tiles} tiles, {summary.features} features,"
+        f" {summary.triangles} triangles, {summary.bytes_written / 1e6:.1f} MB in"
+        f" {summary.seconds:.1f} s"
+    )
+
+
+def _advance(progress: Progress, task: Any) -> Callable[[int, int], None]:
+    return lambda done, total: progress.update(task, completed=done, total=total)
+
+
+@app.command()
+def info(city: CityOption) -> None:
+    """Print the city as JSON: CRS, counts by class, extent and sources."""
+    from cim.store import CityStore
+
+    with _clear_errors(), CityStore.open(city) as store:
+        _print_json(
+            {
+                "name": store.name,
+                "crs": store.crs,
+                "path": str(store.path),
+                "objects_by_class": store.counts_by_class(),
+                "extent": store.extent(),
+                "sources": [
+                    {k: s[k] for k in ("source", "kind", "sha256", "imported_at")}
+                    | {"georeference": s["report"].get("georeference", {}).get("method")}
+                    for s in store.sources()
+                ],
+                "tiled": (store.city_dir / "tiles" / "tileset.json").is_file(),
+            }
+        )
+
+
+@app.command()
+def serve(
+    city: CityOption,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the API, the tiles and the viewer (open http://HOST:PORT/ in a browser)."""
+    import uvicorn
+
+    from api.app import create_app
+    from cim.store import CityStore
+
+    with _clear_errors():
+        CityStore.open(city).close()
+        console.print(f"serving {city} on http://{host}:{port}/ (API docs at /docs)")
+        uvicorn.run(create_app(city), host=host, port=port, log_level="info")
+
+
+@app.command()
+def demo(
+    city: Annotated[Path, typer.Option("--city", help="Where to build the demo.")] = Path(
+        "demo-city"
+    ),
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve it after building.")
+    ] = True,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Build a demo district in Guangzhou (EPSG:4547) from authored IFC and serve it.
+
+    A second run reuses what the first built.
+    """
+    from api.demo import build_demo
+
+    with _clear_errors():
+        result = build_demo(city, log=lambda line: console.print(line, highlight=False))
+        console.print(
+            f"demo city in {city}: {len(result.imported)} imported, {len(result.reused)} reused,"
+            f" tiles {'rebuilt' if result.tiled else 'reused'}"
+        )
+    if serve_after:
+        serve(city, host, port)
+
+
+def main() -> None:
+    """Entry point of the ``cimtwin`` console script."""
+    app()

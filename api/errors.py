@@ -1,0 +1,41 @@
+"""Errors of the interface layer and the one table that turns domain errors into HTTP codes."""
+
+from __future__ import annotations
+
+from bim.errors import BimError, GeoreferenceError, IfcReadError
+from cim.errors import CimError, CityExistsError, CityNotFoundError, CrsError, ObjectNotFoundError
+from tiles.errors import NothingToTileError, TilesError
+
+
+class ApiError(Exception):
+    """Root of every error raised by :mod:`api` itself."""
+
+
+class ViewerNotBuiltError(ApiError):
+    """The viewer's static files are missing."""
+
+
+# Most specific first: the first matching class decides the status code.
+STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
+    (ObjectNotFoundError, 404),
+    (CityNotFoundError, 404),
+    (CityExistsError, 409),
+    (CrsError, 400),
+    (IfcReadError, 422),
+    (GeoreferenceError, 422),
+    (NothingToTileError, 409),
+    (BimError, 422),
+    (TilesError, 500),
+    (CimError, 400),
+    (ApiError, 500),
+)
+
+DOMAIN_ERRORS: tuple[type[Exception], ...] = (CimError, BimError, TilesError, ApiError)
+
+
+def status_for(error: Exception) -> int:
+    """The HTTP status for a domain error."""
+    for cls, status in STATUS_BY_ERROR:
+        if isinstance(error, cls):
+            return status
+    return 500

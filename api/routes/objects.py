@@ -1,0 +1,66 @@
+"""City objects: one object with its property sets and spatial path, or a filtered page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query
+
+from api.deps import StoreDep
+from cim.crs import transformer
+from cim.model import CityObject
+from cim.store import CityStore
+
+router = APIRouter(prefix="/api/objects", tags=["objects"])
+
+
+@router.get("/{object_id}")
+def get_object(object_id: str, store: StoreDep) -> dict[str, Any]:
+    """An object's attributes, property sets, spatial path and position."""
+    obj = store.get_object(object_id)
+    path = [*store.ancestors(object_id), obj]
+    return {
+        **summary(obj),
+        "parent_id": obj.parent_id,
+        "source": obj.source,
+        "attributes": {k: v for k, v in obj.attributes.items() if k not in ("psets", "qtos")},
+        "psets": obj.attributes.get("psets", {}),
+        "qtos": obj.attributes.get("qtos", {}),
+        "spatial_path": [summary(o) for o in path],
+        "children": len(store.objects(parent_id=object_id)),
+        "position": position(store, obj),
+    }
+
+
+@router.get("")
+def list_objects(
+    store: StoreDep,
+    cls: str | None = Query(None, alias="class", description="only objects of this class"),
+    parent: str | None = Query(None, description="only objects directly under this id"),
+    limit: int = Query(100, ge=1, le=10_000),
+    offset: int = Query(0, ge=0),
+) -> dict[str, Any]:
+    """Objects filtered by class and parent, a page at a time."""
+    found = store.objects(cls=cls, parent_id=parent)
+    page = found[offset : offset + limit]
+    return {
+        "total": len(found),
+        "offset": offset,
+        "limit": limit,
+        "objects": [summary(o) for o in page],
+    }
+
+
+def summary(obj: CityObject) -> dict[str, Any]:
+    """The id, class and name of an object."""
+    return {"id": obj.id, "class": obj.cls, "name": obj.name}
+
+
+def position(store: CityStore, obj: CityObject) -> dict[str, float] | None:
+    """Longitude, latitude and height of the object's centre top, or None without geometry."""
+    if obj.footprint is None:
+        return None
+    centre = obj.footprint.centroid
+    lon, lat = transformer(store.crs, "EPSG:4326").transform(centre.x, centre.y)
+    height = obj.top_height if obj.top_height is not None else 0.0
+    return {"lon": float(lon), "lat": float(lat), "height": float(height)}

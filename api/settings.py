@@ -1,0 +1,27 @@
+"""Settings of the server and the command line, read from ``CIMTWIN_*`` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+VIEWER_DIST = Path(__file__).resolve().parent.parent / "viewer" / "dist"
+
+
+class Settings(BaseSettings):
+    """Where the city lives and how to serve it."""
+
+    model_config = SettingsConfigDict(env_prefix="CIMTWIN_")
+
+    city: Path = Path("city")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    viewer_dir: Path = VIEWER_DIST
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,42 @@
+# Two entry points: `make demo` builds and serves the demo city, `make test` runs every test.
+# Both create .venv, install the Python package, and build the viewer with npm.
+
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+VIEWER := viewer/dist/index.html
+PYTHON ?= python3
+
+.PHONY: demo test lint viewer system-deps clean
+
+demo: $(STAMP) $(VIEWER)
+	$(BIN)/cimtwin demo
+
+test: system-deps $(STAMP) $(VIEWER)
+	$(MAKE) lint
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+viewer: $(VIEWER)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --upgrade pip
+	$(BIN)/pip install -e '.[dev]'
+	touch $(STAMP)
+
+$(VIEWER): viewer/package.json viewer/package-lock.json viewer/build.mjs $(wildcard viewer/src/*)
+	cd viewer && npm ci --no-audit --no-fund && npm run build
+
+# Debian packages the tests need: Chromium for the browser tests, GDAL's ogrinfo.
+system-deps:
+	@if ! command -v chromium >/dev/null || ! command -v ogrinfo >/dev/null; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium gdal-bin; \
+	fi
+
+clean:
+	rm -rf $(VENV) viewer/node_modules viewer/dist demo-city

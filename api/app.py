@@ -24,7 +24,7 @@ def create_app(city_dir: Path | None = None, viewer_dir: Path | None = None) -> 
         version="0.1.0",
     )
     app.state.city_dir = (city_dir or settings.city).resolve()
-    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(GZipMiddleware, minimum_size=512)
     app.add_middleware(
         CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "HEAD"], expose_headers=["ETag"]
     )

@@ -25,7 +25,7 @@ app = typer.Typer(
 )
 import_app = typer.Typer(help="Import data into a city.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 CityOption = Annotated[
     Path, typer.Option("--city", help="The city folder (holds city.gpkg and tiles/).")

@@ -1,0 +1,124 @@
+"""The cimtwin command line: the user's path end to end, and one clear line for bad input."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from api.cli import app
+from bim.authoring import BuildingSpec, write_demo_building
+from cim.store import CityStore
+
+runner = CliRunner()
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture()
+def city(tmp_path: Path) -> Path:
+    folder = tmp_path / "city"
+    assert run("init", "--city", str(folder), "--crs", "EPSG:4547")[0] == 0
+    return folder
+
+
+@pytest.fixture()
+def building(tmp_path: Path) -> Path:
+    return write_demo_building(BuildingSpec("Test Hall", 430760.0, 2557880.0, storeys=1),
+                               tmp_path / "hall.ifc")
+
+
+def test_init_import_tile_info(city: Path, building: Path, tmp_path: Path) -> None:
+    code, _, err = run("import", "ifc", str(building), "--city", str(city),
+                       "--report", str(tmp_path / "report.json"))
+    assert code == 0, err
+    assert "placed by IfcMapConversion" in err
+    assert json.loads((tmp_path / "report.json").read_text())[0]["source"] == "hall.ifc"
+    assert run("tile", "--city", str(city))[0] == 0
+    code, out, _ = run("info", "--city", str(city))
+    info = json.loads(out)
+    assert info["crs"] == "EPSG:4547" and info["tiled"] is True
+    assert info["objects_by_class"]["IfcWall"] == 4
+    assert info["sources"][0]["georeference"] == "IfcMapConversion"
+
+
+def test_origin_override_places_an_ungeoreferenced_model(city: Path, shared_data: Path) -> None:
+    model = shared_data / "ifc" / "IfcOpenHouse_IFC4.ifc"
+    code, _, err = run("import", "ifc", str(model), "--city", str(city))
+    assert code == 1 and "--origin" in err
+    code, _, err = run("import", "ifc", str(model), "--city", str(city),
+                       "--origin", "430700,2557800,12")
+    assert code == 0, err
+    with CityStore.open(city) as store:
+        extent = store.extent()
+    assert extent is not None and 430650 < extent[0] < 430750
+
+
+def _snapshot(city: Path) -> tuple[dict[str, int], list[str]]:
+    with CityStore.open(city) as store:
+        return store.counts_by_class(), [s["sha256"] for s in store.sources()]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"hello, this is not a model\n", "not an IFC file"),
+        (None, "truncated"),
+        (b"schema", "unsupported schema 'IFC9'"),
+    ],
+)
+def test_bad_files_give_one_line_and_leave_the_store(
+    city: Path, building: Path, tmp_path: Path, content: bytes | None, message: str
+) -> None:
+    assert run("import", "ifc", str(building), "--city", str(city))[0] == 0
+    before = _snapshot(city)
+    bad = tmp_path / "bad.ifc"
+    data = building.read_bytes()
+    if content is None:
+        bad.write_bytes(data[: len(data) // 2])
+    elif content == b"schema":
+        bad.write_bytes(data.replace(b"FILE_SCHEMA(('IFC4'))", b"FILE_SCHEMA(('IFC9'))"))
+    else:
+        bad.write_bytes(content)
+    code, _, err = run("import", "ifc", str(building), str(bad), "--city", str(city))
+    assert code == 1
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert _snapshot(city) == before
+
+
+def test_missing_file_and_missing_city(city: Path, tmp_path: Path, building: Path) -> None:
+    code, _, err = run("import", "ifc", str(tmp_path / "absent.ifc"), "--city", str(city))
+    assert code == 1 and "no such file" in err
+    code, _, err = run("import", "ifc", str(building), "--city", str(tmp_path / "nowhere"))
+    assert code == 1 and "does not exist" in err
+    code, _, err = run("tile", "--city", str(city))
+    assert code == 1 and "no geometry to tile" in err
+    code, _, err = run("init", "--city", str(tmp_path / "x"), "--crs", "EPSG:4326")
+    assert code == 1 and "not a projected CRS" in err
+
+
+def test_console_script_is_installed() -> None:
+    exe = shutil.which("cimtwin") or str(Path(__file__).parents[2] / ".venv" / "bin" / "cimtwin")
+    result = subprocess.run([exe, "--help"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0 and "cimtwin demo" in result.stdout
+
+
+@pytest.mark.slow
+def test_demo_builds_then_reuses(tmp_path: Path) -> None:
+    folder = tmp_path / "demo"
+    code, _, err = run("demo", "--city", str(folder), "--no-serve")
+    assert code == 0, err
+    assert "6 imported" in err and "tiles rebuilt" in err
+    assert (folder / "tiles" / "tileset.json").is_file()
+    with CityStore.open(folder) as store:
+        counts = store.counts_by_class()
+    assert counts["IfcBuilding"] == 6 and counts["IfcWindow"] > 100 and counts["IfcDoor"] >= 6
+    code, _, err = run("demo", "--city", str(folder), "--no-serve")
+    assert code == 0 and "6 reused" in err and "tiles reused" in err

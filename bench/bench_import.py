@@ -48,7 +48,7 @@ def import_seconds(path: Path) -> tuple[float, int]:
 
 def main(files: list[Path]) -> None:
     print(
-        f"{'file':40} {'iterator s':>10} {'import s':>9} {'ratio':>6} {'triangles':>9} {'peak MB':>8}"
+        f"{'file':40} {'iterator s':>10} {'import s':>9} {'ratio':>6} {'triangles':>9} {'peak MB':>8}"  # noqa: E501
     )
     for path in files:
         base, triangles = iterator_seconds(path)

@@ -83,7 +83,8 @@ def write_tileset(
     tileset = {
         "asset": {"version": "1.1", "generator": "CIMTwin"},
         "geometricError": root["geometricError"] * 2 or 1.0,
-        "root": {**root, "transform": frame.to_ecef_matrix().T.ravel().tolist()},
+        # refine is required on the root, which is a bare leaf when the city fits one tile
+        "root": {"refine": "ADD", **root, "transform": frame.to_ecef_matrix().T.ravel().tolist()},
     }
     (staging / "tileset.json").write_text(json.dumps(tileset, indent=1))
     _swap(staging, final)

@@ -19,7 +19,7 @@ import ifcopenshell.util.unit
 import numpy as np
 
 from bim.errors import GeoreferenceError
-from cim.crs import FloatArray, enu_rotation, parse_crs, transformer
+from cim.crs import FloatArray, enu_rotation, parse_crs, transform_arrays, transformer
 
 _UNSET_AXIS = (1.0, 0.0)
 
@@ -76,8 +76,8 @@ class Georeference:
         z = self.origin[2] + local[:, 2]
         if self.method.startswith("IfcSite"):
             return _enu_to_city(np.column_stack([x, y, z]) - self.origin, self.origin, city_crs)
-        if parse_crs(self.crs) != parse_crs(city_crs):
-            x, y = transformer(self.crs, city_crs).transform(x, y)
+        if self.crs != city_crs and parse_crs(self.crs) != parse_crs(city_crs):
+            x, y = transform_arrays(self.crs, city_crs, x, y)
         return np.column_stack([x, y, z])
 
 
@@ -85,10 +85,8 @@ def _enu_to_city(enu: FloatArray, anchor: tuple[float, float, float], city_crs: 
     lon, lat, height = anchor
     ecef0 = np.array(transformer("EPSG:4979", "EPSG:4978").transform(lon, lat, height))
     ecef = ecef0 + enu @ enu_rotation(lon, lat)
-    lons, lats, heights = transformer("EPSG:4978", "EPSG:4979").transform(
-        ecef[:, 0], ecef[:, 1], ecef[:, 2]
-    )
-    x, y = transformer("EPSG:4326", city_crs).transform(lons, lats)
+    lons, lats, heights = transform_arrays("EPSG:4978", "EPSG:4979", *ecef.T)
+    x, y = transform_arrays("EPSG:4326", city_crs, lons, lats)
     return np.column_stack([x, y, heights])
 
 

@@ -45,10 +45,10 @@ def attributes_of(entity: ifcopenshell.entity_instance) -> dict[str, Any]:
         if info.get(key) not in (None, "")
     }
     attributes["step_id"] = entity.id()
-    attributes["psets"] = _clean(element_util.get_psets(entity, psets_only=True))
-    quantities = element_util.get_psets(entity, qtos_only=True)
+    psets, quantities = _property_and_quantity_sets(entity)
+    attributes["psets"] = psets
     if quantities:
-        attributes["qtos"] = _clean(quantities)
+        attributes["qtos"] = quantities
     element_type = element_util.get_type(entity)
     if element_type is not None and element_type != entity:
         attributes["type"] = {
@@ -62,11 +62,21 @@ def attributes_of(entity: ifcopenshell.entity_instance) -> dict[str, Any]:
     return attributes
 
 
-def _clean(psets: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    return {
-        name: {key: value for key, value in props.items() if key != "id"}
-        for name, props in psets.items()
-    }
+def _property_and_quantity_sets(
+    entity: ifcopenshell.entity_instance,
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """Property sets and quantity sets (the type's included), read in one pass."""
+    psets: dict[str, dict[str, Any]] = {}
+    quantities: dict[str, dict[str, Any]] = {}
+    for name, props in element_util.get_psets(entity).items():
+        definition = entity.file.by_id(props["id"]) if "id" in props else None
+        target = (
+            quantities
+            if definition is not None and definition.is_a("IfcElementQuantity")
+            else psets
+        )
+        target[name] = {key: value for key, value in props.items() if key != "id"}
+    return psets, quantities
 
 
 def missing_geometry_reason(entity: ifcopenshell.entity_instance) -> str:

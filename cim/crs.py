@@ -8,7 +8,8 @@ geoid undulation) shifts a whole city vertically but never distorts it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -20,6 +21,7 @@ from cim.errors import CrsError
 FloatArray = npt.NDArray[np.float64]
 
 
+@lru_cache(maxsize=128)
 def parse_crs(text: str) -> CRS:
     """Return the CRS named by ``text`` (``EPSG:4547``, a WKT or a PROJ string).
 
@@ -48,6 +50,16 @@ def require_projected(crs: CRS, text: str) -> CRS:
 def transformer(source: str, target: str) -> Transformer:
     """Return a cached, always-xy transformer between two CRS given as text."""
     return Transformer.from_crs(parse_crs(source), parse_crs(target), always_xy=True)
+
+
+def transform_arrays(source: str, target: str, *coordinates: FloatArray) -> tuple[FloatArray, ...]:
+    """Transform coordinate arrays of any length (one point too) between two CRS."""
+    arrays = [np.asarray(c, dtype=np.float64).ravel() for c in coordinates]
+    run: Any = transformer(source, target).transform
+    if arrays and arrays[0].size == 1:
+        points = run(*[float(a[0]) for a in arrays])
+        return tuple(np.array([value], dtype=np.float64) for value in points)
+    return tuple(np.asarray(value, dtype=np.float64) for value in run(*arrays))
 
 
 def crs_text(crs: CRS) -> str:
@@ -84,13 +96,13 @@ class LocalFrame:
     crs: str
     origin: tuple[float, float, float]
 
-    @property
+    @cached_property
     def geodetic_origin(self) -> tuple[float, float, float]:
         """The anchor as longitude, latitude (degrees) and height."""
         lon, lat = transformer(self.crs, "EPSG:4326").transform(self.origin[0], self.origin[1])
         return float(lon), float(lat), self.origin[2]
 
-    @property
+    @cached_property
     def ecef_origin(self) -> FloatArray:
         """The anchor in ECEF metres."""
         lon, lat, height = self.geodetic_origin
@@ -99,8 +111,8 @@ class LocalFrame:
 
     def to_local(self, points: FloatArray) -> FloatArray:
         """Carry ``(n, 3)`` city-CRS points into this frame (east, north, up metres)."""
-        lon, lat = transformer(self.crs, "EPSG:4326").transform(points[:, 0], points[:, 1])
-        x, y, z = transformer("EPSG:4979", "EPSG:4978").transform(lon, lat, points[:, 2])
+        lon, lat = transform_arrays(self.crs, "EPSG:4326", points[:, 0], points[:, 1])
+        x, y, z = transform_arrays("EPSG:4979", "EPSG:4978", lon, lat, points[:, 2])
         ecef = np.column_stack([x, y, z]) - self.ecef_origin
         return ecef @ enu_rotation(*self.geodetic_origin[:2]).T
 
@@ -113,5 +125,5 @@ class LocalFrame:
 
     def to_geodetic(self, points: FloatArray) -> FloatArray:
         """Carry ``(n, 3)`` city-CRS points to longitude, latitude and height."""
-        lon, lat = transformer(self.crs, "EPSG:4326").transform(points[:, 0], points[:, 1])
+        lon, lat = transform_arrays(self.crs, "EPSG:4326", points[:, 0], points[:, 1])
         return np.column_stack([lon, lat, points[:, 2]])

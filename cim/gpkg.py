@@ -17,7 +17,7 @@ from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
 APPLICATION_ID = 0x47504B47  # "GPKG"
-USER_VERSION = 10400  # GeoPackage 1.4
+USER_VERSION = 10300  # GeoPackage 1.3 (GDAL warns on 1.4)
 OBJECTS_TABLE = "city_objects"
 MESHES_TABLE = "object_meshes"
 SOURCES_TABLE = "sources"

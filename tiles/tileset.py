@@ -79,7 +79,11 @@ def write_tileset(
     shutil.rmtree(staging, ignore_errors=True)
     (staging / "content").mkdir(parents=True)
     writer = _TileWriter(store, frame, staging, options, on_progress, len(entries))
-    root, _ = writer.build(entries, "0", 0)
+    try:
+        root, _ = writer.build(entries, "0", 0)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     tileset = {
         "asset": {"version": "1.1", "generator": "CIMTwin"},
         "geometricError": root["geometricError"] * 2 or 1.0,

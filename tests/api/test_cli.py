@@ -31,13 +31,21 @@ def city(tmp_path: Path) -> Path:
 
 @pytest.fixture()
 def building(tmp_path: Path) -> Path:
-    return write_demo_building(BuildingSpec("Test Hall", 430760.0, 2557880.0, storeys=1),
-                               tmp_path / "hall.ifc")
+    return write_demo_building(
+        BuildingSpec("Test Hall", 430760.0, 2557880.0, storeys=1), tmp_path / "hall.ifc"
+    )
 
 
 def test_init_import_tile_info(city: Path, building: Path, tmp_path: Path) -> None:
-    code, _, err = run("import", "ifc", str(building), "--city", str(city),
-                       "--report", str(tmp_path / "report.json"))
+    code, _, err = run(
+        "import",
+        "ifc",
+        str(building),
+        "--city",
+        str(city),
+        "--report",
+        str(tmp_path / "report.json"),
+    )
     assert code == 0, err
     assert "placed by IfcMapConversion" in err
     assert json.loads((tmp_path / "report.json").read_text())[0]["source"] == "hall.ifc"
@@ -53,8 +61,9 @@ def test_origin_override_places_an_ungeoreferenced_model(city: Path, shared_data
     model = shared_data / "ifc" / "IfcOpenHouse_IFC4.ifc"
     code, _, err = run("import", "ifc", str(model), "--city", str(city))
     assert code == 1 and "--origin" in err
-    code, _, err = run("import", "ifc", str(model), "--city", str(city),
-                       "--origin", "430700,2557800,12")
+    code, _, err = run(
+        "import", "ifc", str(model), "--city", str(city), "--origin", "430700,2557800,12"
+    )
     assert code == 0, err
     with CityStore.open(city) as store:
         extent = store.extent()

@@ -15,6 +15,7 @@ import numpy as np
 import shapely
 
 from bim import semantics
+from bim.csg import tessellate_csg
 from bim.errors import IfcReadError
 from bim.footprint import footprint_of
 from bim.geometry import DEFAULT_KERNEL, ElementShape, iterate_shapes
@@ -46,6 +47,7 @@ class ImportReport:
     elements_with_mesh: int = 0
     triangles: int = 0
     without_mesh: list[dict[str, str]] = field(default_factory=list)
+    tessellated_by_cimtwin: list[dict[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     replaced_objects: int = 0
     seconds: float = 0.0
@@ -185,6 +187,7 @@ class _ImportRun:
             self._gather(ancestor, footprint, low, high)
 
     def finish(self) -> None:
+        self._tessellate_what_the_kernel_left()
         for entity in self.model.by_type("IfcProduct"):
             if semantics.is_spatial(entity):
                 gathered = self.spatial.get(entity.GlobalId, _Spatial())
@@ -200,6 +203,24 @@ class _ImportRun:
                 if not entity.is_a("IfcOpeningElement"):
                     self._add_object(entity, None, None, None)
         self.report.objects_by_class = dict(sorted(self.classes.items()))
+
+    def _tessellate_what_the_kernel_left(self) -> None:
+        """Give CSG bodies the kernel returned empty their own triangles (see bim.csg)."""
+        for entity in self.model.by_type("IfcProduct"):
+            if entity.GlobalId in self.meshed or entity.Representation is None:
+                continue
+            if entity.is_a("IfcOpeningElement") or semantics.is_spatial(entity):
+                continue
+            shape = tessellate_csg(entity)
+            if shape is not None:
+                self.add_shape(shape)
+                self.report.tessellated_by_cimtwin.append(
+                    {
+                        "id": entity.GlobalId,
+                        "class": entity.is_a(),
+                        "reason": "CSG primitives the geometry kernel does not map",
+                    }
+                )
 
     def _add_object(
         self,

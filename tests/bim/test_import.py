@@ -154,10 +154,7 @@ def test_georeference_method(imported: ImportedCity) -> None:
 def test_extent_is_plausible(imported: ImportedCity) -> None:
     store, setup = imported.store, setup_for(imported.ifc)
     extent = store.extent()
-    if extent is None:
-        assert imported.report.elements_with_mesh == 0
-        assert imported.ifc.name == MAP_IFC4  # CSG only: nothing to triangulate
-        return
+    assert extent is not None
     min_x, min_y, min_z, max_x, max_y, max_z = extent
     assert 0 < max_x - min_x < 1000
     assert 0 < max_y - min_y < 1000
@@ -204,14 +201,17 @@ def test_ifc4_sample_map_conversion(ifc_dir: Path) -> None:
     assert np.abs(along_y - (-MAP_X_AXIS[1], MAP_X_AXIS[0], 0.0)).max() < 1e-3
 
 
-def test_csg_only_element_is_reported_without_mesh(ifc_dir: Path, tmp_path: Path) -> None:
+def test_csg_primitives_are_tessellated_at_the_map_point(ifc_dir: Path, tmp_path: Path) -> None:
     city = import_into_new_city(tmp_path, ifc_dir / MAP_IFC4)
-    (item,) = city.report.without_mesh
-    assert item["class"] == "IfcBuildingElementProxy"
-    assert "CSG" in item["reason"]
+    assert city.report.without_mesh == []
+    (item,) = city.report.tessellated_by_cimtwin
+    assert item["class"] == "IfcBuildingElementProxy" and "CSG" in item["reason"]
     proxy = city.store.get_object(item["id"])
-    assert proxy.footprint is None
-    assert proxy.parent_id == "3_fv_WeK63IPclwapZa9MD"  # Storey 1
+    assert proxy.footprint is not None and proxy.parent_id == "3_fv_WeK63IPclwapZa9MD"
+    (part,) = city.store.meshes([item["id"]])[item["id"]]
+    apex = part.vertices[np.argmin(part.vertices[:, 2])]
+    assert np.abs(apex - MAP_ORIGIN).max() < 0.01  # the cone's tip marks the map point
+    assert part.vertices[:, 2].max() - apex[2] == pytest.approx(1.0, abs=1e-6)  # 500 + 500 mm
     city.store.close()
 
 

@@ -106,6 +106,19 @@ def resolve(model: ifcopenshell.file, user: UserOrigin | None = None) -> Georefe
     return found
 
 
+def candidates(model: ifcopenshell.file) -> list[Georeference]:
+    """Every georeference the file carries (map conversion, site location), usable ones only."""
+    found = []
+    for reader in (_map_conversion, _site_location):
+        try:
+            georef = reader(model)
+        except GeoreferenceError:
+            continue
+        if georef is not None:
+            found.append(georef)
+    return found
+
+
 def _map_conversion(model: ifcopenshell.file) -> Georeference | None:
     params = geolocation.get_helmert_transformation_parameters(model)
     if params is None:

@@ -1,9 +1,8 @@
-"""Importing an IFC file into a city store in one transaction, element by element."""
+"""Importing IFC files into a city store: checked, placed, versioned, in one transaction."""
 
 from __future__ import annotations
 
 import time
-from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -11,91 +10,110 @@ from pathlib import Path
 from typing import Any, overload
 
 import ifcopenshell
-import numpy as np
-import shapely
 
-from bim import semantics
-from bim.csg import tessellate_csg
-from bim.errors import IfcReadError
-from bim.footprint import footprint_of
-from bim.geometry import DEFAULT_KERNEL, ElementShape, iterate_shapes
-from bim.georef import Georeference, UserOrigin, resolve
+from bim import check, versions
+from bim.errors import BimError, IfcReadError
+from bim.geometry import DEFAULT_KERNEL, iterate_shapes
+from bim.georef import Georeference, UserOrigin, candidates, resolve
+from bim.ingest import ModelIngest, result_dict
 from bim.reader import file_sha256, open_ifc, read_schema
-from cim.crs import parse_crs, transformer
-from cim.model import CityObject, MeshPart
-from cim.store import CityStore, CityWriter
+from cim.store import CityStore
+
+ProgressCallback = Callable[[Path, int], None]
 
 
 @dataclass(frozen=True)
 class ImportOptions:
-    """How to import: a georeference override and the geometry kernel settings."""
+    """How to import.
+
+    Attributes
+    ----------
+    user_origin:
+        Place the model here instead of by its own georeference.
+    kernel, threads:
+        IfcOpenShell geometry library and iterator threads.
+    replaces:
+        The source this file is a new version of (default: the source that holds one of
+        its IfcBuilding GlobalIds, or the source of the same file name).
+    check_only:
+        Run everything, report, and store nothing.
+    validate:
+        Run ``ifcopenshell.validate`` (in a separate process) for the report.
+    """
 
     user_origin: UserOrigin | None = None
     kernel: str = DEFAULT_KERNEL
     threads: int | None = None
+    replaces: str | None = None
+    check_only: bool = False
+    validate: bool = True
 
 
 @dataclass
 class ImportReport:
-    """What an import did, for the user and for the store's source record."""
+    """What an import did and found, for the user and for the store's source record."""
 
     source: str
     schema: str
     application: str
     georeference: dict[str, Any]
+    version: int = 1
+    replaces: str | None = None
+    replaced_objects: int = 0
     objects_by_class: dict[str, int] = field(default_factory=dict)
     elements_with_mesh: int = 0
     triangles: int = 0
     without_mesh: list[dict[str, str]] = field(default_factory=list)
     tessellated_by_cimtwin: list[dict[str, str]] = field(default_factory=list)
+    failed: list[dict[str, str]] = field(default_factory=list)
+    outside_storeys: list[str] = field(default_factory=list)
+    lods: dict[str, int] = field(default_factory=dict)
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    validation: dict[str, Any] = field(default_factory=dict)
+    diff: dict[str, Any] | None = None
     warnings: list[str] = field(default_factory=list)
-    replaced_objects: int = 0
+    check_only: bool = False
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """The report as JSON-ready data."""
         return dict(self.__dict__)
 
-
-@dataclass
-class _Spatial:
-    """Footprints and heights gathered for one spatial element from what it contains."""
-
-    footprints: list[shapely.Geometry] = field(default_factory=list)
-    low: float = float("inf")
-    high: float = float("-inf")
+    def to_text(self) -> str:
+        """The report as readable lines."""
+        return check.to_text(self.to_dict())
 
 
-@overload
-def import_ifc(
-    store: CityStore,
-    paths: Path,
-    options: ImportOptions | None = None,
-    on_progress: Callable[[Path, int], None] | None = None,
-) -> ImportReport: ...
+class _CheckOnlyRollbackError(Exception):
+    """Raised inside the transaction to roll back a check-only run."""
 
 
 @overload
 def import_ifc(
-    store: CityStore,
-    paths: Sequence[Path],
-    options: ImportOptions | None = None,
-    on_progress: Callable[[Path, int], None] | None = None,
-) -> list[ImportReport]: ...
+    store: CityStore, paths: Path, options: ImportOptions | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> ImportReport: ...  # fmt: skip
+
+
+@overload
+def import_ifc(
+    store: CityStore, paths: Sequence[Path], options: ImportOptions | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> list[ImportReport]: ...  # fmt: skip
 
 
 def import_ifc(
     store: CityStore,
     paths: Path | Sequence[Path],
     options: ImportOptions | None = None,
-    on_progress: Callable[[Path, int], None] | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> ImportReport | list[ImportReport]:
     """Import IFC files into ``store`` in one transaction: all of them or none.
 
-    Given one path, returns its report; given a sequence, a report per file.
-
-    A file whose name was imported before replaces the earlier import. Every file is
-    checked (header, schema, end, georeference) before anything is written.
+    Given one path, returns its report; given a sequence, a report per file. Every file is
+    checked (header, schema, end, georeference) before anything is written. A file that
+    holds a building already in the city (same IfcBuilding GlobalId), or has the name of an
+    imported source, replaces that source as its next version; the old one moves to history.
 
     Raises
     ------
@@ -109,24 +127,32 @@ def import_ifc(
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
         raise IfcReadError(f"two files share the name {duplicates[0]}: rename one")
-    prepared = []
-    for path in paths:
-        schema = read_schema(path)
-        model = open_ifc(path)
-        prepared.append((path, schema, model, resolve(model, options.user_origin)))
-    reports = []
-    with store.transaction() as writer:
-        for path, schema, model, georef in prepared:
-            progress = None if on_progress is None else partial(on_progress, path)
-            reports.append(
-                _import_one(writer, store.crs, path, schema, model, georef, options, progress)
-            )
+    if options.replaces and len(paths) != 1:
+        raise BimError("--replaces applies to one file at a time")
+    prepared = [_prepare(path, options) for path in paths]
+    reports: list[ImportReport] = []
+    try:
+        with store.transaction() as _:
+            for path, schema, model, georef in prepared:
+                progress = None if on_progress is None else partial(on_progress, path)
+                reports.append(_import_one(store, path, schema, model, georef, options, progress))
+            if options.check_only:
+                raise _CheckOnlyRollbackError
+    except _CheckOnlyRollbackError:
+        pass
     return reports
 
 
+def _prepare(
+    path: Path, options: ImportOptions
+) -> tuple[Path, str, ifcopenshell.file, Georeference]:
+    schema = read_schema(path)
+    model = open_ifc(path)
+    return path, schema, model, resolve(model, options.user_origin)
+
+
 def _import_one(
-    writer: CityWriter,
-    crs: str,
+    store: CityStore,
     path: Path,
     schema: str,
     model: ifcopenshell.file,
@@ -135,159 +161,98 @@ def _import_one(
     on_progress: Callable[[int], None] | None,
 ) -> ImportReport:
     started = time.perf_counter()
-    report = ImportReport(path.name, schema, _application(model), georef.to_dict())
-    report.warnings += _area_warnings(georef, crs)
-    report.replaced_objects = writer.remove_source(path.name)
-    run = _ImportRun(model, georef, crs, writer, report)
-    for shape in iterate_shapes(model, options.kernel, options.threads, on_progress):
-        run.add_shape(shape)
-    run.finish()
+    validation = check.Validation(path) if options.validate else None
+    try:
+        report = _ingest(store, path, schema, model, georef, options, on_progress)
+    except BaseException:
+        if validation is not None:
+            validation.cancel()
+        raise
+    report.validation = validation.result() if validation is not None else {}
     report.seconds = round(time.perf_counter() - started, 3)
-    writer.record_source(path.name, str(path), file_sha256(path), "ifc", report.to_dict())
+    store.writer().record_source(
+        path.name, str(path), file_sha256(path), "ifc", report.to_dict(), report.version,
+        report.replaces,
+    )  # fmt: skip
     return report
 
 
-class _ImportRun:
-    """The state of one import: spatial aggregates, seen ids and counts."""
+def _ingest(
+    store: CityStore,
+    path: Path,
+    schema: str,
+    model: ifcopenshell.file,
+    georef: Georeference,
+    options: ImportOptions,
+    on_progress: Callable[[int], None] | None,
+) -> ImportReport:
+    report = ImportReport(path.name, schema, _application(model), georef.to_dict())
+    report.check_only = options.check_only
+    writer = store.writer()
+    replaced = _replaced_source(store, model, path.name, options.replaces)
+    old_state = store.source_state(replaced) if replaced else {}
+    if replaced:
+        report.replaced_objects = len(old_state)
+        report.version = writer.archive_source(replaced, replaced_by=path.name) + 1
+        report.replaces = replaced
+    ingest = ModelIngest(model, georef, store.crs, writer, path.name)
+    for shape in iterate_shapes(model, options.kernel, options.threads, on_progress):
+        ingest.add_shape(shape)
+    ingest.finish()
+    for key, value in result_dict(ingest.result).items():
+        setattr(report, key, value)
+    if replaced:
+        report.diff = versions.diff(old_state, store.source_state(path.name))
+    findings = check.unit_findings(model)
+    findings += check.georeference_findings(georef, candidates(model), store.crs)
+    findings += _ingest_findings(report)
+    report.findings = [f.to_dict() for f in findings]
+    return report
 
-    def __init__(
-        self,
-        model: ifcopenshell.file,
-        georef: Georeference,
-        crs: str,
-        writer: CityWriter,
-        report: ImportReport,
-    ) -> None:
-        self.model, self.georef, self.crs = model, georef, crs
-        self.writer, self.report = writer, report
-        self.spatial: dict[str, _Spatial] = defaultdict(_Spatial)
-        self.spatial_ancestors: dict[int, list[str]] = {}
-        self.meshed: set[str] = set()
-        self.classes: Counter[str] = Counter()
 
-    def add_shape(self, shape: ElementShape) -> None:
-        entity = self.model.by_id(shape.step_id)
-        if shape.guid in self.meshed:
-            self.report.warnings.append(f"duplicate GlobalId {shape.guid}: second one skipped")
-            return
-        points = self.georef.to_city(shape.vertices, self.crs)
-        parts = [MeshPart(material, *_compact(points, faces)) for material, faces in shape.parts]
-        all_faces = np.concatenate([faces for _, faces in shape.parts])
-        footprint = footprint_of(points, all_faces)
-        low, high = float(points[:, 2].min()), float(points[:, 2].max())
-        self.writer.add_mesh(shape.guid, parts)
-        self.meshed.add(shape.guid)
-        self.report.elements_with_mesh += 1
-        self.report.triangles += len(all_faces)
-        if semantics.is_spatial(entity):
-            self._gather(shape.guid, footprint, low, high)
-        else:
-            self._add_object(entity, footprint, low, high)
-        for ancestor in self._spatial_ancestors(entity):
-            self._gather(ancestor, footprint, low, high)
-
-    def finish(self) -> None:
-        self._tessellate_what_the_kernel_left()
-        for entity in self.model.by_type("IfcProduct"):
-            if semantics.is_spatial(entity):
-                gathered = self.spatial.get(entity.GlobalId, _Spatial())
-                union = shapely.union_all(gathered.footprints) if gathered.footprints else None
-                low = gathered.low if gathered.footprints else None
-                high = gathered.high if gathered.footprints else None
-                self._add_object(entity, union, low, high)
-            elif entity.GlobalId not in self.meshed and entity.Representation is not None:
-                reason = semantics.missing_geometry_reason(entity)
-                self.report.without_mesh.append(
-                    {"id": entity.GlobalId, "class": entity.is_a(), "reason": reason}
-                )
-                if not entity.is_a("IfcOpeningElement"):
-                    self._add_object(entity, None, None, None)
-        self.report.objects_by_class = dict(sorted(self.classes.items()))
-
-    def _tessellate_what_the_kernel_left(self) -> None:
-        """Give CSG bodies the kernel returned empty their own triangles (see bim.csg)."""
-        for entity in self.model.by_type("IfcProduct"):
-            if entity.GlobalId in self.meshed or entity.Representation is None:
-                continue
-            if entity.is_a("IfcOpeningElement") or semantics.is_spatial(entity):
-                continue
-            shape = tessellate_csg(entity)
-            if shape is not None:
-                self.add_shape(shape)
-                self.report.tessellated_by_cimtwin.append(
-                    {
-                        "id": entity.GlobalId,
-                        "class": entity.is_a(),
-                        "reason": "CSG primitives the geometry kernel does not map",
-                    }
-                )
-
-    def _add_object(
-        self,
-        entity: ifcopenshell.entity_instance,
-        footprint: shapely.Geometry | None,
-        low: float | None,
-        high: float | None,
-    ) -> None:
-        parent = semantics.parent_of(entity)
-        self.writer.add_object(
-            CityObject(
-                id=entity.GlobalId,
-                cls=entity.is_a(),
-                name=entity.Name or "",
-                parent_id=parent.GlobalId if parent is not None else None,
-                source=self.report.source,
-                attributes=semantics.attributes_of(entity),
-                footprint=footprint,
-                base_height=low,
-                top_height=high,
-            )
+def _replaced_source(
+    store: CityStore, model: ifcopenshell.file, name: str, explicit: str | None
+) -> str | None:
+    """The source this file is a new version of, if any."""
+    current = {s["source"] for s in store.sources()}
+    if explicit is not None:
+        if explicit not in current:
+            raise BimError(f"--replaces {explicit!r}: the city has no such source")
+        return explicit
+    holders = {store.source_of_building(b.GlobalId) for b in model.by_type("IfcBuilding")}
+    holders.discard(None)
+    if len(holders) > 1:
+        raise BimError(
+            f"{name} holds buildings from several sources ({', '.join(sorted(map(str, holders)))}):"
+            " split the file or import it with --replaces"
         )
-        self.classes[entity.is_a()] += 1
-
-    def _gather(
-        self, guid: str, footprint: shapely.Geometry | None, low: float, high: float
-    ) -> None:
-        gathered = self.spatial[guid]
-        if footprint is not None:
-            gathered.footprints.append(footprint)
-        gathered.low, gathered.high = min(gathered.low, low), max(gathered.high, high)
-
-    def _spatial_ancestors(self, entity: ifcopenshell.entity_instance) -> list[str]:
-        cached = self.spatial_ancestors.get(entity.id())
-        if cached is not None:
-            return cached
-        parent = semantics.parent_of(entity)
-        chain: list[str] = []
-        if parent is not None:
-            chain = list(self._spatial_ancestors(parent))
-            if semantics.is_spatial(parent):
-                chain.insert(0, parent.GlobalId)
-        self.spatial_ancestors[entity.id()] = chain
-        return chain
+    if holders:
+        return str(holders.pop())
+    return name if name in current else None
 
 
-def _compact(points: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Keep only the vertices ``faces`` use, renumbered."""
-    used, inverse = np.unique(faces.ravel(), return_inverse=True)
-    return points[used], inverse.reshape(-1, 3).astype(np.uint32)
+def _ingest_findings(report: ImportReport) -> list[check.Finding]:
+    findings = []
+    if report.outside_storeys:
+        findings.append(check.Finding(
+            "warning", "outside-storeys",
+            f"{len(report.outside_storeys)} elements are not contained in any storey",
+            report.outside_storeys,
+        ))  # fmt: skip
+    meshless = [i["id"] for i in report.without_mesh if i["class"] != "IfcOpeningElement"]
+    if meshless:
+        findings.append(check.Finding(
+            "warning", "without-geometry",
+            f"{len(meshless)} products with a representation have no mesh", meshless,
+        ))  # fmt: skip
+    if report.failed:
+        findings.append(check.Finding(
+            "error", "element-failed", f"{len(report.failed)} elements failed and were skipped",
+            [i["id"] for i in report.failed],
+        ))  # fmt: skip
+    return findings
 
 
 def _application(model: ifcopenshell.file) -> str:
     header = model.header.file_name
     return str(getattr(header, "originating_system", "") or "")
-
-
-def _area_warnings(georef: Georeference, city_crs: str) -> list[str]:
-    """Warn when the model's origin lands outside the city CRS's area of use."""
-    area = parse_crs(city_crs).area_of_use
-    if area is None:
-        return []
-    origin = georef.to_city(np.zeros((1, 3)), city_crs)
-    lon, lat = transformer(city_crs, "EPSG:4326").transform(origin[0, 0], origin[0, 1])
-    if area.west <= lon <= area.east and area.south <= lat <= area.north:
-        return []
-    return [
-        f"the model lands at lon {lon:.5f}, lat {lat:.5f}, outside the area of use of"
-        f" {city_crs} ({area.name}): check the city CRS or give --origin"
-    ]

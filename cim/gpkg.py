@@ -22,6 +22,11 @@ OBJECTS_TABLE = "city_objects"
 MESHES_TABLE = "object_meshes"
 SOURCES_TABLE = "sources"
 META_TABLE = "city_meta"
+OBJECT_HISTORY_TABLE = "object_history"
+MESH_HISTORY_TABLE = "mesh_history"
+SOURCE_HISTORY_TABLE = "source_history"
+LODS_TABLE = "building_lods"
+FORMAT_VERSION = "2"
 
 _BASE_SCHEMA = """
 CREATE TABLE gpkg_spatial_ref_sys (
@@ -44,25 +49,83 @@ INSERT INTO gpkg_spatial_ref_sys VALUES
   ('Undefined geographic SRS', 0, 'NONE', 0, 'undefined', 'undefined geographic');
 """
 
+_OBJECT_COLUMNS_DDL = """
+  object_id TEXT NOT NULL, class TEXT NOT NULL, name TEXT, parent_id TEXT,
+  building_id TEXT, storey_id TEXT, source TEXT NOT NULL, base_height REAL, top_height REAL,
+  digest TEXT, attributes TEXT"""
+_MESH_COLUMNS_DDL = """
+  object_id TEXT NOT NULL, part INTEGER NOT NULL,
+  material TEXT NOT NULL, vertex_count INTEGER NOT NULL, triangle_count INTEGER NOT NULL,
+  min_x REAL, min_y REAL, min_z REAL, max_x REAL, max_y REAL, max_z REAL,
+  vertices BLOB NOT NULL, faces BLOB NOT NULL"""
+_SOURCE_COLUMNS_DDL = """
+  source TEXT NOT NULL, version INTEGER NOT NULL DEFAULT 1, replaces TEXT, path TEXT,
+  sha256 TEXT, kind TEXT, imported_at TEXT, report TEXT"""
+
 _DATA_SCHEMA = f"""
-CREATE TABLE {OBJECTS_TABLE} (
-  fid INTEGER PRIMARY KEY AUTOINCREMENT, geom MULTIPOLYGON,
-  object_id TEXT NOT NULL UNIQUE, class TEXT NOT NULL, name TEXT, parent_id TEXT,
-  source TEXT NOT NULL, base_height REAL, top_height REAL, attributes TEXT);
+CREATE TABLE {OBJECTS_TABLE} (fid INTEGER PRIMARY KEY AUTOINCREMENT, geom MULTIPOLYGON,
+  {_OBJECT_COLUMNS_DDL}, UNIQUE (object_id));
 CREATE INDEX idx_objects_class ON {OBJECTS_TABLE}(class);
 CREATE INDEX idx_objects_parent ON {OBJECTS_TABLE}(parent_id);
 CREATE INDEX idx_objects_source ON {OBJECTS_TABLE}(source);
-CREATE TABLE {MESHES_TABLE} (
-  fid INTEGER PRIMARY KEY AUTOINCREMENT, object_id TEXT NOT NULL, part INTEGER NOT NULL,
-  material TEXT NOT NULL, vertex_count INTEGER NOT NULL, triangle_count INTEGER NOT NULL,
-  min_x REAL, min_y REAL, min_z REAL, max_x REAL, max_y REAL, max_z REAL,
-  vertices BLOB NOT NULL, faces BLOB NOT NULL, UNIQUE (object_id, part));
-CREATE TABLE {SOURCES_TABLE} (
-  fid INTEGER PRIMARY KEY AUTOINCREMENT, source TEXT NOT NULL UNIQUE, path TEXT,
-  sha256 TEXT, kind TEXT, imported_at TEXT, report TEXT);
+CREATE INDEX idx_objects_building ON {OBJECTS_TABLE}(building_id, storey_id);
+CREATE TABLE {MESHES_TABLE} (fid INTEGER PRIMARY KEY AUTOINCREMENT, {_MESH_COLUMNS_DDL},
+  UNIQUE (object_id, part));
+CREATE TABLE {SOURCES_TABLE} (fid INTEGER PRIMARY KEY AUTOINCREMENT, {_SOURCE_COLUMNS_DDL},
+  UNIQUE (source));
 CREATE TABLE {META_TABLE} (fid INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL UNIQUE,
   value TEXT);
+CREATE TABLE {OBJECT_HISTORY_TABLE} (fid INTEGER PRIMARY KEY AUTOINCREMENT, geom MULTIPOLYGON,
+  {_OBJECT_COLUMNS_DDL}, version INTEGER NOT NULL);
+CREATE INDEX idx_history_object ON {OBJECT_HISTORY_TABLE}(object_id);
+CREATE TABLE {MESH_HISTORY_TABLE} (fid INTEGER PRIMARY KEY AUTOINCREMENT, {_MESH_COLUMNS_DDL},
+  source TEXT NOT NULL, version INTEGER NOT NULL);
+CREATE INDEX idx_mesh_history_object ON {MESH_HISTORY_TABLE}(object_id, version);
+CREATE TABLE {SOURCE_HISTORY_TABLE} (fid INTEGER PRIMARY KEY AUTOINCREMENT,
+  {_SOURCE_COLUMNS_DDL}, replaced_by TEXT, archived_at TEXT);
+CREATE TABLE {LODS_TABLE} (fid INTEGER PRIMARY KEY AUTOINCREMENT, building_id TEXT NOT NULL,
+  lod TEXT NOT NULL, source TEXT NOT NULL, height REAL, {_MESH_COLUMNS_DDL.split(",", 2)[2]},
+  UNIQUE (building_id, lod));
 """
+
+OBJECT_COLUMNS = (
+    "object_id",
+    "class",
+    "name",
+    "parent_id",
+    "building_id",
+    "storey_id",
+    "source",
+    "base_height",
+    "top_height",
+    "digest",
+    "attributes",
+)
+MESH_COLUMNS = (
+    "object_id",
+    "part",
+    "material",
+    "vertex_count",
+    "triangle_count",
+    "min_x",
+    "min_y",
+    "min_z",
+    "max_x",
+    "max_y",
+    "max_z",
+    "vertices",
+    "faces",
+)
+SOURCE_COLUMNS = (
+    "source",
+    "version",
+    "replaces",
+    "path",
+    "sha256",
+    "kind",
+    "imported_at",
+    "report",
+)
 
 
 def srs_id_of(crs: CRS) -> int:
@@ -91,6 +154,10 @@ def create_schema(conn: sqlite3.Connection, crs: CRS, crs_name: str) -> None:
         (MESHES_TABLE, "attributes", "Triangle meshes of city objects", None),
         (SOURCES_TABLE, "attributes", "Imported sources and their reports", None),
         (META_TABLE, "attributes", "City settings", None),
+        (OBJECT_HISTORY_TABLE, "features", "Earlier versions of city objects", srs_id),
+        (MESH_HISTORY_TABLE, "attributes", "Meshes of earlier versions", None),
+        (SOURCE_HISTORY_TABLE, "attributes", "Earlier versions of sources", None),
+        (LODS_TABLE, "attributes", "LOD1 blocks and LOD2-like shells of buildings", None),
     ]
     for table, kind, title, table_srs in contents:
         conn.execute(
@@ -98,10 +165,11 @@ def create_schema(conn: sqlite3.Connection, crs: CRS, crs_name: str) -> None:
             " VALUES (?, ?, ?, ?, ?)",
             (table, kind, title, now, table_srs),
         )
-    conn.execute(
-        "INSERT INTO gpkg_geometry_columns VALUES (?, 'geom', 'MULTIPOLYGON', ?, 0, 0)",
-        (OBJECTS_TABLE, srs_id),
-    )
+    for table in (OBJECTS_TABLE, OBJECT_HISTORY_TABLE):
+        conn.execute(
+            "INSERT INTO gpkg_geometry_columns VALUES (?, 'geom', 'MULTIPOLYGON', ?, 0, 0)",
+            (table, srs_id),
+        )
 
 
 def timestamp() -> str:

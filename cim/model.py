@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,6 +71,12 @@ class CityObject:
         Everything else: property sets, materials, type, description.
     footprint:
         The 2D footprint in the city CRS, if the object has geometry.
+    base_height, top_height:
+        The lowest and highest point of the object's geometry.
+    building_id, storey_id:
+        The building and storey the object lies in, if any.
+    digest:
+        A hash of the geometry (millimetre-rounded), to tell changed versions apart.
     """
 
     id: str
@@ -81,3 +88,18 @@ class CityObject:
     footprint: BaseGeometry | None = None
     base_height: float | None = None
     top_height: float | None = None
+    building_id: str | None = None
+    storey_id: str | None = None
+    digest: str | None = None
+
+
+def mesh_digest(parts: list[MeshPart]) -> str:
+    """A hash of mesh parts that ignores sub-millimetre noise and vertex order within a part."""
+    digest = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        corners = np.round(part.vertices[part.faces] * 1000).astype(np.int64)
+        rows = corners.reshape(len(part.faces), -1)
+        triangles = rows[np.lexsort(rows.T[::-1])]
+        digest.update(part.material.name.encode())
+        digest.update(triangles.tobytes())
+    return digest.hexdigest()

@@ -22,12 +22,11 @@ from cim import gpkg
 from cim.crs import crs_text, parse_crs, require_projected
 from cim.errors import CimError, CityExistsError, CityNotFoundError, ObjectNotFoundError
 from cim.model import CityObject, Material, MeshPart
+from cim.writer import CityWriter
 
 STORE_FILE = "city.gpkg"
 Bounds3D = tuple[float, float, float, float, float, float]
-_OBJECT_COLUMNS = (
-    "object_id, class, name, parent_id, source, attributes, geom, base_height, top_height"
-)
+_OBJECT_COLUMNS = ", ".join(("geom", *gpkg.OBJECT_COLUMNS))
 
 
 @dataclass(frozen=True)
@@ -48,6 +47,11 @@ class CityStore:
         self.city_dir = city_dir
         self._conn = conn
         meta = dict(conn.execute(f"SELECT key, value FROM {gpkg.META_TABLE}").fetchall())
+        if meta.get("format_version") != gpkg.FORMAT_VERSION:
+            raise CimError(
+                f"{city_dir} holds a city store of format {meta.get('format_version')!r};"
+                f" this CIMTwin reads format {gpkg.FORMAT_VERSION}: re-create the city"
+            )
         self.crs: str = meta["crs"]
         self.name: str = meta.get("name", city_dir.name)
         self.srs_id: int = gpkg.srs_id_of(parse_crs(self.crs))
@@ -72,7 +76,7 @@ class CityStore:
             with conn:
                 gpkg.create_schema(conn, parsed, crs)
                 meta = {"crs": crs_text(parsed), "name": name or city_dir.resolve().name}
-                meta["format_version"] = "1"
+                meta["format_version"] = gpkg.FORMAT_VERSION
                 conn.executemany(
                     f"INSERT INTO {gpkg.META_TABLE} (key, value) VALUES (?, ?)", meta.items()
                 )
@@ -106,6 +110,12 @@ class CityStore:
     def __exit__(self, *_: object) -> None:
         self.close()
 
+    def writer(self) -> CityWriter:
+        """A writer on this store's connection, for use inside :meth:`transaction`."""
+        if not self._conn.in_transaction:
+            raise CimError("writes need an open transaction: use `with store.transaction()`")
+        return CityWriter(self._conn, self.srs_id)
+
     @contextmanager
     def transaction(self) -> Iterator[CityWriter]:
         """Yield a writer; commit when the block ends, roll everything back on error."""
@@ -127,20 +137,34 @@ class CityStore:
             raise ObjectNotFoundError(f"no object with id {object_id!r}")
         return _object_from_row(row)
 
-    def objects(self, cls: str | None = None, parent_id: str | None = None) -> list[CityObject]:
-        """Return objects, optionally only of one class or under one parent."""
-        clauses, values = [], []
-        if cls is not None:
-            clauses.append("class = ?")
-            values.append(cls)
-        if parent_id is not None:
-            clauses.append("parent_id = ?")
-            values.append(parent_id)
-        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    def objects(
+        self,
+        cls: str | None = None,
+        parent_id: str | None = None,
+        building_id: str | None = None,
+        storey_id: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[CityObject]:
+        """Return objects filtered by class, parent, building and storey, in import order."""
+        where, values = _filters(cls, parent_id, building_id, storey_id)
+        page = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
         rows = self._conn.execute(
-            f"SELECT {_OBJECT_COLUMNS} FROM {gpkg.OBJECTS_TABLE}{where} ORDER BY fid", values
+            f"SELECT {_OBJECT_COLUMNS} FROM {gpkg.OBJECTS_TABLE}{where} ORDER BY fid{page}", values
         )
         return [_object_from_row(row) for row in rows]
+
+    def count_objects(
+        self,
+        cls: str | None = None,
+        parent_id: str | None = None,
+        building_id: str | None = None,
+        storey_id: str | None = None,
+    ) -> int:
+        """The number of objects :meth:`objects` would return without paging."""
+        where, values = _filters(cls, parent_id, building_id, storey_id)
+        row = self._conn.execute(f"SELECT COUNT(*) FROM {gpkg.OBJECTS_TABLE}{where}", values)
+        return int(row.fetchone()[0])
 
     def ancestors(self, object_id: str) -> list[CityObject]:
         """Return the chain of containers of an object, outermost first."""
@@ -171,16 +195,62 @@ class CityStore:
         return None if row[0] is None else tuple(float(v) for v in row)  # type: ignore[return-value]
 
     def sources(self) -> list[dict[str, Any]]:
-        """The imported sources with their import reports."""
+        """The imported sources (current versions) with their import reports."""
         rows = self._conn.execute(
-            f"SELECT source, path, sha256, kind, imported_at, report FROM {gpkg.SOURCES_TABLE}"
-            " ORDER BY fid"
+            f"SELECT {', '.join(gpkg.SOURCE_COLUMNS)} FROM {gpkg.SOURCES_TABLE} ORDER BY fid"
         )
-        keys = ("source", "path", "sha256", "kind", "imported_at")
-        return [
-            dict(zip(keys, row[:5], strict=True)) | {"report": json.loads(row[5] or "{}")}
-            for row in rows
-        ]
+        return [_source_from_row(row) for row in rows]
+
+    def source_versions(self, source: str) -> list[dict[str, Any]]:
+        """Every version of a source lineage that ends in ``source``, oldest first."""
+        current = [s for s in self.sources() if s["source"] == source]
+        if not current:
+            raise ObjectNotFoundError(f"no source {source!r}")
+        chain = [current[0]]
+        while chain[0]["replaces"]:
+            row = self._conn.execute(
+                f"SELECT {', '.join(gpkg.SOURCE_COLUMNS)} FROM {gpkg.SOURCE_HISTORY_TABLE}"
+                " WHERE source = ? AND replaced_by = ? ORDER BY fid DESC LIMIT 1",
+                (chain[0]["replaces"], chain[0]["source"]),
+            ).fetchone()
+            if row is None:
+                break
+            chain.insert(0, _source_from_row(row))
+        return chain
+
+    def source_of_building(self, building_id: str) -> str | None:
+        """The source that currently holds the building with this id, if any."""
+        row = self._conn.execute(
+            f"SELECT source FROM {gpkg.OBJECTS_TABLE} WHERE object_id = ?", (building_id,)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def source_state(self, source: str) -> dict[str, tuple[str, str | None, str]]:
+        """``{id: (class, geometry digest, attributes JSON)}`` of a source's current objects."""
+        rows = self._conn.execute(
+            f"SELECT object_id, class, digest, attributes FROM {gpkg.OBJECTS_TABLE}"
+            " WHERE source = ?",
+            (source,),
+        )
+        return {object_id: (cls, digest, attrs) for object_id, cls, digest, attrs in rows}
+
+    def object_history(self, object_id: str) -> list[dict[str, Any]]:
+        """Earlier versions of an object: version, source and the object as it was."""
+        rows = self._conn.execute(
+            f"SELECT version, {_OBJECT_COLUMNS} FROM {gpkg.OBJECT_HISTORY_TABLE}"
+            " WHERE object_id = ? ORDER BY fid",
+            (object_id,),
+        ).fetchall()
+        return [{"version": row[0], "object": _object_from_row(row[1:])} for row in rows]
+
+    def lods(self, lod: str) -> dict[str, MeshPart]:
+        """The stored ``LOD1`` or ``LOD2`` mesh of every building that has one."""
+        rows = self._conn.execute(
+            f"SELECT building_id, material, vertices, faces FROM {gpkg.LODS_TABLE} WHERE lod = ?",
+            (lod,),
+        )
+        return {building: _part(material, vertices, faces)
+                for building, material, vertices, faces in rows}  # fmt: skip
 
     def mesh_index(self) -> Iterator[MeshEntry]:
         """Yield the class, name, bounds and triangle count of every object with a mesh."""
@@ -205,99 +275,38 @@ class CityStore:
                 chunk,
             )
             for object_id, material, vertices, faces in rows:
-                result.setdefault(object_id, []).append(
-                    MeshPart(
-                        material=Material.from_dict(json.loads(material)),
-                        vertices=np.frombuffer(vertices, dtype="<f8").reshape(-1, 3),
-                        faces=np.frombuffer(faces, dtype="<u4").reshape(-1, 3),
-                    )
-                )
+                result.setdefault(object_id, []).append(_part(material, vertices, faces))
         return result
 
 
-class CityWriter:
-    """Writes into an open transaction of a :class:`CityStore`."""
-
-    def __init__(self, conn: sqlite3.Connection, srs_id: int) -> None:
-        self._conn = conn
-        self._srs_id = srs_id
-
-    def remove_source(self, source: str) -> int:
-        """Remove every object, mesh and record of ``source``; return the objects removed."""
-        self._conn.execute(
-            f"DELETE FROM {gpkg.MESHES_TABLE} WHERE object_id IN"
-            f" (SELECT object_id FROM {gpkg.OBJECTS_TABLE} WHERE source = ?)",
-            (source,),
-        )
-        removed = self._conn.execute(
-            f"DELETE FROM {gpkg.OBJECTS_TABLE} WHERE source = ?", (source,)
-        ).rowcount
-        self._conn.execute(f"DELETE FROM {gpkg.SOURCES_TABLE} WHERE source = ?", (source,))
-        return removed
-
-    def add_object(self, obj: CityObject) -> None:
-        """Insert one object; its id must be new to the city."""
-        clash = self._conn.execute(
-            f"SELECT source FROM {gpkg.OBJECTS_TABLE} WHERE object_id = ?", (obj.id,)
-        ).fetchone()
-        if clash is not None:
-            raise CimError(f"object {obj.id} ({obj.cls}) already exists, from source {clash[0]}")
-        self._conn.execute(
-            f"INSERT INTO {gpkg.OBJECTS_TABLE} (geom, object_id, class, name, parent_id, source,"
-            " base_height, top_height, attributes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                gpkg.encode_geometry(obj.footprint, self._srs_id),
-                obj.id,
-                obj.cls,
-                obj.name,
-                obj.parent_id,
-                obj.source,
-                obj.base_height,
-                obj.top_height,
-                json.dumps(obj.attributes, ensure_ascii=False, default=str),
-            ),
-        )
-
-    def add_mesh(self, object_id: str, parts: Iterable[MeshPart]) -> None:
-        """Store the mesh parts of one object (one row per material)."""
-        for index, part in enumerate(parts):
-            self._conn.execute(
-                f"INSERT INTO {gpkg.MESHES_TABLE} (object_id, part, material, vertex_count,"
-                " triangle_count, min_x, min_y, min_z, max_x, max_y, max_z, vertices, faces)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    object_id,
-                    index,
-                    json.dumps(part.material.to_dict()),
-                    len(part.vertices),
-                    len(part.faces),
-                    *part.bounds,
-                    part.vertices.astype("<f8").tobytes(),
-                    part.faces.astype("<u4").tobytes(),
-                ),
-            )
-
-    def record_source(
-        self, source: str, path: str, sha256: str, kind: str, report: dict[str, Any]
-    ) -> None:
-        """Record an imported source and its report."""
-        self._conn.execute(
-            f"INSERT INTO {gpkg.SOURCES_TABLE} (source, path, sha256, kind, imported_at, report)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (source, path, sha256, kind, gpkg.timestamp(), json.dumps(report, default=str)),
-        )
-
-
 def _object_from_row(row: tuple[Any, ...]) -> CityObject:
-    object_id, cls, name, parent_id, source, attributes, geom, base, top = row
+    geom, object_id, cls, name, parent, building, storey, source, base, top, digest, attrs = row
     return CityObject(
-        id=object_id,
-        cls=cls,
-        name=name or "",
-        parent_id=parent_id,
-        source=source,
-        attributes=json.loads(attributes or "{}"),
-        footprint=gpkg.decode_geometry(geom),
-        base_height=base,
-        top_height=top,
+        id=object_id, cls=cls, name=name or "", parent_id=parent, source=source,
+        attributes=json.loads(attrs or "{}"), footprint=gpkg.decode_geometry(geom),
+        base_height=base, top_height=top, building_id=building, storey_id=storey, digest=digest,
+    )  # fmt: skip
+
+
+def _filters(
+    cls: str | None, parent_id: str | None, building_id: str | None, storey_id: str | None
+) -> tuple[str, list[str]]:
+    pairs = (("class", cls), ("parent_id", parent_id), ("building_id", building_id),
+             ("storey_id", storey_id))  # fmt: skip
+    used = [(column, value) for column, value in pairs if value is not None]
+    where = " AND ".join(f"{column} = ?" for column, _ in used)
+    return (f" WHERE {where}" if used else ""), [value for _, value in used]
+
+
+def _source_from_row(row: tuple[Any, ...]) -> dict[str, Any]:
+    record = dict(zip(gpkg.SOURCE_COLUMNS, row, strict=True))
+    record["report"] = json.loads(record["report"] or "{}")
+    return record
+
+
+def _part(material: str, vertices: bytes, faces: bytes) -> MeshPart:
+    return MeshPart(
+        material=Material.from_dict(json.loads(material)),
+        vertices=np.frombuffer(vertices, dtype="<f8").reshape(-1, 3),
+        faces=np.frombuffer(faces, dtype="<u4").reshape(-1, 3),
     )

@@ -1,0 +1,209 @@
+"""One model flowing into the store: element shapes, spatial aggregates, LODs, findings."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import ifcopenshell
+import numpy as np
+import shapely
+
+from bim import lods, semantics
+from bim.csg import tessellate_csg
+from bim.footprint import footprint_of
+from bim.geometry import ElementShape
+from bim.georef import Georeference
+from cim.model import CityObject, MeshPart, mesh_digest
+from cim.writer import CityWriter
+
+log = logging.getLogger(__name__)
+Ancestor = tuple[str, str]  # (GlobalId, class)
+
+
+@dataclass
+class Gathered:
+    """Footprints and heights gathered for one spatial element from what it contains."""
+
+    footprints: list[shapely.Geometry] = field(default_factory=list)
+    low: float = float("inf")
+    high: float = float("-inf")
+
+    def union(self) -> shapely.Geometry | None:
+        return shapely.union_all(self.footprints) if self.footprints else None
+
+
+@dataclass
+class IngestResult:
+    """What the ingest counted, for the import report."""
+
+    objects_by_class: Counter[str] = field(default_factory=Counter)
+    elements_with_mesh: int = 0
+    triangles: int = 0
+    without_mesh: list[dict[str, str]] = field(default_factory=list)
+    tessellated_by_cimtwin: list[dict[str, str]] = field(default_factory=list)
+    failed: list[dict[str, str]] = field(default_factory=list)
+    outside_storeys: list[str] = field(default_factory=list)
+    lods: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+class ModelIngest:
+    """Writes one model's objects and meshes through ``writer`` as shapes arrive."""
+
+    def __init__(
+        self, model: ifcopenshell.file, georef: Georeference, crs: str, writer: CityWriter,
+        source: str,
+    ) -> None:  # fmt: skip
+        self.model, self.georef, self.crs, self.writer = model, georef, crs, writer
+        self.source = source
+        self.result = IngestResult()
+        self.spatial: dict[str, Gathered] = defaultdict(Gathered)
+        self.ancestors: dict[int, list[Ancestor]] = {}
+        self.meshed: set[str] = set()
+
+    def add_shape(self, shape: ElementShape) -> None:
+        """Store one element's mesh and object; a failure is reported, never raised."""
+        entity = self.model.by_id(shape.step_id)
+        if shape.guid in self.meshed:
+            self.result.warnings.append(f"duplicate GlobalId {shape.guid}: second one skipped")
+            return
+        try:
+            self._store_shape(entity, shape)
+        except Exception as exc:  # one bad element never fails the import
+            log.warning("element %s failed: %s", shape.guid, exc)
+            self.result.failed.append(
+                {"id": shape.guid, "class": entity.is_a(), "reason": f"{type(exc).__name__}: {exc}"}
+            )
+
+    def _store_shape(self, entity: ifcopenshell.entity_instance, shape: ElementShape) -> None:
+        points = self.georef.to_city(shape.vertices, self.crs)
+        if not np.isfinite(points).all():
+            raise ValueError("coordinates are not finite after georeferencing")
+        parts = [MeshPart(material, *_compact(points, faces)) for material, faces in shape.parts]
+        all_faces = np.concatenate([faces for _, faces in shape.parts])
+        footprint = footprint_of(points, all_faces)
+        low, high = float(points[:, 2].min()), float(points[:, 2].max())
+        self.writer.add_mesh(shape.guid, parts)
+        self.meshed.add(shape.guid)
+        self.result.elements_with_mesh += 1
+        self.result.triangles += len(all_faces)
+        if semantics.is_spatial(entity):
+            self._gather(shape.guid, footprint, low, high)
+        else:
+            self._add_object(entity, footprint, low, high, mesh_digest(parts))
+        for guid, _ in self._ancestors(entity):
+            self._gather(guid, footprint, low, high)
+
+    def finish(self) -> None:
+        """Tessellate what the kernel left, add spatial objects and LODs, list what is missing."""
+        self._tessellate_what_the_kernel_left()
+        for entity in self.model.by_type("IfcProduct"):
+            if semantics.is_spatial(entity):
+                gathered = self.spatial.get(entity.GlobalId, Gathered())
+                low = gathered.low if gathered.footprints else None
+                high = gathered.high if gathered.footprints else None
+                self._add_object(entity, gathered.union(), low, high, None)
+            elif entity.GlobalId not in self.meshed and entity.Representation is not None:
+                reason = semantics.missing_geometry_reason(entity)
+                self.result.without_mesh.append(
+                    {"id": entity.GlobalId, "class": entity.is_a(), "reason": reason}
+                )
+                if not entity.is_a("IfcOpeningElement"):
+                    self._add_object(entity, None, None, None, None)
+        self._add_lods()
+
+    def _tessellate_what_the_kernel_left(self) -> None:
+        for entity in self.model.by_type("IfcProduct"):
+            if entity.GlobalId in self.meshed or entity.Representation is None:
+                continue
+            if entity.is_a("IfcOpeningElement") or semantics.is_spatial(entity):
+                continue
+            shape = tessellate_csg(entity)
+            if shape is not None:
+                self.add_shape(shape)
+                self.result.tessellated_by_cimtwin.append({
+                    "id": entity.GlobalId, "class": entity.is_a(),
+                    "reason": "CSG primitives the geometry kernel does not map",
+                })  # fmt: skip
+
+    def _add_lods(self) -> None:
+        for building in self.model.by_type("IfcBuilding"):
+            gathered = self.spatial.get(building.GlobalId)
+            if gathered is None or not gathered.footprints:
+                continue
+            storeys = [
+                (self.spatial[s.GlobalId].union(), self.spatial[s.GlobalId].low,
+                 self.spatial[s.GlobalId].high)
+                for s in self.model.by_type("IfcBuildingStorey")
+                if (building.GlobalId, "IfcBuilding") in self._ancestors(s)
+                and self.spatial.get(s.GlobalId) is not None
+            ]  # fmt: skip
+            height = gathered.high - gathered.low
+            for lod, part in (("LOD1", lods.block(gathered.union(), gathered.low, gathered.high)),
+                              ("LOD2", lods.stepped_shell(storeys))):  # fmt: skip
+                if part is not None:
+                    self.writer.add_lod(building.GlobalId, lod, self.source, height, part)
+                    self.result.lods[lod] = self.result.lods.get(lod, 0) + 1
+
+    def _add_object(
+        self, entity: ifcopenshell.entity_instance, footprint: shapely.Geometry | None,
+        low: float | None, high: float | None, digest: str | None,
+    ) -> None:  # fmt: skip
+        parent = semantics.parent_of(entity)
+        chain = self._ancestors(entity)
+        own = [(entity.GlobalId, entity.is_a())]
+        if not semantics.is_spatial(entity) and not any(c == "IfcBuildingStorey" for _, c in chain):
+            self.result.outside_storeys.append(entity.GlobalId)
+        self.writer.add_object(
+            CityObject(
+                id=entity.GlobalId, cls=entity.is_a(), name=entity.Name or "",
+                parent_id=parent.GlobalId if parent is not None else None, source=self.source,
+                attributes=semantics.attributes_of(entity), footprint=footprint,
+                base_height=low, top_height=high, digest=digest,
+                building_id=_first(own + chain, "IfcBuilding"),
+                storey_id=_first(own + chain, "IfcBuildingStorey"),
+            )
+        )  # fmt: skip
+        self.result.objects_by_class[entity.is_a()] += 1
+
+    def _gather(
+        self, guid: str, footprint: shapely.Geometry | None, low: float, high: float
+    ) -> None:
+        gathered = self.spatial[guid]
+        if footprint is not None:
+            gathered.footprints.append(footprint)
+        gathered.low, gathered.high = min(gathered.low, low), max(gathered.high, high)
+
+    def _ancestors(self, entity: ifcopenshell.entity_instance) -> list[Ancestor]:
+        """The spatial elements containing ``entity``, innermost first."""
+        cached = self.ancestors.get(entity.id())
+        if cached is not None:
+            return cached
+        parent = semantics.parent_of(entity)
+        chain: list[Ancestor] = []
+        if parent is not None:
+            chain = list(self._ancestors(parent))
+            if semantics.is_spatial(parent):
+                chain.insert(0, (parent.GlobalId, parent.is_a()))
+        self.ancestors[entity.id()] = chain
+        return chain
+
+
+def _first(chain: list[Ancestor], cls: str) -> str | None:
+    return next((guid for guid, kind in chain if kind == cls), None)
+
+
+def _compact(points: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Keep only the vertices ``faces`` use, renumbered."""
+    used, inverse = np.unique(faces.ravel(), return_inverse=True)
+    return points[used], inverse.reshape(-1, 3).astype(np.uint32)
+
+
+def result_dict(result: IngestResult) -> dict[str, Any]:
+    """The ingest counts as report fields."""
+    data = dict(result.__dict__)
+    data["objects_by_class"] = dict(sorted(result.objects_by_class.items()))
+    return data

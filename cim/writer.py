@@ -1,0 +1,128 @@
+"""Writing into a city store inside one transaction: objects, meshes, sources, versions, LODs."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from typing import Any
+
+from cim import gpkg
+from cim.errors import CimError
+from cim.model import CityObject, MeshPart
+
+
+class CityWriter:
+    """Writes into an open transaction of a :class:`cim.store.CityStore`."""
+
+    def __init__(self, conn: sqlite3.Connection, srs_id: int) -> None:
+        self._conn = conn
+        self._srs_id = srs_id
+
+    def remove_source(self, source: str) -> int:
+        """Remove every object, mesh, LOD and record of ``source``; return the objects removed."""
+        self._conn.execute(
+            f"DELETE FROM {gpkg.MESHES_TABLE} WHERE object_id IN"
+            f" (SELECT object_id FROM {gpkg.OBJECTS_TABLE} WHERE source = ?)",
+            (source,),
+        )
+        self._conn.execute(f"DELETE FROM {gpkg.LODS_TABLE} WHERE source = ?", (source,))
+        removed = self._conn.execute(
+            f"DELETE FROM {gpkg.OBJECTS_TABLE} WHERE source = ?", (source,)
+        ).rowcount
+        self._conn.execute(f"DELETE FROM {gpkg.SOURCES_TABLE} WHERE source = ?", (source,))
+        return int(removed)
+
+    def archive_source(self, source: str, replaced_by: str) -> int:
+        """Move the current version of ``source`` into the history tables; return its version."""
+        row = self._conn.execute(
+            f"SELECT version FROM {gpkg.SOURCES_TABLE} WHERE source = ?", (source,)
+        ).fetchone()
+        if row is None:
+            raise CimError(f"no source {source!r} to replace")
+        version = int(row[0])
+        objects = ", ".join(gpkg.OBJECT_COLUMNS)
+        meshes = ", ".join(gpkg.MESH_COLUMNS)
+        sources = ", ".join(gpkg.SOURCE_COLUMNS)
+        self._conn.execute(
+            f"INSERT INTO {gpkg.OBJECT_HISTORY_TABLE} (geom, {objects}, version)"
+            f" SELECT geom, {objects}, ? FROM {gpkg.OBJECTS_TABLE} WHERE source = ?",
+            (version, source),
+        )
+        self._conn.execute(
+            f"INSERT INTO {gpkg.MESH_HISTORY_TABLE} ({meshes}, source, version)"
+            f" SELECT {', '.join('m.' + c for c in gpkg.MESH_COLUMNS)}, o.source, ?"
+            f" FROM {gpkg.MESHES_TABLE} m JOIN {gpkg.OBJECTS_TABLE} o"
+            " ON o.object_id = m.object_id WHERE o.source = ?",
+            (version, source),
+        )
+        self._conn.execute(
+            f"INSERT INTO {gpkg.SOURCE_HISTORY_TABLE} ({sources}, replaced_by, archived_at)"
+            f" SELECT {sources}, ?, ? FROM {gpkg.SOURCES_TABLE} WHERE source = ?",
+            (replaced_by, gpkg.timestamp(), source),
+        )
+        self.remove_source(source)
+        return version
+
+    def add_object(self, obj: CityObject) -> None:
+        """Insert one object; its id must be new to the city."""
+        clash = self._conn.execute(
+            f"SELECT source FROM {gpkg.OBJECTS_TABLE} WHERE object_id = ?", (obj.id,)
+        ).fetchone()
+        if clash is not None:
+            raise CimError(f"object {obj.id} ({obj.cls}) already exists, from source {clash[0]}")
+        values = (
+            obj.id, obj.cls, obj.name, obj.parent_id, obj.building_id, obj.storey_id, obj.source,
+            obj.base_height, obj.top_height, obj.digest,
+            json.dumps(obj.attributes, ensure_ascii=False, default=str),
+        )  # fmt: skip
+        self._conn.execute(
+            f"INSERT INTO {gpkg.OBJECTS_TABLE} (geom, {', '.join(gpkg.OBJECT_COLUMNS)})"
+            f" VALUES (?, {', '.join('?' * len(values))})",
+            (gpkg.encode_geometry(obj.footprint, self._srs_id), *values),
+        )
+
+    def add_mesh(self, object_id: str, parts: Iterable[MeshPart]) -> None:
+        """Store the mesh parts of one object (one row per material)."""
+        for index, part in enumerate(parts):
+            self._conn.execute(
+                f"INSERT INTO {gpkg.MESHES_TABLE} ({', '.join(gpkg.MESH_COLUMNS)})"
+                f" VALUES ({', '.join('?' * len(gpkg.MESH_COLUMNS))})",
+                (object_id, index, *_mesh_values(part)),
+            )
+
+    def add_lod(
+        self, building_id: str, lod: str, source: str, height: float, part: MeshPart
+    ) -> None:
+        """Store a building's LOD1 block or LOD2-like shell."""
+        self._conn.execute(
+            f"INSERT INTO {gpkg.LODS_TABLE} (building_id, lod, source, height,"
+            f" {', '.join(gpkg.MESH_COLUMNS[2:])}) VALUES (?, ?, ?, ?,"
+            f" {', '.join('?' * (len(gpkg.MESH_COLUMNS) - 2))})",
+            (building_id, lod, source, height, *_mesh_values(part)),
+        )
+
+    def record_source(
+        self,
+        source: str,
+        path: str,
+        sha256: str,
+        kind: str,
+        report: dict[str, Any],
+        version: int = 1,
+        replaces: str | None = None,
+    ) -> None:
+        """Record an imported source, its version and its report."""
+        self._conn.execute(
+            f"INSERT INTO {gpkg.SOURCES_TABLE} ({', '.join(gpkg.SOURCE_COLUMNS)})"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (source, version, replaces, path, sha256, kind, gpkg.timestamp(),
+             json.dumps(report, default=str)),
+        )  # fmt: skip
+
+
+def _mesh_values(part: MeshPart) -> tuple[Any, ...]:
+    return (
+        json.dumps(part.material.to_dict()), len(part.vertices), len(part.faces), *part.bounds,
+        part.vertices.astype("<f8").tobytes(), part.faces.astype("<u4").tobytes(),
+    )  # fmt: skip

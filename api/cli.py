@@ -90,39 +90,73 @@ def import_ifc_command(
             help="IfcOpenShell geometry library: opencascade or hybrid-cgal-simple-opencascade."
         ),
     ] = "opencascade",
+    replaces: Annotated[
+        str | None,
+        typer.Option(
+            help="The source this file is a new version of (default: found by the"
+            " IfcBuilding GlobalIds it shares with the city, or the same file name)."
+        ),
+    ] = None,
+    check_only: Annotated[
+        bool, typer.Option("--check-only", help="Check and report only; store nothing.")
+    ] = False,
+    validate: Annotated[
+        bool, typer.Option(help="Run IfcOpenShell's schema validation for the report.")
+    ] = True,
     report: Annotated[
         Path | None, typer.Option(help="Also write the import reports to this JSON file.")
     ] = None,
 ) -> None:
-    """Import IFC files: geometry, spatial tree, property sets, placed on the map.
+    """Import IFC files: geometry, spatial tree, property sets, placed on the map, checked.
 
     The model is placed by --origin when given, else by its IfcMapConversion, else by its
     IfcSite RefLatitude/RefLongitude; the report says which. All files import or none.
+    A file holding a building the city already has becomes that source's next version,
+    with a diff; the previous version stays in the history. --check-only prints the
+    model check (schema validation, units, georeference, storeys, geometry) and stores
+    nothing.
     """
     from bim.importer import ImportOptions, import_ifc
     from cim.store import CityStore
 
     with _clear_errors(), CityStore.open(city) as store:
         user = _user_origin(origin, crs or store.crs) if origin else None
-        options = ImportOptions(user_origin=user, kernel=kernel)
+        options = ImportOptions(
+            user_origin=user, kernel=kernel, replaces=replaces, check_only=check_only,
+            validate=validate,
+        )  # fmt: skip
         with _progress() as progress:
             tasks = {path: progress.add_task(f"import {path.name}", total=100) for path in files}
             reports = import_ifc(
                 store, files, options, lambda path, pct: progress.update(tasks[path], completed=pct)
             )
         for item in reports:
-            geo = item.georeference
-            console.print(
-                f"{item.source}: {sum(item.objects_by_class.values())} objects,"
-                f" {item.elements_with_mesh} meshes, {item.triangles} triangles,"
-                f" {len(item.without_mesh)} without mesh; placed by {geo['method']}"
-                f" ({geo['crs']}, origin {', '.join(f'{v:.3f}' for v in geo['origin'])})"
-                f" in {item.seconds:.1f} s"
-            )
-            for warning in item.warnings:
-                console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+            _print_import(item)
         if report is not None:
             report.write_text(json.dumps([r.to_dict() for r in reports], indent=2, default=str))
+
+
+def _print_import(item: Any) -> None:
+    if item.check_only:
+        typer.echo(item.to_text())
+        console.print(f"{item.source}: checked, nothing stored")
+        return
+    geo = item.georeference
+    console.print(
+        f"{item.source}: {sum(item.objects_by_class.values())} objects,"
+        f" {item.elements_with_mesh} meshes, {item.triangles} triangles,"
+        f" {len(item.without_mesh)} without mesh; placed by {geo['method']}"
+        f" ({geo['crs']}, origin {', '.join(f'{v:.3f}' for v in geo['origin'])})"
+        f" in {item.seconds:.1f} s"
+    )
+    if item.diff is not None:
+        counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in item.diff["counts"].items())
+        console.print(f"  version {item.version}, replacing {item.replaces}: {counts}")
+    for finding in item.findings:
+        if finding["level"] != "info":
+            console.print(f"  [yellow]{finding['level']}:[/yellow] {finding['message']}")
+    for warning in item.warnings:
+        console.print(f"  [yellow]warning:[/yellow] {warning}", highlight=False)
 
 
 def _user_origin(text: str, crs: str) -> Any:

@@ -106,11 +106,12 @@ class ModelIngest:
                 low = gathered.low if gathered.footprints else None
                 high = gathered.high if gathered.footprints else None
                 self._add_object(entity, gathered.union(), low, high, None)
-            elif entity.GlobalId not in self.meshed and entity.Representation is not None:
-                reason = semantics.missing_geometry_reason(entity)
-                self.result.without_mesh.append(
-                    {"id": entity.GlobalId, "class": entity.is_a(), "reason": reason}
-                )
+            elif entity.GlobalId not in self.meshed:
+                if entity.Representation is not None:
+                    reason = semantics.missing_geometry_reason(entity)
+                    self.result.without_mesh.append(
+                        {"id": entity.GlobalId, "class": entity.is_a(), "reason": reason}
+                    )
                 if not entity.is_a("IfcOpeningElement"):
                     self._add_object(entity, None, None, None, None)
         self._add_lods()

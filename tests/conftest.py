@@ -15,9 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import ifcopenshell
+import ifcopenshell.api
+import ifcopenshell.util.element
+import ifcopenshell.util.placement
 import numpy as np
 import pytest
 
+from bim.authoring import BuildingSpec, write_demo_building
 from bim.georef import UserOrigin
 from bim.importer import ImportOptions, ImportReport, import_ifc
 from cim.model import CityObject, Material, MeshPart
@@ -275,3 +280,27 @@ def tekla_city(ifc_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
 def fzk_city(ifc_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ImportedCity]:
     """The Karlsruhe FZK-Haus imported once per session into EPSG:25832."""
     yield from _imported(ifc_dir, FZK, tmp_path_factory.mktemp("fzk"))
+
+
+@pytest.fixture()
+def versions(tmp_path: Path) -> dict[str, Any]:
+    """Version 1 of a building and version 2: a window removed, a wall's pset and a slab moved."""
+    first = write_demo_building(
+        BuildingSpec("Hall", 430760.0, 2557880.0, storeys=2), tmp_path / "hall-v1.ifc"
+    )
+    model = ifcopenshell.open(str(first))
+    window = model.by_type("IfcWindow")[0]
+    removed = window.GlobalId
+    ifcopenshell.api.root.remove_product(model, product=window)
+    wall = model.by_type("IfcWall")[0]
+    pset = ifcopenshell.util.element.get_psets(wall)["Pset_WallCommon"]
+    ifcopenshell.api.pset.edit_pset(model, pset=model.by_id(pset["id"]), properties={
+        "LoadBearing": not pset["LoadBearing"]})  # fmt: skip
+    slab = model.by_type("IfcSlab")[0]
+    matrix = ifcopenshell.util.placement.get_local_placement(slab.ObjectPlacement)
+    matrix[0, 3] += 1.0
+    ifcopenshell.api.geometry.edit_object_placement(model, product=slab, matrix=matrix)
+    second = tmp_path / "hall-v2.ifc"
+    model.write(str(second))
+    return {"v1": first, "v2": second, "removed": removed, "wall": wall.GlobalId,
+            "slab": slab.GlobalId}  # fmt: skip

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from api.deps import StoreDep
 from cim.crs import transformer
@@ -22,6 +22,8 @@ def get_object(object_id: str, store: StoreDep) -> dict[str, Any]:
     return {
         **summary(obj),
         "parent_id": obj.parent_id,
+        "building_id": obj.building_id,
+        "storey_id": obj.storey_id,
         "source": obj.source,
         "attributes": {k: v for k, v in obj.attributes.items() if k not in ("psets", "qtos")},
         "psets": obj.attributes.get("psets", {}),
@@ -35,20 +37,39 @@ def get_object(object_id: str, store: StoreDep) -> dict[str, Any]:
 @router.get("")
 def list_objects(
     store: StoreDep,
+    request: Request,
     cls: str | None = Query(None, alias="class", description="only objects of this class"),
+    building: str | None = Query(None, description="only objects in this building (its id)"),
+    storey: str | None = Query(None, description="only objects on this storey (its id)"),
     parent: str | None = Query(None, description="only objects directly under this id"),
     limit: int = Query(100, ge=1, le=10_000),
     offset: int = Query(0, ge=0),
 ) -> dict[str, Any]:
-    """Objects filtered by class and parent, a page at a time."""
-    found = store.objects(cls=cls, parent_id=parent)
-    page = found[offset : offset + limit]
-    return {
-        "total": len(found),
-        "offset": offset,
-        "limit": limit,
-        "objects": [summary(o) for o in page],
-    }
+    """Objects filtered by class, building, storey and parent, a page at a time."""
+    filters = {"cls": cls, "parent_id": parent, "building_id": building, "storey_id": storey}
+    total = store.count_objects(**filters)
+    page = store.objects(**filters, limit=limit, offset=offset)
+    links = {}
+    if offset + limit < total:
+        links["next"] = str(request.url.include_query_params(offset=offset + limit))
+    if offset > 0:
+        links["prev"] = str(request.url.include_query_params(offset=max(0, offset - limit)))
+    return {"total": total, "offset": offset, "limit": limit, "links": links,
+            "objects": [summary(o) | {"building": o.building_id, "storey": o.storey_id}
+                        for o in page]}  # fmt: skip
+
+
+@router.get("/{object_id}/history")
+def object_history(object_id: str, store: StoreDep) -> dict[str, Any]:
+    """Earlier versions of an object (from sources it was replaced in), oldest first."""
+    versions = [
+        {"version": entry["version"], **summary(entry["object"]),
+         "source": entry["object"].source, "attributes": entry["object"].attributes}
+        for entry in store.object_history(object_id)
+    ]  # fmt: skip
+    if not versions:
+        store.get_object(object_id)  # 404 when the object never existed
+    return {"id": object_id, "versions": versions}
 
 
 def summary(obj: CityObject) -> dict[str, Any]:

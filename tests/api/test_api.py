@@ -7,7 +7,9 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from bim.importer import import_ifc
 from cim.store import CityStore
+from tests.conftest import make_city
 
 
 def test_health_reports_store_and_tiles(client: TestClient) -> None:
@@ -93,3 +95,55 @@ def _first_content_uri(tile: dict) -> str:
     if "content" in tile:
         return str(tile["content"]["uri"])
     return _first_content_uri(tile["children"][0])
+
+
+def test_objects_filter_by_building_and_storey_with_links(
+    client: TestClient, small_city: Path
+) -> None:
+    with CityStore.open(small_city) as store:
+        building = store.objects(cls="IfcBuilding")[0]
+        storey = store.objects(cls="IfcBuildingStorey", parent_id=building.id)[0]
+    params = {"class": "IfcWall", "building": building.id, "storey": storey.id, "limit": 3}
+    page = client.get("/api/objects", params=params).json()
+    assert page["total"] == 4 and len(page["objects"]) == 3
+    assert {(o["building"], o["storey"]) for o in page["objects"]} == {(building.id, storey.id)}
+    rest = client.get(page["links"]["next"]).json()
+    assert len(rest["objects"]) == 1 and "next" not in rest["links"]
+    in_building = client.get("/api/objects", params={"building": building.id}).json()["total"]
+    assert 4 < in_building < client.get("/api/objects").json()["total"]
+
+
+def test_sources_report_versions_and_history(client: TestClient, small_city: Path) -> None:
+    listed = client.get("/api/sources").json()
+    assert {s["source"] for s in listed} == {"0.ifc", "1.ifc"}
+    assert all(s["version"] == 1 and s["objects"] > 0 for s in listed)
+    source = client.get("/api/sources/0.ifc").json()
+    assert source["report"]["georeference"]["method"] == "IfcMapConversion"
+    assert {"length-unit", "georeference"} <= {f["code"] for f in source["report"]["findings"]}
+    text = client.get("/api/sources/0.ifc/report.txt")
+    assert text.status_code == 200 and "schema validation" in text.text
+    versions = client.get("/api/sources/0.ifc/versions").json()
+    assert [v["version"] for v in versions] == [1]
+    assert client.get("/api/sources/0.ifc/diff").status_code == 404
+    assert client.get("/api/sources/nope.ifc").status_code == 404
+    with CityStore.open(small_city) as store:
+        wall = store.objects(cls="IfcWall")[0]
+    assert client.get(f"/api/objects/{wall.id}/history").json() == {"id": wall.id, "versions": []}
+    assert client.get("/api/objects/nope/history").status_code == 404
+
+
+def test_diff_and_history_of_a_new_version(tmp_path: Path, versions: dict) -> None:
+    store = make_city(tmp_path)
+    import_ifc(store, [versions["v1"]])
+    import_ifc(store, [versions["v2"]])
+    store.close()
+    client = TestClient(create_app(store.city_dir))
+    diff = client.get("/api/sources/hall-v2.ifc/diff").json()
+    assert (diff["version"], diff["replaces"]) == (2, "hall-v1.ifc")
+    assert diff["removed"] == [versions["removed"]]
+    assert diff["changed_geometry"] == [versions["slab"]]
+    versions_listed = client.get("/api/sources/hall-v2.ifc/versions").json()
+    assert [v["source"] for v in versions_listed] == ["hall-v1.ifc", "hall-v2.ifc"]
+    history = client.get(f"/api/objects/{versions['removed']}/history").json()
+    assert [v["version"] for v in history["versions"]] == [1]
+    assert history["versions"][0]["class"] == "IfcWindow"

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import ifcopenshell
+import ifcopenshell.util.classification
 import ifcopenshell.util.element as element_util
+import ifcopenshell.util.unit
 
 SPATIAL_ROOTS = ("IfcSpatialStructureElement", "IfcSpatialElement")
 BODY_IDENTIFIERS = ("Body", "Facetation", "Body-FallBack", "Mesh")
@@ -59,7 +61,45 @@ def attributes_of(entity: ifcopenshell.entity_instance) -> dict[str, Any]:
     materials = element_util.get_materials(entity)
     if materials:
         attributes["materials"] = sorted({m.Name or "" for m in materials} - {""})
+    layers = _material_layers(entity)
+    if layers:
+        attributes["material_layers"] = layers
+    references = _classification_references(entity)
+    if references:
+        attributes["classification"] = references
     return attributes
+
+
+def _material_layers(entity: ifcopenshell.entity_instance) -> list[dict[str, Any]]:
+    """The layers of the element's material layer set, outside in: material and thickness."""
+    material = element_util.get_material(entity, should_skip_usage=True)
+    if material is None or not material.is_a("IfcMaterialLayerSet"):
+        return []
+    unit = _length_unit(entity)
+    return [
+        {"material": layer.Material.Name if layer.Material else "",
+         "thickness": float(layer.LayerThickness) * unit, "name": getattr(layer, "Name", None)}
+        for layer in material.MaterialLayers
+    ]  # fmt: skip
+
+
+def _classification_references(entity: ifcopenshell.entity_instance) -> list[dict[str, Any]]:
+    """Classification references (e.g. Uniformat, OmniClass, GB/T 51269 codes)."""
+    references = []
+    for reference in ifcopenshell.util.classification.get_references(entity):
+        source = ifcopenshell.util.classification.get_classification(reference)
+        identification = getattr(reference, "Identification", None) or getattr(
+            reference, "ItemReference", None
+        )
+        references.append({
+            "system": source.Name if source is not None else None,
+            "code": identification, "name": reference.Name,
+        })  # fmt: skip
+    return references
+
+
+def _length_unit(entity: ifcopenshell.entity_instance) -> float:
+    return float(ifcopenshell.util.unit.calculate_unit_scale(entity.file))
 
 
 def _property_and_quantity_sets(

@@ -230,6 +230,11 @@ class ImportedCity:
     report: ImportReport
     ifc: Path
 
+    @property
+    def model(self) -> ifcopenshell.file:
+        """The IFC model, opened anew (cheap next to the import)."""
+        return ifcopenshell.open(str(self.ifc))
+
 
 def import_into_new_city(tmp: Path, path: Path) -> ImportedCity:
     """Create a city suited to ``path`` in ``tmp`` and import the file into it."""
@@ -280,6 +285,12 @@ def tekla_city(ifc_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
 def fzk_city(ifc_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ImportedCity]:
     """The Karlsruhe FZK-Haus imported once per session into EPSG:25832."""
     yield from _imported(ifc_dir, FZK, tmp_path_factory.mktemp("fzk"))
+
+
+@pytest.fixture(scope="session")
+def revit_city(ifc_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ImportedCity]:
+    """The Revit 2021 sample imported once per session into EPSG:26919."""
+    yield from _imported(ifc_dir, REVIT, tmp_path_factory.mktemp("revit"))
 
 
 @pytest.fixture()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -11,24 +14,43 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.errors import DOMAIN_ERRORS, status_for
-from api.routes import city, objects, tiles
+from api.jobs import JobRunner
+from api.routes import city, imports, objects, sources, tiles
 from api.settings import get_settings
 
 
-def create_app(city_dir: Path | None = None, viewer_dir: Path | None = None) -> FastAPI:
-    """Build the app serving the city in ``city_dir`` (default: the ``CIMTWIN_CITY`` setting)."""
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    await asyncio.to_thread(app.state.jobs.shutdown)
+
+
+def create_app(
+    city_dir: Path | None = None,
+    viewer_dir: Path | None = None,
+    max_upload_mb: float | None = None,
+) -> FastAPI:
+    """Build the app serving the city in ``city_dir`` (default: the ``CIMTWIN_CITY`` setting).
+
+    ``max_upload_mb`` caps an upload to ``POST /api/imports`` (default:
+    ``CIMTWIN_MAX_UPLOAD_MB``).
+    """
     settings = get_settings()
     app = FastAPI(
         title="CIMTwin",
         summary="City information model: objects, 3D Tiles and the viewer.",
         version="0.1.0",
+        lifespan=_lifespan,
     )
     app.state.city_dir = (city_dir or settings.city).resolve()
+    app.state.jobs = JobRunner()
+    upload_mb = settings.max_upload_mb if max_upload_mb is None else max_upload_mb
+    app.state.max_upload_bytes = int(upload_mb * 2**20)
     app.add_middleware(GZipMiddleware, minimum_size=512)
     app.add_middleware(
         CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "HEAD"], expose_headers=["ETag"]
     )
-    for router in (city.router, objects.router, tiles.router):
+    for router in (city.router, objects.router, sources.router, tiles.router, imports.router):
         app.include_router(router)
 
     async def domain_error(_: Request, exc: Exception) -> JSONResponse:

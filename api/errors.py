@@ -15,9 +15,24 @@ class ViewerNotBuiltError(ApiError):
     """The viewer's static files are missing."""
 
 
+class UploadRejectedError(ApiError):
+    """An upload is not what the endpoint takes (file name, form field)."""
+
+
+class UploadTooLargeError(ApiError):
+    """An upload is larger than the server's limit (``CIMTWIN_MAX_UPLOAD_MB``)."""
+
+
+class JobNotFoundError(ApiError):
+    """No background job has the requested id (jobs live in memory)."""
+
+
 # Most specific first: the first matching class decides the status code.
 STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (ObjectNotFoundError, 404),
+    (JobNotFoundError, 404),
+    (UploadTooLargeError, 413),
+    (UploadRejectedError, 422),
     (CityNotFoundError, 404),
     (CityExistsError, 409),
     (CrsError, 400),

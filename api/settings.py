@@ -19,6 +19,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     viewer_dir: Path = VIEWER_DIST
+    # Largest upload to POST /api/imports, all files of a request together.
+    max_upload_mb: float = 2048.0
 
 
 @lru_cache

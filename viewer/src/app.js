@@ -9,7 +9,9 @@
 //                              spatial_path: [{id, class, name}], position: {lon, lat, height}|null}
 //
 // For automated tests: window.cimtwin = {viewer, tileset, state, selected, city, error,
-// screenPositionOf(lon, lat, height)}; state is "loading" | "ready" | "error".
+// lastJob, screenPositionOf(lon, lat, height), reloadTileset(), refreshCity()}; state is
+// "loading" | "ready" | "error". `util` ({el, getJson}) is shared with import.js, the
+// "Import IFC" dialog, which sets lastJob.
 "use strict";
 
 (() => {
@@ -33,7 +35,11 @@
     selected: null,
     city: null,
     error: null,
+    lastJob: null,
     screenPositionOf,
+    reloadTileset,
+    refreshCity,
+    util: { el, getJson },
   };
   window.cimtwin = app;
 
@@ -155,38 +161,80 @@
     });
   }
 
-  async function loadTileset(viewer, url) {
-    setStatus("loading tiles…", "loading");
+  /** Load a tileset and wire its events; it counts tiles only while it is app.tileset. */
+  async function openTileset(url) {
     const tileset = await Cesium.Cesium3DTileset.fromUrl(url);
+    const current = () => tileset === app.tileset;
     tileset.tileLoad.addEventListener(() => {
-      tilesLoadedCount += 1;
+      if (current()) tilesLoadedCount += 1;
     });
     tileset.tileUnload.addEventListener(() => {
-      tilesLoadedCount = Math.max(0, tilesLoadedCount - 1);
+      if (current()) tilesLoadedCount = Math.max(0, tilesLoadedCount - 1);
     });
     tileset.tileFailed.addEventListener((e) => {
       console.error(`cimtwin: tile failed to load: ${e.url}`, e.message);
       setStatus("some tiles failed to load", app.state);
     });
     tileset.loadProgress.addEventListener((pending, processing) => {
-      if (pending > 0 || processing > 0) {
+      if (current() && (pending > 0 || processing > 0)) {
         setStatus(`loading tiles… (${pending + processing} pending)`, app.state === "ready" ? "ready" : "loading");
       }
     });
-    tileset.allTilesLoaded.addEventListener(setReady);
+    tileset.allTilesLoaded.addEventListener(() => {
+      if (current()) setReady();
+    });
+    return tileset;
+  }
 
+  async function loadTileset(viewer, url) {
+    setStatus("loading tiles…", "loading");
+    const tileset = await openTileset(url);
     viewer.scene.primitives.add(tileset);
     app.tileset = tileset;
     await viewer.zoomTo(tileset, defaultOffset(tileset));
-    // allTilesLoaded only fires after some tile request was made. If the view needs no content
-    // at all (e.g. an empty tileset), fall back to `tilesLoaded` — but only after a few frames
-    // with the camera at rest: right after the zoom the camera has just jumped, and Cesium
-    // skips tile requests while the camera moves (cullRequestsWhileMoving), so `tilesLoaded`
-    // reads true before anything was requested.
+    settle(viewer, tileset);
+    return tileset;
+  }
+
+  /**
+   * Swap in a fresh copy of the city's tileset (after an import rewrote it), keeping the
+   * camera where it is; the first tileset of a city that had none is zoomed to.
+   */
+  async function reloadTileset() {
+    const viewer = app.viewer;
+    if (!viewer) throw new Error("the 3D viewer is not running");
+    const old = app.tileset;
+    app.state = "loading";
+    app.error = null;
+    ui.message.hidden = true;
+    setStatus("reloading tiles…", "loading");
+    let tileset;
+    try {
+      tileset = await openTileset(`/tiles/tileset.json?v=${Date.now()}`);
+    } catch (err) {
+      fail(`Could not reload the 3D tiles: ${err.message || err}`, err);
+      throw err;
+    }
+    clearSelection();
+    tilesLoadedCount = 0;
+    app.tileset = tileset;
+    viewer.scene.primitives.add(tileset);
+    if (old) viewer.scene.primitives.remove(old); // also destroys it
+    if (!old) await viewer.zoomTo(tileset, defaultOffset(tileset));
+    settle(viewer, tileset);
+    return tileset;
+  }
+
+  // allTilesLoaded only fires after some tile request was made. If the view needs no content
+  // at all (e.g. an empty tileset), fall back to `tilesLoaded` — but only after a few frames
+  // with the camera at rest: right after the zoom the camera has just jumped, and Cesium
+  // skips tile requests while the camera moves (cullRequestsWhileMoving), so `tilesLoaded`
+  // reads true before anything was requested.
+  function settle(viewer, tileset) {
     let frames = 0;
     const removePostRender = viewer.scene.postRender.addEventListener(() => {
       frames += 1;
-      if (app.state !== "loading") {
+      if (app.state !== "loading" || tileset !== app.tileset) {
         removePostRender();
       } else if (frames >= 10) {
         removePostRender();
@@ -196,7 +244,6 @@
       }
     });
     viewer.scene.requestRender();
-    return tileset;
   }
 
   // ---------------------------------------------------------------- picking / selection
@@ -420,6 +467,21 @@
 
   // ---------------------------------------------------------------- start-up
 
+  function showCity(city) {
+    app.city = city;
+    ui.cityName.textContent = city.name || "(unnamed city)";
+    document.title = `${city.name || "City"} · CIMTwin`;
+    const count = Number(city.object_count);
+    ui.objectCount.textContent = Number.isFinite(count) ? `${count.toLocaleString("en-US")} objects` : "";
+  }
+
+  /** Read /api/city again and update the header (name, object count). */
+  async function refreshCity() {
+    const city = await getJson("/api/city");
+    showCity(city);
+    return city;
+  }
+
   async function main() {
     if (typeof Cesium === "undefined") {
       fail("Cesium.js did not load (is /cesium/ served?)");
@@ -448,11 +510,7 @@
       fail(`Could not load the city: ${err.message}`, err);
       return;
     }
-    app.city = city;
-    ui.cityName.textContent = city.name || "(unnamed city)";
-    document.title = `${city.name || "City"} · CIMTwin`;
-    const count = Number(city.object_count);
-    ui.objectCount.textContent = Number.isFinite(count) ? `${count.toLocaleString("en-US")} objects` : "";
+    showCity(city);
 
     if (!city.tileset) {
       // Nothing to show but where the city is. The bundled NaturalEarthII imagery only has
@@ -463,7 +521,7 @@
       setStatus("no tiles", "error");
       showMessage(
         `“${city.name || "This city"}” has not been tiled yet: no 3D Tiles to show. ` +
-          "Build the tileset on the server, then reload this page.",
+          "Import IFC files with “Import IFC” above, or build the tileset on the server.",
         false,
       );
       console.info("cimtwin: /api/city has no tileset");

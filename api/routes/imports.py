@@ -1,0 +1,213 @@
+"""Importing IFC files over HTTP: an upload becomes a background job that the client polls.
+
+``POST /api/imports`` copies the uploaded files in 1 MiB chunks into
+``<city>/.uploads/<job id>/`` and queues an import job (see :mod:`api.jobs`), which removes
+that folder when it ends. ``GET /api/jobs/{id}`` tells how the job is doing.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Coroutine
+from functools import partial
+from pathlib import Path, PureWindowsPath
+from typing import Annotated, Any, BinaryIO
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, Response, UploadFile
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from starlette.types import Message
+
+from api.deps import StoreDep
+from api.errors import JobNotFoundError, UploadRejectedError, UploadTooLargeError
+from api.jobs import ImportRequest, JobRunner, new_job_id, run_import
+from bim.geometry import DEFAULT_KERNEL
+from bim.georef import UserOrigin
+from bim.importer import ImportOptions
+from cim.crs import parse_crs
+
+CHUNK_SIZE = 1 << 20
+UPLOADS_DIR = ".uploads"
+KERNELS = ("opencascade", "hybrid-cgal-simple-opencascade")
+# Room for the multipart framing and the form fields on top of the files' bytes.
+FORM_OVERHEAD = 1 << 20
+
+
+class UploadLimitRoute(APIRoute):
+    """A route answering 413 for a body far over the upload limit, before it is parsed.
+
+    A ``Content-Length`` over the limit (plus :data:`FORM_OVERHEAD`) is refused before any
+    byte is read; a body without one is counted as it arrives. The route itself then counts
+    the files' bytes exactly (:func:`save_upload`).
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """Wrap FastAPI's handler with the size checks."""
+        handler = super().get_route_handler()
+
+        async def checked(request: Request) -> Response:
+            limit: int = request.app.state.max_upload_bytes
+            length = request.headers.get("content-length", "")
+            if length.isdigit() and int(length) > limit + FORM_OVERHEAD:
+                return JSONResponse({"detail": too_large(limit)}, status_code=413)
+            received = 0
+
+            async def receive() -> Message:
+                nonlocal received
+                message = await request.receive()
+                received += len(message.get("body", b""))
+                if received > limit + FORM_OVERHEAD:
+                    raise HTTPException(status_code=413, detail=too_large(limit))
+                return message
+
+            return await handler(Request(request.scope, receive))
+
+        return checked
+
+
+router = APIRouter(prefix="/api", tags=["imports"], route_class=UploadLimitRoute)
+
+
+def job_runner(request: Request) -> JobRunner:
+    """The app's job runner."""
+    runner: JobRunner = request.app.state.jobs
+    return runner
+
+
+JobsDep = Annotated[JobRunner, Depends(job_runner)]
+
+
+@router.post("/imports", status_code=202)
+def create_import(
+    request: Request,
+    response: Response,
+    store: StoreDep,
+    jobs: JobsDep,
+    files: Annotated[list[UploadFile], File(description="IFC files (IFC2X3, IFC4, IFC4X3).")],
+    origin: Annotated[
+        str | None, Form(description="E,N[,H]: place the model origin here (metres).")
+    ] = None,
+    crs: Annotated[str | None, Form(description="CRS of origin (default: the city's).")] = None,
+    kernel: Annotated[str, Form(description=f"geometry library: {', '.join(KERNELS)}")] = (
+        DEFAULT_KERNEL
+    ),
+    retile: Annotated[bool, Form(description="rewrite the 3D Tiles after the import")] = True,
+) -> dict[str, Any]:
+    """Upload IFC files and queue their import; poll the job at the returned URL.
+
+    All files import in one transaction, or none do. Answers 202 with the job's id and URL
+    (also in ``Location``), 413 when the upload is over ``CIMTWIN_MAX_UPLOAD_MB``, 422 for
+    a file name not ending in ``.ifc`` or a bad origin or kernel.
+    """
+    names = [upload_name(upload.filename) for upload in files]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise UploadRejectedError(f"two files are named {twice[0]}: rename one")
+    if kernel not in KERNELS:
+        raise UploadRejectedError(f"unknown kernel {kernel!r} (known: {', '.join(KERNELS)})")
+    if crs and not origin:
+        raise UploadRejectedError("crs is the CRS of origin: give origin too")
+    user_origin = parse_origin(origin, crs or store.crs) if origin else None
+    job_id = new_job_id()
+    folder = store.city_dir / UPLOADS_DIR / job_id
+    limit: int = request.app.state.max_upload_bytes
+    sizes: list[int] = []
+    try:
+        folder.mkdir(parents=True)
+        for upload, name in zip(files, names, strict=True):
+            sizes.append(save_upload(upload.file, folder / name, limit - sum(sizes), limit))
+        work = ImportRequest(
+            store.city_dir,
+            [folder / name for name in names],
+            ImportOptions(user_origin=user_origin, kernel=kernel),
+            retile,
+        )
+        params = {
+            "files": [{"name": n, "bytes": b} for n, b in zip(names, sizes, strict=True)],
+            "origin": None if user_origin is None else list(user_origin.origin),
+            "crs": None if user_origin is None else user_origin.crs,
+            "kernel": kernel,
+            "retile": retile,
+        }
+        job = jobs.submit(
+            "import", partial(run_import, work), job_id=job_id, params=params, cleanup=folder
+        )
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    response.headers["Location"] = job["url"]
+    return {"id": job["id"], "status": job["status"], "url": job["url"]}
+
+
+@router.get("/imports")
+def import_limits(request: Request) -> dict[str, Any]:
+    """What ``POST /api/imports`` takes: the upload limit and the geometry kernels."""
+    limit: int = request.app.state.max_upload_bytes
+    return {"max_upload_bytes": limit, "kernels": list(KERNELS), "default_kernel": DEFAULT_KERNEL}
+
+
+@router.get("/jobs")
+def list_jobs(jobs: JobsDep) -> dict[str, Any]:
+    """The jobs kept in memory (the last 200), newest first, without their results."""
+    return {"jobs": [{k: v for k, v in job.items() if k != "result"} for job in jobs.recent()]}
+
+
+@router.get("/jobs/{job_id}")
+def get_job(job_id: str, jobs: JobsDep) -> dict[str, Any]:
+    """A job: status, progress with the current file, message, result or error."""
+    job = jobs.get(job_id)
+    if job is None:
+        raise JobNotFoundError(
+            f"no job with id {job_id!r} (jobs live in memory: the last 200 since the server"
+            " started)"
+        )
+    return job
+
+
+def upload_name(filename: str | None) -> str:
+    """The base name of an uploaded file; rejects names that are not ``*.ifc``."""
+    name = PureWindowsPath(filename or "").name  # drops folders written with / or \
+    if (
+        not name.lower().endswith(".ifc")
+        or name.startswith(".")
+        or len(name.encode()) > 255
+        or any(ord(c) < 32 for c in name)
+    ):
+        raise UploadRejectedError(f"{filename!r}: only files named *.ifc can be imported")
+    return name
+
+
+def parse_origin(text: str, crs: str) -> UserOrigin:
+    """``E,N[,H]`` in metres, in ``crs``, as a user origin."""
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        values = []
+    if len(values) not in (2, 3) or not all(abs(v) < 1e12 for v in values):
+        raise UploadRejectedError(f"origin {text!r}: expected E,N or E,N,H in metres")
+    parse_crs(crs)
+    return UserOrigin(crs, (values[0], values[1], values[2] if len(values) == 3 else 0.0))
+
+
+def save_upload(source: BinaryIO, target: Path, budget: int, limit: int) -> int:
+    """Copy ``source`` to ``target`` in chunks of :data:`CHUNK_SIZE`; return the bytes.
+
+    Raises
+    ------
+    UploadTooLargeError
+        When more than ``budget`` bytes come (``limit`` is the total, for the message).
+    """
+    written = 0
+    with target.open("wb") as out:
+        while chunk := source.read(CHUNK_SIZE):
+            written += len(chunk)
+            if written > budget:
+                raise UploadTooLargeError(too_large(limit))
+            out.write(chunk)
+    return written
+
+
+def too_large(limit: int) -> str:
+    """The message of a 413 for the upload limit of ``limit`` bytes."""
+    size = f"{limit / 2**20:g} MB" if limit >= 2**20 else f"{limit} bytes"
+    return f"the upload is larger than the server's limit of {size} (CIMTWIN_MAX_UPLOAD_MB)"

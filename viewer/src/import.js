@@ -1,0 +1,284 @@
+// CIMTwin viewer: the "Import IFC" dialog.
+//
+// Uploads IFC files to POST /api/imports with XMLHttpRequest (for the upload progress), polls
+// GET /api/jobs/{id} every 500 ms, shows the import reports, and when the job rewrote the
+// tiles reloads the tileset and the header counts (window.cimtwin.reloadTileset/refreshCity).
+//
+// For automated tests: window.cimtwin.lastJob is the last job JSON; #import-dialog has
+// data-state "idle" | "uploading" | "queued" | "running" | "succeeded" | "failed" | "error".
+"use strict";
+
+(() => {
+  const app = window.cimtwin;
+  if (!app) return;
+  const { el, getJson } = app.util;
+  const $ = (id) => document.getElementById(id);
+  const ui = {
+    open: $("import-open"),
+    dialog: $("import-dialog"),
+    form: $("import-form"),
+    close: $("import-close"),
+    files: $("import-files"),
+    origin: $("import-origin"),
+    hint: $("import-hint"),
+    upload: $("import-upload"),
+    status: $("import-status"),
+    progress: $("import-progress"),
+    bar: $("import-bar"),
+    file: $("import-file"),
+    result: $("import-result"),
+  };
+  const POLL_MS = 500;
+  const OPEN_LABEL = ui.open.textContent;
+  let limits = null; // GET /api/imports: {max_upload_bytes, kernels, default_kernel}
+  let busy = false;
+
+  // ---------------------------------------------------------------- state and progress
+
+  function setState(state, text) {
+    ui.dialog.dataset.state = state;
+    ui.status.textContent = text || "";
+    ui.status.dataset.state = state;
+  }
+
+  function setBar(percent, file) {
+    ui.progress.hidden = false;
+    ui.bar.value = Math.max(0, Math.min(100, percent));
+    ui.file.textContent = file || "";
+  }
+
+  function setBusy(value) {
+    busy = value;
+    ui.upload.disabled = value;
+    ui.files.disabled = value;
+    ui.origin.disabled = value;
+    if (!value) ui.open.textContent = OPEN_LABEL;
+  }
+
+  function showError(text) {
+    setBusy(false);
+    setState("error", "error");
+    ui.progress.hidden = true;
+    ui.result.replaceChildren(el("p", { className: "error" }, text));
+  }
+
+  function megabytes(bytes) {
+    return `${(bytes / 2 ** 20).toLocaleString("en-US", { maximumFractionDigits: 1 })} MB`;
+  }
+
+  /** The `detail` of an error body (FastAPI: a string, or a list of {loc, msg}). */
+  function detailOf(text) {
+    try {
+      const body = JSON.parse(text);
+      const detail = body.detail ?? body;
+      if (typeof detail === "string") return detail;
+      if (Array.isArray(detail)) return detail.map((d) => `${(d.loc || []).slice(-1)[0] || ""} ${d.msg || ""}`.trim()).join("; ");
+      return JSON.stringify(detail);
+    } catch {
+      return String(text || "").trim().slice(0, 300);
+    }
+  }
+
+  // ---------------------------------------------------------------- upload and polling
+
+  async function openDialog() {
+    if (!ui.dialog.open) ui.dialog.showModal();
+    if (limits) return;
+    try {
+      limits = await getJson("/api/imports");
+      const crs = app.city && app.city.crs ? ` (${app.city.crs})` : "";
+      ui.hint.textContent =
+        `For models without a georeference, or to override it: where the model's origin goes, in metres in the city's CRS${crs}. ` +
+        `All files import together, or none does; up to ${megabytes(limits.max_upload_bytes)} per upload.`;
+    } catch {
+      /* the server checks the limit anyway */
+    }
+  }
+
+  function start(event) {
+    event.preventDefault();
+    if (busy) return;
+    const files = [...ui.files.files];
+    if (!files.length) return showError("Choose one or more .ifc files first.");
+    const wrong = files.filter((f) => !/\.ifc$/i.test(f.name));
+    if (wrong.length) return showError(`Only .ifc files can be imported: ${wrong.map((f) => f.name).join(", ")}`);
+    const total = files.reduce((sum, f) => sum + f.size, 0);
+    if (limits && total > limits.max_upload_bytes) {
+      return showError(`The files (${megabytes(total)}) are over the server's limit of ${megabytes(limits.max_upload_bytes)}.`);
+    }
+    const data = new FormData();
+    for (const file of files) data.append("files", file, file.name);
+    const origin = ui.origin.value.trim();
+    if (origin) data.append("origin", origin);
+
+    app.lastJob = null;
+    setBusy(true);
+    ui.result.replaceChildren();
+    setState("uploading", "uploading 0 %");
+    setBar(0, files.map((f) => f.name).join(", "));
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", "/api/imports");
+    xhr.setRequestHeader("Accept", "application/json");
+    xhr.upload.addEventListener("progress", (e) => {
+      if (!e.lengthComputable) return;
+      const percent = Math.round((100 * e.loaded) / e.total);
+      setState("uploading", `uploading ${percent} %`);
+      ui.open.textContent = `Uploading ${percent} %`;
+      setBar(percent, ui.file.textContent);
+    });
+    xhr.addEventListener("load", () => {
+      if (xhr.status !== 202) return showError(`Upload refused (${xhr.status}): ${detailOf(xhr.responseText)}`);
+      let job;
+      try {
+        job = JSON.parse(xhr.responseText);
+      } catch {
+        return showError("The server's answer to the upload is not JSON.");
+      }
+      poll(job.url || `/api/jobs/${job.id}`);
+    });
+    xhr.addEventListener("error", () =>
+      showError("The upload failed: the connection to the server was lost (is the server running?)."),
+    );
+    xhr.send(data);
+  }
+
+  async function poll(url) {
+    let failures = 0;
+    for (;;) {
+      let job;
+      try {
+        job = await getJson(url);
+        failures = 0;
+      } catch (err) {
+        failures += 1;
+        if (err.status === 404 || failures >= 10) return showError(`Lost track of the import: ${err.message}`);
+        await sleep(POLL_MS);
+        continue;
+      }
+      app.lastJob = job;
+      showJob(job);
+      if (job.status === "succeeded" || job.status === "failed") return finish(job);
+      await sleep(POLL_MS);
+    }
+  }
+
+  function sleep(ms) {
+    return new Promise((resolve) => setTimeout(resolve, ms));
+  }
+
+  function showJob(job) {
+    const percent = Number(job.progress) || 0;
+    const text = job.status === "queued" ? "queued" : `${job.message || job.status} · ${percent} %`;
+    setState(job.status, text);
+    setBar(percent, job.file ? `file: ${job.file}` : "");
+    ui.open.textContent = job.status === "queued" ? "Import queued" : `Importing ${percent} %`;
+  }
+
+  async function finish(job) {
+    setBusy(false);
+    ui.progress.hidden = job.status === "failed";
+    setState(job.status, job.status === "succeeded" ? job.message || "done" : "import failed");
+    ui.result.replaceChildren(...renderJob(job));
+    if (job.status !== "succeeded") return;
+    try {
+      if (job.result && job.result.tiling) await app.reloadTileset();
+      await app.refreshCity();
+    } catch (err) {
+      ui.result.append(el("p", { className: "error" }, `Imported, but the view did not refresh: ${err.message || err}`));
+    }
+  }
+
+  // ---------------------------------------------------------------- results
+
+  function renderJob(job) {
+    const parts = [];
+    if (job.error) {
+      parts.push(el("p", { className: "error" }, job.error));
+      if (/--origin|no georeference/.test(job.error)) {
+        parts.push(el("p", { className: "hint" }, "Fill in Origin (E,N[,H] in metres, city CRS) and upload again."));
+      }
+    }
+    const result = job.result || {};
+    for (const report of result.reports || []) parts.push(renderReport(report));
+    const tiling = result.tiling;
+    if (tiling) {
+      parts.push(
+        el("p", { className: "tiling" },
+          `Tiles rewritten: ${tiling.tiles} tiles, ${tiling.features} features, ` +
+            `${Number(tiling.triangles).toLocaleString("en-US")} triangles in ${Number(tiling.seconds).toFixed(1)} s.`),
+      );
+    }
+    return parts;
+  }
+
+  function renderReport(report) {
+    const geo = report.georeference || {};
+    const counts = Object.entries(report.objects_by_class || {});
+    const objects = counts.reduce((sum, [, n]) => sum + n, 0);
+    const section = el(
+      "section",
+      { className: "report" },
+      el("h3", null, report.source, el("span", { className: "count" }, ` ${report.schema || ""} · ${objects} objects`)),
+      fields([
+        ["elements with mesh", report.elements_with_mesh],
+        ["triangles", Number(report.triangles || 0).toLocaleString("en-US")],
+        ["georeference", [geo.method, geo.crs].filter(Boolean).join(" · ")],
+        ["replaced objects", report.replaced_objects || null],
+        ["seconds", report.seconds],
+      ]),
+      classTable(counts),
+    );
+    section.dataset.source = report.source;
+    const warnings = report.warnings || [];
+    if (warnings.length) section.append(el("ul", { className: "warnings" }, ...warnings.map((w) => el("li", null, w))));
+    section.append(withoutMesh(report.without_mesh || []));
+    const tessellated = report.tessellated_by_cimtwin || [];
+    if (tessellated.length) section.append(el("p", { className: "hint" }, `${tessellated.length} CSG elements tessellated by CIMTwin.`));
+    return section;
+  }
+
+  function fields(pairs) {
+    const dl = el("dl");
+    for (const [label, value] of pairs) {
+      if (value === null || value === undefined || value === "") continue;
+      dl.append(el("dt", null, label), el("dd", null, String(value)));
+    }
+    return dl;
+  }
+
+  /** Objects by class, two class/count pairs a row. */
+  function classTable(counts) {
+    const tbody = el("tbody");
+    for (let i = 0; i < counts.length; i += 2) {
+      const row = el("tr");
+      for (const [cls, n] of counts.slice(i, i + 2)) row.append(el("th", { scope: "row" }, cls), el("td", null, String(n)));
+      tbody.append(row);
+    }
+    return el("table", { className: "classes" }, tbody);
+  }
+
+  /** Products without a mesh, grouped by class and reason, ids in the tooltip. */
+  function withoutMesh(items) {
+    const groups = new Map();
+    for (const item of items) {
+      const key = `${item.class}\u0000${item.reason}`;
+      if (!groups.has(key)) groups.set(key, { cls: item.class, reason: item.reason, ids: [] });
+      groups.get(key).ids.push(item.id);
+    }
+    const list = el("ul", { className: "missing" });
+    for (const group of groups.values()) {
+      const title = group.ids.slice(0, 50).join("\n") + (group.ids.length > 50 ? "\n…" : "");
+      list.append(el("li", { title }, el("b", null, `${group.cls} ×${group.ids.length}`), `: ${group.reason}`));
+    }
+    const summary = el("summary", null, `${items.length} products without mesh`);
+    const details = el("details", { className: "without-mesh" }, summary, items.length ? list : el("p", { className: "hint" }, "None."));
+    return details;
+  }
+
+  // ---------------------------------------------------------------- wiring
+
+  ui.open.addEventListener("click", openDialog);
+  ui.close.addEventListener("click", () => ui.dialog.close());
+  ui.form.addEventListener("submit", start);
+  ui.dialog.addEventListener("keydown", (e) => e.stopPropagation()); // keep Escape off the page
+})();

@@ -100,7 +100,8 @@ def resolve(model: ifcopenshell.file, user: UserOrigin | None = None) -> Georefe
     if found is None:
         raise GeoreferenceError(
             "the model has no georeference (no IfcMapConversion, no ePSet_MapConversion, no"
-            " IfcSite RefLatitude/RefLongitude): give --origin E,N[,H] (and --crs if the"
+            " IfcSite RefLatitude/RefLongitude): give --origin E,N[,H] (the origin field of an"
+            " upload; and --crs if the"
             " origin is not in the city's CRS)"
         )
     return found

@@ -22,8 +22,11 @@ def _model(schema: str, length_unit: str = "METRE") -> tuple[ifcopenshell.file, 
     """A project with one 4 x 0.2 x 3 m wall at the origin along x, in ``length_unit``."""
     model = ifcopenshell.api.project.create_file(version=schema)
     project = ifcopenshell.api.root.create_entity(model, ifc_class="IfcProject", name="P")
-    prefix = "MILLI" if length_unit == "MILLIMETRE" else None
-    unit = ifcopenshell.api.unit.add_si_unit(model, unit_type="LENGTHUNIT", prefix=prefix)
+    if length_unit == "FOOT":
+        unit = ifcopenshell.api.unit.add_conversion_based_unit(model, name="foot")
+    else:
+        prefix = "MILLI" if length_unit == "MILLIMETRE" else None
+        unit = ifcopenshell.api.unit.add_si_unit(model, unit_type="LENGTHUNIT", prefix=prefix)
     ifcopenshell.api.unit.assign_unit(model, units=[unit])
     model_context = ifcopenshell.api.context.add_context(model, context_type="Model")
     body = ifcopenshell.api.context.add_context(
@@ -99,12 +102,12 @@ def test_ifc2x3_property_set_convention(tmp_path: Path, monkeypatch: pytest.Monk
     assert _has_vertex(vertices, _expected(0.0, 0.2, 0.0))
 
 
-@pytest.mark.parametrize("unit", ["METRE", "MILLIMETRE"])
+@pytest.mark.parametrize("unit", ["METRE", "MILLIMETRE", "FOOT"])
 def test_ifc4x3_map_conversion_scaled_with_units(tmp_path: Path, unit: str) -> None:
     model, _ = _model("IFC4X3_ADD2", unit)
     ifcopenshell.api.georeference.add_georeferencing(model, ifc_class="IfcMapConversionScaled",
                                                      name="EPSG:4547")  # fmt: skip
-    unit_scale = 0.001 if unit == "MILLIMETRE" else 1.0
+    unit_scale = {"METRE": 1.0, "MILLIMETRE": 0.001, "FOOT": 0.3048}[unit]
     ifcopenshell.api.georeference.edit_georeferencing(model, coordinate_operation={
         "Eastings": EASTING, "Northings": NORTHING, "OrthogonalHeight": HEIGHT,
         "XAxisAbscissa": math.cos(math.radians(ANGLE)),

@@ -133,9 +133,9 @@ def import_ifc(
     reports: list[ImportReport] = []
     try:
         with store.transaction() as _:
-            for path, schema, model, georef in prepared:
-                progress = None if on_progress is None else partial(on_progress, path)
-                reports.append(_import_one(store, path, schema, model, georef, options, progress))
+            for file in prepared:
+                progress = None if on_progress is None else partial(on_progress, file.path)
+                reports.append(_import_one(store, file, options, progress))
             if options.check_only:
                 raise _CheckOnlyRollbackError
     except _CheckOnlyRollbackError:
@@ -143,27 +143,33 @@ def import_ifc(
     return reports
 
 
-def _prepare(
-    path: Path, options: ImportOptions
-) -> tuple[Path, str, ifcopenshell.file, Georeference]:
+@dataclass(frozen=True)
+class _CheckedFile:
+    """A file that passed the checks before writing: its schema, model and placement."""
+
+    path: Path
+    schema: str
+    model: ifcopenshell.file
+    georef: Georeference
+
+
+def _prepare(path: Path, options: ImportOptions) -> _CheckedFile:
     schema = read_schema(path)
     model = open_ifc(path)
-    return path, schema, model, resolve(model, options.user_origin)
+    return _CheckedFile(path, schema, model, resolve(model, options.user_origin))
 
 
 def _import_one(
     store: CityStore,
-    path: Path,
-    schema: str,
-    model: ifcopenshell.file,
-    georef: Georeference,
+    file: _CheckedFile,
     options: ImportOptions,
     on_progress: Callable[[int], None] | None,
 ) -> ImportReport:
     started = time.perf_counter()
+    path = file.path
     validation = check.Validation(path) if options.validate else None
     try:
-        report = _ingest(store, path, schema, model, georef, options, on_progress)
+        report = _ingest(store, file, options, on_progress)
     except BaseException:
         if validation is not None:
             validation.cancel()
@@ -179,14 +185,12 @@ def _import_one(
 
 def _ingest(
     store: CityStore,
-    path: Path,
-    schema: str,
-    model: ifcopenshell.file,
-    georef: Georeference,
+    file: _CheckedFile,
     options: ImportOptions,
     on_progress: Callable[[int], None] | None,
 ) -> ImportReport:
-    report = ImportReport(path.name, schema, _application(model), georef.to_dict())
+    path, model, georef = file.path, file.model, file.georef
+    report = ImportReport(path.name, file.schema, _application(model), georef.to_dict())
     report.check_only = options.check_only
     writer = store.writer()
     replaced = _replaced_source(store, model, path.name, options.replaces)

@@ -2,42 +2,18 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
-from api.app import create_app
 from bim.authoring import BuildingSpec, write_demo_building
 from cim.store import CityStore
 from tests.api.conftest import build_small_city
-from tests.viewer.test_viewer_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, _free_port
+from tests.viewer.conftest import ARTIFACTS, serve
 
 pytestmark = pytest.mark.browser
-
-
-@contextmanager
-def serve(city: Path) -> Iterator[str]:
-    """Serve ``city`` with uvicorn on a free port; yield the base URL."""
-    port = _free_port()
-    config = uvicorn.Config(create_app(city), host="127.0.0.1", port=port, log_level="warning")
-    instance = uvicorn.Server(config)
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not instance.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        instance.should_exit = True
-        thread.join(timeout=30)
 
 
 @pytest.fixture(scope="module")
@@ -48,20 +24,8 @@ def upload_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
         yield url, city
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's chromium (make test does)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
 def test_an_uploaded_ifc_is_imported_reported_and_shown(
-    upload_server: tuple[str, Path], chromium: Any, tmp_path: Path
+    upload_server: tuple[str, Path], browser: Any, tmp_path: Path
 ) -> None:
     server, city = upload_server
     east = write_demo_building(
@@ -69,7 +33,7 @@ def test_an_uploaded_ifc_is_imported_reported_and_shown(
     )
     broken = tmp_path / "broken.ifc"
     broken.write_text("hello, not a model")
-    page = chromium.new_page(viewport={"width": 1366, "height": 768})
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
     errors: list[str] = []
     requests: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -133,11 +97,11 @@ def test_an_uploaded_ifc_is_imported_reported_and_shown(
     page.close()
 
 
-def test_the_first_import_into_an_empty_city_shows_it(chromium: Any, tmp_path: Path) -> None:
+def test_the_first_import_into_an_empty_city_shows_it(browser: Any, tmp_path: Path) -> None:
     CityStore.create(tmp_path / "city", "EPSG:4547", "Empty town").close()
     ifc = write_demo_building(BuildingSpec("First", 430760.0, 2557880.0, 2), tmp_path / "f.ifc")
     with serve(tmp_path / "city") as server:
-        page = chromium.new_page(viewport={"width": 1366, "height": 768})
+        page = browser.new_page(viewport={"width": 1366, "height": 768})
         errors: list[str] = []
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))

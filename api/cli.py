@@ -159,6 +159,76 @@ def _print_import(item: Any) -> None:
         console.print(f"  [yellow]warning:[/yellow] {warning}", highlight=False)
 
 
+@import_app.command("gis")
+def import_gis_command(
+    file: Annotated[
+        Path,
+        typer.Argument(help="GeoPackage, GeoJSON, Shapefile, FlatGeobuf, GeoParquet or OSM PBF."),
+    ],
+    city: CityOption,
+    layer: Annotated[
+        str | None, typer.Option(help="The layer to read (needed when there are several).")
+    ] = None,
+    cls: Annotated[
+        str,
+        typer.Option(
+            "--class",
+            help="What the features are: building, road, landuse, water, parcel, district, green.",
+        ),
+    ] = "building",
+    where: Annotated[
+        str | None, typer.Option(help='An OGR SQL filter, e.g. "building IS NOT NULL".')
+    ] = None,
+    id_field: Annotated[
+        str | None,
+        typer.Option(help="Column of stable source ids (default: OSM ids, else the feature id)."),
+    ] = None,
+    height_field: Annotated[
+        str | None, typer.Option(help="Column of building heights in metres (default: height).")
+    ] = None,
+    levels_field: Annotated[
+        str | None,
+        typer.Option(help="Column of storey counts (default: building_levels, building:levels)."),
+    ] = None,
+    storey_height: Annotated[
+        float, typer.Option(help="Metres per storey when only levels are known.")
+    ] = 3.0,
+    default_height: Annotated[
+        float,
+        typer.Option(
+            help="Height when neither height nor levels is known (counted in the report)."
+        ),
+    ] = 10.0,
+    crs: Annotated[
+        str | None, typer.Option(help="The file's CRS, when the file does not say.")
+    ] = None,
+) -> None:
+    """Import one GIS layer: reprojected to the city CRS, invalid geometries repaired.
+
+    Ids are `<layer>:<source id>` and stay the same when the same data comes again, so a
+    re-import replaces the layer. Buildings get an LOD1 block from their height, else
+    levels x --storey-height, else --default-height; the report counts each.
+    """
+    from cim.gis import VectorOptions, import_vector
+    from cim.store import CityStore
+
+    options = VectorOptions(
+        layer=layer, cls=cls, where=where, id_field=id_field, height_field=height_field,
+        levels_field=levels_field, storey_height=storey_height, default_height=default_height,
+        crs=crs,
+    )  # fmt: skip
+    with _clear_errors(), CityStore.open(city) as store:
+        result = import_vector(store, file, options)
+    heights = ", ".join(f"{k} {v}" for k, v in result.heights.items())
+    console.print(
+        f"{result.source}: {result.imported} of {result.features_read} features as {result.cls},"
+        f" {result.repaired} repaired, {len(result.skipped)} skipped"
+        + (f"; heights from {heights}" if heights else "")
+    )
+    for item in result.skipped[:10]:
+        console.print(f"  skipped {item['id']}: {item['reason']}", highlight=False)
+
+
 def _user_origin(text: str, crs: str) -> Any:
     from bim.errors import GeoreferenceError
     from bim.georef import UserOrigin

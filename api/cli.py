@@ -229,6 +229,32 @@ def import_gis_command(
         console.print(f"  skipped {item['id']}: {item['reason']}", highlight=False)
 
 
+@import_app.command("cityjson")
+def import_cityjson_command(
+    file: Annotated[Path, typer.Argument(help="A CityJSON 1.1 or 2.0 file.")],
+    city: CityOption,
+    crs: Annotated[
+        str | None, typer.Option(help="The file's CRS when its metadata names none.")
+    ] = None,
+) -> None:
+    """Import a CityJSON file: every CityObject with its attributes and highest-LoD surfaces.
+
+    Surfaces are triangulated with their holes, coloured by semantic type (roof, wall,
+    ground), and reprojected from the file's CRS (metadata.referenceSystem, or --crs)
+    into the city's. A re-import of the same file name replaces it.
+    """
+    from cim.cityjson import import_cityjson
+    from cim.store import CityStore
+
+    with _clear_errors(), CityStore.open(city) as store:
+        result = import_cityjson(store, file, crs)
+    kinds = ", ".join(f"{k} {v}" for k, v in result.objects_by_type.items())
+    console.print(
+        f"{result.source} (CityJSON {result.version}, {result.crs}): {kinds};"
+        f" {result.triangles} triangles, {len(result.without_geometry)} without geometry"
+    )
+
+
 def _user_origin(text: str, crs: str) -> Any:
     from bim.errors import GeoreferenceError
     from bim.georef import UserOrigin

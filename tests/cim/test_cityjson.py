@@ -1,0 +1,106 @@
+"""CityJSON into the city model, on the Delft (LoD1) and Rotterdam (LoD2) samples."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cim.cityjson import CityJsonError, import_cityjson
+from tests.conftest import make_city, table_rows
+from tiles.check import check_tileset
+from tiles.tileset import write_tileset
+
+RD_NEW = "EPSG:28992"
+
+
+@pytest.fixture(scope="module")
+def cityjson_dir(shared_data: Path) -> Path:
+    return shared_data / "cityjson"
+
+
+def test_delft_objects_attributes_and_surfaces(cityjson_dir: Path, tmp_path: Path) -> None:
+    store = make_city(tmp_path, RD_NEW)
+    report = import_cityjson(store, cityjson_dir / "delft.city.json")
+    assert report.version == "2.0" and report.crs == RD_NEW  # from EPSG:7415 (RD New + NAP)
+    assert report.objects_by_type == {"Building": 160, "Road": 143, "PlantCover": 126,
+                                      "LandUse": 81, "GenericCityObject": 54, "Bridge": 3,
+                                      "WaterBody": 3}  # fmt: skip
+    assert report.without_geometry == []
+    building = store.objects(cls="Building")[0]
+    assert building.attributes and building.footprint is not None
+    extent = store.extent()
+    assert extent is not None and 84_000 < extent[0] < 86_000  # Delft in RD New
+    assert check_tileset(write_tileset(store).tileset) == []
+    store.close()
+
+
+def test_rotterdam_lod2_needs_a_crs_and_keeps_roofs(cityjson_dir: Path, tmp_path: Path) -> None:
+    store = make_city(tmp_path, "EPSG:4547")
+    path = cityjson_dir / "rotterdam" / "rotterdam_subset.city.json"
+    before = table_rows(store)
+    with pytest.raises(CityJsonError, match="give --crs"):
+        import_cityjson(store, path)
+    assert table_rows(store) == before
+    store.close()
+    store = make_city(tmp_path / "rd", RD_NEW)
+    report = import_cityjson(store, path, crs=RD_NEW)
+    assert report.objects_by_type == {"Building": 16}
+    building = store.objects(cls="Building")[0]
+    parts = store.meshes([building.id])[building.id]
+    assert {"RoofSurface", "WallSurface", "GroundSurface"} <= {p.material.name for p in parts}
+    document = json.loads(path.read_text())
+    (geometry,) = document["CityObjects"][building.id]["geometry"]
+    surfaces = len(geometry["boundaries"])
+    assert sum(len(p.faces) for p in parts) >= surfaces  # every surface triangulated
+    store.close()
+
+
+def test_reprojection_into_another_city_crs(cityjson_dir: Path, tmp_path: Path) -> None:
+    store = make_city(tmp_path, "EPSG:25831")  # ETRS89 / UTM 31N covers Delft
+    import_cityjson(store, cityjson_dir / "delft.city.json")
+    extent = store.extent()
+    assert extent is not None and 580_000 < extent[0] < 600_000 and extent[1] > 5_760_000
+    store.close()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("not json at all", "not JSON"),
+        (json.dumps({"type": "FeatureCollection"}), "not a CityJSON file"),
+        (json.dumps({"type": "CityJSON", "version": "0.9", "CityObjects": {"a": {}}}),
+         "version '0.9'"),
+        (json.dumps({"type": "CityJSON", "version": "2.0", "CityObjects": {}}), "no CityObjects"),
+    ],
+)  # fmt: skip
+def test_bad_files(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "bad.city.json"
+    path.write_text(content)
+    with pytest.raises(CityJsonError, match=message):
+        import_cityjson(make_city(tmp_path, RD_NEW), path, crs=RD_NEW)
+
+
+def test_holes_are_kept(tmp_path: Path) -> None:
+    square = [[0, 0, 0], [10, 0, 0], [10, 10, 0], [0, 10, 0]]
+    hole = [[4, 4, 0], [4, 6, 0], [6, 6, 0], [6, 4, 0]]
+    document = {
+        "type": "CityJSON", "version": "2.0",
+        "metadata": {"referenceSystem": "https://www.opengis.net/def/crs/EPSG/0/28992"},
+        "vertices": [[85_000 + x, 447_000 + y, z] for x, y, z in square + hole],
+        "CityObjects": {"plaza": {"type": "TransportSquare", "geometry": [{
+            "type": "MultiSurface", "lod": "1", "boundaries": [[[0, 1, 2, 3], [4, 5, 6, 7]]]}]}},
+    }  # fmt: skip
+    path = tmp_path / "plaza.city.json"
+    path.write_text(json.dumps(document))
+    store = make_city(tmp_path, RD_NEW)
+    import_cityjson(store, path)
+    (part,) = store.meshes(["plaza"])["plaza"]
+    corners = part.vertices[part.faces]
+    area = 0.5 * np.abs(
+        np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])[:, 2]
+    )
+    assert area.sum() == pytest.approx(96.0)  # 100 m² less the 4 m² hole
+    store.close()

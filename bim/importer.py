@@ -17,6 +17,7 @@ from bim.geometry import DEFAULT_KERNEL, iterate_shapes
 from bim.georef import Georeference, UserOrigin, candidates, resolve
 from bim.ingest import ModelIngest, result_dict
 from bim.reader import file_sha256, open_ifc, read_schema
+from cim.conflate import conflate
 from cim.store import CityStore
 
 ProgressCallback = Callable[[Path, int], None]
@@ -71,6 +72,7 @@ class ImportReport:
     findings: list[dict[str, Any]] = field(default_factory=list)
     validation: dict[str, Any] = field(default_factory=dict)
     diff: dict[str, Any] | None = None
+    replaces_gis: dict[str, list[str]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     check_only: bool = False
     seconds: float = 0.0
@@ -136,6 +138,9 @@ def import_ifc(
             for file in prepared:
                 progress = None if on_progress is None else partial(on_progress, file.path)
                 reports.append(_import_one(store, file, options, progress))
+            links = conflate(store).links
+            for report in reports:
+                report.replaces_gis = {b: links[b] for b in _buildings(report, store) if b in links}
             if options.check_only:
                 raise _CheckOnlyRollbackError
     except _CheckOnlyRollbackError:
@@ -255,6 +260,10 @@ def _ingest_findings(report: ImportReport) -> list[check.Finding]:
             [i["id"] for i in report.failed],
         ))  # fmt: skip
     return findings
+
+
+def _buildings(report: ImportReport, store: CityStore) -> list[str]:
+    return [o.id for o in store.objects(cls="IfcBuilding") if o.source == report.source]
 
 
 def _application(model: ifcopenshell.file) -> str:

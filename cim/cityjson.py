@@ -20,6 +20,7 @@ import mapbox_earcut
 import numpy as np
 import shapely
 
+from cim.conflate import conflate
 from cim.crs import parse_crs, transform_arrays
 from cim.errors import CimError
 from cim.model import CityObject, FloatArray, Material, MeshPart
@@ -99,6 +100,7 @@ def import_cityjson(store: CityStore, path: Path, crs: str | None = None) -> Cit
                 report.without_geometry.append(object_id)
             writer.add_object(obj)
             report.objects_by_type[kind] = report.objects_by_type.get(kind, 0) + 1
+        conflate(store)
         report.seconds = round(time.perf_counter() - started, 3)
         writer.record_source(path.name, str(path), "", "cityjson", report.to_dict())
     return report

@@ -21,6 +21,7 @@ import pyogrio
 import shapely
 from shapely.geometry import MultiPolygon, Polygon
 
+from cim.conflate import conflate
 from cim.errors import CimError
 from cim.extrude import block
 from cim.model import CityObject, Material
@@ -67,6 +68,7 @@ class VectorReport:
     skipped: list[dict[str, str]] = field(default_factory=list)
     heights: dict[str, int] = field(default_factory=dict)
     replaced_objects: int = 0
+    conflated: int = 0
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -111,6 +113,8 @@ def import_vector(store: CityStore, path: Path, options: VectorOptions) -> Vecto
             raise GisError(
                 f"{path.name} layer {layer}: no feature could be imported ({'; '.join(reasons)})"
             )
+        if options.cls == "building":
+            report.conflated = sum(len(v) for v in conflate(store).links.values())
         report.seconds = round(time.perf_counter() - started, 3)
         writer.record_source(report.source, str(path), "", "gis", report.to_dict())
     return report

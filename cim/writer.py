@@ -82,6 +82,15 @@ class CityWriter:
             (gpkg.encode_geometry(obj.footprint, self._srs_id), *values),
         )
 
+    def set_attributes(self, object_id: str, attributes: dict[str, Any]) -> None:
+        """Replace the attributes of an existing object."""
+        changed = self._conn.execute(
+            f"UPDATE {gpkg.OBJECTS_TABLE} SET attributes = ? WHERE object_id = ?",
+            (json.dumps(attributes, ensure_ascii=False, default=str), object_id),
+        ).rowcount
+        if changed != 1:
+            raise CimError(f"no object with id {object_id!r} to update")
+
     def add_mesh(self, object_id: str, parts: Iterable[MeshPart]) -> None:
         """Store the mesh parts of one object (one row per material)."""
         for index, part in enumerate(parts):

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from cim.conflate import hidden_objects
 from cim.crs import LocalFrame
 from cim.store import CityStore, MeshEntry
 from tiles.errors import NothingToTileError
@@ -66,8 +67,11 @@ def write_tileset(
     started = time.perf_counter()
     entries: list[MeshEntry] = []
     excluded: dict[str, int] = {}
+    hidden = hidden_objects(store)
     for entry in store.mesh_index():
-        if entry.cls in options.excluded_classes:
+        if entry.object_id in hidden:
+            excluded["replaced by BIM"] = excluded.get("replaced by BIM", 0) + 1
+        elif entry.cls in options.excluded_classes:
             excluded[entry.cls] = excluded.get(entry.cls, 0) + 1
         else:
             entries.append(entry)

@@ -359,3 +359,7 @@ def demo(
 def main() -> None:
     """Entry point of the ``cimtwin`` console script."""
     app()
+
+
+if __name__ == "__main__":
+    main()

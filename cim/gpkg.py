@@ -217,6 +217,14 @@ def decode_geometry(blob: bytes | None) -> BaseGeometry | None:
     return shapely.from_wkb(blob[8 + 8 * envelope_doubles :])
 
 
+def envelope(blob: bytes | None) -> tuple[float, float, float, float] | None:
+    """``(min_x, min_y, max_x, max_y)`` from a geometry blob's header, without parsing it."""
+    if not blob or len(blob) < 40 or (blob[3] >> 1) & 0b111 == 0:
+        return None
+    min_x, max_x, min_y, max_y = struct.unpack_from("<4d", blob, 8)
+    return min_x, min_y, max_x, max_y
+
+
 def update_extent(conn: sqlite3.Connection) -> None:
     """Refresh the extent and change time of the objects layer in ``gpkg_contents``."""
     extent: list[float | None] = [None, None, None, None]

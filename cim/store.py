@@ -154,6 +154,23 @@ class CityStore:
         )
         return [_object_from_row(row) for row in rows]
 
+    def objects_in_box(
+        self, cls: str, box: tuple[float, float, float, float] | None
+    ) -> list[CityObject]:
+        """Objects of one class whose footprint envelope meets ``box`` (city CRS), if given."""
+        rows = self._conn.execute(
+            f"SELECT {_OBJECT_COLUMNS} FROM {gpkg.OBJECTS_TABLE} WHERE class = ? ORDER BY fid",
+            (cls,),
+        )
+        found = []
+        for row in rows:
+            if box is not None:
+                envelope = gpkg.envelope(row[0])
+                if envelope is None or not _meets(envelope, box):
+                    continue
+            found.append(_object_from_row(row))
+        return found
+
     def count_objects(
         self,
         cls: str | None = None,
@@ -310,3 +327,7 @@ def _part(material: str, vertices: bytes, faces: bytes) -> MeshPart:
         vertices=np.frombuffer(vertices, dtype="<f8").reshape(-1, 3),
         faces=np.frombuffer(faces, dtype="<u4").reshape(-1, 3),
     )
+
+
+def _meets(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]

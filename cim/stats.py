@@ -1,0 +1,66 @@
+"""Statistics of the buildings in a district: count, footprint area, gross floor area, heights."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import shapely
+
+from cim.model import CityObject
+from cim.store import CityStore
+
+BUILDING_CLASSES = ("IfcBuilding", "building", "Building")
+STOREY_HEIGHT = 3.0
+HEIGHT_BINS = (0.0, 10.0, 24.0, 50.0, 100.0, 250.0, float("inf"))  # GB 50352 height bands
+
+
+def district_stats(store: CityStore, district: shapely.Geometry) -> dict[str, Any]:
+    """Statistics of the buildings whose footprint centre lies in ``district`` (city CRS)."""
+    buildings = [
+        b for cls in BUILDING_CLASSES for b in store.objects(cls=cls)
+        if b.footprint is not None and not b.attributes.get("replaced_by")
+        and district.contains(b.footprint.representative_point())
+    ]  # fmt: skip
+    heights = np.array([_height(b) for b in buildings], dtype=np.float64)
+    floor_areas = [gross_floor_area(store, b) for b in buildings]
+    histogram = np.histogram(heights, bins=np.array(HEIGHT_BINS))[0]
+    return {
+        "buildings": len(buildings),
+        "by_class": {cls: sum(1 for b in buildings if b.cls == cls) for cls in BUILDING_CLASSES
+                     if any(b.cls == cls for b in buildings)},
+        "district_area": round(float(district.area), 2),
+        "footprint_area": round(float(sum(b.footprint.area for b in buildings)), 2),  # type: ignore[union-attr]
+        "gross_floor_area": round(float(sum(floor_areas)), 2),
+        "height": _distribution(heights),
+        "height_bands": [
+            {"from": low, "to": None if high == float("inf") else high, "count": int(count)}
+            for low, high, count in zip(HEIGHT_BINS[:-1], HEIGHT_BINS[1:], histogram, strict=False)
+        ],
+    }  # fmt: skip
+
+
+def gross_floor_area(store: CityStore, building: CityObject) -> float:
+    """Storey footprints summed for a BIM building; footprint x levels for a GIS one."""
+    if building.cls == "IfcBuilding":
+        storeys = store.objects(cls="IfcBuildingStorey", building_id=building.id)
+        return float(sum(s.footprint.area for s in storeys if s.footprint is not None))
+    assert building.footprint is not None
+    levels = building.attributes.get("building_levels")
+    if not isinstance(levels, int | float) or levels <= 0:
+        levels = max(1, round(_height(building) / STOREY_HEIGHT))
+    return float(building.footprint.area * levels)
+
+
+def _height(building: CityObject) -> float:
+    if building.top_height is None or building.base_height is None:
+        return 0.0
+    return float(building.top_height - building.base_height)
+
+
+def _distribution(heights: np.ndarray) -> dict[str, float | None]:
+    if len(heights) == 0:
+        return {"min": None, "mean": None, "median": None, "max": None}
+    values = {"min": heights.min(), "mean": heights.mean(), "median": np.median(heights),
+              "max": heights.max()}  # fmt: skip
+    return {key: round(float(value), 2) for key, value in values.items()}

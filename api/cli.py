@@ -25,6 +25,8 @@ app = typer.Typer(
 )
 import_app = typer.Typer(help="Import data into a city.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
+export_app = typer.Typer(help="Export the city model.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
 console = Console(stderr=True, soft_wrap=True)
 
 CityOption = Annotated[
@@ -253,6 +255,34 @@ def import_cityjson_command(
         f"{result.source} (CityJSON {result.version}, {result.crs}): {kinds};"
         f" {result.triangles} triangles, {len(result.without_geometry)} without geometry"
     )
+
+
+@export_app.command("cityjson")
+def export_cityjson_command(
+    out: Annotated[Path, typer.Argument(help="The CityJSON file to write (.city.json).")],
+    city: CityOption,
+) -> None:
+    """Export the city as CityJSON 2.0: objects, attributes, element meshes and LODs."""
+    from cim.export import export_cityjson
+    from cim.store import CityStore
+
+    with _clear_errors(), CityStore.open(city) as store:
+        written = export_cityjson(store, out)
+    console.print(f"wrote {out}: {written['objects']} objects, {written['vertices']} vertices")
+
+
+@export_app.command("gpkg")
+def export_gpkg_command(
+    out: Annotated[Path, typer.Argument(help="The GeoPackage to write.")],
+    city: CityOption,
+) -> None:
+    """Export the city as a GeoPackage with one layer per class (footprints, heights, ids)."""
+    from cim.export import export_geopackage
+    from cim.store import CityStore
+
+    with _clear_errors(), CityStore.open(city) as store:
+        written = export_geopackage(store, out)
+    console.print(f"wrote {out}: " + ", ".join(f"{k} {v}" for k, v in written.items()))
 
 
 def _user_origin(text: str, crs: str) -> Any:

@@ -11,9 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import shapely
+
+from api.demo_gis import write_layers
 from bim.authoring import BuildingSpec, write_demo_building
 from bim.importer import import_ifc
 from bim.reader import file_sha256
+from cim.gis import VectorOptions, import_vector
 from cim.store import CityStore
 from tiles.tileset import TILES_DIR, write_tileset
 
@@ -21,91 +25,26 @@ DEMO_CRS = "EPSG:4547"
 DEMO_NAME = "Guangzhou Tianhe demo district"
 # Around Huacheng Square, Tianhe, Guangzhou (113.3245 E, 23.1190 N = E 430806, N 2557876).
 DISTRICT = (
-    BuildingSpec(
-        "Tianhe Office A",
-        430760.0,
-        2557840.0,
-        10.0,
-        0.0,
-        36.0,
-        18.0,
-        8,
-        3.8,
-        "office",
-        2012,
-        (0.78, 0.80, 0.84),
-    ),
-    BuildingSpec(
-        "Tianhe Office B",
-        430820.0,
-        2557840.0,
-        10.0,
-        0.0,
-        30.0,
-        18.0,
-        12,
-        3.8,
-        "office",
-        2016,
-        (0.70, 0.76, 0.82),
-    ),
-    BuildingSpec(
-        "Huacheng Library",
-        430760.0,
-        2557900.0,
-        10.5,
-        15.0,
-        40.0,
-        24.0,
-        4,
-        4.5,
-        "library",
-        2004,
-        (0.86, 0.80, 0.68),
-    ),
-    BuildingSpec(
-        "Zhujiang Apartments 1",
-        430840.0,
-        2557905.0,
-        10.5,
-        -10.0,
-        22.0,
-        14.0,
-        10,
-        3.0,
-        "residential",
-        2009,
-        (0.90, 0.86, 0.78),
-    ),
-    BuildingSpec(
-        "Zhujiang Apartments 2",
-        430880.0,
-        2557870.0,
-        10.5,
-        -10.0,
-        22.0,
-        14.0,
-        9,
-        3.0,
-        "residential",
-        2010,
-        (0.88, 0.83, 0.74),
-    ),
-    BuildingSpec(
-        "Tianhe Primary School",
-        430700.0,
-        2557870.0,
-        10.0,
-        90.0,
-        30.0,
-        16.0,
-        3,
-        3.6,
-        "education",
-        1998,
-        (0.93, 0.72, 0.55),
-    ),
-)
+    BuildingSpec("Tianhe Office A", easting=430760.0, northing=2557840.0, elevation=10.0,
+                 width=36.0, depth=18.0, storeys=8, storey_height=3.8, use="office",
+                 year_built=2012, facade_rgb=(0.78, 0.80, 0.84)),
+    BuildingSpec("Tianhe Office B", easting=430820.0, northing=2557840.0, elevation=10.0,
+                 width=30.0, depth=18.0, storeys=12, storey_height=3.8, use="office",
+                 year_built=2016, facade_rgb=(0.70, 0.76, 0.82)),
+    BuildingSpec("Huacheng Library", easting=430760.0, northing=2557900.0, elevation=10.0,
+                 rotation_deg=15.0, width=40.0, depth=24.0, storeys=4, storey_height=4.5,
+                 use="library", year_built=2004, facade_rgb=(0.86, 0.80, 0.68)),
+    BuildingSpec("Zhujiang Apartments 1", easting=430840.0, northing=2557905.0, elevation=10.0,
+                 rotation_deg=-10.0, width=22.0, depth=14.0, storeys=10, storey_height=3.0,
+                 use="residential", year_built=2009, facade_rgb=(0.90, 0.86, 0.78)),
+    BuildingSpec("Zhujiang Apartments 2", easting=430880.0, northing=2557870.0, elevation=10.0,
+                 rotation_deg=-10.0, width=22.0, depth=14.0, storeys=9, storey_height=3.0,
+                 use="residential", year_built=2010, facade_rgb=(0.88, 0.83, 0.74)),
+    BuildingSpec("Tianhe Primary School", easting=430700.0, northing=2557870.0, elevation=10.0,
+                 rotation_deg=90.0, width=30.0, depth=16.0, storeys=3, storey_height=3.6,
+                 use="education", year_built=1998, facade_rgb=(0.93, 0.72, 0.55)),
+)  # fmt: skip
+GIS_LAYERS = (("buildings", "building"), ("streets", "road"), ("parcels", "parcel"))
 
 
 @dataclass
@@ -149,11 +88,38 @@ def build_demo(city_dir: Path, log: Callable[[str], None] = print) -> DemoResult
                     f"imported {report.source}: {report.elements_with_mesh} elements,"
                     f" {report.triangles} triangles, placed by {report.georeference['method']}"
                 )
-        if pending or not (city_dir / TILES_DIR / "tileset.json").is_file():
+        changed = _gis_layers(store, city_dir, log, result)
+        if pending or changed or not (city_dir / TILES_DIR / "tileset.json").is_file():
             summary = write_tileset(store)
             result.tiled = True
             log(f"tiled {summary.features} features into {summary.content_files} tiles")
     return result
+
+
+def _gis_layers(
+    store: CityStore, city_dir: Path, log: Callable[[str], None], result: DemoResult
+) -> bool:
+    """Generate (once) and import (when missing) the district's GIS layers."""
+    layers = city_dir / "sources" / "district.gpkg"
+    if not layers.is_file():
+        footprints = [b.footprint for b in store.objects(cls="IfcBuilding") if b.footprint]
+        bim_area = shapely.union_all(footprints).buffer(10.0)
+        write_layers(layers, bim_area, footprints[0], DEMO_CRS)
+        log(f"generated {layers.name}: streets, parcels and building footprints")
+    done = {s["source"] for s in store.sources()}
+    changed = False
+    for layer, cls in GIS_LAYERS:
+        if f"{layers.name}#{layer}" in done:
+            continue
+        options = VectorOptions(layer=layer, cls=cls, id_field="ref" if cls == "building" else None)
+        report = import_vector(store, layers, options)
+        result.imported.append(report.source)
+        changed = True
+        log(
+            f"imported {report.source}: {report.imported} {cls} features"
+            + (f", {report.conflated} replaced by BIM" if report.conflated else "")
+        )
+    return changed
 
 
 def _slug(name: str) -> str:

@@ -124,10 +124,12 @@ def test_demo_builds_then_reuses(tmp_path: Path) -> None:
     folder = tmp_path / "demo"
     code, _, err = run("demo", "--city", str(folder), "--no-serve")
     assert code == 0, err
-    assert "6 imported" in err and "tiles rebuilt" in err
+    assert "9 imported" in err and "tiles rebuilt" in err  # 6 IFC files and 3 GIS layers
     assert (folder / "tiles" / "tileset.json").is_file()
     with CityStore.open(folder) as store:
         counts = store.counts_by_class()
     assert counts["IfcBuilding"] == 6 and counts["IfcWindow"] > 100 and counts["IfcDoor"] >= 6
+    assert counts["building"] > 200 and counts["road"] > 10 and counts["parcel"] > 200
+    assert "1 replaced by BIM" in err
     code, _, err = run("demo", "--city", str(folder), "--no-serve")
     assert code == 0 and "6 reused" in err and "tiles reused" in err

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
+from api.cli_raster import register as register_raster_commands
 from api.errors import DOMAIN_ERRORS
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ app = typer.Typer(
 )
 import_app = typer.Typer(help="Import data into a city.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
+register_raster_commands(import_app)
 export_app = typer.Typer(help="Export the city model.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
 console = Console(stderr=True, soft_wrap=True)

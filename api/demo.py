@@ -13,12 +13,15 @@ from pathlib import Path
 
 import shapely
 
-from api.demo_gis import write_layers
+from api.demo_gis import write_dem, write_layers, write_ortho
 from bim.authoring import BuildingSpec, write_demo_building
 from bim.importer import import_ifc
 from bim.reader import file_sha256
 from cim.gis import VectorOptions, import_vector
+from cim.raster import import_dem, import_ortho
 from cim.store import CityStore
+from tiles.imagery import write_imagery
+from tiles.terrain import write_terrain
 from tiles.tileset import TILES_DIR, write_tileset
 
 DEMO_CRS = "EPSG:4547"
@@ -89,6 +92,7 @@ def build_demo(city_dir: Path, log: Callable[[str], None] = print) -> DemoResult
                     f" {report.triangles} triangles, placed by {report.georeference['method']}"
                 )
         changed = _gis_layers(store, city_dir, log, result)
+        changed = _rasters(store, city_dir, log, result) or changed
         if pending or changed or not (city_dir / TILES_DIR / "tileset.json").is_file():
             summary = write_tileset(store)
             result.tiled = True
@@ -119,6 +123,29 @@ def _gis_layers(
             f"imported {report.source}: {report.imported} {cls} features"
             + (f", {report.conflated} replaced by BIM" if report.conflated else "")
         )
+    return changed
+
+
+def _rasters(
+    store: CityStore, city_dir: Path, log: Callable[[str], None], result: DemoResult
+) -> bool:
+    """Generate and import the district's DEM (terrain tiles) and orthophoto (imagery tiles)."""
+    kinds = {s["kind"] for s in store.sources()}
+    sources = city_dir / "sources"
+    changed = False
+    if "dem" not in kinds:
+        report = import_dem(store, write_dem(sources / "dem.tif", DEMO_CRS))
+        terrain = write_terrain(city_dir)
+        result.imported.append(report.source)
+        changed = True
+        log(f"imported {report.source}: {terrain.tiles} terrain tiles,"
+            f" {report.buildings_rebased} buildings set on the ground")  # fmt: skip
+    if "ortho" not in kinds:
+        ortho = write_ortho(sources / "ortho.tif", sources / "district.gpkg", DEMO_CRS)
+        report_ortho = import_ortho(store, ortho)
+        imagery = write_imagery(city_dir)
+        result.imported.append(report_ortho.source)
+        log(f"imported {report_ortho.source}: {imagery.tiles} imagery tiles")
     return changed
 
 

@@ -25,6 +25,7 @@ from cim.conflate import conflate
 from cim.errors import CimError
 from cim.extrude import block
 from cim.model import CityObject, Material
+from cim.raster import ground_buildings
 from cim.store import CityStore
 
 CLASSES = ("building", "road", "landuse", "water", "parcel", "district", "green")
@@ -69,6 +70,7 @@ class VectorReport:
     heights: dict[str, int] = field(default_factory=dict)
     replaced_objects: int = 0
     conflated: int = 0
+    grounded: int = 0
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -115,6 +117,7 @@ def import_vector(store: CityStore, path: Path, options: VectorOptions) -> Vecto
             )
         if options.cls == "building":
             report.conflated = sum(len(v) for v in conflate(store).links.values())
+            report.grounded = ground_buildings(store)
         report.seconds = round(time.perf_counter() - started, 3)
         writer.record_source(report.source, str(path), "", "gis", report.to_dict())
     return report

@@ -100,6 +100,20 @@ class CityWriter:
                 (object_id, index, *_mesh_values(part)),
             )
 
+    def set_heights(self, object_id: str, base: float, top: float) -> None:
+        """Set the base and top heights of an existing object."""
+        changed = self._conn.execute(
+            f"UPDATE {gpkg.OBJECTS_TABLE} SET base_height = ?, top_height = ? WHERE object_id = ?",
+            (base, top, object_id),
+        ).rowcount
+        if changed != 1:
+            raise CimError(f"no object with id {object_id!r} to update")
+
+    def replace_mesh(self, object_id: str, parts: Iterable[MeshPart]) -> None:
+        """Replace the mesh parts of one object."""
+        self._conn.execute(f"DELETE FROM {gpkg.MESHES_TABLE} WHERE object_id = ?", (object_id,))
+        self.add_mesh(object_id, parts)
+
     def add_lod(
         self, building_id: str, lod: str, source: str, height: float, part: MeshPart
     ) -> None:

@@ -90,7 +90,8 @@ def write_tileset(
         raise
     tileset = {
         "asset": {"version": "1.1", "generator": "CIMTwin"},
-        "geometricError": root["geometricError"] * 2 or 1.0,
+        # the error of not drawing the city at all: never less than its size
+        "geometricError": max(root["geometricError"] * 2, _diagonal(root)),
         # refine is required on the root, which is a bare leaf when the city fits one tile
         "root": {"refine": "ADD", **root, "transform": frame.to_ecef_matrix().T.ravel().tolist()},
     }
@@ -205,6 +206,12 @@ def _split(entries: list[MeshEntry]) -> list[list[MeshEntry]]:
         order = np.argsort(centres[:, 0] + centres[:, 1])
         groups = [[entries[i] for i in order[:half]], [entries[i] for i in order[half:]]]
     return groups
+
+
+def _diagonal(tile: dict[str, Any]) -> float:
+    """The length of the diagonal of a tile's box."""
+    half = np.asarray(tile["boundingVolume"]["box"][3:], dtype=np.float64).reshape(3, 3)
+    return float(2 * np.linalg.norm(half.sum(axis=0)))
 
 
 def _box(bounds: np.ndarray) -> list[float]:

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from api.deps import CityDirDep, StoreDep
+from api.routes.terrain import terrain_and_imagery
 from cim.crs import LocalFrame
 from tiles.tileset import TILES_DIR
 
@@ -45,4 +46,5 @@ def city_info(store: StoreDep) -> dict[str, Any]:
         "objects_by_class": counts,
         "sources": [s["source"] for s in store.sources()],
         "tileset": f"/{TILES_DIR}/tileset.json" if tiled else None,
+        **terrain_and_imagery(store.city_dir),
     }

@@ -1,10 +1,13 @@
 // CIMTwin viewer: loads the city's 3D Tiles from the CIMTwin API and shows object properties.
 //
 // Works offline: no Cesium ion, no external hosts. Imagery is the NaturalEarthII TMS bundled
-// with Cesium, terrain is the plain ellipsoid.
+// with Cesium, terrain is the plain ellipsoid; a city with a DEM and an orthophoto streams its
+// own terrain (heightmap-1.0, /terrain/) and imagery (XYZ PNG, /imagery/) instead.
 //
 // API used (same origin):
-//   GET /api/city          -> {name, crs, center: {lon, lat, height}, tileset: url|null, object_count}
+//   GET /api/city          -> {name, crs, center: {lon, lat, height}, tileset: url|null, object_count,
+//                              terrain: url|null,
+//                              imagery: {url, minimumLevel, maximumLevel, rectangle}|null}
 //   GET /api/objects/{id}  -> {id, class, name, parent_id, source, attributes, psets, qtos?,
 //                              spatial_path: [{id, class, name}], position: {lon, lat, height}|null}
 //
@@ -112,6 +115,26 @@
   }
 
   // ---------------------------------------------------------------- viewer
+
+  /** Use the city's own terrain (heightmap-1.0) and orthophoto (XYZ) when /api/city has them. */
+  async function addTerrainAndImagery(viewer, city) {
+    if (city.terrain) {
+      // fromUrl takes the folder of layer.json
+      const folder = city.terrain.replace(/layer\.json$/, "");
+      viewer.terrainProvider = await Cesium.CesiumTerrainProvider.fromUrl(folder);
+    }
+    if (city.imagery) {
+      const { url, minimumLevel, maximumLevel, rectangle } = city.imagery;
+      viewer.imageryLayers.addImageryProvider(
+        new Cesium.UrlTemplateImageryProvider({
+          url,
+          minimumLevel,
+          maximumLevel,
+          rectangle: Cesium.Rectangle.fromDegrees(...rectangle),
+        }),
+      );
+    }
+  }
 
   function createViewer() {
     const viewer = new Cesium.Viewer(ui.container, {
@@ -511,6 +534,12 @@
       return;
     }
     showCity(city);
+    try {
+      await addTerrainAndImagery(app.viewer, city);
+    } catch (err) {
+      fail(`Could not load the terrain or imagery: ${err.message || err}`, err);
+      return;
+    }
 
     if (!city.tileset) {
       // Nothing to show but where the city is. The bundled NaturalEarthII imagery only has

@@ -1,0 +1,59 @@
+"""Terrain (heightmap-1.0) and imagery (XYZ PNG) tiles of the city, with ETags.
+
+CesiumJS requests only the terrain tiles ``layer.json`` lists as available; a missing
+imagery tile is a 404, which Cesium's imagery layers tolerate.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import FileResponse, Response
+
+from api.deps import CityDirDep
+from api.routes.tiles import _etag
+from tiles.imagery import IMAGERY_TILES
+from tiles.terrain import TERRAIN_TILES
+
+router = APIRouter(tags=["terrain"])
+
+CONTENT_TYPES = {".json": "application/json", ".terrain": "application/octet-stream"}
+
+
+def _file(root: Path, path: str, media_type: str | None, request: Request) -> Response:
+    root = root.resolve()
+    target = (root / path).resolve()
+    if media_type is None or not target.is_relative_to(root) or not target.is_file():
+        raise HTTPException(status_code=404, detail=f"no tile {path!r}")
+    etag = _etag(target)
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return FileResponse(target, media_type=media_type, headers=headers)
+
+
+@router.get("/terrain/{path:path}")
+def get_terrain(path: str, request: Request, city: CityDirDep) -> Response:
+    """``layer.json`` or a ``{z}/{x}/{y}.terrain`` heightmap tile."""
+    return _file(city / TERRAIN_TILES, path, CONTENT_TYPES.get(Path(path).suffix), request)
+
+
+@router.get("/imagery/{z}/{x}/{y}.png")
+def get_imagery(z: int, x: int, y: int, request: Request, city: CityDirDep) -> Response:
+    """A 256x256 web-mercator XYZ tile of the orthophoto (404 outside it)."""
+    return _file(city / IMAGERY_TILES, f"{z}/{x}/{y}.png", "image/png", request)
+
+
+def terrain_and_imagery(city_dir: Path) -> dict[str, Any]:
+    """The terrain URL and imagery layer for ``/api/city`` (None for what is missing)."""
+    terrain = "/terrain/layer.json" if (city_dir / TERRAIN_TILES / "layer.json").is_file() else None
+    imagery = None
+    meta = city_dir / IMAGERY_TILES / "imagery.json"
+    if meta.is_file():
+        data = json.loads(meta.read_text())
+        imagery = {"url": "/imagery/{z}/{x}/{y}.png", "minimumLevel": data["min_zoom"],
+                   "maximumLevel": data["max_zoom"], "rectangle": data["rectangle"]}  # fmt: skip
+    return {"terrain": terrain, "imagery": imagery}

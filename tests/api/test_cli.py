@@ -124,7 +124,8 @@ def test_demo_builds_then_reuses(tmp_path: Path) -> None:
     folder = tmp_path / "demo"
     code, _, err = run("demo", "--city", str(folder), "--no-serve")
     assert code == 0, err
-    assert "9 imported" in err and "tiles rebuilt" in err  # 6 IFC files and 3 GIS layers
+    assert "11 imported" in err and "tiles rebuilt" in err  # 6 IFC, 3 GIS layers, DEM, ortho
+    assert (folder / "terrain" / "tiles" / "layer.json").is_file()
     assert (folder / "tiles" / "tileset.json").is_file()
     with CityStore.open(folder) as store:
         counts = store.counts_by_class()

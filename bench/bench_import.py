@@ -4,11 +4,13 @@ Usage::
 
     .venv/bin/python bench/bench_import.py [FILE.ifc ...] [--generated 5000] [--kernel K]
 
-Without files it takes every file in ``<project>/../shared/data/ifc``. For each file it
-runs, each in a fresh child process (so that each peak RSS is that measurement's own):
+Without files it takes every file in ``<project>/../shared/data/ifc`` (or in
+``$CIMTWIN_SHARED_DATA/ifc``, as the tests do). For each file it runs, each in a fresh
+child process (so that each peak RSS is that measurement's own):
 
 - ``iterator``: ``ifcopenshell.open`` and :func:`bim.geometry.iterate_shapes` alone, with
-  the import's settings (kernel, threads);
+  the import's settings (kernel, threads), in the calling process
+  (``CIMTWIN_GEOMETRY_PROCESS=0``: no pipe, no second process);
 - ``import``: :func:`bim.importer.import_ifc` into a new city (the file's own georeference,
   or a user origin in EPSG:4547 when it has none), then ``cimtwin tile``'s
   :func:`tiles.tileset.write_tileset` timed apart;
@@ -18,7 +20,9 @@ runs, each in a fresh child process (so that each peak RSS is that measurement's
 
 Peak memory is the child's peak RSS, which counts the C++ allocations ``tracemalloc``
 misses: ``VmHWM`` in-process (``ru_maxrss`` would carry the parent's peak over ``fork`` and
-``exec``), ``RUSAGE_CHILDREN``'s ``ru_maxrss`` for py3dtiles (its largest process). Timings on a
+``exec``), ``RUSAGE_CHILDREN``'s ``ru_maxrss`` for py3dtiles (its largest process). The
+import's own children (the geometry process, the validation process) are shown apart
+(``kids MB``, the largest); a forked child shares its parent's pages, which both count. Timings on a
 shared CPU are noisy: compare the ratios of one run; ``--repeat`` keeps the best time.
 The test suite never runs this file.
 """
@@ -38,7 +42,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ifc"
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SHARED = Path(os.environ.get("CIMTWIN_SHARED_DATA") or SHARED_DATA) / "ifc"
 DEFAULT_CRS = "EPSG:4547"
 DEFAULT_ORIGIN = (430700.0, 2557800.0, 10.0)
 PY3DTILES = Path(sys.executable).with_name("py3dtiles")
@@ -55,6 +60,8 @@ class Row:
     iterator_mb: float = float("nan")
     import_s: float = float("nan")
     import_mb: float = float("nan")
+    import_kids_mb: float = float("nan")
+    import_cpu_s: float = float("nan")
     tile_s: float = float("nan")
     tile_bytes: int = 0
     py3dtiles_s: float = float("nan")
@@ -70,6 +77,15 @@ class Row:
 def _peak_mb(who: int) -> float:
     """Peak resident set size in MiB (Linux reports ``ru_maxrss`` in KiB)."""
     return resource.getrusage(who).ru_maxrss / 1024
+
+
+def _cpu_seconds() -> float:
+    """User and system CPU seconds of this process and of its finished children."""
+    own, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def _own_peak_mb() -> float:
@@ -133,11 +149,16 @@ def child_import(path: Path, kernel: str, threads: int | None, work: Path) -> di
     city = work / "city"
     shutil.rmtree(city, ignore_errors=True)
     store = CityStore.create(city, crs)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _cpu_seconds()
     report = import_ifc(store, path, options)
-    seconds = time.perf_counter() - started
-    peak = _own_peak_mb()
-    result: dict[str, Any] = {"seconds": seconds, "peak_mb": peak, "triangles": report.triangles}
+    seconds, cpu = time.perf_counter() - started, _cpu_seconds() - cpu
+    result: dict[str, Any] = {
+        "seconds": seconds,
+        "cpu_seconds": cpu,
+        "peak_mb": _own_peak_mb(),
+        "kids_peak_mb": _peak_mb(resource.RUSAGE_CHILDREN),
+        "triangles": report.triangles,
+    }
     try:
         summary = write_tileset(store)
         result |= {"tile_seconds": summary.seconds, "tile_bytes": _bytes(city / "tiles")}
@@ -175,7 +196,10 @@ def _run_child(kind: str, path: Path, args: argparse.Namespace, work: Path) -> d
     command += ["--kernel", args.kernel, "--work", str(work)]
     if args.threads is not None:
         command += ["--threads", str(args.threads)]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    env = dict(os.environ)
+    if kind == "iterator":
+        env["CIMTWIN_GEOMETRY_PROCESS"] = "0"
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     if done.returncode != 0:
         return {"error": (done.stderr.strip().splitlines() or ["failed"])[-1][:120]}
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -211,6 +235,8 @@ def measure(path: Path, args: argparse.Namespace, work: Path) -> Row:
         row.notes.append(f"import: {imported['error']}")
     else:
         row.import_s, row.import_mb = imported["seconds"], imported["peak_mb"]
+        row.import_kids_mb = imported.get("kids_peak_mb", row.import_kids_mb)
+        row.import_cpu_s = imported.get("cpu_seconds", row.import_cpu_s)
         row.tile_s = imported.get("tile_seconds", row.tile_s)
         row.tile_bytes = imported.get("tile_bytes", 0)
     if not args.no_py3dtiles:
@@ -225,7 +251,7 @@ def measure(path: Path, args: argparse.Namespace, work: Path) -> Row:
 
 HEADER = (
     f"{'file':34} {'shapes':>6} {'triangles':>9} {'iter s':>7} {'import s':>8} {'ratio':>6}"
-    f" {'iter MB':>7} {'imp MB':>7} {'tiles s':>7} {'out MB':>7}"
+    f" {'imp cpu':>7} {'iter MB':>7} {'imp MB':>7} {'kids MB':>7} {'tiles s':>7} {'out MB':>7}"
     f" {'py3dt s':>7} {'ratio':>6} {'py3dt MB':>8} {'out MB':>7}"
 )
 
@@ -234,8 +260,9 @@ def format_row(row: Row) -> str:
     """One line of the table."""
     return (
         f"{row.name[:34]:34} {row.shapes:6d} {row.triangles:9d} {row.iterator_s:7.2f}"
-        f" {row.import_s:8.2f} {row.ratio(row.import_s):6.2f} {row.iterator_mb:7.0f}"
-        f" {row.import_mb:7.0f} {row.tile_s:7.2f} {row.tile_bytes / 1e6:7.2f}"
+        f" {row.import_s:8.2f} {row.ratio(row.import_s):6.2f} {row.import_cpu_s:7.2f}"
+        f" {row.iterator_mb:7.0f} {row.import_mb:7.0f} {row.import_kids_mb:7.0f}"
+        f" {row.tile_s:7.2f} {row.tile_bytes / 1e6:7.2f}"
         f" {row.py3dtiles_s:7.2f} {row.ratio(row.py3dtiles_s):6.2f} {row.py3dtiles_mb:8.0f}"
         f" {row.py3dtiles_bytes / 1e6:7.2f}"
     )
@@ -286,9 +313,18 @@ def main(argv: list[str]) -> None:
             command += ["--elements", str(args.generated), "--seed", str(args.seed)]
             subprocess.run(command, check=True)
         files.append(generated)
-    threads = args.threads or os.cpu_count()
-    print(f"kernel {args.kernel}, {threads} iterator threads, best of {args.repeat}")
-    print("ratio: over iter s; MB: peak RSS; out MB: bytes written (our tiles, py3dtiles')")
+    try:
+        from bim.geometry import default_threads, uses_geometry_process
+    except ImportError:  # an older bim.geometry: the iterator's threads default to the cores
+        threads, mode = args.threads or os.cpu_count(), "in-process"
+    else:
+        threads = args.threads or default_threads()
+        mode = "a geometry process" if uses_geometry_process() else "in-process"
+    print(f"kernel {args.kernel}, {threads} iterator threads, import {mode}, best of {args.repeat}")
+    print(
+        "ratio: over iter s; imp cpu: CPU s of the import and its children; MB: peak RSS"
+        " (kids: largest child of the import); out MB: bytes written (our tiles, py3dtiles')"
+    )
     print(HEADER)
     rows = []
     for path in files:

@@ -28,6 +28,7 @@ from cim.model import CityObject, Material
 from cim.raster import ground_buildings
 from cim.store import CityStore
 
+GEOPARQUET_SUFFIXES = (".parquet", ".geoparquet")
 CLASSES = ("building", "road", "landuse", "water", "parcel", "district", "green")
 HEIGHT_FIELDS = ("height", "building:height")
 LEVEL_FIELDS = ("building_levels", "building:levels", "levels", "floors")
@@ -127,6 +128,8 @@ def read_layer(path: Path, options: VectorOptions) -> tuple[gpd.GeoDataFrame, st
     """Read one layer with its CRS; errors name the file and the problem."""
     if not path.is_file():
         raise GisError(f"{path}: no such file")
+    if path.suffix.lower() in GEOPARQUET_SUFFIXES:
+        return _read_geoparquet(path, options), path.stem.split(".")[0]
     try:
         layers = [str(name) for name, _ in pyogrio.list_layers(path)]
     except Exception as exc:
@@ -148,6 +151,23 @@ def read_layer(path: Path, options: VectorOptions) -> tuple[gpd.GeoDataFrame, st
             raise GisError(f"{path} layer {layer}: no CRS in the file: give --crs")
         frame = frame.set_crs(options.crs)
     return frame, layer
+
+
+def _read_geoparquet(path: Path, options: VectorOptions) -> gpd.GeoDataFrame:
+    """GeoParquet through pyarrow (the GDAL in pyogrio's wheels has no Parquet driver)."""
+    if options.where is not None:
+        raise GisError(f"{path}: --where is not supported for GeoParquet")
+    try:
+        frame = gpd.read_parquet(path)
+    except Exception as exc:
+        raise GisError(f"{path}: not a GeoParquet file ({exc})") from exc
+    if len(frame) == 0:
+        raise GisError(f"{path}: the layer is empty")
+    if frame.crs is None:
+        if options.crs is None:
+            raise GisError(f"{path}: no CRS in the file: give --crs")
+        frame = frame.set_crs(options.crs)
+    return frame
 
 
 def _default_layer(layers: list[str], cls: str, path: Path) -> str:

@@ -28,6 +28,7 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
 ]
+RESERVED_PARAMETERS = ("limit", "offset", "bbox", "bbox-crs", "crs", "f", "datetime")
 CORE_PROPERTIES = ("class", "name", "parent_id", "building_id", "storey_id", "source",
                    "base_height", "top_height")  # fmt: skip
 
@@ -85,11 +86,15 @@ def items(
     bbox_crs: str = Query(CRS84, alias="bbox-crs"),
     crs: str = Query(CRS84, description="CRS of the response geometries"),
 ) -> JSONResponse:
-    """Features of a collection, a page at a time, optionally within a bounding box."""
+    """Features of a collection, a page at a time, within a bounding box and matching
+    ``property=value`` filters (any core field or scalar attribute, e.g. ``use=office``)."""
     _require(store, collection_id)
     target = _crs_code(store, crs)
     box = _box_in_city_crs(store, bbox, _crs_code(store, bbox_crs)) if bbox else None
     found = store.objects_in_box(collection_id, box)
+    filters = {k: v for k, v in request.query_params.items() if k not in RESERVED_PARAMETERS}
+    if filters:
+        found = [o for o in found if _matches(o, filters)]
     page = found[offset : offset + limit]
     links = [{"href": str(request.url), "rel": "self", "type": GEOJSON}]
     if offset + limit < len(found):
@@ -113,6 +118,14 @@ def item(
     if obj.cls != collection_id:
         raise HTTPException(404, f"feature {feature_id!r} is not in collection {collection_id!r}")
     return _geojson(_feature(store, obj, _crs_code(store, crs)), crs)
+
+
+def _matches(obj: CityObject, filters: dict[str, str]) -> bool:
+    """Whether every ``property=value`` filter holds (values compared as text)."""
+    properties = _properties(obj)
+    return all(
+        key in properties and str(properties[key]) == value for key, value in filters.items()
+    )
 
 
 def _geojson(body: dict[str, Any], crs: str) -> JSONResponse:
@@ -174,12 +187,17 @@ def _feature(store: CityStore, obj: CityObject, code: str) -> dict[str, Any]:
     if obj.footprint is not None:
         moved = shapely.transform(obj.footprint, lambda p: _to_output(p, store, code))
         geometry = shapely.geometry.mapping(moved)
+    return {"type": "Feature", "id": obj.id, "geometry": geometry, "properties": _properties(obj)}
+
+
+def _properties(obj: CityObject) -> dict[str, Any]:
+    """The core fields and the scalar attributes of an object."""
     properties: dict[str, Any] = {key: getattr(obj, {"class": "cls"}.get(key, key))
                                   for key in CORE_PROPERTIES}  # fmt: skip
     for key, value in obj.attributes.items():
         if isinstance(value, str | int | float | bool) and key not in properties:
             properties[key] = value
-    return {"type": "Feature", "id": obj.id, "geometry": geometry, "properties": properties}
+    return properties
 
 
 def _collection(store: CityStore, base: str, cls: str) -> dict[str, Any]:

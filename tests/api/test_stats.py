@@ -69,3 +69,13 @@ def test_statistics_over_http(district_city: Path) -> None:
     )
     assert client.get("/api/stats", params={"bbox": "1,2"}).status_code == 422
     assert client.get("/api/stats", params={"district": "nope"}).status_code == 404
+
+
+def test_ogc_items_filter_by_attribute(district_city: Path) -> None:
+    client = TestClient(create_app(district_city))
+    page = client.get("/ogc/collections/building/items", params={"ref": "b"}).json()
+    assert [f["id"] for f in page["features"]] == ["blocks:b"]
+    tall = client.get("/ogc/collections/building/items", params={"height_source": "height"})
+    assert {f["id"] for f in tall.json()["features"]} == {"blocks:c"}
+    assert client.get("/ogc/collections/building/items", params={"ref": "zz"}).json()[
+        "numberMatched"] == 0  # fmt: skip

@@ -124,3 +124,22 @@ def test_several_layers_need_a_choice(vector_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(GisError, match="choose one with --layer"):
         import_vector(make_city(tmp_path, FINNISH_CRS), vector_dir / "helsinki_center_osm.gpkg",
                       VectorOptions())  # fmt: skip
+
+
+@pytest.mark.parametrize(("suffix", "driver"), [(".fgb", "FlatGeobuf"), (".parquet", None)])
+def test_flatgeobuf_and_geoparquet(
+    vector_dir: Path, tmp_path: Path, suffix: str, driver: str | None
+) -> None:
+    frame = gpd.read_file(vector_dir / "helsinki_center_osm.gpkg", layer="buildings")
+    path = tmp_path / f"buildings{suffix}"
+    if driver is None:
+        frame.to_parquet(path)
+    else:
+        frame.to_file(path, driver=driver)
+    store = make_city(tmp_path, FINNISH_CRS)
+    report = import_vector(store, path, VectorOptions())
+    assert report.features_read == 489 and report.imported > 470
+    assert report.heights["height"] == 17
+    assert all(o.id.startswith("buildings:way/") or o.id.startswith("buildings:relation/")
+               for o in store.objects(cls="building"))  # fmt: skip
+    store.close()

@@ -13,6 +13,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from api import openapi30
 from api.errors import DOMAIN_ERRORS, status_for
 from api.jobs import JobRunner
 from api.routes import city, imports, objects, ogc, sources, stats, terrain, tiles
@@ -59,6 +60,7 @@ def create_app(
 
     for error in DOMAIN_ERRORS:
         app.add_exception_handler(error, domain_error)
+    openapi30.install(app)
     _mount_viewer(app, viewer_dir or settings.viewer_dir)
     return app
 

@@ -26,6 +26,7 @@ GEOJSON = "application/geo+json"
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
 ]
 RESERVED_PARAMETERS = ("limit", "offset", "bbox", "bbox-crs", "crs", "f", "datetime")

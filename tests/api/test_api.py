@@ -74,10 +74,15 @@ def test_tiles_refuse_path_escape_and_unknown_files(client: TestClient) -> None:
     assert client.get("/tiles/nothing.glb").status_code == 404
 
 
-def test_openapi_docs_are_served(client: TestClient) -> None:
+def test_openapi_docs_are_served_as_valid_openapi_30(client: TestClient) -> None:
+    from openapi_spec_validator import validate
+
     assert client.get("/docs").status_code == 200
-    paths = client.get("/openapi.json").json()["paths"]
-    assert "/api/objects/{object_id}" in paths and "/api/city" in paths
+    document = client.get("/openapi.json").json()
+    assert document["openapi"].startswith("3.0.")
+    validate(document)  # OGC API - Features declares the oas30 conformance class
+    paths = document["paths"]
+    assert "/api/objects/{object_id}" in paths and "/ogc/collections/{collection_id}/items" in paths
 
 
 def test_viewer_is_served_at_root(client: TestClient) -> None:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+import numpy as np
+import shapely
+from fastapi import APIRouter, HTTPException, Query, Request
+from pydantic import BaseModel, Field
 
 from api.deps import StoreDep
-from cim.crs import transformer
+from cim.crs import transform_arrays, transformer
 from cim.model import CityObject
 from cim.store import CityStore
 
@@ -57,6 +60,55 @@ def list_objects(
     return {"total": total, "offset": offset, "limit": limit, "links": links,
             "objects": [summary(o) | {"building": o.building_id, "storey": o.storey_id}
                         for o in page]}  # fmt: skip
+
+
+class ObjectQuery(BaseModel):
+    """A spatial and attribute query: a polygon (GeoJSON, CRS84), a class, attribute values."""
+
+    polygon: dict[str, Any] | None = Field(None, description="GeoJSON Polygon/MultiPolygon")
+    bbox: list[float] | None = Field(None, description="[lon, lat, lon, lat]")
+    cls: str | None = Field(None, alias="class")
+    attributes: dict[str, Any] = Field(default_factory=dict, description="equal values")
+    limit: int = Field(100, ge=1, le=10_000)
+    offset: int = Field(0, ge=0)
+
+
+@router.post("/query")
+def query_objects(query: ObjectQuery, store: StoreDep) -> dict[str, Any]:
+    """Objects whose footprint meets a polygon or box, of a class, with given attribute values."""
+    area = _query_area(store, query)
+    classes = [query.cls] if query.cls else list(store.counts_by_class())
+    found = []
+    for cls in classes:
+        for obj in store.objects_in_box(cls, area.bounds if area is not None else None):
+            if area is not None and (obj.footprint is None or not obj.footprint.intersects(area)):
+                continue
+            if all(obj.attributes.get(k) == v for k, v in query.attributes.items()):
+                found.append(obj)
+    page = found[query.offset : query.offset + query.limit]
+    return {"total": len(found), "offset": query.offset, "limit": query.limit,
+            "objects": [summary(o) | {"building": o.building_id} for o in page]}  # fmt: skip
+
+
+def _query_area(store: CityStore, query: ObjectQuery) -> shapely.Geometry | None:
+    if query.polygon is not None:
+        try:
+            shape = shapely.geometry.shape(query.polygon)
+        except Exception as exc:
+            raise HTTPException(422, f"polygon: not a GeoJSON geometry ({exc})") from exc
+        if shape.geom_type not in ("Polygon", "MultiPolygon") or not shape.is_valid:
+            raise HTTPException(422, "polygon: expected a valid Polygon or MultiPolygon")
+    elif query.bbox is not None:
+        if len(query.bbox) != 4:
+            raise HTTPException(422, "bbox: expected [lon, lat, lon, lat]")
+        shape = shapely.box(*query.bbox)
+    else:
+        return None
+
+    def to_city(points: np.ndarray) -> np.ndarray:
+        return np.column_stack(transform_arrays("EPSG:4326", store.crs, points[:, 0], points[:, 1]))
+
+    return shapely.transform(shapely.segmentize(shape, 0.0005), to_city)
 
 
 @router.get("/{object_id}/history")

@@ -79,3 +79,25 @@ def test_ogc_items_filter_by_attribute(district_city: Path) -> None:
     assert {f["id"] for f in tall.json()["features"]} == {"blocks:c"}
     assert client.get("/ogc/collections/building/items", params={"ref": "zz"}).json()[
         "numberMatched"] == 0  # fmt: skip
+
+
+def test_query_objects_by_polygon_class_and_attribute(district_city: Path) -> None:
+    client = TestClient(create_app(district_city))
+    polygon = client.get("/ogc/collections/building/items/blocks:b").json()["geometry"]
+    inside = client.post("/api/objects/query", json={"polygon": polygon}).json()
+    ids = {o["id"] for o in inside["objects"]}
+    assert "blocks:b" in ids and "blocks:far" not in ids
+    buildings = client.post(
+        "/api/objects/query", json={"polygon": polygon, "class": "building"}
+    ).json()
+    assert [o["id"] for o in buildings["objects"]] == ["blocks:b"]
+    by_value = client.post(
+        "/api/objects/query", json={"class": "building", "attributes": {"ref": "c"}}
+    ).json()
+    assert [o["id"] for o in by_value["objects"]] == ["blocks:c"]
+    nowhere = client.post("/api/objects/query", json={"bbox": [0, 0, 1, 1]}).json()
+    assert nowhere["total"] == 0
+    bad = client.post(
+        "/api/objects/query", json={"polygon": {"type": "Point", "coordinates": [0, 0]}}
+    )
+    assert bad.status_code == 422

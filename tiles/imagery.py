@@ -27,6 +27,7 @@ from rasterio.warp import reproject
 
 from cim.errors import CimError
 from cim.raster import ORTHO_PATH
+from tiles.folders import swap_in
 
 IMAGERY_TILES = Path("imagery") / "tiles"
 TILE = 256
@@ -115,7 +116,7 @@ def write_imagery(city_dir: Path, max_zoom: int | None = None) -> ImagerySummary
         rectangle = _degrees(bounds)
         meta = {"min_zoom": low, "max_zoom": top, "rectangle": rectangle}
         (staging / "imagery.json").write_text(json.dumps(meta))
-        _swap(staging, final)
+        swap_in(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -142,12 +143,3 @@ def _degrees(bounds: tuple[float, float, float, float]) -> tuple[float, float, f
 
     return (west / 6378137.0 * 180 / math.pi, lat(south), east / 6378137.0 * 180 / math.pi,
             lat(north))  # fmt: skip
-
-
-def _swap(staging: Path, final: Path) -> None:
-    retired = final.with_name(f".{final.name}.old")
-    shutil.rmtree(retired, ignore_errors=True)
-    if final.exists():
-        final.rename(retired)
-    staging.rename(final)
-    shutil.rmtree(retired, ignore_errors=True)

@@ -21,6 +21,7 @@ import numpy as np
 
 from cim.errors import CimError
 from cim.raster import DEM_PATH, bilinear, read_dem
+from tiles.folders import swap_in
 
 TERRAIN_TILES = Path("terrain") / "tiles"
 SIZE = 65
@@ -111,7 +112,7 @@ def write_terrain(city_dir: Path, max_level: int | None = None) -> TerrainSummar
                     summary.tiles += 1
         summary.available = ranges
         (staging / "layer.json").write_text(json.dumps(_layer(bounds, ranges), indent=1))
-        _swap(staging, final)
+        swap_in(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -147,12 +148,3 @@ def _layer(bounds: tuple[float, float, float, float], ranges: list[Range]) -> di
             [{"startX": x0, "startY": y0, "endX": x1, "endY": y1}] for x0, y0, x1, y1 in ranges
         ],
     }
-
-
-def _swap(staging: Path, final: Path) -> None:
-    retired = final.with_name(f".{final.name}.old")
-    shutil.rmtree(retired, ignore_errors=True)
-    if final.exists():
-        final.rename(retired)
-    staging.rename(final)
-    shutil.rmtree(retired, ignore_errors=True)

@@ -23,6 +23,7 @@ from cim.conflate import hidden_objects
 from cim.crs import LocalFrame
 from cim.store import CityStore, MeshEntry
 from tiles.errors import NothingToTileError
+from tiles.folders import swap_in
 from tiles.glb import Feature, build_glb
 
 TILES_DIR = "tiles"
@@ -96,7 +97,7 @@ def write_tileset(
         "root": {"refine": "ADD", **root, "transform": frame.to_ecef_matrix().T.ravel().tolist()},
     }
     (staging / "tileset.json").write_text(json.dumps(tileset, indent=1))
-    _swap(staging, final)
+    swap_in(staging, final)
     summary = writer.summary
     summary.tileset, summary.excluded = final / "tileset.json", excluded
     summary.seconds = round(time.perf_counter() - started, 3)
@@ -109,15 +110,6 @@ def _frame_of(entries: list[MeshEntry], crs: str) -> LocalFrame:
     return LocalFrame(
         crs, (float(low[0] + high[0]) / 2, float(low[1] + high[1]) / 2, float(low[2]))
     )
-
-
-def _swap(staging: Path, final: Path) -> None:
-    retired = final.with_name(f".{final.name}.old")
-    shutil.rmtree(retired, ignore_errors=True)
-    if final.exists():
-        final.rename(retired)
-    staging.rename(final)
-    shutil.rmtree(retired, ignore_errors=True)
 
 
 class _TileWriter:

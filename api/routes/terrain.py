@@ -10,11 +10,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import FileResponse, Response
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
 
 from api.deps import CityDirDep
-from api.routes.tiles import _etag
+from api.static import file_response
 from tiles.imagery import IMAGERY_TILES
 from tiles.terrain import TERRAIN_TILES
 
@@ -23,28 +23,16 @@ router = APIRouter(tags=["terrain"])
 CONTENT_TYPES = {".json": "application/json", ".terrain": "application/octet-stream"}
 
 
-def _file(root: Path, path: str, media_type: str | None, request: Request) -> Response:
-    root = root.resolve()
-    target = (root / path).resolve()
-    if media_type is None or not target.is_relative_to(root) or not target.is_file():
-        raise HTTPException(status_code=404, detail=f"no tile {path!r}")
-    etag = _etag(target)
-    headers = {"ETag": etag, "Cache-Control": "no-cache"}
-    if request.headers.get("if-none-match") == etag:
-        return Response(status_code=304, headers=headers)
-    return FileResponse(target, media_type=media_type, headers=headers)
-
-
 @router.get("/terrain/{path:path}")
 def get_terrain(path: str, request: Request, city: CityDirDep) -> Response:
     """``layer.json`` or a ``{z}/{x}/{y}.terrain`` heightmap tile."""
-    return _file(city / TERRAIN_TILES, path, CONTENT_TYPES.get(Path(path).suffix), request)
+    return file_response(city / TERRAIN_TILES, path, CONTENT_TYPES.get(Path(path).suffix), request)
 
 
 @router.get("/imagery/{z}/{x}/{y}.png")
 def get_imagery(z: int, x: int, y: int, request: Request, city: CityDirDep) -> Response:
     """A 256x256 web-mercator XYZ tile of the orthophoto (404 outside it)."""
-    return _file(city / IMAGERY_TILES, f"{z}/{x}/{y}.png", "image/png", request)
+    return file_response(city / IMAGERY_TILES, f"{z}/{x}/{y}.png", "image/png", request)
 
 
 def terrain_and_imagery(city_dir: Path) -> dict[str, Any]:

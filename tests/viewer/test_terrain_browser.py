@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,22 +11,15 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import rasterio
-import uvicorn
-from fastapi import FastAPI
 from rasterio.transform import from_origin
 from shapely.geometry import box
-from starlette.routing import Mount
 
-from api.app import create_app
-from api.deps import StoreDep
-from api.routes import terrain
-from api.routes.city import city_info
 from cim.crs import transform_arrays
 from cim.gis import VectorOptions, import_vector
 from cim.raster import import_dem, import_ortho, sample_heights
 from cim.store import CityStore
 from tests.cim.test_raster import DEM
-from tests.viewer.conftest import ARTIFACTS, free_port
+from tests.viewer.conftest import ARTIFACTS, serve
 from tiles.imagery import write_imagery
 from tiles.terrain import write_terrain
 from tiles.tileset import write_tileset
@@ -83,38 +74,11 @@ def build_city(folder: Path) -> tuple[Path, tuple[float, float, float]]:
         return store.city_dir, (float(lon[0]), float(lat[0]), height)
 
 
-def app_with_terrain(city: Path) -> FastAPI:
-    """``create_app`` plus the terrain routes and the extended ``/api/city`` (until merged)."""
-    app = create_app(city)
-
-    def city_with_terrain(store: StoreDep) -> dict[str, Any]:
-        return {**city_info(store), **terrain.terrain_and_imagery(store.city_dir)}
-
-    app.add_api_route("/api/city", city_with_terrain, methods=["GET"])
-    app.include_router(terrain.router)
-    routes = app.router.routes
-    routes.sort(key=lambda route: isinstance(route, Mount))  # the viewer's "/" mount last
-    routes.sort(key=lambda route: getattr(route, "endpoint", None) is not city_with_terrain)
-    return app
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, tuple[float, ...]]]:
     city, point = build_city(tmp_path_factory.mktemp("terrain-city"))
-    config = uvicorn.Config(app_with_terrain(city), host="127.0.0.1", port=free_port(),
-                            log_level="warning")  # fmt: skip
-    instance = uvicorn.Server(config)
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not instance.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{config.port}", point
-    finally:
-        instance.should_exit = True
-        thread.join(timeout=30)
+    with serve(city) as url:
+        yield url, point
 
 
 def test_viewer_shows_terrain_imagery_and_grounded_buildings(server: Any, browser: Any) -> None:

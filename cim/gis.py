@@ -22,6 +22,7 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon
 
 from cim.conflate import conflate
+from cim.crs import parse_crs
 from cim.errors import CimError
 from cim.extrude import block
 from cim.model import CityObject, Material
@@ -31,6 +32,7 @@ from cim.store import CityStore
 GEOPARQUET_SUFFIXES = (".parquet", ".geoparquet")
 CLASSES = ("building", "road", "landuse", "water", "parcel", "district", "green")
 HEIGHT_FIELDS = ("height", "building:height")
+ROOF_HEIGHT_FIELDS = ("roof_height", "roof:height")
 LEVEL_FIELDS = ("building_levels", "building:levels", "levels", "floors")
 ROAD_WIDTH = 6.0
 GIS_BUILDING = Material("gis-building", (0.80, 0.78, 0.74, 1.0))
@@ -106,6 +108,9 @@ def import_vector(store: CityStore, path: Path, options: VectorOptions) -> Vecto
                 report.heights[how] = report.heights.get(how, 0) + 1
                 cityobject.base_height, cityobject.top_height = 0.0, height
                 cityobject.attributes["height_source"] = how
+                roof = _number(_field(attributes, None, ROOF_HEIGHT_FIELDS))
+                if roof is not None:
+                    cityobject.attributes["roof_height"] = roof
                 part = block(geometry, 0.0, height, GIS_BUILDING)
                 if part is not None:
                     writer.add_mesh(object_id, [part])
@@ -149,7 +154,7 @@ def read_layer(path: Path, options: VectorOptions) -> tuple[gpd.GeoDataFrame, st
     if frame.crs is None:
         if options.crs is None:
             raise GisError(f"{path} layer {layer}: no CRS in the file: give --crs")
-        frame = frame.set_crs(options.crs)
+        frame = frame.set_crs(parse_crs(options.crs))
     return frame, layer
 
 
@@ -166,7 +171,7 @@ def _read_geoparquet(path: Path, options: VectorOptions) -> gpd.GeoDataFrame:
     if frame.crs is None:
         if options.crs is None:
             raise GisError(f"{path}: no CRS in the file: give --crs")
-        frame = frame.set_crs(options.crs)
+        frame = frame.set_crs(parse_crs(options.crs))
     return frame
 
 

@@ -8,6 +8,7 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import Point, box
 
+from cim.errors import CrsError
 from cim.gis import GisError, VectorOptions, building_height, import_vector
 from tests.conftest import make_city, table_rows
 from tiles.check import check_tileset
@@ -81,6 +82,7 @@ def test_roads_become_surfaces_without_meshes(vector_dir: Path, tmp_path: Path) 
         ({"height": float("nan")}, (10.0, "default")),
         ({"osm_tags": {"building:levels": "7"}}, (21.0, "levels")),
         ({"height": "tall"}, (10.0, "default")),
+        ({"building:levels": 0, "height": 0}, (10.0, "default")),
     ],
 )
 def test_building_heights(attributes: dict, expected: tuple) -> None:
@@ -100,6 +102,8 @@ def test_bad_input_names_the_problem_and_writes_nothing(tmp_path: Path) -> None:
                     tmp_path / "no_crs.shp", "ESRI Shapefile")  # fmt: skip
     with pytest.raises(GisError, match="no CRS in the file: give --crs"):
         import_vector(store, no_crs, VectorOptions())
+    with pytest.raises(CrsError, match="unknown CRS"):
+        import_vector(store, no_crs, VectorOptions(crs="EPSG:999999"))
     point = gpd.GeoDataFrame({"n": [1]}, geometry=[Point(385_500, 6_672_000)], crs=FINNISH_CRS)
     points = _write(point, tmp_path / "points.gpkg", "GPKG")
     with pytest.raises(GisError, match="no feature could be imported"):
@@ -126,7 +130,9 @@ def test_several_layers_need_a_choice(vector_dir: Path, tmp_path: Path) -> None:
                       VectorOptions())  # fmt: skip
 
 
-@pytest.mark.parametrize(("suffix", "driver"), [(".fgb", "FlatGeobuf"), (".parquet", None)])
+@pytest.mark.parametrize(
+    ("suffix", "driver"), [(".fgb", "FlatGeobuf"), (".parquet", None), (".geojson", "GeoJSON")]
+)
 def test_flatgeobuf_and_geoparquet(
     vector_dir: Path, tmp_path: Path, suffix: str, driver: str | None
 ) -> None:

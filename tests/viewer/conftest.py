@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -62,3 +63,28 @@ def browser() -> Iterator[Any]:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched
         launched.close()
+
+
+@dataclass
+class ViewerPage:
+    """A page of the viewer with what it logged and requested."""
+
+    page: Any
+    errors: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+
+
+def open_viewer(browser: Any, url: str) -> ViewerPage:
+    """Open the viewer at ``url`` on a 1366x768 page and wait until its tiles are ready."""
+    opened = ViewerPage(browser.new_page(viewport={"width": 1366, "height": 768}))
+    page = opened.page
+    page.on("console", lambda m: opened.errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: opened.errors.append(str(e)))
+    page.on("request", lambda r: opened.requests.append(r.url))
+    page.goto(url + "/")
+    page.wait_for_function(
+        "window.cimtwin && ['ready', 'error'].includes(window.cimtwin.state)", timeout=90_000
+    )
+    state = page.evaluate("({state: window.cimtwin.state, error: window.cimtwin.error})")
+    assert state["state"] == "ready", state
+    return opened

@@ -19,7 +19,7 @@ from cim.gis import VectorOptions, import_vector
 from cim.raster import import_dem, import_ortho, sample_heights
 from cim.store import CityStore
 from tests.cim.test_raster import DEM
-from tests.viewer.conftest import ARTIFACTS, serve
+from tests.viewer.conftest import ARTIFACTS, open_viewer, serve
 from tiles.imagery import write_imagery
 from tiles.terrain import write_terrain
 from tiles.tileset import write_tileset
@@ -83,18 +83,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, tupl
 
 def test_viewer_shows_terrain_imagery_and_grounded_buildings(server: Any, browser: Any) -> None:
     url, (lon, lat, dem_height) = server
-    page = browser.new_page(viewport={"width": 1366, "height": 768})
-    errors: list[str] = []
-    requests: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("request", lambda r: requests.append(r.url))
-    page.goto(url + "/")
-    page.wait_for_function(
-        "window.cimtwin && ['ready', 'error'].includes(window.cimtwin.state)", timeout=90_000
-    )
-    state = page.evaluate("({state: window.cimtwin.state, error: window.cimtwin.error})")
-    assert state["state"] == "ready", state
+    viewer = open_viewer(browser, url)
+    page, errors, requests = viewer.page, viewer.errors, viewer.requests
     page.evaluate(
         """([lon, lat, h]) => {
             const viewer = window.cimtwin.viewer;

@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 import pytest
 
 from tests.api.conftest import build_small_city
-from tests.viewer.conftest import ARTIFACTS, serve
+from tests.viewer.conftest import ARTIFACTS, open_viewer, serve
 
 pytestmark = pytest.mark.browser
 
@@ -21,18 +21,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def test_viewer_streams_tiles_and_picks_an_element(server: str, browser: Any) -> None:
-    page = browser.new_page(viewport={"width": 1366, "height": 768})
-    errors: list[str] = []
-    requests: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("request", lambda r: requests.append(r.url))
-    page.goto(server + "/")
-    page.wait_for_function(
-        "window.cimtwin && ['ready', 'error'].includes(window.cimtwin.state)", timeout=90_000
-    )
-    state = page.evaluate("({state: window.cimtwin.state, error: window.cimtwin.error})")
-    assert state["state"] == "ready", state
+    viewer = open_viewer(browser, server)
+    page, errors, requests = viewer.page, viewer.errors, viewer.requests
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "viewer-loaded.png"))
     tiles = [u for u in requests if "/tiles/" in u and u.endswith(".glb")]

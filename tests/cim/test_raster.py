@@ -24,9 +24,10 @@ from cim.raster import (
     sample_heights,
 )
 from cim.store import CityStore
+from tests.conftest import shared_data_dir
 
-DEM = Path("/work/shared/data/raster/fortworth_dem_3arcsec.tif")
-ORTHO = Path("/work/shared/data/raster/landsat_RGB.byte.tif")
+DEM = shared_data_dir() / "raster" / "fortworth_dem_3arcsec.tif"
+ORTHO = shared_data_dir() / "raster" / "landsat_RGB.byte.tif"
 CRS = "EPSG:32614"
 
 

@@ -15,9 +15,10 @@ from rasterio.errors import NotGeoreferencedWarning
 from cim.crs import transform_arrays
 from cim.raster import import_ortho
 from cim.store import CityStore
+from tests.conftest import shared_data_dir
 from tiles.imagery import HALF, IMAGERY_TILES, TILE, png_rgba, tile_size_m, write_imagery
 
-ORTHO = Path("/work/shared/data/raster/landsat_RGB.byte.tif")
+ORTHO = shared_data_dir() / "raster" / "landsat_RGB.byte.tif"
 
 
 @pytest.fixture(scope="module")

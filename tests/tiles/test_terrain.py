@@ -19,12 +19,13 @@ from cim.gis import VectorOptions, import_vector
 from cim.raster import import_dem, import_ortho, sample_heights
 from cim.store import CityStore
 from tests.cim.test_raster import squares_near_fort_worth
+from tests.conftest import shared_data_dir
 from tiles.imagery import IMAGERY_TILES, write_imagery
 from tiles.terrain import SIZE, TERRAIN_TILES, decode_tile, tile_bounds, write_terrain
 from tiles.tileset import write_tileset
 
-DEM = Path("/work/shared/data/raster/fortworth_dem_3arcsec.tif")
-ORTHO = Path("/work/shared/data/raster/landsat_RGB.byte.tif")
+DEM = shared_data_dir() / "raster" / "fortworth_dem_3arcsec.tif"
+ORTHO = shared_data_dir() / "raster" / "landsat_RGB.byte.tif"
 
 
 @pytest.fixture(scope="module")

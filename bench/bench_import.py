@@ -190,8 +190,30 @@ def _bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
+def _cpu_pressure() -> float | None:
+    """Share of the last 10 s in which runnable tasks waited for a CPU (Linux PSI), in %."""
+    try:
+        first = Path("/proc/pressure/cpu").read_text().splitlines()[0]
+    except (OSError, IndexError):
+        return None
+    fields = dict(item.split("=") for item in first.split()[1:])
+    return float(fields.get("avg10", "nan"))
+
+
+def _settle(limit: float, longest: float = 300.0) -> None:
+    """Wait, at most ``longest`` seconds, until other work leaves the CPUs mostly idle."""
+    started = time.monotonic()
+    while time.monotonic() - started < longest:
+        pressure = _cpu_pressure()
+        if pressure is None or pressure <= limit:
+            return
+        time.sleep(2.0)
+
+
 def _run_child(kind: str, path: Path, args: argparse.Namespace, work: Path) -> dict[str, Any]:
     """Run one measurement in a fresh interpreter and return its JSON result."""
+    if args.settle is not None:
+        _settle(args.settle)
     command = [sys.executable, str(Path(__file__).resolve()), "--child", kind, str(path)]
     command += ["--kernel", args.kernel, "--work", str(work)]
     if args.threads is not None:
@@ -277,6 +299,13 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=None, help="iterator threads")
     parser.add_argument("--repeat", type=int, default=1, help="runs per measurement (best)")
     parser.add_argument("--no-py3dtiles", action="store_true", help="skip py3dtiles convert")
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=None,
+        metavar="PCT",
+        help="before each run, wait until CPU pressure (Linux PSI avg10) is at most PCT %%",
+    )
     parser.add_argument("--work", type=Path, default=None, help="keep work files here")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows as JSON")
     parser.add_argument("--child", choices=("iterator", "import", "py3dtiles"), help="internal")

@@ -21,8 +21,9 @@ def footprint_of(points: FloatArray, faces: IndexArray) -> shapely.Geometry | No
     smaller of the two sets is then unioned, which gives the same area for about half the
     work. Other meshes union every triangle.
 
-    Meshes above :data:`MAX_TRIANGLES_FOR_UNION` triangles get their convex hull instead,
-    so a footprint never costs more than a bounded union.
+    The union is simplified within :data:`SIMPLIFY_TOLERANCE`. Meshes above
+    :data:`MAX_TRIANGLES_FOR_UNION` triangles get their convex hull instead, so a
+    footprint never costs more than a bounded union.
     """
     if len(faces) == 0:
         return None
@@ -41,7 +42,11 @@ def footprint_of(points: FloatArray, faces: IndexArray) -> shapely.Geometry | No
         return None
     rings = np.concatenate([corners, corners[:, :1]], axis=1)
     union = shapely.union_all(shapely.polygons(rings))
-    return None if union.is_empty else union.simplify(SIMPLIFY_TOLERANCE)
+    if union.is_empty:
+        return None
+    # Normal form first: the simplified outline then depends on the geometry alone, not on
+    # the order of the triangles or of the union's rings (where the simplification starts).
+    return shapely.normalize(union).simplify(SIMPLIFY_TOLERANCE)
 
 
 def is_closed_and_oriented(faces: IndexArray) -> bool:

@@ -42,11 +42,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-SHARED = Path(os.environ.get("CIMTWIN_SHARED_DATA") or SHARED_DATA) / "ifc"
-DEFAULT_CRS = "EPSG:4547"
-DEFAULT_ORIGIN = (430700.0, 2557800.0, 10.0)
-PY3DTILES = Path(sys.executable).with_name("py3dtiles")
+from common import (
+    PY3DTILES,
+    SHARED,
+    city_setup,
+    cpu_seconds,
+    folder_bytes,
+    own_peak_mb,
+    peak_mb,
+    settle,
+)
 
 
 @dataclass
@@ -74,52 +79,6 @@ class Row:
         return seconds / self.iterator_s if self.iterator_s > 0 else float("nan")
 
 
-def _peak_mb(who: int) -> float:
-    """Peak resident set size in MiB (Linux reports ``ru_maxrss`` in KiB)."""
-    return resource.getrusage(who).ru_maxrss / 1024
-
-
-def _cpu_seconds() -> float:
-    """User and system CPU seconds of this process and of its finished children."""
-    own, kids = (
-        resource.getrusage(resource.RUSAGE_SELF),
-        resource.getrusage(resource.RUSAGE_CHILDREN),
-    )
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
-
-
-def _own_peak_mb() -> float:
-    """Peak RSS of this process since its ``exec``, in MiB.
-
-    ``VmHWM`` belongs to the process's own address space, whereas Linux carries
-    ``ru_maxrss`` over ``fork`` and ``exec``, so a child would inherit its parent's peak.
-    """
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return _peak_mb(resource.RUSAGE_SELF)
-
-
-def _city_setup(path: Path) -> tuple[str, tuple[float, float, float] | None]:
-    """The city CRS to import ``path`` into, and a user origin when it has no georeference."""
-    from bim.errors import GeoreferenceError
-    from bim.georef import resolve
-    from bim.reader import open_ifc
-
-    try:
-        georef = resolve(open_ifc(path))
-    except GeoreferenceError:
-        return DEFAULT_CRS, DEFAULT_ORIGIN
-    if georef.method.startswith("IfcSite"):
-        lon, lat = georef.origin[0], georef.origin[1]
-        zone = int((lon + 180) // 6) + 1
-        return f"EPSG:{(32600 if lat >= 0 else 32700) + zone}", None
-    return georef.crs, None
-
-
 def child_iterator(path: Path, kernel: str, threads: int | None) -> dict[str, Any]:
     """Open the file and run the iterator alone with the import's settings."""
     import ifcopenshell
@@ -143,25 +102,25 @@ def child_import(path: Path, kernel: str, threads: int | None, work: Path) -> di
     from cim.store import CityStore
     from tiles.tileset import write_tileset
 
-    crs, origin = _city_setup(path)
+    crs, origin = city_setup(path)
     user_origin = UserOrigin(crs, origin) if origin is not None else None
     options = ImportOptions(user_origin=user_origin, kernel=kernel, threads=threads)
     city = work / "city"
     shutil.rmtree(city, ignore_errors=True)
     store = CityStore.create(city, crs)
-    started, cpu = time.perf_counter(), _cpu_seconds()
+    started, cpu = time.perf_counter(), cpu_seconds()
     report = import_ifc(store, path, options)
-    seconds, cpu = time.perf_counter() - started, _cpu_seconds() - cpu
+    seconds, cpu = time.perf_counter() - started, cpu_seconds() - cpu
     result: dict[str, Any] = {
         "seconds": seconds,
         "cpu_seconds": cpu,
-        "peak_mb": _own_peak_mb(),
-        "kids_peak_mb": _peak_mb(resource.RUSAGE_CHILDREN),
+        "peak_mb": own_peak_mb(),
+        "kids_peak_mb": peak_mb(resource.RUSAGE_CHILDREN),
         "triangles": report.triangles,
     }
     try:
         summary = write_tileset(store)
-        result |= {"tile_seconds": summary.seconds, "tile_bytes": _bytes(city / "tiles")}
+        result |= {"tile_seconds": summary.seconds, "tile_bytes": folder_bytes(city / "tiles")}
     except Exception as exc:  # a file without geometry has nothing to tile
         result["tile_error"] = str(exc)
     store.close()
@@ -177,43 +136,18 @@ def child_py3dtiles(path: Path, srs_in: str, work: Path) -> dict[str, Any]:
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - started
-    result: dict[str, Any] = {"seconds": seconds, "peak_mb": _peak_mb(resource.RUSAGE_CHILDREN)}
+    result: dict[str, Any] = {"seconds": seconds, "peak_mb": peak_mb(resource.RUSAGE_CHILDREN)}
     if done.returncode != 0:
         result["error"] = (done.stderr.strip().splitlines() or ["failed"])[-1][:120]
     else:
-        result["bytes"] = _bytes(out)
+        result["bytes"] = folder_bytes(out)
     return result
-
-
-def _bytes(folder: Path) -> int:
-    """Total size of the files under ``folder``."""
-    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
-
-
-def _cpu_pressure() -> float | None:
-    """Share of the last 10 s in which runnable tasks waited for a CPU (Linux PSI), in %."""
-    try:
-        first = Path("/proc/pressure/cpu").read_text().splitlines()[0]
-    except (OSError, IndexError):
-        return None
-    fields = dict(item.split("=") for item in first.split()[1:])
-    return float(fields.get("avg10", "nan"))
-
-
-def _settle(limit: float, longest: float = 300.0) -> None:
-    """Wait, at most ``longest`` seconds, until other work leaves the CPUs mostly idle."""
-    started = time.monotonic()
-    while time.monotonic() - started < longest:
-        pressure = _cpu_pressure()
-        if pressure is None or pressure <= limit:
-            return
-        time.sleep(2.0)
 
 
 def _run_child(kind: str, path: Path, args: argparse.Namespace, work: Path) -> dict[str, Any]:
     """Run one measurement in a fresh interpreter and return its JSON result."""
     if args.settle is not None:
-        _settle(args.settle)
+        settle(args.settle)
     command = [sys.executable, str(Path(__file__).resolve()), "--child", kind, str(path)]
     command += ["--kernel", args.kernel, "--work", str(work)]
     if args.threads is not None:
@@ -317,11 +251,11 @@ def _child_main(args: argparse.Namespace) -> None:
     work.mkdir(parents=True, exist_ok=True)
     if args.child == "iterator":
         result = child_iterator(path, args.kernel, args.threads)
-        result["peak_mb"] = _own_peak_mb()
+        result["peak_mb"] = own_peak_mb()
     elif args.child == "import":
         result = child_import(path, args.kernel, args.threads, work)
     else:
-        result = child_py3dtiles(path, _city_setup(path)[0], work)
+        result = child_py3dtiles(path, city_setup(path)[0], work)
     print(json.dumps(result))
 
 

@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from api import openapi30
 from api.errors import DOMAIN_ERRORS, status_for
 from api.jobs import JobRunner
-from api.routes import city, imports, objects, ogc, sources, stats, terrain, tiles
+from api.routes import city, explore, imports, objects, ogc, sources, stats, terrain, tiles
 from api.settings import get_settings
 
 
@@ -51,7 +51,7 @@ def create_app(
     app.add_middleware(
         CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "HEAD"], expose_headers=["ETag"]
     )
-    routers = (city, objects, sources, stats, tiles, terrain, imports, ogc)
+    routers = (city, explore, objects, sources, stats, tiles, terrain, imports, ogc)
     for router in (module.router for module in routers):
         app.include_router(router)
 

@@ -1,0 +1,92 @@
+"""What the viewer asks besides single objects: search, per-object values, where an object is."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel, Field
+
+from api.deps import StoreDep
+from cim import search as finder
+from cim.crs import transformer
+
+router = APIRouter(prefix="/api", tags=["explore"])
+
+MAX_IDS = 200_000
+
+
+@router.get("/search")
+def search_objects(
+    store: StoreDep,
+    q: str = Query(..., min_length=1, max_length=200, description="id, name or address"),
+    limit: int = Query(20, ge=1, le=200),
+) -> dict[str, Any]:
+    """Objects whose id, name or an address field contains ``q``, best matches first."""
+    hits = finder.search(store, q, limit)
+    return {
+        "query": q,
+        "results": [
+            {"id": h.id, "class": h.cls, "name": h.name, "building": h.building_id,
+             "storey": h.storey_id, "match": h.match, "address": h.address}
+            for h in hits
+        ],
+    }  # fmt: skip
+
+
+class ValuesQuery(BaseModel):
+    """Which attribute, for which objects (all when ``ids`` is absent)."""
+
+    attribute: str = Field(
+        ..., min_length=1, max_length=200, description="a key, Pset.Property, height, use, year"
+    )
+    ids: list[str] | None = Field(None, max_length=MAX_IDS)
+    cls: str | None = Field(None, alias="class")
+    per_building: bool = Field(False, description="objects in a building take its value")
+
+
+@router.post("/objects/values")
+def object_values(query: ValuesQuery, store: StoreDep) -> dict[str, Any]:
+    """One stored value per object id, with its range or categories, to colour the tiles by."""
+    found = finder.values(store, query.attribute, query.ids, query.cls, query.per_building)
+    numbers = [v for v in found.values() if isinstance(v, int | float)]
+    kind = "empty" if not found else "number" if len(numbers) == len(found) else "category"
+    if kind == "category":
+        found = {k: str(v) for k, v in found.items()}
+    categories = Counter(found.values()).most_common() if kind == "category" else []
+    return {
+        "attribute": query.attribute,
+        "kind": kind,
+        "count": len(found),
+        "range": [min(numbers), max(numbers)] if kind == "number" else None,
+        "categories": [[value, count] for value, count in categories],
+        "values": found,
+    }
+
+
+@router.get("/objects/{object_id}/extent")
+def object_extent(object_id: str, store: StoreDep) -> dict[str, Any]:
+    """Where an object is: its footprint's box in longitude/latitude and its heights."""
+    obj = store.get_object(object_id)
+    if obj.footprint is None or obj.footprint.is_empty:
+        raise HTTPException(404, f"object {object_id!r} has no geometry")
+    minx, miny, maxx, maxy = obj.footprint.bounds
+    to_lonlat = transformer(store.crs, "EPSG:4326")
+    lons, lats = to_lonlat.transform([minx, maxx, minx, maxx], [miny, miny, maxy, maxy])
+    base = obj.base_height if obj.base_height is not None else 0.0
+    top = obj.top_height if obj.top_height is not None else base
+    centre_lon, centre_lat = to_lonlat.transform((minx + maxx) / 2, (miny + maxy) / 2)
+    half_diagonal = ((maxx - minx) ** 2 + (maxy - miny) ** 2 + (top - base) ** 2) ** 0.5 / 2
+    return {
+        "id": obj.id,
+        "class": obj.cls,
+        "name": obj.name,
+        "building": obj.building_id,
+        "storey": obj.storey_id,
+        "bbox": [min(lons), min(lats), max(lons), max(lats)],
+        "center": {"lon": centre_lon, "lat": centre_lat, "height": (base + top) / 2},
+        "base_height": base,
+        "top_height": top,
+        "radius": max(half_diagonal, 1.0),
+    }

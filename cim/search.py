@@ -1,0 +1,232 @@
+"""Queries the viewer needs: find objects by id, name or address; one value per object.
+
+Both read the ``city_objects`` table of a :class:`~cim.store.CityStore` directly (one SQL
+scan each) rather than building every :class:`~cim.model.CityObject`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from cim import gpkg
+from cim.store import CityStore
+
+# Keys that hold an address, in GIS fields (OSM "addr:street"), CityJSON attributes or psets.
+_ADDRESS_KEY = re.compile(r"addr|address|street|postal|地址|门牌", re.IGNORECASE)
+# Classes listed first among equally good matches: what a planner usually looks for.
+_CONTAINERS = ("IfcBuilding", "building", "Building", "IfcSite", "IfcBuildingStorey", "road")
+
+# Derived attributes: the first key found (top level, then any property set) gives the value.
+_USE_KEYS = ("use", "Use", "building:use", "OccupancyType", "function", "usage", "用途")
+_YEAR_KEYS = ("year", "YearBuilt", "YearOfConstruction", "start_date", "yearOfConstruction",
+              "construction_year", "建成年份")  # fmt: skip
+DERIVED = ("height", "use", "year")
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One object found by :func:`search`, and why."""
+
+    id: str
+    cls: str
+    name: str
+    building_id: str | None
+    storey_id: str | None
+    match: str  # "id" | "name" | "address"
+    address: str | None
+    rank: tuple[int, int, str]
+
+
+def connection(store: CityStore) -> sqlite3.Connection:
+    """The store's sqlite3 connection."""
+    conn = getattr(store, "conn", None) or getattr(store, "_conn")  # noqa: B009
+    assert isinstance(conn, sqlite3.Connection)
+    return conn
+
+
+def search(store: CityStore, text: str, limit: int = 20) -> list[Hit]:
+    """Objects whose id, name or an address field contains ``text`` (case-insensitive).
+
+    Best first: exact id, then id or name starting with the text, then containing it, then
+    address matches; among equals, buildings and sites before their elements.
+    """
+    text = text.strip()
+    if not text:
+        return []
+    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    rows = connection(store).execute(
+        f"SELECT object_id, class, name, building_id, storey_id, attributes"
+        f" FROM {gpkg.OBJECTS_TABLE} WHERE object_id LIKE ? ESCAPE '\\'"
+        f" OR name LIKE ? ESCAPE '\\' OR attributes LIKE ? ESCAPE '\\'",
+        (pattern, pattern, pattern),
+    )
+    needle = text.casefold()
+    hits = []
+    for object_id, cls, name, building, storey, attributes in rows:
+        hit = _match(needle, object_id, cls, name or "", building, storey, attributes)
+        if hit is not None:
+            hits.append(hit)
+    hits.sort(key=lambda h: h.rank)
+    return hits[:limit]
+
+
+def _match(
+    needle: str, object_id: str, cls: str, name: str, building: str | None,
+    storey: str | None, attributes: str | None,
+) -> Hit | None:  # fmt: skip
+    folded_id, folded_name = object_id.casefold(), name.casefold()
+    address = None
+    if folded_id == needle:
+        quality, match = 0, "id"
+    elif folded_name == needle:
+        quality, match = 1, "name"
+    elif folded_id.startswith(needle) or folded_name.startswith(needle):
+        quality, match = 2, "id" if folded_id.startswith(needle) else "name"
+    elif needle in folded_name:
+        quality, match = 3, "name"
+    elif needle in folded_id:
+        quality, match = 4, "id"
+    else:
+        address = _address_matching(needle, json.loads(attributes or "{}"))
+        if address is None:
+            return None
+        quality, match = 5, "address"
+    priority = _CONTAINERS.index(cls) if cls in _CONTAINERS else len(_CONTAINERS)
+    return Hit(object_id, cls, name, building, storey, match, address,
+               (quality, priority, name or object_id))  # fmt: skip
+
+
+def _address_matching(needle: str, attributes: Any) -> str | None:
+    for key, value in _leaves(attributes):
+        if _ADDRESS_KEY.search(key) and needle in str(value).casefold():
+            return str(value)
+    return None
+
+
+def _leaves(node: Any, key: str = "") -> Iterator[tuple[str, Any]]:
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _leaves(v, str(k))
+    elif isinstance(node, list):
+        for v in node:
+            yield from _leaves(v, key)
+    elif node is not None:
+        yield key, node
+
+
+def values(
+    store: CityStore,
+    attribute: str,
+    ids: Iterable[str] | None = None,
+    cls: str | None = None,
+    per_building: bool = False,
+) -> dict[str, Any]:
+    """``{object id: value}`` of one attribute, for the objects that have it.
+
+    ``attribute`` is a key of the object's attributes (GIS fields, IFC attributes), a
+    ``"Pset.Property"`` pair, a property name looked up in every property and quantity set,
+    or one of the derived values: ``height`` (top minus base, metres), ``use`` and ``year``
+    (from the usual fields and psets). Numbers stay numbers; other values become strings.
+    With ``per_building``, an object inside a building gets its building's value when the
+    building has one (a wall is coloured by the height of its building, not its own).
+    """
+    where, params = [], []
+    if ids is not None:
+        wanted = sorted(set(ids))
+        if not wanted:
+            return {}
+        where.append("object_id IN (SELECT value FROM json_each(?))")
+        params.append(json.dumps(wanted))
+    if cls is not None:
+        where.append("class = ?")
+        params.append(cls)
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    conn = connection(store)
+    rows = conn.execute(
+        f"SELECT object_id, building_id, base_height, top_height, attributes"
+        f" FROM {gpkg.OBJECTS_TABLE}{clause}",
+        params,
+    )
+    found: dict[str, Any] = {}
+    members: dict[str, list[str]] = {}
+    for object_id, building, base, top, attributes in rows:
+        if per_building and building is not None and building != object_id:
+            members.setdefault(building, []).append(object_id)
+            continue
+        value = _value_of(attribute, base, top, attributes)
+        if value is not None:
+            found[object_id] = value
+    if members:
+        buildings = conn.execute(
+            f"SELECT object_id, base_height, top_height, attributes FROM {gpkg.OBJECTS_TABLE}"
+            f" WHERE object_id IN (SELECT value FROM json_each(?))",
+            (json.dumps(sorted(members)),),
+        )
+        for building, base, top, attributes in buildings:
+            value = _value_of(attribute, base, top, attributes)
+            if value is not None:
+                found.update(dict.fromkeys(members[building], value))
+    return found
+
+
+def _value_of(attribute: str, base: float | None, top: float | None, text: str | None) -> Any:
+    if attribute == "height":
+        if base is None or top is None:
+            return None
+        return round(float(top) - float(base), 2)
+    attributes = json.loads(text or "{}")
+    if attribute == "use":
+        return _clean(_first(attributes, _USE_KEYS), number=False)
+    if attribute == "year":
+        return _year(_first(attributes, _YEAR_KEYS))
+    return _clean(_first(attributes, (attribute,)), number=True)
+
+
+def _first(attributes: dict[str, Any], keys: Iterable[str]) -> Any:
+    sets = [attributes, *_sets(attributes)]
+    for key in keys:
+        if "." in key and key not in attributes:
+            set_name, _, prop = key.partition(".")
+            for group in ("psets", "qtos"):
+                value = (attributes.get(group) or {}).get(set_name, {}).get(prop)
+                if value is not None:
+                    return value
+        for properties in sets:
+            value = properties.get(key)
+            if value is not None and value != "" and not isinstance(value, dict | list):
+                return value
+    return None
+
+
+def _sets(attributes: dict[str, Any]) -> list[dict[str, Any]]:
+    found = []
+    for group in ("psets", "qtos"):
+        for properties in (attributes.get(group) or {}).values():
+            if isinstance(properties, dict):
+                found.append(properties)
+    return found
+
+
+def _clean(value: Any, number: bool) -> Any:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int | float):
+        if not math.isfinite(value):
+            return None
+        return value if number else str(value)
+    return str(value)
+
+
+def _year(value: Any) -> int | None:
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return int(value) if 1000 <= value <= 3000 else None
+    match = re.search(r"\b(1\d{3}|2\d{3})\b", str(value)) if value is not None else None
+    return int(match.group(1)) if match else None

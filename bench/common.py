@@ -4,10 +4,11 @@ Only the standard library at import time, so that a benchmark's driver stays sma
 peak memory of its children is theirs (Linux carries ``ru_maxrss`` over ``fork`` and
 ``exec``). Run as a script, it measures one command::
 
-    python bench/common.py measure -- COMMAND ARG...
+    python bench/common.py measure [--timeout S] -- COMMAND ARG...
 
-and prints one JSON line: wall seconds, return code, the peak RSS of the largest process
-the command ran (``RUSAGE_CHILDREN``), CPU seconds and the tail of its stderr.
+and prints one JSON line: wall seconds, CPU seconds, return code, the peak RSS of the
+largest process the command ran (``RUSAGE_CHILDREN``), the sampled peak of the sum over
+its process tree, the tail of its stderr and the last JSON line it printed.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ import contextlib
 import json
 import os
 import resource
+import signal
 import struct
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,14 +130,23 @@ def last_json_line(text: str) -> dict[str, Any]:
     raise ValueError("no JSON line in the output")
 
 
-def measure(command: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
+def measure(
+    command: list[str], env: dict[str, str] | None = None, timeout: float | None = None
+) -> dict[str, Any]:
     """Run ``command`` through a fresh small interpreter that reports its peak memory.
 
-    The wrapper keeps the driver's own peak out of the figure: ``peak_mb`` is the largest
-    peak RSS among the processes the command ran (the command and its children).
+    The wrapper keeps the driver's own peak out of the figures: ``peak_mb`` is the largest
+    peak RSS among the processes the command ran (the command and its children), and
+    ``tree_peak_mb`` the largest sum of their RSS seen by sampling every 0.2 s (what a
+    command that works in several processes holds at once). ``output`` is the last JSON
+    line the command printed, if any. After ``timeout`` seconds the command is killed.
     """
-    wrapper = [sys.executable, str(Path(__file__).resolve()), "measure", "--", *command]
-    done = subprocess.run(wrapper, capture_output=True, text=True, check=False, env=env)
+    wrapper = [sys.executable, str(Path(__file__).resolve()), "measure"]
+    if timeout is not None:
+        wrapper += ["--timeout", str(timeout)]
+    done = subprocess.run(
+        [*wrapper, "--", *command], capture_output=True, text=True, check=False, env=env
+    )
     try:
         return last_json_line(done.stdout)
     except ValueError:
@@ -142,22 +154,70 @@ def measure(command: list[str], env: dict[str, str] | None = None) -> dict[str, 
 
 
 def _tail(text: str) -> str:
-    return (text.strip().splitlines() or ["failed"])[-1][:160]
+    return (text.strip().splitlines() or ["failed"])[-1][:200]
 
 
-def _measure_main(command: list[str]) -> None:
+def _tree_rss_mb(root: int) -> float:
+    """Sum of the RSS of ``root`` and its descendants, in MiB (Linux /proc)."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            fields = stat[stat.rindex(")") + 2 :].split()
+            parents[int(entry.name)] = int(fields[1])
+            rss[int(entry.name)] = int(fields[21])  # pages
+        except (OSError, ValueError, IndexError):
+            continue
+    tree, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        kids = [pid for pid, ppid in parents.items() if ppid == parent and pid not in tree]
+        tree.update(kids)
+        frontier.extend(kids)
+    return sum(rss.get(pid, 0) for pid in tree) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _measure_main(command: list[str], timeout: float | None) -> None:
     started, cpu = time.perf_counter(), cpu_seconds()
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    tree_peak, stop = 0.0, threading.Event()
+
+    def sample() -> None:
+        nonlocal tree_peak
+        while not stop.wait(0.2):
+            with contextlib.suppress(OSError):
+                tree_peak = max(tree_peak, _tree_rss_mb(process.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    timed_out = False
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        os.killpg(process.pid, signal.SIGKILL)
+        stdout, stderr = process.communicate()
+    stop.set()
+    sampler.join()
     result: dict[str, Any] = {
         "seconds": round(time.perf_counter() - started, 3),
         "cpu_seconds": round(cpu_seconds() - cpu, 3),
         "peak_mb": round(peak_mb(resource.RUSAGE_CHILDREN), 1),
-        "returncode": done.returncode,
+        "tree_peak_mb": round(tree_peak, 1),
+        "returncode": process.returncode,
     }
-    if done.returncode != 0:
-        result["error"] = _tail(done.stderr)
+    if timed_out:
+        result["error"] = f"killed after the {timeout} s timeout"
+    elif process.returncode != 0:
+        result["error"] = _tail(stderr)
     with contextlib.suppress(ValueError):
-        result["output"] = last_json_line(done.stdout)
+        result["output"] = last_json_line(stdout)
     print(json.dumps(result))
 
 
@@ -255,7 +315,14 @@ def _head(path: Path) -> bytes:
         return head
 
 
+def _main(argv: list[str]) -> None:
+    timeout = None
+    if argv[1:2] == ["--timeout"]:
+        timeout, argv = float(argv[2]), [argv[0], *argv[3:]]
+    if argv[:2] != ["measure", "--"] or len(argv) < 3:
+        sys.exit("usage: python bench/common.py measure [--timeout S] -- COMMAND ARG...")
+    _measure_main(argv[2:], timeout)
+
+
 if __name__ == "__main__":
-    if sys.argv[1:3] != ["measure", "--"] or len(sys.argv) < 4:
-        sys.exit("usage: python bench/common.py measure -- COMMAND ARG...")
-    _measure_main(sys.argv[3:])
+    _main(sys.argv[1:])

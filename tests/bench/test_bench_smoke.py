@@ -1,0 +1,131 @@
+"""Smoke tests of the benchmark helpers: the generated city and the glb statistics.
+
+The benchmarks themselves never run in the test suite, and nothing here asserts a duration.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import struct
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import trimesh
+
+from cim.store import CityStore
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+BUILDINGS = 200
+
+
+def _load(name: str) -> ModuleType:
+    """A module of ``bench/`` (not a package), loaded once from its file."""
+    key = f"_cimtwin_bench_{name}"
+    if key not in sys.modules:
+        spec = importlib.util.spec_from_file_location(key, BENCH / f"{name}.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[key] = module  # dataclasses look their module up while it loads
+        spec.loader.exec_module(module)
+    return sys.modules[key]
+
+
+def test_generate_city_writes_buildings_with_meshes_and_attributes(tmp_path: Path) -> None:
+    city = tmp_path / "city"
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "generate_city.py"), str(city),
+         "--buildings", str(BUILDINGS), "--seed", "3", "--batch", "64", "--quiet"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    assert figures["buildings"] == BUILDINGS
+    assert figures["batches"] == 4  # 64 + 64 + 64 + 8, each its own transaction
+
+    generated = _load("generate_city")
+    with CityStore.open(city) as store:
+        assert store.crs == "EPSG:4547"
+        assert store.counts_by_class() == {"building": BUILDINGS}
+        index = {entry.object_id: entry for entry in store.mesh_index()}
+        assert set(index) == {f"buildings:{n}" for n in range(BUILDINGS)}
+        assert {entry.triangles for entry in index.values()} <= {12, 20}  # rectangles and Ls
+        objects = store.objects(cls="building")
+        meshes = store.meshes(index)
+        assert [source["source"] for source in store.sources()] == [generated.SOURCE]
+        extent = store.extent()
+    assert extent is not None
+    assert abs((extent[0] + extent[3]) / 2 - 430000) < 2000
+    assert abs((extent[1] + extent[4]) / 2 - 2557000) < 2000
+    shapes = set()
+    for obj in objects:
+        attributes = obj.attributes
+        assert attributes["use"] in generated.USES
+        assert 1950 <= attributes["year"] <= 2024
+        assert attributes["levels"] >= 1
+        assert obj.base_height == 0.0
+        assert 3.0 <= obj.top_height <= 150.0
+        assert attributes["height"] == obj.top_height
+        assert obj.footprint is not None
+        low_x, low_y, high_x, high_y = obj.footprint.bounds
+        assert 8.0 - 1e-6 <= high_x - low_x <= 60.0 + 1e-6
+        assert 8.0 - 1e-6 <= high_y - low_y <= 60.0 + 1e-6
+        (part,) = meshes[obj.id]
+        mesh = trimesh.Trimesh(part.vertices, part.faces, process=False)
+        assert mesh.is_watertight and mesh.is_winding_consistent
+        assert np.isclose(mesh.volume, obj.footprint.area * obj.top_height, rtol=1e-6)
+        shapes.add(len(part.faces))
+    assert shapes == {12, 20}
+    assert len({obj.attributes["use"] for obj in objects}) >= 3
+
+
+def test_generation_is_deterministic_and_grows_from_the_centre() -> None:
+    generated = _load("generate_city")
+    small = list(generated.generate(50, seed=7))
+    large = list(generated.generate(120, seed=7))
+    again = list(generated.generate(50, seed=7))
+    other = list(generated.generate(50, seed=8))
+    for a, b, c in zip(small, large, again, strict=False):
+        assert np.array_equal(a.ring, b.ring) and np.array_equal(a.ring, c.ring)
+        assert (a.height, a.use, a.year) == (b.height, b.use, b.year) == (c.height, c.use, c.year)
+    assert any(not np.array_equal(a.ring, b.ring) for a, b in zip(small, other, strict=True))
+
+
+def _glb(document: dict[str, object]) -> bytes:
+    text = json.dumps(document).encode()
+    text += b" " * (-len(text) % 4)
+    body = struct.pack("<I4s", len(text), b"JSON") + text
+    return struct.pack("<4sII", b"glTF", 2, 12 + len(body)) + body
+
+
+def test_content_stats_reads_glb_and_b3dm(tmp_path: Path) -> None:
+    common = _load("common")
+    merged = {  # two primitives: 4 unindexed triangles and 2 indexed ones
+        "meshes": [{"primitives": [{"attributes": {"POSITION": 0}},
+                                   {"attributes": {"POSITION": 0}, "indices": 1}]}],
+        "accessors": [{"count": 12}, {"count": 6}],
+    }  # fmt: skip
+    per_element = {
+        "meshes": [{"primitives": [{"attributes": {"POSITION": 0}, "indices": 1}]}] * 3,
+        "accessors": [{"count": 8}, {"count": 36}],
+    }
+    (tmp_path / "a.glb").write_bytes(_glb(merged))
+    feature_table, batch_table = b'{"BATCH_LENGTH":3}', b'{"id":[1,2,3]}  '
+    glb = _glb(per_element)
+    header = struct.pack(
+        "<4s6I", b"b3dm", 1, 28 + len(feature_table) + len(batch_table) + len(glb),
+        len(feature_table), 0, len(batch_table), 0,
+    )  # fmt: skip
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.b3dm").write_bytes(header + feature_table + batch_table + glb)
+    (tmp_path / "tileset.json").write_text("{}")
+    stats = common.content_stats(tmp_path)
+    assert (stats.files, stats.primitives, stats.meshes) == (2, 5, 4)
+    assert stats.triangles == 4 + 2 + 3 * 12
+    assert stats.max_primitives == 3
+    assert stats.draw_calls_per_tile == 2.5
+    assert stats.total_bytes == sum(p.stat().st_size for p in tmp_path.rglob("*") if p.is_file())
+    assert not stats.unreadable

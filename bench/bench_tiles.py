@@ -401,7 +401,7 @@ def run_ifc(args: argparse.Namespace) -> list[dict[str, Any]]:
         print(
             f"{'':34} {'ratio':10} time x{our_s / their_s:.2f}, bytes"
             f" x{_ratio(our_stats.total_bytes, their_stats.total_bytes):.2f}, draws/tile"
-            f" x{our_stats.draw_calls_per_tile / their_stats.draw_calls_per_tile:.2f},"
+            f" x{our_stats.draw_calls_per_tile / their_stats.draw_calls_per_tile:.3f},"
             f" bytes/triangle x{our_stats.bytes_per_triangle / their_stats.bytes_per_triangle:.2f}"
             f" (cimtwin over py3dtiles)",
             flush=True,

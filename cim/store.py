@@ -57,6 +57,11 @@ class CityStore:
         self.srs_id: int = gpkg.srs_id_of(parse_crs(self.crs))
 
     @property
+    def conn(self) -> sqlite3.Connection:
+        """The SQLite connection, for modules that read the tables in bulk (read only)."""
+        return self._conn
+
+    @property
     def path(self) -> Path:
         """The GeoPackage file."""
         return self.city_dir / STORE_FILE

@@ -17,7 +17,15 @@ from urllib.parse import unquote
 
 import numpy as np
 
-from tiles.glbcheck import Box, check_glb, feature_properties, is_number, is_numbers, read_glb
+from tiles.glbcheck import (
+    Box,
+    check_b3dm,
+    check_glb,
+    feature_properties,
+    is_number,
+    is_numbers,
+    read_glb,
+)
 
 __all__ = ["check_tileset", "feature_properties", "read_glb"]
 
@@ -55,8 +63,8 @@ def check_tileset(tileset_path: Path) -> list[str]:
     problems: list[str] = []
     asset = tileset.get("asset")
     version = asset.get("version") if isinstance(asset, dict) else None
-    if version != "1.1":
-        problems.append(f"asset.version is {version!r}, expected '1.1'")
+    if version not in ("1.0", "1.1"):
+        problems.append(f"asset.version is {version!r}, expected '1.0' or '1.1'")
     root = tileset.get("root")
     if not isinstance(root, dict):
         problems.append("the tileset has no root tile")
@@ -73,6 +81,34 @@ def check_tileset(tileset_path: Path) -> list[str]:
     if root.get("refine") not in _REFINE:
         problems.append(f"root: refine is {root.get('refine')!r}, expected 'ADD' or 'REPLACE'")
     _check_tile(root, "root", None, tileset_path.parent, problems)
+    problems += _check_schemas(root, tileset_path.parent, version)
+    return problems
+
+
+def _check_schemas(root: dict[str, Any], folder: Path, version: Any) -> list[str]:
+    """Every glb must embed the same metadata schema; a 1.0 tileset can't hold glb content."""
+    schemas: dict[str, str] = {}
+    stack = [root]
+    while stack:
+        tile = stack.pop()
+        if not isinstance(tile, dict):
+            continue
+        stack += [c for c in tile.get("children", []) if isinstance(c, dict)]
+        uri = tile.get("content", {}).get("uri") if isinstance(tile.get("content"), dict) else None
+        if not isinstance(uri, str) or not uri.endswith(".glb") or not (folder / uri).is_file():
+            continue
+        try:
+            document, _ = read_glb(folder / unquote(uri))
+        except ValueError:
+            continue  # reported by the content check
+        schema = document.get("extensions", {}).get("EXT_structural_metadata", {}).get("schema")
+        schemas[uri] = json.dumps(schema, sort_keys=True)
+    problems = []
+    if version == "1.0" and schemas:
+        problems.append(f"a 3D Tiles 1.0 tileset holds glb content ({len(schemas)} files)")
+    distinct = set(schemas.values())
+    if len(distinct) > 1:
+        problems.append(f"the glb files embed {len(distinct)} different metadata schemas")
     return problems
 
 
@@ -146,9 +182,10 @@ def _check_content(
     if not path.is_file():
         problems.append(f"{name}: content {uri} does not exist")
         return
-    if path.suffix.lower() == ".glb":
+    suffix = path.suffix.lower()
+    if suffix in (".glb", ".b3dm"):
         try:
-            found = check_glb(path, box)
+            found = check_b3dm(path, box) if suffix == ".b3dm" else check_glb(path, box)
         except (AttributeError, IndexError, KeyError, TypeError, ValueError) as exc:
             found = [f"malformed glTF JSON ({type(exc).__name__}: {exc})"]
         problems += [f"{name}: {uri}: {problem}" for problem in found]

@@ -1,10 +1,16 @@
-"""Binary glTF content: meshes merged per material, with feature ids and a property table.
+"""Binary glTF content: one primitive per material, quantized, with feature ids and metadata.
 
-Each tile is one glb. Triangles of every feature that share a material become one
-primitive (one draw call), carrying ``_FEATURE_ID_0`` (EXT_mesh_features) that indexes an
-EXT_structural_metadata property table with the features' id, class and name.
-Vertices arrive in the tileset's local east-north-up frame (z up) and are written y up, as
-glTF requires; 3D Tiles rotates them back.
+Each tile is one glb. The triangles of every feature that share a material become one
+indexed primitive (one draw call) with flat normals and a per-vertex feature id:
+``_FEATURE_ID_0`` (EXT_mesh_features) indexing an EXT_structural_metadata property table,
+or ``_BATCHID`` for 3D Tiles 1.0 batch tables. Vertices arrive in the tileset's local
+east-north-up frame (z up) and are written y up, as glTF requires; 3D Tiles rotates them
+back.
+
+Quantized (the default, KHR_mesh_quantization): positions are unsigned 16-bit integers on
+the tile's box, dequantized by the node's translation and scale (sub-millimetre to a few
+centimetres, by tile size); normals are normalized signed bytes; feature ids unsigned
+16-bit. Vertices equal in position, normal and feature are shared through the index.
 """
 
 from __future__ import annotations
@@ -12,24 +18,31 @@ from __future__ import annotations
 import json
 import struct
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
-from cim.model import FloatArray, IndexArray, Material
+from cim.model import FloatArray, Material
+from tiles.metadata import property_table
 
-METADATA_CLASS = "element"
-PROPERTIES = ("id", "class", "name")
-_ARRAY_BUFFER = 34962
-_FLOAT = 5126
-_UINT32 = "UINT32"
+_ARRAY_BUFFER, _ELEMENT_ARRAY_BUFFER = 34962, 34963
+_BYTE, _UNSIGNED_SHORT, _UNSIGNED_INT, _FLOAT = 5120, 5123, 5125, 5126
+_QUANTIZED_STEPS = 65535
+_MIN_NORMAL_LENGTH = 1e-12
 
 
 @dataclass
-class Feature:
-    """One pickable object in a tile: its properties and its triangles per material."""
+class Surface:
+    """The triangles of one material in a tile.
 
-    properties: dict[str, str]
-    parts: list[tuple[Material, FloatArray, IndexArray]]
+    ``corners`` is ``(m, 3, 3)``: three corners per triangle, local frame, z up;
+    ``feature_ids`` is ``(m,)``: the row of each triangle's feature in the property table.
+    """
+
+    material: Material
+    corners: FloatArray
+    feature_ids: npt.NDArray[np.int64]
 
 
 @dataclass
@@ -37,105 +50,164 @@ class _Buffer:
     """The binary chunk being assembled with its buffer views and accessors."""
 
     data: bytearray = field(default_factory=bytearray)
-    views: list[dict[str, object]] = field(default_factory=list)
-    accessors: list[dict[str, object]] = field(default_factory=list)
+    views: list[dict[str, Any]] = field(default_factory=list)
+    accessors: list[dict[str, Any]] = field(default_factory=list)
 
-    def view(self, payload: bytes, target: int | None = None) -> int:
+    def view(self, payload: bytes, target: int | None = None, stride: int | None = None) -> int:
         self.data.extend(b"\0" * (-len(self.data) % 8))
-        entry: dict[str, object] = {
-            "buffer": 0,
-            "byteOffset": len(self.data),
-            "byteLength": len(payload),
-        }
+        entry: dict[str, Any] = {"buffer": 0, "byteOffset": len(self.data),
+                                 "byteLength": len(payload)}  # fmt: skip
         if target is not None:
             entry["target"] = target
+        if stride is not None:
+            entry["byteStride"] = stride
         self.data.extend(payload)
         self.views.append(entry)
         return len(self.views) - 1
 
-    def accessor(self, array: np.ndarray, kind: str, with_bounds: bool = False) -> int:
-        entry: dict[str, object] = {
-            "bufferView": self.view(array.astype("<f4").tobytes(), _ARRAY_BUFFER),
-            "componentType": _FLOAT,
-            "count": len(array),
-            "type": kind,
-        }
-        if with_bounds:
-            entry["min"] = array.min(axis=0).astype(float).tolist()
-            entry["max"] = array.max(axis=0).astype(float).tolist()
-        self.accessors.append(entry)
+    def accessor(self, view: int, component: int, count: int, kind: str, **extra: Any) -> int:
+        entry = {"bufferView": view, "componentType": component, "count": count, "type": kind}
+        self.accessors.append({**entry, **extra})
         return len(self.accessors) - 1
 
 
-def build_glb(features: list[Feature]) -> bytes:
-    """Return the glb bytes of ``features`` (vertices in a local z-up frame, metres)."""
+def build_glb(
+    surfaces: list[Surface],
+    rows: list[dict[str, Any]],
+    *,
+    quantize: bool = True,
+    batch_ids: bool = False,
+) -> bytes:
+    """The glb of ``surfaces`` whose feature ``i`` has the properties ``rows[i]``.
+
+    With ``batch_ids`` the feature ids are a ``_BATCHID`` attribute and no metadata is
+    written (the b3dm batch table carries it).
+    """
     buffer = _Buffer()
-    groups = _group_by_material(features)
-    materials, primitives = [], []
-    for index, (material, (positions, normals, ids)) in enumerate(groups.items()):
+    prepared = [p for p in (_prepare(surface) for surface in surfaces) if p is not None]
+    low, step = _quantization(prepared) if quantize else (np.zeros(3), np.ones(3))
+    id_name = "_BATCHID" if batch_ids else "_FEATURE_ID_0"
+    materials: list[dict[str, Any]] = []
+    primitives: list[dict[str, Any]] = []
+    for material, positions, normals, ids in prepared:
+        attributes, indices = _vertex_data(buffer, positions, normals, ids, low, step, quantize)
+        primitive: dict[str, Any] = {
+            "attributes": {
+                "POSITION": attributes[0],
+                "NORMAL": attributes[1],
+                id_name: attributes[2],
+            },
+            "indices": indices,
+            "material": len(materials),
+            "mode": 4,
+        }
+        if not batch_ids:
+            count = len(np.unique(ids))
+            primitive["extensions"] = {"EXT_mesh_features": {"featureIds": [
+                {"featureCount": count, "attribute": 0, "propertyTable": 0}]}}  # fmt: skip
         materials.append(_material_json(material))
-        primitives.append(
-            {
-                "attributes": {
-                    "POSITION": buffer.accessor(positions, "VEC3", with_bounds=True),
-                    "NORMAL": buffer.accessor(normals, "VEC3"),
-                    "_FEATURE_ID_0": buffer.accessor(ids, "SCALAR"),
-                },
-                "material": index,
-                "mode": 4,
-                "extensions": {
-                    "EXT_mesh_features": {
-                        "featureIds": [
-                            {
-                                "featureCount": len(np.unique(ids)),
-                                "attribute": 0,
-                                "propertyTable": 0,
-                            }
-                        ]
-                    }
-                },
-            }
-        )
-    document = {
+        primitives.append(primitive)
+    node: dict[str, Any] = {"mesh": 0}
+    if quantize:
+        node["translation"], node["scale"] = low.tolist(), step.tolist()
+    used = [] if batch_ids else ["EXT_mesh_features", "EXT_structural_metadata"]
+    document: dict[str, Any] = {
         "asset": {"version": "2.0", "generator": "CIMTwin"},
-        "extensionsUsed": ["EXT_mesh_features", "EXT_structural_metadata"],
         "scene": 0,
         "scenes": [{"nodes": [0]}],
-        "nodes": [{"mesh": 0}],
+        "nodes": [node],
         "meshes": [{"primitives": primitives}],
         "materials": materials,
-        "extensions": {"EXT_structural_metadata": _metadata(features, buffer)},
-        "accessors": buffer.accessors,
-        "bufferViews": buffer.views,
-        "buffers": [{"byteLength": len(buffer.data)}],
     }
-    return _pack(document, bytes(buffer.data))
+    if not batch_ids:
+        document["extensions"] = {"EXT_structural_metadata": property_table(rows, buffer.view)}
+    if quantize:
+        used.append("KHR_mesh_quantization")
+        document["extensionsRequired"] = ["KHR_mesh_quantization"]
+    if used:
+        document["extensionsUsed"] = used
+    buffer.data.extend(b"\0" * (-len(buffer.data) % 8))
+    document |= {"accessors": buffer.accessors, "bufferViews": buffer.views,
+                 "buffers": [{"byteLength": len(buffer.data)}]}  # fmt: skip
+    return pack_glb(document, bytes(buffer.data))
 
 
-def _group_by_material(
-    features: list[Feature],
-) -> dict[Material, tuple[FloatArray, FloatArray, FloatArray]]:
-    pieces: dict[Material, list[tuple[FloatArray, FloatArray, FloatArray]]] = {}
-    for feature_id, feature in enumerate(features):
-        for material, vertices, faces in feature.parts:
-            corners = vertices[faces]
-            normals = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
-            length = np.linalg.norm(normals, axis=1)
-            keep = length > 1e-12
-            if not keep.any():
-                continue
-            corners, normals = corners[keep], normals[keep] / length[keep, None]
-            positions = corners.reshape(-1, 3)[:, [0, 2, 1]] * (1.0, 1.0, -1.0)
-            vertex_normals = np.repeat(normals, 3, axis=0)[:, [0, 2, 1]] * (1.0, 1.0, -1.0)
-            ids = np.full(len(positions), feature_id, dtype=np.float64)
-            pieces.setdefault(material, []).append((positions, vertex_normals, ids))
-    return {
-        material: tuple(np.concatenate([p[i] for p in parts]) for i in range(3))  # type: ignore[misc]
-        for material, parts in pieces.items()
-    }
+_Prepared = tuple[Material, FloatArray, FloatArray, npt.NDArray[np.int64]]
 
 
-def _material_json(material: Material) -> dict[str, object]:
+def _prepare(surface: Surface) -> _Prepared | None:
+    """Flat normals, degenerate triangles dropped, y up: per-corner arrays."""
+    corners = surface.corners
+    normals = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
+    length = np.linalg.norm(normals, axis=1)
+    keep = length > _MIN_NORMAL_LENGTH
+    if not keep.any():
+        return None
+    corners, normals = corners[keep], normals[keep] / length[keep, None]
+    positions = corners.reshape(-1, 3)[:, [0, 2, 1]] * (1.0, 1.0, -1.0)
+    vertex_normals = np.repeat(normals, 3, axis=0)[:, [0, 2, 1]] * (1.0, 1.0, -1.0)
+    ids = np.repeat(surface.feature_ids[keep], 3)
+    return surface.material, positions, vertex_normals, ids
+
+
+def _quantization(prepared: list[_Prepared]) -> tuple[FloatArray, FloatArray]:
+    """The offset and step that map the tile's positions onto 0..65535 per axis."""
+    if not prepared:
+        return np.zeros(3), np.ones(3)
+    low = np.min([p[1].min(axis=0) for p in prepared], axis=0)
+    high = np.max([p[1].max(axis=0) for p in prepared], axis=0)
+    step = np.maximum((high - low) / _QUANTIZED_STEPS, 1e-6)
+    return low, step
+
+
+def _vertex_data(
+    buffer: _Buffer,
+    positions: FloatArray,
+    normals: FloatArray,
+    ids: npt.NDArray[np.int64],
+    low: FloatArray,
+    step: FloatArray,
+    quantize: bool,
+) -> tuple[tuple[int, int, int], int]:
+    """Write shared vertices and indices; return the three attribute accessors and indices."""
+    count = len(positions)
+    if quantize:
+        vertices = np.zeros(count, dtype=[("p", "<u2", 3), ("n", "i1", 4), ("id", "<u2")])
+        vertices["p"] = np.clip(np.rint((positions - low) / step), 0, _QUANTIZED_STEPS)
+        vertices["n"][:, :3] = np.rint(normals * 127.0)
+        vertices["id"] = ids
+    else:
+        vertices = np.zeros(count, dtype=[("p", "<f4", 3), ("n", "<f4", 3), ("id", "<f4")])
+        vertices["p"], vertices["n"], vertices["id"] = positions, normals, ids
+    unique, inverse = np.unique(vertices.view(f"V{vertices.itemsize}"), return_inverse=True)
+    shared = unique.view(vertices.dtype)
+    n = len(shared)
+    if quantize:
+        padded = np.zeros((n, 4), dtype="<u2")
+        padded[:, :3] = shared["p"]
+        p_view = buffer.view(padded.tobytes(), _ARRAY_BUFFER, stride=8)
+        n_view = buffer.view(np.ascontiguousarray(shared["n"]).tobytes(), _ARRAY_BUFFER, stride=4)
+        id_view = buffer.view(shared["id"].astype("<u4").tobytes(), _ARRAY_BUFFER, stride=4)
+        p_components, n_components, id_component = _UNSIGNED_SHORT, _BYTE, _UNSIGNED_SHORT
+    else:
+        p_view = buffer.view(np.ascontiguousarray(shared["p"]).tobytes(), _ARRAY_BUFFER)
+        n_view = buffer.view(np.ascontiguousarray(shared["n"]).tobytes(), _ARRAY_BUFFER)
+        id_view = buffer.view(np.ascontiguousarray(shared["id"]).tobytes(), _ARRAY_BUFFER)
+        p_components, n_components, id_component = _FLOAT, _FLOAT, _FLOAT
+    p_values = shared["p"].astype(np.float64)
+    position = buffer.accessor(p_view, p_components, n, "VEC3",
+                               min=p_values.min(axis=0).tolist(),
+                               max=p_values.max(axis=0).tolist())  # fmt: skip
+    normal_extra = {"normalized": True} if quantize else {}
+    normal = buffer.accessor(n_view, n_components, n, "VEC3", **normal_extra)
+    feature = buffer.accessor(id_view, id_component, n, "SCALAR")
+    index_type, index_dtype = (_UNSIGNED_SHORT, "<u2") if n <= 65535 else (_UNSIGNED_INT, "<u4")
+    index_view = buffer.view(inverse.astype(index_dtype).tobytes(), _ELEMENT_ARRAY_BUFFER)
+    indices = buffer.accessor(index_view, index_type, count, "SCALAR")
+    return (position, normal, feature), indices
+
+
+def _material_json(material: Material) -> dict[str, Any]:
     r, g, b, a = material.rgba
     return {
         "name": material.name,
@@ -149,36 +221,11 @@ def _material_json(material: Material) -> dict[str, object]:
     }
 
 
-def _metadata(features: list[Feature], buffer: _Buffer) -> dict[str, object]:
-    table: dict[str, object] = {}
-    for key in PROPERTIES:
-        encoded = [feature.properties.get(key, "").encode("utf-8") for feature in features]
-        offsets = np.cumsum([0] + [len(e) for e in encoded]).astype("<u4")
-        table[key] = {
-            "values": buffer.view(b"".join(encoded) or b"\0"),
-            "stringOffsets": buffer.view(offsets.tobytes()),
-            "stringOffsetType": _UINT32,
-        }
-    return {
-        "schema": {
-            "id": "cimtwin",
-            "classes": {
-                METADATA_CLASS: {
-                    "properties": {
-                        key: {"type": "STRING", "description": f"the object's {key}"}
-                        for key in PROPERTIES
-                    }
-                }
-            },
-        },
-        "propertyTables": [{"class": METADATA_CLASS, "count": len(features), "properties": table}],
-    }
-
-
-def _pack(document: dict[str, object], binary: bytes) -> bytes:
+def pack_glb(document: dict[str, Any], binary: bytes) -> bytes:
+    """A glb of ``document`` and its BIN chunk, padded so the file ends on 8 bytes (b3dm)."""
     text = json.dumps(document, separators=(",", ":")).encode("utf-8")
-    text += b" " * (-len(text) % 4)
-    binary += b"\0" * (-len(binary) % 4)
+    text += b" " * (-(20 + len(text)) % 8)
+    binary += b"\0" * (-len(binary) % 8)
     total = 12 + 8 + len(text) + 8 + len(binary)
     return b"".join(
         [

@@ -17,6 +17,9 @@ from typing import Any, TypeGuard
 import numpy as np
 import numpy.typing as npt
 
+from tiles.b3dm import read_b3dm
+from tiles.errors import TilesError
+
 FloatArray = npt.NDArray[np.float64]
 
 RELATIVE_TOLERANCE = 1e-6
@@ -76,48 +79,52 @@ def read_glb(path: Path) -> tuple[dict[str, Any], bytes]:
     ValueError
         When the file is not a glTF 2.0 glb with a JSON and a BIN chunk.
     """
-    data = path.read_bytes()
+    return parse_glb(path.read_bytes(), path.name)
+
+
+def parse_glb(data: bytes, name: str) -> tuple[dict[str, Any], bytes]:
+    """The JSON document and BIN chunk of glb ``data`` (``name`` labels errors)."""
     if len(data) < 12:
-        raise ValueError(f"{path.name}: {len(data)} bytes, too short for a glb header")
+        raise ValueError(f"{name}: {len(data)} bytes, too short for a glb header")
     magic, version, length = struct.unpack_from("<4sII", data, 0)
     if magic != GLB_MAGIC:
-        raise ValueError(f"{path.name}: not a glb (magic {magic!r}, expected b'glTF')")
+        raise ValueError(f"{name}: not a glb (magic {magic!r}, expected b'glTF')")
     if version != 2:
-        raise ValueError(f"{path.name}: glb version {version}, expected 2")
+        raise ValueError(f"{name}: glb version {version}, expected 2")
     if length != len(data):
-        raise ValueError(f"{path.name}: header says {length} bytes, the file has {len(data)}")
+        raise ValueError(f"{name}: header says {length} bytes, the file has {len(data)}")
     chunks: list[tuple[bytes, bytes]] = []
     offset = 12
     while offset < length:
         if offset + 8 > length:
-            raise ValueError(f"{path.name}: truncated chunk header at byte {offset}")
+            raise ValueError(f"{name}: truncated chunk header at byte {offset}")
         chunk_length, chunk_type = struct.unpack_from("<I4s", data, offset)
         start, end = offset + 8, offset + 8 + chunk_length
         if end > length:
-            raise ValueError(f"{path.name}: chunk {chunk_type!r} runs past the end of the file")
+            raise ValueError(f"{name}: chunk {chunk_type!r} runs past the end of the file")
         chunks.append((chunk_type, data[start:end]))
         offset = end
     if not chunks or chunks[0][0] != _JSON_CHUNK:
-        raise ValueError(f"{path.name}: the first chunk is not JSON")
+        raise ValueError(f"{name}: the first chunk is not JSON")
     if len(chunks) < 2 or chunks[1][0] != _BIN_CHUNK:
-        raise ValueError(f"{path.name}: no BIN chunk after the JSON chunk")
+        raise ValueError(f"{name}: no BIN chunk after the JSON chunk")
     try:
         document = json.loads(chunks[0][1].decode("utf-8"))
     except ValueError as exc:
-        raise ValueError(f"{path.name}: the JSON chunk does not parse: {exc}") from exc
+        raise ValueError(f"{name}: the JSON chunk does not parse: {exc}") from exc
     if not isinstance(document, dict):
-        raise ValueError(f"{path.name}: the JSON chunk is not an object")
+        raise ValueError(f"{name}: the JSON chunk is not an object")
     return document, chunks[1][1]
 
 
-def feature_properties(path: Path) -> list[dict[str, str]]:
+def feature_properties(path: Path) -> list[dict[str, Any]]:
     """Decode the rows of a glb's EXT_structural_metadata property tables.
 
     Returns
     -------
     list[dict[str, str]]
         One mapping per feature (e.g. ``id``, ``class``, ``name``), tables in order;
-        only string properties are decoded.
+        strings and numbers; a number equal to its noData is left out.
 
     Raises
     ------
@@ -133,28 +140,58 @@ def feature_properties(path: Path) -> list[dict[str, str]]:
         raise ValueError(f"{path.name}: malformed EXT_structural_metadata: {exc!r}") from exc
 
 
-def _feature_rows(document: dict[str, Any], binary: bytes) -> list[dict[str, str]]:
+def _feature_rows(document: dict[str, Any], binary: bytes) -> list[dict[str, Any]]:
     metadata = document.get("extensions", {}).get("EXT_structural_metadata")
     if not isinstance(metadata, dict):
         raise ValueError("no EXT_structural_metadata")
     classes = _classes(metadata)
-    rows: list[dict[str, str]] = []
+    rows: list[dict[str, Any]] = []
     for table in metadata.get("propertyTables", []):
         definitions = classes.get(table.get("class"), {}).get("properties", {})
         count = int(table["count"])
-        table_rows: list[dict[str, str]] = [{} for _ in range(count)]
+        table_rows: list[dict[str, Any]] = [{} for _ in range(count)]
         for name, prop in table.get("properties", {}).items():
-            if definitions.get(name, {}).get("type") != "STRING":
-                continue
-            for row, value in zip(
-                table_rows, _string_column(document, binary, prop, count), strict=True
-            ):
-                row[name] = value
+            definition = definitions.get(name, {})
+            values = _column(document, binary, definition, prop, count)
+            for row, value in zip(table_rows, values, strict=True):
+                if value != definition.get("noData"):
+                    row[name] = value
         rows += table_rows
     return rows
 
 
+def check_b3dm(path: Path, box: Box | None) -> list[str]:
+    """The problems of a b3dm: its layout, batch table lengths and the glb inside."""
+    try:
+        feature_table, batch_table, glb = read_b3dm(path.read_bytes())
+        document, binary = parse_glb(glb, path.name)
+    except (OSError, ValueError, TilesError) as exc:
+        return [f"{path.name}: {exc}"]
+    problems: list[str] = []
+    length = feature_table.get("BATCH_LENGTH")
+    if not isinstance(length, int) or length < 0:
+        return [f"BATCH_LENGTH must be an integer >= 0, found {length!r}"]
+    for name, values in batch_table.items():
+        if not isinstance(values, list) or len(values) != length:
+            problems.append(f"batch table property {name!r} does not hold {length} values")
+    for mesh in document.get("meshes", []):
+        for primitive in mesh.get("primitives", []):
+            try:
+                ids = _read_accessor(document, binary, primitive["attributes"]["_BATCHID"])
+            except (KeyError, ValueError) as exc:
+                problems.append(f"a primitive has no readable _BATCHID ({exc})")
+                continue
+            if len(ids) and (ids.min() < 0 or ids.max() >= length):
+                problems.append(f"_BATCHID values reach {ids.max():g}, BATCH_LENGTH is {length}")
+    if len(glb) % 8 or (len(path.read_bytes()) - len(glb)) % 8:
+        problems.append("the glb does not start and end on 8-byte boundaries")
+    if box is not None:
+        problems += _check_positions(document, box)
+    return problems
+
+
 def check_glb(path: Path, box: Box | None) -> list[str]:
+    """The problems of a glb against its tile's box (positions, metadata, feature ids)."""
     try:
         document, binary = read_glb(path)
     except (OSError, ValueError) as exc:
@@ -270,19 +307,16 @@ def _check_metadata(
             continue
         definitions = classes[cls].get("properties", {})
         properties = table.get("properties", {})
-        missing, extra = set(definitions) - set(properties), set(properties) - set(definitions)
+        required = {k for k, d in definitions.items() if d.get("required")}
+        missing, extra = required - set(properties), set(properties) - set(definitions)
         if missing or extra:
             problems.append(
                 f"{label}: properties differ from class {cls!r}"
-                f" (missing {sorted(missing)}, not in the class {sorted(extra)})"
+                f" (required but missing {sorted(missing)}, not in the class {sorted(extra)})"
             )
         for key in sorted(set(definitions) & set(properties)):
-            prop = properties[key]
             try:
-                if definitions[key].get("type") == "STRING":
-                    _string_column(document, binary, prop, count)
-                else:
-                    _view_bytes(document, binary, prop.get("values"))
+                _column(document, binary, definitions[key], properties[key], count)
             except ValueError as exc:
                 problems.append(f"{label}.{key}: {exc}")
     return counts
@@ -292,6 +326,29 @@ def _classes(metadata: dict[str, Any]) -> dict[str, Any]:
     schema = metadata.get("schema")
     classes = schema.get("classes") if isinstance(schema, dict) else None
     return classes if isinstance(classes, dict) else {}
+
+
+_SCALAR_TYPES = {"INT8": "<i1", "UINT8": "<u1", "INT16": "<i2", "UINT16": "<u2", "INT32": "<i4",
+                 "UINT32": "<u4", "INT64": "<i8", "UINT64": "<u8", "FLOAT32": "<f4",
+                 "FLOAT64": "<f8"}  # fmt: skip
+
+
+def _column(
+    document: dict[str, Any], binary: bytes, definition: dict[str, Any], prop: Any, count: int
+) -> list[Any]:
+    """Decode a STRING or SCALAR property column of ``count`` values, checking its views."""
+    kind = definition.get("type")
+    if kind == "STRING":
+        return list(_string_column(document, binary, prop, count))
+    if kind != "SCALAR" or definition.get("componentType") not in _SCALAR_TYPES:
+        raise ValueError(f"type {kind!r} {definition.get('componentType')!r} is not checked here")
+    if not isinstance(prop, dict):
+        raise ValueError("the property is not an object")
+    raw = _view_bytes(document, binary, prop.get("values"), "values")
+    dtype = np.dtype(_SCALAR_TYPES[definition["componentType"]])
+    if len(raw) != count * dtype.itemsize:
+        raise ValueError(f"{len(raw)} bytes of values for {count} {definition['componentType']}")
+    return np.frombuffer(raw, dtype=dtype).tolist()
 
 
 def _string_column(document: dict[str, Any], binary: bytes, prop: Any, count: int) -> list[str]:

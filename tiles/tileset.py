@@ -1,43 +1,66 @@
-"""Writing a city as a 3D Tiles 1.1 tileset: a quadtree of glb tiles under an ECEF frame.
+"""Writing a city as 3D Tiles: the plan, the content in parallel, the tileset JSON, the swap.
 
-The city's objects are partitioned by the centres of their bounding boxes into a
-quadtree until a tile holds at most ``max_features`` objects and ``max_triangles``
-triangles. Leaves carry content; inner tiles group them (refinement ADD). Only one tile's
-meshes are in memory at a time. The result is written beside the old tileset and swapped
-in when complete, so a failed run leaves the previous tiles in place.
+:func:`write_tileset` indexes the store (:mod:`cim.meshindex`), plans the tile tree
+(:mod:`tiles.layout`), measures how far each BIM building's LODs lie from its elements
+(:mod:`tiles.deviation`), draws every tile in worker processes (:mod:`tiles.content`),
+then writes ``tileset.json`` (3D Tiles 1.1 with glb content, or 1.0 with b3dm) and the
+manifest. Everything goes to a staging folder swapped in when complete, so a failed run
+leaves the previous tiles in place; tiles whose inputs did not change are linked from the
+previous run instead of being drawn again.
 """
 
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import shutil
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
-from cim.conflate import hidden_objects
 from cim.crs import LocalFrame
-from cim.store import CityStore, MeshEntry
-from tiles.errors import NothingToTileError
+from cim.meshindex import MeshIndex, read_mesh_index
+from cim.store import CityStore
+from tiles import content
+from tiles.errors import NothingToTileError, TilesError
 from tiles.folders import swap_in
-from tiles.glb import Feature, build_glb
+from tiles.layout import Limits, Tile, plan, root_square
+from tiles.manifest import MANIFEST_FILE, build_manifest, load_previous
 
 TILES_DIR = "tiles"
 DEFAULT_EXCLUDED = ("IfcSpace", "IfcOpeningElement", "IfcAnnotation")
+FORMATS = ("glb", "b3dm")
+_ERROR_STEP = 0.001  # metres: a parent's geometric error exceeds its children's by this
+_PARALLEL_FROM = 8  # tiles: fewer are drawn in this process
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 
 
 @dataclass(frozen=True)
 class TilingOptions:
-    """Limits of a leaf tile and the classes left out of the tiles."""
+    """Limits of a tile, the classes left out, the content format and the parallelism."""
 
     max_features: int = 500
+    max_coarse_features: int = 2_000
     max_triangles: int = 150_000
     max_depth: int = 16
     excluded_classes: tuple[str, ...] = DEFAULT_EXCLUDED
+    content_format: str = "glb"
+    quantize: bool = True
+    workers: int = 0  # 0: one per CPU
+
+    def __post_init__(self) -> None:
+        if self.content_format not in FORMATS:
+            raise TilesError(f"unknown tile format {self.content_format!r}: use glb or b3dm")
+        if not 1 <= self.max_features <= 65_535 or not 1 <= self.max_coarse_features <= 65_535:
+            raise TilesError("a tile holds between 1 and 65 535 features")
 
 
 @dataclass
@@ -47,9 +70,14 @@ class TilingSummary:
     tileset: Path
     tiles: int = 0
     content_files: int = 0
+    buildings: int = 0
     features: int = 0
     triangles: int = 0
     bytes_written: int = 0
+    written: int = 0
+    reused: int = 0
+    removed: int = 0
+    depth: int = 0
     seconds: float = 0.0
     excluded: dict[str, int] = field(default_factory=dict)
 
@@ -63,147 +91,208 @@ def write_tileset(
     options: TilingOptions | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> TilingSummary:
-    """Tile ``store`` into ``<city>/tiles/tileset.json``; return what was written."""
+    """Tile ``store`` into ``<city>/tiles/``; return what was written."""
     options = options or TilingOptions()
     started = time.perf_counter()
-    entries: list[MeshEntry] = []
-    excluded: dict[str, int] = {}
-    hidden = hidden_objects(store)
-    for entry in store.mesh_index():
-        if entry.object_id in hidden:
-            excluded["replaced by BIM"] = excluded.get("replaced by BIM", 0) + 1
-        elif entry.cls in options.excluded_classes:
-            excluded[entry.cls] = excluded.get(entry.cls, 0) + 1
-        else:
-            entries.append(entry)
-    if not entries:
+    index = read_mesh_index(store, options.excluded_classes)
+    if index.unit_count == 0:
         raise NothingToTileError(f"{store.city_dir} has no geometry to tile: import a model first")
-    frame = _frame_of(entries, store.crs)
     final = store.city_dir / TILES_DIR
+    previous = load_previous(final)
+    square = root_square(index, previous.square if previous else None)
+    if previous is not None and previous.square == square and previous.origin is not None:
+        origin = previous.origin
+    else:
+        origin = (square[0] + square[2] / 2, square[1] + square[2] / 2,
+                  float(index.unit_bounds[:, 2].min()))  # fmt: skip
+    limits = Limits(options.max_features, options.max_coarse_features,
+                    options.max_triangles, options.max_depth)  # fmt: skip
+    root = plan(index, limits, square)
+    tiles = root.walk()
     staging = store.city_dir / f".{TILES_DIR}.partial"
     shutil.rmtree(staging, ignore_errors=True)
     (staging / "content").mkdir(parents=True)
-    writer = _TileWriter(store, frame, staging, options, on_progress, len(entries))
+    settings = content.Settings(
+        store.city_dir, staging, final if previous else None,
+        previous.files if previous else {}, origin, store.crs,
+        options.content_format, options.quantize,
+    )  # fmt: skip
     try:
-        root, _ = writer.build(entries, "0", 0)
+        jobs = [_job(tile, index) for tile in tiles]
+        measures = _measure_jobs(tiles, index)
+        workers = _workers(options, len(jobs))
+        total, done = len(jobs) + len(measures), 0
+        deviations: dict[str, dict[str, float]] = {}
+        results: dict[str, content.TileResult] = {}
+        with _runner(settings, workers) as run:
+            for building, measured in run(content.measure_building, measures):
+                deviations[building] = measured
+                done += 1
+                if on_progress:
+                    on_progress(done, total)
+            for result in run(content.write_tile, jobs):
+                results[result.address] = result
+                done += 1
+                if on_progress:
+                    on_progress(done, total)
+        tileset = _tileset_json(root, results, deviations, origin, store.crs, options)
+        text = json.dumps(tileset, indent=1)
+        (staging / "tileset.json").write_text(text)
+        files = _files(results)
+        reused = {r.uri for r in results.values() if r.uri and r.reused}
+        manifest = build_manifest(square, origin, files, reused, text, previous)
+        (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=1))
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    tileset = {
-        "asset": {"version": "1.1", "generator": "CIMTwin"},
-        # the error of not drawing the city at all: never less than its size
-        "geometricError": max(root["geometricError"] * 2, _diagonal(root)),
-        # refine is required on the root, which is a bare leaf when the city fits one tile
-        "root": {"refine": "ADD", **root, "transform": frame.to_ecef_matrix().T.ravel().tolist()},
-    }
-    (staging / "tileset.json").write_text(json.dumps(tileset, indent=1))
     swap_in(staging, final)
-    summary = writer.summary
-    summary.tileset, summary.excluded = final / "tileset.json", excluded
+    summary = _summary(final, results, manifest, index)
+    summary.depth = _depth(root)
     summary.seconds = round(time.perf_counter() - started, 3)
     return summary
 
 
-def _frame_of(entries: list[MeshEntry], crs: str) -> LocalFrame:
-    bounds = np.array([entry.bounds for entry in entries])
-    low, high = bounds[:, :3].min(axis=0), bounds[:, 3:].max(axis=0)
-    return LocalFrame(
-        crs, (float(low[0] + high[0]) / 2, float(low[1] + high[1]) / 2, float(low[2]))
+def _depth(tile: Tile) -> int:
+    return 1 + max((_depth(child) for child in tile.children), default=0)
+
+
+def _job(tile: Tile, index: MeshIndex) -> content.TileJob:
+    if tile.kind == "full":
+        return content.TileJob(tile.address, "full", tuple(index.fids[tile.objects].tolist()))
+    buildings = tuple(index.unit_buildings[u] for u in tile.units if u in index.unit_buildings)
+    standalone = [u for u in tile.units.tolist() if u not in index.unit_buildings]
+    fids = tuple(index.fids[index.unit_first[standalone]].tolist()) if standalone else ()
+    return content.TileJob(tile.address, tile.kind, fids, buildings)
+
+
+def _measure_jobs(tiles: list[Tile], index: MeshIndex) -> list[tuple[str, tuple[int, ...]]]:
+    """One deviation measurement per BIM building drawn coarse somewhere."""
+    units = {int(u) for tile in tiles if tile.kind != "full" for u in tile.units
+             if int(u) in index.unit_buildings}  # fmt: skip
+    return [(index.unit_buildings[u], tuple(index.fids[index.unit_of == u].tolist()))
+            for u in sorted(units)]  # fmt: skip
+
+
+def _workers(options: TilingOptions, jobs: int) -> int:
+    if options.workers:
+        return options.workers
+    return (os.cpu_count() or 1) if jobs >= _PARALLEL_FROM else 1
+
+
+class _runner:  # noqa: N801 - used as a context manager function
+    """Runs a function over jobs here (one worker) or in a process pool."""
+
+    def __init__(self, settings: content.Settings, workers: int) -> None:
+        self.settings, self.workers = settings, workers
+        self.pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> Callable[[Callable[[_T], _R], Iterable[_T]], Iterator[_R]]:
+        if self.workers > 1:
+            method = "fork" if threading.current_thread() is threading.main_thread() else "spawn"
+            self.pool = ProcessPoolExecutor(
+                self.workers, multiprocessing.get_context(method),
+                initializer=content.start_worker, initargs=(self.settings,),
+            )  # fmt: skip
+        else:
+            content.start_worker(self.settings)
+        return self.run
+
+    def run(self, function: Callable[[_T], _R], jobs: Iterable[_T]) -> Iterator[_R]:
+        items = list(jobs)
+        if self.pool is None:
+            return map(function, items)
+        chunk = max(1, min(16, len(items) // (self.workers * 8)))
+        return self.pool.map(function, items, chunksize=chunk)
+
+    def __exit__(self, *_: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+        else:
+            content.stop_worker()
+
+
+def _tileset_json(
+    root: Tile,
+    results: dict[str, content.TileResult],
+    deviations: dict[str, dict[str, float]],
+    origin: tuple[float, float, float],
+    crs: str,
+    options: TilingOptions,
+) -> dict[str, Any]:
+    root_json, _, _ = _tile_json(root, results, deviations)
+    frame = LocalFrame(crs, origin)
+    half_axes = np.asarray(root_json["boundingVolume"]["box"][3:]).reshape(3, 3)
+    diagonal = 2 * float(np.linalg.norm(half_axes.sum(axis=0)))
+    version = "1.0" if options.content_format == "b3dm" else "1.1"
+    return {
+        "asset": {"version": version, "generator": "CIMTwin"},
+        # the error of not drawing the city at all: never less than its size
+        "geometricError": max(root_json["geometricError"] * 2, diagonal),
+        "root": {**root_json, "transform": frame.to_ecef_matrix().T.ravel().tolist()},
+    }
+
+
+def _tile_json(
+    tile: Tile, results: dict[str, content.TileResult], deviations: dict[str, dict[str, float]]
+) -> tuple[dict[str, Any], np.ndarray, float]:
+    """The JSON of ``tile`` and its subtree, its bounds ``[[min], [max]]`` and error."""
+    result = results[tile.address]
+    children = [_tile_json(child, results, deviations) for child in tile.children]
+    boxes = [bounds for _, bounds, _ in children]
+    if result.low is not None and result.high is not None:
+        boxes.append(np.array([result.low, result.high]))
+    bounds = np.array(
+        [np.min([b[0] for b in boxes], axis=0), np.max([b[1] for b in boxes], axis=0)]
     )
+    error = 0.0
+    if tile.kind != "full":
+        drawn = [deviations.get(b, {}).get(tile.kind, deviations.get(b, {}).get("LOD1", 0.0))
+                 for b in result.buildings]  # fmt: skip
+        error = max([result.deviation, tile.dropped_size, *drawn])
+    if children:
+        error = max(error, max(e for _, _, e in children) + _ERROR_STEP)
+    entry: dict[str, Any] = {"boundingVolume": {"box": _box(bounds)}, "geometricError": error,
+                             "refine": "REPLACE"}  # fmt: skip
+    if result.uri:
+        entry["content"] = {"uri": result.uri}
+    if children:
+        entry["children"] = [c for c, _, _ in children]
+    return entry, bounds, error
 
 
-class _TileWriter:
-    """Builds the quadtree depth first, writing each leaf's glb as it goes."""
-
-    def __init__(
-        self,
-        store: CityStore,
-        frame: LocalFrame,
-        folder: Path,
-        options: TilingOptions,
-        on_progress: Callable[[int, int], None] | None,
-        total: int,
-    ) -> None:
-        self.store, self.frame, self.folder, self.options = store, frame, folder, options
-        self.on_progress, self.total, self.done = on_progress, total, 0
-        self.summary = TilingSummary(tileset=folder / "tileset.json")
-
-    def build(
-        self, entries: list[MeshEntry], address: str, depth: int
-    ) -> tuple[dict[str, Any], np.ndarray]:
-        """Return the tile JSON for ``entries`` and its local bounds ``[[min], [max]]``."""
-        self.summary.tiles += 1
-        triangles = sum(entry.triangles for entry in entries)
-        fits = len(entries) <= self.options.max_features and triangles <= self.options.max_triangles
-        groups = [] if fits or depth >= self.options.max_depth else _split(entries)
-        if len(groups) < 2:
-            return self._leaf(entries, address)
-        children, boxes = [], []
-        for index, group in enumerate(groups):
-            child, box = self.build(group, f"{address}_{index}", depth + 1)
-            children.append(child)
-            boxes.append(box)
-        bounds = np.array(
-            [np.min([b[0] for b in boxes], axis=0), np.max([b[1] for b in boxes], axis=0)]
-        )
-        error = max(float(np.linalg.norm(bounds[1] - bounds[0])), 1e-3)
-        error = max([error] + [child["geometricError"] * 1.5 for child in children])
-        return {
-            "boundingVolume": {"box": _box(bounds)},
-            "geometricError": error,
-            "refine": "ADD",
-            "children": children,
-        }, bounds
-
-    def _leaf(self, entries: list[MeshEntry], address: str) -> tuple[dict[str, Any], np.ndarray]:
-        meshes = self.store.meshes(entry.object_id for entry in entries)
-        features, low, high = [], np.full(3, np.inf), np.full(3, -np.inf)
-        for entry in entries:
-            parts = []
-            for part in meshes.get(entry.object_id, []):
-                local = self.frame.to_local(part.vertices)
-                low, high = np.minimum(low, local.min(axis=0)), np.maximum(high, local.max(axis=0))
-                parts.append((part.material, local, part.faces))
-                self.summary.triangles += len(part.faces)
-            properties = {"id": entry.object_id, "class": entry.cls, "name": entry.name}
-            features.append(Feature(properties, parts))
-        content = build_glb(features)
-        uri = f"content/{address}.glb"
-        (self.folder / uri).write_bytes(content)
-        self.summary.content_files += 1
-        self.summary.features += len(features)
-        self.summary.bytes_written += len(content)
-        self.done += len(entries)
-        if self.on_progress is not None:
-            self.on_progress(self.done, self.total)
-        bounds = np.array([low, high])
-        return {
-            "boundingVolume": {"box": _box(bounds)},
-            "geometricError": 0.0,
-            "content": {"uri": uri},
-        }, bounds
+def _files(results: dict[str, content.TileResult]) -> dict[str, dict[str, Any]]:
+    return {
+        r.uri: {
+            "key": r.key,
+            "bytes": r.bytes,
+            "features": r.features,
+            "triangles": r.triangles,
+            "low": r.low,
+            "high": r.high,
+            "deviation": r.deviation,
+        }
+        for r in results.values()
+        if r.uri
+    }
 
 
-def _split(entries: list[MeshEntry]) -> list[list[MeshEntry]]:
-    """Split into up to four non-empty quadrants around the median of the box centres."""
-    centres = np.array(
-        [[(e.bounds[0] + e.bounds[3]) / 2, (e.bounds[1] + e.bounds[4]) / 2] for e in entries]
+def _summary(
+    final: Path, results: dict[str, content.TileResult], manifest: dict[str, Any], index: MeshIndex
+) -> TilingSummary:
+    with_content = [r for r in results.values() if r.uri]
+    return TilingSummary(
+        tileset=final / "tileset.json",
+        tiles=len(results),
+        content_files=len(with_content),
+        buildings=index.unit_count,
+        features=sum(r.features for r in with_content),
+        triangles=sum(r.triangles for r in with_content),
+        bytes_written=sum(r.bytes for r in with_content if not r.reused),
+        written=len(manifest["changes"]["written"]),
+        reused=manifest["changes"]["kept"],
+        removed=len(manifest["changes"]["removed"]),
+        excluded=dict(index.excluded),
     )
-    mid_x, mid_y = np.median(centres[:, 0]), np.median(centres[:, 1])
-    quadrant = (centres[:, 0] > mid_x).astype(int) + 2 * (centres[:, 1] > mid_y).astype(int)
-    groups = [[e for e, q in zip(entries, quadrant, strict=True) if q == k] for k in range(4)]
-    groups = [group for group in groups if group]
-    if len(groups) < 2 and len(entries) > 1:
-        half = len(entries) // 2
-        order = np.argsort(centres[:, 0] + centres[:, 1])
-        groups = [[entries[i] for i in order[:half]], [entries[i] for i in order[half:]]]
-    return groups
-
-
-def _diagonal(tile: dict[str, Any]) -> float:
-    """The length of the diagonal of a tile's box."""
-    half = np.asarray(tile["boundingVolume"]["box"][3:], dtype=np.float64).reshape(3, 3)
-    return float(2 * np.linalg.norm(half.sum(axis=0)))
 
 
 def _box(bounds: np.ndarray) -> list[float]:

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import add_boxes, make_city
+from tests.tiles.tree import leaf_contents
 from tiles.check import check_tileset, feature_properties, read_glb
 from tiles.tileset import TilingOptions, write_tileset
 
@@ -102,9 +103,7 @@ def test_the_tiny_tileset_is_valid(tiny_tiles: Path) -> None:
 
 
 def test_feature_properties_and_read_glb(tiny_tiles: Path) -> None:
-    rows = [
-        row for glb in sorted(tiny_tiles.glob("content/*.glb")) for row in feature_properties(glb)
-    ]
+    rows = [row for glb in leaf_contents(tiny_tiles) for row in feature_properties(glb)]
     assert sorted(row["id"] for row in rows) == sorted(f"synthetic-{i}" for i in range(BOXES))
     for row in rows:
         index = int(row["id"].split("-")[1])
@@ -122,9 +121,12 @@ def test_unreadable_tileset(tmp_path: Path) -> None:
 
 def test_wrong_asset_version(tiles_copy: Path) -> None:
     document = _load(tiles_copy)
+    document["asset"]["version"] = "2.0"
+    _save(tiles_copy, document)
+    _assert_reported(check_tileset(tiles_copy / "tileset.json"), "asset.version is '2.0'")
     document["asset"]["version"] = "1.0"
     _save(tiles_copy, document)
-    _assert_reported(check_tileset(tiles_copy / "tileset.json"), "asset.version is '1.0'")
+    _assert_reported(check_tileset(tiles_copy / "tileset.json"), "1.0 tileset holds glb content")
 
 
 def test_root_without_transform_or_refine(tiles_copy: Path) -> None:
@@ -259,14 +261,18 @@ def test_metadata_count_wrong(tiles_copy: Path) -> None:
 def test_metadata_class_and_properties_differ_from_the_schema(tiles_copy: Path) -> None:
     def edit(document: dict[str, Any], _: bytearray) -> None:
         metadata = document["extensions"]["EXT_structural_metadata"]
+        metadata["schema"]["classes"]["element"]["properties"]["name"]["required"] = True
         del metadata["propertyTables"][0]["properties"]["name"]
+        metadata["propertyTables"][0]["properties"]["colour"] = {"values": 0}
         metadata["propertyTables"].append(dict(metadata["propertyTables"][0], **{"class": "x"}))
 
     _edit_glb(tiles_copy, edit)
     _assert_reported(
         check_tileset(tiles_copy / "tileset.json"),
-        "propertyTables[0]: properties differ from class 'element' (missing ['name']",
+        "propertyTables[0]: properties differ from class 'element' (required but missing"
+        " ['name'], not in the class ['colour'])",
         "propertyTables[1]: class 'x' is not in the schema",
+        "different metadata schemas",
     )
 
 
@@ -290,15 +296,14 @@ def test_string_offsets_out_of_range_or_decreasing(tiles_copy: Path) -> None:
 def test_feature_id_out_of_range(tiles_copy: Path) -> None:
     def edit(document: dict[str, Any], binary: bytearray) -> None:
         where = _feature_id_slice(document)
-        ids = np.frombuffer(bytes(binary[where]), dtype="<f4").copy()
-        ids[0] = 7.0
-        ids[1] = -1.0
+        ids = np.frombuffer(bytes(binary[where]), dtype="<u4").copy()  # uint16, stride 4
+        ids[0] = 60_000
         binary[where] = ids.tobytes()
 
     _edit_glb(tiles_copy, edit)
     _assert_reported(
         check_tileset(tiles_copy / "tileset.json"),
-        "_FEATURE_ID_0 values span -1..7",
+        "_FEATURE_ID_0 values span 0..60000",
         "outside [0, ",
     )
 
@@ -306,9 +311,11 @@ def test_feature_id_out_of_range(tiles_copy: Path) -> None:
 def test_feature_id_not_an_integer(tiles_copy: Path) -> None:
     def edit(document: dict[str, Any], binary: bytearray) -> None:
         where = _feature_id_slice(document)
-        ids = np.frombuffer(bytes(binary[where]), dtype="<f4").copy()
+        ids = np.frombuffer(bytes(binary[where]), dtype="<u4").astype("<f4")
         ids[-1] = 0.5
         binary[where] = ids.tobytes()
+        primitive = document["meshes"][0]["primitives"][0]
+        document["accessors"][primitive["attributes"]["_FEATURE_ID_0"]]["componentType"] = 5126
 
     _edit_glb(tiles_copy, edit)
     _assert_reported(check_tileset(tiles_copy / "tileset.json"), "values that are not integers")

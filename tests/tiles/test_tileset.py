@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from pyproj import Transformer
 
-import tiles.tileset
+import tiles.content
 from cim.store import CityStore
 from tests.conftest import (
     MAP_GK,
@@ -25,6 +25,7 @@ from tests.conftest import (
     import_into_new_city,
     make_city,
 )
+from tests.tiles.tree import coarse_contents, leaf_contents
 from tiles.check import check_tileset, feature_properties, read_glb
 from tiles.errors import NothingToTileError, TilesError
 from tiles.tileset import DEFAULT_EXCLUDED, TilingOptions, TilingSummary, write_tileset
@@ -89,7 +90,9 @@ def _tiles(tile: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _snapshot(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    """Every file's bytes but the manifest's (it records when and what the run changed)."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*")
+            if p.is_file() and p.name != "manifest.json"}  # fmt: skip
 
 
 def validate_glbs(files: list[Path], tmp_path: Path) -> dict[str, Any]:
@@ -130,23 +133,27 @@ def test_glbs_pass_the_khronos_validator(tiled: TiledCity, tmp_path: Path) -> No
     assert not failing, json.dumps(failing, indent=1)
 
 
-def test_every_meshed_object_is_a_feature_exactly_once(tiled: TiledCity) -> None:
+def test_every_meshed_object_is_a_leaf_feature_exactly_once(tiled: TiledCity) -> None:
     entries = list(tiled.store.mesh_index())
     expected = {e.object_id for e in entries if e.cls not in DEFAULT_EXCLUDED}
-    rows = [row for glb in tiled.glbs() for row in feature_properties(glb)]
+    rows = [row for glb in leaf_contents(tiled.tileset.parent) for row in feature_properties(glb)]
     counts = Counter(row["id"] for row in rows)
     assert [key for key, n in counts.items() if n > 1] == []
     assert set(counts) == expected
     objects = {o.id: o for o in tiled.store.objects()}
     for row in rows:
         assert row["class"] == objects[row["id"]].cls
-        assert row["name"] == objects[row["id"]].name
+        assert row.get("name", "") == objects[row["id"]].name
+        assert row.get("building", "") == (objects[row["id"]].building_id or "")
     excluded = Counter(e.cls for e in entries if e.cls in DEFAULT_EXCLUDED)
     assert tiled.summary.excluded == dict(excluded)
-    assert tiled.summary.features == len(expected)
+    coarse = [
+        row for glb in coarse_contents(tiled.tileset.parent) for row in feature_properties(glb)
+    ]
+    assert tiled.summary.features == len(expected) + len(coarse)
 
 
-def test_summary_matches_the_files(tiled: TiledCity) -> None:
+def test_summary_and_manifest_match_the_files(tiled: TiledCity) -> None:
     document = json.loads(tiled.tileset.read_text())
     tiles_in_tree = _tiles(document["root"])
     glbs = tiled.glbs()
@@ -156,14 +163,21 @@ def test_summary_matches_the_files(tiled: TiledCity) -> None:
         f"content/{p.name}" for p in glbs
     )
     assert tiled.summary.bytes_written == sum(p.stat().st_size for p in glbs)
+    manifest = json.loads((tiled.tileset.parent / "manifest.json").read_text())
+    assert sorted(manifest["files"]) == sorted(f"content/{p.name}" for p in glbs)
+    assert sum(f["triangles"] for f in manifest["files"].values()) == tiled.summary.triangles
     meshed = [e for e in tiled.store.mesh_index() if e.cls not in DEFAULT_EXCLUDED]
-    assert tiled.summary.triangles == sum(e.triangles for e in meshed)
+    leaves = {f"content/{p.name}" for p in leaf_contents(tiled.tileset.parent)}
+    leaf_triangles = sum(f["triangles"] for uri, f in manifest["files"].items() if uri in leaves)
+    assert leaf_triangles == sum(e.triangles for e in meshed)
     options = TilingOptions()
     for glb in glbs:
         features = feature_properties(glb)
-        assert 0 < len(features) <= options.max_features
+        assert 0 < len(features) <= max(options.max_features, options.max_coarse_features)
         document, _ = read_glb(glb)
         assert document["asset"]["version"] == "2.0"
+        materials = len(document["materials"])
+        assert len(document["meshes"][0]["primitives"]) <= materials  # one draw call a material
 
 
 def test_root_transform_is_an_ecef_frame_at_the_city(tiled: TiledCity) -> None:
@@ -204,13 +218,9 @@ def test_a_hierarchy_of_small_leaves_is_valid(tmp_path: Path) -> None:
         len(t["content"]["uri"].split("_")) for t in _tiles(document["root"]) if "content" in t
     )
     assert depth >= 3
-    assert progress[-1] == (30, 30)
+    assert progress[-1][0] == progress[-1][1] == summary.tiles
     assert [d for d, _ in progress] == sorted(d for d, _ in progress)
-    rows = [
-        row
-        for glb in (summary.tileset.parent / "content").glob("*.glb")
-        for row in feature_properties(glb)
-    ]
+    rows = [row for glb in leaf_contents(summary.tileset.parent) for row in feature_properties(glb)]
     assert sorted(row["id"] for row in rows) == sorted(f"synthetic-{i}" for i in range(30))
     store.close()
 
@@ -230,7 +240,7 @@ def test_retiling_replaces_the_folder_atomically(
     assert _snapshot(folder) == before  # tiling is deterministic
     assert check_tileset(second.tileset) == []
 
-    real_build = tiles.tileset.build_glb
+    real_build = tiles.content.build_glb
     calls: list[int] = []
 
     def failing_build(*args: Any, **kwargs: Any) -> bytes:
@@ -239,9 +249,9 @@ def test_retiling_replaces_the_folder_atomically(
             raise RuntimeError("disk full while writing a tile")
         return real_build(*args, **kwargs)
 
-    monkeypatch.setattr(tiles.tileset, "build_glb", failing_build)
+    monkeypatch.setattr(tiles.content, "build_glb", failing_build)
     with pytest.raises(RuntimeError, match="disk full"):
-        write_tileset(store, TilingOptions(max_features=5))
+        write_tileset(store, TilingOptions(max_features=5, workers=1))
     assert len(calls) == 3
     assert _snapshot(folder) == before
     assert sorted(p.name for p in store.city_dir.iterdir()) == ["city.gpkg", "tiles"]

@@ -1,0 +1,284 @@
+"""Writing one tile's content: rows read from the store, drawn into a glb (or b3dm), reused
+when nothing that goes into it changed.
+
+Runs in worker processes: :func:`start_worker` opens the store once per process, then
+:func:`write_tile` renders one tile of the plan. Every byte that goes into a tile (object
+rows, attributes, mesh blobs, LOD blobs, the frame, the format) is hashed first; when the
+hash equals the one the previous run recorded for the same file, the old file is linked
+into the new folder instead of being drawn again, so unchanged tiles keep their bytes,
+ETags and cache entries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cim import gpkg
+from cim.crs import LocalFrame
+from cim.extrude import block
+from cim.meshindex import ObjectRow, attributes_of, building_rows, lod_meshes, object_rows
+from cim.model import Material
+from cim.store import CityStore
+from tiles.b3dm import wrap_b3dm
+from tiles.deviation import deviation
+from tiles.glb import Surface, build_glb
+from tiles.metadata import batch_table
+from tiles.properties import feature_row
+
+CONTENT_VERSION = "cimtwin-tiles-2"
+OWN_MESH_LIMIT = 1_000  # standalone objects above this many triangles are drawn as blocks
+_BLOCK_MATERIAL = Material("lod1", (0.82, 0.82, 0.80, 1.0))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What every tile of a run shares."""
+
+    city_dir: Path
+    folder: Path  # the new tileset folder being written
+    previous: Path | None  # the tileset folder of the last run
+    previous_files: dict[str, dict[str, Any]]  # uri -> the last run's manifest entry
+    frame_origin: tuple[float, float, float]
+    crs: str
+    content_format: str = "glb"  # or "b3dm"
+    quantize: bool = True
+
+
+@dataclass(frozen=True)
+class TileJob:
+    """One tile to write: full objects (row ids) or coarse units."""
+
+    address: str
+    kind: str  # "full", "LOD1" or "LOD2"
+    fids: tuple[int, ...] = ()  # full objects, or standalone units drawn coarse
+    buildings: tuple[str, ...] = ()  # BIM buildings drawn coarse
+
+
+@dataclass
+class TileResult:
+    """What a tile holds, for the tileset JSON and the manifest."""
+
+    address: str
+    uri: str | None = None
+    key: str = ""
+    low: list[float] | None = None
+    high: list[float] | None = None
+    features: int = 0
+    triangles: int = 0
+    bytes: int = 0
+    reused: bool = False
+    deviation: float = 0.0  # of the coarse versions drawn here, when known here
+    buildings: list[str] = field(default_factory=list)  # BIM buildings drawn coarse
+
+
+_state: dict[str, Any] = {}
+
+
+def start_worker(settings: Settings) -> None:
+    """Open the store and the frame for this process."""
+    _state["settings"] = settings
+    _state["store"] = CityStore.open(settings.city_dir)
+    _state["frame"] = LocalFrame(settings.crs, settings.frame_origin)
+
+
+def stop_worker() -> None:
+    """Close what :func:`start_worker` opened in this process."""
+    store = _state.pop("store", None)
+    if store is not None:
+        store.close()
+    _state.clear()
+
+
+def write_tile(job: TileJob) -> TileResult:
+    """Draw (or reuse) one tile's content file."""
+    settings: Settings = _state["settings"]
+    store: CityStore = _state["store"]
+    drawing = _Drawing(settings, _state["frame"])
+    if job.kind == "full":
+        drawing.add_objects(store, job.fids)
+    else:
+        drawing.add_coarse(store, job)
+    result = TileResult(job.address, buildings=list(job.buildings))
+    if not drawing.rows:
+        return result
+    suffix = ".b3dm" if settings.content_format == "b3dm" else ".glb"
+    result.uri = f"content/{job.address}{suffix}"
+    result.key = drawing.key(job.kind)
+    target = settings.folder / result.uri
+    old = settings.previous / result.uri if settings.previous else None
+    entry = settings.previous_files.get(result.uri, {})
+    if old is not None and entry.get("key") == result.key and old.is_file():
+        _link(old, target)
+        result.reused = True
+        result.low, result.high = entry["low"], entry["high"]
+        result.deviation = float(entry.get("deviation", 0.0))
+    else:
+        target.write_bytes(drawing.encode())
+        low, high = drawing.bounds()
+        result.low, result.high = low.tolist(), high.tolist()
+        result.deviation = drawing.deviation
+    result.features, result.triangles = len(drawing.rows), drawing.triangle_count
+    result.bytes = target.stat().st_size
+    return result
+
+
+class _Drawing:
+    """The features and triangles of one tile, in the local frame."""
+
+    def __init__(self, settings: Settings, frame: LocalFrame) -> None:
+        self.settings, self.frame = settings, frame
+        self.rows: list[tuple[ObjectRow, dict[str, Any] | None]] = []
+        self.parts: list[tuple[int, str, np.ndarray, np.ndarray]] = []
+        self.hasher = hashlib.blake2b(digest_size=16)
+        self.deviation = 0.0
+        self.triangle_count = 0
+        self._local: np.ndarray | None = None
+
+    def add_objects(self, store: CityStore, fids: tuple[int, ...]) -> None:
+        rows = list(object_rows(store, fids))
+        buildings = building_rows(store, {row[4] for row in rows if row[4]})
+        feature_of: dict[int, int] = {}
+        for row in rows:
+            if row[0] not in feature_of:
+                feature_of[row[0]] = len(self.rows)
+                inherited = buildings.get(row[4])
+                self.add_row(row, attributes_of(inherited) if inherited else None)
+            self.add_part(feature_of[row[0]], row[9], row[10], row[11])
+
+    def add_coarse(self, store: CityStore, job: TileJob) -> None:
+        lods = lod_meshes(store, job.buildings, job.kind)
+        missing = [b for b in job.buildings if b not in lods]
+        lods |= lod_meshes(store, missing, "LOD1") if missing else {}
+        buildings = building_rows(store, job.buildings)
+        for building in job.buildings:
+            if building in lods and building in buildings:
+                self.add_row(buildings[building], None)
+                self.add_part(len(self.rows) - 1, *lods[building])
+        grouped: dict[int, list[ObjectRow]] = {}
+        for row in object_rows(store, job.fids):
+            grouped.setdefault(row[0], []).append(row)
+        for parts in grouped.values():
+            self.add_standalone(parts)
+
+    def add_standalone(self, parts: list[ObjectRow]) -> None:
+        """A standalone object as itself, or as a block when its mesh is big."""
+        first = parts[0]
+        self.add_row(first, None)
+        feature = len(self.rows) - 1
+        meshes = [(_vertices(p[10]), _faces(p[11])) for p in parts]
+        if sum(len(faces) for _, faces in meshes) <= OWN_MESH_LIMIT:
+            for part in parts:
+                self.add_part(feature, part[9], part[10], part[11])
+            return
+        base, top = first[6], first[7]
+        stand_in = block(gpkg.decode_geometry(first[12]), base or 0.0, top or 0.0, _BLOCK_MATERIAL)
+        if stand_in is None:
+            self.rows.pop()
+            return
+        material = json.dumps(_BLOCK_MATERIAL.to_dict())
+        self.add_part(feature, material, stand_in.vertices.astype("<f8").tobytes(),
+                      stand_in.faces.astype("<u4").tobytes())  # fmt: skip
+        self.deviation = max(self.deviation, deviation((stand_in.vertices, stand_in.faces), meshes))
+
+    def add_row(self, row: ObjectRow, inherited: dict[str, Any] | None) -> None:
+        for value in row[1:9]:
+            self.hasher.update(repr(value).encode("utf-8"))
+        self.rows.append((row, inherited))
+        if inherited:
+            self.hasher.update(json.dumps(inherited, sort_keys=True).encode("utf-8"))
+
+    def add_part(self, feature: int, material: str, vertices: bytes, faces: bytes) -> None:
+        for blob in (material.encode("utf-8"), vertices, faces):
+            self.hasher.update(len(blob).to_bytes(8, "little"))
+            self.hasher.update(blob)
+        self.parts.append((feature, material, _vertices(vertices), _faces(faces)))
+        self.triangle_count += len(faces) // 12
+
+    def key(self, kind: str) -> str:
+        settings = self.settings
+        header = [CONTENT_VERSION, kind, settings.content_format, settings.quantize,
+                  settings.frame_origin, settings.crs]  # fmt: skip
+        self.hasher.update(json.dumps(header).encode("utf-8"))
+        return self.hasher.hexdigest()
+
+    def local(self) -> np.ndarray:
+        if self._local is None:
+            everything = np.concatenate([vertices for _, _, vertices, _ in self.parts])
+            self._local = self.frame.to_local(everything)
+        return self._local
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        local = self.local()
+        return local.min(axis=0), local.max(axis=0)
+
+    def encode(self) -> bytes:
+        local = self.local()
+        corners: dict[str, list[np.ndarray]] = {}
+        ids: dict[str, list[np.ndarray]] = {}
+        offset = 0
+        for feature, material, vertices, faces in self.parts:
+            corners.setdefault(material, []).append(local[offset : offset + len(vertices)][faces])
+            ids.setdefault(material, []).append(np.full(len(faces), feature, dtype=np.int64))
+            offset += len(vertices)
+        surfaces = [
+            Surface(_material(material), np.concatenate(corners[material]),
+                    np.concatenate(ids[material]))
+            for material in corners
+        ]  # fmt: skip
+        rows = [_properties(row, inherited) for row, inherited in self.rows]
+        b3dm = self.settings.content_format == "b3dm"
+        glb = build_glb(surfaces, rows, quantize=self.settings.quantize, batch_ids=b3dm)
+        return wrap_b3dm(glb, len(rows), batch_table(rows)) if b3dm else glb
+
+
+def measure_building(job: tuple[str, tuple[int, ...]]) -> tuple[str, dict[str, float]]:
+    """The deviation of a BIM building's stored LODs from its elements ``job[1]``."""
+    building, fids = job
+    store: CityStore = _state["store"]
+    full = [(_vertices(row[10]), _faces(row[11])) for row in object_rows(store, fids)]
+    result: dict[str, float] = {}
+    for lod in ("LOD1", "LOD2"):
+        mesh = lod_meshes(store, [building], lod).get(building)
+        if mesh is not None:
+            result[lod] = deviation((_vertices(mesh[1]), _faces(mesh[2])), full)
+    return building, result
+
+
+def _properties(row: ObjectRow, inherited: dict[str, Any] | None) -> dict[str, Any]:
+    _, object_id, cls, name, building, storey, base, top = row[:8]
+    return feature_row(object_id, cls, name or "", building, storey, base, top,
+                       attributes_of(row), inherited)  # fmt: skip
+
+
+_materials: dict[str, Material] = {}
+
+
+def _material(text: str) -> Material:
+    material = _materials.get(text)
+    if material is None:
+        material = _materials[text] = Material.from_dict(json.loads(text))
+    return material
+
+
+def _vertices(blob: bytes) -> np.ndarray:
+    return np.frombuffer(blob, dtype="<f8").reshape(-1, 3)
+
+
+def _faces(blob: bytes) -> np.ndarray:
+    return np.frombuffer(blob, dtype="<u4").reshape(-1, 3)
+
+
+def _link(source: Path, target: Path) -> None:
+    """Hard-link ``source`` to ``target`` (a copy where links are not possible)."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)

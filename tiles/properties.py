@@ -1,0 +1,137 @@
+"""The properties each tile feature carries: identity, place in the building, key attributes.
+
+Every feature of every tile belongs to one metadata class, ``element``. Its properties are
+the object's ``id``, ``class``, ``name``, the ``building`` and ``storey`` it belongs to,
+``height`` and ``base`` (metres), and the key attributes a viewer styles or filters by:
+``use`` and ``year`` (a building's, inherited by its elements), ``levels``, and for building
+elements ``external``, ``load_bearing``, ``fire_rating`` and ``material``. They are read from
+GIS fields, CityJSON attributes and IFC property sets under their usual names.
+
+A property no feature of a tile has is left out of that tile's table (none is required), so
+a table of GIS blocks does not pay for the columns of IFC walls.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+PropertyType = Literal["STRING", "FLOAT32", "INT32"]
+
+#: Name, type and description of every property, in table order.
+PROPERTIES: tuple[tuple[str, PropertyType, str], ...] = (
+    ("id", "STRING", "the object id (IFC GlobalId, or <layer>:<id> for GIS features)"),
+    ("class", "STRING", "the object class (IFC entity or GIS layer class)"),
+    ("name", "STRING", "the object's name"),
+    ("building", "STRING", "the id of the building the object belongs to"),
+    ("storey", "STRING", "the id of the storey the object belongs to"),
+    ("height", "FLOAT32", "height of the object, top minus base, metres"),
+    ("base", "FLOAT32", "height of the object's lowest point, metres"),
+    ("use", "STRING", "the use of the building (residential, office...)"),
+    ("year", "INT32", "year of construction of the building"),
+    ("levels", "INT32", "number of storeys above ground"),
+    ("external", "STRING", "true when the element is on the outside of the building"),
+    ("load_bearing", "STRING", "true when the element carries loads"),
+    ("fire_rating", "STRING", "the element's fire rating"),
+    ("material", "STRING", "the element's main material"),
+)
+PROPERTY_TYPES: dict[str, PropertyType] = {name: kind for name, kind, _ in PROPERTIES}
+#: The value meaning "unknown" of each numeric property (its ``noData``).
+NO_DATA: dict[PropertyType, float | int] = {"FLOAT32": -9999.0, "INT32": 0}
+
+_USE_KEYS = ("use", "usage", "function", "building:use", "OccupancyType", "Use", "building")
+_YEAR_KEYS = ("year", "YearOfConstruction", "yearOfConstruction", "YearBuilt", "start_date",
+              "construction_year", "year_built")  # fmt: skip
+_LEVEL_KEYS = ("levels", "building_levels", "building:levels", "storeysAboveGround",
+               "NumberOfStoreys")  # fmt: skip
+_ELEMENT_KEYS = {"external": "IsExternal", "load_bearing": "LoadBearing",
+                 "fire_rating": "FireRating"}  # fmt: skip
+_YEAR = re.compile(r"(1[0-9]{3}|20[0-9]{2})")
+
+
+def feature_row(
+    object_id: str,
+    cls: str,
+    name: str,
+    building: str | None,
+    storey: str | None,
+    base: float | None,
+    top: float | None,
+    attributes: dict[str, Any],
+    building_attributes: dict[str, Any] | None = None,
+) -> dict[str, str | float | int]:
+    """The property values of one feature; unknown values are left out of the mapping."""
+    row: dict[str, str | float | int] = {"id": object_id, "class": cls}
+    if name:
+        row["name"] = name
+    if building and building != object_id:
+        row["building"] = building
+    if storey and storey != object_id:
+        row["storey"] = storey
+    if base is not None and top is not None:
+        row["height"], row["base"] = float(top - base), float(base)
+    own, inherited = _flatten(attributes), _flatten(building_attributes or {})
+    for key, finder in (("use", _use), ("year", _year), ("levels", _levels)):
+        value = finder(own)
+        if value is None:
+            value = finder(inherited)
+        if value is not None:
+            row[key] = value
+    for key, pset_name in _ELEMENT_KEYS.items():
+        if pset_name in own and own[pset_name] not in (None, ""):
+            row[key] = _text(own[pset_name])
+    materials = attributes.get("materials")
+    if isinstance(materials, list) and materials:
+        first = materials[0]
+        row["material"] = str(first.get("name", "") if isinstance(first, dict) else first)
+    return row
+
+
+def _flatten(attributes: dict[str, Any]) -> dict[str, Any]:
+    """Top-level fields, OSM tags and every property set's values in one mapping."""
+    flat: dict[str, Any] = {}
+    for group in ("psets", "osm_tags"):
+        values = attributes.get(group)
+        if isinstance(values, dict):
+            for key, value in values.items():
+                if isinstance(value, dict):
+                    flat.update(value)
+                else:
+                    flat[key] = value
+    flat.update({k: v for k, v in attributes.items() if not isinstance(v, dict | list)})
+    return flat
+
+
+def _use(flat: dict[str, Any]) -> str | None:
+    for key in _USE_KEYS:
+        value = flat.get(key)
+        if value not in (None, "", "yes") and not isinstance(value, bool):
+            return str(value)
+    return None
+
+
+def _year(flat: dict[str, Any]) -> int | None:
+    for key in _YEAR_KEYS:
+        value = flat.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool) and 1000 < value < 2100:
+            return int(value)
+        if isinstance(value, str) and (match := _YEAR.search(value)):
+            return int(match.group(1))
+    return None
+
+
+def _levels(flat: dict[str, Any]) -> int | None:
+    for key in _LEVEL_KEYS:
+        value = flat.get(key)
+        if isinstance(value, str):
+            try:
+                value = float(value)
+            except ValueError:
+                continue
+        if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < 500:
+            return int(value)
+    return None
+
+
+def _text(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)

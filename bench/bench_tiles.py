@@ -453,7 +453,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         sub.add_argument("--regenerate", action="store_true", help="do not reuse the city")
         sub.add_argument("--keep-tiles", action="store_true", help="keep the tiles written")
         if name == "million":
-            sub.add_argument("--memory-mb", type=float, default=2048, help="the memory bound")
+            sub.add_argument("--memory-mb", type=float, default=1024, help="the memory bound")
     ifc = commands.add_parser("ifc", parents=[common], help="IFC against py3dtiles (b)")
     ifc.add_argument("files", nargs="*", type=Path, help="IFC files (default: shared samples)")
     ifc.add_argument("--generated", type=int, default=2000, help="add a generated file (0: no)")

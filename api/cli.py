@@ -301,16 +301,45 @@ def _user_origin(text: str, crs: str) -> Any:
 
 
 @app.command()
-def tile(city: CityOption) -> None:
-    """Write the city as 3D Tiles 1.1 into DIR/tiles (tileset.json and glb content)."""
+def tile(
+    city: CityOption,
+    content_format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="glb: 3D Tiles 1.1 (default). b3dm: 3D Tiles 1.0 for older"
+            " clients (batch table instead of EXT_structural_metadata).",
+        ),
+    ] = "glb",
+    quantize: Annotated[
+        bool,
+        typer.Option(help="Quantize positions, normals and ids (KHR_mesh_quantization)."),
+    ] = True,
+    max_features: Annotated[
+        int, typer.Option(help="Most objects a leaf tile holds.", min=1, max=65_535)
+    ] = 500,
+    workers: Annotated[
+        int, typer.Option(help="Processes drawing tiles (0: one per CPU).", min=0)
+    ] = 0,
+) -> None:
+    """Write the city as 3D Tiles into DIR/tiles: tileset.json, content/ and manifest.json.
+
+    Coarse tiles show LOD1 blocks and LOD2 shells and are replaced by their children down
+    to leaves with every element. A second run redraws only the tiles whose objects
+    changed; manifest.json lists the files it wrote and removed ("purge": the URLs a
+    cache in front of the tiles must drop).
+    """
     from cim.store import CityStore
-    from tiles.tileset import write_tileset
+    from tiles.tileset import TilingOptions, write_tileset
 
     with _clear_errors(), CityStore.open(city) as store, _progress() as progress:
+        options = TilingOptions(max_features=max_features, content_format=content_format,
+                                quantize=quantize, workers=workers)  # fmt: skip
         task = progress.add_task("tile", total=None)
-        summary = write_tileset(store, on_progress=_advance(progress, task))
+        summary = write_tileset(store, options, on_progress=_advance(progress, task))
     console.print(
-        f"wrote {summary.tileset}: {summary.tiles} tiles, {summary.features} features,"
+        f"wrote {summary.tileset}: {summary.tiles} tiles ({summary.written} drawn,"
+        f" {summary.reused} unchanged, {summary.removed} removed), {summary.features} features,"
         f" {summary.triangles} triangles, {summary.bytes_written / 1e6:.1f} MB in"
         f" {summary.seconds:.1f} s"
     )

@@ -131,13 +131,15 @@ def write_tile(job: TileJob) -> TileResult:
 
 
 class _Drawing:
-    """The features and triangles of one tile, in the local frame."""
+    """The features and triangles of one tile: raw rows and blobs, decoded in bulk."""
 
     def __init__(self, settings: Settings, frame: LocalFrame) -> None:
         self.settings, self.frame = settings, frame
         self.rows: list[tuple[ObjectRow, dict[str, Any] | None]] = []
-        self.parts: list[tuple[int, str, np.ndarray, np.ndarray]] = []
-        self.hasher = hashlib.blake2b(digest_size=16)
+        self.features: list[int] = []  # per part
+        self.materials: list[str] = []  # per part
+        self.vertex_blobs: list[bytes] = []
+        self.face_blobs: list[bytes] = []
         self.deviation = 0.0
         self.triangle_count = 0
         self._local: np.ndarray | None = None
@@ -145,13 +147,13 @@ class _Drawing:
     def add_objects(self, store: CityStore, fids: tuple[int, ...]) -> None:
         rows = list(object_rows(store, fids))
         buildings = building_rows(store, {row[4] for row in rows if row[4]})
-        feature_of: dict[int, int] = {}
+        inherited = {key: attributes_of(row) for key, row in buildings.items()}
+        last = None
         for row in rows:
-            if row[0] not in feature_of:
-                feature_of[row[0]] = len(self.rows)
-                inherited = buildings.get(row[4])
-                self.add_row(row, attributes_of(inherited) if inherited else None)
-            self.add_part(feature_of[row[0]], row[9], row[10], row[11])
+            if row[0] != last:
+                last = row[0]
+                self.rows.append((row, inherited.get(row[4]) if row[4] else None))
+            self.add_part(row[9], row[10], row[11])
 
     def add_coarse(self, store: CityStore, job: TileJob) -> None:
         lods = lod_meshes(store, job.buildings, job.kind)
@@ -160,8 +162,8 @@ class _Drawing:
         buildings = building_rows(store, job.buildings)
         for building in job.buildings:
             if building in lods and building in buildings:
-                self.add_row(buildings[building], None)
-                self.add_part(len(self.rows) - 1, *lods[building])
+                self.rows.append((buildings[building], None))
+                self.add_part(*lods[building])
         grouped: dict[int, list[ObjectRow]] = {}
         for row in object_rows(store, job.fids):
             grouped.setdefault(row[0], []).append(row)
@@ -171,12 +173,10 @@ class _Drawing:
     def add_standalone(self, parts: list[ObjectRow]) -> None:
         """A standalone object as itself, or as a block when its mesh is big."""
         first = parts[0]
-        self.add_row(first, None)
-        feature = len(self.rows) - 1
-        meshes = [(_vertices(p[10]), _faces(p[11])) for p in parts]
-        if sum(len(faces) for _, faces in meshes) <= OWN_MESH_LIMIT:
+        self.rows.append((first, None))
+        if sum(len(p[11]) for p in parts) <= OWN_MESH_LIMIT * 12:
             for part in parts:
-                self.add_part(feature, part[9], part[10], part[11])
+                self.add_part(part[9], part[10], part[11])
             return
         base, top = first[6], first[7]
         stand_in = block(gpkg.decode_geometry(first[12]), base or 0.0, top or 0.0, _BLOCK_MATERIAL)
@@ -184,34 +184,35 @@ class _Drawing:
             self.rows.pop()
             return
         material = json.dumps(_BLOCK_MATERIAL.to_dict())
-        self.add_part(feature, material, stand_in.vertices.astype("<f8").tobytes(),
+        self.add_part(material, stand_in.vertices.astype("<f8").tobytes(),
                       stand_in.faces.astype("<u4").tobytes())  # fmt: skip
+        meshes = [(_vertices(p[10]), _faces(p[11])) for p in parts]
         self.deviation = max(self.deviation, deviation((stand_in.vertices, stand_in.faces), meshes))
 
-    def add_row(self, row: ObjectRow, inherited: dict[str, Any] | None) -> None:
-        for value in row[1:9]:
-            self.hasher.update(repr(value).encode("utf-8"))
-        self.rows.append((row, inherited))
-        if inherited:
-            self.hasher.update(json.dumps(inherited, sort_keys=True).encode("utf-8"))
-
-    def add_part(self, feature: int, material: str, vertices: bytes, faces: bytes) -> None:
-        for blob in (material.encode("utf-8"), vertices, faces):
-            self.hasher.update(len(blob).to_bytes(8, "little"))
-            self.hasher.update(blob)
-        self.parts.append((feature, material, _vertices(vertices), _faces(faces)))
+    def add_part(self, material: str, vertices: bytes, faces: bytes) -> None:
+        self.features.append(len(self.rows) - 1)
+        self.materials.append(material)
+        self.vertex_blobs.append(vertices)
+        self.face_blobs.append(faces)
         self.triangle_count += len(faces) // 12
 
     def key(self, kind: str) -> str:
+        """A hash of everything the tile is drawn from."""
         settings = self.settings
+        hasher = hashlib.blake2b(digest_size=16)
         header = [CONTENT_VERSION, kind, settings.content_format, settings.quantize,
                   settings.frame_origin, settings.crs]  # fmt: skip
-        self.hasher.update(json.dumps(header).encode("utf-8"))
-        return self.hasher.hexdigest()
+        hasher.update(json.dumps(header).encode("utf-8"))
+        hasher.update(repr([(row[1:9], inherited) for row, inherited in self.rows]).encode())
+        hasher.update(repr((self.features, self.materials)).encode())
+        for blobs in (self.vertex_blobs, self.face_blobs):
+            hasher.update(np.array([len(b) for b in blobs], dtype="<i8").tobytes())
+            hasher.update(b"".join(blobs))
+        return hasher.hexdigest()
 
     def local(self) -> np.ndarray:
         if self._local is None:
-            everything = np.concatenate([vertices for _, _, vertices, _ in self.parts])
+            everything = np.frombuffer(b"".join(self.vertex_blobs), dtype="<f8").reshape(-1, 3)
             self._local = self.frame.to_local(everything)
         return self._local
 
@@ -220,19 +221,23 @@ class _Drawing:
         return local.min(axis=0), local.max(axis=0)
 
     def encode(self) -> bytes:
+        """The content file: surfaces per material, properties per feature."""
         local = self.local()
-        corners: dict[str, list[np.ndarray]] = {}
-        ids: dict[str, list[np.ndarray]] = {}
-        offset = 0
-        for feature, material, vertices, faces in self.parts:
-            corners.setdefault(material, []).append(local[offset : offset + len(vertices)][faces])
-            ids.setdefault(material, []).append(np.full(len(faces), feature, dtype=np.int64))
-            offset += len(vertices)
-        surfaces = [
-            Surface(_material(material), np.concatenate(corners[material]),
-                    np.concatenate(ids[material]))
-            for material in corners
-        ]  # fmt: skip
+        faces = np.frombuffer(b"".join(self.face_blobs), dtype="<u4").reshape(-1, 3)
+        face_counts = np.array([len(b) // 12 for b in self.face_blobs], dtype=np.int64)
+        vertex_starts = np.cumsum([0] + [len(b) // 24 for b in self.vertex_blobs[:-1]])
+        global_faces = faces.astype(np.int64) + np.repeat(vertex_starts, face_counts)[:, None]
+        corners = local[global_faces]
+        feature_ids = np.repeat(np.array(self.features, dtype=np.int64), face_counts)
+        names = sorted(set(self.materials))
+        position = {name: index for index, name in enumerate(names)}
+        material_of_part = np.array([position[m] for m in self.materials], dtype=np.int64)
+        material_ids = np.repeat(material_of_part, face_counts)
+        surfaces = []
+        for index, name in enumerate(names):
+            chosen = material_ids == index
+            surfaces.append(Surface(_material(name), corners[chosen], feature_ids[chosen],
+                                    global_faces[chosen]))  # fmt: skip
         rows = [_properties(row, inherited) for row, inherited in self.rows]
         b3dm = self.settings.content_format == "b3dm"
         glb = build_glb(surfaces, rows, quantize=self.settings.quantize, batch_ids=b3dm)

@@ -37,12 +37,15 @@ class Surface:
     """The triangles of one material in a tile.
 
     ``corners`` is ``(m, 3, 3)``: three corners per triangle, local frame, z up;
-    ``feature_ids`` is ``(m,)``: the row of each triangle's feature in the property table.
+    ``feature_ids`` is ``(m,)``: the row of each triangle's feature in the property table;
+    ``vertex_ids`` (optional) ``(m, 3)``: which source vertex each corner is, so that
+    corners of one vertex with one normal are shared without comparing their values.
     """
 
     material: Material
     corners: FloatArray
     feature_ids: npt.NDArray[np.int64]
+    vertex_ids: npt.NDArray[np.int64] | None = None
 
 
 @dataclass
@@ -89,8 +92,9 @@ def build_glb(
     id_name = "_BATCHID" if batch_ids else "_FEATURE_ID_0"
     materials: list[dict[str, Any]] = []
     primitives: list[dict[str, Any]] = []
-    for material, positions, normals, ids in prepared:
-        attributes, indices = _vertex_data(buffer, positions, normals, ids, low, step, quantize)
+    for material, positions, normals, ids, keys in prepared:
+        attributes, indices = _vertex_data(buffer, (positions, normals, ids, keys), low, step,
+                                           quantize)  # fmt: skip
         primitive: dict[str, Any] = {
             "attributes": {
                 "POSITION": attributes[0],
@@ -132,7 +136,9 @@ def build_glb(
     return pack_glb(document, bytes(buffer.data))
 
 
-_Prepared = tuple[Material, FloatArray, FloatArray, npt.NDArray[np.int64]]
+_Prepared = tuple[
+    Material, FloatArray, FloatArray, npt.NDArray[np.int64], npt.NDArray[np.int64] | None
+]
 
 
 def _prepare(surface: Surface) -> _Prepared | None:
@@ -147,7 +153,8 @@ def _prepare(surface: Surface) -> _Prepared | None:
     positions = corners.reshape(-1, 3)[:, [0, 2, 1]] * (1.0, 1.0, -1.0)
     vertex_normals = np.repeat(normals, 3, axis=0)[:, [0, 2, 1]] * (1.0, 1.0, -1.0)
     ids = np.repeat(surface.feature_ids[keep], 3)
-    return surface.material, positions, vertex_normals, ids
+    keys = None if surface.vertex_ids is None else surface.vertex_ids[keep].ravel()
+    return surface.material, positions, vertex_normals, ids, keys
 
 
 def _quantization(prepared: list[_Prepared]) -> tuple[FloatArray, FloatArray]:
@@ -162,14 +169,13 @@ def _quantization(prepared: list[_Prepared]) -> tuple[FloatArray, FloatArray]:
 
 def _vertex_data(
     buffer: _Buffer,
-    positions: FloatArray,
-    normals: FloatArray,
-    ids: npt.NDArray[np.int64],
+    corners: tuple[FloatArray, FloatArray, npt.NDArray[np.int64], npt.NDArray[np.int64] | None],
     low: FloatArray,
     step: FloatArray,
     quantize: bool,
 ) -> tuple[tuple[int, int, int], int]:
     """Write shared vertices and indices; return the three attribute accessors and indices."""
+    positions, normals, ids, keys = corners
     count = len(positions)
     if quantize:
         vertices = np.zeros(count, dtype=[("p", "<u2", 3), ("n", "i1", 4), ("id", "<u2")])
@@ -179,8 +185,14 @@ def _vertex_data(
     else:
         vertices = np.zeros(count, dtype=[("p", "<f4", 3), ("n", "<f4", 3), ("id", "<f4")])
         vertices["p"], vertices["n"], vertices["id"] = positions, normals, ids
-    unique, inverse = np.unique(vertices.view(f"V{vertices.itemsize}"), return_inverse=True)
-    shared = unique.view(vertices.dtype)
+    if keys is None:  # compare the vertices' bytes
+        _, first, inverse = np.unique(vertices.view(f"V{vertices.itemsize}"), return_index=True,
+                                      return_inverse=True)  # fmt: skip
+    else:  # the same source vertex with the same normal
+        code = np.rint(normals * 127.0).astype(np.int64) + 128
+        combined = (keys << 24) | (code[:, 0] << 16) | (code[:, 1] << 8) | code[:, 2]
+        _, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
+    shared = vertices[first]
     n = len(shared)
     if quantize:
         padded = np.zeros((n, 4), dtype="<u2")

@@ -8,10 +8,11 @@ tiles only. A tile is a leaf when its units hold at most ``max_features`` object
 for a leaf is split by its elements into leaves under a tile that draws its LOD2 shell.
 
 Every other tile draws a coarse version of its whole area and is replaced by its children
-(REPLACE): the units sorted by size, as many as fit ``max_coarse_features`` and
-``max_triangles``, as LOD2 shells on the level just above the leaves and LOD1 blocks
-higher up. What a coarse tile leaves out is small: its geometric error covers the largest
-unit it leaves out as well as the deviation of the LODs it draws.
+(REPLACE): the units at least a sixteenth of its side in size, biggest first, as many as
+fit ``max_coarse_features``, ``max_triangles`` and a quarter of the units of its area (so
+each level is a real simplification), as LOD2 shells on the level just above the leaves
+and LOD1 blocks higher up. What a coarse tile leaves out is small: its geometric error
+covers the largest unit it leaves out as well as the deviation of the LODs it draws.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ import numpy as np
 from cim.meshindex import FloatArray, IntArray, MeshIndex
 
 Kind = Literal["full", "LOD1", "LOD2"]
+#: A coarse tile draws units at least its side / SIZE_DIVISOR big: smaller ones are a
+#: few pixels when the tile is seen whole.
+SIZE_DIVISOR = 16.0
 Square = tuple[float, float, float]  # min x, min y, side
 
 
@@ -33,6 +37,7 @@ class Limits:
 
     max_features: int = 500
     max_coarse_features: int = 2_000
+    coarse_share: float = 0.25  # of the units of its area a coarse tile draws at most
     max_triangles: int = 150_000
     max_depth: int = 16
 
@@ -111,7 +116,7 @@ class _Planner:
         if len(children) == 1:  # one building, or all in one quadrant: no level of its own
             return children[0]
         height: Kind = "LOD2" if all(not c.children for c in children) else "LOD1"
-        return self.coarse(units, address, height, children)
+        return self.coarse(units, address, height, children, square[2] / SIZE_DIVISOR)
 
     def fits(self, units: IntArray) -> bool:
         """Whether ``units`` fit one leaf."""
@@ -119,14 +124,19 @@ class _Planner:
         triangles = int(self.index.unit_triangles[units].sum())
         return objects <= self.limits.max_features and triangles <= self.limits.max_triangles
 
-    def coarse(self, units: IntArray, address: str, kind: Kind, children: list[Tile]) -> Tile:
-        """The units that fit the coarse budget, biggest first."""
+    def coarse(
+        self, units: IntArray, address: str, kind: Kind, children: list[Tile], smallest: float = 0.0
+    ) -> Tile:
+        """The units of at least ``smallest`` metres that fit the coarse budget, biggest first."""
         order = units[np.argsort(-self.sizes[units], kind="stable")]
+        order = order[self.sizes[order] >= smallest]
         costs = self.costs[kind][order]
         drawable = costs >= 0
         budget = np.cumsum(np.where(drawable, costs, 0)) <= self.limits.max_triangles
-        chosen = drawable & budget & (np.cumsum(drawable) <= self.limits.max_coarse_features)
-        left_out = order[~chosen]
+        share = max(1, int(len(units) * self.limits.coarse_share))
+        most = min(self.limits.max_coarse_features, share)
+        chosen = drawable & budget & (np.cumsum(drawable) <= most)
+        left_out = np.setdiff1d(units, order[chosen])
         dropped = float(self.sizes[left_out].max()) if len(left_out) else 0.0
         return Tile(address, kind, units=order[chosen], dropped_size=dropped, children=children)
 

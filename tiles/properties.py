@@ -70,10 +70,11 @@ def feature_row(
         row["storey"] = storey
     if base is not None and top is not None:
         row["height"], row["base"] = float(top - base), float(base)
-    own, inherited = _flatten(attributes), _flatten(building_attributes or {})
-    for key, finder in (("use", _use), ("year", _year), ("levels", _levels)):
+    own = _flatten(attributes)
+    inherited = _flatten(building_attributes) if building_attributes else None
+    for key, finder in _FINDERS:
         value = finder(own)
-        if value is None:
+        if value is None and inherited is not None:
             value = finder(inherited)
         if value is not None:
             row[key] = value
@@ -89,16 +90,18 @@ def feature_row(
 
 def _flatten(attributes: dict[str, Any]) -> dict[str, Any]:
     """Top-level fields, OSM tags and every property set's values in one mapping."""
+    psets, tags = attributes.get("psets"), attributes.get("osm_tags")
+    if not psets and not tags:
+        return attributes
     flat: dict[str, Any] = {}
-    for group in ("psets", "osm_tags"):
-        values = attributes.get(group)
-        if isinstance(values, dict):
-            for key, value in values.items():
+    for group in (psets, tags):
+        if isinstance(group, dict):
+            for key, value in group.items():
                 if isinstance(value, dict):
                     flat.update(value)
                 else:
                     flat[key] = value
-    flat.update({k: v for k, v in attributes.items() if not isinstance(v, dict | list)})
+    flat.update(attributes)
     return flat
 
 
@@ -131,6 +134,9 @@ def _levels(flat: dict[str, Any]) -> int | None:
         if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < 500:
             return int(value)
     return None
+
+
+_FINDERS = (("use", _use), ("year", _year), ("levels", _levels))
 
 
 def _text(value: Any) -> str:

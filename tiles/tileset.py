@@ -105,8 +105,12 @@ def write_tileset(
     else:
         origin = (square[0] + square[2] / 2, square[1] + square[2] / 2,
                   float(index.unit_bounds[:, 2].min()))  # fmt: skip
-    limits = Limits(options.max_features, options.max_coarse_features,
-                    options.max_triangles, options.max_depth)  # fmt: skip
+    limits = Limits(
+        max_features=options.max_features,
+        max_coarse_features=options.max_coarse_features,
+        max_triangles=options.max_triangles,
+        max_depth=options.max_depth,
+    )
     root = plan(index, limits, square)
     tiles = root.walk()
     staging = store.city_dir / f".{TILES_DIR}.partial"

@@ -315,6 +315,10 @@ def tile(
         bool,
         typer.Option(help="Quantize positions, normals and ids (KHR_mesh_quantization)."),
     ] = True,
+    compress: Annotated[
+        bool,
+        typer.Option(help="Compress vertices and indices (EXT_meshopt_compression) where it pays."),
+    ] = True,
     max_features: Annotated[
         int, typer.Option(help="Most objects a leaf tile holds.", min=1, max=65_535)
     ] = 500,
@@ -334,7 +338,7 @@ def tile(
 
     with _clear_errors(), CityStore.open(city) as store, _progress() as progress:
         options = TilingOptions(max_features=max_features, content_format=content_format,
-                                quantize=quantize, workers=workers)  # fmt: skip
+                                quantize=quantize, compress=compress, workers=workers)  # fmt: skip
         task = progress.add_task("tile", total=None)
         summary = write_tileset(store, options, on_progress=_advance(progress, task))
     console.print(

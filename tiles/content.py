@@ -50,6 +50,7 @@ class Settings:
     crs: str
     content_format: str = "glb"  # or "b3dm"
     quantize: bool = True
+    compress: bool = True
 
 
 @dataclass(frozen=True)
@@ -201,6 +202,7 @@ class _Drawing:
         settings = self.settings
         hasher = hashlib.blake2b(digest_size=16)
         header = [CONTENT_VERSION, kind, settings.content_format, settings.quantize,
+                  settings.compress,
                   settings.frame_origin, settings.crs]  # fmt: skip
         hasher.update(json.dumps(header).encode("utf-8"))
         hasher.update(repr([(row[1:9], inherited) for row, inherited in self.rows]).encode())
@@ -240,7 +242,8 @@ class _Drawing:
                                     global_faces[chosen]))  # fmt: skip
         rows = [_properties(row, inherited) for row, inherited in self.rows]
         b3dm = self.settings.content_format == "b3dm"
-        glb = build_glb(surfaces, rows, quantize=self.settings.quantize, batch_ids=b3dm)
+        glb = build_glb(surfaces, rows, quantize=self.settings.quantize, batch_ids=b3dm,
+                        compress=self.settings.compress)  # fmt: skip
         return wrap_b3dm(glb, len(rows), batch_table(rows)) if b3dm else glb
 
 

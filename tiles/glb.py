@@ -24,11 +24,13 @@ import numpy as np
 import numpy.typing as npt
 
 from cim.model import FloatArray, Material
+from tiles.meshopt import encode_attributes, encode_indices
 from tiles.metadata import property_table
 
 _ARRAY_BUFFER, _ELEMENT_ARRAY_BUFFER = 34962, 34963
 _BYTE, _UNSIGNED_SHORT, _UNSIGNED_INT, _FLOAT = 5120, 5123, 5125, 5126
 _QUANTIZED_STEPS = 65535
+MESHOPT = "EXT_meshopt_compression"
 _MIN_NORMAL_LENGTH = 1e-12
 
 
@@ -55,6 +57,41 @@ class _Buffer:
     data: bytearray = field(default_factory=bytearray)
     views: list[dict[str, Any]] = field(default_factory=list)
     accessors: list[dict[str, Any]] = field(default_factory=list)
+    compress: bool = False
+    fallback_length: int = 0  # bytes of the uncompressed views (buffer 1, no data)
+
+    def vertex_view(self, payload: bytes, stride: int) -> int:
+        """A vertex attribute view, meshopt-compressed when that makes it smaller."""
+        encoded = encode_attributes(payload, stride) if self.compress and payload else b""
+        if not encoded or len(encoded) >= len(payload):
+            return self.view(payload, _ARRAY_BUFFER, stride)
+        return self._compressed(encoded, payload, stride, "ATTRIBUTES", _ARRAY_BUFFER, stride)
+
+    def index_view(self, indices: np.ndarray, dtype: str) -> int:
+        """An index view, meshopt-compressed when that makes it smaller."""
+        payload = indices.astype(dtype).tobytes()
+        encoded = encode_indices(indices) if self.compress and len(indices) else b""
+        if not encoded or len(encoded) >= len(payload):
+            return self.view(payload, _ELEMENT_ARRAY_BUFFER)
+        size = np.dtype(dtype).itemsize
+        return self._compressed(encoded, payload, size, "INDICES", _ELEMENT_ARRAY_BUFFER, None)
+
+    def _compressed(
+        self, encoded: bytes, raw: bytes, size: int, mode: str, target: int, stride: int | None
+    ) -> int:
+        self.data.extend(b"\0" * (-len(self.data) % 8))
+        self.fallback_length += -self.fallback_length % 8
+        extension = {"buffer": 0, "byteOffset": len(self.data), "byteLength": len(encoded),
+                     "byteStride": size, "count": len(raw) // size, "mode": mode}  # fmt: skip
+        entry: dict[str, Any] = {"buffer": 1, "byteOffset": self.fallback_length,
+                                 "byteLength": len(raw), "target": target,
+                                 "extensions": {MESHOPT: extension}}  # fmt: skip
+        if stride is not None:
+            entry["byteStride"] = stride
+        self.data.extend(encoded)
+        self.fallback_length += len(raw)
+        self.views.append(entry)
+        return len(self.views) - 1
 
     def view(self, payload: bytes, target: int | None = None, stride: int | None = None) -> int:
         self.data.extend(b"\0" * (-len(self.data) % 8))
@@ -80,13 +117,14 @@ def build_glb(
     *,
     quantize: bool = True,
     batch_ids: bool = False,
+    compress: bool = True,
 ) -> bytes:
     """The glb of ``surfaces`` whose feature ``i`` has the properties ``rows[i]``.
 
     With ``batch_ids`` the feature ids are a ``_BATCHID`` attribute and no metadata is
     written (the b3dm batch table carries it).
     """
-    buffer = _Buffer()
+    buffer = _Buffer(compress=compress)
     prepared = [p for p in (_prepare(surface) for surface in surfaces) if p is not None]
     low, step = _quantization(prepared) if quantize else (np.zeros(3), np.ones(3))
     id_name = "_BATCHID" if batch_ids else "_FEATURE_ID_0"
@@ -128,11 +166,16 @@ def build_glb(
     if quantize:
         used.append("KHR_mesh_quantization")
         document["extensionsRequired"] = ["KHR_mesh_quantization"]
+    buffer.data.extend(b"\0" * (-len(buffer.data) % 8))
+    buffers: list[dict[str, Any]] = [{"byteLength": len(buffer.data)}]
+    if buffer.fallback_length:
+        buffers.append({"byteLength": buffer.fallback_length,
+                        "extensions": {MESHOPT: {"fallback": True}}})  # fmt: skip
+        used.append(MESHOPT)
+        document["extensionsRequired"] = [*document.get("extensionsRequired", []), MESHOPT]
     if used:
         document["extensionsUsed"] = used
-    buffer.data.extend(b"\0" * (-len(buffer.data) % 8))
-    document |= {"accessors": buffer.accessors, "bufferViews": buffer.views,
-                 "buffers": [{"byteLength": len(buffer.data)}]}  # fmt: skip
+    document |= {"accessors": buffer.accessors, "bufferViews": buffer.views, "buffers": buffers}
     return pack_glb(document, bytes(buffer.data))
 
 
@@ -197,9 +240,9 @@ def _vertex_data(
     if quantize:
         padded = np.zeros((n, 4), dtype="<u2")
         padded[:, :3] = shared["p"]
-        p_view = buffer.view(padded.tobytes(), _ARRAY_BUFFER, stride=8)
-        n_view = buffer.view(np.ascontiguousarray(shared["n"]).tobytes(), _ARRAY_BUFFER, stride=4)
-        id_view = buffer.view(shared["id"].astype("<u4").tobytes(), _ARRAY_BUFFER, stride=4)
+        p_view = buffer.vertex_view(padded.tobytes(), 8)
+        n_view = buffer.vertex_view(np.ascontiguousarray(shared["n"]).tobytes(), 4)
+        id_view = buffer.vertex_view(shared["id"].astype("<u4").tobytes(), 4)
         p_components, n_components, id_component = _UNSIGNED_SHORT, _BYTE, _UNSIGNED_SHORT
     else:
         p_view = buffer.view(np.ascontiguousarray(shared["p"]).tobytes(), _ARRAY_BUFFER)
@@ -214,7 +257,7 @@ def _vertex_data(
     normal = buffer.accessor(n_view, n_components, n, "VEC3", **normal_extra)
     feature = buffer.accessor(id_view, id_component, n, "SCALAR")
     index_type, index_dtype = (_UNSIGNED_SHORT, "<u2") if n <= 65535 else (_UNSIGNED_INT, "<u4")
-    index_view = buffer.view(inverse.astype(index_dtype).tobytes(), _ELEMENT_ARRAY_BUFFER)
+    index_view = buffer.index_view(inverse.ravel(), index_dtype)
     indices = buffer.accessor(index_view, index_type, count, "SCALAR")
     return (position, normal, feature), indices
 

@@ -19,6 +19,7 @@ import numpy.typing as npt
 
 from tiles.b3dm import read_b3dm
 from tiles.errors import TilesError
+from tiles.meshopt import decode_attributes, decode_indices
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -207,6 +208,22 @@ def check_glb(path: Path, box: Box | None) -> list[str]:
             problems.append("EXT_structural_metadata is not listed in extensionsUsed")
         counts = _check_metadata(document, binary, metadata, problems)
     problems += _check_feature_ids(document, binary, counts, used)
+    problems += _check_compressed_views(document, binary, used)
+    return problems
+
+
+def _check_compressed_views(document: dict[str, Any], binary: bytes, used: set[str]) -> list[str]:
+    """Every EXT_meshopt_compression view must decode to its declared length."""
+    problems: list[str] = []
+    for index, view in enumerate(document.get("bufferViews", [])):
+        if "EXT_meshopt_compression" not in view.get("extensions", {}):
+            continue
+        if "EXT_meshopt_compression" not in used:
+            problems.append("EXT_meshopt_compression is not listed in extensionsUsed")
+        try:
+            _view_bytes(document, binary, index)
+        except ValueError as exc:
+            problems.append(str(exc))
     return problems
 
 
@@ -384,6 +401,9 @@ def _view_bytes(
     if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(views):
         raise ValueError(f"{role} {index!r} is not a bufferView (there are {len(views)})")
     view = views[index]
+    meshopt = view.get("extensions", {}).get("EXT_meshopt_compression")
+    if isinstance(meshopt, dict):
+        return _decompressed(binary, meshopt, view, f"{role} bufferView {index}")
     if view.get("buffer", 0) != 0:
         raise ValueError(f"{role} bufferView {index} is not in the glb's BIN chunk")
     start, length = int(view.get("byteOffset", 0)), int(view.get("byteLength", -1))
@@ -393,6 +413,32 @@ def _view_bytes(
             f" the {len(binary)}-byte BIN chunk"
         )
     return binary[start : start + length]
+
+
+def _decompressed(
+    binary: bytes, meshopt: dict[str, Any], view: dict[str, Any], label: str
+) -> bytes:
+    """The bytes of an EXT_meshopt_compression buffer view, decoded."""
+    start, length = int(meshopt.get("byteOffset", 0)), int(meshopt.get("byteLength", -1))
+    if meshopt.get("buffer", 0) != 0 or start < 0 or length < 0 or start + length > len(binary):
+        raise ValueError(f"{label}: its compressed data lies outside the BIN chunk")
+    count, stride, mode = meshopt.get("count"), meshopt.get("byteStride"), meshopt.get("mode")
+    if (
+        not isinstance(count, int)
+        or not isinstance(stride, int)
+        or count * stride != view.get("byteLength")
+    ):
+        raise ValueError(f"{label}: count x byteStride differs from the view's byteLength")
+    source = binary[start : start + length]
+    try:
+        if mode == "ATTRIBUTES":
+            return decode_attributes(source, count, stride)
+        if mode == "INDICES":
+            dtype = "<u2" if stride == 2 else "<u4"
+            return decode_indices(source, count).astype(dtype).tobytes()
+    except (TilesError, IndexError) as exc:
+        raise ValueError(f"{label}: {exc}") from exc
+    raise ValueError(f"{label}: meshopt mode {mode!r} is not checked here")
 
 
 def _accessor(document: dict[str, Any], index: Any) -> dict[str, Any] | None:

@@ -54,6 +54,7 @@ class TilingOptions:
     excluded_classes: tuple[str, ...] = DEFAULT_EXCLUDED
     content_format: str = "glb"
     quantize: bool = True
+    compress: bool = True  # EXT_meshopt_compression on the views where it saves bytes
     workers: int = 0  # 0: one per CPU
 
     def __post_init__(self) -> None:
@@ -119,7 +120,7 @@ def write_tileset(
     settings = content.Settings(
         store.city_dir, staging, final if previous else None,
         previous.files if previous else {}, origin, store.crs,
-        options.content_format, options.quantize,
+        options.content_format, options.quantize, options.compress,
     )  # fmt: skip
     try:
         jobs = [_job(tile, index) for tile in tiles]

@@ -25,7 +25,8 @@ def tiny_tiles(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiled city of twelve boxes, three to a leaf: a root, inner tiles and leaves."""
     store = make_city(tmp_path_factory.mktemp("tiny"))
     add_boxes(store, BOXES)
-    summary = write_tileset(store, TilingOptions(max_features=3))
+    # uncompressed, so that tests can corrupt the bytes of a view directly
+    summary = write_tileset(store, TilingOptions(max_features=3, compress=False))
     store.close()
     return summary.tileset.parent
 
@@ -355,3 +356,20 @@ def test_malformed_gltf_json_is_reported_not_raised(tiles_copy: Path) -> None:
     _assert_reported(check_tileset(tiles_copy / "tileset.json"), "malformed glTF JSON")
     with pytest.raises(ValueError, match="no EXT_structural_metadata"):
         feature_properties(_first_glb(tiles_copy))
+
+
+def test_corrupt_meshopt_streams_are_reported(tmp_path: Path) -> None:
+    store = make_city(tmp_path)
+    add_boxes(store, 40)
+    folder = write_tileset(store, TilingOptions(max_features=10)).tileset.parent
+    store.close()
+    assert check_tileset(folder / "tileset.json") == []
+
+    def edit(document: dict[str, Any], binary: bytearray) -> None:
+        views = [v for v in document["bufferViews"] if "extensions" in v]
+        assert views, "nothing was compressed"
+        extension = views[0]["extensions"]["EXT_meshopt_compression"]
+        binary[extension["byteOffset"]] = 0x00  # the stream's header byte
+
+    _edit_glb(folder, edit)
+    _assert_reported(check_tileset(folder / "tileset.json"), "not a meshopt")

@@ -1,0 +1,68 @@
+"""CesiumJS streams every tile format the tiler writes: quantized and meshopt-compressed glb
+with metadata (3D Tiles 1.1), and b3dm with batch tables (3D Tiles 1.0)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cim.store import CityStore
+from tests.api.conftest import build_small_city
+from tests.viewer.conftest import ARTIFACTS, open_viewer, serve
+from tiles.tileset import TilingOptions, write_tileset
+
+pytestmark = pytest.mark.browser
+
+FORMATS = {
+    "glb-meshopt": TilingOptions(max_features=25),
+    "glb-plain": TilingOptions(max_features=25, quantize=False, compress=False),
+    "b3dm": TilingOptions(max_features=25, content_format="b3dm"),
+}
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_small_city(tmp_path_factory.mktemp("formats"))
+
+
+@pytest.fixture(params=sorted(FORMATS))
+def served(request: pytest.FixtureRequest, city: Path) -> Iterator[tuple[str, str]]:
+    with CityStore.open(city) as store:
+        write_tileset(store, FORMATS[request.param])
+    with serve(city) as url:
+        yield request.param, url
+
+
+def test_cesium_loads_and_picks_every_format(served: tuple[str, str], browser: Any) -> None:
+    name, url = served
+    viewer = open_viewer(browser, url)
+    page = viewer.page
+    page.wait_for_timeout(1_500)  # let refinement request the leaves
+    tileset = json.loads(page.evaluate("fetch('/tiles/tileset.json').then(r => r.text())"))
+    suffix = ".b3dm" if name == "b3dm" else ".glb"
+    contents = [u for u in viewer.requests if "/tiles/content/" in u]
+    assert contents and all(u.endswith(suffix) for u in contents), contents
+    leaves = [u for u in contents if "_" in u.rsplit("/", 1)[1]]
+    assert leaves, f"no leaf was streamed: {contents}"
+    assert tileset["asset"]["version"] == ("1.0" if name == "b3dm" else "1.1")
+    target = page.evaluate(
+        """async () => {
+            const body = await (await fetch('/api/objects?class=IfcBuilding&limit=1')).json();
+            const building = await (await fetch('/api/objects/' + body.objects[0].id)).json();
+            const p = building.position;
+            return window.cimtwin.screenPositionOf(p.lon, p.lat, p.height * 0.5);
+        }"""
+    )
+    assert target is not None, "the building is not on screen"
+    page.mouse.click(target["x"], target["y"])
+    page.wait_for_function("window.cimtwin.selected !== null", timeout=20_000)
+    selected = page.evaluate("window.cimtwin.selected")
+    assert selected["id"] and selected["class"].startswith("Ifc")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"tiles-{name}.png"))
+    assert not viewer.errors, f"console errors with {name}: {viewer.errors}"
+    page.close()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -42,7 +43,7 @@ class MeshIndex:
     unit_lod_triangles: dict[str, dict[str, int]]  # building id -> LOD name -> triangles
     excluded: dict[str, int]  # objects left out and why
 
-    @property
+    @cached_property
     def unit_first(self) -> IntArray:
         """Per unit: the index of its first object (its only one, for a standalone unit)."""
         _, first = np.unique(self.unit_of, return_index=True)

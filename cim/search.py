@@ -126,6 +126,7 @@ def values(
     ids: Iterable[str] | None = None,
     cls: str | None = None,
     per_building: bool = False,
+    owners: set[str] | None = None,
 ) -> dict[str, Any]:
     """``{object id: value}`` of one attribute, for the objects that have it.
 
@@ -135,6 +136,7 @@ def values(
     (from the usual fields and psets). Numbers stay numbers; other values become strings.
     With ``per_building``, an object inside a building gets its building's value when the
     building has one (a wall is coloured by the height of its building, not its own).
+    ``owners``, when given, receives the ids whose value is their own (not a building's).
     """
     where, params = [], []
     if ids is not None:
@@ -162,6 +164,8 @@ def values(
         value = _value_of(attribute, base, top, attributes)
         if value is not None:
             found[object_id] = value
+            if owners is not None:
+                owners.add(object_id)
     if members:
         buildings = conn.execute(
             f"SELECT object_id, base_height, top_height, attributes FROM {gpkg.OBJECTS_TABLE}"

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from cim import gpkg
 from cim.crs import LocalFrame
@@ -59,7 +60,8 @@ class TileJob:
 
     address: str
     kind: str  # "full", "LOD1" or "LOD2"
-    fids: tuple[int, ...] = ()  # full objects, or standalone units drawn coarse
+    fids: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    # full objects, or the standalone units drawn coarse
     buildings: tuple[str, ...] = ()  # BIM buildings drawn coarse
 
 
@@ -145,7 +147,7 @@ class _Drawing:
         self.triangle_count = 0
         self._local: np.ndarray | None = None
 
-    def add_objects(self, store: CityStore, fids: tuple[int, ...]) -> None:
+    def add_objects(self, store: CityStore, fids: npt.NDArray[np.int64]) -> None:
         rows = list(object_rows(store, fids))
         buildings = building_rows(store, {row[4] for row in rows if row[4]})
         inherited = {key: attributes_of(row) for key, row in buildings.items()}

@@ -78,7 +78,8 @@ def plan(index: MeshIndex, limits: Limits, square: Square) -> Tile:
     objects_of_unit = np.argsort(index.unit_of, kind="stable")
     starts = np.searchsorted(index.unit_of[objects_of_unit], np.arange(index.unit_count + 1))
     costs = {kind: _coarse_triangles(index, kind) for kind in ("LOD1", "LOD2")}
-    planner = _Planner(index, limits, objects_of_unit, starts, index.unit_sizes(), costs)
+    planner = _Planner(index, limits, objects_of_unit, starts, index.unit_sizes(), costs,
+                       index.unit_centres())  # fmt: skip
     return planner.node(np.arange(index.unit_count), square, "0", 0)
 
 
@@ -90,6 +91,7 @@ class _Planner:
     starts: IntArray
     sizes: FloatArray
     costs: dict[str, IntArray]
+    centres: FloatArray
 
     def objects(self, units: IntArray) -> IntArray:
         parts = [self.objects_of_unit[self.starts[u] : self.starts[u + 1]] for u in units]
@@ -108,7 +110,7 @@ class _Planner:
         if len(rest) and self.fits(rest):
             children.append(Tile(f"{address}_r", "full", objects=self.objects(rest)))
         elif len(rest):
-            groups = _quadrants(self.index.unit_centres()[rest], square)
+            groups = _quadrants(self.centres[rest], square)
             children += [
                 self.node(rest[members], child_square, f"{address}_{quadrant}", depth + 1)
                 for quadrant, (members, child_square) in groups.items()

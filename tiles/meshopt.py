@@ -68,9 +68,9 @@ def _encode_blocks(zigzag: Bytes) -> bytes:
     values = padded.reshape(blocks, groups, _GROUP, stride).transpose(0, 3, 1, 2)
     sizes = np.stack(
         [
-            np.where(values.any(axis=-1), 1 << 30, 0),
-            4 + (values >= 3).sum(axis=-1),
-            8 + (values >= 15).sum(axis=-1),
+            np.where(np.count_nonzero(values, axis=-1), 1 << 30, 0),
+            4 + np.count_nonzero(values >= 3, axis=-1),
+            8 + np.count_nonzero(values >= 15, axis=-1),
             np.full(values.shape[:-1], 16),
         ]
     )
@@ -79,10 +79,8 @@ def _encode_blocks(zigzag: Bytes) -> bytes:
     header_bytes = -(-groups // 4)
     header_modes = np.zeros((blocks, stride, header_bytes * 4), dtype=np.uint8)
     header_modes[..., :groups] = mode
-    shifts = np.array([0, 2, 4, 6], dtype=np.uint8)
-    header = (header_modes.reshape(blocks, stride, header_bytes, 4) << shifts).sum(
-        axis=-1, dtype=np.uint8
-    )
+    quads = header_modes.reshape(blocks, stride, header_bytes, 4)
+    header = quads[..., 0] | (quads[..., 1] << 2) | (quads[..., 2] << 4) | (quads[..., 3] << 6)
     combined = np.concatenate([header, payload.reshape(blocks, stride, -1)], axis=-1)
     keep = np.concatenate(
         [
@@ -108,8 +106,9 @@ def _group_payloads(values: Bytes, mode: npt.NDArray[np.int64]) -> tuple[Bytes, 
             continue
         extra = group >= sentinel
         packed_values = np.minimum(group, sentinel).reshape(len(group), -1, 8 // width)
-        shifts = np.arange(8 - width, -1, -width, dtype=np.uint8)
-        packed = (packed_values << shifts).sum(axis=-1, dtype=np.uint8)  # most significant first
+        packed = np.zeros(packed_values.shape[:2], dtype=np.uint8)
+        for slot in range(8 // width):  # most significant first
+            packed |= packed_values[..., slot] << np.uint8(8 - width * (slot + 1))
         order = np.argsort(~extra, axis=1, kind="stable")
         extras = np.take_along_axis(group, order, axis=1)
         rows = np.concatenate([packed, extras, np.zeros((len(group), 32 - 16 - packed.shape[1]),

@@ -163,19 +163,24 @@ def _depth(tile: Tile) -> int:
 
 def _job(tile: Tile, index: MeshIndex) -> content.TileJob:
     if tile.kind == "full":
-        return content.TileJob(tile.address, "full", tuple(index.fids[tile.objects].tolist()))
+        return content.TileJob(tile.address, "full", index.fids[tile.objects])
     buildings = tuple(index.unit_buildings[u] for u in tile.units if u in index.unit_buildings)
     standalone = [u for u in tile.units.tolist() if u not in index.unit_buildings]
-    fids = tuple(index.fids[index.unit_first[standalone]].tolist()) if standalone else ()
+    fids = index.fids[index.unit_first[standalone]] if standalone else np.zeros(0, np.int64)
     return content.TileJob(tile.address, tile.kind, fids, buildings)
 
 
 def _measure_jobs(tiles: list[Tile], index: MeshIndex) -> list[tuple[str, tuple[int, ...]]]:
     """One deviation measurement per BIM building drawn coarse somewhere."""
-    units = {int(u) for tile in tiles if tile.kind != "full" for u in tile.units
-             if int(u) in index.unit_buildings}  # fmt: skip
-    return [(index.unit_buildings[u], tuple(index.fids[index.unit_of == u].tolist()))
-            for u in sorted(units)]  # fmt: skip
+    units = sorted({int(u) for tile in tiles if tile.kind != "full" for u in tile.units
+                    if int(u) in index.unit_buildings})  # fmt: skip
+    if not units:
+        return []
+    members = np.flatnonzero(np.isin(index.unit_of, units))
+    members = members[np.argsort(index.unit_of[members], kind="stable")]
+    bounds = np.searchsorted(index.unit_of[members], [*units, units[-1] + 1])
+    return [(index.unit_buildings[u], tuple(index.fids[members[a:b]].tolist()))
+            for u, a, b in zip(units, bounds[:-1], bounds[1:], strict=True)]  # fmt: skip
 
 
 def _workers(options: TilingOptions, jobs: int) -> int:

@@ -12,6 +12,7 @@ previous run instead of being drawn again.
 from __future__ import annotations
 
 import json
+import logging
 import multiprocessing
 import os
 import shutil
@@ -34,6 +35,7 @@ from tiles.folders import swap_in
 from tiles.layout import Limits, Tile, plan, root_square
 from tiles.manifest import MANIFEST_FILE, build_manifest, load_previous
 
+log = logging.getLogger(__name__)
 TILES_DIR = "tiles"
 DEFAULT_EXCLUDED = ("IfcSpace", "IfcOpeningElement", "IfcAnnotation")
 FORMATS = ("glb", "b3dm")
@@ -96,6 +98,8 @@ def write_tileset(
     options = options or TilingOptions()
     started = time.perf_counter()
     index = read_mesh_index(store, options.excluded_classes)
+    log.info("indexed %d objects in %d units in %.2f s", len(index.fids), index.unit_count,
+             time.perf_counter() - started)  # fmt: skip
     if index.unit_count == 0:
         raise NothingToTileError(f"{store.city_dir} has no geometry to tile: import a model first")
     final = store.city_dir / TILES_DIR
@@ -114,6 +118,7 @@ def write_tileset(
     )
     root = plan(index, limits, square)
     tiles = root.walk()
+    log.info("planned %d tiles at %.2f s", len(tiles), time.perf_counter() - started)
     staging = store.city_dir / f".{TILES_DIR}.partial"
     shutil.rmtree(staging, ignore_errors=True)
     (staging / "content").mkdir(parents=True)
@@ -140,6 +145,8 @@ def write_tileset(
                 done += 1
                 if on_progress:
                     on_progress(done, total)
+        log.info("drew %d tiles with %d workers at %.2f s", len(results), workers,
+                 time.perf_counter() - started)  # fmt: skip
         tileset = _tileset_json(root, results, deviations, origin, store.crs, options)
         text = json.dumps(tileset, indent=1)
         (staging / "tileset.json").write_text(text)

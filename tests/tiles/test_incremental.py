@@ -161,3 +161,29 @@ def test_tile_command_refuses_bad_options(
     assert result.exit_code != 0
     assert message in result.output
     assert not (tmp_path / "city" / "tiles").exists()
+
+
+def test_served_etags_follow_the_manifest(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    store = make_city(tmp_path)
+    add_blocks(store, 400)
+    folder = write_tileset(store, OPTIONS).tileset.parent
+    client = TestClient(create_app(store.city_dir))
+    uris = sorted(json.loads((folder / "manifest.json").read_text())["files"])
+    etags = {uri: client.get(f"/tiles/{uri}").headers["etag"] for uri in uris}
+    with store.transaction() as writer:
+        writer.set_attributes("blocks:42", {"use": "school"})
+    write_tileset(store, OPTIONS)
+    manifest = client.get("/tiles/manifest.json")
+    assert manifest.status_code == 200 and manifest.headers["content-type"] == "application/json"
+    purge = set(manifest.json()["changes"]["purge"])
+    assert purge
+    for uri in uris:
+        headers = {"If-None-Match": etags[uri], "Origin": "http://elsewhere.example"}
+        answer = client.get(f"/tiles/{uri}", headers=headers)
+        assert answer.status_code == (200 if uri in purge else 304), uri
+        assert "access-control-allow-origin" in answer.headers
+    store.close()

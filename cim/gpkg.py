@@ -225,6 +225,23 @@ def envelope(blob: bytes | None) -> tuple[float, float, float, float] | None:
     return min_x, min_y, max_x, max_y
 
 
+def merge_extent(conn: sqlite3.Connection, added: tuple[float, float, float, float] | None) -> None:
+    """Grow the objects layer's extent in ``gpkg_contents`` by ``added``; touch its time."""
+    row = conn.execute(
+        "SELECT min_x, min_y, max_x, max_y FROM gpkg_contents WHERE table_name=?", (OBJECTS_TABLE,)
+    ).fetchone()
+    extent = list(row) if row is not None else [None] * 4
+    if added is not None:
+        for index, pick in enumerate((min, min, max, max)):
+            current = extent[index]
+            extent[index] = added[index] if current is None else pick(current, added[index])
+    conn.execute(
+        "UPDATE gpkg_contents SET min_x=?, min_y=?, max_x=?, max_y=?, last_change=?"
+        " WHERE table_name=?",
+        (*extent, timestamp(), OBJECTS_TABLE),
+    )
+
+
 def update_extent(conn: sqlite3.Connection) -> None:
     """Refresh the extent and change time of the objects layer in ``gpkg_contents``."""
     extent: list[float | None] = [None, None, None, None]

@@ -126,8 +126,12 @@ class CityStore:
         """Yield a writer; commit when the block ends, roll everything back on error."""
         self._conn.execute("BEGIN IMMEDIATE")
         try:
-            yield CityWriter(self._conn, self.srs_id)
-            gpkg.update_extent(self._conn)
+            writer = CityWriter(self._conn, self.srs_id)
+            yield writer
+            if writer.removed_any:
+                gpkg.update_extent(self._conn)
+            else:
+                gpkg.merge_extent(self._conn, writer.added_envelope)
         except BaseException:
             self._conn.execute("ROLLBACK")
             raise

@@ -18,9 +18,14 @@ class CityWriter:
     def __init__(self, conn: sqlite3.Connection, srs_id: int) -> None:
         self._conn = conn
         self._srs_id = srs_id
+        #: the envelope of the footprints added, and whether any was removed (then the
+        #: layer's extent is recomputed from every row instead of merged)
+        self.added_envelope: tuple[float, float, float, float] | None = None
+        self.removed_any = False
 
     def remove_source(self, source: str) -> int:
         """Remove every object, mesh, LOD and record of ``source``; return the objects removed."""
+        self.removed_any = True
         self._conn.execute(
             f"DELETE FROM {gpkg.MESHES_TABLE} WHERE object_id IN"
             f" (SELECT object_id FROM {gpkg.OBJECTS_TABLE} WHERE source = ?)",
@@ -66,21 +71,29 @@ class CityWriter:
 
     def add_object(self, obj: CityObject) -> None:
         """Insert one object; its id must be new to the city."""
-        clash = self._conn.execute(
-            f"SELECT source FROM {gpkg.OBJECTS_TABLE} WHERE object_id = ?", (obj.id,)
-        ).fetchone()
-        if clash is not None:
-            raise CimError(f"object {obj.id} ({obj.cls}) already exists, from source {clash[0]}")
         values = (
             obj.id, obj.cls, obj.name, obj.parent_id, obj.building_id, obj.storey_id, obj.source,
             obj.base_height, obj.top_height, obj.digest,
             json.dumps(obj.attributes, ensure_ascii=False, default=str),
         )  # fmt: skip
-        self._conn.execute(
-            f"INSERT INTO {gpkg.OBJECTS_TABLE} (geom, {', '.join(gpkg.OBJECT_COLUMNS)})"
-            f" VALUES (?, {', '.join('?' * len(values))})",
-            (gpkg.encode_geometry(obj.footprint, self._srs_id), *values),
-        )
+        try:
+            self._conn.execute(
+                f"INSERT INTO {gpkg.OBJECTS_TABLE} (geom, {', '.join(gpkg.OBJECT_COLUMNS)})"
+                f" VALUES (?, {', '.join('?' * len(values))})",
+                (gpkg.encode_geometry(obj.footprint, self._srs_id), *values),
+            )
+        except sqlite3.IntegrityError as exc:  # the id is taken: say by whom
+            clash = self._conn.execute(
+                f"SELECT source FROM {gpkg.OBJECTS_TABLE} WHERE object_id = ?", (obj.id,)
+            ).fetchone()
+            owner = clash[0] if clash else "?"
+            message = f"object {obj.id} ({obj.cls}) already exists, from source {owner}"
+            raise CimError(message) from exc
+        if obj.footprint is not None and not obj.footprint.is_empty:
+            x0, y0, x1, y1 = obj.footprint.bounds
+            old = self.added_envelope
+            self.added_envelope = (x0, y0, x1, y1) if old is None else (
+                min(old[0], x0), min(old[1], y0), max(old[2], x1), max(old[3], y1))  # fmt: skip
 
     def set_attributes(self, object_id: str, attributes: dict[str, Any]) -> None:
         """Replace the attributes of an existing object."""

@@ -352,3 +352,26 @@ def test_pyogrio_reads_objects_with_crs_and_geometry(tmp_path: Path) -> None:
     assert by_id.geometry["c"] is None
     layers = dict(pyogrio.list_layers(tmp_path / "city" / STORE_FILE).tolist())
     assert layers["city_objects"] == "MultiPolygon"
+
+
+def test_layer_extent_grows_with_additions_and_shrinks_after_removals(tmp_path: Path) -> None:
+    store = make_city(tmp_path)
+
+    def contents() -> tuple[float, ...]:
+        row = store.conn.execute(
+            "SELECT min_x, min_y, max_x, max_y FROM gpkg_contents WHERE table_name = 'city_objects'"
+        ).fetchone()
+        return tuple(row)
+
+    with store.transaction() as writer:
+        writer.add_object(CityObject("a", "IfcSlab", source="s1", footprint=_square(X0, Y0, 10.0)))
+    assert contents() == (X0, Y0, X0 + 10.0, Y0 + 10.0)
+    with store.transaction() as writer:  # a second transaction merges its envelope
+        writer.add_object(CityObject("b", "IfcSlab", source="s2",
+                                     footprint=_square(X0 + 50, Y0 - 5, 5.0)))  # fmt: skip
+        writer.add_object(CityObject("c", "IfcSlab", source="s2"))  # no footprint
+    assert contents() == (X0, Y0 - 5, X0 + 55.0, Y0 + 10.0)
+    with store.transaction() as writer:
+        writer.remove_source("s2")
+    assert contents() == (X0, Y0, X0 + 10.0, Y0 + 10.0)
+    store.close()

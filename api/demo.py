@@ -22,7 +22,7 @@ from cim.raster import import_dem, import_ortho
 from cim.store import CityStore
 from tiles.imagery import write_imagery
 from tiles.terrain import write_terrain
-from tiles.tileset import TILES_DIR, write_tileset
+from tiles.tileset import write_tileset
 
 DEMO_CRS = "EPSG:4547"
 DEMO_NAME = "Guangzhou Tianhe demo district"
@@ -93,10 +93,11 @@ def build_demo(city_dir: Path, log: Callable[[str], None] = print) -> DemoResult
                 )
         changed = _gis_layers(store, city_dir, log, result)
         changed = _rasters(store, city_dir, log, result) or changed
-        if pending or changed or not (city_dir / TILES_DIR / "tileset.json").is_file():
-            summary = write_tileset(store)
-            result.tiled = True
-            log(f"tiled {summary.features} features into {summary.content_files} tiles")
+        # always: re-tiling redraws only tiles whose inputs (or the tiler) changed
+        summary = write_tileset(store)
+        result.tiled = summary.written > 0 or summary.removed > 0
+        log(f"tiled {summary.features} features into {summary.content_files} tiles"
+            f" ({summary.written} drawn, {summary.reused} unchanged)")  # fmt: skip
     return result
 
 

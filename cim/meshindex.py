@@ -1,19 +1,22 @@
-"""Bulk reads of the store for the tiler: a compact index of every mesh, then rows by tile.
+"""An on-disk index of the city's meshes for the tiler, so a city of millions tiles in bounded
+memory; and bulk reads of rows by tile.
 
-:func:`read_mesh_index` reads, without a single triangle, what the tiler partitions: per
-object with a mesh its row id, bounds and triangle count, grouped into *units* (a BIM
-building with all its elements, or one standalone object such as a GIS building). It
-keeps numbers in numpy arrays (about 100 bytes an object), so a city of millions fits;
-the triangles are read later one tile at a time by :func:`object_rows` and
-:func:`unit_rows`.
+:meth:`MeshIndex.build` writes, in a temporary SQLite file beside the city and in SQL
+alone (no Python loop over objects), one row per meshed object (row id, bounds, triangle
+count) and one per *unit*: a BIM building with all its elements, or one standalone object
+such as a GIS building. Each unit gets the Morton code of its centre in a quadtree over a
+square: the units of any quadtree cell are then one range of an index, so planning a tile
+and listing its objects are range queries, whatever the city's size. Triangles are read
+later, one tile at a time, by :func:`object_rows`.
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,131 +28,247 @@ from cim.store import CityStore
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
-_BATCH = 50_000
+Square = tuple[float, float, float]  # min x, min y, side
+#: Quadtree depth of the Morton codes: cells of side / 65 536.
+CODE_LEVELS = 16
+OWN_MESH_LIMIT = 1_000  # standalone objects above this many triangles are drawn as blocks
 _IN_CHUNK = 900  # below SQLite's default limit of bound parameters
 
 
-@dataclass
+@dataclass(frozen=True)
+class RegionStats:
+    """What the units of a cell hold."""
+
+    units: int
+    objects: int
+    triangles: int
+
+
 class MeshIndex:
-    """Objects with meshes, grouped into units; every array is indexed as documented."""
+    """The index file: tables ``objects`` and ``units`` (see the module docstring)."""
 
-    fids: IntArray  # per object: its row id in city_objects
-    unit_of: IntArray  # per object: its unit
-    bounds: FloatArray  # per object: (min x, y, z, max x, y, z) in the city CRS
-    triangles: IntArray  # per object
-    unit_bounds: FloatArray  # per unit
-    unit_triangles: IntArray  # per unit: every triangle of its objects
-    unit_buildings: dict[int, str]  # BIM units: the building's object id
-    unit_lod_triangles: dict[str, dict[str, int]]  # building id -> LOD name -> triangles
-    excluded: dict[str, int]  # objects left out and why
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
 
-    @cached_property
-    def unit_first(self) -> IntArray:
-        """Per unit: the index of its first object (its only one, for a standalone unit)."""
-        _, first = np.unique(self.unit_of, return_index=True)
-        return np.asarray(first, dtype=np.int64)
+    @classmethod
+    def build(
+        cls, store: CityStore, path: Path, excluded_classes: Iterable[str]
+    ) -> tuple[MeshIndex, dict[str, int]]:
+        """Write the index of ``store`` at ``path``; also return what was left out and why."""
+        excluded = sorted(set(excluded_classes))
+        conn = sqlite3.connect(f"file:{path}", uri=True)
+        try:
+            conn.execute("ATTACH DATABASE ? AS city", (f"file:{store.path}?mode=ro",))
+            _create_tables(conn, excluded)
+            left_out = _excluded_counts(conn, excluded)
+            conn.commit()
+            conn.execute("DETACH DATABASE city")
+        finally:
+            conn.close()
+        return cls(path), left_out
 
-    @property
+    def close(self) -> None:
+        """Close the index file."""
+        self.conn.close()
+
     def unit_count(self) -> int:
         """How many units there are."""
-        return len(self.unit_bounds)
+        return int(self.conn.execute("SELECT COUNT(*) FROM units").fetchone()[0])
 
-    def unit_sizes(self) -> FloatArray:
-        """The diagonal of each unit's box, metres."""
-        return np.asarray(np.linalg.norm(self.unit_bounds[:, 3:] - self.unit_bounds[:, :3], axis=1))
+    def centre_extent(self) -> tuple[float, float, float, float] | None:
+        """Min x, min y, max x, max y of the unit centres; None without units."""
+        row = self.conn.execute("SELECT MIN(cx), MIN(cy), MAX(cx), MAX(cy) FROM units").fetchone()
+        return None if row[0] is None else (row[0], row[1], row[2], row[3])
 
-    def unit_centres(self) -> FloatArray:
-        """The centre of each unit's box in plan, ``(units, 2)``."""
-        return np.asarray((self.unit_bounds[:, :2] + self.unit_bounds[:, 3:5]) / 2)
+    def lowest(self) -> float:
+        """The lowest point of every mesh."""
+        return float(self.conn.execute("SELECT MIN(z0) FROM units").fetchone()[0])
+
+    def set_square(self, square: Square, writable: Path) -> None:
+        """Give every unit the Morton code of its centre in ``square`` (and index it)."""
+        x, y, side = square
+        cells = 1 << CODE_LEVELS
+        interleave = " | ".join(
+            f"(((ix >> {i}) & 1) << {2 * i}) | (((iy >> {i}) & 1) << {2 * i + 1})"
+            for i in range(CODE_LEVELS)
+        )
+        conn = sqlite3.connect(writable)
+        try:
+            conn.execute(
+                f"UPDATE units SET code = (SELECT {interleave} FROM (SELECT"
+                f" MIN(MAX(CAST((cx - ?) / ? * {cells} AS INTEGER), 0), {cells - 1}) AS ix,"
+                f" MIN(MAX(CAST((cy - ?) / ? * {cells} AS INTEGER), 0), {cells - 1}) AS iy))",
+                (x, side, y, side),
+            )
+            # covering: cell statistics and the biggest units never visit the table
+            conn.execute("CREATE INDEX units_code ON units(code, objects, triangles, size, unit)")
+            conn.commit()
+        finally:
+            conn.close()
+
+    def stats(self, low: int, high: int, small_only: bool, limits: tuple[int, int]) -> RegionStats:
+        """Units, objects and triangles of the cell ``[low, high)`` (only the small units)."""
+        where, values = _cell(low, high, small_only, limits)
+        row = self.conn.execute(
+            f"SELECT COUNT(*), TOTAL(objects), TOTAL(triangles) FROM units WHERE {where}", values
+        ).fetchone()
+        return RegionStats(int(row[0]), int(row[1]), int(row[2]))
+
+    def big_units(self, low: int, high: int, limits: tuple[int, int]) -> list[int]:
+        """Units of the cell too big for any leaf, by row order."""
+        rows = self.conn.execute(
+            "SELECT unit FROM units WHERE code >= ? AND code < ?"
+            " AND (objects > ? OR triangles > ?) ORDER BY unit",
+            (low, high, *limits),
+        )
+        return [unit for (unit,) in rows]
+
+    def cell_objects(
+        self, low: int, high: int, small_only: bool, limits: tuple[int, int]
+    ) -> IntArray:
+        """Row ids of the objects of a cell's units (only the small units)."""
+        where, values = _cell(low, high, small_only, limits, alias="u.")
+        rows = self.conn.execute(
+            f"SELECT o.fid FROM units u JOIN objects o ON o.unit = u.unit WHERE {where}"
+            " ORDER BY o.fid",
+            values,
+        )
+        return np.array([fid for (fid,) in rows], dtype=np.int64)
+
+    def biggest(
+        self, low: int, high: int, smallest: float, limit: int, kind: str,
+        small_only: bool, limits: tuple[int, int],
+    ) -> list[tuple[int, float, int, str | None]]:  # fmt: skip
+        """Up to ``limit`` units of the cell of at least ``smallest`` metres, biggest first:
+        unit, size, triangles of its ``kind`` (LOD1/LOD2) version (-1: none), building id."""
+        cost = "lod2" if kind == "LOD2" else "lod1"
+        where, values = _cell(low, high, small_only, limits)
+        rows = self.conn.execute(
+            f"SELECT unit, size, {cost}, building FROM units WHERE {where}"
+            " AND size >= ? ORDER BY size DESC, unit LIMIT ?",
+            (*values, smallest, limit),
+        )
+        return [(int(u), float(s), int(c), b) for u, s, c, b in rows]
+
+    def largest_below(
+        self, low: int, high: int, size: float, small_only: bool, limits: tuple[int, int]
+    ) -> float:
+        """The size of the biggest unit of the cell smaller than ``size`` (0 without)."""
+        where, values = _cell(low, high, small_only, limits)
+        row = self.conn.execute(
+            f"SELECT MAX(size) FROM units WHERE {where} AND size < ?", (*values, size)
+        ).fetchone()
+        return float(row[0] or 0.0)
+
+    def unit_building(self, unit: int) -> str | None:
+        """The building id of a BIM unit; None for a standalone object."""
+        row = self.conn.execute("SELECT building FROM units WHERE unit = ?", (unit,)).fetchone()
+        return None if row is None else row[0]
+
+    def unit_cost(self, unit: int, kind: str) -> int:
+        """Triangles of a unit's ``kind`` (LOD1/LOD2) version; -1 when it has none."""
+        column = "lod2" if kind == "LOD2" else "lod1"
+        row = self.conn.execute(f"SELECT {column} FROM units WHERE unit = ?", (unit,)).fetchone()
+        return int(row[0])
+
+    def unit_objects(self, unit: int) -> tuple[IntArray, FloatArray, IntArray]:
+        """Row ids, bounds ``(n, 6)`` and triangle counts of one unit's objects."""
+        rows = self.conn.execute(
+            "SELECT fid, x0, y0, z0, x1, y1, z1, triangles FROM objects WHERE unit = ?"
+            " ORDER BY fid",
+            (unit,),
+        ).fetchall()
+        table = np.array(rows, dtype=np.float64).reshape(-1, 8)
+        return table[:, 0].astype(np.int64), table[:, 1:7], table[:, 7].astype(np.int64)
+
+    def unit_size(self, unit: int) -> float:
+        """The diagonal of one unit's box."""
+        return float(
+            self.conn.execute("SELECT size FROM units WHERE unit = ?", (unit,)).fetchone()[0]
+        )
 
 
-def read_mesh_index(store: CityStore, excluded_classes: Iterable[str]) -> MeshIndex:
-    """Index every object with a mesh, leaving out ``excluded_classes`` and hidden ones."""
-    excluded_set = set(excluded_classes)
-    hidden = hidden_fids(store)
-    excluded: dict[str, int] = {}
-    fids: list[IntArray] = []
-    bounds: list[FloatArray] = []
-    triangles: list[IntArray] = []
-    buildings: list[str | None] = []
-    for rows in _batches(store):
-        keep = []
-        for row in rows:
-            fid, cls, building = row[0], row[1], row[2]
-            if fid in hidden:
-                excluded["replaced by BIM"] = excluded.get("replaced by BIM", 0) + 1
-            elif cls in excluded_set:
-                excluded[cls] = excluded.get(cls, 0) + 1
-            else:
-                keep.append(row)
-                buildings.append(building)
-        if keep:
-            columns = list(zip(*keep, strict=True))
-            fids.append(np.array(columns[0], dtype=np.int64))
-            bounds.append(np.array(columns[3:9], dtype=np.float64).T)
-            triangles.append(np.array(columns[9], dtype=np.int64))
-    fid_array = np.concatenate(fids) if fids else np.zeros(0, np.int64)
-    bound_array = np.concatenate(bounds) if bounds else np.zeros((0, 6))
-    triangle_array = np.concatenate(triangles) if triangles else np.zeros(0, np.int64)
-    unit_of, unit_buildings = _units(buildings)
-    units = int(unit_of.max()) + 1 if len(unit_of) else 0
-    unit_bounds = np.full((units, 6), np.inf)
-    unit_bounds[:, 3:] = -np.inf
-    for axis in range(3):
-        np.minimum.at(unit_bounds[:, axis], unit_of, bound_array[:, axis])
-        np.maximum.at(unit_bounds[:, axis + 3], unit_of, bound_array[:, axis + 3])
-    unit_triangles = np.bincount(unit_of, weights=triangle_array, minlength=units).astype(np.int64)
-    return MeshIndex(fid_array, unit_of, bound_array, triangle_array, unit_bounds,
-                     unit_triangles, unit_buildings, lod_triangles(store), excluded)  # fmt: skip
+def _cell(
+    low: int, high: int, small_only: bool, limits: tuple[int, int], alias: str = ""
+) -> tuple[str, list[Any]]:
+    """The SQL condition of a cell's units (``alias`` prefixes the unit columns)."""
+    where = f"{alias}code >= ? AND {alias}code < ?"
+    values: list[Any] = [low, high]
+    if small_only:
+        where += f" AND {alias}objects <= ? AND {alias}triangles <= ?"
+        values += list(limits)
+    return where, values
 
 
-def _batches(store: CityStore) -> Iterator[list[tuple[Any, ...]]]:
-    cursor = store.conn.execute(
-        f"SELECT o.fid, o.class, o.building_id, MIN(m.min_x), MIN(m.min_y), MIN(m.min_z),"
-        f" MAX(m.max_x), MAX(m.max_y), MAX(m.max_z), SUM(m.triangle_count)"
-        f" FROM {gpkg.MESHES_TABLE} m JOIN {gpkg.OBJECTS_TABLE} o ON o.object_id = m.object_id"
-        " GROUP BY m.object_id ORDER BY o.fid"
+def _create_tables(conn: sqlite3.Connection, excluded: list[str]) -> None:
+    marks = ",".join("?" * len(excluded)) or "''"
+    gis = ",".join("?" * len(GIS_BUILDING_CLASSES))
+    conn.executescript("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;")
+    conn.execute(
+        "CREATE TABLE objects AS SELECT o.fid AS fid, o.building_id AS building,"
+        " MIN(m.min_x) AS x0, MIN(m.min_y) AS y0, MIN(m.min_z) AS z0, MAX(m.max_x) AS x1,"
+        " MAX(m.max_y) AS y1, MAX(m.max_z) AS z1, SUM(m.triangle_count) AS triangles,"
+        " 0 AS unit"
+        f" FROM city.{gpkg.MESHES_TABLE} m JOIN city.{gpkg.OBJECTS_TABLE} o"
+        " ON o.object_id = m.object_id"
+        f" WHERE o.class NOT IN ({marks}) AND NOT (o.class IN ({gis})"
+        " AND json_extract(o.attributes, '$.replaced_by') IS NOT NULL)"
+        " GROUP BY m.object_id",
+        [*excluded, *GIS_BUILDING_CLASSES],
     )
-    while rows := cursor.fetchmany(_BATCH):
-        yield rows
+    conn.execute("CREATE INDEX objects_building ON objects(building)")
+    conn.execute(
+        "UPDATE objects SET unit = CASE WHEN building IS NULL THEN fid ELSE"
+        " (SELECT MIN(o2.fid) FROM objects o2 WHERE o2.building = objects.building) END"
+    )
+    conn.execute("CREATE INDEX objects_unit ON objects(unit)")
+    conn.execute(
+        "CREATE TABLE units AS SELECT unit, MAX(building) AS building, COUNT(*) AS objects,"
+        " SUM(triangles) AS triangles, MIN(x0) AS x0, MIN(y0) AS y0, MIN(z0) AS z0,"
+        " MAX(x1) AS x1, MAX(y1) AS y1, MAX(z1) AS z1, 0 AS code"
+        " FROM objects GROUP BY unit"
+    )
+    conn.execute("ALTER TABLE units ADD COLUMN cx REAL")
+    conn.execute("ALTER TABLE units ADD COLUMN cy REAL")
+    conn.execute("ALTER TABLE units ADD COLUMN size REAL")
+    conn.execute("ALTER TABLE units ADD COLUMN lod1 INTEGER")
+    conn.execute("ALTER TABLE units ADD COLUMN lod2 INTEGER")
+    lod = (
+        "COALESCE((SELECT l.triangle_count FROM city.{table} l WHERE l.building_id ="
+        " units.building AND l.lod = '{lod}'), {fallback})"
+    )
+    lod1 = lod.format(table=gpkg.LODS_TABLE, lod="LOD1", fallback=-1)
+    lod2 = lod.format(table=gpkg.LODS_TABLE, lod="LOD2", fallback=lod1)
+    conn.execute(
+        "UPDATE units SET cx = (x0 + x1) / 2, cy = (y0 + y1) / 2,"
+        " size = sqrt((x1 - x0) * (x1 - x0) + (y1 - y0) * (y1 - y0) + (z1 - z0) * (z1 - z0)),"
+        f" lod1 = CASE WHEN building IS NULL THEN MIN(triangles, {OWN_MESH_LIMIT}) ELSE {lod1} END,"
+        f" lod2 = CASE WHEN building IS NULL THEN MIN(triangles, {OWN_MESH_LIMIT}) ELSE {lod2} END"
+    )
+    conn.execute("CREATE UNIQUE INDEX units_unit ON units(unit)")
 
 
-def _units(buildings: list[str | None]) -> tuple[IntArray, dict[int, str]]:
-    """A unit per building id, and one per object that belongs to no building."""
-    unit_of = np.empty(len(buildings), dtype=np.int64)
-    by_building: dict[str, int] = {}
-    next_unit = 0
-    for index, building in enumerate(buildings):
-        if building is None:
-            unit_of[index] = next_unit
-            next_unit += 1
-            continue
-        unit = by_building.get(building)
-        if unit is None:
-            unit = by_building[building] = next_unit
-            next_unit += 1
-        unit_of[index] = unit
-    return unit_of, {unit: building for building, unit in by_building.items()}
-
-
-def hidden_fids(store: CityStore) -> set[int]:
-    """Row ids of GIS buildings a BIM building replaces: the tiler leaves them out."""
-    marks = ",".join("?" * len(GIS_BUILDING_CLASSES))
-    rows = store.conn.execute(
-        f"SELECT fid FROM {gpkg.OBJECTS_TABLE} WHERE class IN ({marks})"
-        " AND json_extract(attributes, '$.replaced_by') IS NOT NULL",
+def _excluded_counts(conn: sqlite3.Connection, excluded: list[str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    marks = ",".join("?" * len(excluded)) or "''"
+    rows = conn.execute(
+        f"SELECT o.class, COUNT(DISTINCT o.fid) FROM city.{gpkg.OBJECTS_TABLE} o"
+        f" JOIN city.{gpkg.MESHES_TABLE} m ON m.object_id = o.object_id"
+        f" WHERE o.class IN ({marks}) GROUP BY o.class",
+        excluded,
+    )
+    counts.update({cls: int(n) for cls, n in rows})
+    gis = ",".join("?" * len(GIS_BUILDING_CLASSES))
+    (hidden,) = conn.execute(
+        f"SELECT COUNT(DISTINCT o.fid) FROM city.{gpkg.OBJECTS_TABLE} o"
+        f" JOIN city.{gpkg.MESHES_TABLE} m ON m.object_id = o.object_id"
+        f" WHERE o.class IN ({gis}) AND json_extract(o.attributes, '$.replaced_by') IS NOT NULL",
         GIS_BUILDING_CLASSES,
-    )
-    return {fid for (fid,) in rows}
-
-
-def lod_triangles(store: CityStore) -> dict[str, dict[str, int]]:
-    """Triangles of each stored building LOD: building id -> LOD name -> count."""
-    result: dict[str, dict[str, int]] = {}
-    rows = store.conn.execute(f"SELECT building_id, lod, triangle_count FROM {gpkg.LODS_TABLE}")
-    for building, lod, count in rows:
-        result.setdefault(building, {})[lod] = int(count)
-    return result
+    ).fetchone()
+    if hidden:
+        counts["replaced by BIM"] = int(hidden)
+    return counts
 
 
 #: object row id, id, class, name, building, storey, base, top, attributes, material,

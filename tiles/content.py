@@ -25,7 +25,15 @@ import numpy.typing as npt
 from cim import gpkg
 from cim.crs import LocalFrame
 from cim.extrude import block
-from cim.meshindex import ObjectRow, attributes_of, building_rows, lod_meshes, object_rows
+from cim.meshindex import (
+    OWN_MESH_LIMIT,
+    MeshIndex,
+    ObjectRow,
+    attributes_of,
+    building_rows,
+    lod_meshes,
+    object_rows,
+)
 from cim.model import Material
 from cim.store import CityStore
 from tiles.b3dm import wrap_b3dm
@@ -35,7 +43,6 @@ from tiles.metadata import batch_table
 from tiles.properties import feature_row
 
 CONTENT_VERSION = "cimtwin-tiles-2"
-OWN_MESH_LIMIT = 1_000  # standalone objects above this many triangles are drawn as blocks
 _BLOCK_MATERIAL = Material("lod1", (0.82, 0.82, 0.80, 1.0))
 
 
@@ -49,6 +56,8 @@ class Settings:
     previous_files: dict[str, dict[str, Any]]  # uri -> the last run's manifest entry
     frame_origin: tuple[float, float, float]
     crs: str
+    index_path: Path  # the run's cim.meshindex.MeshIndex file
+    leaf_limits: tuple[int, int]  # objects and triangles a unit may have to fit a leaf
     content_format: str = "glb"  # or "b3dm"
     quantize: bool = True
     compress: bool = True
@@ -63,6 +72,7 @@ class TileJob:
     fids: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
     # full objects, or the standalone units drawn coarse
     buildings: tuple[str, ...] = ()  # BIM buildings drawn coarse
+    cell: tuple[int, int, bool] | None = None  # full: the objects of an index cell's units
 
 
 @dataclass
@@ -90,6 +100,7 @@ def start_worker(settings: Settings) -> None:
     _state["settings"] = settings
     _state["store"] = CityStore.open(settings.city_dir)
     _state["frame"] = LocalFrame(settings.crs, settings.frame_origin)
+    _state["index"] = MeshIndex(settings.index_path)
 
 
 def stop_worker() -> None:
@@ -97,6 +108,9 @@ def stop_worker() -> None:
     store = _state.pop("store", None)
     if store is not None:
         store.close()
+    index = _state.pop("index", None)
+    if index is not None:
+        index.close()
     _state.clear()
 
 
@@ -106,7 +120,11 @@ def write_tile(job: TileJob) -> TileResult:
     store: CityStore = _state["store"]
     drawing = _Drawing(settings, _state["frame"])
     if job.kind == "full":
-        drawing.add_objects(store, job.fids)
+        fids = job.fids
+        if job.cell is not None:
+            index: MeshIndex = _state["index"]
+            fids = index.cell_objects(*job.cell, settings.leaf_limits)
+        drawing.add_objects(store, fids)
     else:
         drawing.add_coarse(store, job)
     result = TileResult(job.address, buildings=list(job.buildings))
@@ -249,10 +267,12 @@ class _Drawing:
         return wrap_b3dm(glb, len(rows), batch_table(rows)) if b3dm else glb
 
 
-def measure_building(job: tuple[str, tuple[int, ...]]) -> tuple[str, dict[str, float]]:
-    """The deviation of a BIM building's stored LODs from its elements ``job[1]``."""
-    building, fids = job
+def measure_building(job: tuple[str, int]) -> tuple[str, dict[str, float]]:
+    """The deviation of a BIM building's stored LODs from the elements of its unit."""
+    building, unit = job
     store: CityStore = _state["store"]
+    index: MeshIndex = _state["index"]
+    fids = index.unit_objects(unit)[0]
     full = [(_vertices(row[10]), _faces(row[11])) for row in object_rows(store, fids)]
     result: dict[str, float] = {}
     for lod in ("LOD1", "LOD2"):

@@ -16,6 +16,7 @@ import logging
 import multiprocessing
 import os
 import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -27,7 +28,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from cim.crs import LocalFrame
-from cim.meshindex import MeshIndex, read_mesh_index
+from cim.meshindex import MeshIndex
 from cim.store import CityStore
 from tiles import content
 from tiles.errors import NothingToTileError, TilesError
@@ -97,19 +98,39 @@ def write_tileset(
     """Tile ``store`` into ``<city>/tiles/``; return what was written."""
     options = options or TilingOptions()
     started = time.perf_counter()
-    index = read_mesh_index(store, options.excluded_classes)
-    log.info("indexed %d objects in %d units in %.2f s", len(index.fids), index.unit_count,
-             time.perf_counter() - started)  # fmt: skip
-    if index.unit_count == 0:
+    workdir = Path(tempfile.mkdtemp(prefix=".tiles-index-", dir=store.city_dir))
+    try:
+        index, excluded = MeshIndex.build(store, workdir / "index.sqlite", options.excluded_classes)
+        try:
+            summary = _write(store, options, index, on_progress, started)
+        finally:
+            index.close()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    summary.excluded = excluded
+    summary.seconds = round(time.perf_counter() - started, 3)
+    return summary
+
+
+def _write(
+    store: CityStore,
+    options: TilingOptions,
+    index: MeshIndex,
+    on_progress: Callable[[int, int], None] | None,
+    started: float,
+) -> TilingSummary:
+    units, extent = index.unit_count(), index.centre_extent()
+    log.info("indexed %d units in %.2f s", units, time.perf_counter() - started)
+    if extent is None:
         raise NothingToTileError(f"{store.city_dir} has no geometry to tile: import a model first")
     final = store.city_dir / TILES_DIR
     previous = load_previous(final)
-    square = root_square(index, previous.square if previous else None)
+    square = root_square(extent, previous.square if previous else None)
+    index.set_square(square, index.path)
     if previous is not None and previous.square == square and previous.origin is not None:
         origin = previous.origin
     else:
-        origin = (square[0] + square[2] / 2, square[1] + square[2] / 2,
-                  float(index.unit_bounds[:, 2].min()))  # fmt: skip
+        origin = (square[0] + square[2] / 2, square[1] + square[2] / 2, index.lowest())
     limits = Limits(
         max_features=options.max_features,
         max_coarse_features=options.max_coarse_features,
@@ -124,12 +145,12 @@ def write_tileset(
     (staging / "content").mkdir(parents=True)
     settings = content.Settings(
         store.city_dir, staging, final if previous else None,
-        previous.files if previous else {}, origin, store.crs,
+        previous.files if previous else {}, origin, store.crs, index.path, limits.leaf,
         options.content_format, options.quantize, options.compress,
     )  # fmt: skip
     try:
-        jobs = [_job(tile, index) for tile in tiles]
-        measures = _measure_jobs(tiles, index)
+        jobs = [_job(tile) for tile in tiles]
+        measures = sorted({(b, u) for tile in tiles for u, b in tile.units if b is not None})
         workers = _workers(options, len(jobs))
         total, done = len(jobs) + len(measures), 0
         deviations: dict[str, dict[str, float]] = {}
@@ -158,9 +179,8 @@ def write_tileset(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     swap_in(staging, final)
-    summary = _summary(final, results, manifest, index)
+    summary = _summary(final, results, manifest, units)
     summary.depth = _depth(root)
-    summary.seconds = round(time.perf_counter() - started, 3)
     return summary
 
 
@@ -168,26 +188,13 @@ def _depth(tile: Tile) -> int:
     return 1 + max((_depth(child) for child in tile.children), default=0)
 
 
-def _job(tile: Tile, index: MeshIndex) -> content.TileJob:
+def _job(tile: Tile) -> content.TileJob:
     if tile.kind == "full":
-        return content.TileJob(tile.address, "full", index.fids[tile.objects])
-    buildings = tuple(index.unit_buildings[u] for u in tile.units if u in index.unit_buildings)
-    standalone = [u for u in tile.units.tolist() if u not in index.unit_buildings]
-    fids = index.fids[index.unit_first[standalone]] if standalone else np.zeros(0, np.int64)
-    return content.TileJob(tile.address, tile.kind, fids, buildings)
-
-
-def _measure_jobs(tiles: list[Tile], index: MeshIndex) -> list[tuple[str, tuple[int, ...]]]:
-    """One deviation measurement per BIM building drawn coarse somewhere."""
-    units = sorted({int(u) for tile in tiles if tile.kind != "full" for u in tile.units
-                    if int(u) in index.unit_buildings})  # fmt: skip
-    if not units:
-        return []
-    members = np.flatnonzero(np.isin(index.unit_of, units))
-    members = members[np.argsort(index.unit_of[members], kind="stable")]
-    bounds = np.searchsorted(index.unit_of[members], [*units, units[-1] + 1])
-    return [(index.unit_buildings[u], tuple(index.fids[members[a:b]].tolist()))
-            for u, a, b in zip(units, bounds[:-1], bounds[1:], strict=True)]  # fmt: skip
+        cell = None if tile.cell is None else (tile.cell.low, tile.cell.high, tile.cell.small_only)
+        return content.TileJob(tile.address, "full", tile.objects, cell=cell)
+    buildings = tuple(b for _, b in tile.units if b is not None)
+    standalone = np.array([u for u, b in tile.units if b is None], dtype=np.int64)
+    return content.TileJob(tile.address, tile.kind, standalone, buildings)
 
 
 def _workers(options: TilingOptions, jobs: int) -> int:
@@ -294,21 +301,20 @@ def _files(results: dict[str, content.TileResult]) -> dict[str, dict[str, Any]]:
 
 
 def _summary(
-    final: Path, results: dict[str, content.TileResult], manifest: dict[str, Any], index: MeshIndex
+    final: Path, results: dict[str, content.TileResult], manifest: dict[str, Any], units: int
 ) -> TilingSummary:
     with_content = [r for r in results.values() if r.uri]
     return TilingSummary(
         tileset=final / "tileset.json",
         tiles=len(results),
         content_files=len(with_content),
-        buildings=index.unit_count,
+        buildings=units,
         features=sum(r.features for r in with_content),
         triangles=sum(r.triangles for r in with_content),
         bytes_written=sum(r.bytes for r in with_content if not r.reused),
         written=len(manifest["changes"]["written"]),
         reused=manifest["changes"]["kept"],
         removed=len(manifest["changes"]["removed"]),
-        excluded=dict(index.excluded),
     )
 
 

@@ -49,16 +49,22 @@ class ValuesQuery(BaseModel):
 @router.post("/objects/values")
 def object_values(query: ValuesQuery, store: StoreDep) -> dict[str, Any]:
     """One stored value per object id, with its range or categories, to colour the tiles by."""
-    found = finder.values(store, query.attribute, query.ids, query.cls, query.per_building)
+    owners: set[str] = set()
+    found = finder.values(
+        store, query.attribute, query.ids, query.cls, query.per_building, owners=owners
+    )
     numbers = [v for v in found.values() if isinstance(v, int | float)]
     kind = "empty" if not found else "number" if len(numbers) == len(found) else "category"
     if kind == "category":
         found = {k: str(v) for k, v in found.items()}
-    categories = Counter(found.values()).most_common() if kind == "category" else []
+    # Counted once per owner: a building, not each of its elements that take its value.
+    counted = Counter(found[k] for k in owners)
+    categories = counted.most_common() if kind == "category" else []
     return {
         "attribute": query.attribute,
         "kind": kind,
         "count": len(found),
+        "owners": len(owners),
         "range": [min(numbers), max(numbers)] if kind == "number" else None,
         "categories": [[value, count] for value, count in categories],
         "values": found,

@@ -63,6 +63,10 @@ def test_values_per_building(planner: TestClient) -> None:
         json={"attribute": "height", "ids": [wall["id"], building], "per_building": True},
     ).json()["values"]
     assert per[wall["id"]] == per[building] > own.json()["values"][wall["id"]]
+    use = planner.post("/api/objects/values", json={"attribute": "use", "per_building": True})
+    body = use.json()
+    assert body["count"] > 20 and body["owners"] == 5  # two halls, three blocks
+    assert dict(map(tuple, body["categories"])) == {"office": 3, "residential": 1, "retail": 1}
 
 
 def test_extent_of_objects(planner: TestClient) -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import os
 import shutil
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -16,6 +19,7 @@ import pytest
 import uvicorn
 
 from api.app import create_app
+from tests.viewer.planner_city import build_planner_city
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -23,7 +27,10 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync", "--no-first-run",
     "--enable-unsafe-swiftshader", "--use-angle=swiftshader",
 ]  # fmt: skip
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+# Screenshots the browser tests keep: CIMTWIN_ARTIFACTS, else a folder in the temp directory.
+ARTIFACTS = Path(
+    os.environ.get("CIMTWIN_ARTIFACTS") or Path(tempfile.gettempdir()) / "cimtwin-artifacts"
+)
 
 
 def free_port() -> int:
@@ -88,3 +95,52 @@ def open_viewer(browser: Any, url: str) -> ViewerPage:
     state = page.evaluate("({state: window.cimtwin.state, error: window.cimtwin.error})")
     assert state["state"] == "ready", state
     return opened
+
+
+@pytest.fixture(scope="session")
+def small_planner_city(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two IFC buildings, three GIS blocks and a street, tiled (see planner_city)."""
+    return build_planner_city(tmp_path_factory.mktemp("planner-city"))
+
+
+def screenshot(page: Any, name: str) -> bytes:
+    """A PNG of the page, also kept as ARTIFACTS/name.png."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return bytes(page.screenshot(path=str(ARTIFACTS / f"{name}.png")))
+
+
+def changed_pixels(page: Any, before: bytes, after: bytes) -> float:
+    """Share of pixels that differ (any channel by more than 24) between two PNG screenshots."""
+    return float(
+        page.evaluate(
+            """async ([a, b]) => {
+                const load = async (data) => {
+                    const blob = await (await fetch('data:image/png;base64,' + data)).blob();
+                    const bitmap = await createImageBitmap(blob);
+                    const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+                    const context = canvas.getContext('2d');
+                    context.drawImage(bitmap, 0, 0);
+                    return context.getImageData(0, 0, bitmap.width, bitmap.height).data;
+                };
+                const [x, y] = [await load(a), await load(b)];
+                let changed = 0;
+                for (let i = 0; i < x.length; i += 4) {
+                    if (Math.abs(x[i] - y[i]) > 24 || Math.abs(x[i + 1] - y[i + 1]) > 24
+                        || Math.abs(x[i + 2] - y[i + 2]) > 24) changed += 1;
+                }
+                return changed / (x.length / 4);
+            }""",
+            [base64.b64encode(before).decode(), base64.b64encode(after).decode()],
+        )
+    )
+
+
+def render(page: Any) -> None:
+    """Ask Cesium for a frame and wait until it is drawn (the page renders on demand)."""
+    page.evaluate(
+        """() => new Promise((resolve) => {
+            const scene = window.cimtwin.viewer.scene;
+            const remove = scene.postRender.addEventListener(() => { remove(); resolve(); });
+            scene.requestRender();
+        })"""
+    )

@@ -1,570 +1,677 @@
-// CIMTwin viewer: loads the city's 3D Tiles from the CIMTwin API and shows object properties.
+// CIMTwin viewer: the city's 3D Tiles on its own terrain and imagery, for planners and
+// managers: search, layer tree, inspection, isolation of a building or storey, clipping,
+// measuring, colouring by data with a legend; Chinese (default) and English.
 //
 // Works offline: no Cesium ion, no external hosts. Imagery is the NaturalEarthII TMS bundled
-// with Cesium, terrain is the plain ellipsoid; a city with a DEM and an orthophoto streams its
-// own terrain (heightmap-1.0, /terrain/) and imagery (XYZ PNG, /imagery/) instead.
+// with Cesium and terrain the plain ellipsoid, unless the city streams its own terrain
+// (heightmap-1.0, /terrain/) and imagery (XYZ PNG, /imagery/).
 //
-// API used (same origin):
-//   GET /api/city          -> {name, crs, center: {lon, lat, height}, tileset: url|null, object_count,
-//                              terrain: url|null,
-//                              imagery: {url, minimumLevel, maximumLevel, rectangle}|null}
-//   GET /api/objects/{id}  -> {id, class, name, parent_id, source, attributes, psets, qtos?,
-//                              spatial_path: [{id, class, name}], position: {lon, lat, height}|null}
+// API used (same origin): GET /api/city, GET /api/objects/{id}, GET /api/objects/{id}/extent,
+// GET /api/objects?building=ID, GET /api/search?q=, POST /api/objects/values, /tiles/...
 //
-// For automated tests: window.cimtwin = {viewer, tileset, state, selected, city, error,
-// lastJob, screenPositionOf(lon, lat, height), reloadTileset(), refreshCity()}; state is
-// "loading" | "ready" | "error". `util` ({el, getJson}) is shared with import.js, the
-// "Import IFC" dialog, which sets lastJob.
-"use strict";
+// For automated tests: window.cimtwin = {viewer, tileset, state ("loading" | "ready" |
+// "error"), selected, city, error, lastJob, metrics: {firstTileMs, readyMs}, style, layers,
+// measure, clip, screenPositionOf(lon, lat, height), reloadTileset(), refreshCity(),
+// select(id, {fly}), clearSelection(), flyToObject(id), isolateBuilding(id),
+// isolateStorey(id), showAll(), colorBy(attribute), setLanguage(lang), search(text),
+// featureStats(), home(), util: {el, getJson, postJson, t}}.
 
-(() => {
-  const $ = (id) => document.getElementById(id);
-  const ui = {
-    cityName: $("city-name"),
-    objectCount: $("object-count"),
-    status: $("status"),
-    message: $("message"),
-    container: $("cesiumContainer"),
-    info: $("info"),
-    infoTitle: $("info-title"),
-    infoBody: $("info-body"),
-    infoClose: $("info-close"),
-  };
+import { el, getJson, postJson } from "./api.js";
+import { ClipTool } from "./clip.js";
+import { getLanguage, onLanguageChange, setLanguage, t, translate } from "./i18n.js";
+import { Inspector } from "./inspect.js";
+import { LayerTree } from "./layers.js";
+import { MeasureTool } from "./measure.js";
+import { NavControls } from "./nav.js";
+import { SearchBox } from "./search.js";
+import { CityStyle, featureId, layerOf, NO_VALUE_CSS, property } from "./style.js";
 
-  const app = {
-    viewer: null,
-    tileset: null,
-    state: "loading",
-    selected: null,
-    city: null,
-    error: null,
-    lastJob: null,
-    screenPositionOf,
-    reloadTileset,
-    refreshCity,
-    util: { el, getJson },
-  };
-  window.cimtwin = app;
+const $ = (id) => document.getElementById(id);
+const ui = {
+  cityName: $("city-name"),
+  objectCount: $("object-count"),
+  status: $("status"),
+  message: $("message"),
+  container: $("cesiumContainer"),
+  info: $("info"),
+  infoTitle: $("info-title"),
+  infoBody: $("info-body"),
+  infoClose: $("info-close"),
+  lang: $("lang-toggle"),
+  sidebar: $("sidebar"),
+  sidebarToggle: $("sidebar-toggle"),
+  layerTree: $("layer-tree"),
+  colorBy: $("color-by"),
+  colorAttr: $("color-attr"),
+  colorApply: $("color-apply"),
+  colorStatus: $("color-status"),
+  legend: $("legend"),
+  legendTitle: $("legend-title"),
+  legendItems: $("legend-items"),
+  measureResult: $("measure-result"),
+  measureHint: $("measure-hint"),
+  measureFinish: $("measure-finish"),
+  clipEnable: $("clip-enable"),
+  clipHeight: $("clip-height"),
+  clipValue: $("clip-value"),
+  isolation: $("isolation"),
+  isolationText: $("isolation-text"),
+  isolationClear: $("isolation-clear"),
+  isolationTool: $("isolation-tool"),
+};
 
-  // Picked feature currently highlighted, and the colour it had before.
-  let highlighted = null;
-  let highlightedColor = null;
-  // Bumped on every selection change so a slow response cannot overwrite a newer one.
-  let selectionToken = 0;
-  let tilesLoadedCount = 0;
+const app = {
+  viewer: null,
+  tileset: null,
+  state: "loading",
+  selected: null,
+  city: null,
+  error: null,
+  lastJob: null,
+  cityTerrain: null,
+  flatTerrain: null,
+  metrics: { start: performance.timeOrigin, firstTileMs: null, readyMs: null },
+  screenPositionOf,
+  reloadTileset,
+  refreshCity,
+  select: (id, options) => app.inspector.select(id, options),
+  clearSelection: () => app.inspector.clear(),
+  flyToObject,
+  highlightContents,
+  isolateBuilding,
+  isolateStorey,
+  showAll,
+  colorBy,
+  home,
+  setLanguage,
+  search: (text) => app.searchBox.run(text),
+  featureStats,
+  util: { el, getJson, postJson, t },
+};
+window.cimtwin = app;
 
-  // ---------------------------------------------------------------- status / messages
+app.style = new CityStyle(() => app.viewer && app.viewer.scene.requestRender());
+app.inspector = new Inspector(app, ui);
+app.layers = new LayerTree(app, ui.layerTree);
+app.searchBox = new SearchBox(app, $("search-input"), $("search-results"));
+app.measure = new MeasureTool(app, { result: ui.measureResult, hint: ui.measureHint, finish: ui.measureFinish });
+app.clip = new ClipTool(app);
+app.nav = new NavControls(app, { compass: $("compass"), needle: $("compass-needle"), home: $("home-button") });
 
-  function setStatus(text, state) {
-    ui.status.textContent = text;
-    ui.status.dataset.state = state || app.state;
+let tilesLoadedCount = 0;
+let statusKey = ["status.loading", null];
+const membersCache = new Map(); // building id -> Map(object id -> storey id)
+
+// ---------------------------------------------------------------- status / messages
+
+function setStatus(key, vars, state) {
+  statusKey = [key, vars];
+  ui.status.textContent = t(key, vars);
+  ui.status.dataset.state = state || app.state;
+}
+
+function showMessage(text, isError) {
+  ui.message.textContent = text;
+  ui.message.classList.toggle("error", Boolean(isError));
+  ui.message.hidden = false;
+}
+
+function fail(message, err) {
+  app.state = "error";
+  app.error = message;
+  setStatus("status.error", null, "error");
+  showMessage(message, true);
+  console.error(`cimtwin: ${message}`, err || "");
+}
+
+function setReady() {
+  if (app.state === "loading") {
+    app.state = "ready";
+    if (app.metrics.readyMs === null) app.metrics.readyMs = performance.now();
   }
+  setStatus("status.ready", { n: tilesLoadedCount }, "ready");
+}
 
-  function showMessage(text, isError) {
-    ui.message.textContent = text;
-    ui.message.classList.toggle("error", Boolean(isError));
-    ui.message.hidden = false;
+// ---------------------------------------------------------------- viewer
+
+/** Use the city's own terrain (heightmap-1.0) and orthophoto (XYZ) when /api/city has them. */
+async function addTerrainAndImagery(viewer, city) {
+  if (city.terrain) {
+    const folder = city.terrain.replace(/layer\.json$/, "");
+    app.cityTerrain = await Cesium.CesiumTerrainProvider.fromUrl(folder);
+    viewer.terrainProvider = app.cityTerrain;
   }
-
-  function fail(message, err) {
-    app.state = "error";
-    app.error = message;
-    setStatus("error", "error");
-    showMessage(message, true);
-    console.error(`cimtwin: ${message}`, err || "");
+  if (city.imagery) {
+    const { url, minimumLevel, maximumLevel, rectangle } = city.imagery;
+    viewer.imageryLayers.addImageryProvider(
+      new Cesium.UrlTemplateImageryProvider({
+        url,
+        minimumLevel,
+        maximumLevel,
+        rectangle: Cesium.Rectangle.fromDegrees(...rectangle),
+      }),
+    );
   }
+}
 
-  function setReady() {
-    if (app.state === "loading") app.state = "ready";
-    setStatus(`${tilesLoadedCount} tiles loaded`, "ready");
-  }
+function createViewer() {
+  app.flatTerrain = new Cesium.EllipsoidTerrainProvider();
+  const viewer = new Cesium.Viewer(ui.container, {
+    baseLayer: Cesium.ImageryLayer.fromProviderAsync(
+      Cesium.TileMapServiceImageryProvider.fromUrl(Cesium.buildModuleUrl("Assets/Textures/NaturalEarthII")),
+    ),
+    terrainProvider: app.flatTerrain,
+    geocoder: false,
+    baseLayerPicker: false,
+    timeline: false,
+    animation: false,
+    homeButton: false,
+    sceneModePicker: false,
+    navigationHelpButton: false,
+    infoBox: false,
+    selectionIndicator: false,
+    fullscreenButton: false,
+    // Render only when something changes: keeps software-rendered (headless) runs cheap.
+    requestRenderMode: true,
+    maximumRenderTimeChange: Infinity,
+  });
+  viewer.scene.globe.depthTestAgainstTerrain = false;
+  viewer.scene.renderError.addEventListener((_scene, err) => {
+    fail(`rendering failed: ${err && err.message ? err.message : err}`, err);
+  });
+  return viewer;
+}
 
-  // ---------------------------------------------------------------- API
+function defaultOffset(tileset) {
+  const radius = Math.max(tileset.boundingSphere.radius, 10);
+  return new Cesium.HeadingPitchRange(0, -0.5, radius * 2.5);
+}
 
-  /** GET a JSON document; throws an Error with a readable message on non-2xx or bad JSON. */
-  async function getJson(url) {
-    let response;
-    try {
-      response = await fetch(url, { headers: { Accept: "application/json" } });
-    } catch (err) {
-      throw new Error(`cannot reach the server (${err.message || err})`);
-    }
-    if (!response.ok) {
-      let detail = "";
-      try {
-        const text = await response.text();
-        try {
-          const body = JSON.parse(text);
-          detail = typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail ?? body);
-        } catch {
-          detail = text.trim().slice(0, 300);
-        }
-      } catch {
-        /* body unreadable: status line is enough */
-      }
-      const status = `${response.status}${response.statusText ? " " + response.statusText : ""}`;
-      const error = new Error(detail ? `${status}: ${detail}` : status);
-      error.status = response.status;
-      throw error;
-    }
-    try {
-      return await response.json();
-    } catch (err) {
-      throw new Error(`invalid JSON from ${url} (${err.message || err})`);
-    }
-  }
+/** Back to the view of the whole city. */
+function home() {
+  const viewer = app.viewer;
+  if (!viewer) return;
+  if (app.tileset) viewer.flyTo(app.tileset, { offset: defaultOffset(app.tileset), duration: 1.0 });
+  else if (app.city?.center) lookAtCenter(viewer, app.city.center, 2000);
+}
 
-  // ---------------------------------------------------------------- viewer
+/** Put the camera straight above the city centre, `altitude` metres up. */
+function lookAtCenter(viewer, center, altitude) {
+  if (!center || !Number.isFinite(center.lon) || !Number.isFinite(center.lat)) return;
+  viewer.camera.setView({
+    destination: Cesium.Cartesian3.fromDegrees(center.lon, center.lat, (center.height || 0) + altitude),
+  });
+}
 
-  /** Use the city's own terrain (heightmap-1.0) and orthophoto (XYZ) when /api/city has them. */
-  async function addTerrainAndImagery(viewer, city) {
-    if (city.terrain) {
-      // fromUrl takes the folder of layer.json
-      const folder = city.terrain.replace(/layer\.json$/, "");
-      viewer.terrainProvider = await Cesium.CesiumTerrainProvider.fromUrl(folder);
-    }
-    if (city.imagery) {
-      const { url, minimumLevel, maximumLevel, rectangle } = city.imagery;
-      viewer.imageryLayers.addImageryProvider(
-        new Cesium.UrlTemplateImageryProvider({
-          url,
-          minimumLevel,
-          maximumLevel,
-          rectangle: Cesium.Rectangle.fromDegrees(...rectangle),
-        }),
-      );
-    }
-  }
-
-  function createViewer() {
-    const viewer = new Cesium.Viewer(ui.container, {
-      baseLayer: Cesium.ImageryLayer.fromProviderAsync(
-        Cesium.TileMapServiceImageryProvider.fromUrl(
-          Cesium.buildModuleUrl("Assets/Textures/NaturalEarthII"),
-        ),
-      ),
-      terrainProvider: new Cesium.EllipsoidTerrainProvider(),
-      geocoder: false,
-      baseLayerPicker: false,
-      timeline: false,
-      animation: false,
-      homeButton: true,
-      sceneModePicker: false,
-      navigationHelpButton: false,
-      infoBox: false,
-      selectionIndicator: false,
-      fullscreenButton: false,
-      // Render only when something changes: keeps software-rendered (headless) runs cheap.
-      requestRenderMode: true,
-      maximumRenderTimeChange: Infinity,
+/** Fly to an object, framed by its extent (GET /api/objects/{id}/extent). */
+async function flyToObject(id, { pitch = -0.55, duration = 1.2 } = {}) {
+  const extent = await getJson(`/api/objects/${encodeURIComponent(id)}/extent`);
+  const { lon, lat, height } = extent.center;
+  const sphere = new Cesium.BoundingSphere(Cesium.Cartesian3.fromDegrees(lon, lat, height), extent.radius);
+  const range = Math.max(extent.radius * 3.2, 25);
+  await new Promise((resolve) => {
+    app.viewer.camera.flyToBoundingSphere(sphere, {
+      offset: new Cesium.HeadingPitchRange(app.viewer.camera.heading, pitch, range),
+      duration,
+      complete: resolve,
+      cancel: resolve,
     });
-    viewer.scene.globe.depthTestAgainstTerrain = false;
-    viewer.scene.renderError.addEventListener((_scene, err) => {
-      fail(`rendering failed: ${err && err.message ? err.message : err}`, err);
-    });
-    // Home flies back to the city rather than to the whole globe.
-    viewer.homeButton.viewModel.command.beforeExecute.addEventListener((event) => {
-      if (!app.tileset) return;
-      event.cancel = true;
-      viewer.flyTo(app.tileset, { offset: defaultOffset(app.tileset), duration: 1.0 });
-    });
-    return viewer;
-  }
+  });
+  app.viewer.scene.requestRender();
+  return extent;
+}
 
-  function defaultOffset(tileset) {
-    const radius = Math.max(tileset.boundingSphere.radius, 10);
-    return new Cesium.HeadingPitchRange(0, -0.5, radius * 2.5);
-  }
-
-  /** Put the camera straight above the city centre, `altitude` metres up. */
-  function lookAtCenter(viewer, center, altitude) {
-    if (!center || !Number.isFinite(center.lon) || !Number.isFinite(center.lat)) return;
-    viewer.camera.setView({
-      destination: Cesium.Cartesian3.fromDegrees(center.lon, center.lat, (center.height || 0) + altitude),
-    });
-  }
-
-  /** Load a tileset and wire its events; it counts tiles only while it is app.tileset. */
-  async function openTileset(url) {
-    const tileset = await Cesium.Cesium3DTileset.fromUrl(url);
-    const current = () => tileset === app.tileset;
-    tileset.tileLoad.addEventListener(() => {
-      if (current()) tilesLoadedCount += 1;
-    });
-    tileset.tileUnload.addEventListener(() => {
-      if (current()) tilesLoadedCount = Math.max(0, tilesLoadedCount - 1);
-    });
-    tileset.tileFailed.addEventListener((e) => {
-      console.error(`cimtwin: tile failed to load: ${e.url}`, e.message);
-      setStatus("some tiles failed to load", app.state);
-    });
-    tileset.loadProgress.addEventListener((pending, processing) => {
-      if (current() && (pending > 0 || processing > 0)) {
-        setStatus(`loading tiles… (${pending + processing} pending)`, app.state === "ready" ? "ready" : "loading");
-      }
-    });
-    tileset.allTilesLoaded.addEventListener(() => {
-      if (current()) setReady();
-    });
-    return tileset;
-  }
-
-  async function loadTileset(viewer, url) {
-    setStatus("loading tiles…", "loading");
-    const tileset = await openTileset(url);
-    viewer.scene.primitives.add(tileset);
-    app.tileset = tileset;
-    await viewer.zoomTo(tileset, defaultOffset(tileset));
-    settle(viewer, tileset);
-    return tileset;
-  }
-
-  /**
-   * Swap in a fresh copy of the city's tileset (after an import rewrote it), keeping the
-   * camera where it is; the first tileset of a city that had none is zoomed to.
-   */
-  async function reloadTileset() {
-    const viewer = app.viewer;
-    if (!viewer) throw new Error("the 3D viewer is not running");
-    const old = app.tileset;
-    app.state = "loading";
-    app.error = null;
-    ui.message.hidden = true;
-    setStatus("reloading tiles…", "loading");
-    let tileset;
-    try {
-      tileset = await openTileset(`/tiles/tileset.json?v=${Date.now()}`);
-    } catch (err) {
-      fail(`Could not reload the 3D tiles: ${err.message || err}`, err);
-      throw err;
+/** Load a tileset and wire its events; it counts tiles only while it is app.tileset. */
+async function openTileset(url) {
+  const tileset = await Cesium.Cesium3DTileset.fromUrl(url, { showCreditsOnScreen: false });
+  const current = () => tileset === app.tileset;
+  tileset.tileLoad.addEventListener(() => {
+    if (current()) tilesLoadedCount += 1;
+  });
+  tileset.tileUnload.addEventListener(() => {
+    if (current()) tilesLoadedCount = Math.max(0, tilesLoadedCount - 1);
+  });
+  tileset.tileFailed.addEventListener((e) => {
+    console.error(`cimtwin: tile failed to load: ${e.url}`, e.message);
+    setStatus("status.tileFailed", null, app.state);
+  });
+  tileset.loadProgress.addEventListener((pending, processing) => {
+    if (current() && (pending > 0 || processing > 0)) {
+      setStatus("status.tilesLoading", { n: pending + processing }, app.state === "ready" ? "ready" : "loading");
     }
-    clearSelection();
-    tilesLoadedCount = 0;
-    app.tileset = tileset;
-    viewer.scene.primitives.add(tileset);
-    if (old) viewer.scene.primitives.remove(old); // also destroys it
-    if (!old) await viewer.zoomTo(tileset, defaultOffset(tileset));
-    settle(viewer, tileset);
-    return tileset;
-  }
-
-  // allTilesLoaded only fires after some tile request was made. If the view needs no content
-  // at all (e.g. an empty tileset), fall back to `tilesLoaded` — but only after a few frames
-  // with the camera at rest: right after the zoom the camera has just jumped, and Cesium
-  // skips tile requests while the camera moves (cullRequestsWhileMoving), so `tilesLoaded`
-  // reads true before anything was requested.
-  function settle(viewer, tileset) {
-    let frames = 0;
-    const removePostRender = viewer.scene.postRender.addEventListener(() => {
-      frames += 1;
-      if (app.state !== "loading" || tileset !== app.tileset) {
-        removePostRender();
-      } else if (frames >= 10) {
-        removePostRender();
-        if (tileset.tilesLoaded) setReady();
-      } else {
-        viewer.scene.requestRender();
-      }
+  });
+  tileset.allTilesLoaded.addEventListener(() => {
+    if (current()) setReady();
+  });
+  // Page load to first tile on screen: the first frame drawn after a tile with content was
+  // selected for rendering.
+  const firstVisible = tileset.tileVisible.addEventListener(() => {
+    firstVisible();
+    const removePostRender = app.viewer.scene.postRender.addEventListener(() => {
+      removePostRender();
+      if (app.metrics.firstTileMs === null) app.metrics.firstTileMs = performance.now();
     });
-    viewer.scene.requestRender();
+  });
+  app.style.attach(tileset);
+  return tileset;
+}
+
+async function loadTileset(viewer, url) {
+  setStatus("status.loading", null, "loading");
+  const tileset = await openTileset(url);
+  viewer.scene.primitives.add(tileset);
+  app.tileset = tileset;
+  await viewer.zoomTo(tileset, defaultOffset(tileset));
+  settle(viewer, tileset);
+  return tileset;
+}
+
+/**
+ * Swap in a fresh copy of the city's tileset (after an import rewrote it), keeping the
+ * camera where it is; the first tileset of a city that had none is zoomed to.
+ */
+async function reloadTileset() {
+  const viewer = app.viewer;
+  if (!viewer) throw new Error("the 3D viewer is not running");
+  const old = app.tileset;
+  app.state = "loading";
+  app.error = null;
+  ui.message.hidden = true;
+  setStatus("status.reloading", null, "loading");
+  let tileset;
+  try {
+    tileset = await openTileset(`/tiles/tileset.json?v=${Date.now()}`);
+  } catch (err) {
+    fail(`Could not reload the 3D tiles: ${err.message || err}`, err);
+    throw err;
   }
+  app.inspector.clear();
+  membersCache.clear();
+  tilesLoadedCount = 0;
+  app.tileset = tileset;
+  viewer.scene.primitives.add(tileset);
+  if (old) viewer.scene.primitives.remove(old); // also destroys it
+  if (app.clip.enabled || ui.clipEnable.checked) syncClipControls(false);
+  if (!old) await viewer.zoomTo(tileset, defaultOffset(tileset));
+  settle(viewer, tileset);
+  return tileset;
+}
 
-  // ---------------------------------------------------------------- picking / selection
-
-  function featureId(feature) {
-    for (const name of ["id", "GlobalId", "globalId"]) {
-      const value = feature.getProperty(name);
-      if (value !== undefined && value !== null && value !== "") return String(value);
-    }
-    return null;
-  }
-
-  function restoreHighlight() {
-    if (!highlighted) return;
-    try {
-      highlighted.color = highlightedColor || Cesium.Color.WHITE;
-    } catch {
-      /* the tile holding it may have been unloaded; nothing to restore */
-    }
-    highlighted = null;
-    highlightedColor = null;
-  }
-
-  function highlight(feature) {
-    restoreHighlight();
-    highlighted = feature;
-    highlightedColor = Cesium.Color.clone(feature.color);
-    feature.color = Cesium.Color.YELLOW;
-  }
-
-  function clearSelection() {
-    selectionToken += 1;
-    restoreHighlight();
-    app.selected = null;
-    ui.info.hidden = true;
-    delete ui.info.dataset.objectId;
-    delete ui.info.dataset.state;
-    ui.infoBody.replaceChildren();
-    if (app.viewer) app.viewer.scene.requestRender();
-  }
-
-  async function selectFeature(feature) {
-    const id = featureId(feature);
-    highlight(feature);
-    app.viewer.scene.requestRender();
-    const token = ++selectionToken;
-    app.selected = null;
-
-    const featureName = feature.getProperty("name");
-    const featureClass = feature.getProperty("class");
-    ui.info.hidden = false;
-    ui.infoTitle.textContent = featureName || featureClass || id || "Object";
-
-    if (!id) {
-      delete ui.info.dataset.objectId;
-      ui.info.dataset.state = "error";
-      ui.infoBody.replaceChildren(el("p", { className: "error" }, "This feature has no \"id\" property."));
-      return;
-    }
-    ui.info.dataset.objectId = id;
-    ui.info.dataset.state = "loading";
-    ui.infoBody.replaceChildren(el("p", { className: "loading" }, `Loading ${id}…`));
-
-    let object;
-    try {
-      object = await getJson(`/api/objects/${encodeURIComponent(id)}`);
-    } catch (err) {
-      if (token !== selectionToken) return;
-      ui.info.dataset.state = "error";
-      const what = err.status === 404 ? "Object not found" : "Could not load object";
-      ui.infoBody.replaceChildren(
-        el("p", { className: "error" }, `${what}: ${err.message}`),
-        renderFields([
-          ["id", id],
-          ["class", featureClass],
-          ["name", featureName],
-        ]),
-      );
-      return;
-    }
-    if (token !== selectionToken) return;
-    app.selected = object;
-    ui.info.dataset.state = "loaded";
-    renderObject(object);
-  }
-
-  // Synchronous pick, as Cesium documents it. (Scene#pickAsync avoids Chrome's "GPU stall due
-  // to ReadPixels" notice on real GPUs, but polls a fence once per rendered frame: with
-  // requestRenderMode and a software renderer that adds seconds per click, and it gives up
-  // after 10 frames.)
-  function onClick(movement) {
-    let picked;
-    try {
-      picked = app.viewer.scene.pick(movement.position);
-    } catch (err) {
-      console.error("cimtwin: pick failed", err);
-      return;
-    }
-    if (picked instanceof Cesium.Cesium3DTileFeature) {
-      selectFeature(picked);
+// allTilesLoaded only fires after some tile request was made. If the view needs no content
+// at all (e.g. an empty tileset), fall back to `tilesLoaded` — but only after a few frames
+// with the camera at rest: right after the zoom the camera has just jumped, and Cesium
+// skips tile requests while the camera moves (cullRequestsWhileMoving), so `tilesLoaded`
+// reads true before anything was requested.
+function settle(viewer, tileset) {
+  let frames = 0;
+  const removePostRender = viewer.scene.postRender.addEventListener(() => {
+    frames += 1;
+    if (app.state !== "loading" || tileset !== app.tileset) {
+      removePostRender();
+    } else if (frames >= 10) {
+      removePostRender();
+      if (tileset.tilesLoaded) setReady();
     } else {
-      clearSelection();
+      viewer.scene.requestRender();
     }
+  });
+  viewer.scene.requestRender();
+}
+
+// ---------------------------------------------------------------- picking
+
+// Synchronous pick, as Cesium documents it. (Scene#pickAsync polls a fence once per rendered
+// frame: with requestRenderMode and a software renderer that adds seconds per click.)
+function onClick(movement) {
+  if (app.measure.active) {
+    app.measure.onClick(movement.position);
+    return;
   }
-
-  // ---------------------------------------------------------------- panel rendering
-
-  /** Tiny DOM helper: el("td", {className: "x"}, "text", childNode, ...). Text is never HTML. */
-  function el(tag, props, ...children) {
-    const node = document.createElement(tag);
-    if (props) Object.assign(node, props);
-    for (const child of children) {
-      if (child === null || child === undefined) continue;
-      node.append(child instanceof Node ? child : String(child));
-    }
-    return node;
+  let picked;
+  try {
+    picked = app.viewer.scene.pick(movement.position);
+  } catch (err) {
+    console.error("cimtwin: pick failed", err);
+    return;
   }
-
-  function formatValue(value) {
-    if (value === null || value === undefined || value === "") return null;
-    if (typeof value === "boolean") return value ? "true" : "false";
-    if (Array.isArray(value) && value.every((v) => v === null || typeof v !== "object")) {
-      return value.map((v) => (v === null ? "—" : String(v))).join(", ");
-    }
-    if (typeof value === "object") return JSON.stringify(value);
-    return String(value);
+  if (picked instanceof Cesium.Cesium3DTileFeature) {
+    const id = featureId(picked);
+    if (id) app.inspector.select(id, { fallback: { name: property(picked, "name"), class: property(picked, "class") } });
+    else app.inspector.showAnonymous(property(picked, "name"), property(picked, "class"));
+  } else {
+    app.inspector.clear();
   }
+}
 
-  function renderFields(pairs) {
-    const dl = el("dl");
-    for (const [label, value] of pairs) {
-      const text = formatValue(value);
-      dl.append(el("dt", null, label), el("dd", null, text === null ? "—" : text));
-    }
-    return dl;
+// ---------------------------------------------------------------- isolation
+
+/** Ids of a building's objects, with their storey: Map(id -> storey id or null). */
+async function buildingMembers(building) {
+  if (membersCache.has(building)) return membersCache.get(building);
+  const members = new Map();
+  let url = `/api/objects?building=${encodeURIComponent(building)}&limit=10000`;
+  while (url) {
+    const page = await getJson(url);
+    for (const o of page.objects) members.set(o.id, o.storey ?? null);
+    url = page.links?.next ? new URL(page.links.next).pathname + new URL(page.links.next).search : null;
   }
+  membersCache.set(building, members);
+  return members;
+}
 
-  function renderPath(path) {
-    const p = el("p", { className: "path", id: "info-path" });
-    path.forEach((step, i) => {
-      if (i > 0) p.append(el("span", { className: "sep" }, " > "));
-      const label = step.name || step.class || step.id || "?";
-      p.append(el("span", { className: "step", title: `${step.class || ""} ${step.id || ""}`.trim() }, label));
+/** A selected building or storey is drawn by its elements: highlight them all. */
+async function highlightContents(obj) {
+  const building = obj.class === "IfcBuilding" ? obj.id : obj.class === "IfcBuildingStorey" ? obj.building_id : null;
+  if (!building) return;
+  const members = await buildingMembers(building);
+  const ids = new Set([obj.id]);
+  for (const [id, storey] of members) if (obj.class === "IfcBuilding" || storey === obj.id) ids.add(id);
+  if (app.selected && app.selected.id === obj.id) app.style.setSelected(ids);
+}
+
+async function isolateBuilding(building) {
+  const [members, extent] = await Promise.all([buildingMembers(building), getJson(`/api/objects/${encodeURIComponent(building)}/extent`)]);
+  app.style.setIsolation({ building, storey: null, members, names: { building: extent.name || building } });
+  app.clip.disable();
+  syncClipControls(false);
+  showIsolation();
+  await flyToObject(building);
+}
+
+/**
+ * Show one storey of its building, the others hidden, cut open just under its top (which
+ * takes away the ceiling or roof slab it holds) so that one looks inside.
+ */
+async function isolateStorey(storey) {
+  const extent = await getJson(`/api/objects/${encodeURIComponent(storey)}/extent`);
+  const building = extent.building;
+  if (!building) throw new Error(`${storey} is in no building`);
+  const [members, buildingExtent] = await Promise.all([
+    buildingMembers(building),
+    getJson(`/api/objects/${encodeURIComponent(building)}/extent`),
+  ]);
+  app.style.setIsolation({
+    building,
+    storey,
+    members,
+    names: { building: buildingExtent.name || building, storey: extent.name || storey },
+  });
+  const cut = Math.max(extent.base_height + 0.5, extent.top_height - 0.3);
+  app.clip.set(extent.center.lon, extent.center.lat, cut);
+  syncClipControls(true);
+  showIsolation();
+  await flyToObject(storey, { pitch: -0.85 });
+}
+
+function showAll() {
+  app.style.setIsolation(null);
+  app.clip.disable();
+  syncClipControls(false);
+  showIsolation();
+  if (app.inspector.object) app.inspector.render(app.inspector.object);
+}
+
+function showIsolation() {
+  const iso = app.style.isolation;
+  let text = t("tools.noIsolation");
+  if (iso && iso.storey) text = t("isolation.storey", { building: iso.names.building, storey: iso.names.storey });
+  else if (iso) text = t("isolation.building", { name: iso.names.building });
+  ui.isolation.hidden = !iso;
+  ui.isolationText.textContent = text;
+  ui.isolationTool.textContent = text;
+  ui.isolation.dataset.storey = iso?.storey || "";
+  ui.isolation.dataset.building = iso?.building || "";
+  if (app.inspector.object) app.inspector.render(app.inspector.object);
+}
+
+// ---------------------------------------------------------------- tools
+
+function syncClipControls(enabled) {
+  const { min, max } = app.clip.range();
+  ui.clipHeight.min = String(min);
+  ui.clipHeight.max = String(max);
+  ui.clipEnable.checked = enabled;
+  ui.clipHeight.disabled = !enabled;
+  if (enabled && app.clip.at) ui.clipHeight.value = String(app.clip.at.height);
+  ui.clipValue.textContent = enabled && app.clip.at ? `${app.clip.at.height.toFixed(1)} m` : "";
+}
+
+function wireTools() {
+  for (const button of document.querySelectorAll("[data-measure]")) {
+    button.addEventListener("click", () => {
+      const mode = button.dataset.measure;
+      if (mode === "clear") app.measure.clear();
+      else app.measure.start(mode);
+      for (const b of document.querySelectorAll("[data-measure]")) b.classList.toggle("active", b.dataset.measure === app.measure.mode);
     });
-    return p;
   }
-
-  function renderTable(title, props, open) {
-    const entries = Object.entries(props || {});
-    const table = el("table");
-    const tbody = el("tbody");
-    for (const [key, value] of entries) {
-      const text = formatValue(value);
-      tbody.append(
-        el("tr", null, el("th", { scope: "row" }, key), el("td", text === null ? { className: "empty" } : null, text ?? "—")),
-      );
+  ui.measureFinish.addEventListener("click", () => app.measure.finish());
+  ui.clipEnable.addEventListener("change", () => {
+    if (ui.clipEnable.checked) {
+      const { min, max } = app.clip.range();
+      const height = app.clip.at ? app.clip.at.height : (min + max) / 2;
+      app.clip.setHeight(height);
+    } else {
+      app.clip.disable();
     }
-    table.append(tbody);
-    const details = el("details", null, el("summary", null, title, el("span", { className: "count" }, `(${entries.length})`)), table);
-    details.open = Boolean(open);
-    details.dataset.pset = title;
-    return details;
+    syncClipControls(ui.clipEnable.checked);
+  });
+  ui.clipHeight.addEventListener("input", () => {
+    app.clip.setHeight(Number(ui.clipHeight.value));
+    syncClipControls(true);
+  });
+  ui.isolationClear.addEventListener("click", showAll);
+}
+
+// ---------------------------------------------------------------- colouring by data
+
+async function colorBy(attribute) {
+  ui.colorStatus.textContent = attribute ? t("style.loading") : "";
+  let coloring;
+  try {
+    coloring = await app.style.colorBy(attribute || null);
+  } catch (err) {
+    ui.colorStatus.textContent = t("style.failed", { error: err.message });
+    throw err;
   }
+  renderLegend();
+  return coloring ? { attribute, kind: coloring.kind, count: coloring.count, legend: coloring.entries.map((e) => ({ color: e.css, label: e.label })) } : null;
+}
 
-  function renderObject(obj) {
-    ui.infoTitle.textContent = obj.name || obj.class || obj.id;
-    const parts = [
-      renderFields([
-        ["id", obj.id],
-        ["class", obj.class],
-        ["name", obj.name],
-        ["parent", obj.parent_id],
-        ["source", obj.source],
-      ]),
-    ];
-    if (Array.isArray(obj.spatial_path) && obj.spatial_path.length) parts.push(renderPath(obj.spatial_path));
-    if (obj.position && Number.isFinite(obj.position.lon) && Number.isFinite(obj.position.lat)) {
-      const { lon, lat, height } = obj.position;
-      parts.push(
-        renderFields([["position", `${lon.toFixed(6)}, ${lat.toFixed(6)}, ${Number(height || 0).toFixed(1)} m`]]),
-      );
+function renderLegend() {
+  const coloring = app.style.coloring;
+  ui.legend.hidden = !coloring;
+  if (!coloring) {
+    ui.colorStatus.textContent = "";
+    return;
+  }
+  const names = { height: t("style.height"), use: t("style.use"), year: t("style.year") };
+  ui.legendTitle.textContent = names[coloring.attribute] || coloring.attribute;
+  ui.colorStatus.textContent =
+    coloring.kind === "empty" ? t("style.empty", { attr: coloring.attribute }) : t("style.count", { n: coloring.count });
+  const item = (css, label) => el("li", null, el("span", { className: "swatch", style: `background:${css}` }), el("span", null, label));
+  ui.legendItems.replaceChildren(...coloring.entries.map((e) => item(e.css, e.label)), item(NO_VALUE_CSS, t("style.noValue")));
+}
+
+function wireStyle() {
+  const apply = () => {
+    const choice = ui.colorBy.value;
+    ui.colorAttr.hidden = choice !== "custom";
+    ui.colorApply.hidden = choice !== "custom";
+    if (choice === "custom") {
+      if (ui.colorAttr.value.trim()) colorBy(ui.colorAttr.value.trim()).catch(() => {});
+      else ui.colorAttr.focus();
+      return;
     }
-    const attributes = obj.attributes || {};
-    if (Object.keys(attributes).length) parts.push(renderTable("Attributes", attributes, true));
-    // Property sets, then quantity sets (the API may send those apart as `qtos`).
-    const sets = [];
-    for (const group of [obj.psets, obj.qtos]) {
-      if (!group || typeof group !== "object") continue;
-      for (const name of Object.keys(group).sort((a, b) => a.localeCompare(b))) sets.push([name, group[name]]);
-    }
-    sets.forEach(([name, props], i) => {
-      const table = props && typeof props === "object" && !Array.isArray(props) ? props : { value: props };
-      parts.push(renderTable(name, table, i === 0 && !Object.keys(attributes).length));
+    colorBy(choice === "none" ? null : choice).catch(() => {});
+  };
+  ui.colorBy.addEventListener("change", apply);
+  ui.colorApply.addEventListener("click", () => colorBy(ui.colorAttr.value.trim()).catch(() => {}));
+  ui.colorAttr.addEventListener("keydown", (e) => {
+    if (e.key === "Enter") colorBy(ui.colorAttr.value.trim()).catch(() => {});
+  });
+}
+
+// ---------------------------------------------------------------- panels, language
+
+function wirePanels() {
+  for (const tab of document.querySelectorAll("[data-tab]")) {
+    tab.addEventListener("click", () => {
+      for (const other of document.querySelectorAll("[data-tab]")) {
+        const selected = other === tab;
+        other.setAttribute("aria-selected", String(selected));
+        $(`tab-${other.dataset.tab}`).hidden = !selected;
+      }
     });
-    if (!sets.length) parts.push(el("p", { className: "loading" }, "No property sets."));
-    ui.infoBody.replaceChildren(...parts);
+  }
+  ui.sidebarToggle.addEventListener("click", () => {
+    const collapsed = ui.sidebar.classList.toggle("collapsed");
+    ui.sidebarToggle.setAttribute("aria-expanded", String(!collapsed));
+  });
+  ui.lang.addEventListener("click", () => setLanguage(getLanguage() === "zh-CN" ? "en" : "zh-CN"));
+  onLanguageChange(() => {
+    setStatus(statusKey[0], statusKey[1], ui.status.dataset.state);
+    if (app.city) showCity(app.city);
+    showIsolation();
+    renderLegend();
+  });
+  document.addEventListener("keydown", (e) => {
+    if (e.key !== "Escape" || e.target instanceof HTMLInputElement) return;
+    if (app.measure.active) app.measure.stop();
+    else app.inspector.clear();
+  });
+}
+
+// ---------------------------------------------------------------- test hooks
+
+/**
+ * CSS-pixel position in the canvas of a WGS84 point (height in metres above the ellipsoid),
+ * or null when it is behind the globe or the camera, or off-screen. The canvas fills the
+ * page from its top-left corner, so x/y are also page coordinates (clientX/clientY too).
+ */
+function screenPositionOf(lon, lat, height) {
+  const viewer = app.viewer;
+  if (!viewer) return null;
+  const scene = viewer.scene;
+  const position = Cesium.Cartesian3.fromDegrees(lon, lat, height || 0);
+  const occluder = new Cesium.EllipsoidalOccluder(scene.globe.ellipsoid, scene.camera.positionWC);
+  if (!occluder.isPointVisible(position)) return null;
+  const win = Cesium.SceneTransforms.worldToWindowCoordinates(scene, position);
+  if (!win) return null;
+  const canvas = scene.canvas;
+  if (win.x < 0 || win.y < 0 || win.x > canvas.clientWidth || win.y > canvas.clientHeight) return null;
+  const rect = canvas.getBoundingClientRect();
+  return { x: win.x, y: win.y, clientX: rect.left + win.x, clientY: rect.top + win.y };
+}
+
+/** Loaded features by layer, and how many of them the style shows. */
+function featureStats() {
+  const stats = { total: 0, shown: 0, byLayer: {}, shownIds: [] };
+  const tileset = app.tileset;
+  if (!tileset) return stats;
+  const seen = new Set();
+  const visit = (tile) => {
+    const content = tile.content;
+    if (content && content.featuresLength) {
+      for (let i = 0; i < content.featuresLength; i += 1) {
+        const feature = content.getFeature(i);
+        const id = featureId(feature);
+        if (seen.has(id)) continue;
+        seen.add(id);
+        const layer = layerOf(id, property(feature, "class"));
+        const entry = (stats.byLayer[layer] ||= { total: 0, shown: 0 });
+        stats.total += 1;
+        entry.total += 1;
+        if (feature.show) {
+          stats.shown += 1;
+          entry.shown += 1;
+          stats.shownIds.push(id);
+        }
+      }
+    }
+    for (const child of tile.children) visit(child);
+  };
+  visit(tileset.root);
+  return stats;
+}
+
+// ---------------------------------------------------------------- start-up
+
+function showCity(city) {
+  app.city = city;
+  ui.cityName.textContent = city.name || t("app.unnamed");
+  document.title = `${city.name || "City"} · CIMTwin`;
+  const count = Number(city.object_count);
+  ui.objectCount.textContent = Number.isFinite(count) ? t("app.objects", { n: count.toLocaleString(getLanguage()) }) : "";
+  app.layers.render();
+}
+
+/** Read /api/city again and update the header (name, object count) and layer counts. */
+async function refreshCity() {
+  const city = await getJson("/api/city");
+  showCity(city);
+  return city;
+}
+
+async function main() {
+  translate();
+  wirePanels();
+  wireTools();
+  wireStyle();
+  if (typeof Cesium === "undefined") {
+    fail("Cesium.js did not load (is /cesium/ served?)");
+    return;
+  }
+  try {
+    app.viewer = createViewer();
+  } catch (err) {
+    fail(`cannot start the 3D viewer (WebGL unavailable?): ${err.message || err}`, err);
+    return;
+  }
+  app.nav.attach(app.viewer);
+  // Replace the Viewer's own entity picking (a second, synchronous pick per click) with ours.
+  const handler = app.viewer.screenSpaceEventHandler;
+  handler.setInputAction(onClick, Cesium.ScreenSpaceEventType.LEFT_CLICK);
+  handler.setInputAction(() => {
+    if (app.measure.mode === "area") app.measure.finish();
+  }, Cesium.ScreenSpaceEventType.LEFT_DOUBLE_CLICK);
+
+  let city;
+  try {
+    city = await getJson("/api/city");
+  } catch (err) {
+    ui.cityName.textContent = "—";
+    fail(t("msg.cityUnavailable", { error: err.message }), err);
+    return;
+  }
+  showCity(city);
+  try {
+    await addTerrainAndImagery(app.viewer, city);
+  } catch (err) {
+    fail(`Could not load the terrain or imagery: ${err.message || err}`, err);
+    return;
+  }
+  app.layers.render();
+
+  if (!city.tileset) {
+    // Nothing to show but where the city is. The bundled NaturalEarthII imagery only has
+    // zoom levels 0-2, so a view from 2000 km is the closest that still shows geography.
+    lookAtCenter(app.viewer, city.center, 2000000);
+    app.state = "error";
+    app.error = "city has no tileset (not tiled yet)";
+    setStatus("status.noTiles", null, "error");
+    showMessage(t("msg.noTileset", { name: city.name || "—" }), false);
+    console.info("cimtwin: /api/city has no tileset");
+    return;
   }
 
-  // ---------------------------------------------------------------- test hook
-
-  /**
-   * CSS-pixel position in the canvas of a WGS84 point (height in metres above the ellipsoid),
-   * or null when it is behind the globe or the camera, or off-screen. The canvas fills the
-   * page from its top-left corner, so x/y are also page coordinates (clientX/clientY too).
-   */
-  function screenPositionOf(lon, lat, height) {
-    const viewer = app.viewer;
-    if (!viewer) return null;
-    const scene = viewer.scene;
-    const position = Cesium.Cartesian3.fromDegrees(lon, lat, height || 0);
-    const occluder = new Cesium.EllipsoidalOccluder(scene.globe.ellipsoid, scene.camera.positionWC);
-    if (!occluder.isPointVisible(position)) return null;
-    const win = Cesium.SceneTransforms.worldToWindowCoordinates(scene, position);
-    if (!win) return null;
-    const canvas = scene.canvas;
-    if (win.x < 0 || win.y < 0 || win.x > canvas.clientWidth || win.y > canvas.clientHeight) return null;
-    const rect = canvas.getBoundingClientRect();
-    // x/y: relative to the canvas; clientX/clientY: relative to the page viewport (for clicks).
-    return { x: win.x, y: win.y, clientX: rect.left + win.x, clientY: rect.top + win.y };
+  // Start near the city (not the whole globe) while the tileset's root loads.
+  lookAtCenter(app.viewer, city.center, 2000);
+  try {
+    await loadTileset(app.viewer, city.tileset);
+  } catch (err) {
+    fail(`Could not load the 3D tiles from ${city.tileset}: ${err.message || err}`, err);
   }
+}
 
-  // ---------------------------------------------------------------- start-up
-
-  function showCity(city) {
-    app.city = city;
-    ui.cityName.textContent = city.name || "(unnamed city)";
-    document.title = `${city.name || "City"} · CIMTwin`;
-    const count = Number(city.object_count);
-    ui.objectCount.textContent = Number.isFinite(count) ? `${count.toLocaleString("en-US")} objects` : "";
-  }
-
-  /** Read /api/city again and update the header (name, object count). */
-  async function refreshCity() {
-    const city = await getJson("/api/city");
-    showCity(city);
-    return city;
-  }
-
-  async function main() {
-    if (typeof Cesium === "undefined") {
-      fail("Cesium.js did not load (is /cesium/ served?)");
-      return;
-    }
-    try {
-      app.viewer = createViewer();
-    } catch (err) {
-      fail(`cannot start the 3D viewer (WebGL unavailable?): ${err.message || err}`, err);
-      return;
-    }
-    // Replace the Viewer's own entity picking (a second, synchronous pick per click) with ours.
-    const handler = app.viewer.screenSpaceEventHandler;
-    handler.setInputAction(onClick, Cesium.ScreenSpaceEventType.LEFT_CLICK);
-    handler.removeInputAction(Cesium.ScreenSpaceEventType.LEFT_DOUBLE_CLICK);
-    ui.infoClose.addEventListener("click", clearSelection);
-    document.addEventListener("keydown", (e) => {
-      if (e.key === "Escape") clearSelection();
-    });
-
-    let city;
-    try {
-      city = await getJson("/api/city");
-    } catch (err) {
-      ui.cityName.textContent = "city unavailable";
-      fail(`Could not load the city: ${err.message}`, err);
-      return;
-    }
-    showCity(city);
-    try {
-      await addTerrainAndImagery(app.viewer, city);
-    } catch (err) {
-      fail(`Could not load the terrain or imagery: ${err.message || err}`, err);
-      return;
-    }
-
-    if (!city.tileset) {
-      // Nothing to show but where the city is. The bundled NaturalEarthII imagery only has
-      // zoom levels 0-2, so a view from 2000 km is the closest that still shows geography.
-      lookAtCenter(app.viewer, city.center, 2000000);
-      app.state = "error";
-      app.error = "city has no tileset (not tiled yet)";
-      setStatus("no tiles", "error");
-      showMessage(
-        `“${city.name || "This city"}” has not been tiled yet: no 3D Tiles to show. ` +
-          "Import IFC files with “Import IFC” above, or build the tileset on the server.",
-        false,
-      );
-      console.info("cimtwin: /api/city has no tileset");
-      return;
-    }
-
-    // Start near the city (not the whole globe) while the tileset's root loads.
-    lookAtCenter(app.viewer, city.center, 2000);
-    try {
-      await loadTileset(app.viewer, city.tileset);
-    } catch (err) {
-      fail(`Could not load the 3D tiles from ${city.tileset}: ${err.message || err}`, err);
-    }
-  }
-
-  main();
-})();
+main();

@@ -1,0 +1,128 @@
+// The layer tree: feature layers of the tileset (BIM buildings, GIS buildings, roads, other),
+// the globe's terrain and imagery, and the layers still without data (sensors, incidents,
+// simulation results), each with visibility and opacity.
+
+import { el } from "./api.js";
+import { formatNumber, onLanguageChange, t } from "./i18n.js";
+import { FEATURE_LAYERS, layerOfClass } from "./style.js";
+
+const EMPTY_LAYERS = ["sensors", "incidents", "simulation"];
+
+export class LayerTree {
+  constructor(app, container) {
+    this.app = app;
+    this.container = container;
+    this.globe = { terrain: { visible: true, opacity: 1 }, imagery: { visible: true, opacity: 1 } };
+    onLanguageChange(() => this.render());
+  }
+
+  /** Objects per feature layer, from /api/city's objects_by_class. */
+  counts() {
+    const counts = Object.fromEntries(FEATURE_LAYERS.map((k) => [k, 0]));
+    for (const [cls, n] of Object.entries(this.app.city?.objects_by_class || {})) counts[layerOfClass(cls)] += n;
+    return counts;
+  }
+
+  state(key) {
+    return this.app.style.layers[key] || this.globe[key] || null;
+  }
+
+  set(key, options) {
+    if (FEATURE_LAYERS.includes(key)) {
+      this.app.style.setLayer(key, options);
+    } else if (key in this.globe) {
+      const layer = this.globe[key];
+      if (options.visible !== undefined) layer.visible = Boolean(options.visible);
+      if (options.opacity !== undefined) layer.opacity = Math.max(0, Math.min(1, Number(options.opacity)));
+      this.applyGlobe();
+    } else {
+      throw new Error(`layer ${key} has no data`);
+    }
+    this.sync(key);
+  }
+
+  applyGlobe() {
+    const viewer = this.app.viewer;
+    if (!viewer) return;
+    const { terrain, imagery } = this.globe;
+    const own = this.app.cityTerrain;
+    if (own) {
+      const wanted = terrain.visible ? own : this.app.flatTerrain;
+      if (viewer.terrainProvider !== wanted) viewer.terrainProvider = wanted;
+    }
+    const globe = viewer.scene.globe;
+    globe.show = terrain.visible || imagery.visible;
+    const alpha = terrain.visible ? terrain.opacity : 1;
+    globe.translucency.enabled = alpha < 1;
+    globe.translucency.frontFaceAlpha = alpha;
+    globe.translucency.backFaceAlpha = alpha;
+    const layers = viewer.imageryLayers;
+    for (let i = 0; i < layers.length; i += 1) {
+      const layer = layers.get(i);
+      layer.show = imagery.visible;
+      layer.alpha = imagery.opacity;
+    }
+    viewer.scene.requestRender();
+  }
+
+  render() {
+    const counts = this.counts();
+    const city = this.app.city || {};
+    const rows = [];
+    for (const key of FEATURE_LAYERS) {
+      if (key === "other" && counts.other === 0) continue;
+      rows.push(this.row(key, formatNumber(counts[key]), null, counts[key] === 0));
+    }
+    rows.push(this.row("terrain", null, city.terrain ? null : t("layer.ellipsoid"), false));
+    rows.push(this.row("imagery", null, city.imagery ? null : t("layer.basemap"), false));
+    for (const key of EMPTY_LAYERS) rows.push(this.row(key, null, t("layer.noData"), true));
+    this.container.replaceChildren(...rows);
+  }
+
+  row(key, count, note, empty) {
+    const name = t(`layer.${key}`);
+    const state = this.state(key);
+    const disabled = empty && !(state && FEATURE_LAYERS.includes(key) && count !== "0");
+    const box = el("input", {
+      type: "checkbox",
+      className: "layer-visible",
+      checked: Boolean(state?.visible) && !EMPTY_LAYERS.includes(key),
+      disabled: EMPTY_LAYERS.includes(key),
+      title: t("layer.visible", { name }),
+      "aria-label": t("layer.visible", { name }),
+    });
+    box.addEventListener("change", () => this.set(key, { visible: box.checked }));
+    const slider = el("input", {
+      type: "range",
+      className: "layer-opacity",
+      min: "0",
+      max: "100",
+      step: "5",
+      value: String(Math.round((state?.opacity ?? 1) * 100)),
+      disabled: EMPTY_LAYERS.includes(key),
+      title: t("layer.opacity", { name }),
+      "aria-label": t("layer.opacity", { name }),
+    });
+    slider.addEventListener("input", () => this.set(key, { opacity: Number(slider.value) / 100 }));
+    const label = el(
+      "label",
+      { className: "layer-label" },
+      box,
+      el("span", { className: "layer-name" }, name),
+      count !== null ? el("span", { className: "layer-count" }, count) : null,
+      note ? el("span", { className: "layer-note" }, note) : null,
+    );
+    const li = el("li", { className: "layer", dataset: { layer: key } }, label, slider);
+    li.classList.toggle("empty", Boolean(disabled) || EMPTY_LAYERS.includes(key));
+    return li;
+  }
+
+  /** Put one row's controls back in line with the state (after a change made by code). */
+  sync(key) {
+    const row = this.container.querySelector(`[data-layer="${key}"]`);
+    const state = this.state(key);
+    if (!row || !state) return;
+    row.querySelector(".layer-visible").checked = state.visible;
+    row.querySelector(".layer-opacity").value = String(Math.round(state.opacity * 100));
+  }
+}

@@ -216,8 +216,14 @@ def run_cities(counts: list[int], args: argparse.Namespace) -> list[dict[str, An
     results = []
     for count in counts:
         city, generation = _generated_city(count, args)
+        shutil.rmtree(city / "tiles", ignore_errors=True)  # a full run, nothing to reuse
         tiling = _tile(city, args)
         stats = content_stats(city / "tiles") if (city / "tiles").is_dir() else ContentStats()
+        again = _tile(city, args)  # nothing changed: every tile is reused
+        redo = again.get("summary", {})
+        print(f"    re-tiling with nothing changed: {again.get('wall_s', math.nan):.1f} s,"
+              f" {redo.get('reused', 0)} tiles reused, {redo.get('written', 0)} drawn,"
+              f" peak {again.get('peak_mb', math.nan):.0f} MB", flush=True)  # fmt: skip
         results.append({"buildings": count, "generate": generation, "tile": tiling,
                         "content": {**stats.__dict__, "bytes_per_triangle":
                                     stats.bytes_per_triangle, "draw_calls_per_tile":

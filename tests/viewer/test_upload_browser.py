@@ -39,7 +39,7 @@ def test_an_uploaded_ifc_is_imported_reported_and_shown(
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("request", lambda r: requests.append(r.url))
-    page.goto(server + "/")
+    page.goto(server + "/?lang=en")
     page.wait_for_function("window.cimtwin && window.cimtwin.state === 'ready'", timeout=90_000)
     before = page.evaluate("window.__before = window.cimtwin.tileset; window.cimtwin.city")
     assert page.locator("#object-count").inner_text() == f"{before['object_count']} objects"
@@ -105,7 +105,7 @@ def test_the_first_import_into_an_empty_city_shows_it(browser: Any, tmp_path: Pa
         errors: list[str] = []
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(server + "/")
+        page.goto(server + "/?lang=en")
         page.wait_for_function("window.cimtwin && window.cimtwin.state === 'error'")
         assert "not been tiled yet" in page.inner_text("#message")
         page.click("#import-open")

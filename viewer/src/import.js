@@ -12,6 +12,7 @@
   const app = window.cimtwin;
   if (!app) return;
   const { el, getJson } = app.util;
+  const t = app.util.t;
   const $ = (id) => document.getElementById(id);
   const ui = {
     open: $("import-open"),
@@ -52,7 +53,7 @@
     ui.upload.disabled = value;
     ui.files.disabled = value;
     ui.origin.disabled = value;
-    if (!value) ui.open.textContent = OPEN_LABEL;
+    if (!value) ui.open.textContent = app.util.t ? app.util.t("import.open") : OPEN_LABEL;
   }
 
   function showError(text) {
@@ -87,9 +88,7 @@
     try {
       limits = await getJson("/api/imports");
       const crs = app.city && app.city.crs ? ` (${app.city.crs})` : "";
-      ui.hint.textContent =
-        `For models without a georeference, or to override it: where the model's origin goes, in metres in the city's CRS${crs}. ` +
-        `All files import together, or none does; up to ${megabytes(limits.max_upload_bytes)} per upload.`;
+      ui.hint.textContent = `${app.util.t("import.hint")} ${crs.trim()} ≤ ${megabytes(limits.max_upload_bytes)}`;
     } catch {
       /* the server checks the limit anyway */
     }
@@ -99,12 +98,12 @@
     event.preventDefault();
     if (busy) return;
     const files = [...ui.files.files];
-    if (!files.length) return showError("Choose one or more .ifc files first.");
+    if (!files.length) return showError(t("import.chooseFiles"));
     const wrong = files.filter((f) => !/\.ifc$/i.test(f.name));
-    if (wrong.length) return showError(`Only .ifc files can be imported: ${wrong.map((f) => f.name).join(", ")}`);
+    if (wrong.length) return showError(t("import.onlyIfc", { files: wrong.map((f) => f.name).join(", ") }));
     const total = files.reduce((sum, f) => sum + f.size, 0);
     if (limits && total > limits.max_upload_bytes) {
-      return showError(`The files (${megabytes(total)}) are over the server's limit of ${megabytes(limits.max_upload_bytes)}.`);
+      return showError(t("import.tooLarge", { size: megabytes(total), limit: megabytes(limits.max_upload_bytes) }));
     }
     const data = new FormData();
     for (const file of files) data.append("files", file, file.name);
@@ -122,22 +121,22 @@
     xhr.upload.addEventListener("progress", (e) => {
       if (!e.lengthComputable) return;
       const percent = Math.round((100 * e.loaded) / e.total);
-      setState("uploading", `uploading ${percent} %`);
-      ui.open.textContent = `Uploading ${percent} %`;
+      setState("uploading", t("import.uploadingStatus", { percent }));
+      ui.open.textContent = t("import.uploadingButton", { percent });
       setBar(percent, ui.file.textContent);
     });
     xhr.addEventListener("load", () => {
-      if (xhr.status !== 202) return showError(`Upload refused (${xhr.status}): ${detailOf(xhr.responseText)}`);
+      if (xhr.status !== 202) return showError(t("import.refused", { status: xhr.status, detail: detailOf(xhr.responseText) }));
       let job;
       try {
         job = JSON.parse(xhr.responseText);
       } catch {
-        return showError("The server's answer to the upload is not JSON.");
+        return showError(t("import.notJson"));
       }
       poll(job.url || `/api/jobs/${job.id}`);
     });
     xhr.addEventListener("error", () =>
-      showError("The upload failed: the connection to the server was lost (is the server running?)."),
+      showError(t("import.lost")),
     );
     xhr.send(data);
   }
@@ -151,7 +150,7 @@
         failures = 0;
       } catch (err) {
         failures += 1;
-        if (err.status === 404 || failures >= 10) return showError(`Lost track of the import: ${err.message}`);
+        if (err.status === 404 || failures >= 10) return showError(t("import.lostTrack", { error: err.message }));
         await sleep(POLL_MS);
         continue;
       }
@@ -168,23 +167,23 @@
 
   function showJob(job) {
     const percent = Number(job.progress) || 0;
-    const text = job.status === "queued" ? "queued" : `${job.message || job.status} · ${percent} %`;
+    const text = job.status === "queued" ? t("import.queued") : `${job.message || job.status} · ${percent} %`;
     setState(job.status, text);
-    setBar(percent, job.file ? `file: ${job.file}` : "");
-    ui.open.textContent = job.status === "queued" ? "Import queued" : `Importing ${percent} %`;
+    setBar(percent, job.file ? t("import.file", { file: job.file }) : "");
+    ui.open.textContent = job.status === "queued" ? t("import.queuedButton") : t("import.importing", { percent });
   }
 
   async function finish(job) {
     setBusy(false);
     ui.progress.hidden = job.status === "failed";
-    setState(job.status, job.status === "succeeded" ? job.message || "done" : "import failed");
+    setState(job.status, job.status === "succeeded" ? job.message || t("import.done") : t("import.failed"));
     ui.result.replaceChildren(...renderJob(job));
     if (job.status !== "succeeded") return;
     try {
       if (job.result && job.result.tiling) await app.reloadTileset();
       await app.refreshCity();
     } catch (err) {
-      ui.result.append(el("p", { className: "error" }, `Imported, but the view did not refresh: ${err.message || err}`));
+      ui.result.append(el("p", { className: "error" }, t("import.noRefresh", { error: err.message || err })));
     }
   }
 
@@ -195,7 +194,7 @@
     if (job.error) {
       parts.push(el("p", { className: "error" }, job.error));
       if (/--origin|no georeference/.test(job.error)) {
-        parts.push(el("p", { className: "hint" }, "Fill in Origin (E,N[,H] in metres, city CRS) and upload again."));
+        parts.push(el("p", { className: "hint" }, t("import.fillOrigin")));
       }
     }
     const result = job.result || {};
@@ -204,8 +203,12 @@
     if (tiling) {
       parts.push(
         el("p", { className: "tiling" },
-          `Tiles rewritten: ${tiling.tiles} tiles, ${tiling.features} features, ` +
-            `${Number(tiling.triangles).toLocaleString("en-US")} triangles in ${Number(tiling.seconds).toFixed(1)} s.`),
+          t("import.tiles", {
+            tiles: tiling.tiles,
+            features: tiling.features,
+            triangles: Number(tiling.triangles).toLocaleString("en-US"),
+            seconds: Number(tiling.seconds).toFixed(1),
+          })),
       );
     }
     return parts;
@@ -233,7 +236,7 @@
     if (warnings.length) section.append(el("ul", { className: "warnings" }, ...warnings.map((w) => el("li", null, w))));
     section.append(withoutMesh(report.without_mesh || []));
     const tessellated = report.tessellated_by_cimtwin || [];
-    if (tessellated.length) section.append(el("p", { className: "hint" }, `${tessellated.length} CSG elements tessellated by CIMTwin.`));
+    if (tessellated.length) section.append(el("p", { className: "hint" }, t("import.tessellated", { n: tessellated.length })));
     return section;
   }
 
@@ -270,8 +273,8 @@
       const title = group.ids.slice(0, 50).join("\n") + (group.ids.length > 50 ? "\n…" : "");
       list.append(el("li", { title }, el("b", null, `${group.cls} ×${group.ids.length}`), `: ${group.reason}`));
     }
-    const summary = el("summary", null, `${items.length} products without mesh`);
-    const details = el("details", { className: "without-mesh" }, summary, items.length ? list : el("p", { className: "hint" }, "None."));
+    const summary = el("summary", null, t("import.withoutMesh", { n: items.length }));
+    const details = el("details", { className: "without-mesh" }, summary, items.length ? list : el("p", { className: "hint" }, t("import.none")));
     return details;
   }
 

@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 VIEWER := viewer/dist/index.html
 PYTHON ?= python3
 
-.PHONY: demo test lint viewer system-deps clean
+.PHONY: demo test lint viewer bench-viewer system-deps clean
 
 demo: $(STAMP) $(VIEWER)
 	$(BIN)/cimtwin demo
@@ -23,12 +23,17 @@ lint: $(STAMP)
 
 viewer: $(VIEWER)
 
+# Page load to first tile on the demo city, in headless Chromium.
+bench-viewer: system-deps $(STAMP) $(VIEWER)
+	$(BIN)/python bench/bench_viewer.py
+
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip
 	$(BIN)/pip install -e '.[dev]'
 	touch $(STAMP)
 
+# The build also copies dist/ into api/viewer_dist/, which the wheel packages.
 $(VIEWER): viewer/package.json viewer/package-lock.json viewer/build.mjs $(wildcard viewer/src/*)
 	cd viewer && npm ci --no-audit --no-fund && npm run build
 
@@ -39,4 +44,4 @@ system-deps:
 	fi
 
 clean:
-	rm -rf $(VENV) viewer/node_modules viewer/dist demo-city
+	rm -rf $(VENV) viewer/node_modules viewer/dist api/viewer_dist demo-city

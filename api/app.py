@@ -18,6 +18,7 @@ from api.errors import DOMAIN_ERRORS, status_for
 from api.jobs import JobRunner
 from api.routes import city, explore, imports, objects, ogc, sources, stats, terrain, tiles
 from api.settings import get_settings
+from api.static import viewer_folder
 
 
 @asynccontextmanager
@@ -65,8 +66,9 @@ def create_app(
     return app
 
 
-def _mount_viewer(app: FastAPI, folder: Path) -> None:
-    if (folder / "index.html").is_file():
+def _mount_viewer(app: FastAPI, configured: Path) -> None:
+    folder = viewer_folder(configured)
+    if folder is not None:
         app.mount("/", StaticFiles(directory=folder, html=True), name="viewer")
         return
 

@@ -1,4 +1,5 @@
-"""Serving generated files (tiles, terrain, imagery): confined to a folder, with ETags."""
+"""Serving generated files (tiles, terrain, imagery) confined to a folder, with ETags; and
+finding the viewer's built files."""
 
 from __future__ import annotations
 
@@ -7,6 +8,18 @@ from pathlib import Path
 
 from fastapi import HTTPException, Request
 from fastapi.responses import FileResponse, Response
+
+# The viewer's build (`npm run build` in viewer/) also lands here, inside the package, so that
+# an installed wheel serves the viewer without npm.
+PACKAGED_VIEWER = Path(__file__).resolve().parent / "viewer_dist"
+
+
+def viewer_folder(configured: Path) -> Path | None:
+    """The folder to serve the viewer from: ``configured`` when built, else the packaged copy."""
+    for folder in (configured, PACKAGED_VIEWER):
+        if (folder / "index.html").is_file():
+            return folder
+    return None
 
 
 def file_response(root: Path, path: str, media_type: str | None, request: Request) -> Response:

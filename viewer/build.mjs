@@ -2,7 +2,9 @@
 //
 //   dist/cesium/   <- node_modules/cesium/Build/Cesium (Cesium.js UMD, Workers, ThirdParty,
 //                     Assets, Widgets; no source maps, no ESM/CJS duplicates)
-//   dist/          <- src/ (index.html, app.js, style.css, ...)
+//   dist/          <- src/ (index.html, app.js and its ES modules, style.css, ...)
+//   ../api/viewer_dist/ <- a copy of dist/, package data of the Python package (gitignored), so
+//                     that an installed wheel serves the viewer without npm
 //
 // No bundler: Cesium.js is a UMD build that sets the global `Cesium`, and app.js is a plain
 // script. The build is idempotent: dist/ is removed first. Run with `npm run build`.
@@ -18,6 +20,7 @@ const require = createRequire(import.meta.url);
 const srcDir = path.join(here, "src");
 const distDir = path.join(here, "dist");
 const cesiumOut = path.join(distDir, "cesium");
+const packagedDir = path.join(here, "..", "api", "viewer_dist");
 
 /** Directory of the installed cesium package (works with hoisted or nested node_modules). */
 function cesiumPackageDir() {
@@ -85,6 +88,10 @@ async function main() {
 
   const total = await sizeOf(distDir);
   console.log(`done: ${total.files} files, ${human(total.bytes)} in ${rel(distDir)}/`);
+
+  await rm(packagedDir, { recursive: true, force: true });
+  await cp(distDir, packagedDir, { recursive: true });
+  await report(packagedDir);
 }
 
 main().catch((err) => {

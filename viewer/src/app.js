@@ -70,7 +70,8 @@ const app = {
   lastJob: null,
   cityTerrain: null,
   flatTerrain: null,
-  metrics: { start: performance.timeOrigin, firstTileMs: null, readyMs: null },
+  // ms from navigation start: the first frame with a tile, all tiles loaded, and stages
+  metrics: { firstTileMs: null, readyMs: null, marks: {} },
   screenPositionOf,
   reloadTileset,
   refreshCity,
@@ -103,6 +104,10 @@ let statusKey = ["status.loading", null];
 const membersCache = new Map(); // building id -> Map(object id -> storey id)
 
 // ---------------------------------------------------------------- status / messages
+
+function mark(name) {
+  if (!(name in app.metrics.marks)) app.metrics.marks[name] = Math.round(performance.now());
+}
 
 function setStatus(key, vars, state) {
   statusKey = [key, vars];
@@ -226,6 +231,7 @@ async function openTileset(url) {
   const tileset = await Cesium.Cesium3DTileset.fromUrl(url, { showCreditsOnScreen: false });
   const current = () => tileset === app.tileset;
   tileset.tileLoad.addEventListener(() => {
+    mark("firstTileLoaded");
     if (current()) tilesLoadedCount += 1;
   });
   tileset.tileUnload.addEventListener(() => {
@@ -256,12 +262,15 @@ async function openTileset(url) {
   return tileset;
 }
 
-async function loadTileset(viewer, url) {
+/** Show the tileset being opened (`opening`, from openTileset) and zoom to it. */
+async function loadTileset(viewer, opening) {
   setStatus("status.loading", null, "loading");
-  const tileset = await openTileset(url);
+  const tileset = await opening;
+  mark("tilesetJson");
   viewer.scene.primitives.add(tileset);
   app.tileset = tileset;
   await viewer.zoomTo(tileset, defaultOffset(tileset));
+  mark("zoomed");
   settle(viewer, tileset);
   return tileset;
 }
@@ -614,6 +623,10 @@ async function refreshCity() {
 }
 
 async function main() {
+  // Ask for the city while Cesium builds the viewer; then the terrain's layer.json and the
+  // tileset's JSON together.
+  const cityRequest = getJson("/api/city");
+  cityRequest.catch(() => {}); // handled where awaited
   translate();
   wirePanels();
   wireTools();
@@ -628,6 +641,7 @@ async function main() {
     fail(`cannot start the 3D viewer (WebGL unavailable?): ${err.message || err}`, err);
     return;
   }
+  mark("viewer");
   app.nav.attach(app.viewer);
   // Replace the Viewer's own entity picking (a second, synchronous pick per click) with ours.
   const handler = app.viewer.screenSpaceEventHandler;
@@ -638,15 +652,19 @@ async function main() {
 
   let city;
   try {
-    city = await getJson("/api/city");
+    city = await cityRequest;
   } catch (err) {
     ui.cityName.textContent = "—";
     fail(t("msg.cityUnavailable", { error: err.message }), err);
     return;
   }
+  mark("city");
   showCity(city);
+  const opening = city.tileset ? openTileset(city.tileset) : null;
+  opening?.catch(() => {}); // handled where awaited
   try {
     await addTerrainAndImagery(app.viewer, city);
+    mark("terrain");
   } catch (err) {
     fail(`Could not load the terrain or imagery: ${err.message || err}`, err);
     return;
@@ -668,7 +686,7 @@ async function main() {
   // Start near the city (not the whole globe) while the tileset's root loads.
   lookAtCenter(app.viewer, city.center, 2000);
   try {
-    await loadTileset(app.viewer, city.tileset);
+    await loadTileset(app.viewer, opening);
   } catch (err) {
     fail(`Could not load the 3D tiles from ${city.tileset}: ${err.message || err}`, err);
   }

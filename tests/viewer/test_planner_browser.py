@@ -250,7 +250,7 @@ def test_colour_by_use_and_by_an_api_attribute_with_a_legend(page: Any) -> None:
 
     page.select_option("#color-by", "year")
     page.wait_for_function("document.querySelector('#legend-title').textContent === '建成年份'")
-    assert "1998" in page.inner_text("#legend")
+    assert "1995 \u2013 1999" in page.inner_text("#legend")  # an en dash
 
     page.select_option("#color-by", "custom")
     page.fill("#color-attr", "addr:street")

@@ -25,6 +25,7 @@ export class SearchBox {
 
   schedule() {
     clearTimeout(this.timer);
+    this.list.classList.add("stale"); // the shown results are for an older text
     this.timer = setTimeout(() => this.run(this.input.value), 180);
   }
 
@@ -49,6 +50,7 @@ export class SearchBox {
   }
 
   show(results, message) {
+    this.list.classList.remove("stale");
     this.results = results;
     this.active = results.length ? 0 : -1;
     const items = results.map((r, i) => {

@@ -163,20 +163,28 @@ export class Coloring {
     else if (answer.kind === "category") this.categoryClasses(answer.categories);
   }
 
+  /** Classes of round width ("10 – 20", "2000 – 2004") over the range, at most RAMP.length. */
   numberClasses([low, high]) {
     const integer = [...this.values.values()].every((v) => Number.isInteger(v));
     if (low === high) {
       this.entries.push(entry(RAMP[4], format(low, integer), (v) => v === low));
       return;
     }
-    const steps = Math.min(RAMP.length, integer ? Math.max(2, high - low + 1) : RAMP.length);
-    const width = (high - low) / steps;
-    for (let i = 0; i < steps; i += 1) {
-      const from = low + i * width;
-      const to = i === steps - 1 ? high : low + (i + 1) * width;
-      const css = RAMP[Math.round((i * (RAMP.length - 1)) / Math.max(1, steps - 1))];
-      const last = i === steps - 1;
-      this.entries.push(entry(css, `${format(from, integer)} – ${format(to, integer)}`, (v) => v >= from && (last ? v <= to : v < to)));
+    let step = niceStep((high - low) / RAMP.length);
+    if (integer) step = Math.max(1, Math.round(step));
+    let first = Math.floor(low / step) * step;
+    let count = Math.floor((high - first) / step) + 1;
+    while (count > RAMP.length) {
+      step = niceStep(step * 1.01);
+      first = Math.floor(low / step) * step;
+      count = Math.floor((high - first) / step) + 1;
+    }
+    for (let i = 0; i < count; i += 1) {
+      const from = first + i * step;
+      const to = from + step;
+      const css = RAMP[count === 1 ? 4 : Math.round((i * (RAMP.length - 1)) / (count - 1))];
+      const label = integer && step > 1 ? `${from} – ${to - 1}` : integer ? `${from}` : `${format(from)} – ${format(to)}`;
+      this.entries.push(entry(css, label, (v) => v >= from && v < to));
     }
   }
 
@@ -212,7 +220,14 @@ function entry(css, label, matches) {
 
 function format(value, integer) {
   if (integer) return String(Math.round(value));
-  return Math.abs(value) >= 100 ? value.toFixed(0) : value.toFixed(1);
+  return String(Number(value.toFixed(Math.abs(value) >= 100 ? 0 : 1)));
+}
+
+/** The smallest of 1, 2, 2.5, 5 x 10^k at least `raw`. */
+function niceStep(raw) {
+  const power = 10 ** Math.floor(Math.log10(raw));
+  for (const m of [1, 2, 2.5, 5, 10]) if (m * power >= raw) return m * power;
+  return 10 * power;
 }
 
 export const NO_VALUE_CSS = NO_VALUE;

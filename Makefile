@@ -37,10 +37,13 @@ $(STAMP): pyproject.toml
 $(VIEWER): viewer/package.json viewer/package-lock.json viewer/build.mjs $(wildcard viewer/src/*)
 	cd viewer && npm ci --no-audit --no-fund && npm run build
 
-# Debian packages the tests need: Chromium for the browser tests, GDAL's ogrinfo.
+# Debian packages the tests need: Chromium for the browser tests (and a Chinese font for its
+# zh-CN screenshots), GDAL's ogrinfo.
 system-deps:
-	@if ! command -v chromium >/dev/null || ! command -v ogrinfo >/dev/null; then \
-		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium gdal-bin; \
+	@if ! command -v chromium >/dev/null || ! command -v ogrinfo >/dev/null \
+		|| ! fc-list :lang=zh 2>/dev/null | grep -q .; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y \
+			chromium gdal-bin fonts-wqy-zenhei; \
 	fi
 
 clean:

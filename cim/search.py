@@ -45,9 +45,7 @@ class Hit:
 
 def connection(store: CityStore) -> sqlite3.Connection:
     """The store's sqlite3 connection."""
-    conn = getattr(store, "conn", None) or getattr(store, "_conn")  # noqa: B009
-    assert isinstance(conn, sqlite3.Connection)
-    return conn
+    return store.conn
 
 
 def search(store: CityStore, text: str, limit: int = 20) -> list[Hit]:

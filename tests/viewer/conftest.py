@@ -144,3 +144,16 @@ def render(page: Any) -> None:
             scene.requestRender();
         })"""
     )
+
+
+def first_building_on_screen(page: Any) -> dict[str, float] | None:
+    """Where the first IfcBuilding's middle is on screen (None when it is off screen)."""
+    position: dict[str, float] | None = page.evaluate(
+        """async () => {
+            const body = await (await fetch('/api/objects?class=IfcBuilding&limit=1')).json();
+            const building = await (await fetch('/api/objects/' + body.objects[0].id)).json();
+            const p = building.position;
+            return window.cimtwin.screenPositionOf(p.lon, p.lat, p.height * 0.5);
+        }"""
+    )
+    return position

@@ -12,7 +12,7 @@ import pytest
 
 from cim.store import CityStore
 from tests.api.conftest import build_small_city
-from tests.viewer.conftest import ARTIFACTS, open_viewer, serve
+from tests.viewer.conftest import ARTIFACTS, first_building_on_screen, open_viewer, serve
 from tiles.tileset import TilingOptions, write_tileset
 
 pytestmark = pytest.mark.browser
@@ -49,14 +49,7 @@ def test_cesium_loads_and_picks_every_format(served: tuple[str, str], browser: A
     leaves = [u for u in contents if "_" in u.rsplit("/", 1)[1]]
     assert leaves, f"no leaf was streamed: {contents}"
     assert tileset["asset"]["version"] == ("1.0" if name == "b3dm" else "1.1")
-    target = page.evaluate(
-        """async () => {
-            const body = await (await fetch('/api/objects?class=IfcBuilding&limit=1')).json();
-            const building = await (await fetch('/api/objects/' + body.objects[0].id)).json();
-            const p = building.position;
-            return window.cimtwin.screenPositionOf(p.lon, p.lat, p.height * 0.5);
-        }"""
-    )
+    target = first_building_on_screen(page)
     assert target is not None, "the building is not on screen"
     page.mouse.click(target["x"], target["y"])
     page.wait_for_function("window.cimtwin.selected !== null", timeout=20_000)

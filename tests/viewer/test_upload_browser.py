@@ -11,7 +11,7 @@ import pytest
 from bim.authoring import BuildingSpec, write_demo_building
 from cim.store import CityStore
 from tests.api.conftest import build_small_city
-from tests.viewer.conftest import ARTIFACTS, serve
+from tests.viewer.conftest import ARTIFACTS, first_building_on_screen, serve
 
 pytestmark = pytest.mark.browser
 
@@ -121,14 +121,7 @@ def test_the_first_import_into_an_empty_city_shows_it(browser: Any, tmp_path: Pa
         assert page.locator("#message").is_hidden()
         page.click("#import-close")
         page.wait_for_function("window.cimtwin.city.object_count > 0")
-        building = page.evaluate(
-            """async () => {
-                const body = await (await fetch('/api/objects?class=IfcBuilding')).json();
-                const found = await (await fetch('/api/objects/' + body.objects[0].id)).json();
-                const p = found.position;
-                return window.cimtwin.screenPositionOf(p.lon, p.lat, p.height * 0.5);
-            }"""
-        )
+        building = first_building_on_screen(page)
         assert building is not None, "the first building is not on screen"
         page.screenshot(path=str(ARTIFACTS / "viewer-first-import.png"))
         assert not errors, f"console errors: {errors}"

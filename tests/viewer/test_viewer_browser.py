@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 import pytest
 
 from tests.api.conftest import build_small_city
-from tests.viewer.conftest import ARTIFACTS, open_viewer, serve
+from tests.viewer.conftest import ARTIFACTS, first_building_on_screen, open_viewer, serve
 
 pytestmark = pytest.mark.browser
 
@@ -30,14 +30,7 @@ def test_viewer_streams_tiles_and_picks_an_element(server: str, browser: Any) ->
     hosts = {urlparse(u).netloc for u in requests if u.startswith("http")}
     assert hosts == {urlparse(server).netloc}, f"requests left the server: {hosts}"
 
-    target = page.evaluate(
-        """async () => {
-            const body = await (await fetch('/api/objects?class=IfcBuilding&limit=1')).json();
-            const building = await (await fetch('/api/objects/' + body.objects[0].id)).json();
-            const p = building.position;
-            return window.cimtwin.screenPositionOf(p.lon, p.lat, p.height * 0.5);
-        }"""
-    )
+    target = first_building_on_screen(page)
     assert target is not None, "the building is not on screen"
     page.mouse.click(target["x"], target["y"])
     page.wait_for_function("window.cimtwin.selected !== null", timeout=20_000)

@@ -27,50 +27,22 @@ The test suite never runs this file.
 from __future__ import annotations
 
 import argparse
-import shutil
-import socket
 import statistics
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 from common import settle
 
-from api.app import create_app
 from api.demo import build_demo
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-    "--enable-unsafe-swiftshader", "--use-angle=swiftshader",
-]  # fmt: skip
+# the browser and server harness of the viewer tests (project root on the path for `tests`)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.viewer.conftest import CHROMIUM, CHROMIUM_ARGS, serve
+
 DEFAULT_CITY = Path(tempfile.gettempdir()) / "cimtwin-bench-viewer-demo"
-
-
-@contextmanager
-def serve(city: Path) -> Iterator[str]:
-    """Serve ``city`` on a free loopback port; yield the base URL."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    config = uvicorn.Config(create_app(city), host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
 
 
 def one_load(browser: Any, context: Any, url: str) -> dict[str, Any]:

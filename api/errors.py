@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bim.errors import BimError, GeoreferenceError, IfcReadError
 from cim.errors import CimError, CityExistsError, CityNotFoundError, CrsError, ObjectNotFoundError
-from tiles.errors import NothingToTileError, TilesError
+from tiles.errors import NothingToTileError, TilesError, TilingBusyError
 
 
 class ApiError(Exception):
@@ -40,6 +40,7 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (GeoreferenceError, 422),
     (NothingToTileError, 409),
     (BimError, 422),
+    (TilingBusyError, 409),
     (TilesError, 500),
     (CimError, 400),
     (ApiError, 500),

@@ -5,5 +5,9 @@ class TilesError(Exception):
     """Root of every error raised by :mod:`tiles`."""
 
 
+class TilingBusyError(TilesError):
+    """Another tiling of the same city is running."""
+
+
 class NothingToTileError(TilesError):
     """The city has no geometry to tile."""

@@ -32,7 +32,7 @@ from cim.meshindex import MeshIndex
 from cim.store import CityStore
 from tiles import content
 from tiles.errors import NothingToTileError, TilesError
-from tiles.folders import swap_in
+from tiles.folders import exclusive, swap_in
 from tiles.layout import Limits, Tile, plan, root_square
 from tiles.manifest import MANIFEST_FILE, build_manifest, load_previous
 
@@ -98,15 +98,19 @@ def write_tileset(
     """Tile ``store`` into ``<city>/tiles/``; return what was written."""
     options = options or TilingOptions()
     started = time.perf_counter()
-    workdir = Path(tempfile.mkdtemp(prefix=".tiles-index-", dir=store.city_dir))
-    try:
-        index, excluded = MeshIndex.build(store, workdir / "index.sqlite", options.excluded_classes)
+    with exclusive(store.city_dir, f"a tiling of {store.city_dir}"):
+        for stale in store.city_dir.glob(".tiles-index-*"):  # left by a run that was killed
+            shutil.rmtree(stale, ignore_errors=True)
+        workdir = Path(tempfile.mkdtemp(prefix=".tiles-index-", dir=store.city_dir))
         try:
-            summary = _write(store, options, index, on_progress, started)
+            index, excluded = MeshIndex.build(store, workdir / "index.sqlite",
+                                              options.excluded_classes)  # fmt: skip
+            try:
+                summary = _write(store, options, index, on_progress, started)
+            finally:
+                index.close()
         finally:
-            index.close()
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+            shutil.rmtree(workdir, ignore_errors=True)
     summary.excluded = excluded
     summary.seconds = round(time.perf_counter() - started, 3)
     return summary

@@ -111,18 +111,18 @@ class _Planner:
         children = [self.split_building(unit, f"{address}_b{k}") for k, unit in enumerate(big)]
         rest = Cell(cell.low, cell.high, True)
         rest_stats = (
-            stats
-            if cell.small_only
+            stats  # without big units, the rest is the whole cell
+            if cell.small_only or not big
             else self.index.stats(rest.low, rest.high, True, self.limits.leaf)
         )
         if rest_stats.units and big and self.fits(rest_stats):
             children.append(Tile(f"{address}_r", "full", cell=rest))
         elif rest_stats.units:
             quarter = (cell.high - cell.low) // 4
-            for digit in range(4):
+            quarters = self.index.quarter_stats(cell.low, cell.high, True, self.limits.leaf)
+            for digit, child_stats in enumerate(quarters):
                 low = cell.low + digit * quarter
                 child = Cell(low, low + quarter, True)
-                child_stats = self.index.stats(low, low + quarter, True, self.limits.leaf)
                 if child_stats.units:
                     children.append(self.node(child, side / 2, f"{address}_{digit}", depth + 1,
                                               child_stats))  # fmt: skip

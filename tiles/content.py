@@ -43,6 +43,20 @@ from tiles.metadata import batch_table
 from tiles.properties import feature_row
 
 CONTENT_VERSION = "cimtwin-tiles-2"
+#: The modules that shape a tile's bytes: a change to any of them redraws every tile.
+_DRAWING_MODULES = ("content", "glb", "meshopt", "metadata", "properties", "b3dm")
+
+
+def _code_fingerprint() -> str:
+    """A hash of the source of the modules that draw tiles."""
+    folder = Path(__file__).resolve().parent
+    hasher = hashlib.blake2b(digest_size=8)
+    for name in _DRAWING_MODULES:
+        hasher.update((folder / f"{name}.py").read_bytes())
+    return hasher.hexdigest()
+
+
+CODE_FINGERPRINT = _code_fingerprint()
 _BLOCK_MATERIAL = Material("lod1", (0.82, 0.82, 0.80, 1.0))
 
 
@@ -221,9 +235,9 @@ class _Drawing:
         """A hash of everything the tile is drawn from."""
         settings = self.settings
         hasher = hashlib.blake2b(digest_size=16)
-        header = [CONTENT_VERSION, kind, settings.content_format, settings.quantize,
-                  settings.compress,
-                  settings.frame_origin, settings.crs]  # fmt: skip
+        header = [CONTENT_VERSION, CODE_FINGERPRINT, kind, settings.content_format,
+                  settings.quantize, settings.compress, settings.frame_origin,
+                  settings.crs]  # fmt: skip
         hasher.update(json.dumps(header).encode("utf-8"))
         hasher.update(repr([(row[1:9], inherited) for row, inherited in self.rows]).encode())
         hasher.update(repr((self.features, self.materials)).encode())

@@ -209,3 +209,16 @@ def test_a_second_tiling_of_the_same_city_is_refused_while_one_runs(tmp_path: Pa
     write_tileset(store, OPTIONS)
     assert sorted(p.name for p in store.city_dir.iterdir()) == ["city.gpkg", "tiles"]
     store.close()
+
+
+def test_a_new_tiler_redraws_every_tile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tiles.content
+
+    store = make_city(tmp_path)
+    add_blocks(store, 200)
+    options = TilingOptions(max_features=40, workers=1)
+    first = write_tileset(store, options)
+    monkeypatch.setattr(tiles.content, "CODE_FINGERPRINT", "another version of the tiler")
+    again = write_tileset(store, options)
+    assert again.reused == 0 and again.written == first.written == first.content_files
+    store.close()

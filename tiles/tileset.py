@@ -159,7 +159,7 @@ def _write(
         total, done = len(jobs) + len(measures), 0
         deviations: dict[str, dict[str, float]] = {}
         results: dict[str, content.TileResult] = {}
-        with _runner(settings, workers) as run:
+        with _Runner(settings, workers) as run:
             for building, measured in run(content.measure_building, measures):
                 deviations[building] = measured
                 done += 1
@@ -207,7 +207,7 @@ def _workers(options: TilingOptions, jobs: int) -> int:
     return (os.cpu_count() or 1) if jobs >= _PARALLEL_FROM else 1
 
 
-class _runner:  # noqa: N801 - used as a context manager function
+class _Runner:
     """Runs a function over jobs here (one worker) or in a process pool."""
 
     def __init__(self, settings: content.Settings, workers: int) -> None:

@@ -16,8 +16,8 @@ import shapely
 from api.demo_gis import write_dem, write_layers, write_ortho
 from bim.authoring import BuildingSpec, write_demo_building
 from bim.importer import import_ifc
-from bim.reader import file_sha256
 from cim.gis import VectorOptions, import_vector
+from cim.model import file_sha256
 from cim.raster import import_dem, import_ortho
 from cim.store import CityStore
 from tiles.imagery import write_imagery

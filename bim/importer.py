@@ -16,8 +16,9 @@ from bim.errors import BimError, IfcReadError
 from bim.geometry import DEFAULT_KERNEL, iterate_shapes
 from bim.georef import Georeference, UserOrigin, candidates, resolve
 from bim.ingest import ModelIngest, result_dict
-from bim.reader import file_sha256, open_ifc, read_schema
+from bim.reader import open_ifc, read_schema
 from cim.conflate import conflate
+from cim.model import file_sha256
 from cim.store import CityStore
 
 ProgressCallback = Callable[[Path, int], None]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from pathlib import Path
 
@@ -56,12 +55,3 @@ def open_ifc(path: Path) -> ifcopenshell.file:
     if not model.by_type("IfcProject"):
         raise IfcReadError(f"{path}: the model has no IfcProject")
     return model
-
-
-def file_sha256(path: Path) -> str:
-    """The SHA-256 of a file, read in blocks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

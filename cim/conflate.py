@@ -67,9 +67,3 @@ def conflate(store: CityStore) -> ConflationReport:
                 attributes["replaces"] = links
             writer.set_attributes(building.id, attributes)
     return report
-
-
-def hidden_objects(store: CityStore) -> set[str]:
-    """Ids of GIS buildings a BIM building replaces: the tiler leaves them out."""
-    return {o.id for cls in GIS_BUILDING_CLASSES for o in store.objects(cls=cls)
-            if o.attributes.get("replaced_by")}  # fmt: skip

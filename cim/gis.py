@@ -151,11 +151,7 @@ def read_layer(path: Path, options: VectorOptions) -> tuple[gpd.GeoDataFrame, st
         raise GisError(f"{path} layer {layer}: no geometry column")
     if len(frame) == 0:
         raise GisError(f"{path} layer {layer}: the layer is empty")
-    if frame.crs is None:
-        if options.crs is None:
-            raise GisError(f"{path} layer {layer}: no CRS in the file: give --crs")
-        frame = frame.set_crs(parse_crs(options.crs))
-    return frame, layer
+    return _with_crs(frame, options, f"{path} layer {layer}"), layer
 
 
 def _read_geoparquet(path: Path, options: VectorOptions) -> gpd.GeoDataFrame:
@@ -168,11 +164,16 @@ def _read_geoparquet(path: Path, options: VectorOptions) -> gpd.GeoDataFrame:
         raise GisError(f"{path}: not a GeoParquet file ({exc})") from exc
     if len(frame) == 0:
         raise GisError(f"{path}: the layer is empty")
-    if frame.crs is None:
-        if options.crs is None:
-            raise GisError(f"{path}: no CRS in the file: give --crs")
-        frame = frame.set_crs(parse_crs(options.crs))
-    return frame
+    return _with_crs(frame, options, str(path))
+
+
+def _with_crs(frame: gpd.GeoDataFrame, options: VectorOptions, label: str) -> gpd.GeoDataFrame:
+    """The frame in its own CRS, or in ``--crs`` when the file has none."""
+    if frame.crs is not None:
+        return frame
+    if options.crs is None:
+        raise GisError(f"{label}: no CRS in the file: give --crs")
+    return frame.set_crs(parse_crs(options.crs))
 
 
 def _default_layer(layers: list[str], cls: str, path: Path) -> str:

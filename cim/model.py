@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -103,3 +104,9 @@ def mesh_digest(parts: list[MeshPart]) -> str:
         digest.update(part.material.name.encode())
         digest.update(triangles.tobytes())
     return digest.hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file (a source's fingerprint in the store), read in blocks."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()

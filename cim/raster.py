@@ -8,7 +8,6 @@ under their footprint and their mesh is shifted up by as much.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,7 +23,7 @@ from rasterio.warp import calculate_default_transform, reproject
 
 from cim.crs import transform_arrays
 from cim.errors import CimError
-from cim.model import MeshPart
+from cim.model import MeshPart, file_sha256
 from cim.store import CityStore
 
 DEM_PATH = Path("terrain") / "dem.tif"
@@ -80,14 +79,6 @@ def _open(path: Path) -> rasterio.DatasetReader:
     return dataset
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _write_atomic(target: Path, profile: dict[str, Any], bands: np.ndarray, rgba: bool) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.partial")
@@ -105,7 +96,7 @@ def _record(store: CityStore, kind: str, path: Path, report: dict[str, Any]) -> 
         for old in store.sources():
             if old["kind"] == kind:
                 writer.remove_source(old["source"])
-        writer.record_source(f"{kind}:{path.name}", str(path), _sha256(path), kind, report)
+        writer.record_source(f"{kind}:{path.name}", str(path), file_sha256(path), kind, report)
 
 
 def import_dem(store: CityStore, path: Path) -> DemReport:

@@ -8,7 +8,8 @@ import pytest
 
 from bim.errors import BimError, IfcReadError
 from bim.importer import import_ifc
-from bim.reader import file_sha256, open_ifc, read_schema
+from bim.reader import open_ifc, read_schema
+from cim.model import file_sha256
 from tests.conftest import (
     FZK,
     MAP_GK,

@@ -288,16 +288,10 @@ def export_gpkg_command(
 
 
 def _user_origin(text: str, crs: str) -> Any:
-    from bim.errors import GeoreferenceError
     from bim.georef import UserOrigin
+    from cim.crs import parse_origin
 
-    try:
-        values = [float(v) for v in text.split(",")]
-    except ValueError:
-        values = []
-    if len(values) not in (2, 3):
-        raise GeoreferenceError(f"--origin {text!r}: expected E,N or E,N,H in metres")
-    return UserOrigin(crs, (values[0], values[1], values[2] if len(values) == 3 else 0.0))
+    return UserOrigin(crs, parse_origin(text, crs))
 
 
 @app.command()

@@ -19,8 +19,8 @@ import ifcopenshell.util.unit
 import ifcopenshell.validate
 import numpy as np
 
-from bim.georef import Georeference
-from cim.crs import parse_crs, transform_arrays
+from bim.georef import SITE_METHOD, Georeference
+from cim.crs import FloatArray, area_name, in_area_of_use, to_lonlat
 
 MAX_LISTED = 200
 DISAGREEMENT_METRES = 100.0
@@ -104,43 +104,57 @@ def unit_findings(model: ifcopenshell.file) -> list[Finding]:
 def georeference_findings(
     georef: Georeference, alternatives: list[Georeference], city_crs: str
 ) -> list[Finding]:
-    """Which source placed the model, and where other sources in the file disagree with it."""
+    """Which source placed the model, and where other sources in the file disagree with it.
+
+    Sources more than :data:`DISAGREEMENT_METRES` apart get a warning naming both places;
+    the one that placed the model (the map conversion before the site) is said to win.
+    """
     findings = [
         Finding("info", "georeference", f"placed by {georef.method} ({georef.crs})"),
         *(Finding("warning", "georeference-note", note) for note in georef.notes),
     ]
-    here = georef.to_city(np.zeros((1, 3)), city_crs)[0]
+    here = _model_origin(georef, city_crs)
     for other in alternatives:
         if other.method == georef.method:
             continue
-        there = other.to_city(np.zeros((1, 3)), city_crs)[0]
-        distance = float(np.hypot(*(there[:2] - here[:2])))
+        distance = float(np.hypot(*(_model_origin(other, city_crs)[:2] - here[:2])))
         if not math.isfinite(distance) or distance > DISAGREEMENT_METRES:
             findings.append(Finding(
                 "warning", "georeference-disagreement",
-                f"{other.method} puts the model origin {_far(distance)} from {georef.method}"
-                f" ({_lonlat(other, city_crs)} against {_lonlat(georef, city_crs)})",
+                f"{georef.method} and {other.method} put the model origin {_far(distance)}"
+                f" apart: {georef.method} at {_place(georef, city_crs)}, {other.method} at"
+                f" {_place(other, city_crs)}; {georef.method} is used",
             ))  # fmt: skip
-    area = parse_crs(city_crs).area_of_use
-    if area is not None:
-        lon, lat = (float(v[0]) for v in transform_arrays(city_crs, "EPSG:4326", *here[:2, None]))
-        if not (area.west <= lon <= area.east and area.south <= lat <= area.north):
-            findings.append(Finding(
-                "warning", "outside-crs-area",
-                f"the model lands at lon {lon:.5f}, lat {lat:.5f}, outside the area of use of"
-                f" {city_crs} ({area.name}): check the city CRS or give --origin",
-            ))  # fmt: skip
+    lon, lat = to_lonlat(here[0], here[1], city_crs)
+    if not in_area_of_use(city_crs, lon, lat):
+        findings.append(Finding(
+            "warning", "outside-crs-area",
+            f"the model lands at lon {lon:.5f}, lat {lat:.5f}, outside the area of use of"
+            f" {city_crs} ({area_name(city_crs)}): check the city CRS or give --origin",
+        ))  # fmt: skip
     return findings
 
 
+def _model_origin(georef: Georeference, crs: str) -> FloatArray:
+    """Where ``georef`` puts the model's origin, in ``crs``."""
+    return georef.to_city(np.zeros((1, 3)), crs)[0]
+
+
 def _far(distance: float) -> str:
-    return "at an unusable place" if not math.isfinite(distance) else f"{distance / 1000:.1f} km"
+    if not math.isfinite(distance):
+        return "an unknown distance"
+    return f"{distance:.0f} m" if distance < 10_000 else f"{distance / 1000:.1f} km"
 
 
-def _lonlat(georef: Georeference, city_crs: str) -> str:
-    point = georef.to_city(np.zeros((1, 3)), city_crs)[0]
-    lon, lat = (float(v[0]) for v in transform_arrays(city_crs, "EPSG:4326", *point[:2, None]))
-    return f"lon {lon:.4f} lat {lat:.4f}"
+def _place(georef: Georeference, city_crs: str) -> str:
+    """The model origin under ``georef``: map coordinates in its own CRS, and lat/lon."""
+    origin = _model_origin(georef, city_crs)
+    lon, lat = to_lonlat(origin[0], origin[1], city_crs)
+    geodetic = f"lat {lat:.6f}, lon {lon:.6f}"
+    if georef.method == SITE_METHOD:
+        return geodetic
+    easting, northing = _model_origin(georef, georef.crs)[:2]
+    return f"E {easting:.2f}, N {northing:.2f} in {georef.crs} ({geodetic})"
 
 
 def to_text(report: dict[str, Any]) -> str:

@@ -7,6 +7,8 @@ geoid undulation) shifts a whole city vertically but never distorts it.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Any
@@ -16,7 +18,7 @@ import numpy.typing as npt
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError as PyprojCrsError
 
-from cim.errors import CrsError
+from cim.errors import CrsError, OriginError
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -66,6 +68,105 @@ def crs_text(crs: CRS) -> str:
     """Return the shortest stable name of ``crs`` (``EPSG:n`` when it has one)."""
     code = crs.to_epsg()
     return f"EPSG:{code}" if code else crs.to_wkt()
+
+
+def horizontal_crs(text: str) -> str:
+    """The horizontal CRS named by ``text``: ``text`` itself, or the horizontal part of a compound.
+
+    A compound CRS (projected + height, e.g. ``EPSG:5555`` or ``EPSG:25832+5783``) places
+    points with its first component; its vertical part only names the height datum.
+    """
+    crs = parse_crs(text)
+    if not crs.is_compound or not crs.sub_crs_list:
+        return text
+    return crs_text(crs.sub_crs_list[0])
+
+
+def to_lonlat(x: float, y: float, crs: str) -> tuple[float, float]:
+    """Longitude and latitude (degrees) of a point of ``crs``; inf or NaN where pyproj fails."""
+    lon, lat = transformer(crs, "EPSG:4326").transform(x, y)
+    return float(lon), float(lat)
+
+
+def in_area_of_use(crs: str, lon: float, lat: float) -> bool:
+    """Whether ``lon``/``lat`` lie in the area of use of ``crs`` (anywhere on Earth if it has none).
+
+    An area crossing the antimeridian (west > east) is read as two spans.
+    """
+    if not (math.isfinite(lon) and math.isfinite(lat) and -90 <= lat <= 90):
+        return False
+    area = parse_crs(crs).area_of_use
+    if area is None:
+        return -180 <= lon <= 180
+    inside_lon = (
+        area.west <= lon <= area.east if area.west <= area.east
+        else lon >= area.west or lon <= area.east
+    )  # fmt: skip
+    return inside_lon and area.south <= lat <= area.north
+
+
+def area_name(crs: str) -> str:
+    """The name of the area of use of ``crs``, or ``no stated area``."""
+    area = parse_crs(crs).area_of_use
+    return area.name if area is not None else "no stated area"
+
+
+def parse_origin(text: str, crs: str) -> tuple[float, float, float]:
+    """Read a user origin ``E,N[,H]`` (metres in ``crs``) and check it with :func:`check_origin`.
+
+    Raises
+    ------
+    OriginError
+        When the text is not two or three numbers, or :func:`check_origin` refuses them.
+    CrsError
+        When ``crs`` is unknown.
+    """
+    try:
+        values = [float(part) for part in text.split(",")]
+    except ValueError:
+        values = []
+    if len(values) not in (2, 3):
+        raise OriginError(
+            f"origin {text!r}: expected E,N or E,N,H in metres (two or three numbers)"
+        )
+    return check_origin(values, crs)
+
+
+def check_origin(values: Sequence[float], crs: str) -> tuple[float, float, float]:
+    """Return ``values`` as ``(E, N, H)`` if they are a usable origin in ``crs``.
+
+    Usable: two or three finite numbers (height 0 when left out), ``crs`` projected in
+    metres (a compound CRS is judged by its horizontal part), and the point inside the
+    CRS's area of use.
+
+    Raises
+    ------
+    OriginError
+        When a value is not finite, ``crs`` is not projected in metres or the point lies
+        outside the CRS's area of use.
+    CrsError
+        When ``crs`` is unknown.
+    """
+    shown = ",".join(f"{v:g}" for v in values)
+    if len(values) not in (2, 3):
+        raise OriginError(f"origin {shown}: expected E,N or E,N,H in metres (2 or 3 numbers)")
+    if not all(math.isfinite(v) for v in values):
+        raise OriginError(f"origin {shown}: every value must be a finite number of metres")
+    horizontal = horizontal_crs(crs)
+    try:
+        require_projected(parse_crs(horizontal), crs)
+    except CrsError as exc:
+        raise OriginError(
+            f"origin {shown}: an origin is in metres, and {crs} is not a projected CRS in metres"
+        ) from exc
+    lon, lat = to_lonlat(values[0], values[1], horizontal)
+    if not in_area_of_use(horizontal, lon, lat):
+        where = f"at lon {lon:.4f}, lat {lat:.4f}" if math.isfinite(lon + lat) else "nowhere"
+        raise OriginError(
+            f"origin {shown} in {crs} lands {where}, outside the area of use of {horizontal}"
+            f" ({area_name(horizontal)}): check the numbers (easting first) and the CRS"
+        )
+    return (float(values[0]), float(values[1]), float(values[2]) if len(values) == 3 else 0.0)
 
 
 def enu_rotation(lon_deg: float, lat_deg: float) -> FloatArray:

@@ -19,3 +19,7 @@ class ObjectNotFoundError(CimError):
 
 class CrsError(CimError):
     """A coordinate reference system is unknown or unusable."""
+
+
+class OriginError(CimError):
+    """A user-given origin is malformed, not finite or outside its CRS's area of use."""

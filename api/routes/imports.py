@@ -24,7 +24,7 @@ from api.jobs import ImportRequest, JobRunner, new_job_id, run_import
 from bim.geometry import DEFAULT_KERNEL
 from bim.georef import UserOrigin
 from bim.importer import ImportOptions
-from cim.crs import parse_crs
+from cim.crs import parse_origin
 
 CHUNK_SIZE = 1 << 20
 UPLOADS_DIR = ".uploads"
@@ -107,7 +107,7 @@ def create_import(
         raise UploadRejectedError(f"unknown kernel {kernel!r} (known: {', '.join(KERNELS)})")
     if crs and not origin:
         raise UploadRejectedError("crs is the CRS of origin: give origin too")
-    user_origin = parse_origin(origin, crs or store.crs) if origin else None
+    user_origin = user_origin_of(origin, crs or store.crs) if origin else None
     job_id = new_job_id()
     folder = store.city_dir / UPLOADS_DIR / job_id
     limit: int = request.app.state.max_upload_bytes
@@ -177,16 +177,9 @@ def upload_name(filename: str | None) -> str:
     return name
 
 
-def parse_origin(text: str, crs: str) -> UserOrigin:
-    """``E,N[,H]`` in metres, in ``crs``, as a user origin."""
-    try:
-        values = [float(v) for v in text.split(",")]
-    except ValueError:
-        values = []
-    if len(values) not in (2, 3) or not all(abs(v) < 1e12 for v in values):
-        raise UploadRejectedError(f"origin {text!r}: expected E,N or E,N,H in metres")
-    parse_crs(crs)
-    return UserOrigin(crs, (values[0], values[1], values[2] if len(values) == 3 else 0.0))
+def user_origin_of(text: str, crs: str) -> UserOrigin:
+    """``E,N[,H]`` in metres, in ``crs``, as a user origin (checked by the one parser in cim)."""
+    return UserOrigin(crs, parse_origin(text, crs))
 
 
 def save_upload(source: BinaryIO, target: Path, budget: int, limit: int) -> int:

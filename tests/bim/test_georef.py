@@ -12,9 +12,19 @@ from pyproj import Transformer
 
 from bim.errors import BimError, GeoreferenceError
 from bim.georef import Georeference, UserOrigin, _compound_angle, resolve
+from bim.importer import ImportOptions, import_ifc
 from bim.reader import open_ifc
-from cim.errors import CrsError
-from tests.conftest import FZK, MAP_GK, MAP_IFC4, OPEN_HOUSE, REVIT, SITE_METHOD, TEKLA
+from cim.errors import CrsError, OriginError
+from tests.conftest import (
+    FZK,
+    MAP_GK,
+    MAP_IFC4,
+    OPEN_HOUSE,
+    REVIT,
+    SITE_METHOD,
+    TEKLA,
+    make_city,
+)
 
 MAP_ORIGIN = (458658.78, 5438232.79, 113.7)
 X_AXIS = (0.270600445976, 0.962691746426)
@@ -186,3 +196,25 @@ def test_map_conversion_with_unknown_crs_is_refused(ifc_dir: Path, tmp_path: Pat
     path.write_text(text.replace("IFCPROJECTEDCRS('EPSG:25832'", "IFCPROJECTEDCRS('EPSG:0'"))
     with pytest.raises(GeoreferenceError, match="'EPSG:0' is unknown"):
         resolve(ifcopenshell.open(str(path)))
+
+
+@pytest.mark.parametrize(
+    "origin", [(math.nan, 2557900.0, 0.0), (432700.0, math.inf, 0.0), (1.0, 2.0, 0.0)]
+)
+def test_an_unusable_user_origin_is_refused_before_writing(
+    ifc_dir: Path, tmp_path: Path, origin: tuple[float, float, float]
+) -> None:
+    with pytest.raises(OriginError, match="origin"):
+        resolve(open_ifc(ifc_dir / OPEN_HOUSE), UserOrigin("EPSG:4547", origin))
+    with make_city(tmp_path) as store:
+        options = ImportOptions(user_origin=UserOrigin("EPSG:4547", origin), validate=False)
+        with pytest.raises(OriginError):
+            import_ifc(store, ifc_dir / OPEN_HOUSE, options)
+        assert store.counts_by_class() == {} and store.sources() == []
+
+
+def test_a_user_origin_in_a_compound_crs_uses_its_horizontal_part(ifc_dir: Path) -> None:
+    user = UserOrigin("EPSG:4547+5773", (432700.0, 2557900.0, 10.0))
+    georef = resolve(open_ifc(ifc_dir / OPEN_HOUSE), user)
+    assert georef.crs == "EPSG:4547"
+    assert any("horizontal part EPSG:4547" in note for note in georef.notes)

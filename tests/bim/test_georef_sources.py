@@ -18,7 +18,7 @@ EASTING, NORTHING, HEIGHT = 430800.0, 2557900.0, 12.0
 ANGLE = 30.0  # grid east to the model's x axis, anticlockwise
 
 
-def _model(schema: str, length_unit: str = "METRE") -> tuple[ifcopenshell.file, object]:
+def wall_model(schema: str, length_unit: str = "METRE") -> tuple[ifcopenshell.file, object]:
     """A project with one 4 x 0.2 x 3 m wall at the origin along x, in ``length_unit``."""
     model = ifcopenshell.api.project.create_file(version=schema)
     project = ifcopenshell.api.root.create_entity(model, ifc_class="IfcProject", name="P")
@@ -55,7 +55,7 @@ def _model(schema: str, length_unit: str = "METRE") -> tuple[ifcopenshell.file, 
     return model, project
 
 
-def _wall_corner(tmp_path: Path, model: ifcopenshell.file) -> np.ndarray:
+def wall_vertices(tmp_path: Path, model: ifcopenshell.file) -> np.ndarray:
     path = tmp_path / "model.ifc"
     model.write(str(path))
     store = make_city(tmp_path)
@@ -66,18 +66,18 @@ def _wall_corner(tmp_path: Path, model: ifcopenshell.file) -> np.ndarray:
     return part.vertices
 
 
-def _expected(x: float, y: float, z: float, scale: float = 1.0) -> np.ndarray:
+def expected_point(x: float, y: float, z: float, scale: float = 1.0) -> np.ndarray:
     cos, sin = math.cos(math.radians(ANGLE)), math.sin(math.radians(ANGLE))
     return np.array([EASTING + scale * (x * cos - y * sin), NORTHING + scale * (x * sin + y * cos),
                      HEIGHT + scale * z])  # fmt: skip
 
 
-def _has_vertex(vertices: np.ndarray, point: np.ndarray) -> bool:
+def has_vertex(vertices: np.ndarray, point: np.ndarray) -> bool:
     return bool(np.linalg.norm(vertices - point, axis=1).min() < 0.01)
 
 
-def test_ifc2x3_property_set_convention(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # IFC2X3 needs an owner history on every rooted entity: give the API a user.
+def give_ifc2x3_an_owner(monkeypatch: pytest.MonkeyPatch) -> None:
+    """IFC2X3 needs an owner history on every rooted entity: give the API a user."""
     scratch = ifcopenshell.api.project.create_file(version="IFC2X3")
     user = ifcopenshell.api.owner.add_person_and_organisation(
         scratch, person=ifcopenshell.api.owner.add_person(scratch),
@@ -89,7 +89,11 @@ def test_ifc2x3_property_set_convention(tmp_path: Path, monkeypatch: pytest.Monk
         owner_settings, "get_application",
         lambda f: f.add(application) if f != scratch else application,
     )  # fmt: skip
-    model, project = _model("IFC2X3")
+
+
+def test_ifc2x3_property_set_convention(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    give_ifc2x3_an_owner(monkeypatch)
+    model, project = wall_model("IFC2X3")
     conversion = ifcopenshell.api.pset.add_pset(model, product=project, name="ePSet_MapConversion")
     ifcopenshell.api.pset.edit_pset(model, pset=conversion, properties={
         "Eastings": EASTING, "Northings": NORTHING, "OrthogonalHeight": HEIGHT,
@@ -97,14 +101,14 @@ def test_ifc2x3_property_set_convention(tmp_path: Path, monkeypatch: pytest.Monk
         "XAxisOrdinate": math.sin(math.radians(ANGLE)), "Scale": 1.0})  # fmt: skip
     crs = ifcopenshell.api.pset.add_pset(model, product=project, name="ePSet_ProjectedCRS")
     ifcopenshell.api.pset.edit_pset(model, pset=crs, properties={"Name": "EPSG:4547"})
-    vertices = _wall_corner(tmp_path, model)
-    assert _has_vertex(vertices, _expected(4.0, 0.0, 3.0))
-    assert _has_vertex(vertices, _expected(0.0, 0.2, 0.0))
+    vertices = wall_vertices(tmp_path, model)
+    assert has_vertex(vertices, expected_point(4.0, 0.0, 3.0))
+    assert has_vertex(vertices, expected_point(0.0, 0.2, 0.0))
 
 
 @pytest.mark.parametrize("unit", ["METRE", "MILLIMETRE", "FOOT"])
 def test_ifc4x3_map_conversion_scaled_with_units(tmp_path: Path, unit: str) -> None:
-    model, _ = _model("IFC4X3_ADD2", unit)
+    model, _ = wall_model("IFC4X3_ADD2", unit)
     ifcopenshell.api.georeference.add_georeferencing(model, ifc_class="IfcMapConversionScaled",
                                                      name="EPSG:4547")  # fmt: skip
     unit_scale = {"METRE": 1.0, "MILLIMETRE": 0.001, "FOOT": 0.3048}[unit]
@@ -113,22 +117,22 @@ def test_ifc4x3_map_conversion_scaled_with_units(tmp_path: Path, unit: str) -> N
         "XAxisAbscissa": math.cos(math.radians(ANGLE)),
         "XAxisOrdinate": math.sin(math.radians(ANGLE)), "Scale": unit_scale,
         "FactorX": 1.0, "FactorY": 1.0, "FactorZ": 1.0})  # fmt: skip
-    vertices = _wall_corner(tmp_path, model)
-    assert _has_vertex(vertices, _expected(4.0, 0.0, 3.0))
-    assert _has_vertex(vertices, _expected(0.0, 0.2, 0.0))
+    vertices = wall_vertices(tmp_path, model)
+    assert has_vertex(vertices, expected_point(4.0, 0.0, 3.0))
+    assert has_vertex(vertices, expected_point(0.0, 0.2, 0.0))
 
 
 def test_map_conversion_in_another_crs_is_reprojected(tmp_path: Path) -> None:
-    model, _ = _model("IFC4")
+    model, _ = wall_model("IFC4")
     ifcopenshell.api.georeference.add_georeferencing(model, name="EPSG:32649")  # UTM 49N
     utm_e, utm_n = 231062.09, 2559233.97  # the same place as EASTING, NORTHING in EPSG:4547
     ifcopenshell.api.georeference.edit_georeferencing(model, coordinate_operation={
         "Eastings": utm_e, "Northings": utm_n, "OrthogonalHeight": HEIGHT,
         "XAxisAbscissa": 1.0, "XAxisOrdinate": 0.0})  # fmt: skip
-    vertices = _wall_corner(tmp_path, model)
+    vertices = wall_vertices(tmp_path, model)
     from pyproj import Transformer
 
     expected_origin = Transformer.from_crs("EPSG:32649", "EPSG:4547", always_xy=True).transform(
         utm_e, utm_n
     )
-    assert _has_vertex(vertices, np.array([*expected_origin, HEIGHT]))
+    assert has_vertex(vertices, np.array([*expected_origin, HEIGHT]))

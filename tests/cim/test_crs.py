@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import math
+import re
+
 import numpy as np
 import pytest
 from pyproj import Transformer
 
 from cim.crs import (
     LocalFrame,
+    check_origin,
     crs_text,
     enu_rotation,
+    horizontal_crs,
+    in_area_of_use,
     parse_crs,
+    parse_origin,
     require_projected,
     transformer,
 )
-from cim.errors import CimError, CrsError
+from cim.errors import CimError, CrsError, OriginError
 
 ORIGIN = (432700.0, 2557900.0, 10.0)  # Guangzhou Tianhe in EPSG:4547
 
@@ -142,3 +149,79 @@ def test_to_geodetic() -> None:
     geodetic = frame.to_geodetic(np.array([ORIGIN, [ORIGIN[0], ORIGIN[1], 99.0]]))
     assert geodetic[:, 2].tolist() == [10.0, 99.0]
     assert np.allclose(geodetic[0, :2], frame.geodetic_origin[:2], atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("text", "horizontal"),
+    [
+        ("EPSG:5555", "EPSG:25832"),  # ETRS89 / UTM 32N + DHHN92 height
+        ("EPSG:25832+5783", "EPSG:25832"),
+        ("EPSG:4547+5773", "EPSG:4547"),
+        ("EPSG:4547", "EPSG:4547"),
+        ("epsg:4547", "epsg:4547"),  # not compound: kept as given
+    ],
+)
+def test_horizontal_part_of_a_compound_crs(text: str, horizontal: str) -> None:
+    assert horizontal_crs(text) == horizontal
+
+
+@pytest.mark.parametrize(
+    ("lon", "lat", "inside"),
+    [
+        (175.0, -40.0, True),
+        (-176.5, -44.0, True),  # the Chatham Islands, across the antimeridian
+        (0.0, -40.0, False),
+        (175.0, 10.0, False),
+        (math.nan, -40.0, False),
+        (math.inf, -40.0, False),
+    ],
+)
+def test_area_of_use_across_the_antimeridian(lon: float, lat: float, inside: bool) -> None:
+    assert in_area_of_use("EPSG:3851", lon, lat) is inside  # NZGD2000 / NZCS2000
+
+
+@pytest.mark.parametrize(
+    ("text", "crs", "origin"),
+    [
+        ("430700,2557800", "EPSG:4547", (430700.0, 2557800.0, 0.0)),
+        (" 430700 , 2557800 , 12.5 ", "EPSG:4547", (430700.0, 2557800.0, 12.5)),
+        ("458658.78,5438232.79,113.7", "EPSG:5555", (458658.78, 5438232.79, 113.7)),
+    ],
+)
+def test_origin_is_parsed(text: str, crs: str, origin: tuple[float, float, float]) -> None:
+    assert parse_origin(text, crs) == origin
+
+
+@pytest.mark.parametrize(
+    ("text", "crs", "message"),
+    [
+        ("nan,inf", "EPSG:4547", "finite"),
+        ("430700,2557800,inf", "EPSG:4547", "finite"),
+        ("430700,-nan", "EPSG:4547", "finite"),
+        ("east,north", "EPSG:4547", "expected E,N or E,N,H"),
+        ("430700", "EPSG:4547", "expected E,N or E,N,H"),
+        ("1,2,3,4", "EPSG:4547", "expected E,N or E,N,H"),
+        ("", "EPSG:4547", "expected E,N or E,N,H"),
+        ("1,2", "EPSG:4547", "lands at lon 109.5131, lat 0.0000, outside the area of use"),
+        ("2557800,430700", "EPSG:4547", "outside the area of use of EPSG:4547"),  # swapped
+        ("1e300,1e300", "EPSG:4547", "lands nowhere"),
+        ("430700,2557800", "EPSG:25832", "outside the area of use of EPSG:25832"),
+        ("113.3,23.1", "EPSG:4326", "not a projected CRS in metres"),
+    ],
+)
+def test_unusable_origins_are_refused(text: str, crs: str, message: str) -> None:
+    with pytest.raises(OriginError, match=re.escape(message)):
+        parse_origin(text, crs)
+    assert issubclass(OriginError, CimError)
+
+
+def test_origin_in_an_unknown_crs_is_a_crs_error() -> None:
+    with pytest.raises(CrsError, match="unknown CRS"):
+        parse_origin("1,2", "EPSG:0")
+
+
+def test_checked_origin_values_need_two_or_three_finite_numbers() -> None:
+    assert check_origin([430700.0, 2557800.0], "EPSG:4547") == (430700.0, 2557800.0, 0.0)
+    for values in ([430700.0], [430700.0, 2557800.0, 1.0, 2.0], [430700.0, math.nan]):
+        with pytest.raises(OriginError):
+            check_origin(values, "EPSG:4547")

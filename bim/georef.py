@@ -57,10 +57,12 @@ class Georeference:
     Attributes
     ----------
     method:
-        ``IfcMapConversion``, ``ePSet_MapConversion``, ``IfcRigidOperation``,
-        ``IfcSite RefLatitude/RefLongitude`` or ``user origin``.
+        ``IfcMapConversion`` (or ``IfcMapConversionScaled``, ``IfcRigidOperation``), the
+        IFC2X3 property set as the file spells it and where it sits (``EPset_MapConversion
+        on IfcSite``), ``IfcSite RefLatitude/RefLongitude`` or ``user origin``.
     crs:
-        The CRS of the map coordinates (for the site method: geodetic EPSG:4979).
+        The CRS of the map coordinates: the horizontal part of a compound CRS (for the
+        site method: geodetic EPSG:4979).
     origin:
         Map coordinates of the model origin.
     """
@@ -121,7 +123,12 @@ def resolve(model: ifcopenshell.file, user: UserOrigin | None = None) -> Georefe
     """
     if user is not None:
         return _user_georeference(model, user)
-    found = _map_conversion(model) or _site_location(model)
+    try:
+        found = _map_conversion(model) or _site_location(model)
+    except GeoreferenceError as exc:
+        raise GeoreferenceError(
+            f"{exc}: fix the file, or give --origin E,N[,H] to place the model yourself"
+        ) from exc
     if found is None:
         raise GeoreferenceError(
             "the model has no georeference (no IfcMapConversion, no ePSet_MapConversion, no"
@@ -232,6 +239,7 @@ def _positive(method: str, name: str, value: float) -> float:
 
 def _conversion_crs(method: str, name: str) -> tuple[str, list[str]]:
     """The map conversion's CRS as text (its horizontal part), and notes on how it was read."""
+    name = name.strip()
     if not name:
         raise GeoreferenceError(
             f"{method} names no target CRS (IfcProjectedCRS.Name or ePSet_ProjectedCRS.Name)"

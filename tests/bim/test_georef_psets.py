@@ -244,6 +244,7 @@ def test_unusable_pset_values_refuse_the_file_before_writing(
         with pytest.raises(GeoreferenceError, match=re.escape(message)) as caught:
             import_ifc(store, path)
         assert "EPset_MapConversion on IfcSite" in str(caught.value)
+        assert "give --origin" in str(caught.value)
         assert store.counts_by_class() == {} and store.sources() == []
 
 

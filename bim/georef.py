@@ -40,6 +40,11 @@ from cim.errors import CrsError
 
 _UNSET_AXIS = (1.0, 0.0)
 SITE_METHOD = "IfcSite RefLatitude/RefLongitude"
+# IfcMapConversion(Scaled) attributes; the IFC2X3 property set has the first six.
+_CONVERSION_ATTRIBUTES = (
+    "Eastings", "Northings", "OrthogonalHeight", "XAxisAbscissa", "XAxisOrdinate", "Scale",
+    "FactorX", "FactorY", "FactorZ",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -285,12 +290,6 @@ def _entity_conversion(model: ifcopenshell.file) -> _Conversion | None:
         names = [n for n in _CONVERSION_ATTRIBUTES if hasattr(operation, n)]
         values = {n: getattr(operation, n) for n in names}
     return _Conversion(str(operation.is_a()), crs_name, values)
-
-
-_CONVERSION_ATTRIBUTES = (
-    "Eastings", "Northings", "OrthogonalHeight", "XAxisAbscissa", "XAxisOrdinate", "Scale",
-    "FactorX", "FactorY", "FactorZ",
-)  # fmt: skip
 
 
 def _pset_conversion(model: ifcopenshell.file) -> _Conversion | None:

@@ -8,7 +8,7 @@ something changed or they are missing.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import shapely
@@ -16,6 +16,7 @@ import shapely
 from api.demo_gis import write_dem, write_layers, write_ortho
 from bim.authoring import BuildingSpec, write_demo_building
 from bim.importer import import_ifc
+from cim.data import demo_district
 from cim.gis import VectorOptions, import_vector
 from cim.model import file_sha256
 from cim.raster import import_dem, import_ortho
@@ -24,30 +25,11 @@ from tiles.imagery import write_imagery
 from tiles.terrain import write_terrain
 from tiles.tileset import write_tileset
 
-DEMO_CRS = "EPSG:4547"
-DEMO_NAME = "Guangzhou Tianhe demo district"
-# Around Huacheng Square, Tianhe, Guangzhou (113.3245 E, 23.1190 N = E 430806, N 2557876).
-DISTRICT = (
-    BuildingSpec("Tianhe Office A", easting=430760.0, northing=2557840.0, elevation=10.0,
-                 width=36.0, depth=18.0, storeys=8, storey_height=3.8, use="office",
-                 year_built=2012, facade_rgb=(0.78, 0.80, 0.84)),
-    BuildingSpec("Tianhe Office B", easting=430820.0, northing=2557840.0, elevation=10.0,
-                 width=30.0, depth=18.0, storeys=12, storey_height=3.8, use="office",
-                 year_built=2016, facade_rgb=(0.70, 0.76, 0.82)),
-    BuildingSpec("Huacheng Library", easting=430760.0, northing=2557900.0, elevation=10.0,
-                 rotation_deg=15.0, width=40.0, depth=24.0, storeys=4, storey_height=4.5,
-                 use="library", year_built=2004, facade_rgb=(0.86, 0.80, 0.68)),
-    BuildingSpec("Zhujiang Apartments 1", easting=430840.0, northing=2557905.0, elevation=10.0,
-                 rotation_deg=-10.0, width=22.0, depth=14.0, storeys=10, storey_height=3.0,
-                 use="residential", year_built=2009, facade_rgb=(0.90, 0.86, 0.78)),
-    BuildingSpec("Zhujiang Apartments 2", easting=430880.0, northing=2557870.0, elevation=10.0,
-                 rotation_deg=-10.0, width=22.0, depth=14.0, storeys=9, storey_height=3.0,
-                 use="residential", year_built=2010, facade_rgb=(0.88, 0.83, 0.74)),
-    BuildingSpec("Tianhe Primary School", easting=430700.0, northing=2557870.0, elevation=10.0,
-                 rotation_deg=90.0, width=30.0, depth=16.0, storeys=3, storey_height=3.6,
-                 use="education", year_built=1998, facade_rgb=(0.93, 0.72, 0.55)),
-)  # fmt: skip
-GIS_LAYERS = (("buildings", "building"), ("streets", "road"), ("parcels", "parcel"))
+# The district's definition: data/demo/district.json.
+DEMO_CRS = demo_district().crs
+DEMO_NAME = demo_district().name
+DISTRICT = tuple(BuildingSpec(**asdict(building)) for building in demo_district().buildings)
+GIS_LAYERS = tuple((layer.layer, layer.cls) for layer in demo_district().gis_layers)
 
 
 @dataclass

@@ -25,10 +25,10 @@ from cim.crs import transform_arrays
 from cim.errors import CimError
 from cim.model import MeshPart, file_sha256
 from cim.store import CityStore
+from cim.vocabulary import GIS_BUILDING_CLASSES
 
 DEM_PATH = Path("terrain") / "dem.tif"
 ORTHO_PATH = Path("imagery") / "ortho.tif"
-BUILDING_CLASSES = ("building", "Building")
 FloatArray = npt.NDArray[np.float64]
 
 
@@ -231,7 +231,7 @@ def ground_buildings(store: CityStore) -> int:
     Buildings already on the ground (or outside the DEM) are left as they are.
     """
     writer, moved = store.writer(), 0
-    for cls in BUILDING_CLASSES:
+    for cls in GIS_BUILDING_CLASSES:
         for obj in store.objects(cls=cls):
             base = base_height_at(store.city_dir, store.crs, obj.footprint)
             old = obj.base_height or 0.0

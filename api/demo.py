@@ -18,6 +18,7 @@ from bim.authoring import BuildingSpec, write_demo_building
 from bim.importer import import_ifc
 from cim.data import demo_district
 from cim.gis import VectorOptions, import_vector
+from cim.layout import CityLayout
 from cim.model import file_sha256
 from cim.raster import import_dem, import_ortho
 from cim.store import CityStore
@@ -46,7 +47,7 @@ class DemoResult:
 def build_demo(city_dir: Path, log: Callable[[str], None] = print) -> DemoResult:
     """Build (or reuse) the demo district in ``city_dir`` and return what was done."""
     result = DemoResult(city_dir)
-    store_path = city_dir / "city.gpkg"
+    store_path = CityLayout(city_dir).store
     store = (
         CityStore.open(city_dir)
         if store_path.is_file()
@@ -56,7 +57,7 @@ def build_demo(city_dir: Path, log: Callable[[str], None] = print) -> DemoResult
         imported = {s["source"]: s["sha256"] for s in store.sources()}
         pending = []
         for spec in DISTRICT:
-            path = city_dir / "sources" / f"{_slug(spec.name)}.ifc"
+            path = CityLayout(city_dir).sources / f"{_slug(spec.name)}.ifc"
             if not path.is_file():
                 write_demo_building(spec, path)
                 result.written.append(path.name)
@@ -87,7 +88,7 @@ def _gis_layers(
     store: CityStore, city_dir: Path, log: Callable[[str], None], result: DemoResult
 ) -> bool:
     """Generate (once) and import (when missing) the district's GIS layers."""
-    layers = city_dir / "sources" / "district.gpkg"
+    layers = CityLayout(city_dir).sources / "district.gpkg"
     if not layers.is_file():
         footprints = [b.footprint for b in store.objects(cls="IfcBuilding") if b.footprint]
         bim_area = shapely.union_all(footprints).buffer(10.0)
@@ -114,7 +115,7 @@ def _rasters(
 ) -> bool:
     """Generate and import the district's DEM (terrain tiles) and orthophoto (imagery tiles)."""
     kinds = {s["kind"] for s in store.sources()}
-    sources = city_dir / "sources"
+    sources = CityLayout(city_dir).sources
     changed = False
     if "dem" not in kinds:
         report = import_dem(store, write_dem(sources / "dem.tif", DEMO_CRS))

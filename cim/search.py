@@ -16,14 +16,14 @@ from typing import Any
 
 from cim import gpkg
 from cim.store import CityStore
-from cim.vocabulary import BUILDING_CLASSES, SITE_CLASS, STOREY_CLASS, use_of, year_of
+from cim.vocabulary import BUILDING_CLASSES, SITE_CLASS, STOREY_CLASS, levels_of, use_of, year_of
 
 # Keys that hold an address, in GIS fields (OSM "addr:street"), CityJSON attributes or psets.
 _ADDRESS_KEY = re.compile(r"addr|address|street|postal|地址|门牌", re.IGNORECASE)
 # Classes listed first among equally good matches: what a planner usually looks for.
 _CONTAINERS = (*BUILDING_CLASSES, SITE_CLASS, STOREY_CLASS, "road")
-# Derived attributes (use and year as cim.vocabulary reads them, like the tiler).
-DERIVED = ("height", "use", "year")
+# Derived attributes (use, year and levels as cim.vocabulary reads them, like the tiler).
+DERIVED = ("height", "use", "year", "levels")
 
 
 @dataclass(frozen=True)
@@ -127,8 +127,9 @@ def values(
 
     ``attribute`` is a key of the object's attributes (GIS fields, IFC attributes), a
     ``"Pset.Property"`` pair, a property name looked up in every property and quantity set,
-    or one of the derived values: ``height`` (top minus base, metres), ``use`` and ``year``
-    (from the usual fields and psets). Numbers stay numbers; other values become strings.
+    or one of the derived values: ``height`` (top minus base, metres), ``use``, ``year`` and
+    ``levels`` (:mod:`cim.vocabulary`, as the tiles carry them). Numbers stay numbers; other
+    values become strings.
     With ``per_building``, an object inside a building gets its building's value when the
     building has one (a wall is coloured by the height of its building, not its own).
     ``owners``, when given, receives the ids whose value is their own (not a building's).
@@ -184,6 +185,8 @@ def _value_of(attribute: str, base: float | None, top: float | None, text: str |
         return use_of(attributes)
     if attribute == "year":
         return year_of(attributes)
+    if attribute == "levels":
+        return levels_of(attributes)
     return _clean(_first(attributes, (attribute,)), number=True)
 
 

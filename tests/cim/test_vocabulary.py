@@ -50,7 +50,7 @@ def described(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return store.city_dir
 
 
-@pytest.mark.parametrize("attribute", ["use", "year"])
+@pytest.mark.parametrize("attribute", ["use", "year", "levels"])
 def test_tiles_and_the_values_api_derive_the_same_value(described: Path, attribute: str) -> None:
     from cim.store import CityStore
 

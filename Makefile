@@ -30,7 +30,7 @@ bench-viewer: system-deps $(STAMP) $(VIEWER)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip
-	$(BIN)/pip install -e '.[dev]'
+	$(BIN)/pip install -e '.[dev,bench]'
 	touch $(STAMP)
 
 # The build also copies dist/ into api/viewer_dist/, which the wheel packages.

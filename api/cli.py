@@ -15,6 +15,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 
 from api.cli_raster import register as register_raster_commands
 from api.errors import DOMAIN_ERRORS
+from cim.layout import CityLayout
 
 app = typer.Typer(
     help="CIMTwin: import IFC into a city model, tile it as 3D Tiles, serve it to a browser.\n\n"
@@ -365,7 +366,7 @@ def info(city: CityOption) -> None:
                     | {"georeference": s["report"].get("georeference", {}).get("method")}
                     for s in store.sources()
                 ],
-                "tiled": (store.city_dir / "tiles" / "tileset.json").is_file(),
+                "tiled": CityLayout(store.city_dir).tileset.is_file(),
             }
         )
 

@@ -10,6 +10,8 @@ from typing import Annotated
 
 import typer
 
+from cim.layout import CityLayout
+
 CityOption = Annotated[
     Path, typer.Option("--city", help="The city folder (holds city.gpkg and tiles/).")
 ]
@@ -33,12 +35,12 @@ def import_dem_command(
     from cim.raster import import_dem
     from cim.store import CityStore
     from tiles.terrain import write_terrain
-    from tiles.tileset import TILES_DIR, write_tileset
+    from tiles.tileset import write_tileset
 
     with _clear_errors(), CityStore.open(city) as store:
         report = import_dem(store, file)
         summary = write_terrain(store.city_dir, max_level)
-        retile = report.buildings_rebased > 0 and (store.city_dir / TILES_DIR).is_dir()
+        retile = report.buildings_rebased > 0 and CityLayout(store.city_dir).tiles.is_dir()
         if retile:
             write_tileset(store)
     w, s, e, n = report.bounds

@@ -8,7 +8,7 @@ something changed or they are missing.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import shapely
@@ -16,7 +16,9 @@ import shapely
 from api.demo_gis import write_dem, write_layers, write_ortho
 from bim.authoring import BuildingSpec, write_demo_building
 from bim.importer import import_ifc
+from cim.data import demo_district
 from cim.gis import VectorOptions, import_vector
+from cim.layout import CityLayout
 from cim.model import file_sha256
 from cim.raster import import_dem, import_ortho
 from cim.store import CityStore
@@ -24,30 +26,11 @@ from tiles.imagery import write_imagery
 from tiles.terrain import write_terrain
 from tiles.tileset import write_tileset
 
-DEMO_CRS = "EPSG:4547"
-DEMO_NAME = "Guangzhou Tianhe demo district"
-# Around Huacheng Square, Tianhe, Guangzhou (113.3245 E, 23.1190 N = E 430806, N 2557876).
-DISTRICT = (
-    BuildingSpec("Tianhe Office A", easting=430760.0, northing=2557840.0, elevation=10.0,
-                 width=36.0, depth=18.0, storeys=8, storey_height=3.8, use="office",
-                 year_built=2012, facade_rgb=(0.78, 0.80, 0.84)),
-    BuildingSpec("Tianhe Office B", easting=430820.0, northing=2557840.0, elevation=10.0,
-                 width=30.0, depth=18.0, storeys=12, storey_height=3.8, use="office",
-                 year_built=2016, facade_rgb=(0.70, 0.76, 0.82)),
-    BuildingSpec("Huacheng Library", easting=430760.0, northing=2557900.0, elevation=10.0,
-                 rotation_deg=15.0, width=40.0, depth=24.0, storeys=4, storey_height=4.5,
-                 use="library", year_built=2004, facade_rgb=(0.86, 0.80, 0.68)),
-    BuildingSpec("Zhujiang Apartments 1", easting=430840.0, northing=2557905.0, elevation=10.0,
-                 rotation_deg=-10.0, width=22.0, depth=14.0, storeys=10, storey_height=3.0,
-                 use="residential", year_built=2009, facade_rgb=(0.90, 0.86, 0.78)),
-    BuildingSpec("Zhujiang Apartments 2", easting=430880.0, northing=2557870.0, elevation=10.0,
-                 rotation_deg=-10.0, width=22.0, depth=14.0, storeys=9, storey_height=3.0,
-                 use="residential", year_built=2010, facade_rgb=(0.88, 0.83, 0.74)),
-    BuildingSpec("Tianhe Primary School", easting=430700.0, northing=2557870.0, elevation=10.0,
-                 rotation_deg=90.0, width=30.0, depth=16.0, storeys=3, storey_height=3.6,
-                 use="education", year_built=1998, facade_rgb=(0.93, 0.72, 0.55)),
-)  # fmt: skip
-GIS_LAYERS = (("buildings", "building"), ("streets", "road"), ("parcels", "parcel"))
+# The district's definition: data/demo/district.json.
+DEMO_CRS = demo_district().crs
+DEMO_NAME = demo_district().name
+DISTRICT = tuple(BuildingSpec(**asdict(building)) for building in demo_district().buildings)
+GIS_LAYERS = tuple((layer.layer, layer.cls) for layer in demo_district().gis_layers)
 
 
 @dataclass
@@ -64,7 +47,7 @@ class DemoResult:
 def build_demo(city_dir: Path, log: Callable[[str], None] = print) -> DemoResult:
     """Build (or reuse) the demo district in ``city_dir`` and return what was done."""
     result = DemoResult(city_dir)
-    store_path = city_dir / "city.gpkg"
+    store_path = CityLayout(city_dir).store
     store = (
         CityStore.open(city_dir)
         if store_path.is_file()
@@ -74,7 +57,7 @@ def build_demo(city_dir: Path, log: Callable[[str], None] = print) -> DemoResult
         imported = {s["source"]: s["sha256"] for s in store.sources()}
         pending = []
         for spec in DISTRICT:
-            path = city_dir / "sources" / f"{_slug(spec.name)}.ifc"
+            path = CityLayout(city_dir).sources / f"{_slug(spec.name)}.ifc"
             if not path.is_file():
                 write_demo_building(spec, path)
                 result.written.append(path.name)
@@ -105,7 +88,7 @@ def _gis_layers(
     store: CityStore, city_dir: Path, log: Callable[[str], None], result: DemoResult
 ) -> bool:
     """Generate (once) and import (when missing) the district's GIS layers."""
-    layers = city_dir / "sources" / "district.gpkg"
+    layers = CityLayout(city_dir).sources / "district.gpkg"
     if not layers.is_file():
         footprints = [b.footprint for b in store.objects(cls="IfcBuilding") if b.footprint]
         bim_area = shapely.union_all(footprints).buffer(10.0)
@@ -132,7 +115,7 @@ def _rasters(
 ) -> bool:
     """Generate and import the district's DEM (terrain tiles) and orthophoto (imagery tiles)."""
     kinds = {s["kind"] for s in store.sources()}
-    sources = city_dir / "sources"
+    sources = CityLayout(city_dir).sources
     changed = False
     if "dem" not in kinds:
         report = import_dem(store, write_dem(sources / "dem.tif", DEMO_CRS))

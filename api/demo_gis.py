@@ -19,17 +19,24 @@ from rasterio.transform import from_origin
 from shapely.geometry import LineString, box
 from shapely.geometry.base import BaseGeometry
 
-CENTRE = (430_800.0, 2_557_880.0)
-HALF_SIZE = 480.0
-BLOCK = 120.0
-STREET_WIDTH = 20.0
-DEM_RESOLUTION = 5.0
-ORTHO_RESOLUTION = 1.0
-USES = ("residential", "office", "retail", "education", "hotel")
+from cim.data import demo_district
+
+# The district's layout: data/demo/district.json.
+CENTRE = demo_district().centre
+HALF_SIZE = demo_district().half_size
+BLOCK = demo_district().block
+STREET_WIDTH = demo_district().street_width
+DEM_RESOLUTION = demo_district().dem_resolution
+ORTHO_RESOLUTION = demo_district().ortho_resolution
+USES = demo_district().gis_uses
 
 
 def write_layers(
-    path: Path, bim_area: BaseGeometry, under_bim: BaseGeometry, crs: str, seed: int = 7
+    path: Path,
+    bim_area: BaseGeometry,
+    under_bim: BaseGeometry,
+    crs: str,
+    seed: int = demo_district().seed,
 ) -> Path:
     """Write streets, parcels and buildings layers into one GeoPackage at ``path``.
 
@@ -114,7 +121,7 @@ def _building(rng: random.Random, parcel: BaseGeometry, number: int) -> dict[str
     }
 
 
-def write_dem(path: Path, crs: str, base: float = 10.0) -> Path:
+def write_dem(path: Path, crs: str, base: float = demo_district().ground_height) -> Path:
     """A DEM with a flat core (``base`` metres) and hills rising towards the edges."""
     size = int(2 * HALF_SIZE / DEM_RESOLUTION) + 1
     axis = (np.arange(size) - size // 2) * DEM_RESOLUTION

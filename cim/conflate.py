@@ -14,9 +14,8 @@ import shapely
 from shapely.strtree import STRtree
 
 from cim.store import CityStore
+from cim.vocabulary import BIM_BUILDING_CLASS, GIS_BUILDING_CLASSES
 
-GIS_BUILDING_CLASSES = ("building", "Building")
-BIM_BUILDING_CLASS = "IfcBuilding"
 MIN_COVERED_SHARE = 0.5
 
 

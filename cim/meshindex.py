@@ -23,8 +23,8 @@ import numpy as np
 import numpy.typing as npt
 
 from cim import gpkg
-from cim.conflate import GIS_BUILDING_CLASSES
 from cim.store import CityStore
+from cim.vocabulary import GIS_BUILDING_CLASSES
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]

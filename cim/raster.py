@@ -23,12 +23,13 @@ from rasterio.warp import calculate_default_transform, reproject
 
 from cim.crs import transform_arrays
 from cim.errors import CimError
+from cim.layout import CityLayout
 from cim.model import MeshPart, file_sha256
 from cim.store import CityStore
+from cim.vocabulary import GIS_BUILDING_CLASSES
 
-DEM_PATH = Path("terrain") / "dem.tif"
-ORTHO_PATH = Path("imagery") / "ortho.tif"
-BUILDING_CLASSES = ("building", "Building")
+DEM_PATH = CityLayout.DEM
+ORTHO_PATH = CityLayout.ORTHO
 FloatArray = npt.NDArray[np.float64]
 
 
@@ -116,7 +117,7 @@ def import_dem(store: CityStore, path: Path) -> DemReport:
         raise RasterError(f"{path}: the DEM holds no valid height")
     profile = {"width": width, "height": height, "count": 1, "dtype": "float32",
                "crs": "EPSG:4326", "transform": transform, "nodata": np.nan}  # fmt: skip
-    _write_atomic(store.city_dir / DEM_PATH, profile, grid, rgba=False)
+    _write_atomic(CityLayout(store.city_dir).dem, profile, grid, rgba=False)
     west, north = transform.c, transform.f
     bounds = (west, north + transform.e * height, west + transform.a * width, north)
     report = DemReport(
@@ -149,7 +150,7 @@ def import_ortho(store: CityStore, path: Path) -> OrthoReport:
                   resampling=Resampling.nearest, **common)  # fmt: skip
     profile = {"width": width, "height": height, "count": 4, "dtype": "uint8",
                "crs": "EPSG:3857", "transform": transform, "photometric": "RGB"}  # fmt: skip
-    _write_atomic(store.city_dir / ORTHO_PATH, profile, bands, rgba=True)
+    _write_atomic(CityLayout(store.city_dir).ortho, profile, bands, rgba=True)
     west, north = transform.c, transform.f
     bounds = (west, north + transform.e * height, west + transform.a * width, north)
     report = OrthoReport(f"ortho:{path.name}", bounds, float(transform.a), (width, height))
@@ -168,7 +169,7 @@ def _stretch(data: np.ndarray, nodata: float | None) -> np.ndarray:
 
 def read_dem(city_dir: Path) -> tuple[FloatArray, tuple[float, float, float, float]] | None:
     """The stored DEM as float64 (NaN for no data) and ``(west, north, dx, dy)``, or None."""
-    path = city_dir / DEM_PATH
+    path = CityLayout(city_dir).dem
     if not path.is_file():
         return None
     with rasterio.open(path) as dem:
@@ -231,7 +232,7 @@ def ground_buildings(store: CityStore) -> int:
     Buildings already on the ground (or outside the DEM) are left as they are.
     """
     writer, moved = store.writer(), 0
-    for cls in BUILDING_CLASSES:
+    for cls in GIS_BUILDING_CLASSES:
         for obj in store.objects(cls=cls):
             base = base_height_at(store.city_dir, store.crs, obj.footprint)
             old = obj.base_height or 0.0

@@ -16,17 +16,14 @@ from typing import Any
 
 from cim import gpkg
 from cim.store import CityStore
+from cim.vocabulary import BUILDING_CLASSES, SITE_CLASS, STOREY_CLASS, levels_of, use_of, year_of
 
 # Keys that hold an address, in GIS fields (OSM "addr:street"), CityJSON attributes or psets.
 _ADDRESS_KEY = re.compile(r"addr|address|street|postal|地址|门牌", re.IGNORECASE)
 # Classes listed first among equally good matches: what a planner usually looks for.
-_CONTAINERS = ("IfcBuilding", "building", "Building", "IfcSite", "IfcBuildingStorey", "road")
-
-# Derived attributes: the first key found (top level, then any property set) gives the value.
-_USE_KEYS = ("use", "Use", "building:use", "OccupancyType", "function", "usage", "用途")
-_YEAR_KEYS = ("year", "YearBuilt", "YearOfConstruction", "start_date", "yearOfConstruction",
-              "construction_year", "建成年份")  # fmt: skip
-DERIVED = ("height", "use", "year")
+_CONTAINERS = (*BUILDING_CLASSES, SITE_CLASS, STOREY_CLASS, "road")
+# Derived attributes (use, year and levels as cim.vocabulary reads them, like the tiler).
+DERIVED = ("height", "use", "year", "levels")
 
 
 @dataclass(frozen=True)
@@ -130,8 +127,9 @@ def values(
 
     ``attribute`` is a key of the object's attributes (GIS fields, IFC attributes), a
     ``"Pset.Property"`` pair, a property name looked up in every property and quantity set,
-    or one of the derived values: ``height`` (top minus base, metres), ``use`` and ``year``
-    (from the usual fields and psets). Numbers stay numbers; other values become strings.
+    or one of the derived values: ``height`` (top minus base, metres), ``use``, ``year`` and
+    ``levels`` (:mod:`cim.vocabulary`, as the tiles carry them). Numbers stay numbers; other
+    values become strings.
     With ``per_building``, an object inside a building gets its building's value when the
     building has one (a wall is coloured by the height of its building, not its own).
     ``owners``, when given, receives the ids whose value is their own (not a building's).
@@ -184,9 +182,11 @@ def _value_of(attribute: str, base: float | None, top: float | None, text: str |
         return round(float(top) - float(base), 2)
     attributes = json.loads(text or "{}")
     if attribute == "use":
-        return _clean(_first(attributes, _USE_KEYS), number=False)
+        return use_of(attributes)
     if attribute == "year":
-        return _year(_first(attributes, _YEAR_KEYS))
+        return year_of(attributes)
+    if attribute == "levels":
+        return levels_of(attributes)
     return _clean(_first(attributes, (attribute,)), number=True)
 
 
@@ -225,10 +225,3 @@ def _clean(value: Any, number: bool) -> Any:
             return None
         return value if number else str(value)
     return str(value)
-
-
-def _year(value: Any) -> int | None:
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        return int(value) if 1000 <= value <= 3000 else None
-    match = re.search(r"\b(1\d{3}|2\d{3})\b", str(value)) if value is not None else None
-    return int(match.group(1)) if match else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -9,10 +10,9 @@ import shapely
 
 from cim.model import CityObject
 from cim.store import CityStore
+from cim.vocabulary import BUILDING_CLASSES, height_band, height_bands, levels_of, use_of
 
-BUILDING_CLASSES = ("IfcBuilding", "building", "Building")
 STOREY_HEIGHT = 3.0
-HEIGHT_BINS = (0.0, 10.0, 24.0, 50.0, 100.0, 250.0, float("inf"))  # GB 50352 height bands
 
 
 def district_stats(store: CityStore, district: shapely.Geometry) -> dict[str, Any]:
@@ -24,7 +24,8 @@ def district_stats(store: CityStore, district: shapely.Geometry) -> dict[str, An
     ]  # fmt: skip
     heights = np.array([_height(b) for b in buildings], dtype=np.float64)
     floor_areas = [gross_floor_area(store, b) for b in buildings]
-    histogram = np.histogram(heights, bins=np.array(HEIGHT_BINS))[0]
+    bands = Counter(height_band(h, use_of(b.attributes), levels_of(b.attributes)).code
+                    for b, h in zip(buildings, heights, strict=True))  # fmt: skip
     return {
         "buildings": len(buildings),
         "by_class": {cls: sum(1 for b in buildings if b.cls == cls) for cls in BUILDING_CLASSES
@@ -33,9 +34,9 @@ def district_stats(store: CityStore, district: shapely.Geometry) -> dict[str, An
         "footprint_area": round(float(sum(b.footprint.area for b in buildings)), 2),  # type: ignore[union-attr]
         "gross_floor_area": round(float(sum(floor_areas)), 2),
         "height": _distribution(heights),
-        "height_bands": [
-            {"from": low, "to": None if high == float("inf") else high, "count": int(count)}
-            for low, high, count in zip(HEIGHT_BINS[:-1], HEIGHT_BINS[1:], histogram, strict=False)
+        "height_bands": [  # GB 50352-2019 3.1.2, by height and use
+            {"code": band.code, "name": band.zh, "name_en": band.en, "count": bands[band.code]}
+            for band in height_bands()
         ],
     }  # fmt: skip
 

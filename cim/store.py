@@ -21,10 +21,11 @@ import numpy as np
 from cim import gpkg
 from cim.crs import crs_text, parse_crs, require_projected
 from cim.errors import CimError, CityExistsError, CityNotFoundError, ObjectNotFoundError
+from cim.layout import CityLayout
 from cim.model import CityObject, Material, MeshPart
 from cim.writer import CityWriter
 
-STORE_FILE = "city.gpkg"
+STORE_FILE = CityLayout.STORE
 Bounds3D = tuple[float, float, float, float, float, float]
 _OBJECT_COLUMNS = ", ".join(("geom", *gpkg.OBJECT_COLUMNS))
 
@@ -64,13 +65,13 @@ class CityStore:
     @property
     def path(self) -> Path:
         """The GeoPackage file."""
-        return self.city_dir / STORE_FILE
+        return CityLayout(self.city_dir).store
 
     @classmethod
     def create(cls, city_dir: Path, crs: str, name: str | None = None) -> CityStore:
         """Create a city in ``city_dir`` (made if missing) with the projected CRS ``crs``."""
         parsed = require_projected(parse_crs(crs), crs)
-        target = city_dir / STORE_FILE
+        target = CityLayout(city_dir).store
         if target.exists():
             raise CityExistsError(f"{city_dir} already holds a city ({STORE_FILE})")
         city_dir.mkdir(parents=True, exist_ok=True)
@@ -95,7 +96,7 @@ class CityStore:
         """Open the city in ``city_dir``."""
         if not city_dir.is_dir():
             raise CityNotFoundError(f"city folder {city_dir} does not exist (run `cimtwin init`)")
-        path = city_dir / STORE_FILE
+        path = CityLayout(city_dir).store
         if not path.is_file():
             raise CityNotFoundError(f"{city_dir} holds no city: {STORE_FILE} is missing")
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)

@@ -26,10 +26,10 @@ from rasterio.enums import Resampling
 from rasterio.warp import reproject
 
 from cim.errors import CimError
-from cim.raster import ORTHO_PATH
+from cim.layout import CityLayout
 from tiles.folders import swap_in
 
-IMAGERY_TILES = Path("imagery") / "tiles"
+IMAGERY_TILES = CityLayout.IMAGERY
 TILE = 256
 MAX_ZOOM = 18
 HALF = 20037508.342789244
@@ -85,7 +85,7 @@ def tile_range(zoom: int, bounds: tuple[float, float, float, float]) -> tuple[in
 def write_imagery(city_dir: Path, max_zoom: int | None = None) -> ImagerySummary:
     """Write the XYZ tiles of ``<city>/imagery/ortho.tif``; swap them in when complete."""
     started = time.perf_counter()
-    path = city_dir / ORTHO_PATH
+    path = CityLayout(city_dir).ortho
     if not path.is_file():
         raise CimError(f"{path} is missing: import an orthophoto first")
     with rasterio.open(path) as src:
@@ -96,7 +96,7 @@ def write_imagery(city_dir: Path, max_zoom: int | None = None) -> ImagerySummary
     top = max(0, min(MAX_ZOOM, native if max_zoom is None else max_zoom))
     span = max(b.right - b.left, b.top - b.bottom)
     low = max(0, min(top, math.floor(math.log2(2 * 2 * HALF / span))))
-    final = city_dir / IMAGERY_TILES
+    final = CityLayout(city_dir).imagery
     staging = final.with_name(f".{final.name}.partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
@@ -115,7 +115,7 @@ def write_imagery(city_dir: Path, max_zoom: int | None = None) -> ImagerySummary
                     count += 1
         rectangle = _degrees(bounds)
         meta = {"min_zoom": low, "max_zoom": top, "rectangle": rectangle}
-        (staging / "imagery.json").write_text(json.dumps(meta))
+        (staging / CityLayout.IMAGERY_META).write_text(json.dumps(meta))
         swap_in(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

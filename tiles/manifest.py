@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cim.layout import CityLayout
+
 MANIFEST_FILE = "manifest.json"
 MANIFEST_VERSION = 1
 
@@ -34,7 +36,7 @@ def load_previous(folder: Path) -> Previous | None:
     """The last run's manifest in ``folder``, or None when there is none usable."""
     try:
         manifest = json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
-        tileset_text = (folder / "tileset.json").read_text(encoding="utf-8")
+        tileset_text = (folder / CityLayout.TILESET).read_text(encoding="utf-8")
     except (OSError, ValueError):
         return None
     if not isinstance(manifest, dict) or manifest.get("version") != MANIFEST_VERSION:
@@ -63,7 +65,7 @@ def build_manifest(
     written = sorted(uri for uri in files if uri not in reused)
     removed = sorted(uri for uri in old_files if uri not in files)
     tileset_changed = previous is None or previous.tileset_text != tileset_text
-    purge = (["tileset.json"] if tileset_changed else []) + [
+    purge = ([CityLayout.TILESET] if tileset_changed else []) + [
         uri for uri in written if uri in old_files
     ]
     return {

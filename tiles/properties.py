@@ -5,7 +5,8 @@ the object's ``id``, ``class``, ``name``, the ``building`` and ``storey`` it bel
 ``height`` and ``base`` (metres), and the key attributes a viewer styles or filters by:
 ``use`` and ``year`` (a building's, inherited by its elements), ``levels``, and for building
 elements ``external``, ``load_bearing``, ``fire_rating`` and ``material``. They are read from
-GIS fields, CityJSON attributes and IFC property sets under their usual names.
+GIS fields, OSM tags, CityJSON attributes and IFC property sets as :mod:`cim.vocabulary` derives
+them (the same values as `/api/objects/values`).
 
 A property no feature of a tile has is left out of that tile's table (none is required), so
 a table of GIS blocks does not pay for the columns of IFC walls.
@@ -13,8 +14,9 @@ a table of GIS blocks does not pay for the columns of IFC walls.
 
 from __future__ import annotations
 
-import re
 from typing import Any, Literal
+
+from cim.vocabulary import flatten, levels_of, use_of, year_of
 
 PropertyType = Literal["STRING", "FLOAT32", "INT32"]
 
@@ -39,14 +41,8 @@ PROPERTY_TYPES: dict[str, PropertyType] = {name: kind for name, kind, _ in PROPE
 #: The value meaning "unknown" of each numeric property (its ``noData``).
 NO_DATA: dict[PropertyType, float | int] = {"FLOAT32": -9999.0, "INT32": 0}
 
-_USE_KEYS = ("use", "usage", "function", "building:use", "OccupancyType", "Use", "building")
-_YEAR_KEYS = ("year", "YearOfConstruction", "yearOfConstruction", "YearBuilt", "start_date",
-              "construction_year", "year_built")  # fmt: skip
-_LEVEL_KEYS = ("levels", "building_levels", "building:levels", "storeysAboveGround",
-               "NumberOfStoreys")  # fmt: skip
 _ELEMENT_KEYS = {"external": "IsExternal", "load_bearing": "LoadBearing",
                  "fire_rating": "FireRating"}  # fmt: skip
-_YEAR = re.compile(r"(1[0-9]{3}|20[0-9]{2})")
 
 
 def feature_row(
@@ -70,12 +66,11 @@ def feature_row(
         row["storey"] = storey
     if base is not None and top is not None:
         row["height"], row["base"] = float(top - base), float(base)
-    own = _flatten(attributes)
-    inherited = _flatten(building_attributes) if building_attributes else None
+    own = flatten(attributes)
     for key, finder in _FINDERS:
-        value = finder(own)
-        if value is None and inherited is not None:
-            value = finder(inherited)
+        value = finder(attributes)
+        if value is None and building_attributes:
+            value = finder(building_attributes)
         if value is not None:
             row[key] = value
     for key, pset_name in _ELEMENT_KEYS.items():
@@ -88,55 +83,7 @@ def feature_row(
     return row
 
 
-def _flatten(attributes: dict[str, Any]) -> dict[str, Any]:
-    """Top-level fields, OSM tags and every property set's values in one mapping."""
-    psets, tags = attributes.get("psets"), attributes.get("osm_tags")
-    if not psets and not tags:
-        return attributes
-    flat: dict[str, Any] = {}
-    for group in (psets, tags):
-        if isinstance(group, dict):
-            for key, value in group.items():
-                if isinstance(value, dict):
-                    flat.update(value)
-                else:
-                    flat[key] = value
-    flat.update(attributes)
-    return flat
-
-
-def _use(flat: dict[str, Any]) -> str | None:
-    for key in _USE_KEYS:
-        value = flat.get(key)
-        if value not in (None, "", "yes") and not isinstance(value, bool):
-            return str(value)
-    return None
-
-
-def _year(flat: dict[str, Any]) -> int | None:
-    for key in _YEAR_KEYS:
-        value = flat.get(key)
-        if isinstance(value, int | float) and not isinstance(value, bool) and 1000 < value < 2100:
-            return int(value)
-        if isinstance(value, str) and (match := _YEAR.search(value)):
-            return int(match.group(1))
-    return None
-
-
-def _levels(flat: dict[str, Any]) -> int | None:
-    for key in _LEVEL_KEYS:
-        value = flat.get(key)
-        if isinstance(value, str):
-            try:
-                value = float(value)
-            except ValueError:
-                continue
-        if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < 500:
-            return int(value)
-    return None
-
-
-_FINDERS = (("use", _use), ("year", _year), ("levels", _levels))
+_FINDERS = (("use", use_of), ("year", year_of), ("levels", levels_of))
 
 
 def _text(value: Any) -> str:

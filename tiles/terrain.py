@@ -20,10 +20,11 @@ from typing import Any
 import numpy as np
 
 from cim.errors import CimError
-from cim.raster import DEM_PATH, bilinear, read_dem
+from cim.layout import CityLayout
+from cim.raster import bilinear, read_dem
 from tiles.folders import swap_in
 
-TERRAIN_TILES = Path("terrain") / "tiles"
+TERRAIN_TILES = CityLayout.TERRAIN
 SIZE = 65
 MAX_LEVEL = 14
 Range = tuple[int, int, int, int]
@@ -86,14 +87,14 @@ def write_terrain(city_dir: Path, max_level: int | None = None) -> TerrainSummar
     started = time.perf_counter()
     dem = read_dem(city_dir)
     if dem is None:
-        raise CimError(f"{city_dir / DEM_PATH} is missing: import a DEM first")
+        raise CimError(f"{CityLayout(city_dir).dem} is missing: import a DEM first")
     grid, geo = dem
     west, north, dx, dy = geo
     bounds = (west, north + dy * grid.shape[0], west + dx * grid.shape[1], north)
     level_max = native_level(dx) if max_level is None else max(0, min(max_level, 20))
     summary = TerrainSummary(level_max)
     ranges = [tile_range(level, bounds) for level in range(level_max + 1)]
-    final = city_dir / TERRAIN_TILES
+    final = CityLayout(city_dir).terrain
     staging = final.with_name(f".{final.name}.partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
@@ -111,7 +112,9 @@ def write_terrain(city_dir: Path, max_level: int | None = None) -> TerrainSummar
                     path.write_bytes(encode_tile(heights, mask))
                     summary.tiles += 1
         summary.available = ranges
-        (staging / "layer.json").write_text(json.dumps(_layer(bounds, ranges), indent=1))
+        (staging / CityLayout.TERRAIN_LAYER).write_text(
+            json.dumps(_layer(bounds, ranges), indent=1)
+        )
         swap_in(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

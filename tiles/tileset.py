@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from cim.crs import LocalFrame
+from cim.layout import CityLayout
 from cim.meshindex import MeshIndex
 from cim.store import CityStore
 from tiles import content
@@ -37,7 +38,7 @@ from tiles.layout import Limits, Tile, plan, root_square
 from tiles.manifest import MANIFEST_FILE, build_manifest, load_previous
 
 log = logging.getLogger(__name__)
-TILES_DIR = "tiles"
+TILES_DIR = CityLayout.TILES
 DEFAULT_EXCLUDED = ("IfcSpace", "IfcOpeningElement", "IfcAnnotation")
 FORMATS = ("glb", "b3dm")
 _ERROR_STEP = 0.001  # metres: a parent's geometric error exceeds its children's by this
@@ -99,9 +100,9 @@ def write_tileset(
     options = options or TilingOptions()
     started = time.perf_counter()
     with exclusive(store.city_dir, f"a tiling of {store.city_dir}"):
-        for stale in store.city_dir.glob(".tiles-index-*"):  # left by a run that was killed
+        for stale in CityLayout(store.city_dir).stale_tile_indexes():  # left by a killed run
             shutil.rmtree(stale, ignore_errors=True)
-        workdir = Path(tempfile.mkdtemp(prefix=".tiles-index-", dir=store.city_dir))
+        workdir = Path(tempfile.mkdtemp(prefix=CityLayout.TILES_INDEX_PREFIX, dir=store.city_dir))
         try:
             index, excluded = MeshIndex.build(store, workdir / "index.sqlite",
                                               options.excluded_classes)  # fmt: skip
@@ -127,7 +128,7 @@ def _write(
     log.info("indexed %d units in %.2f s", units, time.perf_counter() - started)
     if extent is None:
         raise NothingToTileError(f"{store.city_dir} has no geometry to tile: import a model first")
-    final = store.city_dir / TILES_DIR
+    final = CityLayout(store.city_dir).tiles
     previous = load_previous(final)
     square = root_square(extent, previous.square if previous else None)
     index.set_square(square, index.path)
@@ -144,7 +145,7 @@ def _write(
     root = plan(index, limits, square)
     tiles = root.walk()
     log.info("planned %d tiles at %.2f s", len(tiles), time.perf_counter() - started)
-    staging = store.city_dir / f".{TILES_DIR}.partial"
+    staging = CityLayout(store.city_dir).tiles_staging
     shutil.rmtree(staging, ignore_errors=True)
     (staging / "content").mkdir(parents=True)
     settings = content.Settings(
@@ -174,7 +175,7 @@ def _write(
                  time.perf_counter() - started)  # fmt: skip
         tileset = _tileset_json(root, results, deviations, origin, store.crs, options)
         text = json.dumps(tileset, indent=1)
-        (staging / "tileset.json").write_text(text)
+        (staging / CityLayout.TILESET).write_text(text)
         files = _files(results)
         reused = {r.uri for r in results.values() if r.uri and r.reused}
         manifest = build_manifest(square, origin, files, reused, text, previous)
@@ -309,7 +310,7 @@ def _summary(
 ) -> TilingSummary:
     with_content = [r for r in results.values() if r.uri]
     return TilingSummary(
-        tileset=final / "tileset.json",
+        tileset=final / CityLayout.TILESET,
         tiles=len(results),
         content_files=len(with_content),
         buildings=units,

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from api.deps import CityDirDep, StoreDep
 from api.routes.terrain import terrain_and_imagery
 from cim.crs import LocalFrame
+from cim.layout import CityLayout
 from tiles.tileset import TILES_DIR
 
 router = APIRouter(prefix="/api", tags=["city"])
@@ -20,8 +21,8 @@ def health(city: CityDirDep) -> dict[str, Any]:
     return {
         "status": "ok",
         "city": city.name,
-        "store": (city / "city.gpkg").is_file(),
-        "tiles": (city / TILES_DIR / "tileset.json").is_file(),
+        "store": CityLayout(city).store.is_file(),
+        "tiles": CityLayout(city).tileset.is_file(),
     }
 
 
@@ -37,7 +38,7 @@ def city_info(store: StoreDep) -> dict[str, Any]:
         lon, lat, height = frame.geodetic_origin
         centre = {"lon": lon, "lat": lat, "height": height}
     counts = store.counts_by_class()
-    tiled = (store.city_dir / TILES_DIR / "tileset.json").is_file()
+    tiled = CityLayout(store.city_dir).tileset.is_file()
     return {
         "name": store.name,
         "crs": store.crs,

@@ -25,9 +25,10 @@ from bim.geometry import DEFAULT_KERNEL
 from bim.georef import UserOrigin
 from bim.importer import ImportOptions
 from cim.crs import parse_origin
+from cim.layout import CityLayout
 
 CHUNK_SIZE = 1 << 20
-UPLOADS_DIR = ".uploads"
+UPLOADS_DIR = CityLayout.UPLOADS
 KERNELS = ("opencascade", "hybrid-cgal-simple-opencascade")
 # Room for the multipart framing and the form fields on top of the files' bytes.
 FORM_OVERHEAD = 1 << 20
@@ -109,7 +110,7 @@ def create_import(
         raise UploadRejectedError("crs is the CRS of origin: give origin too")
     user_origin = user_origin_of(origin, crs or store.crs) if origin else None
     job_id = new_job_id()
-    folder = store.city_dir / UPLOADS_DIR / job_id
+    folder = CityLayout(store.city_dir).upload(job_id)
     limit: int = request.app.state.max_upload_bytes
     sizes: list[int] = []
     try:

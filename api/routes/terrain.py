@@ -15,8 +15,7 @@ from fastapi.responses import Response
 
 from api.deps import CityDirDep
 from api.static import file_response
-from tiles.imagery import IMAGERY_TILES
-from tiles.terrain import TERRAIN_TILES
+from cim.layout import CityLayout
 
 router = APIRouter(tags=["terrain"])
 
@@ -26,20 +25,22 @@ CONTENT_TYPES = {".json": "application/json", ".terrain": "application/octet-str
 @router.get("/terrain/{path:path}")
 def get_terrain(path: str, request: Request, city: CityDirDep) -> Response:
     """``layer.json`` or a ``{z}/{x}/{y}.terrain`` heightmap tile."""
-    return file_response(city / TERRAIN_TILES, path, CONTENT_TYPES.get(Path(path).suffix), request)
+    return file_response(
+        CityLayout(city).terrain, path, CONTENT_TYPES.get(Path(path).suffix), request
+    )
 
 
 @router.get("/imagery/{z}/{x}/{y}.png")
 def get_imagery(z: int, x: int, y: int, request: Request, city: CityDirDep) -> Response:
     """A 256x256 web-mercator XYZ tile of the orthophoto (404 outside it)."""
-    return file_response(city / IMAGERY_TILES, f"{z}/{x}/{y}.png", "image/png", request)
+    return file_response(CityLayout(city).imagery, f"{z}/{x}/{y}.png", "image/png", request)
 
 
 def terrain_and_imagery(city_dir: Path) -> dict[str, Any]:
     """The terrain URL and imagery layer for ``/api/city`` (None for what is missing)."""
-    terrain = "/terrain/layer.json" if (city_dir / TERRAIN_TILES / "layer.json").is_file() else None
+    terrain = "/terrain/layer.json" if CityLayout(city_dir).terrain_layer.is_file() else None
     imagery = None
-    meta = city_dir / IMAGERY_TILES / "imagery.json"
+    meta = CityLayout(city_dir).imagery_meta
     if meta.is_file():
         data = json.loads(meta.read_text())
         imagery = {"url": "/imagery/{z}/{x}/{y}.png", "minimumLevel": data["min_zoom"],

@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from api.deps import CityDirDep
 from api.static import file_response
+from cim.layout import CityLayout
 from tiles.tileset import TILES_DIR
 
 router = APIRouter(tags=["tiles"])
@@ -24,4 +25,6 @@ CONTENT_TYPES = {
 @router.get(f"/{TILES_DIR}/{{path:path}}")
 def get_tile(path: str, request: Request, city: CityDirDep) -> Response:
     """A file of the tileset; answers 304 when the client's ETag still matches."""
-    return file_response(city / TILES_DIR, path, CONTENT_TYPES.get(Path(path).suffix), request)
+    return file_response(
+        CityLayout(city).tiles, path, CONTENT_TYPES.get(Path(path).suffix), request
+    )

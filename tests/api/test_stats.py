@@ -49,8 +49,10 @@ def test_statistics_of_a_district(district_city: Path) -> None:
     gis_floor_area = 100 * 2 + 200 * 10 + 200 * 20  # levels, levels, 60 m / 3 m
     assert result["gross_floor_area"] == pytest.approx(gis_floor_area + bim_floor_area, rel=0.02)
     assert result["height"]["max"] == pytest.approx(60.0)
-    bands = {band["from"]: band["count"] for band in result["height_bands"]}
-    assert bands[50.0] == 1 and sum(bands.values()) == 4
+    # GB 50352: 6 m and the 10.x m hall low or multi-storey, 30 m and 60 m (use unknown) high-rise
+    bands = {band["code"]: band["count"] for band in result["height_bands"]}
+    assert bands == {"low_or_multi_storey": 2, "high_rise": 2, "super_high_rise": 0}
+    assert result["height_bands"][1]["name"] == "高层民用建筑"
 
 
 def test_statistics_over_http(district_city: Path) -> None:

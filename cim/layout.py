@@ -1,0 +1,112 @@
+"""The files of a city folder, named in one place.
+
+::
+
+    <city>/city.gpkg            the store (GeoPackage)
+    <city>/sources/             input files the demo authors or generates
+    <city>/terrain/dem.tif      the DEM (float32, EPSG:4326)
+    <city>/terrain/tiles/       heightmap-1.0 terrain tiles (layer.json)
+    <city>/imagery/ortho.tif    the orthophoto (RGBA, EPSG:3857)
+    <city>/imagery/tiles/       XYZ PNG imagery tiles (imagery.json)
+    <city>/tiles/               the 3D Tiles tileset (tileset.json, manifest.json)
+    <city>/.tiles.partial/      the tileset being written, swapped in when complete
+    <city>/.tiles-index-*/      a tiling run's temporary index
+    <city>/.uploads/<job>/      files uploaded over HTTP, until their import job ends
+
+A tiling run holds an exclusive lock on the city folder itself (no lock file).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+
+@dataclass(frozen=True)
+class CityLayout:
+    """Where each file of the city in folder ``root`` lives."""
+
+    root: Path
+
+    #: Paths relative to the city folder.
+    STORE: ClassVar[str] = "city.gpkg"
+    SOURCES: ClassVar[str] = "sources"
+    DEM: ClassVar[Path] = Path("terrain", "dem.tif")
+    TERRAIN: ClassVar[Path] = Path("terrain", "tiles")
+    TERRAIN_LAYER: ClassVar[str] = "layer.json"
+    ORTHO: ClassVar[Path] = Path("imagery", "ortho.tif")
+    IMAGERY: ClassVar[Path] = Path("imagery", "tiles")
+    IMAGERY_META: ClassVar[str] = "imagery.json"
+    TILES: ClassVar[str] = "tiles"
+    TILESET: ClassVar[str] = "tileset.json"
+    TILES_INDEX_PREFIX: ClassVar[str] = ".tiles-index-"
+    UPLOADS: ClassVar[str] = ".uploads"
+
+    @property
+    def store(self) -> Path:
+        """The GeoPackage holding the city model."""
+        return self.root / self.STORE
+
+    @property
+    def sources(self) -> Path:
+        """Input files kept with the city (the demo's authored IFC and generated layers)."""
+        return self.root / self.SOURCES
+
+    @property
+    def dem(self) -> Path:
+        """The stored DEM."""
+        return self.root / self.DEM
+
+    @property
+    def terrain(self) -> Path:
+        """The terrain tiles folder."""
+        return self.root / self.TERRAIN
+
+    @property
+    def terrain_layer(self) -> Path:
+        """The terrain tiles' ``layer.json`` (present once terrain is written)."""
+        return self.terrain / self.TERRAIN_LAYER
+
+    @property
+    def ortho(self) -> Path:
+        """The stored orthophoto."""
+        return self.root / self.ORTHO
+
+    @property
+    def imagery(self) -> Path:
+        """The imagery tiles folder."""
+        return self.root / self.IMAGERY
+
+    @property
+    def imagery_meta(self) -> Path:
+        """The imagery tiles' ``imagery.json`` (zoom range and bounds)."""
+        return self.imagery / self.IMAGERY_META
+
+    @property
+    def tiles(self) -> Path:
+        """The 3D Tiles folder."""
+        return self.root / self.TILES
+
+    @property
+    def tileset(self) -> Path:
+        """The root tileset JSON."""
+        return self.tiles / self.TILESET
+
+    @property
+    def tiles_staging(self) -> Path:
+        """The tileset being written, swapped in for :attr:`tiles` when complete."""
+        return self.root / f".{self.TILES}.partial"
+
+    def stale_tile_indexes(self) -> list[Path]:
+        """Temporary index folders a killed tiling run left behind."""
+        return sorted(self.root.glob(f"{self.TILES_INDEX_PREFIX}*"))
+
+    @property
+    def uploads(self) -> Path:
+        """Files uploaded over HTTP, one folder per import job."""
+        return self.root / self.UPLOADS
+
+    def upload(self, job_id: str) -> Path:
+        """The folder of one import job's uploaded files."""
+        return self.uploads / job_id

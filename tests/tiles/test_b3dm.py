@@ -10,10 +10,10 @@ import pytest
 
 from cim.store import CityStore
 from tests.conftest import ImportedCity, copy_city
+from tests.oracles.tileset_check import check_tileset
 from tests.tiles.test_tileset import validate_glbs
 from tests.tiles.tree import walk
 from tiles.b3dm import read_b3dm, wrap_b3dm
-from tiles.check import check_tileset
 from tiles.errors import TilesError
 from tiles.tileset import DEFAULT_EXCLUDED, TilingOptions, write_tileset
 

@@ -14,9 +14,9 @@ from bim.authoring import BuildingSpec, write_demo_building
 from bim.importer import import_ifc
 from cim.store import CityStore
 from tests.conftest import make_city
+from tests.oracles.tileset_check import check_tileset, feature_properties
 from tests.tiles.blocks import add_blocks
 from tests.tiles.tree import load, walk
-from tiles.check import check_tileset, feature_properties
 from tiles.tileset import TilingOptions, write_tileset
 
 OPTIONS = TilingOptions(max_features=40)

@@ -17,7 +17,7 @@ from urllib.parse import unquote
 
 import numpy as np
 
-from tiles.glbcheck import (
+from tests.oracles.glb_check import (
     Box,
     check_b3dm,
     check_glb,

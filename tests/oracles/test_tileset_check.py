@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from tests.conftest import add_boxes, make_city
+from tests.oracles.tileset_check import check_tileset, feature_properties, read_glb
 from tests.tiles.tree import leaf_contents
-from tiles.check import check_tileset, feature_properties, read_glb
 from tiles.tileset import TilingOptions, write_tileset
 
 BOXES = 12

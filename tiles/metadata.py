@@ -1,9 +1,12 @@
 """Feature properties as an EXT_structural_metadata property table, or a 3D Tiles 1.0 batch table.
 
-The schema (one class, ``element``, every property of :data:`tiles.properties.PROPERTIES`,
-none required) is the same in every tile; each tile's table holds the columns its
-features use. Strings are UTF-8 with UINT32 offsets; numbers are FLOAT32 or INT32 with a
-``noData`` value for the features that lack them.
+The schema (one class, ``element``, every property of :data:`tiles.properties.PROPERTIES`)
+is the same in every tile, and every tile's table defines every property of the class:
+``id`` and ``class`` are required; the others declare a ``noData`` value (``"-"``, or a
+number no real value takes) that the features lacking them hold (an empty string counts as
+lacking). Strings are UTF-8 with the smallest string offset type their bytes allow; numbers
+are FLOAT32 or INT32. A b3dm batch table likewise holds every property, with ``null`` where
+a feature has no value.
 """
 
 from __future__ import annotations
@@ -13,11 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from tiles.properties import NO_DATA, PROPERTIES, PROPERTY_TYPES
+from tiles.properties import NO_DATA, PROPERTIES, REQUIRED
 
 METADATA_CLASS = "element"
 SCHEMA_ID = "cimtwin"
 _NUMPY_TYPES = {"FLOAT32": "<f4", "INT32": "<i4"}
+_OFFSET_TYPES = (("UINT8", "<u1", 0xFF), ("UINT16", "<u2", 0xFFFF), ("UINT32", "<u4", 0xFFFFFFFF))
 
 #: Adds one buffer view holding ``payload``; returns its index.
 AddView = Callable[[bytes], int]
@@ -29,34 +33,33 @@ def schema() -> dict[str, Any]:
     for name, kind, description in PROPERTIES:
         entry: dict[str, Any] = {"type": "STRING", "description": description}
         if kind != "STRING":
-            entry = {"type": "SCALAR", "componentType": kind, "description": description,
-                     "noData": NO_DATA[kind]}  # fmt: skip
+            entry = {"type": "SCALAR", "componentType": kind, "description": description}
+        if name in REQUIRED:
+            entry["required"] = True
+        else:
+            entry["noData"] = NO_DATA[kind]
         properties[name] = entry
     return {"id": SCHEMA_ID, "classes": {METADATA_CLASS: {"properties": properties}}}
-
-
-def used_properties(rows: list[dict[str, Any]]) -> list[str]:
-    """The properties at least one row has, in schema order."""
-    present = set().union(*(row.keys() for row in rows)) if rows else set()
-    return [name for name, _, _ in PROPERTIES if name in present]
 
 
 def property_table(rows: list[dict[str, Any]], add_view: AddView) -> dict[str, Any]:
     """The EXT_structural_metadata extension of a glb whose feature ``i`` is ``rows[i]``."""
     table: dict[str, Any] = {}
-    for name in used_properties(rows):
-        kind = PROPERTY_TYPES[name]
+    for name, kind, _ in PROPERTIES:
+        column = [_known(row.get(name), NO_DATA[kind]) for row in rows]
         if kind == "STRING":
-            encoded = [str(row.get(name, "")).encode("utf-8") for row in rows]
-            offsets = np.cumsum([0] + [len(e) for e in encoded]).astype("<u4")
+            encoded = [str(value).encode("utf-8") for value in column]
+            total = sum(map(len, encoded))
+            offset_type, dtype = next((t, d) for t, d, most in _OFFSET_TYPES if total <= most)
+            offsets = np.cumsum([0] + [len(e) for e in encoded]).astype(dtype)
             table[name] = {
-                "values": add_view(b"".join(encoded) or b"\0"),
+                "values": add_view(b"".join(encoded)),
                 "stringOffsets": add_view(offsets.tobytes()),
-                "stringOffsetType": "UINT32",
+                "stringOffsetType": offset_type,
             }
         else:
-            values = np.array([row.get(name, NO_DATA[kind]) for row in rows])
-            table[name] = {"values": add_view(values.astype(_NUMPY_TYPES[kind]).tobytes())}
+            values = np.array(column).astype(_NUMPY_TYPES[kind])
+            table[name] = {"values": add_view(values.tobytes())}
     return {
         "schema": schema(),
         "propertyTables": [{"class": METADATA_CLASS, "count": len(rows), "properties": table}],
@@ -64,10 +67,9 @@ def property_table(rows: list[dict[str, Any]], add_view: AddView) -> dict[str, A
 
 
 def batch_table(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
-    """The JSON batch table of a b3dm whose batch ``i`` is ``rows[i]``."""
-    table: dict[str, list[Any]] = {}
-    for name in used_properties(rows):
-        kind = PROPERTY_TYPES[name]
-        missing = "" if kind == "STRING" else NO_DATA[kind]
-        table[name] = [row.get(name, missing) for row in rows]
-    return table
+    """The JSON batch table of a b3dm whose batch ``i`` is ``rows[i]``: every property."""
+    return {name: [_known(row.get(name), None) for row in rows] for name, _, _ in PROPERTIES}
+
+
+def _known(value: Any, missing: Any) -> Any:
+    return missing if value is None or value == "" else value

@@ -8,8 +8,10 @@ elements ``external``, ``load_bearing``, ``fire_rating`` and ``material``. They 
 GIS fields, OSM tags, CityJSON attributes and IFC property sets as :mod:`cim.vocabulary` derives
 them (the same values as `/api/objects/values`).
 
-A property no feature of a tile has is left out of that tile's table (none is required), so
-a table of GIS blocks does not pay for the columns of IFC walls.
+``id`` and ``class`` are required: every feature has them. Every other property may be
+unknown; every tile's table still holds its column (the 3D Tiles validator, and some
+readers, expect a property table to define every property of its class), with the
+property's ``noData`` value for the features that lack it.
 """
 
 from __future__ import annotations
@@ -38,8 +40,12 @@ PROPERTIES: tuple[tuple[str, PropertyType, str], ...] = (
     ("material", "STRING", "the element's main material"),
 )
 PROPERTY_TYPES: dict[str, PropertyType] = {name: kind for name, kind, _ in PROPERTIES}
-#: The value meaning "unknown" of each numeric property (its ``noData``).
-NO_DATA: dict[PropertyType, float | int] = {"FLOAT32": -9999.0, "INT32": 0}
+#: The properties every feature has (no ``noData``).
+REQUIRED = frozenset({"id", "class"})
+#: The value meaning "unknown" of each type (the ``noData`` of its optional properties). Not
+#: the empty string: a column no feature of a tile has a value for would hold no bytes, and a
+#: glTF buffer view cannot be empty.
+NO_DATA: dict[PropertyType, str | float | int] = {"STRING": "-", "FLOAT32": -9999.0, "INT32": 0}
 
 _ELEMENT_KEYS = {"external": "IsExternal", "load_bearing": "LoadBearing",
                  "fire_rating": "FireRating"}  # fmt: skip

@@ -36,6 +36,7 @@ from tiles.errors import NothingToTileError, TilesError
 from tiles.folders import exclusive, swap_in
 from tiles.layout import Limits, Tile, plan, root_square
 from tiles.manifest import MANIFEST_FILE, build_manifest, load_previous
+from tiles.workers import die_with_parent
 
 log = logging.getLogger(__name__)
 TILES_DIR = CityLayout.TILES
@@ -209,7 +210,8 @@ def _workers(options: TilingOptions, jobs: int) -> int:
 
 
 class _Runner:
-    """Runs a function over jobs here (one worker) or in a process pool."""
+    """Runs a function over jobs here (one worker) or in a process pool whose workers die
+    with this process (:mod:`tiles.workers`)."""
 
     def __init__(self, settings: content.Settings, workers: int) -> None:
         self.settings, self.workers = settings, workers
@@ -220,7 +222,7 @@ class _Runner:
             method = "fork" if threading.current_thread() is threading.main_thread() else "spawn"
             self.pool = ProcessPoolExecutor(
                 self.workers, multiprocessing.get_context(method),
-                initializer=content.start_worker, initargs=(self.settings,),
+                initializer=_start_pool_worker, initargs=(self.settings, os.getpid()),
             )  # fmt: skip
         else:
             content.start_worker(self.settings)
@@ -238,6 +240,12 @@ class _Runner:
             self.pool.shutdown(cancel_futures=True)
         else:
             content.stop_worker()
+
+
+def _start_pool_worker(settings: content.Settings, parent: int) -> None:
+    """A pool worker's start: bound to its parent's life, then ready to draw."""
+    die_with_parent(parent)
+    content.start_worker(settings)
 
 
 def _tileset_json(

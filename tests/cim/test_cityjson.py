@@ -10,7 +10,7 @@ import pytest
 
 from cim.cityjson import CityJsonError, import_cityjson
 from tests.conftest import make_city, table_rows
-from tiles.check import check_tileset
+from tests.oracles.tileset_check import check_tileset
 from tiles.tileset import write_tileset
 
 RD_NEW = "EPSG:28992"

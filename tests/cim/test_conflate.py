@@ -11,7 +11,7 @@ from bim.authoring import BuildingSpec, write_demo_building
 from bim.importer import import_ifc
 from cim.gis import VectorOptions, import_vector
 from tests.conftest import make_city
-from tiles.check import feature_properties
+from tests.oracles.tileset_check import feature_properties
 from tiles.tileset import write_tileset
 
 E, N = 430760.0, 2557880.0  # the BIM building's origin; it spans 20 x 12 m from there

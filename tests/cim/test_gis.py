@@ -11,7 +11,7 @@ from shapely.geometry import Point, box
 from cim.errors import CrsError
 from cim.gis import GisError, VectorOptions, building_height, import_vector
 from tests.conftest import make_city, table_rows
-from tiles.check import check_tileset
+from tests.oracles.tileset_check import check_tileset
 from tiles.tileset import write_tileset
 
 pytestmark = [

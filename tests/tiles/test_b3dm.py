@@ -10,11 +10,12 @@ import pytest
 
 from cim.store import CityStore
 from tests.conftest import ImportedCity, copy_city
+from tests.oracles.tileset_check import check_tileset
 from tests.tiles.test_tileset import validate_glbs
 from tests.tiles.tree import walk
 from tiles.b3dm import read_b3dm, wrap_b3dm
-from tiles.check import check_tileset
 from tiles.errors import TilesError
+from tiles.properties import PROPERTIES
 from tiles.tileset import DEFAULT_EXCLUDED, TilingOptions, write_tileset
 
 
@@ -47,6 +48,7 @@ def test_batch_tables_hold_every_element_and_glbs_validate(
         assert data[:4] == b"b3dm" and len(data) % 8 == 0
         feature_table, batch_table, glb = read_b3dm(data)
         assert len(batch_table["id"]) == feature_table["BATCH_LENGTH"]
+        assert list(batch_table) == [name for name, _, _ in PROPERTIES]  # every file, all
         assert struct.unpack_from("<I", data, 8)[0] == len(data)
         glb_document = json.loads(glb[20 : 20 + struct.unpack_from("<I", glb, 12)[0]])
         attributes = glb_document["meshes"][0]["primitives"][0]["attributes"]

@@ -14,9 +14,9 @@ from bim.authoring import BuildingSpec, write_demo_building
 from bim.importer import import_ifc
 from cim.store import CityStore
 from tests.conftest import make_city
+from tests.oracles.tileset_check import check_tileset, feature_properties
 from tests.tiles.blocks import add_blocks
 from tests.tiles.tree import load, walk
-from tiles.check import check_tileset, feature_properties
 from tiles.tileset import TilingOptions, write_tileset
 
 OPTIONS = TilingOptions(max_features=40)
@@ -189,23 +189,12 @@ def test_served_etags_follow_the_manifest(tmp_path: Path) -> None:
     store.close()
 
 
-def test_a_second_tiling_of_the_same_city_is_refused_while_one_runs(tmp_path: Path) -> None:
-    import fcntl
-    import os
-
-    from tiles.errors import TilingBusyError
-
+def test_what_a_killed_tiling_left_is_cleared(tmp_path: Path) -> None:
     store = make_city(tmp_path)
     add_blocks(store, 20)
-    (store.city_dir / ".tiles-index-stale").mkdir()  # left by a killed run
-    handle = os.open(store.city_dir, os.O_RDONLY)
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX)  # as another tiling process would
-        with pytest.raises(TilingBusyError, match="already running"):
-            write_tileset(store, OPTIONS)
-    finally:
-        os.close(handle)
-    assert not (store.city_dir / "tiles").exists()
+    (store.city_dir / ".tiles-index-stale").mkdir()
+    (store.city_dir / ".tiles.partial" / "content").mkdir(parents=True)
+    (store.city_dir / ".tiles.partial" / "content" / "half.glb").write_bytes(b"glTF")
     write_tileset(store, OPTIONS)
     assert sorted(p.name for p in store.city_dir.iterdir()) == ["city.gpkg", "tiles"]
     store.close()

@@ -15,11 +15,11 @@ from scipy.spatial import cKDTree
 from cim.crs import LocalFrame
 from cim.store import CityStore
 from tests.conftest import ImportedCity, add_boxes, copy_city, make_city
+from tests.oracles.glb_check import _node_matrix, _read_accessor, read_glb
+from tests.oracles.tileset_check import check_tileset, feature_properties
 from tests.tiles.blocks import add_blocks
 from tests.tiles.tree import walk
-from tiles.check import check_tileset, feature_properties
 from tiles.deviation import deviation
-from tiles.glbcheck import _node_matrix, _read_accessor, read_glb
 from tiles.tileset import TilingOptions, write_tileset
 
 

@@ -25,8 +25,8 @@ from tests.conftest import (
     import_into_new_city,
     make_city,
 )
+from tests.oracles.tileset_check import check_tileset, feature_properties, read_glb
 from tests.tiles.tree import coarse_contents, leaf_contents
-from tiles.check import check_tileset, feature_properties, read_glb
 from tiles.errors import NothingToTileError, TilesError
 from tiles.tileset import DEFAULT_EXCLUDED, TilingOptions, TilingSummary, write_tileset
 

@@ -4,7 +4,8 @@
 list means the tileset passed): the asset version, the root transform, bounding boxes,
 geometric errors, refinement, that each child's box lies inside its parent's, that content
 files exist, that each glb parses and its positions lie inside its tile's box, and that the
-EXT_structural_metadata property tables and EXT_mesh_features feature ids agree.
+EXT_structural_metadata property tables (each defining every property of its class) and
+EXT_mesh_features feature ids agree, and that every b3dm batch table holds the same properties.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from urllib.parse import unquote
 
 import numpy as np
 
-from tiles.glbcheck import (
+from tests.oracles.glb_check import (
     Box,
     check_b3dm,
     check_glb,
@@ -26,6 +27,8 @@ from tiles.glbcheck import (
     is_numbers,
     read_glb,
 )
+from tiles.b3dm import read_b3dm
+from tiles.errors import TilesError
 
 __all__ = ["check_tileset", "feature_properties", "read_glb"]
 
@@ -86,8 +89,10 @@ def check_tileset(tileset_path: Path) -> list[str]:
 
 
 def _check_schemas(root: dict[str, Any], folder: Path, version: Any) -> list[str]:
-    """Every glb must embed the same metadata schema; a 1.0 tileset can't hold glb content."""
+    """Every glb must embed the same metadata schema and every b3dm batch table hold the
+    same properties; a 1.0 tileset can't hold glb content."""
     schemas: dict[str, str] = {}
+    batch_properties: dict[str, str] = {}
     stack = [root]
     while stack:
         tile = stack.pop()
@@ -95,20 +100,27 @@ def _check_schemas(root: dict[str, Any], folder: Path, version: Any) -> list[str
             continue
         stack += [c for c in tile.get("children", []) if isinstance(c, dict)]
         uri = tile.get("content", {}).get("uri") if isinstance(tile.get("content"), dict) else None
-        if not isinstance(uri, str) or not uri.endswith(".glb") or not (folder / uri).is_file():
+        if not isinstance(uri, str) or not (folder / unquote(uri)).is_file():
             continue
         try:
-            document, _ = read_glb(folder / unquote(uri))
-        except ValueError:
+            if uri.endswith(".b3dm"):
+                batch_table = read_b3dm((folder / unquote(uri)).read_bytes())[1]
+                batch_properties[uri] = json.dumps(sorted(batch_table))
+            elif uri.endswith(".glb"):
+                document, _ = read_glb(folder / unquote(uri))
+                metadata = document.get("extensions", {}).get("EXT_structural_metadata", {})
+                schemas[uri] = json.dumps(metadata.get("schema"), sort_keys=True)
+        except (ValueError, TilesError):
             continue  # reported by the content check
-        schema = document.get("extensions", {}).get("EXT_structural_metadata", {}).get("schema")
-        schemas[uri] = json.dumps(schema, sort_keys=True)
     problems = []
     if version == "1.0" and schemas:
         problems.append(f"a 3D Tiles 1.0 tileset holds glb content ({len(schemas)} files)")
     distinct = set(schemas.values())
     if len(distinct) > 1:
         problems.append(f"the glb files embed {len(distinct)} different metadata schemas")
+    distinct = set(batch_properties.values())
+    if len(distinct) > 1:
+        problems.append(f"the b3dm batch tables hold {len(distinct)} different property sets")
     return problems
 
 

@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 
 from tests.conftest import add_boxes, make_city
+from tests.oracles.tileset_check import check_tileset, feature_properties, read_glb
 from tests.tiles.tree import leaf_contents
-from tiles.check import check_tileset, feature_properties, read_glb
+from tiles.b3dm import read_b3dm, wrap_b3dm
 from tiles.tileset import TilingOptions, write_tileset
 
 BOXES = 12
@@ -262,17 +263,23 @@ def test_metadata_count_wrong(tiles_copy: Path) -> None:
 def test_metadata_class_and_properties_differ_from_the_schema(tiles_copy: Path) -> None:
     def edit(document: dict[str, Any], _: bytearray) -> None:
         metadata = document["extensions"]["EXT_structural_metadata"]
-        metadata["schema"]["classes"]["element"]["properties"]["name"]["required"] = True
-        del metadata["propertyTables"][0]["properties"]["name"]
+        properties = metadata["schema"]["classes"]["element"]["properties"]
+        properties["name"]["required"] = True  # it keeps its noData
+        properties["year"]["noData"] = "never"
+        properties["flag"] = {"type": "BOOLEAN", "noData": False}
+        del metadata["propertyTables"][0]["properties"]["storey"]  # optional, still required
         metadata["propertyTables"][0]["properties"]["colour"] = {"values": 0}
         metadata["propertyTables"].append(dict(metadata["propertyTables"][0], **{"class": "x"}))
 
     _edit_glb(tiles_copy, edit)
     _assert_reported(
         check_tileset(tiles_copy / "tileset.json"),
-        "propertyTables[0]: properties differ from class 'element' (required but missing"
-        " ['name'], not in the class ['colour'])",
+        "propertyTables[0]: properties differ from class 'element' (missing"
+        " ['flag', 'storey'], not in the class ['colour'])",
         "propertyTables[1]: class 'x' is not in the schema",
+        "property 'name': a required property cannot have a noData value",
+        "property 'year': noData 'never' does not match its type 'SCALAR'",
+        "property 'flag': a BOOLEAN property cannot have a noData value",
         "different metadata schemas",
     )
 
@@ -281,9 +288,10 @@ def test_string_offsets_out_of_range_or_decreasing(tiles_copy: Path) -> None:
     def edit(document: dict[str, Any], binary: bytearray) -> None:
         table = document["extensions"]["EXT_structural_metadata"]["propertyTables"][0]
         table["properties"]["class"]["stringOffsets"] = len(document["bufferViews"]) + 4
-        where = _view_slice(document, table["properties"]["id"]["stringOffsets"])
-        offsets = np.frombuffer(bytes(binary[where]), dtype="<u4")
-        binary[where] = offsets[::-1].astype("<u4").tobytes()
+        ids = table["properties"]["id"]
+        dtype = {"UINT8": "<u1", "UINT16": "<u2", "UINT32": "<u4"}[ids["stringOffsetType"]]
+        where = _view_slice(document, ids["stringOffsets"])
+        binary[where] = np.frombuffer(bytes(binary[where]), dtype=dtype)[::-1].tobytes()
 
     _edit_glb(tiles_copy, edit)
     _assert_reported(
@@ -373,3 +381,17 @@ def test_corrupt_meshopt_streams_are_reported(tmp_path: Path) -> None:
 
     _edit_glb(folder, edit)
     _assert_reported(check_tileset(folder / "tileset.json"), "not a meshopt")
+
+
+def test_b3dm_batch_tables_with_different_properties_are_reported(tmp_path: Path) -> None:
+    store = make_city(tmp_path)
+    add_boxes(store, BOXES)
+    summary = write_tileset(store, TilingOptions(max_features=3, content_format="b3dm"))
+    store.close()
+    folder = summary.tileset.parent
+    assert check_tileset(summary.tileset) == []
+    path = folder / _first_leaf(_load(folder))["content"]["uri"]
+    feature_table, batch_table, glb = read_b3dm(path.read_bytes())
+    del batch_table["storey"]
+    path.write_bytes(wrap_b3dm(glb, feature_table["BATCH_LENGTH"], batch_table))
+    _assert_reported(check_tileset(summary.tileset), "batch tables hold 2 different property sets")

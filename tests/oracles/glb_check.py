@@ -309,6 +309,7 @@ def _check_metadata(
     if "schema" not in metadata:
         problems.append("EXT_structural_metadata has no embedded schema")
     classes = _classes(metadata)
+    problems += _check_no_data(classes)
     counts: list[int | None] = []
     for index, table in enumerate(metadata.get("propertyTables", [])):
         label = f"propertyTables[{index}]"
@@ -324,12 +325,13 @@ def _check_metadata(
             continue
         definitions = classes[cls].get("properties", {})
         properties = table.get("properties", {})
-        required = {k for k, d in definitions.items() if d.get("required")}
-        missing, extra = required - set(properties), set(properties) - set(definitions)
+        # EXT_structural_metadata lets a table omit optional properties, but the reference
+        # validator (and readers that walk the class) expect every one: hold tables to that.
+        missing, extra = set(definitions) - set(properties), set(properties) - set(definitions)
         if missing or extra:
             problems.append(
                 f"{label}: properties differ from class {cls!r}"
-                f" (required but missing {sorted(missing)}, not in the class {sorted(extra)})"
+                f" (missing {sorted(missing)}, not in the class {sorted(extra)})"
             )
         for key in sorted(set(definitions) & set(properties)):
             try:
@@ -337,6 +339,27 @@ def _check_metadata(
             except ValueError as exc:
                 problems.append(f"{label}.{key}: {exc}")
     return counts
+
+
+def _check_no_data(classes: dict[str, Any]) -> list[str]:
+    """A ``noData`` is allowed on optional, non-BOOLEAN properties only, of their type."""
+    problems: list[str] = []
+    for cls, definition in classes.items():
+        properties = definition.get("properties", {}) if isinstance(definition, dict) else {}
+        for name, prop in properties.items():
+            if not isinstance(prop, dict) or "noData" not in prop:
+                continue
+            label = f"class {cls!r} property {name!r}"
+            no_data, kind = prop["noData"], prop.get("type")
+            if prop.get("required"):
+                problems.append(f"{label}: a required property cannot have a noData value")
+            elif kind == "BOOLEAN":
+                problems.append(f"{label}: a BOOLEAN property cannot have a noData value")
+            elif (kind == "STRING") != isinstance(no_data, str) or (
+                kind == "SCALAR" and not is_number(no_data)
+            ):
+                problems.append(f"{label}: noData {no_data!r} does not match its type {kind!r}")
+    return problems
 
 
 def _classes(metadata: dict[str, Any]) -> dict[str, Any]:

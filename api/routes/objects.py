@@ -7,7 +7,7 @@ from typing import Any
 
 import shapely
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.deps import StoreDep
 from cim.area import bbox_area, city_extent, geojson_area
@@ -147,6 +147,14 @@ class ObjectQuery(BaseModel):
     attributes: dict[str, Any] = Field(default_factory=dict, description="equal values")
     limit: int = Field(100, ge=1, le=MAX_LIMIT)
     offset: int = Field(0, ge=0, le=MAX_OFFSET)
+
+    @field_validator("attributes")
+    @classmethod
+    def _finite_values(cls, attributes: dict[str, Any]) -> dict[str, Any]:
+        for key, value in attributes.items():
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"attribute {key!r}: a value must be a finite number")
+        return attributes
 
 
 class QueryPage(BaseModel):

@@ -19,7 +19,7 @@ import numpy.typing as npt
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from cim.crs import transform_arrays
+from cim.crs import parse_crs, transform_arrays
 from cim.errors import CimError
 from cim.store import CityStore
 
@@ -68,12 +68,19 @@ class CityExtent:
         edge_y = np.concatenate([np.full(21, min_y), np.full(21, max_y), ys, ys])
         lon, lat = transform_arrays(self.crs, "EPSG:4326", edge_x, edge_y)
         if not (np.isfinite(lon).all() and np.isfinite(lat).all()):
-            return shapely.box(-180.0, -90.0, 180.0, 90.0)
+            return self.crs_area()
         m = CLIP_MARGIN_DEGREES
         return shapely.box(
             max(-180.0, lon.min() - m), max(-90.0, lat.min() - m),
             min(180.0, lon.max() + m), min(90.0, lat.max() + m),
         )  # fmt: skip
+
+    def crs_area(self) -> BaseGeometry:
+        """Where the city CRS may be used, in CRS84 (the whole world when it does not say)."""
+        used = parse_crs(self.crs).area_of_use
+        if used is None or used.west > used.east:
+            return shapely.box(-180.0, -90.0, 180.0, 90.0)
+        return shapely.box(used.west, used.south, used.east, used.north)
 
 
 def parse_bbox(text: str) -> list[float]:
@@ -97,18 +104,22 @@ def bbox_area(values: Sequence[float], city: CityExtent) -> BaseGeometry:
     AreaError
         When the box does not have four finite numbers inside the CRS84 range, in order.
     """
-    if len(values) != 4:
-        raise AreaError(
-            f"bbox: expected four numbers [min_lon, min_lat, max_lon, max_lat], got {len(values)}"
-        )
-    min_lon, min_lat, max_lon, max_lat = (_coordinate(v, "bbox") for v in values)
+    min_lon, min_lat, max_lon, max_lat = _box_numbers(values, "min_lon, min_lat, max_lon, max_lat")
     _check_range(np.array([[min_lon, min_lat], [max_lon, max_lat]]), "bbox")
-    if min_lon > max_lon or min_lat > max_lat:
-        raise AreaError(
-            "bbox: expected min_lon <= max_lon and min_lat <= max_lat"
-            " (a box across the antimeridian is not supported)"
-        )
     return crs84_to_city(shapely.box(min_lon, min_lat, max_lon, max_lat), city)
+
+
+def city_bbox_area(values: Sequence[float], city: CityExtent) -> BaseGeometry:
+    """A box ``[min_x, min_y, max_x, max_y]`` given in the city CRS (easting, northing), clipped.
+
+    Raises
+    ------
+    AreaError
+        When the box does not have four finite numbers in order.
+    """
+    box = shapely.box(*_box_numbers(values, "min_x, min_y, max_x, max_y"))
+    area = shapely.intersection(box, city.box())
+    return area if not area.is_empty else shapely.Polygon()
 
 
 def geojson_area(geometry: Mapping[str, Any], city: CityExtent) -> BaseGeometry:
@@ -158,6 +169,19 @@ def crs84_to_city(shape: BaseGeometry, city: CityExtent) -> BaseGeometry:
     moved = shapely.make_valid(shapely.transform(dense, to_city))
     area = shapely.intersection(moved, city.box())
     return area if not area.is_empty else shapely.Polygon()
+
+
+def _box_numbers(values: Sequence[float], names: str) -> tuple[float, float, float, float]:
+    if len(values) != 4:
+        raise AreaError(f"bbox: expected four numbers [{names}], got {len(values)}")
+    low_x, low_y, high_x, high_y = (_coordinate(v, "bbox") for v in values)
+    if low_x > high_x or low_y > high_y:
+        first, second = names.split(", ")[:2]
+        raise AreaError(
+            f"bbox: expected {first} <= {first.replace('min', 'max')} and {second} <="
+            f" {second.replace('min', 'max')} (a box across the antimeridian is not supported)"
+        )
+    return low_x, low_y, high_x, high_y
 
 
 def _polygon(rings: Any, budget: list[int]) -> shapely.Polygon:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+import numpy as np
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -135,6 +136,8 @@ def object_extent(object_id: str, store: StoreDep) -> dict[str, Any]:
     base = obj.base_height if obj.base_height is not None else 0.0
     top = obj.top_height if obj.top_height is not None else base
     centre_lon, centre_lat = to_lonlat.transform((minx + maxx) / 2, (miny + maxy) / 2)
+    if not np.isfinite([*lons, *lats, centre_lon, centre_lat]).all():
+        raise NoGeometryError(f"object {object_id!r} lies where {store.crs} has no longitude")
     half_diagonal = ((maxx - minx) ** 2 + (maxy - miny) ** 2 + (top - base) ** 2) ** 0.5 / 2
     return {
         "id": obj.id,

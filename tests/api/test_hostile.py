@@ -6,10 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+import shapely
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 from cim.area import MAX_VERTICES
+from cim.model import CityObject
 from cim.store import CityStore
 from tiles.terrain import TERRAIN_TILES
 from tiles.tileset import TILES_DIR
@@ -147,3 +149,17 @@ def test_validation_errors_echo_little_of_the_request(careless: TestClient) -> N
     assert response.status_code == 422
     assert len(response.text) < 1_000
     assert json.loads(response.text)["detail"][0]["loc"] == ["query", "limit"]
+
+
+def test_an_object_beyond_the_crs_has_no_position_nor_extent(tmp_path: Path) -> None:
+    store = CityStore.create(tmp_path / "far", "EPSG:4547")
+    far = shapely.box(1e9, 1e9, 1e9 + 10, 1e9 + 10)  # where the projection has no inverse
+    with store.transaction() as writer:
+        writer.add_object(CityObject(id="far", cls="building", name="far", footprint=far,
+                                     base_height=0.0, top_height=10.0))  # fmt: skip
+    store.close()
+    client = TestClient(create_app(tmp_path / "far"), raise_server_exceptions=False)
+    assert client.get("/api/objects/far").json()["position"] is None
+    extent = client.get("/api/objects/far/extent")
+    assert extent.status_code == 404 and "no longitude" in extent.json()["detail"]
+    assert client.get("/api/stats", params={"bbox": "-180,-90,180,90"}).status_code == 200

@@ -16,6 +16,7 @@ from cim.area import (
     AreaError,
     CityExtent,
     bbox_area,
+    city_bbox_area,
     city_extent,
     geojson_area,
     parse_bbox,
@@ -79,6 +80,16 @@ def test_a_box_elsewhere_and_a_city_without_geometry_give_an_empty_area() -> Non
 def test_bad_boxes_are_refused_with_the_reason(values: list, message: str) -> None:
     with pytest.raises(AreaError, match=message):
         bbox_area(values, CITY)
+
+
+def test_a_box_in_the_city_crs_is_checked_and_clipped() -> None:
+    area = city_bbox_area([430_850.0, 2_557_950.0, 431_000.0, 2_558_100.0], CITY)
+    assert area.bounds == (430_850.0, 2_557_950.0, 430_900.0, 2_558_000.0)
+    assert city_bbox_area([0, 0, 1, 1], CITY).is_empty
+    with pytest.raises(AreaError, match="min_x <= max_x"):
+        city_bbox_area([431_000.0, 0, 430_000.0, 1], CITY)
+    with pytest.raises(AreaError, match="finite"):
+        city_bbox_area([float("nan"), 0, 1, 1], CITY)
 
 
 def test_bbox_parameter_text() -> None:
@@ -147,3 +158,11 @@ def test_the_city_extent_holds_footprints_without_meshes(tmp_path: Path) -> None
         ).fetchone()
     assert row == pytest.approx(extent.bounds)
     store.close()
+
+
+def test_a_city_beyond_its_crs_clips_to_where_the_crs_is_used() -> None:
+    far = CityExtent(CRS, (1e9, 1e9, 1e9 + 10, 1e9 + 10))  # no inverse projection there
+    used = far.crs84_box().bounds
+    assert used == pytest.approx((112.5, 21.52, 115.5, 45.45))  # China between 112.5E and 115.5E
+    area = bbox_area([-180, -90, 180, 90], far)
+    assert area.is_empty

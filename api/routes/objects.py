@@ -192,7 +192,8 @@ def query_objects(query: ObjectQuery, store: StoreDep) -> QueryPage:
     return QueryPage(
         total=len(found), offset=query.offset, limit=query.limit,
         next=query.model_copy(update={"offset": after}) if after < len(found) else None,
-        objects=[ObjectInPage(**summary(o).model_dump(), building=o.building_id) for o in page],
+        objects=[ObjectInPage(**summary(o).model_dump(), building=o.building_id, storey=o.storey_id)
+                 for o in page],
     )  # fmt: skip
 
 

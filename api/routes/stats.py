@@ -25,12 +25,10 @@ class HeightDistribution(BaseModel):
 
 
 class HeightBand(BaseModel):
-    """How many buildings have a height in ``[from, to)`` (GB 50352 bands; ``to`` null: above)."""
+    """How many buildings fall in one GB 50352 height band, with what names the band."""
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(extra="allow")
 
-    low: float = Field(alias="from")
-    high: float | None = Field(alias="to")
     count: int
 
 
@@ -54,15 +52,14 @@ def stats(
 ) -> dict[str, Any]:
     """Count, footprint area, gross floor area and height distribution of the buildings
     (of the whole city without ``district`` or ``bbox``)."""
-    city = city_extent(store)
     if district is not None:
         area = store.get_object(district).footprint
         if area is None or area.is_empty:
             raise AreaError(f"object {district!r} has no polygon: it cannot be a district")
     elif bbox is not None:
-        area = bbox_area(parse_bbox(bbox), city)
+        area = bbox_area(parse_bbox(bbox), city_extent(store))
     else:
-        area = city.box()
+        area = city_extent(store).box()
     return district_stats(store, area)
 
 

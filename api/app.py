@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -19,6 +23,9 @@ from api.jobs import JobRunner
 from api.routes import city, explore, imports, objects, ogc, sources, stats, terrain, tiles
 from api.settings import get_settings
 from api.static import viewer_folder
+
+# Longest piece of a request echoed back in a validation error.
+ECHO_CHARS = 200
 
 
 @asynccontextmanager
@@ -59,11 +66,29 @@ def create_app(
     async def domain_error(_: Request, exc: Exception) -> JSONResponse:
         return JSONResponse(status_code=status_for(exc), content={"detail": str(exc)})
 
+    async def invalid_request(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return JSONResponse(status_code=422, content={"detail": _json_safe(exc.errors())})
+
     for error in DOMAIN_ERRORS:
         app.add_exception_handler(error, domain_error)
+    app.add_exception_handler(RequestValidationError, invalid_request)
     openapi30.install(app)
     _mount_viewer(app, viewer_dir or settings.viewer_dir)
     return app
+
+
+def _json_safe(value: Any) -> Any:
+    """``value`` as JSON can hold it: NaN and infinities (echoed back from the request) as text."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, str) and len(value) > ECHO_CHARS:
+        return value[:ECHO_CHARS] + "..."
+    if isinstance(value, dict):
+        return {str(key): _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(item) for item in value]
+    return jsonable_encoder(value)
 
 
 def _mount_viewer(app: FastAPI, configured: Path) -> None:

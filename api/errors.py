@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bim.errors import BimError, GeoreferenceError, IfcReadError
+from cim.area import AreaError
 from cim.errors import (
     CimError,
     CityExistsError,
@@ -34,10 +35,21 @@ class JobNotFoundError(ApiError):
     """No background job has the requested id (jobs live in memory)."""
 
 
+class FileNotServedError(ApiError):
+    """No file of the requested name is served here (missing, outside the folder, bad name)."""
+
+
+class NoGeometryError(ApiError):
+    """The object asked about has no footprint, so it has no extent or area."""
+
+
 # Most specific first: the first matching class decides the status code.
 STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (ObjectNotFoundError, 404),
     (JobNotFoundError, 404),
+    (FileNotServedError, 404),
+    (NoGeometryError, 404),
+    (AreaError, 422),
     (UploadTooLargeError, 413),
     (UploadRejectedError, 422),
     (CityNotFoundError, 404),

@@ -47,6 +47,7 @@ class CityStore:
     def __init__(self, city_dir: Path, conn: sqlite3.Connection) -> None:
         self.city_dir = city_dir
         self._conn = conn
+        self._writer: CityWriter | None = None  # the open transaction's, whose extent counts
         meta = dict(conn.execute(f"SELECT key, value FROM {gpkg.META_TABLE}").fetchall())
         if meta.get("format_version") != gpkg.FORMAT_VERSION:
             raise CimError(
@@ -118,16 +119,16 @@ class CityStore:
 
     def writer(self) -> CityWriter:
         """A writer on this store's connection, for use inside :meth:`transaction`."""
-        if not self._conn.in_transaction:
+        if not self._conn.in_transaction or self._writer is None:
             raise CimError("writes need an open transaction: use `with store.transaction()`")
-        return CityWriter(self._conn, self.srs_id)
+        return self._writer
 
     @contextmanager
     def transaction(self) -> Iterator[CityWriter]:
         """Yield a writer; commit when the block ends, roll everything back on error."""
         self._conn.execute("BEGIN IMMEDIATE")
         try:
-            writer = CityWriter(self._conn, self.srs_id)
+            writer = self._writer = CityWriter(self._conn, self.srs_id)
             yield writer
             if writer.removed_any:
                 gpkg.update_extent(self._conn)
@@ -136,6 +137,8 @@ class CityStore:
         except BaseException:
             self._conn.execute("ROLLBACK")
             raise
+        finally:
+            self._writer = None
         self._conn.execute("COMMIT")
 
     def get_object(self, object_id: str) -> CityObject:
@@ -220,6 +223,26 @@ class CityStore:
             f" FROM {gpkg.MESHES_TABLE}"
         ).fetchone()
         return None if row[0] is None else tuple(float(v) for v in row)  # type: ignore[return-value]
+
+    def footprint_extent(self) -> tuple[float, float, float, float] | None:
+        """``(min_x, min_y, max_x, max_y)`` of every footprint, or None without any.
+
+        The objects layer's extent in ``gpkg_contents`` when it is set, else a scan of the
+        geometry headers.
+        """
+        row = self._conn.execute(
+            "SELECT min_x, min_y, max_x, max_y FROM gpkg_contents WHERE table_name = ?",
+            (gpkg.OBJECTS_TABLE,),
+        ).fetchone()
+        if row is not None and None not in row:
+            return float(row[0]), float(row[1]), float(row[2]), float(row[3])
+        boxes = [gpkg.envelope(blob) for (blob,) in self._conn.execute(
+            f"SELECT geom FROM {gpkg.OBJECTS_TABLE} WHERE geom IS NOT NULL")]  # fmt: skip
+        found = np.array([box for box in boxes if box is not None], dtype=np.float64)
+        if not len(found):
+            return None
+        low, high = found[:, :2].min(axis=0), found[:, 2:].max(axis=0)
+        return float(low[0]), float(low[1]), float(high[0]), float(high[1])
 
     def sources(self) -> list[dict[str, Any]]:
         """The imported sources (current versions) with their import reports."""

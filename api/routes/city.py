@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import CityDirDep, StoreDep
+from api.routes.objects import Position
 from api.routes.terrain import terrain_and_imagery
 from cim.crs import LocalFrame
 from cim.layout import CityLayout
@@ -15,7 +17,41 @@ from tiles.tileset import TILES_DIR
 router = APIRouter(prefix="/api", tags=["city"])
 
 
-@router.get("/health")
+class Health(BaseModel):
+    """Liveness, and whether the city's store and tiles exist."""
+
+    status: str
+    city: str = Field(description="name of the city folder")
+    store: bool
+    tiles: bool
+
+
+class Imagery(BaseModel):
+    """The city's orthophoto as an XYZ layer for CesiumJS."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    url: str
+    minimum_level: int = Field(alias="minimumLevel")
+    maximum_level: int = Field(alias="maximumLevel")
+    rectangle: list[float] = Field(description="[west, south, east, north] in degrees")
+
+
+class City(BaseModel):
+    """What the viewer needs to start: where the city is and what it serves."""
+
+    name: str
+    crs: str
+    center: Position | None = Field(description="centre of the city at its lowest height")
+    object_count: int
+    objects_by_class: dict[str, int]
+    sources: list[str]
+    tileset: str | None = Field(description="URL of tileset.json, null before tiling")
+    terrain: str | None = Field(description="URL of the terrain's layer.json, if any")
+    imagery: Imagery | None
+
+
+@router.get("/health", response_model=Health)
 def health(city: CityDirDep) -> dict[str, Any]:
     """Liveness and whether the city store and tiles are present."""
     return {
@@ -26,7 +62,7 @@ def health(city: CityDirDep) -> dict[str, Any]:
     }
 
 
-@router.get("/city")
+@router.get("/city", response_model=City)
 def city_info(store: StoreDep) -> dict[str, Any]:
     """Name, CRS, centre, object count and the tileset URL (null before tiling)."""
     extent = store.extent()

@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Query
-from pydantic import BaseModel, Field
+import numpy as np
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import StoreDep
+from api.errors import NoGeometryError
+from api.routes.objects import Position
 from cim import search as finder
 from cim.crs import transformer
 
@@ -17,7 +20,57 @@ router = APIRouter(prefix="/api", tags=["explore"])
 MAX_IDS = 200_000
 
 
-@router.get("/search")
+class SearchHit(BaseModel):
+    """An object found by a search, and which of its fields matched."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: str
+    cls: str = Field(alias="class")
+    name: str
+    building: str | None
+    storey: str | None
+    match: str = Field(description="id, name or address")
+    address: str | None
+
+
+class SearchResults(BaseModel):
+    """The best matches of a search, best first."""
+
+    query: str
+    results: list[SearchHit]
+
+
+class Values(BaseModel):
+    """One value per object, with their range (numbers) or categories, to colour tiles by."""
+
+    attribute: str
+    kind: str = Field(description="number, category or empty")
+    count: int
+    owners: int = Field(description="objects holding a value of their own (e.g. buildings)")
+    range: list[float] | None = Field(description="[min, max] of numbers")
+    categories: list[list[Any]] = Field(description="[value, count], most common first")
+    values: dict[str, Any]
+
+
+class Extent(BaseModel):
+    """Where an object is: its box in longitude/latitude, its centre, heights and radius."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: str
+    cls: str = Field(alias="class")
+    name: str
+    building: str | None
+    storey: str | None
+    bbox: list[float] = Field(description="[min_lon, min_lat, max_lon, max_lat]")
+    center: Position
+    base_height: float
+    top_height: float
+    radius: float = Field(description="metres, at least 1")
+
+
+@router.get("/search", response_model=SearchResults)
 def search_objects(
     store: StoreDep,
     q: str = Query(..., min_length=1, max_length=200, description="id, name or address"),
@@ -46,7 +99,7 @@ class ValuesQuery(BaseModel):
     per_building: bool = Field(False, description="objects in a building take its value")
 
 
-@router.post("/objects/values")
+@router.post("/objects/values", response_model=Values)
 def object_values(query: ValuesQuery, store: StoreDep) -> dict[str, Any]:
     """One stored value per object id, with its range or categories, to colour the tiles by."""
     owners: set[str] = set()
@@ -71,18 +124,20 @@ def object_values(query: ValuesQuery, store: StoreDep) -> dict[str, Any]:
     }
 
 
-@router.get("/objects/{object_id}/extent")
+@router.get("/objects/{object_id}/extent", response_model=Extent)
 def object_extent(object_id: str, store: StoreDep) -> dict[str, Any]:
     """Where an object is: its footprint's box in longitude/latitude and its heights."""
     obj = store.get_object(object_id)
     if obj.footprint is None or obj.footprint.is_empty:
-        raise HTTPException(404, f"object {object_id!r} has no geometry")
+        raise NoGeometryError(f"object {object_id!r} has no geometry")
     minx, miny, maxx, maxy = obj.footprint.bounds
     to_lonlat = transformer(store.crs, "EPSG:4326")
     lons, lats = to_lonlat.transform([minx, maxx, minx, maxx], [miny, miny, maxy, maxy])
     base = obj.base_height if obj.base_height is not None else 0.0
     top = obj.top_height if obj.top_height is not None else base
     centre_lon, centre_lat = to_lonlat.transform((minx + maxx) / 2, (miny + maxy) / 2)
+    if not np.isfinite([*lons, *lats, centre_lon, centre_lat]).all():
+        raise NoGeometryError(f"object {object_id!r} lies where {store.crs} has no longitude")
     half_diagonal = ((maxx - minx) ** 2 + (maxy - miny) ** 2 + (top - base) ** 2) ** 0.5 / 2
     return {
         "id": obj.id,

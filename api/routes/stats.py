@@ -4,66 +4,73 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import numpy as np
 import shapely
-from fastapi import APIRouter, Body, HTTPException, Query
+from fastapi import APIRouter, Body, Query
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import StoreDep
-from cim.crs import transform_arrays
+from cim.area import AreaError, bbox_area, city_extent, geojson_area, parse_bbox
 from cim.stats import district_stats
-from cim.store import CityStore
 
 router = APIRouter(prefix="/api/stats", tags=["statistics"])
 
 
-@router.get("")
+class HeightDistribution(BaseModel):
+    """Building heights in metres (null without buildings)."""
+
+    min: float | None
+    mean: float | None
+    median: float | None
+    max: float | None
+
+
+class HeightBand(BaseModel):
+    """How many buildings fall in one GB 50352 height band, with what names the band."""
+
+    model_config = ConfigDict(extra="allow")
+
+    count: int
+
+
+class Statistics(BaseModel):
+    """Count, areas and heights of the buildings whose footprint centre lies in the area."""
+
+    buildings: int
+    by_class: dict[str, int]
+    district_area: float = Field(description="m², the part of the area inside the city's extent")
+    footprint_area: float = Field(description="m²")
+    gross_floor_area: float = Field(description="m²")
+    height: HeightDistribution
+    height_bands: list[HeightBand]
+
+
+@router.get("", response_model=Statistics)
 def stats(
     store: StoreDep,
     district: str | None = Query(None, description="id of a district (or any polygon) object"),
-    bbox: str | None = Query(None, description="lon,lat,lon,lat (CRS84)"),
+    bbox: str | None = Query(None, description="min_lon,min_lat,max_lon,max_lat (CRS84)"),
 ) -> dict[str, Any]:
-    """Count, footprint area, gross floor area and height distribution of the buildings."""
+    """Count, footprint area, gross floor area and height distribution of the buildings
+    (of the whole city without ``district`` or ``bbox``)."""
     if district is not None:
         area = store.get_object(district).footprint
-        if area is None:
-            raise HTTPException(422, f"object {district!r} has no polygon")
+        if area is None or area.is_empty:
+            raise AreaError(f"object {district!r} has no polygon: it cannot be a district")
     elif bbox is not None:
-        area = _from_crs84(store, shapely.box(*_numbers(bbox)))
+        area = bbox_area(parse_bbox(bbox), city_extent(store))
     else:
-        extent = store.extent()
-        if extent is None:
-            raise HTTPException(409, "the city has no geometry yet")
-        area = shapely.box(extent[0], extent[1], extent[3], extent[4])
+        area = city_extent(store).box()
     return district_stats(store, area)
 
 
-@router.post("")
+@router.post("", response_model=Statistics)
 def stats_in_polygon(
     store: StoreDep,
-    polygon: Annotated[dict[str, Any], Body(description="GeoJSON polygon, CRS84")],
+    polygon: Annotated[
+        dict[str, Any],
+        Body(description="GeoJSON Polygon or MultiPolygon in CRS84, at most 10 000 vertices"),
+    ],
 ) -> dict[str, Any]:
-    """The same statistics inside a GeoJSON polygon (CRS84)."""
-    try:
-        shape = shapely.geometry.shape(polygon)
-    except Exception as exc:
-        raise HTTPException(422, f"not a GeoJSON geometry: {exc}") from exc
-    if shape.geom_type not in ("Polygon", "MultiPolygon") or not shape.is_valid:
-        raise HTTPException(422, "expected a valid GeoJSON Polygon or MultiPolygon")
-    return district_stats(store, _from_crs84(store, shape))
-
-
-def _numbers(text: str) -> list[float]:
-    try:
-        values = [float(v) for v in text.split(",")]
-    except ValueError:
-        values = []
-    if len(values) != 4:
-        raise HTTPException(422, f"bbox {text!r}: expected lon,lat,lon,lat")
-    return values
-
-
-def _from_crs84(store: CityStore, shape: shapely.Geometry) -> shapely.Geometry:
-    def move(points: np.ndarray) -> np.ndarray:
-        return np.column_stack(transform_arrays("EPSG:4326", store.crs, points[:, 0], points[:, 1]))
-
-    return shapely.transform(shapely.segmentize(shape, 0.0005), move)
+    """The same statistics inside a GeoJSON polygon (CRS84), clipped to the city's extent."""
+    area: shapely.Geometry = geojson_area(polygon, city_extent(store))
+    return district_stats(store, area)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
+from fastapi import Path as PathParam
 from fastapi.responses import Response
 
 from api.deps import CityDirDep
@@ -20,6 +21,9 @@ from cim.layout import CityLayout
 router = APIRouter(tags=["terrain"])
 
 CONTENT_TYPES = {".json": "application/json", ".terrain": "application/octet-stream"}
+MAX_ZOOM = 30  # deeper than any web-mercator pyramid goes
+Zoom = Annotated[int, PathParam(ge=0, le=MAX_ZOOM)]
+Column = Annotated[int, PathParam(ge=0, lt=2**MAX_ZOOM)]
 
 
 @router.get("/terrain/{path:path}")
@@ -31,7 +35,7 @@ def get_terrain(path: str, request: Request, city: CityDirDep) -> Response:
 
 
 @router.get("/imagery/{z}/{x}/{y}.png")
-def get_imagery(z: int, x: int, y: int, request: Request, city: CityDirDep) -> Response:
+def get_imagery(z: Zoom, x: Column, y: Column, request: Request, city: CityDirDep) -> Response:
     """A 256x256 web-mercator XYZ tile of the orthophoto (404 outside it)."""
     return file_response(CityLayout(city).imagery, f"{z}/{x}/{y}.png", "image/png", request)
 

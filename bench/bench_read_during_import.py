@@ -26,13 +26,18 @@ and ``cimtwin info`` and a second import failed for the whole import. This repro
    readers and ``cimtwin info`` go on until it ends. ``--second-after`` seconds into it, a
    second ``cimtwin import ifc`` (of the small file) starts.
 
+``--code REV`` runs the server, the imports, ``cimtwin info`` and the city's making with the
+packages of a git revision (extracted into the work folder) instead of the working tree:
+run it once with the revision before a fix and once without to compare the two.
+
 A request belongs to the phase in which it started. The table gives per endpoint and
 phase: requests, requests per second, answers by class (``err``: no answer, e.g. a
 timeout), p50/p95/p99 latency (nearest rank), and the ratio of the import's p99 to the
-baseline's; then the error messages seen (the ``detail`` of the JSON body), the
-exceptions in the server's log, the ``cimtwin info`` runs and both imports. Timings on a
-shared CPU are noisy: compare the ratios of one run. The test suite runs it only with tiny
-sizes, as a smoke test.
+baseline's; then the import phase in bins of ``--step`` seconds (reads, failed reads,
+p99, ``cimtwin info`` runs and failures: when the store was out of reach), the error
+messages seen (the ``detail`` of the JSON body), the exceptions in the server's log, the
+``cimtwin info`` runs and both imports. Timings on a shared CPU are noisy: compare the
+ratios of one run. The test suite runs it only with tiny sizes, as a smoke test.
 """
 
 from __future__ import annotations
@@ -58,9 +63,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from common import code_snapshot
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DEFAULT_WORK = Path(tempfile.gettempdir()) / "cimtwin-bench-readload"
+CODE_ENV = "CIMTWIN_BENCH_CODE"  # a snapshot of the packages the children run (--code)
 PHASES = ("baseline", "import")
 CLI_INFO = "cimtwin info"
 MESSAGE_CHARS = 160
@@ -80,7 +88,8 @@ def child_setup(args: argparse.Namespace) -> dict[str, Any]:
     from tiles.tileset import write_tileset
 
     work: Path = args.work
-    city = work / f"city-{args.buildings}-{args.seed}"
+    code = Path(os.environ[CODE_ENV]).name if os.environ.get(CODE_ENV) else "tree"
+    city = work / f"city-{args.buildings}-{args.seed}-{code}"
     figures: dict[str, Any] = {}
     if not (city / "tiles" / "tileset.json").is_file():
         shutil.rmtree(city, ignore_errors=True)
@@ -112,10 +121,15 @@ def child_setup(args: argparse.Namespace) -> dict[str, Any]:
 # --- the processes the benchmark starts -------------------------------------------------
 
 
+def _code_root() -> Path:
+    """The folder of the packages children run: ``--code``'s snapshot, else this project."""
+    return Path(os.environ.get(CODE_ENV) or ROOT)
+
+
 def _child_env() -> dict[str, str]:
-    """This environment with the project first on the path of a child interpreter."""
+    """This environment with the code first on the path of a child interpreter."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_code_root()), env.get("PYTHONPATH")) if p)
     return env
 
 
@@ -128,7 +142,7 @@ def start(command: list[str], log: Path) -> subprocess.Popen[bytes]:
     """Start ``command`` in a session of its own, its output into ``log``."""
     with log.open("wb") as out:
         return subprocess.Popen(
-            command, stdout=out, stderr=subprocess.STDOUT, env=_child_env(), cwd=ROOT,
+            command, stdout=out, stderr=subprocess.STDOUT, env=_child_env(), cwd=_code_root(),
             start_new_session=True,
         )  # fmt: skip
 
@@ -268,7 +282,7 @@ class Readers:
             started = time.perf_counter()
             done = subprocess.run(
                 cli("info", "--city", str(city)), capture_output=True, text=True, check=False,
-                env=_child_env(), cwd=ROOT,
+                env=_child_env(), cwd=_code_root(),
             )  # fmt: skip
             seconds = time.perf_counter() - started
             message = _tail(done.stderr) if done.returncode else ""
@@ -581,10 +595,14 @@ def report(result: dict[str, Any]) -> None:
 # --- command line -----------------------------------------------------------------------
 
 
+class _Help(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """The module's text as written after the options, and each option's default."""
+
+
 def _parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="\n\n".join(__doc__.split("\n\n")[2:]),
+        description=__doc__.split("\n\n")[0], formatter_class=_Help,
+        epilog="\n\n".join(__doc__.split("\n\n")[3:]),
     )  # fmt: skip
     parser.add_argument("--child", choices=("setup",), help=argparse.SUPPRESS)
     parser.add_argument("--readers", type=int, default=20, help="concurrent HTTP clients")
@@ -604,6 +622,11 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--request-timeout", type=float, default=60.0, help="per request (s)")
     parser.add_argument("--import-timeout", type=float, default=600.0, help="kill imports after")
     parser.add_argument("--seed", type=int, default=0, help="seed of generated data and reads")
+    parser.add_argument(
+        "--code", default=None, metavar="REV",
+        help="run the server, the imports and cimtwin info (and make the city) with the"
+        " packages of this git revision instead of the working tree (e.g. the code before a fix)",
+    )  # fmt: skip
     parser.add_argument("--work", type=Path, default=DEFAULT_WORK, help="work folder (kept)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args(argv)
@@ -620,7 +643,11 @@ def main(argv: list[str]) -> None:
     if args.child == "setup":
         print(json.dumps(child_setup(args)))
         return
-    print(f"work folder {args.work}; {time.strftime('%Y-%m-%d %H:%M:%S')}", flush=True)
+    if args.code is not None:
+        os.environ[CODE_ENV] = str(code_snapshot(args.code, args.work))
+    code = f"the packages of {args.code} ({_code_root().name})" if args.code else "the working tree"
+    print(f"work folder {args.work}; {time.strftime('%Y-%m-%d %H:%M:%S')}; code: {code}",
+          flush=True)  # fmt: skip
     result = measure(args)
     report(result)
     if args.json is not None:

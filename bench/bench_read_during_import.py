@@ -138,18 +138,25 @@ def cli(*arguments: str) -> list[str]:
     return [sys.executable, "-m", "api.cli", *arguments]
 
 
+STARTED: list[subprocess.Popen[bytes]] = []  # stopped at the end, whatever happens
+
+
 def start(command: list[str], log: Path) -> subprocess.Popen[bytes]:
     """Start ``command`` in a session of its own, its output into ``log``."""
     with log.open("wb") as out:
-        return subprocess.Popen(
+        process = subprocess.Popen(
             command, stdout=out, stderr=subprocess.STDOUT, env=_child_env(), cwd=_code_root(),
             start_new_session=True,
         )  # fmt: skip
+    STARTED.append(process)
+    return process
 
 
 def stop(process: subprocess.Popen[bytes], grace: float = 10.0) -> None:
     """End ``process`` and its children (its process group): SIGTERM, then SIGKILL."""
-    if process.poll() is not None:
+    if process.poll() is not None:  # its children may outlive it (issue 10 saw orphans)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
         return
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGTERM)
@@ -525,7 +532,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         phase.enter("")
         readers.stopping.set()
-        stop(server)
+        for process in STARTED:  # the server, and an import left running by an interrupt
+            stop(process)
     first.started = 0.0
     samples = readers.samples
     return {

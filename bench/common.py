@@ -17,6 +17,7 @@ import contextlib
 import json
 import os
 import resource
+import shutil
 import signal
 import struct
 import subprocess
@@ -94,6 +95,33 @@ def city_setup(path: Path) -> tuple[str, tuple[float, float, float] | None]:
         zone = int((lon + 180) // 6) + 1
         return f"EPSG:{(32600 if lat >= 0 else 32700) + zone}", None
     return georef.crs, None
+
+
+PACKAGES = ("cim", "bim", "tiles", "api", "simulation")
+
+
+def code_snapshot(revision: str, work: Path) -> Path:
+    """The project's packages at a git revision, extracted once into ``work/code-SHA``.
+
+    Put the folder first on a child's ``PYTHONPATH`` (and make it the child's working
+    folder, which ``python -m`` puts first) to run that revision beside the working tree.
+    """
+    root = Path(__file__).resolve().parents[1]
+    sha = subprocess.run(
+        ["git", "-C", str(root), "rev-parse", "--short", f"{revision}^{{commit}}"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    folder = work / f"code-{sha}"
+    if not folder.is_dir():
+        partial = work / f".code-{sha}.partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        archive = subprocess.run(
+            ["git", "-C", str(root), "archive", sha, *PACKAGES], capture_output=True, check=True
+        )
+        subprocess.run(["tar", "-x", "-C", str(partial)], input=archive.stdout, check=True)
+        partial.rename(folder)
+    return folder
 
 
 def folder_bytes(folder: Path) -> int:

@@ -129,3 +129,28 @@ def test_content_stats_reads_glb_and_b3dm(tmp_path: Path) -> None:
     assert stats.draw_calls_per_tile == 2.5
     assert stats.total_bytes == sum(p.stat().st_size for p in tmp_path.rglob("*") if p.is_file())
     assert not stats.unreadable
+
+
+def test_read_during_import_runs_and_prints_its_table(tmp_path: Path) -> None:
+    """Tiny sizes: the benchmark sets up, serves, reads, imports twice and prints its figures."""
+    figures = tmp_path / "figures.json"
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "bench_read_during_import.py"), "--work", str(tmp_path),
+         "--buildings", "30", "--elements", "4", "--second-elements", "2", "--readers", "2",
+         "--pause", "0.1", "--baseline", "1", "--info-every", "2", "--second-after", "0",
+         "--json", str(figures)],
+        capture_output=True, text=True, check=False, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    header = next(line for line in lines if line.startswith("endpoint"))
+    for column in ("requests", "2xx", "4xx", "5xx", "p50 ms", "p95 ms", "p99 ms", "p99 ratio"):
+        assert column in header
+    for name in ("GET /api/objects/{id}", "GET /api/search", "GET /tiles/tileset.json"):
+        assert any(line.startswith(name) for line in lines)
+    assert "cimtwin info:" in lines and "errors seen" in done.stdout
+    result = json.loads(figures.read_text())
+    assert {(row["endpoint"], row["phase"]) for row in result["rows"]} >= {
+        ("all reads", "baseline"), ("all reads", "import")}  # fmt: skip
+    # both imports ran to an end (which of two concurrent imports wins the store is not asserted)
+    assert all(result["imports"][key]["returncode"] is not None for key in ("first", "second"))

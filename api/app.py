@@ -63,6 +63,16 @@ def create_app(
     for router in (module.router for module in routers):
         app.include_router(router)
 
+    install_error_handlers(app)
+    openapi30.install(app)
+    _mount_viewer(app, viewer_dir or settings.viewer_dir)
+    return app
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Answer domain errors with their status from the one table, and validation errors with
+    422 whose echoed input is always valid JSON."""
+
     async def domain_error(_: Request, exc: Exception) -> JSONResponse:
         return JSONResponse(status_code=status_for(exc), content={"detail": str(exc)})
 
@@ -73,9 +83,6 @@ def create_app(
     for error in DOMAIN_ERRORS:
         app.add_exception_handler(error, domain_error)
     app.add_exception_handler(RequestValidationError, invalid_request)
-    openapi30.install(app)
-    _mount_viewer(app, viewer_dir or settings.viewer_dir)
-    return app
 
 
 def _json_safe(value: Any) -> Any:

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from api.app import install_error_handlers
 from api.cli_raster import register
 from api.routes import terrain as terrain_routes
 from cim.crs import transform_arrays
@@ -109,6 +110,7 @@ def client(city: Path) -> TestClient:
     write_imagery(city)
     app = FastAPI()
     app.include_router(terrain_routes.router)
+    install_error_handlers(app)
     app.state.city_dir = city
     return TestClient(app)
 

@@ -20,7 +20,7 @@ import ifcopenshell.validate
 import numpy as np
 
 from bim.georef import Georeference
-from cim.crs import parse_crs, transform_arrays
+from cim.crs import area_of_use_warning, transform_arrays
 
 MAX_LISTED = 200
 DISAGREEMENT_METRES = 100.0
@@ -121,15 +121,11 @@ def georeference_findings(
                 f"{other.method} puts the model origin {_far(distance)} from {georef.method}"
                 f" ({_lonlat(other, city_crs)} against {_lonlat(georef, city_crs)})",
             ))  # fmt: skip
-    area = parse_crs(city_crs).area_of_use
-    if area is not None:
-        lon, lat = (float(v[0]) for v in transform_arrays(city_crs, "EPSG:4326", *here[:2, None]))
-        if not (area.west <= lon <= area.east and area.south <= lat <= area.north):
-            findings.append(Finding(
-                "warning", "outside-crs-area",
-                f"the model lands at lon {lon:.5f}, lat {lat:.5f}, outside the area of use of"
-                f" {city_crs} ({area.name}): check the city CRS or give --origin",
-            ))  # fmt: skip
+    lon, lat = transform_arrays(city_crs, "EPSG:4326", *here[:2, None])
+    outside = area_of_use_warning(city_crs, lon, lat, "the model")
+    if outside is not None:
+        message = f"{outside}: check the city CRS or give --origin"
+        findings.append(Finding("warning", "outside-crs-area", message))
     return findings
 
 

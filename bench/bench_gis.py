@@ -1,0 +1,158 @@
+"""GIS import speed against ``ogr2ogr`` on the same layer, measured in one run.
+
+Usage::
+
+    .venv/bin/python bench/bench_gis.py [--buildings 100000] [--seed 0] [--keep DIR]
+
+It writes a GeoPackage layer of generated building footprints (the layout of
+``bench/generate_city.py``, stored in EPSG:4326 so both sides reproject) with sparse
+attributes as OSM has them: ``height`` on 60 % of the buildings, ``building_levels`` on
+half, one in a hundred footprints a self-intersecting "bow tie" to repair. Then it runs,
+each as a fresh command, as a user would:
+
+- ``ogr2ogr -f GPKG OUT LAYER -t_srs EPSG:4547 -makevalid`` (GDAL's copy, reprojected and
+  made valid);
+- ``cimtwin import gis LAYER --city CITY`` into a new city in EPSG:4547 (footprints,
+  attributes, an LOD1 block per building, the source record);
+
+and prints both wall times, the ratio, and the import's own seconds (its report, without
+the interpreter's start and imports). Timings on a shared CPU are noisy: ``--repeat``
+keeps the best time of each. The test suite never runs this file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from generate_city import CRS, generate
+
+from cim.crs import transform_arrays
+
+LAYER = "buildings"
+HEIGHT_SHARE, LEVELS_SHARE, BOW_TIE_SHARE = 0.6, 0.5, 0.01
+
+
+def write_layer(path: Path, count: int, seed: int) -> None:
+    """A GeoPackage layer of ``count`` footprints in EPSG:4326 with sparse heights and levels."""
+    buildings = list(generate(count, seed))
+    rng = np.random.default_rng(seed)
+    rings = []
+    for building, bow_tie in zip(buildings, rng.random(count) < BOW_TIE_SHARE, strict=True):
+        ring = building.ring
+        rings.append(ring[[0, 2, 1, 3]] if bow_tie and len(ring) == 4 else ring)
+    sizes = np.array([len(ring) for ring in rings])
+    xy = np.concatenate(rings)
+    lon, lat = transform_arrays(CRS, "EPSG:4326", xy[:, 0], xy[:, 1])
+    coords = np.column_stack([lon, lat])
+    ring_of = np.repeat(np.arange(count), sizes)
+    closed = shapely.linearrings(coords, indices=ring_of)
+    polygons = shapely.polygons(closed)
+    heights = np.array([b.height for b in buildings])
+    levels = np.array([b.levels for b in buildings], dtype=np.float64)
+    heights[rng.random(count) >= HEIGHT_SHARE] = np.nan
+    levels[rng.random(count) >= LEVELS_SHARE] = np.nan
+    frame = gpd.GeoDataFrame(
+        {
+            "ref": [f"b{b.number}" for b in buildings],
+            "height": heights,
+            "building_levels": levels,
+            "use": [b.use for b in buildings],
+            "year": [b.year for b in buildings],
+        },
+        geometry=polygons,
+        crs="EPSG:4326",
+    )
+    frame.to_file(path, layer=LAYER, driver="GPKG", engine="pyogrio")
+
+
+def timed(command: list[str]) -> float:
+    """Wall seconds of one command; its output is shown only when it fails."""
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{done.stdout}\n{done.stderr}")
+    return seconds
+
+
+def run_ogr2ogr(layer: Path, work: Path) -> float:
+    """``ogr2ogr`` copying the layer, reprojected into the city CRS and made valid."""
+    out = work / "ogr2ogr.gpkg"
+    out.unlink(missing_ok=True)
+    command = ["ogr2ogr", "-f", "GPKG", str(out), str(layer), LAYER, "-t_srs", CRS,
+               "-makevalid", "-nln", LAYER]  # fmt: skip
+    return timed(command)
+
+
+def run_import(layer: Path, work: Path) -> tuple[float, dict[str, Any]]:
+    """``cimtwin import gis`` into a new city; the wall time and the stored report."""
+    city = work / "city"
+    shutil.rmtree(city, ignore_errors=True)
+    cli = [sys.executable, "-c", "from api.cli import main; main()"]
+    timed([*cli, "init", "--city", str(city), "--crs", CRS])
+    seconds = timed([*cli, "import", "gis", str(layer), "--city", str(city), "--layer", LAYER])
+    with sqlite3.connect(city / "city.gpkg") as conn:
+        (report,) = conn.execute("SELECT report FROM sources").fetchone()
+    result: dict[str, Any] = json.loads(report)
+    return seconds, result
+
+
+def main(argv: list[str]) -> None:
+    """Write the layer, run both, print the figures and one JSON line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--buildings", type=int, default=100_000, help="number of footprints")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the layout")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each; the best counts")
+    parser.add_argument("--keep", type=Path, default=None, help="work here and keep the files")
+    args = parser.parse_args(argv)
+    if shutil.which("ogr2ogr") is None:
+        raise SystemExit("ogr2ogr is not installed (Debian: gdal-bin)")
+    work = args.keep or Path(tempfile.mkdtemp(prefix="bench-gis-"))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        layer = work / "footprints.gpkg"
+        started = time.perf_counter()
+        write_layer(layer, args.buildings, args.seed)
+        print(f"layer: {args.buildings} footprints in {time.perf_counter() - started:.1f} s")
+        ogr = min(run_ogr2ogr(layer, work) for _ in range(max(args.repeat, 1)))
+        runs = [run_import(layer, work) for _ in range(max(args.repeat, 1))]
+        ours, report = min(runs, key=lambda run: run[0])
+    finally:
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+    figures = {
+        "buildings": args.buildings,
+        "ogr2ogr_s": round(ogr, 3),
+        "import_s": round(ours, 3),
+        "ratio": round(ours / ogr, 2),
+        "import_in_process_s": report["seconds"],
+        "ratio_in_process": round(report["seconds"] / ogr, 2),
+        "imported": report["imported"],
+        "repaired": report["repaired"],
+        "heights": report["heights"],
+        "buildings_per_s": round(report["imported"] / ours, 1),
+    }
+    print(
+        f"ogr2ogr {ogr:.2f} s; cimtwin import gis {ours:.2f} s"
+        f" ({report['seconds']:.2f} s inside the import): {ours / ogr:.1f}x ogr2ogr"
+        f" ({report['seconds'] / ogr:.1f}x without the interpreter's start);"
+        f" {report['imported']} buildings, {report['repaired']} repaired, heights from"
+        f" {', '.join(f'{k} {v}' for k, v in report['heights'].items())}"
+    )
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -118,7 +118,7 @@ def _clean_polygons(
 ) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.int64]]:
     """The simplified, valid polygons of every footprint and the footprint each comes from."""
     parts, owner = shapely.get_parts(geometries, return_index=True)
-    parts = shapely.simplify(parts, SIMPLIFY_METRES)
+    parts = shapely.simplify(parts, SIMPLIFY_METRES, preserve_topology=False)
     broken = ~shapely.is_valid(parts)
     if broken.any():
         repaired, within = shapely.get_parts(shapely.make_valid(parts[broken]), return_index=True)

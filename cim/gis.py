@@ -125,7 +125,7 @@ def import_vector(store: CityStore, path: Path, options: VectorOptions) -> Vecto
     frame = frame.to_crs(store.crs)
     ids = source_ids(frame, options.id_field, layer, tags, report)
     footprints, reasons, report.repaired = polygonal(frame.geometry.to_numpy(), options.cls)
-    kept = np.flatnonzero(footprints != None)  # noqa: E711 (elementwise)
+    kept = np.flatnonzero(~shapely.is_missing(footprints))
     report.skipped = [{"id": ids[i], "reason": reasons[i]} for i in np.flatnonzero(reasons)]
     if len(kept) == 0:
         why = "; ".join(sorted({item["reason"] for item in report.skipped}))
@@ -141,7 +141,8 @@ def import_vector(store: CityStore, path: Path, options: VectorOptions) -> Vecto
     if options.cls == "building":
         blocks = _building_heights(store, frame, tags, kept, objects, options, report)
     with store.transaction() as writer:
-        report.replaced_objects = writer.remove_source(report.source)
+        if any(item["source"] == report.source for item in store.sources()):
+            report.replaced_objects = writer.remove_source(report.source)
         writer.add_objects(objects)
         if blocks is not None:
             writer.add_packed_meshes(extrude_footprints(kept_ids, footprints[kept], *blocks,
@@ -339,7 +340,7 @@ def polygonal(geometries: ObjectArray, cls: str) -> tuple[ObjectArray, list[str]
     if cls == "road":
         lines = np.isin(kinds, (1, 5))
         geometries[lines] = shapely.buffer(geometries[lines], ROAD_WIDTH / 2, cap_style="flat")
-    broken = ~shapely.is_valid(geometries) & (geometries != None)  # noqa: E711 (elementwise)
+    broken = ~shapely.is_valid(geometries) & ~shapely.is_missing(geometries)
     geometries[broken] = shapely.make_valid(geometries[broken])
     kinds = shapely.get_type_id(geometries)
     parts, owner = shapely.get_parts(geometries, return_index=True)
@@ -354,7 +355,7 @@ def polygonal(geometries: ObjectArray, cls: str) -> tuple[ObjectArray, list[str]
     result = np.full(count, None, dtype=object)
     if polygons.any():
         shapely.multipolygons(parts[polygons], indices=owner[polygons], out=result)
-    for index in np.flatnonzero((result == None) & (geometries != None)).tolist():  # noqa: E711
+    for index in np.flatnonzero(shapely.is_missing(result) & ~shapely.is_missing(geometries)):
         reasons[index] = f"a {_TYPE_NAMES[kinds[index]]}, not a polygon"
     return result, reasons, int(broken.sum())
 

@@ -6,7 +6,8 @@ import json
 import sqlite3
 import struct
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,8 @@ from cim.model import CityObject, FloatArray, IndexArray, Material, MeshPart
 OffsetArray = npt.NDArray[np.int64]
 _GEOMETRY_HEADER = struct.Struct("<2sBBi4d")
 _CHUNK = 500
+_BULK_CACHE_KIB = 256 * 1024  # SQLite page cache during bulk inserts: the indexes stay in memory
+_ATTRIBUTES = json.JSONEncoder(ensure_ascii=False, default=str)
 
 
 @dataclass(frozen=True)
@@ -143,15 +146,16 @@ class CityWriter:
         rows = (
             (blob, obj.id, obj.cls, obj.name, obj.parent_id, obj.building_id, obj.storey_id,
              obj.source, obj.base_height, obj.top_height, obj.digest,
-             json.dumps(obj.attributes, ensure_ascii=False, default=str))
+             _ATTRIBUTES.encode(obj.attributes))
             for blob, obj in zip(blobs, objects, strict=True)
         )  # fmt: skip
         try:
-            self._conn.executemany(
-                f"INSERT INTO {gpkg.OBJECTS_TABLE} (geom, {', '.join(gpkg.OBJECT_COLUMNS)})"
-                f" VALUES (?, {', '.join('?' * len(gpkg.OBJECT_COLUMNS))})",
-                rows,
-            )
+            with _large_cache(self._conn):
+                self._conn.executemany(
+                    f"INSERT INTO {gpkg.OBJECTS_TABLE} (geom, {', '.join(gpkg.OBJECT_COLUMNS)})"
+                    f" VALUES (?, {', '.join('?' * len(gpkg.OBJECT_COLUMNS))})",
+                    rows,
+                )
         except sqlite3.IntegrityError as exc:
             raise CimError(self._clash([obj.id for obj in objects])) from exc
         finite = bounds[np.isfinite(bounds).all(axis=1)]
@@ -192,18 +196,22 @@ class CityWriter:
         face_bytes = memoryview(np.ascontiguousarray(packed.faces, dtype="<u4").tobytes())
         material = json.dumps(packed.material.to_dict())
         v_off, f_off = packed.vertex_offsets * 24, packed.face_offsets * 12
+        triangles = np.diff(packed.face_offsets).tolist()
+        v_off, f_off = v_off.tolist(), f_off.tolist()
         rows = (
-            (packed.object_ids[i], 0, material, int(counts[i]),
-             int(packed.face_offsets[i + 1] - packed.face_offsets[i]),
-             *low[n].tolist(), *high[n].tolist(),
+            (packed.object_ids[i], 0, material, vertex_count, triangles[i], *lows, *highs,
              vertex_bytes[v_off[i] : v_off[i + 1]], face_bytes[f_off[i] : f_off[i + 1]])
-            for n, i in enumerate(has_mesh.tolist())
+            for i, vertex_count, lows, highs in zip(
+                has_mesh.tolist(), counts[has_mesh].tolist(), low.tolist(), high.tolist(),
+                strict=True,
+            )
         )  # fmt: skip
-        self._conn.executemany(
-            f"INSERT INTO {gpkg.MESHES_TABLE} ({', '.join(gpkg.MESH_COLUMNS)})"
-            f" VALUES ({', '.join('?' * len(gpkg.MESH_COLUMNS))})",
-            rows,
-        )
+        with _large_cache(self._conn):
+            self._conn.executemany(
+                f"INSERT INTO {gpkg.MESHES_TABLE} ({', '.join(gpkg.MESH_COLUMNS)})"
+                f" VALUES ({', '.join('?' * len(gpkg.MESH_COLUMNS))})",
+                rows,
+            )
         return len(has_mesh)
 
     def set_heights_many(self, heights: Iterable[tuple[str, float, float]]) -> None:
@@ -303,15 +311,25 @@ def _mesh_values(part: MeshPart) -> tuple[Any, ...]:
     )  # fmt: skip
 
 
+@contextmanager
+def _large_cache(conn: sqlite3.Connection) -> Iterator[None]:
+    """Raise the connection's page cache for one bulk statement, then restore it."""
+    (before,) = conn.execute("PRAGMA cache_size").fetchone()
+    conn.execute(f"PRAGMA cache_size = {-_BULK_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        conn.execute(f"PRAGMA cache_size = {int(before)}")
+
+
 def _geometry_blobs(
     footprints: Sequence[Any], srs_id: int
 ) -> tuple[list[bytes | None], FloatArray]:
     """GeoPackage blobs of many footprints (as :func:`cim.gpkg.encode_geometry`) and bounds."""
     geometries = np.empty(len(footprints), dtype=object)
-    geometries[:] = [
-        g if g is None or shapely.get_type_id(g) == 6 else gpkg.as_multipolygon(g)
-        for g in footprints
-    ]
+    geometries[:] = list(footprints)
+    other = np.flatnonzero(~np.isin(shapely.get_type_id(geometries), (-1, 6)))
+    geometries[other] = [gpkg.as_multipolygon(g) for g in geometries[other]]
     geometries[shapely.is_empty(geometries)] = None
     bounds = shapely.bounds(geometries)
     wkbs = shapely.to_wkb(geometries, byte_order=1, output_dimension=2)

@@ -10,7 +10,7 @@ import shapely
 import trimesh
 from shapely.geometry import MultiPolygon, Point, Polygon, box
 
-from cim.errors import CrsError
+from cim.errors import CimError, CrsError
 from cim.extrude import extrude_footprints
 from cim.gis import GIS_BUILDING, GisError, VectorOptions, building_height, import_vector
 from tests.conftest import make_city, table_rows
@@ -301,3 +301,20 @@ def test_bulk_blocks_are_closed_and_face_outwards() -> None:
         assert mesh.volume == pytest.approx(volume)  # positive: the normals point outwards
         assert part.vertices[:, 2].min() == low[index] and part.vertices[:, 2].max() == high[index]
     assert [packed.part(i) for i in (4, 5, 6)] == [None, None, None]  # tiny, none, flat
+
+
+def test_ids_taken_by_another_source_are_refused_whole(tmp_path: Path) -> None:
+    frame = gpd.GeoDataFrame({"ref": ["a", "b"]}, geometry=_squares(2), crs=FINNISH_CRS)
+    first = tmp_path / "first"
+    first.mkdir()
+    import_store = make_city(tmp_path, FINNISH_CRS)
+    import_vector(import_store, _write(frame, first / "refs.gpkg", "GPKG"),
+                  VectorOptions(id_field="ref"))  # fmt: skip
+    before = table_rows(import_store)
+    frame["ref"] = ["c", "b"]
+    other = _write(frame, tmp_path / "refs.geojson", "GeoJSON")
+    with pytest.raises(CimError, match=r"object refs:b \(building\) already exists, from source"
+                                       r" refs.gpkg#refs"):  # fmt: skip
+        import_vector(import_store, other, VectorOptions(id_field="ref"))
+    assert table_rows(import_store) == before
+    import_store.close()

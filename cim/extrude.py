@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 SIMPLIFY_METRES = 0.05
 MIN_AREA = 0.01
+_TURN_TOLERANCE = 1e-6  # square metres: collinear within rounding
 
 
 def prisms(footprint: shapely.Geometry | None, low: float, high: float) -> list[trimesh.Trimesh]:
@@ -116,23 +117,36 @@ def extrude_footprints(
 def _clean_polygons(
     geometries: npt.NDArray[np.object_],
 ) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.int64]]:
-    """The simplified, valid polygons of every footprint and the footprint each comes from."""
+    """The simplified, valid polygons of every footprint and the footprint each comes from.
+
+    Repaired before simplifying (GEOS simplifies a self-crossing ring into half of it) and
+    after (a simplification may make a polygon cross itself).
+    """
     parts, owner = shapely.get_parts(geometries, return_index=True)
+    parts, owner = _repaired(parts, owner)
     parts = shapely.simplify(parts, SIMPLIFY_METRES, preserve_topology=False)
-    broken = ~shapely.is_valid(parts)
-    if broken.any():
-        repaired, within = shapely.get_parts(shapely.make_valid(parts[broken]), return_index=True)
-        nested = np.isin(shapely.get_type_id(repaired), (6, 7))
-        if nested.any():
-            inner, inner_within = shapely.get_parts(repaired[nested], return_index=True)
-            repaired = np.concatenate([repaired[~nested], inner])
-            within = np.concatenate([within[~nested], within[nested][inner_within]])
-        parts = np.concatenate([parts[~broken], repaired])
-        owner = np.concatenate([owner[~broken], owner[broken][within]])
-        order = np.argsort(owner, kind="stable")
-        parts, owner = parts[order], owner[order]
+    parts, owner = _repaired(parts, owner)
     keep = (shapely.get_type_id(parts) == 3) & (shapely.area(parts) >= MIN_AREA)
     return parts[keep], owner[keep]
+
+
+def _repaired(
+    parts: npt.NDArray[np.object_], owner: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.int64]]:
+    """Invalid parts replaced by the pieces of their repair, still ordered by owner."""
+    broken = ~shapely.is_valid(parts)
+    if not broken.any():
+        return parts, owner
+    repaired, within = shapely.get_parts(shapely.make_valid(parts[broken]), return_index=True)
+    nested = np.isin(shapely.get_type_id(repaired), (6, 7))
+    if nested.any():
+        inner, inner_within = shapely.get_parts(repaired[nested], return_index=True)
+        repaired = np.concatenate([repaired[~nested], inner])
+        within = np.concatenate([within[~nested], within[nested][inner_within]])
+    parts = np.concatenate([parts[~broken], repaired])
+    owner = np.concatenate([owner[~broken], owner[broken][within]])
+    order = np.argsort(owner, kind="stable")
+    return parts[order], owner[order]
 
 
 def _walls(
@@ -166,22 +180,54 @@ def _caps(
     ring_polygon: npt.NDArray[np.int64],
     ring_start: npt.NDArray[np.int64],
 ) -> npt.NDArray[np.int64]:
-    """Counter-clockwise triangles (indices into ``xy``) covering every polygon, holes kept."""
+    """Counter-clockwise triangles (indices into ``xy``) covering every polygon, holes kept.
+
+    Convex polygons without holes (most footprints) are fans from their first vertex, all
+    at once; the others go through earcut one by one.
+    """
     rings_of = np.bincount(ring_polygon, minlength=len(polygons))
     first_ring = np.concatenate([[0], np.cumsum(rings_of)])
-    chunks = []
+    single = rings_of == 1
+    convex = np.zeros(len(polygons), dtype=bool)
+    convex[single] = _convex(xy, ring_start)[first_ring[:-1][single]]
+    chunks = [_fans(ring_start, first_ring[:-1][convex])]
     triangulate = mapbox_earcut.triangulate_float64
-    for p0, p1 in zip(first_ring[:-1].tolist(), first_ring[1:].tolist(), strict=True):
+    for polygon in np.flatnonzero(~convex).tolist():
+        p0, p1 = first_ring[polygon], first_ring[polygon + 1]
         start = ring_start[p0]
         ends = (ring_start[p0 + 1 : p1 + 1] - start).astype(np.uint32)
         points = xy[start : ring_start[p1]]
-        chunks.append(triangulate(points - points[0], ends) + start)
-    if not chunks:
-        return np.empty((0, 3), dtype=np.int64)
-    caps = np.concatenate(chunks).astype(np.int64).reshape(-1, 3)
+        chunks.append(triangulate(points - points[0], ends).astype(np.int64) + start)
+    caps = np.concatenate(chunks).reshape(-1, 3)
     a, b, c = xy[caps[:, 0]], xy[caps[:, 1]], xy[caps[:, 2]]
     clockwise = (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (
         c[:, 0] - a[:, 0]
     ) < 0
     caps[clockwise] = caps[clockwise][:, ::-1]
     return caps
+
+
+def _convex(xy: FloatArray, ring_start: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+    """Whether each ring turns one way only (collinear vertices allowed)."""
+    size = np.diff(ring_start)
+    index = np.arange(len(xy))
+    ring = np.repeat(np.arange(len(size)), size)
+    following = np.where(index + 1 == ring_start[1:][ring], ring_start[:-1][ring], index + 1)
+    previous = np.empty_like(following)
+    previous[following] = index
+    incoming, outgoing = xy - xy[previous], xy[following] - xy
+    turn = incoming[:, 0] * outgoing[:, 1] - incoming[:, 1] * outgoing[:, 0]
+    starts = ring_start[:-1]
+    lowest = np.minimum.reduceat(turn, starts) if len(turn) else np.empty(0)
+    highest = np.maximum.reduceat(turn, starts) if len(turn) else np.empty(0)
+    return (lowest >= -_TURN_TOLERANCE) | (highest <= _TURN_TOLERANCE)
+
+
+def _fans(ring_start: npt.NDArray[np.int64], rings: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Fan triangles from the first vertex of each of ``rings`` (convex, no holes)."""
+    count = ring_start[rings + 1] - ring_start[rings] - 2
+    fan_ring = np.repeat(rings, count)
+    first = np.repeat(np.cumsum(count) - count, count)
+    step = np.arange(len(fan_ring)) - first + 1
+    start = ring_start[fan_ring]
+    return np.column_stack([start, start + step, start + step + 1]).ravel()

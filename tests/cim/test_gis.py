@@ -301,6 +301,14 @@ def test_bulk_blocks_are_closed_and_face_outwards() -> None:
         assert mesh.volume == pytest.approx(volume)  # positive: the normals point outwards
         assert part.vertices[:, 2].min() == low[index] and part.vertices[:, 2].max() == high[index]
     assert [packed.part(i) for i in (4, 5, 6)] == [None, None, None]  # tiny, none, flat
+    bow_tie = Polygon([(0, 0), (10, 10), (10, 0), (0, 10)])  # invalid: both halves are kept
+    pentagon = Polygon([(0, 0), (4, 0), (5, 3), (2, 5), (-1, 3)])  # convex: a fan
+    packed = extrude_footprints(["bow", "five"], [bow_tie, pentagon], 0, 2, GIS_BUILDING)
+    for index, area in enumerate([50.0, pentagon.area]):
+        part = packed.part(index)
+        assert part is not None
+        mesh = trimesh.Trimesh(part.vertices, part.faces)
+        assert mesh.volume == pytest.approx(2 * area)
 
 
 def test_ids_taken_by_another_source_are_refused_whole(tmp_path: Path) -> None:

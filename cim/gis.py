@@ -206,12 +206,16 @@ def _building_heights(
 
 
 def _count_fallbacks(
-    report: VectorReport, name: str, values: FieldValues, fell: npt.NDArray[np.bool_],
+    report: VectorReport,
+    name: str,
+    values: FieldValues,
+    fell: npt.NDArray[np.bool_],
     ids: list[str],
-) -> None:  # fmt: skip
+) -> None:
     """Count the features whose ``name`` value fell through, by why; list refused values."""
-    for why, mask in (("empty", ~values.present), ("unreadable", values.unreadable),
-                      ("out of bounds", values.out_of_bounds)):  # fmt: skip
+    whys = {"empty": ~values.present, "unreadable": values.unreadable,
+            "out of bounds": values.out_of_bounds}  # fmt: skip
+    for why, mask in whys.items():
         count = int((mask & fell).sum())
         if count:
             report.fallbacks[f"{name}: {why}"] = count

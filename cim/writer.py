@@ -24,6 +24,9 @@ _GEOMETRY_HEADER = struct.Struct("<2sBBi4d")
 _CHUNK = 500
 _BULK_CACHE_KIB = 256 * 1024  # SQLite page cache during bulk inserts: the indexes stay in memory
 _ATTRIBUTES = json.JSONEncoder(ensure_ascii=False, default=str)
+#: the GeoPackage R-tree of the objects layer (``gpkg_rtree_index``) and, with it, the
+#: trigger ``<name>_insert`` that indexes each new row; bulk inserts fill it at once instead
+_RTREE = f"rtree_{gpkg.OBJECTS_TABLE}_geom"
 
 
 @dataclass(frozen=True)
@@ -149,6 +152,17 @@ class CityWriter:
              _ATTRIBUTES.encode(obj.attributes))
             for blob, obj in zip(blobs, objects, strict=True)
         )  # fmt: skip
+        trigger = self._conn.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?",
+            (f"{_RTREE}_insert",),
+        ).fetchone()
+        if trigger is not None:  # the R-tree is filled once below, not row by row
+            self._conn.execute(f'DROP TRIGGER "{_RTREE}_insert"')
+        last = int(
+            self._conn.execute(
+                f"SELECT COALESCE(MAX(fid), 0) FROM {gpkg.OBJECTS_TABLE}"
+            ).fetchone()[0]
+        )
         try:
             with _large_cache(self._conn):
                 self._conn.executemany(
@@ -158,6 +172,11 @@ class CityWriter:
                 )
         except sqlite3.IntegrityError as exc:
             raise CimError(self._clash([obj.id for obj in objects])) from exc
+        finally:
+            if trigger is not None:
+                self._conn.execute(trigger[0])
+        if trigger is not None:
+            self._fill_rtree(last, blobs, bounds)
         finite = bounds[np.isfinite(bounds).all(axis=1)]
         if len(finite):
             x0, y0 = (float(v) for v in finite[:, :2].min(axis=0))
@@ -165,6 +184,21 @@ class CityWriter:
             old = self.added_envelope
             self.added_envelope = (x0, y0, x1, y1) if old is None else (
                 min(old[0], x0), min(old[1], y0), max(old[2], x1), max(old[3], y1))  # fmt: skip
+
+    def _fill_rtree(self, last: int, blobs: list[bytes | None], bounds: FloatArray) -> None:
+        """Index the rows inserted after fid ``last`` in the GeoPackage R-tree, in one go."""
+        rows = self._conn.execute(
+            f"SELECT fid FROM {gpkg.OBJECTS_TABLE} WHERE fid > ? ORDER BY fid", (last,)
+        )
+        fids = [fid for (fid,) in rows]
+        if len(fids) != len(blobs):
+            raise CimError(f"the R-tree fill expected {len(blobs)} new rows, found {len(fids)}")
+        self._conn.executemany(
+            f'INSERT OR REPLACE INTO "{_RTREE}" VALUES (?, ?, ?, ?, ?)',
+            ((fid, x0, x1, y0, y1)
+             for fid, blob, (x0, y0, x1, y1) in zip(fids, blobs, bounds.tolist(), strict=True)
+             if blob is not None),
+        )  # fmt: skip
 
     def _clash(self, ids: list[str]) -> str:
         """Which id of a failed batch insert was taken, and by whom."""

@@ -378,3 +378,24 @@ def test_bulk_insert_fills_the_rtree_at_once_and_keeps_its_trigger(tmp_path: Pat
     (count,) = store.conn.execute("SELECT COUNT(*) FROM rtree_city_objects_geom").fetchone()
     assert count == 6
     store.close()
+
+
+def test_cli_reports_fall_throughs_warnings_and_absent_columns(
+    vector_dir: Path, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    runner, city = CliRunner(), tmp_path / "gz"
+    assert runner.invoke(app, ["init", "--city", str(city), "--crs", "EPSG:4547"]).exit_code == 0
+    layer = str(vector_dir / "helsinki_center_osm.gpkg")
+    done = runner.invoke(app, ["import", "gis", layer, "--city", str(city), "--layer",
+                               "buildings", "--levels-field", "building_levels"])  # fmt: skip
+    assert done.exit_code == 0, done.output
+    assert "fell through to the next rule: height: empty 465, levels: empty 316" in done.output
+    assert "warning: layer buildings of helsinki_center_osm.gpkg lands at lon 24.9" in done.output
+    absent = runner.invoke(app, ["import", "gis", layer, "--city", str(city), "--layer",
+                                 "buildings", "--height-field", "tallness"])  # fmt: skip
+    assert absent.exit_code != 0
+    assert "--height-field 'tallness': no such column (columns: osm_id" in absent.output

@@ -175,9 +175,10 @@ def _check_indices(object_id: str, city_object: Any, count: int, path: Path) -> 
                     " not an integer"
                 )
             if not 0 <= index < count:
+                held = f"vertices 0 to {count - 1}" if count else "no vertices"
                 raise CityJsonError(
                     f"{path}: CityObject {object_id!r} refers to vertex {index}; the file"
-                    f" has vertices 0 to {count - 1}"
+                    f" has {held}"
                 )
 
 

@@ -146,10 +146,13 @@ def test_vertex_indices_outside_the_vertices_are_refused(
     store.close()
 
 
-def test_vertices_that_are_not_numbers_are_refused(tmp_path: Path) -> None:
+def test_vertices_that_are_not_numbers_or_absent_are_refused(tmp_path: Path) -> None:
     path = _one_square(tmp_path, [[[0, 1, 2, 3]]], vertices=[[1, 2], [3, "x", 4]])
     with pytest.raises(CityJsonError, match="the vertices are not x, y, z numbers"):
         import_cityjson(make_city(tmp_path, RD_NEW), path)
+    path = _one_square(tmp_path, [[[0, 1, 2, 3]]], vertices=[])
+    with pytest.raises(CityJsonError, match="'good' refers to vertex 0; the file has no vertices"):
+        import_cityjson(make_city(tmp_path / "empty", RD_NEW), path)
 
 
 def test_files_outside_the_city_crs_area_warn(cityjson_dir: Path, tmp_path: Path) -> None:

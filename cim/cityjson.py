@@ -183,12 +183,12 @@ def _check_indices(object_id: str, city_object: Any, count: int, path: Path) -> 
 
 
 def _leaves(boundaries: Any) -> Iterator[Any]:
-    """Every value inside nested boundary lists."""
+    """Every value inside nested boundary lists, in order."""
     stack = [boundaries]
     while stack:
         item = stack.pop()
         if isinstance(item, list):
-            stack.extend(item)
+            stack.extend(reversed(item))
         else:
             yield item
 

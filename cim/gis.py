@@ -280,11 +280,16 @@ def _default_layer(layers: list[str], cls: str, path: Path) -> str:
 
 
 def _landing_warning(frame: gpd.GeoDataFrame, city_crs: str, what: str) -> str | None:
-    """Where the layer's features land when any falls outside the city CRS's area of use."""
-    centroids = shapely.centroid(frame.geometry.to_numpy())
-    xy = shapely.get_coordinates(centroids[~shapely.is_empty(centroids)])
-    if len(xy) == 0:
+    """Where the layer's features land when any falls outside the city CRS's area of use.
+
+    Each feature is placed at the middle of its bounding box, which (unlike a centroid)
+    stays inside the feature's extent even when the geometry is invalid.
+    """
+    bounds = shapely.bounds(frame.geometry.to_numpy())
+    bounds = bounds[np.isfinite(bounds).all(axis=1)]
+    if len(bounds) == 0:
         return None
+    xy = (bounds[:, :2] + bounds[:, 2:]) / 2
     lon, lat = transform_arrays(crs_text(frame.crs), "EPSG:4326", xy[:, 0], xy[:, 1])
     return area_of_use_warning(city_crs, lon, lat, what)
 

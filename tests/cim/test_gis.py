@@ -399,3 +399,14 @@ def test_cli_reports_fall_throughs_warnings_and_absent_columns(
                                  "buildings", "--height-field", "tallness"])  # fmt: skip
     assert absent.exit_code != 0
     assert "--height-field 'tallness': no such column (columns: osm_id" in absent.output
+
+
+def test_invalid_footprints_inside_the_area_do_not_warn(tmp_path: Path) -> None:
+    # its two halves almost cancel: a centroid would land at lon 2.19, far outside
+    bow_tie = Polygon(
+        [(113.30, 23.10), (113.3100001, 23.11), (113.31, 23.10), (113.30, 23.1100003)]
+    )
+    frame = gpd.GeoDataFrame({"n": [1]}, geometry=[bow_tie], crs="EPSG:4326")
+    path = _write(frame, tmp_path / "bow.geojson", "GeoJSON")
+    report = import_vector(make_city(tmp_path, "EPSG:4547"), path, VectorOptions())
+    assert report.repaired == 1 and report.warnings == []

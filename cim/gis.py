@@ -10,6 +10,7 @@ grounding on the DEM and the inserts run once per layer, not once per feature.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,7 @@ from cim.gisfields import (
 from cim.model import CityObject, FloatArray, Material
 from cim.raster import footprint_bases
 from cim.store import CityStore
+from cim.writer import CityWriter
 
 __all__ = ["GisError", "VectorOptions", "VectorReport", "building_height", "import_vector"]
 
@@ -51,6 +53,7 @@ CLASSES = ("building", "road", "landuse", "water", "parcel", "district", "green"
 ROAD_WIDTH = 6.0
 MAX_STOREY_HEIGHT = 20.0
 MAX_LISTED = 100
+CHUNK = 25_000  # features built, extruded and inserted at a time
 GIS_BUILDING = Material("gis-building", (0.80, 0.78, 0.74, 1.0))
 _TYPE_NAMES = ("Point", "LineString", "LinearRing", "Polygon", "MultiPoint", "MultiLineString",
                "MultiPolygon", "GeometryCollection")  # fmt: skip
@@ -113,6 +116,7 @@ def import_vector(store: CityStore, path: Path, options: VectorOptions) -> Vecto
     _check_options(options)
     frame, layer = read_layer(path, options)
     report = VectorReport(f"{path.name}#{layer}", layer, options.cls, features_read=len(frame))
+    building = options.cls == "building"
     tags = osm_tags(frame)
     chosen = {"--id-field": options.id_field, "--height-field": options.height_field,
               "--levels-field": options.levels_field}  # fmt: skip
@@ -130,29 +134,50 @@ def import_vector(store: CityStore, path: Path, options: VectorOptions) -> Vecto
     if len(kept) == 0:
         why = "; ".join(sorted({item["reason"] for item in report.skipped}))
         raise GisError(f"{path.name} layer {layer}: no feature could be imported ({why})")
-    attributes = attribute_dicts(frame, kept, tags)
-    kept_ids = [ids[i] for i in kept.tolist()]
-    objects = [
-        CityObject(id=object_id, cls=options.cls, name=str(attrs.get("name") or ""),
-                   source=report.source, attributes=attrs, footprint=footprint)
-        for object_id, attrs, footprint in zip(kept_ids, attributes, footprints[kept], strict=True)
-    ]  # fmt: skip
     blocks = None
-    if options.cls == "building":
-        blocks = _building_heights(store, frame, tags, kept, objects, options, report)
+    if building:
+        blocks = _blocks(store, frame, tags, kept, footprints[kept], ids, options, report)
     with store.transaction() as writer:
         if any(item["source"] == report.source for item in store.sources()):
             report.replaced_objects = writer.remove_source(report.source)
-        writer.add_objects(objects)
-        if blocks is not None:
-            writer.add_packed_meshes(extrude_footprints(kept_ids, footprints[kept], *blocks,
-                                                        GIS_BUILDING))  # fmt: skip
-            if store.count_objects(cls=BIM_BUILDING_CLASS):
-                report.conflated = sum(len(v) for v in conflate(store).links.values())
-        report.imported = len(objects)
+        for first in range(0, len(kept), CHUNK):  # bounded memory, whatever the layer's size
+            rows = slice(first, first + CHUNK)
+            _write_chunk(writer, frame, tags, kept[rows], ids, footprints, blocks, rows, report)
+        if building and store.count_objects(cls=BIM_BUILDING_CLASS):
+            report.conflated = sum(len(v) for v in conflate(store).links.values())
         report.seconds = round(time.perf_counter() - started, 3)
         writer.record_source(report.source, str(path), "", "gis", report.to_dict())
     return report
+
+
+def _write_chunk(
+    writer: CityWriter,
+    frame: gpd.GeoDataFrame,
+    tags: Tags | None,
+    rows: npt.NDArray[np.intp],
+    ids: list[str],
+    footprints: ObjectArray,
+    blocks: _Blocks | None,
+    block_rows: slice,
+    report: VectorReport,
+) -> None:
+    """Build, extrude and insert the features at ``rows`` of ``frame`` (``block_rows`` of
+    ``blocks``)."""
+    chunk_ids = [ids[i] for i in rows.tolist()]
+    objects = [
+        CityObject(id=object_id, cls=report.cls, name=str(attrs.get("name") or ""),
+                   source=report.source, attributes=attrs, footprint=footprint)
+        for object_id, attrs, footprint in zip(
+            chunk_ids, attribute_dicts(frame, rows, tags), footprints[rows], strict=True)
+    ]  # fmt: skip
+    if blocks is not None:
+        blocks.apply(objects, block_rows)
+    writer.add_objects(objects)
+    if blocks is not None:
+        writer.add_packed_meshes(extrude_footprints(
+            chunk_ids, footprints[rows], blocks.bases[block_rows], blocks.tops[block_rows],
+            GIS_BUILDING))  # fmt: skip
+    report.imported += len(objects)
 
 
 def _check_options(options: VectorOptions) -> None:
@@ -171,16 +196,40 @@ def _check_options(options: VectorOptions) -> None:
         )
 
 
-def _building_heights(
+@dataclass(frozen=True)
+class _Blocks:
+    """Base, top, height source and roof height of each imported building, in arrays."""
+
+    bases: FloatArray
+    tops: FloatArray
+    sources: npt.NDArray[np.str_]
+    roofs: FloatArray
+
+    def apply(self, objects: list[CityObject], rows: slice) -> None:
+        """Set heights and height attributes on the objects of ``rows``."""
+        columns = (self.bases, self.tops, self.sources, self.roofs)
+        values = zip(*(column[rows].tolist() for column in columns), strict=True)
+        for obj, (base, top, source, roof) in zip(objects, values, strict=True):
+            obj.base_height, obj.top_height = base, top
+            obj.attributes["height_source"] = source
+            if math.isfinite(roof):
+                obj.attributes["roof_height"] = roof
+
+
+def _blocks(
     store: CityStore,
     frame: gpd.GeoDataFrame,
     tags: Tags | None,
     kept: npt.NDArray[np.intp],
-    objects: list[CityObject],
+    footprints: ObjectArray,
+    ids: list[str],
     options: VectorOptions,
     report: VectorReport,
-) -> tuple[FloatArray, FloatArray]:
-    """Set each building's base (on the DEM, if any) and top; return both for extrusion."""
+) -> _Blocks:
+    """Each building's height by the rules, its base on the DEM (if any); counted in ``report``.
+
+    ``kept`` are the rows of ``frame`` imported, ``footprints`` their footprints.
+    """
     height = field_values(frame, tags, options.height_field, HEIGHT_FIELDS, kept, MAX_HEIGHT)
     levels = field_values(frame, tags, options.levels_field, LEVEL_FIELDS, kept, MAX_LEVELS)
     roof = field_values(frame, tags, None, ROOF_HEIGHT_FIELDS, kept, MAX_HEIGHT)
@@ -189,20 +238,13 @@ def _building_heights(
     )
     names, counts = np.unique(sources, return_counts=True)
     report.heights = {str(n): int(c) for n, c in zip(names, counts, strict=True)}
-    ids = [obj.id for obj in objects]
-    _count_fallbacks(report, "height", height, sources != "height", ids)
-    _count_fallbacks(report, "levels", levels, sources == "default", ids)
-    bases = footprint_bases(store.city_dir, store.crs, [obj.footprint for obj in objects])
+    kept_ids = [ids[i] for i in kept.tolist()]
+    _count_fallbacks(report, "height", height, sources != "height", kept_ids)
+    _count_fallbacks(report, "levels", levels, sources == "default", kept_ids)
+    bases = footprint_bases(store.city_dir, store.crs, footprints)
     report.grounded = int((np.isfinite(bases) & (np.abs(bases) >= 1e-6)).sum())
     bases = np.where(np.isfinite(bases), bases, 0.0)
-    tops = bases + heights
-    roofs = roof.numbers.tolist()
-    for index, obj in enumerate(objects):
-        obj.base_height, obj.top_height = float(bases[index]), float(tops[index])
-        obj.attributes["height_source"] = str(sources[index])
-        if np.isfinite(roofs[index]):
-            obj.attributes["roof_height"] = roofs[index]
-    return bases, tops
+    return _Blocks(bases, bases + heights, sources, roof.numbers)
 
 
 def _count_fallbacks(

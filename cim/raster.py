@@ -226,7 +226,9 @@ def rebase_buildings(store: CityStore) -> int:
         return ground_buildings(store)
 
 
-def footprint_bases(city_dir: Path, crs: str, footprints: Sequence[Any]) -> FloatArray:
+def footprint_bases(
+    city_dir: Path, crs: str, footprints: Sequence[Any] | npt.NDArray[np.object_]
+) -> FloatArray:
     """The lowest DEM height under each footprint's vertices, NaN where none (no DEM, outside).
 
     One pass: the DEM is read once and every vertex of every footprint sampled together.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pytest
@@ -410,3 +411,26 @@ def test_invalid_footprints_inside_the_area_do_not_warn(tmp_path: Path) -> None:
     path = _write(frame, tmp_path / "bow.geojson", "GeoJSON")
     report = import_vector(make_city(tmp_path, "EPSG:4547"), path, VectorOptions())
     assert report.repaired == 1 and report.warnings == []
+
+
+def test_chunked_writes_store_the_same_city(
+    vector_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, options = vector_dir / "helsinki_center_osm.gpkg", VectorOptions(layer="buildings")
+    whole = make_city(tmp_path / "whole", FINNISH_CRS)
+    import_vector(whole, path, options)
+    monkeypatch.setattr("cim.gis.CHUNK", 100)  # 482 buildings: five chunks, the last short
+    chunked = make_city(tmp_path / "chunked", FINNISH_CRS)
+    import_vector(chunked, path, options)
+
+    def state(store: CityStore) -> tuple[list[Any], list[Any]]:
+        objects = [(o.id, o.attributes, o.top_height, o.footprint.wkb) for o in store.objects()]
+        meshes = store.meshes([o.id for o in store.objects()])
+        parts = [(k, p.vertices.tobytes(), p.faces.tobytes()) for k, v in sorted(meshes.items())
+                 for p in v]  # fmt: skip
+        return objects, parts
+
+    assert state(chunked) == state(whole)
+    assert len(state(whole)[1]) > 470
+    whole.close()
+    chunked.close()

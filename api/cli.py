@@ -186,14 +186,24 @@ def import_gis_command(
     ] = None,
     id_field: Annotated[
         str | None,
-        typer.Option(help="Column of stable source ids (default: OSM ids, else the feature id)."),
+        typer.Option(
+            help="Column of stable source ids (default: OSM ids, else the feature id); an"
+            " empty value falls back to the default."
+        ),
     ] = None,
     height_field: Annotated[
-        str | None, typer.Option(help="Column of building heights in metres (default: height).")
+        str | None,
+        typer.Option(
+            help="Column of building heights in metres (default: height); empty values fall"
+            " through to levels."
+        ),
     ] = None,
     levels_field: Annotated[
         str | None,
-        typer.Option(help="Column of storey counts (default: building_levels, building:levels)."),
+        typer.Option(
+            help="Column of storey counts (default: building_levels, building:levels); empty"
+            " values fall through to --default-height."
+        ),
     ] = None,
     storey_height: Annotated[
         float, typer.Option(help="Metres per storey when only levels are known.")
@@ -212,7 +222,9 @@ def import_gis_command(
 
     Ids are `<layer>:<source id>` and stay the same when the same data comes again, so a
     re-import replaces the layer. Buildings get an LOD1 block from their height, else
-    levels x --storey-height, else --default-height; the report counts each.
+    levels x --storey-height, else --default-height; the report counts each. A chosen
+    column must exist; a value that is empty, unreadable or out of bounds (height over
+    1000 m, levels over 300, not positive) falls through to the next rule and is counted.
     """
     from cim.gis import VectorOptions, import_vector
     from cim.store import CityStore
@@ -232,6 +244,16 @@ def import_gis_command(
     )
     for item in result.skipped[:10]:
         console.print(f"  skipped {item['id']}: {item['reason']}", highlight=False)
+    if result.fallbacks:
+        fell = ", ".join(f"{k} {v}" for k, v in result.fallbacks.items())
+        console.print(f"  fell through to the next rule: {fell}", highlight=False)
+    for item in result.out_of_bounds[:10]:
+        console.print(
+            f"  refused {item['field']} {item['value']} of {item['id']}: out of bounds",
+            highlight=False,
+        )
+    for warning in result.warnings:
+        console.print(f"  [yellow]warning:[/yellow] {warning}", highlight=False)
 
 
 @import_app.command("cityjson")
@@ -258,6 +280,8 @@ def import_cityjson_command(
         f"{result.source} (CityJSON {result.version}, {result.crs}): {kinds};"
         f" {result.triangles} triangles, {len(result.without_geometry)} without geometry"
     )
+    for warning in result.warnings:
+        console.print(f"  [yellow]warning:[/yellow] {warning}", highlight=False)
 
 
 @export_app.command("cityjson")

@@ -20,7 +20,12 @@ import ifcopenshell.validate
 import numpy as np
 
 from bim.georef import SITE_METHOD, Georeference
-from cim.crs import FloatArray, area_name, in_area_of_use, to_lonlat
+from cim.crs import (
+    FloatArray,
+    area_of_use_warning,
+    to_lonlat,
+    transform_arrays,
+)
 
 MAX_LISTED = 200
 DISAGREEMENT_METRES = 100.0
@@ -125,13 +130,11 @@ def georeference_findings(
                 f" apart: {georef.method} at {_place(georef, city_crs)}, {other.method} at"
                 f" {_place(other, city_crs)}; {georef.method} is used",
             ))  # fmt: skip
-    lon, lat = to_lonlat(here[0], here[1], city_crs)
-    if not in_area_of_use(city_crs, lon, lat):
-        findings.append(Finding(
-            "warning", "outside-crs-area",
-            f"the model lands at lon {lon:.5f}, lat {lat:.5f}, outside the area of use of"
-            f" {city_crs} ({area_name(city_crs)}): check the city CRS or give --origin",
-        ))  # fmt: skip
+    lon, lat = transform_arrays(city_crs, "EPSG:4326", *here[:2, None])
+    outside = area_of_use_warning(city_crs, lon, lat, "the model")
+    if outside is not None:
+        message = f"{outside}: check the city CRS or give --origin"
+        findings.append(Finding("warning", "outside-crs-area", message))
     return findings
 
 

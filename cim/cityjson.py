@@ -21,7 +21,7 @@ import numpy as np
 import shapely
 
 from cim.conflate import conflate
-from cim.crs import parse_crs, transform_arrays
+from cim.crs import area_of_use_warning, parse_crs, transform_arrays
 from cim.errors import CimError
 from cim.model import CityObject, FloatArray, Material, MeshPart
 from cim.store import CityStore
@@ -57,6 +57,7 @@ class CityJsonReport:
     objects_by_type: dict[str, int] = field(default_factory=dict)
     triangles: int = 0
     without_geometry: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     replaced_objects: int = 0
     seconds: float = 0.0
 
@@ -73,8 +74,14 @@ def import_cityjson(store: CityStore, path: Path, crs: str | None = None) -> Cit
     if version not in SUPPORTED_VERSIONS:
         raise CityJsonError(f"{path}: CityJSON version {version!r} (supported: 1.1, 2.0)")
     source_crs = _crs_of(document, crs, path)
-    vertices = _vertices(document, source_crs, store.crs)
+    source_vertices = _source_vertices(document, path)
+    for object_id, city_object in document["CityObjects"].items():
+        _check_indices(object_id, city_object, len(source_vertices), path)
+    vertices = _to_city(source_vertices, source_crs, store.crs)
     report = CityJsonReport(path.name, version, source_crs)
+    warning = _landing_warning(source_vertices, source_crs, store.crs, path.name)
+    if warning is not None:
+        report.warnings.append(f"{warning}: check the city CRS, or the file's CRS (--crs)")
     with store.transaction() as _:
         writer = store.writer()
         report.replaced_objects = writer.remove_source(path.name)
@@ -117,6 +124,8 @@ def _read(path: Path) -> dict[str, Any]:
         raise CityJsonError(f'{path}: not a CityJSON file (no "type": "CityJSON")')
     if not document.get("CityObjects"):
         raise CityJsonError(f"{path}: the file has no CityObjects")
+    if not isinstance(document["CityObjects"], dict):
+        raise CityJsonError(f"{path}: CityObjects is not a JSON object of ids")
     return document
 
 
@@ -133,15 +142,64 @@ def _crs_of(document: dict[str, Any], given: str | None, path: Path) -> str:
     return f"EPSG:{horizontal}"
 
 
-def _vertices(document: dict[str, Any], source_crs: str, city_crs: str) -> FloatArray:
-    raw = np.asarray(document.get("vertices", []), dtype=np.float64).reshape(-1, 3)
-    transform = document.get("transform")
-    if transform is not None:
-        raw = raw * np.asarray(transform["scale"]) + np.asarray(transform["translate"])
+def _source_vertices(document: dict[str, Any], path: Path) -> FloatArray:
+    """The file's vertices, dequantised, in its own CRS."""
+    try:
+        raw = np.asarray(document.get("vertices", []), dtype=np.float64).reshape(-1, 3)
+        transform = document.get("transform")
+        if transform is not None:
+            raw = raw * np.asarray(transform["scale"]) + np.asarray(transform["translate"])
+    except (TypeError, ValueError, KeyError) as exc:
+        raise CityJsonError(f"{path}: the vertices are not x, y, z numbers ({exc})") from exc
+    return raw
+
+
+def _to_city(raw: FloatArray, source_crs: str, city_crs: str) -> FloatArray:
     if len(raw) and parse_crs(source_crs) != parse_crs(city_crs):
         x, y = transform_arrays(source_crs, city_crs, raw[:, 0], raw[:, 1])
         raw = np.column_stack([x, y, raw[:, 2]])
     return raw
+
+
+def _check_indices(object_id: str, city_object: Any, count: int, path: Path) -> None:
+    """Refuse a geometry whose boundaries hold anything but indices of existing vertices."""
+    if not isinstance(city_object, dict):
+        raise CityJsonError(f"{path}: CityObject {object_id!r} is not a JSON object")
+    for geometry in city_object.get("geometry", []):
+        if not isinstance(geometry, dict) or "boundaries" not in geometry:
+            continue
+        for index in _leaves(geometry["boundaries"]):
+            if isinstance(index, bool) or not isinstance(index, int):
+                raise CityJsonError(
+                    f"{path}: CityObject {object_id!r} has the vertex index {index!r},"
+                    " not an integer"
+                )
+            if not 0 <= index < count:
+                held = f"vertices 0 to {count - 1}" if count else "no vertices"
+                raise CityJsonError(
+                    f"{path}: CityObject {object_id!r} refers to vertex {index}; the file"
+                    f" has {held}"
+                )
+
+
+def _leaves(boundaries: Any) -> Iterator[Any]:
+    """Every value inside nested boundary lists, in order."""
+    stack = [boundaries]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(reversed(item))
+        else:
+            yield item
+
+
+def _landing_warning(raw: FloatArray, source_crs: str, city_crs: str, what: str) -> str | None:
+    """Where the file lands when any of its vertices falls outside the city CRS's area."""
+    if len(raw) == 0:
+        return None
+    sample = raw[:: max(1, len(raw) // 10_000)]
+    lon, lat = transform_arrays(source_crs, "EPSG:4326", sample[:, 0], sample[:, 1])
+    return area_of_use_warning(city_crs, lon, lat, what)
 
 
 def _parents(objects: dict[str, Any]) -> dict[str, str]:

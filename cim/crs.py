@@ -228,3 +228,47 @@ class LocalFrame:
         """Carry ``(n, 3)`` city-CRS points to longitude, latitude and height."""
         lon, lat = transform_arrays(self.crs, "EPSG:4326", points[:, 0], points[:, 1])
         return np.column_stack([lon, lat, points[:, 2]])
+
+
+def area_of_use_warning(
+    city_crs: str, lon: npt.ArrayLike, lat: npt.ArrayLike, what: str
+) -> str | None:
+    """Say where ``what`` lands when places of it fall outside the area of use of ``city_crs``.
+
+    Parameters
+    ----------
+    city_crs:
+        The city CRS, whose area of use (EPSG's bounding box) is checked.
+    lon, lat:
+        Longitudes and latitudes (degrees) of the places to check, e.g. a model's origin or
+        the centroids of a layer's features. Non-finite values count as outside.
+    what:
+        How the message names the data, e.g. ``"the model"`` or ``"layer buildings"``.
+
+    Returns
+    -------
+    str or None
+        None when every place is inside (or the CRS has no area of use), else a sentence
+        naming the place and the area, to which callers append their advice.
+    """
+    area = parse_crs(city_crs).area_of_use
+    lon_array = np.asarray(lon, dtype=np.float64).ravel()
+    lat_array = np.asarray(lat, dtype=np.float64).ravel()
+    if area is None or lon_array.size == 0:
+        return None
+    with np.errstate(invalid="ignore"):
+        inside = (area.west <= lon_array) & (lon_array <= area.east)
+        inside &= (area.south <= lat_array) & (lat_array <= area.north)
+    outside = ~inside
+    if not outside.any():
+        return None
+    finite = outside & np.isfinite(lon_array) & np.isfinite(lat_array)
+    if finite.any():
+        place = f"lon {np.median(lon_array[finite]):.5f}, lat {np.median(lat_array[finite]):.5f}"
+    else:
+        place = "an unusable place (no longitude and latitude)"
+    where = f"outside the area of use of {city_crs} ({area.name})"
+    if outside.all():
+        return f"{what} lands at {place}, {where}"
+    share = f"{int(outside.sum())} of {outside.size} places"
+    return f"{what} lands partly {where}: {share}, around {place}"

@@ -2,13 +2,15 @@
 
 Reads GeoPackage, GeoJSON, Shapefile, FlatGeobuf, GeoParquet and OSM PBF through GDAL
 (pyogrio). Buildings get an LOD1 block from their height, else their number of levels
-times the storey height, else a stated default; the report counts each case.
+times the storey height, else a stated default; the report counts each case, and the
+features whose value was empty, unreadable or out of bounds and fell through to the next
+rule. The whole layer is handled in arrays: reprojection, repair, heights, extrusion,
+grounding on the DEM and the inserts run once per layer, not once per feature.
 """
 
 from __future__ import annotations
 
 import math
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,28 +18,46 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pyogrio
 import shapely
-from shapely.geometry import MultiPolygon, Polygon
 
-from cim.conflate import conflate
-from cim.crs import parse_crs
+from cim.conflate import BIM_BUILDING_CLASS, conflate
+from cim.crs import area_of_use_warning, crs_text, parse_crs, transform_arrays
 from cim.errors import CimError
-from cim.extrude import block
-from cim.model import CityObject, Material
-from cim.raster import ground_buildings
+from cim.extrude import extrude_footprints
+from cim.gisfields import (
+    HEIGHT_FIELDS,
+    LEVEL_FIELDS,
+    MAX_HEIGHT,
+    MAX_LEVELS,
+    ROOF_HEIGHT_FIELDS,
+    FieldValues,
+    Tags,
+    attribute_dicts,
+    field_values,
+    missing_field,
+    osm_tags,
+    resolve_heights,
+)
+from cim.model import CityObject, FloatArray, Material
+from cim.raster import footprint_bases
 from cim.store import CityStore
+from cim.writer import CityWriter
+
+__all__ = ["GisError", "VectorOptions", "VectorReport", "building_height", "import_vector"]
 
 GEOPARQUET_SUFFIXES = (".parquet", ".geoparquet")
 CLASSES = ("building", "road", "landuse", "water", "parcel", "district", "green")
-HEIGHT_FIELDS = ("height", "building:height")
-ROOF_HEIGHT_FIELDS = ("roof_height", "roof:height")
-LEVEL_FIELDS = ("building_levels", "building:levels", "levels", "floors")
 ROAD_WIDTH = 6.0
+MAX_STOREY_HEIGHT = 20.0
+MAX_LISTED = 100
+CHUNK = 25_000  # features built, extruded and inserted at a time
 GIS_BUILDING = Material("gis-building", (0.80, 0.78, 0.74, 1.0))
-_OSM_TAG = re.compile(r'"([^"]+)"=>"([^"]*)"')
-_NUMBER = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(m|metre|meter|metres|meters|ft|')?\s*$", re.I)
+_TYPE_NAMES = ("Point", "LineString", "LinearRing", "Polygon", "MultiPoint", "MultiLineString",
+               "MultiPolygon", "GeometryCollection")  # fmt: skip
+ObjectArray = npt.NDArray[np.object_]
 
 
 class GisError(CimError):
@@ -61,7 +81,13 @@ class VectorOptions:
 
 @dataclass
 class VectorReport:
-    """What a vector import did."""
+    """What a vector import did.
+
+    ``fallbacks`` counts the features whose id, height or levels value was empty,
+    unreadable or out of bounds (``"height: empty"``, ``"levels: out of bounds"``...), which
+    then fell through to the next rule; ``out_of_bounds`` lists the first of the refused
+    values. ``warnings`` says when the layer lands outside the city CRS's area of use.
+    """
 
     source: str
     layer: str
@@ -71,6 +97,9 @@ class VectorReport:
     repaired: int = 0
     skipped: list[dict[str, str]] = field(default_factory=list)
     heights: dict[str, int] = field(default_factory=dict)
+    fallbacks: dict[str, int] = field(default_factory=dict)
+    out_of_bounds: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     replaced_objects: int = 0
     conflated: int = 0
     grounded: int = 0
@@ -84,49 +113,157 @@ class VectorReport:
 def import_vector(store: CityStore, path: Path, options: VectorOptions) -> VectorReport:
     """Import one layer of ``path`` into ``store`` in one transaction; re-import replaces it."""
     started = time.perf_counter()
-    if options.cls not in CLASSES:
-        raise GisError(f"--class {options.cls!r}: expected one of {', '.join(CLASSES)}")
+    _check_options(options)
     frame, layer = read_layer(path, options)
     report = VectorReport(f"{path.name}#{layer}", layer, options.cls, features_read=len(frame))
+    building = options.cls == "building"
+    tags = osm_tags(frame)
+    chosen = {"--id-field": options.id_field, "--height-field": options.height_field,
+              "--levels-field": options.levels_field}  # fmt: skip
+    problem = missing_field(frame, tags, chosen)
+    if problem:
+        raise GisError(f"{path.name} layer {layer}: {problem}")
+    warning = _landing_warning(frame, store.crs, f"layer {layer} of {path.name}")
+    if warning is not None:
+        report.warnings.append(f"{warning}: check the city CRS, or the layer's CRS (--crs)")
     frame = frame.to_crs(store.crs)
-    ids = source_ids(frame, options.id_field, layer)
-    with store.transaction() as _:
-        writer = store.writer()
-        report.replaced_objects = writer.remove_source(report.source)
-        for (_, row), object_id in zip(frame.iterrows(), ids, strict=True):
-            geometry, problem = _polygonal(row.geometry, options.cls, report)
-            if geometry is None:
-                report.skipped.append({"id": object_id, "reason": problem})
-                continue
-            attributes = _attributes(row, frame.geometry.name)
-            cityobject = CityObject(
-                id=object_id, cls=options.cls, name=str(attributes.get("name") or ""),
-                source=report.source, attributes=attributes, footprint=geometry,
-            )  # fmt: skip
-            if options.cls == "building":
-                height, how = building_height(attributes, options)
-                report.heights[how] = report.heights.get(how, 0) + 1
-                cityobject.base_height, cityobject.top_height = 0.0, height
-                cityobject.attributes["height_source"] = how
-                roof = _number(_field(attributes, None, ROOF_HEIGHT_FIELDS))
-                if roof is not None:
-                    cityobject.attributes["roof_height"] = roof
-                part = block(geometry, 0.0, height, GIS_BUILDING)
-                if part is not None:
-                    writer.add_mesh(object_id, [part])
-            writer.add_object(cityobject)
-            report.imported += 1
-        if report.imported == 0:
-            reasons = sorted({item["reason"] for item in report.skipped})
-            raise GisError(
-                f"{path.name} layer {layer}: no feature could be imported ({'; '.join(reasons)})"
-            )
-        if options.cls == "building":
+    ids = source_ids(frame, options.id_field, layer, tags, report)
+    footprints, reasons, report.repaired = polygonal(frame.geometry.to_numpy(), options.cls)
+    kept = np.flatnonzero(~shapely.is_missing(footprints))
+    report.skipped = [{"id": ids[i], "reason": reasons[i]} for i in np.flatnonzero(reasons)]
+    if len(kept) == 0:
+        why = "; ".join(sorted({item["reason"] for item in report.skipped}))
+        raise GisError(f"{path.name} layer {layer}: no feature could be imported ({why})")
+    blocks = None
+    if building:
+        blocks = _blocks(store, frame, tags, kept, footprints[kept], ids, options, report)
+    with store.transaction() as writer:
+        if any(item["source"] == report.source for item in store.sources()):
+            report.replaced_objects = writer.remove_source(report.source)
+        for first in range(0, len(kept), CHUNK):  # bounded memory, whatever the layer's size
+            rows = slice(first, first + CHUNK)
+            _write_chunk(writer, frame, tags, kept[rows], ids, footprints, blocks, rows, report)
+        if building and store.count_objects(cls=BIM_BUILDING_CLASS):
             report.conflated = sum(len(v) for v in conflate(store).links.values())
-            report.grounded = ground_buildings(store)
         report.seconds = round(time.perf_counter() - started, 3)
         writer.record_source(report.source, str(path), "", "gis", report.to_dict())
     return report
+
+
+def _write_chunk(
+    writer: CityWriter,
+    frame: gpd.GeoDataFrame,
+    tags: Tags | None,
+    rows: npt.NDArray[np.intp],
+    ids: list[str],
+    footprints: ObjectArray,
+    blocks: _Blocks | None,
+    block_rows: slice,
+    report: VectorReport,
+) -> None:
+    """Build, extrude and insert the features at ``rows`` of ``frame`` (``block_rows`` of
+    ``blocks``)."""
+    chunk_ids = [ids[i] for i in rows.tolist()]
+    objects = [
+        CityObject(id=object_id, cls=report.cls, name=str(attrs.get("name") or ""),
+                   source=report.source, attributes=attrs, footprint=footprint)
+        for object_id, attrs, footprint in zip(
+            chunk_ids, attribute_dicts(frame, rows, tags), footprints[rows], strict=True)
+    ]  # fmt: skip
+    if blocks is not None:
+        blocks.apply(objects, block_rows)
+    writer.add_objects(objects)
+    if blocks is not None:
+        writer.add_packed_meshes(extrude_footprints(
+            chunk_ids, footprints[rows], blocks.bases[block_rows], blocks.tops[block_rows],
+            GIS_BUILDING))  # fmt: skip
+    report.imported += len(objects)
+
+
+def _check_options(options: VectorOptions) -> None:
+    """Refuse a class, storey height or default height that no import could use."""
+    if options.cls not in CLASSES:
+        raise GisError(f"--class {options.cls!r}: expected one of {', '.join(CLASSES)}")
+    if not 0 < options.storey_height <= MAX_STOREY_HEIGHT:
+        raise GisError(
+            f"--storey-height {options.storey_height}: expected more than 0 and at most"
+            f" {MAX_STOREY_HEIGHT:g} m"
+        )
+    if not 0 < options.default_height <= MAX_HEIGHT:
+        raise GisError(
+            f"--default-height {options.default_height}: expected more than 0 and at most"
+            f" {MAX_HEIGHT:g} m"
+        )
+
+
+@dataclass(frozen=True)
+class _Blocks:
+    """Base, top, height source and roof height of each imported building, in arrays."""
+
+    bases: FloatArray
+    tops: FloatArray
+    sources: npt.NDArray[np.str_]
+    roofs: FloatArray
+
+    def apply(self, objects: list[CityObject], rows: slice) -> None:
+        """Set heights and height attributes on the objects of ``rows``."""
+        columns = (self.bases, self.tops, self.sources, self.roofs)
+        values = zip(*(column[rows].tolist() for column in columns), strict=True)
+        for obj, (base, top, source, roof) in zip(objects, values, strict=True):
+            obj.base_height, obj.top_height = base, top
+            obj.attributes["height_source"] = source
+            if math.isfinite(roof):
+                obj.attributes["roof_height"] = roof
+
+
+def _blocks(
+    store: CityStore,
+    frame: gpd.GeoDataFrame,
+    tags: Tags | None,
+    kept: npt.NDArray[np.intp],
+    footprints: ObjectArray,
+    ids: list[str],
+    options: VectorOptions,
+    report: VectorReport,
+) -> _Blocks:
+    """Each building's height by the rules, its base on the DEM (if any); counted in ``report``.
+
+    ``kept`` are the rows of ``frame`` imported, ``footprints`` their footprints.
+    """
+    height = field_values(frame, tags, options.height_field, HEIGHT_FIELDS, kept, MAX_HEIGHT)
+    levels = field_values(frame, tags, options.levels_field, LEVEL_FIELDS, kept, MAX_LEVELS)
+    roof = field_values(frame, tags, None, ROOF_HEIGHT_FIELDS, kept, MAX_HEIGHT)
+    heights, sources = resolve_heights(
+        height.numbers, levels.numbers, options.storey_height, options.default_height
+    )
+    names, counts = np.unique(sources, return_counts=True)
+    report.heights = {str(n): int(c) for n, c in zip(names, counts, strict=True)}
+    kept_ids = [ids[i] for i in kept.tolist()]
+    _count_fallbacks(report, "height", height, sources != "height", kept_ids)
+    _count_fallbacks(report, "levels", levels, sources == "default", kept_ids)
+    bases = footprint_bases(store.city_dir, store.crs, footprints)
+    report.grounded = int((np.isfinite(bases) & (np.abs(bases) >= 1e-6)).sum())
+    bases = np.where(np.isfinite(bases), bases, 0.0)
+    return _Blocks(bases, bases + heights, sources, roof.numbers)
+
+
+def _count_fallbacks(
+    report: VectorReport,
+    name: str,
+    values: FieldValues,
+    fell: npt.NDArray[np.bool_],
+    ids: list[str],
+) -> None:
+    """Count the features whose ``name`` value fell through, by why; list refused values."""
+    whys = {"empty": ~values.present, "unreadable": values.unreadable,
+            "out of bounds": values.out_of_bounds}  # fmt: skip
+    for why, mask in whys.items():
+        count = int((mask & fell).sum())
+        if count:
+            report.fallbacks[f"{name}: {why}"] = count
+    for index in np.flatnonzero(values.out_of_bounds)[: MAX_LISTED - len(report.out_of_bounds)]:
+        value = values.raw[index]
+        report.out_of_bounds.append({"id": ids[index], "field": name, "value": str(value)})
 
 
 def read_layer(path: Path, options: VectorOptions) -> tuple[gpd.GeoDataFrame, str]:
@@ -143,7 +280,7 @@ def read_layer(path: Path, options: VectorOptions) -> tuple[gpd.GeoDataFrame, st
     if layer not in layers:
         raise GisError(f"{path}: no layer {layer!r} (layers: {', '.join(layers)})")
     try:
-        frame = pyogrio.read_dataframe(path, layer=layer, where=options.where,
+        frame = pyogrio.read_dataframe(path, layer=layer, where=options.where, use_arrow=True,
                                        fid_as_index=True, on_invalid="ignore")  # fmt: skip
     except Exception as exc:
         raise GisError(f"{path} layer {layer}: {exc}") from exc
@@ -184,90 +321,109 @@ def _default_layer(layers: list[str], cls: str, path: Path) -> str:
     raise GisError(f"{path} has several layers ({', '.join(layers)}): choose one with --layer")
 
 
-def source_ids(frame: gpd.GeoDataFrame, id_field: str | None, layer: str) -> list[str]:
-    """Ids ``<layer>:<source id>`` that stay the same when the same data is imported again."""
-    if id_field is not None:
-        if id_field not in frame.columns:
-            raise GisError(f"--id-field {id_field!r}: no such column")
-        values = frame[id_field]
-        if values.isna().any() or values.duplicated().any():
-            raise GisError(f"--id-field {id_field!r} has empty or repeated values")
-        keys = [str(v) for v in values]
-    elif {"osm_id", "osm_way_id"} <= set(frame.columns):
+def _landing_warning(frame: gpd.GeoDataFrame, city_crs: str, what: str) -> str | None:
+    """Where the layer's features land when any falls outside the city CRS's area of use.
+
+    Each feature is placed at the middle of its bounding box, which (unlike a centroid)
+    stays inside the feature's extent even when the geometry is invalid.
+    """
+    bounds = shapely.bounds(frame.geometry.to_numpy())
+    bounds = bounds[np.isfinite(bounds).all(axis=1)]
+    if len(bounds) == 0:
+        return None
+    xy = (bounds[:, :2] + bounds[:, 2:]) / 2
+    lon, lat = transform_arrays(crs_text(frame.crs), "EPSG:4326", xy[:, 0], xy[:, 1])
+    return area_of_use_warning(city_crs, lon, lat, what)
+
+
+def source_ids(
+    frame: gpd.GeoDataFrame,
+    id_field: str | None,
+    layer: str,
+    tags: Tags | None = None,
+    report: VectorReport | None = None,
+) -> list[str]:
+    """Ids ``<layer>:<source id>`` that stay the same when the same data is imported again.
+
+    With ``id_field``, a feature whose value is empty falls back to its OSM id, else its
+    feature id (counted in ``report.fallbacks``); repeated ids are refused.
+    """
+    if {"osm_id", "osm_way_id"} <= set(frame.columns):
         ways, relations = frame["osm_way_id"].fillna(""), frame["osm_id"]
         keys = [f"way/{w}" if isinstance(w, str) and w else f"relation/{r}"
                 for w, r in zip(ways, relations, strict=True)]  # fmt: skip
     else:
         keys = [str(i) for i in frame.index]
+    if id_field is not None:
+        chosen = field_values(frame, tags, id_field, (), np.arange(len(frame)))
+        present = chosen.present & np.array([str(v).strip() != "" for v in chosen.raw])
+        keys = [str(v) if ok else key
+                for v, ok, key in zip(chosen.raw, present, keys, strict=True)]  # fmt: skip
+        empty = int((~present).sum())
+        if empty and report is not None:
+            report.fallbacks["id: empty"] = empty
+    repeated = pd.Index(keys)[pd.Index(keys).duplicated()]
+    if len(repeated):
+        named = f"--id-field {id_field!r}" if id_field is not None else "the feature ids"
+        raise GisError(
+            f"{named}: {len(repeated)} repeated values (e.g. {str(repeated[0])!r}); ids must"
+            " be unique in a layer"
+        )
     return [f"{layer}:{key}" for key in keys]
 
 
+def polygonal(geometries: ObjectArray, cls: str) -> tuple[ObjectArray, list[str], int]:
+    """Each geometry as a MultiPolygon (None when skipped), why each was skipped, repairs.
+
+    Roads given as lines become surfaces ``ROAD_WIDTH`` wide; invalid polygons are repaired
+    (their polygonal part kept); points, lines and non-finite coordinates are skipped.
+    """
+    count = len(geometries)
+    geometries = np.array(geometries, dtype=object)
+    reasons = [""] * count
+    finite = np.isfinite(shapely.bounds(geometries)).all(axis=1)
+    unreadable = shapely.is_missing(geometries) | shapely.is_empty(geometries)
+    for index in np.flatnonzero(unreadable | ~finite).tolist():
+        reasons[index] = "no readable geometry" if unreadable[index] else (
+            "coordinates that the city CRS cannot hold")  # fmt: skip
+    geometries[unreadable | ~finite] = None
+    kinds = shapely.get_type_id(geometries)
+    if cls == "road":
+        lines = np.isin(kinds, (1, 5))
+        geometries[lines] = shapely.buffer(geometries[lines], ROAD_WIDTH / 2, cap_style="flat")
+    broken = ~shapely.is_valid(geometries) & ~shapely.is_missing(geometries)
+    geometries[broken] = shapely.make_valid(geometries[broken])
+    kinds = shapely.get_type_id(geometries)
+    parts, owner = shapely.get_parts(geometries, return_index=True)
+    nested = np.isin(shapely.get_type_id(parts), (6, 7))
+    if nested.any():
+        inner, within = shapely.get_parts(parts[nested], return_index=True)
+        parts = np.concatenate([parts[~nested], inner])
+        owner = np.concatenate([owner[~nested], owner[nested][within]])
+        order = np.argsort(owner, kind="stable")
+        parts, owner = parts[order], owner[order]
+    polygons = (shapely.get_type_id(parts) == 3) & ~shapely.is_empty(parts)
+    result = np.full(count, None, dtype=object)
+    if polygons.any():
+        shapely.multipolygons(parts[polygons], indices=owner[polygons], out=result)
+    for index in np.flatnonzero(shapely.is_missing(result) & ~shapely.is_missing(geometries)):
+        reasons[index] = f"a {_TYPE_NAMES[kinds[index]]}, not a polygon"
+    return result, reasons, int(broken.sum())
+
+
 def building_height(attributes: dict[str, Any], options: VectorOptions) -> tuple[float, str]:
-    """The height of a building and where it came from: height, levels or the default."""
-    height = _number(_field(attributes, options.height_field, HEIGHT_FIELDS))
-    if height is not None and height > 0:
-        return height, "height"
-    levels = _number(_field(attributes, options.levels_field, LEVEL_FIELDS))
-    if levels is not None and levels > 0:
-        return levels * options.storey_height, "levels"
-    return options.default_height, "default"
+    """The height of one building and where it came from: height, levels or the default.
 
-
-def _field(attributes: dict[str, Any], chosen: str | None, candidates: tuple[str, ...]) -> Any:
-    if chosen is not None:
-        if chosen not in attributes:
-            raise GisError(f"no column {chosen!r} in the layer")
-        return attributes[chosen]
-    tags = attributes.get("osm_tags", {})
-    for name in candidates:
-        value = attributes.get(name, tags.get(name))
-        if value is not None:
-            return value
-    return None
-
-
-def _number(value: Any) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, int | float | np.number):
-        number = float(value)
-        return number if math.isfinite(number) else None
-    match = _NUMBER.match(str(value))
-    if match is None:
-        return None
-    number = float(match.group(1))
-    return number * 0.3048 if (match.group(2) or "").lower() in ("ft", "'") else number
-
-
-def _polygonal(
-    geometry: shapely.Geometry | None, cls: str, report: VectorReport
-) -> tuple[shapely.Geometry | None, str]:
-    if not isinstance(geometry, shapely.Geometry) or geometry.is_empty:
-        return None, "no readable geometry"
-    if cls == "road" and geometry.geom_type in ("LineString", "MultiLineString"):
-        return geometry.buffer(ROAD_WIDTH / 2, cap_style="flat"), ""
-    if not geometry.is_valid:
-        geometry = shapely.make_valid(geometry)
-        report.repaired += 1
-    polygons = [g for g in getattr(geometry, "geoms", [geometry]) if isinstance(g, Polygon)]
-    polygons += [p for g in getattr(geometry, "geoms", []) if isinstance(g, MultiPolygon)
-                 for p in g.geoms]  # fmt: skip
-    if not polygons:
-        return None, f"a {geometry.geom_type}, not a polygon"
-    return MultiPolygon(polygons), ""
-
-
-def _attributes(row: pd.Series, geometry_column: str) -> dict[str, Any]:
-    attributes: dict[str, Any] = {}
-    for key, value in row.items():
-        if (
-            key == geometry_column
-            or value is None
-            or (isinstance(value, float) and math.isnan(value))
-        ):
-            continue
-        if key == "other_tags" and isinstance(value, str):
-            attributes["osm_tags"] = dict(_OSM_TAG.findall(value))
-            continue
-        attributes[str(key)] = value.item() if isinstance(value, np.generic) else value
-    return attributes
+    The same rules as an import: a value that is empty, unreadable, not positive, not
+    finite or beyond :data:`cim.gisfields.MAX_HEIGHT` (levels: ``MAX_LEVELS``) falls
+    through to the next rule.
+    """
+    frame = pd.DataFrame([{k: v for k, v in attributes.items() if k != "osm_tags"}])
+    tags = [dict(attributes.get("osm_tags", {}))]
+    everything = np.arange(1)
+    height = field_values(frame, tags, options.height_field, HEIGHT_FIELDS, everything, MAX_HEIGHT)
+    levels = field_values(frame, tags, options.levels_field, LEVEL_FIELDS, everything, MAX_LEVELS)
+    heights, sources = resolve_heights(
+        height.numbers, levels.numbers, options.storey_height, options.default_height
+    )
+    return float(heights[0]), str(sources[0])

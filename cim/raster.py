@@ -9,6 +9,7 @@ under their footprint and their mesh is shifted up by as much.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from rasterio.warp import calculate_default_transform, reproject
 from cim.crs import transform_arrays
 from cim.errors import CimError
 from cim.layout import CityLayout
-from cim.model import MeshPart, file_sha256
+from cim.model import file_sha256
 from cim.store import CityStore
 from cim.vocabulary import GIS_BUILDING_CLASSES
 
@@ -226,26 +227,46 @@ def rebase_buildings(store: CityStore) -> int:
         return ground_buildings(store)
 
 
+def footprint_bases(
+    city_dir: Path, crs: str, footprints: Sequence[Any] | npt.NDArray[np.object_]
+) -> FloatArray:
+    """The lowest DEM height under each footprint's vertices, NaN where none (no DEM, outside).
+
+    One pass: the DEM is read once and every vertex of every footprint sampled together.
+    """
+    geometries = np.empty(len(footprints), dtype=object)
+    geometries[:] = list(footprints)
+    bases = np.full(len(geometries), np.nan)
+    dem = read_dem(city_dir) if len(geometries) else None
+    if dem is None:
+        return bases
+    coordinates, owner = shapely.get_coordinates(geometries, return_index=True)
+    if len(coordinates) == 0:
+        return bases
+    lon, lat = transform_arrays(crs, "EPSG:4326", coordinates[:, 0], coordinates[:, 1])
+    np.fmin.at(bases, owner, bilinear(dem[0], dem[1], lon, lat))
+    return bases
+
+
 def ground_buildings(store: CityStore) -> int:
     """Inside an open transaction: set buildings' bases on the DEM, shift their meshes as much.
 
-    Buildings already on the ground (or outside the DEM) are left as they are.
+    Buildings already on the ground (or outside the DEM) are left as they are. The DEM is
+    read once for all of them.
     """
-    writer, moved = store.writer(), 0
-    for cls in GIS_BUILDING_CLASSES:
-        for obj in store.objects(cls=cls):
-            base = base_height_at(store.city_dir, store.crs, obj.footprint)
-            old = obj.base_height or 0.0
-            if base is None or abs(base - old) < 1e-6:
-                continue
-            shift = base - old
-            top = (obj.top_height if obj.top_height is not None else old) + shift
-            writer.set_heights(obj.id, base, top)
-            parts = store.meshes([obj.id]).get(obj.id, [])
-            if parts:
-                offset = np.array([0.0, 0.0, shift])
-                writer.replace_mesh(
-                    obj.id, [MeshPart(p.material, p.vertices + offset, p.faces) for p in parts]
-                )
-            moved += 1
-    return moved
+    writer = store.writer()
+    buildings = [obj for cls in GIS_BUILDING_CLASSES for obj in store.objects(cls=cls)]
+    bases = footprint_bases(store.city_dir, store.crs, [obj.footprint for obj in buildings])
+    old = np.array([obj.base_height or 0.0 for obj in buildings], dtype=np.float64)
+    moved = np.flatnonzero(np.isfinite(bases) & (np.abs(bases - old) >= 1e-6))
+    shifts: dict[str, float] = {}
+    heights = []
+    for index in moved.tolist():
+        obj, base = buildings[index], float(bases[index])
+        shift = base - float(old[index])
+        top = (obj.top_height if obj.top_height is not None else float(old[index])) + shift
+        heights.append((obj.id, base, top))
+        shifts[obj.id] = shift
+    writer.set_heights_many(heights)
+    writer.shift_meshes(shifts)
+    return len(moved)

@@ -4,12 +4,54 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
+import struct
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import shapely
 
 from cim import gpkg
 from cim.errors import CimError
-from cim.model import CityObject, MeshPart
+from cim.model import CityObject, FloatArray, IndexArray, Material, MeshPart
+
+OffsetArray = npt.NDArray[np.int64]
+_GEOMETRY_HEADER = struct.Struct("<2sBBi4d")
+_CHUNK = 500
+_BULK_CACHE_KIB = 256 * 1024  # SQLite page cache during bulk inserts: the indexes stay in memory
+_ATTRIBUTES = json.JSONEncoder(ensure_ascii=False, default=str)
+#: the GeoPackage R-tree of the objects layer (``gpkg_rtree_index``) and, with it, the
+#: trigger ``<name>_insert`` that indexes each new row; bulk inserts fill it at once instead
+_RTREE = f"rtree_{gpkg.OBJECTS_TABLE}_geom"
+
+
+@dataclass(frozen=True)
+class PackedMeshes:
+    """One-part meshes of many objects in flat arrays, all of one material (bulk writes).
+
+    Object ``i`` owns the vertices ``vertex_offsets[i]:vertex_offsets[i + 1]`` and the faces
+    ``face_offsets[i]:face_offsets[i + 1]``, whose indices count from its first vertex.
+    An object without vertices gets no mesh.
+    """
+
+    object_ids: Sequence[str]
+    material: Material
+    vertices: FloatArray
+    faces: IndexArray
+    vertex_offsets: OffsetArray
+    face_offsets: OffsetArray
+
+    def part(self, index: int) -> MeshPart | None:
+        """The mesh part of object ``index``, or None when it has no vertices."""
+        v0, v1 = self.vertex_offsets[index], self.vertex_offsets[index + 1]
+        if v0 == v1:
+            return None
+        f0, f1 = self.face_offsets[index], self.face_offsets[index + 1]
+        return MeshPart(self.material, self.vertices[v0:v1], self.faces[f0:f1])
 
 
 class CityWriter:
@@ -95,6 +137,145 @@ class CityWriter:
             self.added_envelope = (x0, y0, x1, y1) if old is None else (
                 min(old[0], x0), min(old[1], y0), max(old[2], x1), max(old[3], y1))  # fmt: skip
 
+    def add_objects(self, objects: Sequence[CityObject]) -> None:
+        """Insert many objects at once (one statement, footprints encoded together).
+
+        Ids must be new to the city and distinct; on a clash nothing of the batch stays
+        once the transaction rolls back.
+        """
+        if not objects:
+            return
+        blobs, bounds = _geometry_blobs([obj.footprint for obj in objects], self._srs_id)
+        rows = (
+            (blob, obj.id, obj.cls, obj.name, obj.parent_id, obj.building_id, obj.storey_id,
+             obj.source, obj.base_height, obj.top_height, obj.digest,
+             _ATTRIBUTES.encode(obj.attributes))
+            for blob, obj in zip(blobs, objects, strict=True)
+        )  # fmt: skip
+        trigger = self._conn.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?",
+            (f"{_RTREE}_insert",),
+        ).fetchone()
+        if trigger is not None:  # the R-tree is filled once below, not row by row
+            self._conn.execute(f'DROP TRIGGER "{_RTREE}_insert"')
+        last = int(
+            self._conn.execute(
+                f"SELECT COALESCE(MAX(fid), 0) FROM {gpkg.OBJECTS_TABLE}"
+            ).fetchone()[0]
+        )
+        try:
+            with _large_cache(self._conn):
+                self._conn.executemany(
+                    f"INSERT INTO {gpkg.OBJECTS_TABLE} (geom, {', '.join(gpkg.OBJECT_COLUMNS)})"
+                    f" VALUES (?, {', '.join('?' * len(gpkg.OBJECT_COLUMNS))})",
+                    rows,
+                )
+        except sqlite3.IntegrityError as exc:
+            raise CimError(self._clash([obj.id for obj in objects])) from exc
+        finally:
+            if trigger is not None:
+                self._conn.execute(trigger[0])
+        if trigger is not None:
+            self._fill_rtree(last, blobs, bounds)
+        finite = bounds[np.isfinite(bounds).all(axis=1)]
+        if len(finite):
+            x0, y0 = (float(v) for v in finite[:, :2].min(axis=0))
+            x1, y1 = (float(v) for v in finite[:, 2:].max(axis=0))
+            old = self.added_envelope
+            self.added_envelope = (x0, y0, x1, y1) if old is None else (
+                min(old[0], x0), min(old[1], y0), max(old[2], x1), max(old[3], y1))  # fmt: skip
+
+    def _fill_rtree(self, last: int, blobs: list[bytes | None], bounds: FloatArray) -> None:
+        """Index the rows inserted after fid ``last`` in the GeoPackage R-tree, in one go."""
+        rows = self._conn.execute(
+            f"SELECT fid FROM {gpkg.OBJECTS_TABLE} WHERE fid > ? ORDER BY fid", (last,)
+        )
+        fids = [fid for (fid,) in rows]
+        if len(fids) != len(blobs):
+            raise CimError(f"the R-tree fill expected {len(blobs)} new rows, found {len(fids)}")
+        self._conn.executemany(
+            f'INSERT OR REPLACE INTO "{_RTREE}" VALUES (?, ?, ?, ?, ?)',
+            ((fid, x0, x1, y0, y1)
+             for fid, blob, (x0, y0, x1, y1) in zip(fids, blobs, bounds.tolist(), strict=True)
+             if blob is not None),
+        )  # fmt: skip
+
+    def _clash(self, ids: list[str]) -> str:
+        """Which id of a failed batch insert was taken, and by whom."""
+        repeated = [key for key, count in Counter(ids).items() if count > 1]
+        if repeated:
+            return f"object {repeated[0]} appears {ids.count(repeated[0])} times in one import"
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            row = self._conn.execute(
+                f"SELECT object_id, class, source FROM {gpkg.OBJECTS_TABLE}"
+                f" WHERE object_id IN ({','.join('?' * len(chunk))}) LIMIT 1",
+                chunk,
+            ).fetchone()
+            if row is not None:
+                return f"object {row[0]} ({row[1]}) already exists, from source {row[2]}"
+        return "an object of the import clashes with the store's constraints"
+
+    def add_packed_meshes(self, packed: PackedMeshes) -> int:
+        """Store one mesh row per object of ``packed`` that has vertices; return the rows."""
+        counts = np.diff(packed.vertex_offsets)
+        has_mesh = np.flatnonzero(counts > 0)
+        if len(has_mesh) == 0:
+            return 0
+        starts = packed.vertex_offsets[has_mesh]
+        vertices = np.ascontiguousarray(packed.vertices, dtype="<f8")
+        low = np.minimum.reduceat(vertices, starts, axis=0)
+        high = np.maximum.reduceat(vertices, starts, axis=0)
+        vertex_bytes = memoryview(vertices.tobytes())
+        face_bytes = memoryview(np.ascontiguousarray(packed.faces, dtype="<u4").tobytes())
+        material = json.dumps(packed.material.to_dict())
+        v_off, f_off = packed.vertex_offsets * 24, packed.face_offsets * 12
+        triangles = np.diff(packed.face_offsets).tolist()
+        v_off, f_off = v_off.tolist(), f_off.tolist()
+        rows = (
+            (packed.object_ids[i], 0, material, vertex_count, triangles[i], *lows, *highs,
+             vertex_bytes[v_off[i] : v_off[i + 1]], face_bytes[f_off[i] : f_off[i + 1]])
+            for i, vertex_count, lows, highs in zip(
+                has_mesh.tolist(), counts[has_mesh].tolist(), low.tolist(), high.tolist(),
+                strict=True,
+            )
+        )  # fmt: skip
+        with _large_cache(self._conn):
+            self._conn.executemany(
+                f"INSERT INTO {gpkg.MESHES_TABLE} ({', '.join(gpkg.MESH_COLUMNS)})"
+                f" VALUES ({', '.join('?' * len(gpkg.MESH_COLUMNS))})",
+                rows,
+            )
+        return len(has_mesh)
+
+    def set_heights_many(self, heights: Iterable[tuple[str, float, float]]) -> None:
+        """Set ``(object_id, base, top)`` of many existing objects."""
+        self._conn.executemany(
+            f"UPDATE {gpkg.OBJECTS_TABLE} SET base_height = ?, top_height = ? WHERE object_id = ?",
+            ((base, top, object_id) for object_id, base, top in heights),
+        )
+
+    def shift_meshes(self, shifts: Mapping[str, float]) -> None:
+        """Move every mesh part of the given objects up by their shift (metres)."""
+        ids = list(shifts)
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            rows = self._conn.execute(
+                f"SELECT fid, object_id, vertices FROM {gpkg.MESHES_TABLE}"
+                f" WHERE object_id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ).fetchall()
+            updates = []
+            for fid, object_id, blob in rows:
+                vertices = np.frombuffer(blob, dtype="<f8").reshape(-1, 3).copy()
+                vertices[:, 2] += shifts[object_id]
+                low, high = vertices[:, 2].min(), vertices[:, 2].max()
+                updates.append((vertices.tobytes(), float(low), float(high), fid))
+            self._conn.executemany(
+                f"UPDATE {gpkg.MESHES_TABLE} SET vertices = ?, min_z = ?, max_z = ? WHERE fid = ?",
+                updates,
+            )
+
     def set_attributes(self, object_id: str, attributes: dict[str, Any]) -> None:
         """Replace the attributes of an existing object."""
         changed = self._conn.execute(
@@ -162,3 +343,33 @@ def _mesh_values(part: MeshPart) -> tuple[Any, ...]:
         json.dumps(part.material.to_dict()), len(part.vertices), len(part.faces), *part.bounds,
         part.vertices.astype("<f8").tobytes(), part.faces.astype("<u4").tobytes(),
     )  # fmt: skip
+
+
+@contextmanager
+def _large_cache(conn: sqlite3.Connection) -> Iterator[None]:
+    """Raise the connection's page cache for one bulk statement, then restore it."""
+    (before,) = conn.execute("PRAGMA cache_size").fetchone()
+    conn.execute(f"PRAGMA cache_size = {-_BULK_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        conn.execute(f"PRAGMA cache_size = {int(before)}")
+
+
+def _geometry_blobs(
+    footprints: Sequence[Any], srs_id: int
+) -> tuple[list[bytes | None], FloatArray]:
+    """GeoPackage blobs of many footprints (as :func:`cim.gpkg.encode_geometry`) and bounds."""
+    geometries = np.empty(len(footprints), dtype=object)
+    geometries[:] = list(footprints)
+    other = np.flatnonzero(~np.isin(shapely.get_type_id(geometries), (-1, 6)))
+    geometries[other] = [gpkg.as_multipolygon(g) for g in geometries[other]]
+    geometries[shapely.is_empty(geometries)] = None
+    bounds = shapely.bounds(geometries)
+    wkbs = shapely.to_wkb(geometries, byte_order=1, output_dimension=2)
+    pack = _GEOMETRY_HEADER.pack
+    blobs: list[bytes | None] = [
+        None if wkb is None else pack(b"GP", 0, 3, srs_id, x0, x1, y0, y1) + wkb
+        for wkb, (x0, y0, x1, y1) in zip(wkbs.tolist(), bounds.tolist(), strict=True)
+    ]
+    return blobs, bounds

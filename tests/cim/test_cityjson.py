@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -104,3 +105,64 @@ def test_holes_are_kept(tmp_path: Path) -> None:
     )
     assert area.sum() == pytest.approx(96.0)  # 100 m² less the 4 m² hole
     store.close()
+
+
+def _one_square(tmp_path: Path, boundaries: list, vertices: list | None = None) -> Path:
+    square = [[85_000, 447_000, 0], [85_010, 447_000, 0], [85_010, 447_010, 0],
+              [85_000, 447_010, 0]]  # fmt: skip
+    document = {
+        "type": "CityJSON", "version": "2.0",
+        "metadata": {"referenceSystem": "https://www.opengis.net/def/crs/EPSG/0/28992"},
+        "vertices": square if vertices is None else vertices,
+        "CityObjects": {
+            "good": {"type": "Building", "geometry": [
+                {"type": "MultiSurface", "lod": "1", "boundaries": [[[0, 1, 2, 3]]]}]},
+            "bad": {"type": "Building", "geometry": [
+                {"type": "MultiSurface", "lod": "1", "boundaries": boundaries}]},
+        },
+    }  # fmt: skip
+    path = tmp_path / "squares.city.json"
+    path.write_text(json.dumps(document))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("boundaries", "message"),
+    [
+        ([[[0, 1, 2, -5]]], "CityObject 'bad' refers to vertex -5; the file has vertices 0 to 3"),
+        ([[[0, 1, 2, 4]]], "CityObject 'bad' refers to vertex 4; the file has vertices 0 to 3"),
+        ([[[0, 1, 2, 3.0]]], "CityObject 'bad' has the vertex index 3.0, not an integer"),
+        ([[[0, 1, "2", 3]]], "CityObject 'bad' has the vertex index '2', not an integer"),
+    ],
+)
+def test_vertex_indices_outside_the_vertices_are_refused(
+    tmp_path: Path, boundaries: list, message: str
+) -> None:
+    store = make_city(tmp_path, RD_NEW)
+    before = table_rows(store)
+    with pytest.raises(CityJsonError, match=re.escape(message)):
+        import_cityjson(store, _one_square(tmp_path, boundaries))
+    assert table_rows(store) == before
+    store.close()
+
+
+def test_vertices_that_are_not_numbers_or_absent_are_refused(tmp_path: Path) -> None:
+    path = _one_square(tmp_path, [[[0, 1, 2, 3]]], vertices=[[1, 2], [3, "x", 4]])
+    with pytest.raises(CityJsonError, match="the vertices are not x, y, z numbers"):
+        import_cityjson(make_city(tmp_path, RD_NEW), path)
+    path = _one_square(tmp_path, [[[0, 1, 2, 3]]], vertices=[])
+    with pytest.raises(CityJsonError, match="'good' refers to vertex 0; the file has no vertices"):
+        import_cityjson(make_city(tmp_path / "empty", RD_NEW), path)
+
+
+def test_files_outside_the_city_crs_area_warn(cityjson_dir: Path, tmp_path: Path) -> None:
+    guangzhou = make_city(tmp_path / "gz", "EPSG:4547")
+    report = import_cityjson(guangzhou, cityjson_dir / "delft.city.json")
+    (warning,) = report.warnings
+    assert "delft.city.json lands at lon 4.3" in warning and "lat 52.0" in warning
+    assert "outside the area of use of EPSG:4547" in warning
+    assert guangzhou.sources()[0]["report"]["warnings"] == report.warnings
+    guangzhou.close()
+    delft = make_city(tmp_path / "nl", RD_NEW)
+    assert import_cityjson(delft, cityjson_dir / "delft.city.json").warnings == []
+    delft.close()

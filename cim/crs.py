@@ -89,20 +89,26 @@ def to_lonlat(x: float, y: float, crs: str) -> tuple[float, float]:
 
 
 def in_area_of_use(crs: str, lon: float, lat: float) -> bool:
-    """Whether ``lon``/``lat`` lie in the area of use of ``crs`` (anywhere on Earth if it has none).
-
-    An area crossing the antimeridian (west > east) is read as two spans.
-    """
-    if not (math.isfinite(lon) and math.isfinite(lat) and -90 <= lat <= 90):
-        return False
+    """Whether ``lon``/``lat`` lie in the area of use of ``crs`` (all the Earth if none)."""
     area = parse_crs(crs).area_of_use
-    if area is None:
-        return -180 <= lon <= 180
-    inside_lon = (
-        area.west <= lon <= area.east if area.west <= area.east
-        else lon >= area.west or lon <= area.east
-    )  # fmt: skip
-    return inside_lon and area.south <= lat <= area.north
+    return bool(_inside_area(area, np.array([lon]), np.array([lat]))[0])
+
+
+def _inside_area(area: Any, lon: FloatArray, lat: FloatArray) -> npt.NDArray[np.bool_]:
+    """Which places lie inside ``area`` (a pyproj AreaOfUse, or None for the whole Earth).
+
+    Non-finite places are outside; an area crossing the antimeridian (west > east) is read as
+    two spans.
+    """
+    with np.errstate(invalid="ignore"):
+        valid = np.isfinite(lon) & np.isfinite(lat) & (np.abs(lat) <= 90)
+        if area is None:
+            return valid & (np.abs(lon) <= 180)
+        if area.west <= area.east:
+            inside_lon = (area.west <= lon) & (lon <= area.east)
+        else:
+            inside_lon = (lon >= area.west) | (lon <= area.east)
+        return valid & inside_lon & (area.south <= lat) & (lat <= area.north)
 
 
 def area_name(crs: str) -> str:
@@ -256,10 +262,7 @@ def area_of_use_warning(
     lat_array = np.asarray(lat, dtype=np.float64).ravel()
     if area is None or lon_array.size == 0:
         return None
-    with np.errstate(invalid="ignore"):
-        inside = (area.west <= lon_array) & (lon_array <= area.east)
-        inside &= (area.south <= lat_array) & (lat_array <= area.north)
-    outside = ~inside
+    outside = ~_inside_area(area, lon_array, lat_array)
     if not outside.any():
         return None
     finite = outside & np.isfinite(lon_array) & np.isfinite(lat_array)

@@ -1,6 +1,7 @@
-"""Smoke tests of the benchmark helpers: the generated city and the glb statistics.
+"""Smoke tests of the benchmarks and their helpers: the generated city, the glb statistics,
+and tiny runs that only check a benchmark runs to its end and prints its table.
 
-The benchmarks themselves never run in the test suite, and nothing here asserts a duration.
+Nothing here asserts a duration; the benchmarks' real sizes never run in the test suite.
 """
 
 from __future__ import annotations

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from bim.errors import BimError, GeoreferenceError, IfcReadError
-from cim.errors import CimError, CityExistsError, CityNotFoundError, CrsError, ObjectNotFoundError
+from cim.errors import (
+    CimError,
+    CityExistsError,
+    CityNotFoundError,
+    CrsError,
+    NotAStoreError,
+    ObjectNotFoundError,
+    StoreBusyError,
+)
 from tiles.errors import NothingToTileError, TilesError, TilingBusyError
 
 
@@ -36,6 +44,8 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (CityNotFoundError, 404),
     (CityExistsError, 409),
     (CrsError, 400),
+    (StoreBusyError, 503),
+    (NotAStoreError, 500),
     (IfcReadError, 422),
     (GeoreferenceError, 422),
     (NothingToTileError, 409),

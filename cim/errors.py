@@ -19,3 +19,15 @@ class ObjectNotFoundError(CimError):
 
 class CrsError(CimError):
     """A coordinate reference system is unknown or unusable."""
+
+
+class NotAStoreError(CimError):
+    """A file where the city store should be is not one (not SQLite, not a CIMTwin store)."""
+
+
+class StoreBusyError(CimError):
+    """The city store stayed locked by another writer past the busy timeout."""
+
+
+class QueryError(CimError):
+    """A query's parameters are unusable (a bounding box with NaN, inverted corners...)."""

@@ -26,7 +26,7 @@ OBJECT_HISTORY_TABLE = "object_history"
 MESH_HISTORY_TABLE = "mesh_history"
 SOURCE_HISTORY_TABLE = "source_history"
 LODS_TABLE = "building_lods"
-FORMAT_VERSION = "2"
+FORMAT_VERSION = "3"
 
 _BASE_SCHEMA = """
 CREATE TABLE gpkg_spatial_ref_sys (

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,15 +18,29 @@ from typing import Any
 
 import numpy as np
 
-from cim import gpkg
+from cim import gpkg, store_rtree, store_sqlite
 from cim.crs import crs_text, parse_crs, require_projected
-from cim.errors import CimError, CityExistsError, CityNotFoundError, ObjectNotFoundError
+from cim.errors import (
+    CimError,
+    CityExistsError,
+    CityNotFoundError,
+    NotAStoreError,
+    ObjectNotFoundError,
+    QueryError,
+)
 from cim.model import CityObject, Material, MeshPart
+from cim.store_rows import Box, ObjectRecord, Page
+from cim.store_tiles import TilerReads
 from cim.writer import CityWriter
 
 STORE_FILE = "city.gpkg"
 Bounds3D = tuple[float, float, float, float, float, float]
+BoxTuple = tuple[float, float, float, float]
 _OBJECT_COLUMNS = ", ".join(("geom", *gpkg.OBJECT_COLUMNS))
+_OBJECT_COLUMNS_O = ", ".join(f"o.{column}" for column in ("geom", *gpkg.OBJECT_COLUMNS))
+_RECORD_COLUMNS = (
+    "fid, object_id, class, name, building_id, storey_id, base_height, top_height, attributes"
+)
 
 
 @dataclass(frozen=True)
@@ -40,13 +54,16 @@ class MeshEntry:
     triangles: int
 
 
-class CityStore:
+class CityStore(TilerReads):
     """A city model stored in ``DIR/city.gpkg``."""
 
     def __init__(self, city_dir: Path, conn: sqlite3.Connection) -> None:
         self.city_dir = city_dir
         self._conn = conn
-        meta = dict(conn.execute(f"SELECT key, value FROM {gpkg.META_TABLE}").fetchall())
+        meta = _read_meta(conn, city_dir / STORE_FILE)
+        if meta.get("format_version") == _UPGRADABLE_FORMAT:
+            _upgrade(conn, city_dir / STORE_FILE)
+            meta["format_version"] = gpkg.FORMAT_VERSION
         if meta.get("format_version") != gpkg.FORMAT_VERSION:
             raise CimError(
                 f"{city_dir} holds a city store of format {meta.get('format_version')!r};"
@@ -55,11 +72,6 @@ class CityStore:
         self.crs: str = meta["crs"]
         self.name: str = meta.get("name", city_dir.name)
         self.srs_id: int = gpkg.srs_id_of(parse_crs(self.crs))
-
-    @property
-    def conn(self) -> sqlite3.Connection:
-        """The SQLite connection, for modules that read the tables in bulk (read only)."""
-        return self._conn
 
     @property
     def path(self) -> Path:
@@ -76,15 +88,18 @@ class CityStore:
         city_dir.mkdir(parents=True, exist_ok=True)
         partial = target.with_suffix(".gpkg.partial")
         partial.unlink(missing_ok=True)
-        conn = sqlite3.connect(partial)
+        conn = store_sqlite.connect(partial)
         try:
-            with conn:
-                gpkg.create_schema(conn, parsed, crs)
-                meta = {"crs": crs_text(parsed), "name": name or city_dir.resolve().name}
-                meta["format_version"] = gpkg.FORMAT_VERSION
-                conn.executemany(
-                    f"INSERT INTO {gpkg.META_TABLE} (key, value) VALUES (?, ?)", meta.items()
-                )
+            store_sqlite.use_wal(conn)
+            gpkg.create_schema(conn, parsed, crs)  # a script: commits as it goes
+            conn.execute("BEGIN IMMEDIATE")
+            store_rtree.create_index(conn)
+            meta = {"crs": crs_text(parsed), "name": name or city_dir.resolve().name}
+            meta["format_version"] = gpkg.FORMAT_VERSION
+            conn.executemany(
+                f"INSERT INTO {gpkg.META_TABLE} (key, value) VALUES (?, ?)", meta.items()
+            )
+            conn.execute("COMMIT")
         finally:
             conn.close()
         partial.replace(target)
@@ -92,18 +107,22 @@ class CityStore:
 
     @classmethod
     def open(cls, city_dir: Path) -> CityStore:
-        """Open the city in ``city_dir``."""
+        """Open the city in ``city_dir``; a store of format 2 gets its spatial index here.
+
+        Raises :class:`~cim.errors.NotAStoreError` for a file that is not a city store and
+        :class:`~cim.errors.StoreBusyError` when it stays locked past the busy timeout.
+        """
         if not city_dir.is_dir():
             raise CityNotFoundError(f"city folder {city_dir} does not exist (run `cimtwin init`)")
         path = city_dir / STORE_FILE
         if not path.is_file():
             raise CityNotFoundError(f"{city_dir} holds no city: {STORE_FILE} is missing")
-        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        conn = store_sqlite.connect(path)
         try:
             return cls(city_dir, conn)
-        except sqlite3.DatabaseError as exc:
+        except BaseException:
             conn.close()
-            raise CimError(f"{path} is not a CIMTwin city store: {exc}") from exc
+            raise
 
     def close(self) -> None:
         """Close the underlying connection."""
@@ -123,7 +142,11 @@ class CityStore:
 
     @contextmanager
     def transaction(self) -> Iterator[CityWriter]:
-        """Yield a writer; commit when the block ends, roll everything back on error."""
+        """Yield a writer; commit when the block ends, roll everything back on error.
+
+        Readers on other connections go on meanwhile (WAL). A second writer waits up to
+        :data:`cim.store_sqlite.BUSY_TIMEOUT`, then gets :class:`~cim.errors.StoreBusyError`.
+        """
         self._conn.execute("BEGIN IMMEDIATE")
         try:
             writer = CityWriter(self._conn, self.srs_id)
@@ -136,6 +159,27 @@ class CityStore:
             self._conn.execute("ROLLBACK")
             raise
         self._conn.execute("COMMIT")
+        # copy what the WAL holds into the file now (as far as readers allow), so that
+        # tools copying city.gpkg alone see the commit; copy_to is the safe way to copy
+        self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def copy_to(self, city_dir: Path) -> CityStore:
+        """Copy the store (a consistent snapshot, even while others write) into
+        ``city_dir`` (made if missing, must hold no store) and open the copy."""
+        target = city_dir / STORE_FILE
+        if target.exists():
+            raise CityExistsError(f"{city_dir} already holds a city ({STORE_FILE})")
+        city_dir.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(".gpkg.partial")
+        partial.unlink(missing_ok=True)
+        copy = store_sqlite.connect(partial)
+        try:
+            with store_sqlite.translated(self.path):
+                self._conn.backup(copy)
+        finally:
+            copy.close()
+        partial.replace(target)
+        return CityStore.open(city_dir)
 
     def get_object(self, object_id: str) -> CityObject:
         """Return the object with ``object_id``."""
@@ -163,22 +207,82 @@ class CityStore:
         )
         return [_object_from_row(row) for row in rows]
 
-    def objects_in_box(
-        self, cls: str, box: tuple[float, float, float, float] | None
-    ) -> list[CityObject]:
-        """Objects of one class whose footprint envelope meets ``box`` (city CRS), if given."""
+    def objects_in_box(self, cls: str | None, box: Box | BoxTuple | None) -> list[CityObject]:
+        """Objects (of one class, if given) whose footprint envelope meets ``box`` (city CRS),
+        found through the R-tree; every object of the class without a box."""
+        select = _Select(None if box is None else _as_box(box))
+        if cls is not None:
+            select.where("o.class = ?", cls)
+        sql, values = select.sql(_OBJECT_COLUMNS_O)
+        rows = self._conn.execute(f"{sql} ORDER BY o.fid", values)
+        return [_object_from_row(row) for row in rows]
+
+    def feature_page(
+        self,
+        cls: str,
+        box: Box | None = None,
+        properties: Mapping[str, str] | None = None,
+        limit: int = 10,
+        offset: int = 0,
+    ) -> Page[CityObject]:
+        """A page of the objects of a class meeting ``box`` (R-tree) whose properties equal
+        the given texts, in row order, with the number matched: paged in SQL.
+
+        A property is a core column (``name``, ``parent_id``, ``building_id``,
+        ``storey_id``, ``source``, ``base_height``, ``top_height``) or a scalar top-level
+        attribute, compared as text (booleans as ``true``/``false``).
+        """
+        select = _Select(box)
+        select.where("o.class = ?", cls)
+        for key, text in (properties or {}).items():
+            select.where_property(key, text)
+        count_sql, values = select.sql("COUNT(*)")
+        (matched,) = self._conn.execute(count_sql, values).fetchone()
+        sql, values = select.sql(_OBJECT_COLUMNS_O)
         rows = self._conn.execute(
-            f"SELECT {_OBJECT_COLUMNS} FROM {gpkg.OBJECTS_TABLE} WHERE class = ? ORDER BY fid",
-            (cls,),
+            f"{sql} ORDER BY o.fid LIMIT ? OFFSET ?", [*values, _sql_int(limit), _sql_int(offset)]
         )
-        found = []
-        for row in rows:
-            if box is not None:
-                envelope = gpkg.envelope(row[0])
-                if envelope is None or not _meets(envelope, box):
-                    continue
-            found.append(_object_from_row(row))
-        return found
+        return Page([_object_from_row(row) for row in rows], int(matched), offset, limit)
+
+    def class_extents(self) -> dict[str, Box]:
+        """The footprint extent of each class that has footprints, from the R-tree (its
+        single-precision boxes are rounded outwards: a few centimetres to decimetres)."""
+        rows = self._conn.execute(
+            f"SELECT o.class, MIN(r.minx), MIN(r.miny), MAX(r.maxx), MAX(r.maxy)"
+            f" FROM {store_rtree.RTREE_TABLE} r JOIN {gpkg.OBJECTS_TABLE} o ON o.fid = r.id"
+            " GROUP BY o.class"
+        )
+        return {cls: Box(*bounds) for cls, *bounds in rows}
+
+    def records(
+        self, ids: Iterable[str] | None = None, cls: str | None = None
+    ) -> Iterator[ObjectRecord]:
+        """The rows (footprints left out) of the given objects, or of a class, or of all."""
+        where: list[str] = []
+        values: list[Any] = []
+        if ids is not None:
+            where.append("object_id IN (SELECT value FROM json_each(?))")
+            values.append(json.dumps(sorted(set(ids))))
+        if cls is not None:
+            where.append("class = ?")
+            values.append(cls)
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        rows = self._conn.execute(
+            f"SELECT {_RECORD_COLUMNS} FROM {gpkg.OBJECTS_TABLE}{clause} ORDER BY fid", values
+        )
+        return (ObjectRecord(*row) for row in _records(rows))
+
+    def text_matches(self, text: str) -> Iterator[ObjectRecord]:
+        """The rows whose id, name or attributes contain ``text`` (case-insensitive for
+        ASCII letters, as SQLite's LIKE)."""
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = self._conn.execute(
+            f"SELECT {_RECORD_COLUMNS} FROM {gpkg.OBJECTS_TABLE}"
+            " WHERE object_id LIKE ? ESCAPE '\\' OR name LIKE ? ESCAPE '\\'"
+            " OR attributes LIKE ? ESCAPE '\\' ORDER BY fid",
+            (pattern, pattern, pattern),
+        )
+        return (ObjectRecord(*row) for row in _records(rows))
 
     def count_objects(
         self,
@@ -338,5 +442,114 @@ def _part(material: str, vertices: bytes, faces: bytes) -> MeshPart:
     )
 
 
-def _meets(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
-    return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
+def _as_box(box: Box | BoxTuple) -> Box:
+    return box if isinstance(box, Box) else Box.checked(*box)
+
+
+_PROPERTY_COLUMNS = ("class", "name", "parent_id", "building_id", "storey_id", "source",
+                     "base_height", "top_height")  # fmt: skip
+
+
+class _Select:
+    """A SELECT over the objects (alias ``o``), through the R-tree when there is a box."""
+
+    def __init__(self, box: Box | None) -> None:
+        self.box = box
+        self.conditions: list[str] = []
+        self.values: list[Any] = []
+        if box is not None:
+            # candidates from the R-tree (single precision, rounded outwards), then the
+            # exact envelope from the blob header
+            corners = [box.max_x, box.min_x, box.max_y, box.min_y]
+            self.where("r.minx <= ? AND r.maxx >= ? AND r.miny <= ? AND r.maxy >= ?", *corners)
+            self.where(
+                "ST_MinX(o.geom) <= ? AND ST_MaxX(o.geom) >= ?"
+                " AND ST_MinY(o.geom) <= ? AND ST_MaxY(o.geom) >= ?",
+                *corners,
+            )
+
+    def where(self, condition: str, *values: Any) -> None:
+        """Add a condition and its parameters."""
+        self.conditions.append(condition)
+        self.values.extend(values)
+
+    def where_property(self, key: str, text: str) -> None:
+        """Add "property ``key`` reads ``text``" (see :meth:`CityStore.feature_page`)."""
+        if key in _PROPERTY_COLUMNS:
+            self.where(f"CAST(o.{key} AS TEXT) = ?", text)
+            return
+        path = "$." + json.dumps(key)
+        self.where(
+            "CASE json_type(o.attributes, ?) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false'"
+            " WHEN 'text' THEN json_extract(o.attributes, ?)"
+            " WHEN 'integer' THEN CAST(json_extract(o.attributes, ?) AS TEXT)"
+            " WHEN 'real' THEN CAST(json_extract(o.attributes, ?) AS TEXT) END = ?",
+            path, path, path, path, text,
+        )  # fmt: skip
+
+    def sql(self, columns: str) -> tuple[str, list[Any]]:
+        """The statement selecting ``columns``, and its parameters."""
+        source = f"{gpkg.OBJECTS_TABLE} o"
+        if self.box is not None:  # the R-tree drives the join
+            source = f"{store_rtree.RTREE_TABLE} r CROSS JOIN {source} ON o.fid = r.id"
+        where = f" WHERE {' AND '.join(self.conditions)}" if self.conditions else ""
+        return f"SELECT {columns} FROM {source}{where}", list(self.values)
+
+
+def _sql_int(value: int) -> int:
+    """A LIMIT or OFFSET SQLite accepts (a signed 64-bit integer)."""
+    if not 0 <= value < 2**63:
+        raise QueryError(f"{value}: expected a whole number between 0 and 2^63 - 1")
+    return value
+
+
+def _records(rows: Iterable[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+    for fid, object_id, cls, name, building, storey, base, top, attributes in rows:
+        yield fid, object_id, cls, name or "", building, storey, base, top, attributes or "{}"
+
+
+def _read_meta(conn: sqlite3.Connection, path: Path) -> dict[str, str]:
+    """The settings of the store at ``path``; :class:`NotAStoreError` when it is not one."""
+    try:
+        (application_id,) = conn.execute("PRAGMA application_id").fetchone()
+        tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
+    except sqlite3.DatabaseError as exc:
+        if store_sqlite.is_busy(exc):
+            raise store_sqlite.busy_error(path, exc) from exc
+        raise NotAStoreError(f"{path} is not a CIMTwin city store: {exc}") from exc
+    if application_id != gpkg.APPLICATION_ID or gpkg.META_TABLE not in tables:
+        raise NotAStoreError(
+            f"{path} is not a CIMTwin city store: "
+            + ("not a GeoPackage" if application_id != gpkg.APPLICATION_ID
+               else f"a GeoPackage without the {gpkg.META_TABLE} table")
+        )  # fmt: skip
+    return dict(conn.execute(f"SELECT key, value FROM {gpkg.META_TABLE}").fetchall())
+
+
+_UPGRADABLE_FORMAT = "2"
+
+
+def _upgrade(conn: sqlite3.Connection, path: Path) -> None:
+    """Bring a store of format 2 to the current format: WAL journal, R-tree index filled."""
+    try:
+        store_sqlite.use_wal(conn)
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        raise CimError(
+            f"{path} is a city store of format {_UPGRADABLE_FORMAT}, upgraded to format"
+            f" {gpkg.FORMAT_VERSION} (spatial index) when first opened with write access: {exc}"
+        ) from exc
+    try:
+        (current,) = conn.execute(
+            f"SELECT value FROM {gpkg.META_TABLE} WHERE key = 'format_version'"
+        ).fetchone()
+        if current == _UPGRADABLE_FORMAT:  # another process may have upgraded it meanwhile
+            store_rtree.create_index(conn)
+            conn.execute(
+                f"UPDATE {gpkg.META_TABLE} SET value = ? WHERE key = 'format_version'",
+                (gpkg.FORMAT_VERSION,),
+            )
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

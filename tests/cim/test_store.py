@@ -358,9 +358,14 @@ def test_layer_extent_grows_with_additions_and_shrinks_after_removals(tmp_path: 
     store = make_city(tmp_path)
 
     def contents() -> tuple[float, ...]:
-        row = store.conn.execute(
-            "SELECT min_x, min_y, max_x, max_y FROM gpkg_contents WHERE table_name = 'city_objects'"
-        ).fetchone()
+        conn = sqlite3.connect(store.path)
+        try:
+            row = conn.execute(
+                "SELECT min_x, min_y, max_x, max_y FROM gpkg_contents"
+                " WHERE table_name = 'city_objects'"
+            ).fetchone()
+        finally:
+            conn.close()
         return tuple(row)
 
     with store.transaction() as writer:

@@ -1,0 +1,96 @@
+"""SQLite connections to a city store: WAL journal, busy timeout, errors in the store's terms.
+
+Every connection to ``city.gpkg`` is made here. The file is in WAL mode, so readers go on
+while an import holds its write transaction; a writer waiting for another writer waits up
+to the busy timeout, then fails with :class:`~cim.errors.StoreBusyError`. SQLite's
+"database is locked" never surfaces as anything else, and never as "not a store".
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from cim import store_rtree
+from cim.errors import StoreBusyError
+
+#: Seconds a statement waits for a lock held by another connection before failing.
+BUSY_TIMEOUT = 10.0
+#: Name endings of the files SQLite keeps beside a WAL database while it is open.
+WAL_FILES = ("-wal", "-shm")
+_BUSY_WORDS = ("database is locked", "database table is locked", "database is busy")
+
+
+def is_busy(error: sqlite3.Error) -> bool:
+    """Whether an SQLite error means another connection holds the lock."""
+    code = getattr(error, "sqlite_errorcode", None)
+    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return True
+    return isinstance(error, sqlite3.OperationalError) and any(
+        word in str(error).lower() for word in _BUSY_WORDS
+    )
+
+
+def busy_error(path: Path, error: sqlite3.Error) -> StoreBusyError:
+    """The error a caller sees when the store stayed locked past the busy timeout."""
+    return StoreBusyError(
+        f"the city store {path.name} is busy: another import or tiling is writing"
+        f" (waited {BUSY_TIMEOUT:g} s; try again when it is done) [{error}]"
+    )
+
+
+class StoreConnection(sqlite3.Connection):
+    """A connection whose statements raise :class:`StoreBusyError` on a lock timeout."""
+
+    store_path = Path("city.gpkg")
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        with translated(self.store_path):
+            return super().execute(sql, parameters)
+
+    def executemany(self, sql: str, parameters: Iterable[Any], /) -> sqlite3.Cursor:
+        with translated(self.store_path):
+            return super().executemany(sql, parameters)
+
+    def executescript(self, sql_script: str, /) -> sqlite3.Cursor:
+        with translated(self.store_path):
+            return super().executescript(sql_script)
+
+
+@contextmanager
+def translated(path: Path) -> Iterator[None]:
+    """Turn SQLite's lock errors raised inside the block into :class:`StoreBusyError`."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if is_busy(exc):
+            raise busy_error(path, exc) from exc
+        raise
+
+
+def connect(path: Path) -> StoreConnection:
+    """Open ``path`` in autocommit mode with the busy timeout and the GeoPackage functions.
+
+    The caller turns the file into WAL (:func:`use_wal`) once it knows it is a store.
+    """
+    conn = sqlite3.connect(
+        path,
+        timeout=BUSY_TIMEOUT,
+        isolation_level=None,
+        check_same_thread=False,
+        factory=StoreConnection,
+    )
+    assert isinstance(conn, StoreConnection)
+    conn.store_path = path
+    store_rtree.register_functions(conn)
+    return conn
+
+
+def use_wal(conn: sqlite3.Connection) -> None:
+    """Switch the file to the WAL journal (kept in the file: done once per store)."""
+    (mode,) = conn.execute("PRAGMA journal_mode").fetchone()
+    if str(mode).lower() != "wal":
+        conn.execute("PRAGMA journal_mode = WAL")

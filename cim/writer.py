@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from cim import gpkg
+from cim import gpkg, store_rtree
 from cim.errors import CimError
 from cim.model import CityObject, MeshPart
 
@@ -95,6 +96,57 @@ class CityWriter:
             self.added_envelope = (x0, y0, x1, y1) if old is None else (
                 min(old[0], x0), min(old[1], y0), max(old[2], x1), max(old[3], y1))  # fmt: skip
 
+    @contextmanager
+    def bulk_index(self) -> Iterator[None]:
+        """Objects added inside the block skip the spatial index's per-row trigger; they are
+        indexed in one statement when the block ends (for bulk loads of many objects)."""
+        with store_rtree.bulk_load(self._conn):
+            yield
+
+    def add_objects(self, objects: Iterable[CityObject]) -> int:
+        """Insert many objects (ids new to the city) in one statement, indexed in one more;
+        return how many."""
+        rows = []
+        for obj in objects:
+            rows.append(_object_values(obj, self._srs_id))
+            self._grow_envelope(obj)
+        (before,) = self._conn.execute(
+            f"SELECT COALESCE(MAX(fid), 0) FROM {gpkg.OBJECTS_TABLE}"
+        ).fetchone()
+        with self.bulk_index():
+            try:
+                self._conn.executemany(
+                    f"INSERT INTO {gpkg.OBJECTS_TABLE} (geom, {', '.join(gpkg.OBJECT_COLUMNS)})"
+                    f" VALUES (?, {', '.join('?' * len(gpkg.OBJECT_COLUMNS))})",
+                    rows,
+                )
+            except sqlite3.IntegrityError as exc:
+                raise self._clash([row[1] for row in rows], before) from exc
+        return len(rows)
+
+    def _grow_envelope(self, obj: CityObject) -> None:
+        if obj.footprint is not None and not obj.footprint.is_empty:
+            x0, y0, x1, y1 = obj.footprint.bounds
+            old = self.added_envelope
+            self.added_envelope = (x0, y0, x1, y1) if old is None else (
+                min(old[0], x0), min(old[1], y0), max(old[2], x1), max(old[3], y1))  # fmt: skip
+
+    def _clash(self, ids: list[str], before: int) -> CimError:
+        """The error for ids given twice or taken by rows older than row id ``before``."""
+        seen: set[str] = set()
+        for object_id in ids:
+            if object_id in seen:
+                return CimError(f"object {object_id} is given twice")
+            seen.add(object_id)
+        row = self._conn.execute(
+            f"SELECT object_id, source FROM {gpkg.OBJECTS_TABLE} WHERE fid <= ?"
+            " AND object_id IN (SELECT value FROM json_each(?)) ORDER BY fid LIMIT 1",
+            (before, json.dumps(ids)),
+        ).fetchone()
+        if row is None:
+            return CimError("an object id is already taken")
+        return CimError(f"object {row[0]} already exists, from source {row[1]}")
+
     def set_attributes(self, object_id: str, attributes: dict[str, Any]) -> None:
         """Replace the attributes of an existing object."""
         changed = self._conn.execute(
@@ -161,4 +213,12 @@ def _mesh_values(part: MeshPart) -> tuple[Any, ...]:
     return (
         json.dumps(part.material.to_dict()), len(part.vertices), len(part.faces), *part.bounds,
         part.vertices.astype("<f8").tobytes(), part.faces.astype("<u4").tobytes(),
+    )  # fmt: skip
+
+
+def _object_values(obj: CityObject, srs_id: int) -> tuple[Any, ...]:
+    return (
+        gpkg.encode_geometry(obj.footprint, srs_id), obj.id, obj.cls, obj.name, obj.parent_id,
+        obj.building_id, obj.storey_id, obj.source, obj.base_height, obj.top_height, obj.digest,
+        json.dumps(obj.attributes, ensure_ascii=False, default=str),
     )  # fmt: skip

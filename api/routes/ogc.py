@@ -231,10 +231,10 @@ def _properties(obj: CityObject) -> dict[str, Any]:
 
 def _collection(store: CityStore, base: str, cls: str, box: Box | None) -> dict[str, Any]:
     extent = None
-    if box is not None:
-        corners = np.array([[box.min_x, box.min_y], [box.max_x, box.max_y]])
-        low, high = _to_output(corners, store, "OGC:CRS84")
-        extent = {"spatial": {"bbox": [[*low.tolist(), *high.tolist()]], "crs": CRS84}}
+    if box is not None:  # the box's edges, densified, so that the extent holds it
+        to_lon_lat = transformer(store.crs, "EPSG:4326")
+        bounds = to_lon_lat.transform_bounds(*box.as_tuple(), densify_pts=21)
+        extent = {"spatial": {"bbox": [list(bounds)], "crs": CRS84}}
     return {
         "id": cls, "title": cls, "itemType": "feature",
         "crs": [CRS84, _city_crs_uri(store)], "storageCrs": _city_crs_uri(store),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 import struct
@@ -379,4 +380,34 @@ def test_layer_extent_grows_with_additions_and_shrinks_after_removals(tmp_path: 
     with store.transaction() as writer:
         writer.remove_source("s2")
     assert contents() == (X0, Y0, X0 + 10.0, Y0 + 10.0)
+    store.close()
+
+
+def test_typed_rows_for_search_values_and_the_tiler(tmp_path: Path) -> None:
+    store = make_city(tmp_path)
+    _fill(store)
+    with store.transaction() as writer:
+        writer.add_object(CityObject("b-1", "IfcBuilding", "Hall_1%", source="third.ifc",
+                                     attributes={"addr:street": "Tianhe Road"}))  # fmt: skip
+        writer.add_lod("b-1", "LOD1", "third.ifc", 3.0, box_mesh((X0, Y0, 0), (X0 + 1, Y0 + 1, 3)))
+    records = {r.id: r for r in store.records()}
+    storey = records["storey-1"]
+    assert (storey.cls, storey.name, storey.base_height, storey.top_height) == (
+        "IfcBuildingStorey", "Ground floor", 10.0, 14.0)  # fmt: skip
+    assert storey.attributes()["psets"]["Pset_BuildingStoreyCommon"]["AboveGround"] is True
+    assert [r.id for r in store.records(["wall-1", "b-1", "missing"])] == ["wall-1", "b-1"]
+    assert {r.id for r in store.records(cls="IfcWall")} == {"wall-1"} | {
+        f"first.ifc-{i}" for i in range(5)}  # fmt: skip
+    assert [r.id for r in store.text_matches("tianhe road")] == ["b-1"]  # attributes, any case
+    assert [r.id for r in store.text_matches("_1%")] == ["b-1"]  # LIKE wildcards are literal
+    assert [r.id for r in store.text_matches("%")] == ["b-1"]
+    rows = list(store.tile_rows([records["wall-1"].fid, records["first.ifc-0"].fid]))
+    assert [row.record.id for row in rows] == ["first.ifc-0", "wall-1"]  # row id order
+    wall = rows[1]
+    assert wall.mesh.triangle_count == 12 and len(wall.mesh.vertices) == 8 * 24
+    assert json.loads(wall.mesh.material)["name"] == "grey"
+    assert wall.footprint() is None and wall.record.content()[0] == "wall-1"
+    assert store.building_records(["b-1", "nope"])["b-1"].name == "Hall_1%"
+    lod = store.lod_blobs(["b-1", "nope"], "LOD1")
+    assert list(lod) == ["b-1"] and lod["b-1"].triangle_count == 12
     store.close()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import sqlite3
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
 import shapely
@@ -105,10 +105,19 @@ def fill(conn: sqlite3.Connection, after_fid: int = 0) -> int:
     return int(cursor.rowcount)
 
 
+def add_boxes(
+    conn: sqlite3.Connection, boxes: Iterable[tuple[int, float, float, float, float]]
+) -> None:
+    """Index objects whose envelopes the caller knows: ``(fid, min x, max x, min y, max y)``."""
+    conn.executemany(f"INSERT OR REPLACE INTO {_R} VALUES (?, ?, ?, ?, ?)", boxes)
+
+
 @contextmanager
-def bulk_load(conn: sqlite3.Connection) -> Iterator[None]:
+def bulk_load(conn: sqlite3.Connection, fill_after: bool = True) -> Iterator[int]:
     """Inside the block, inserted objects skip the per-row insert trigger; when it ends they
-    are indexed in one statement and the trigger is back.
+    are indexed in one statement (unless ``fill_after`` is false: the caller then indexed
+    them with :func:`add_boxes`) and the trigger is back. Yields the largest row id
+    before the block.
 
     Needs an open write transaction: if the block fails, rolling the transaction back also
     restores the trigger.
@@ -117,8 +126,9 @@ def bulk_load(conn: sqlite3.Connection) -> Iterator[None]:
         raise RuntimeError("bulk_load needs an open write transaction")
     (last,) = conn.execute(f"SELECT COALESCE(MAX({_I}), 0) FROM {_T}").fetchone()
     conn.execute(f'DROP TRIGGER IF EXISTS "{RTREE_TABLE}_insert"')
-    yield
-    fill(conn, int(last))
+    yield int(last)
+    if fill_after:
+        fill(conn, int(last))
     conn.execute(TRIGGERS["insert"])
 
 
@@ -130,8 +140,25 @@ def _header(blob: object) -> tuple[int, str] | None:
     return flags, "<" if flags & 1 else ">"
 
 
-def _envelope(blob: object) -> tuple[float, float, float, float] | None:
-    """``(min x, max x, min y, max y)`` of a blob, None when empty or not a geometry."""
+Envelope = tuple[float, float, float, float]
+#: the last blob read and its envelope, replaced as one tuple (threads share it)
+_last: list[tuple[object, Envelope | None]] = [(None, None)]
+
+
+def _envelope(blob: object) -> Envelope | None:
+    """``(min x, max x, min y, max y)`` of a blob, None when empty or not a geometry.
+
+    The triggers ask five functions of the same blob in a row: the last answer is kept.
+    """
+    last_blob, last_box = _last[0]
+    if blob == last_blob:
+        return last_box
+    box = _read_envelope(blob)
+    _last[0] = (blob, box)
+    return box
+
+
+def _read_envelope(blob: object) -> Envelope | None:
     header = _header(blob)
     if header is None:
         return None

@@ -104,16 +104,15 @@ class CityWriter:
             yield
 
     def add_objects(self, objects: Iterable[CityObject]) -> int:
-        """Insert many objects (ids new to the city) in one statement, indexed in one more;
-        return how many."""
-        rows = []
-        for obj in objects:
-            rows.append(_object_values(obj, self._srs_id))
-            self._grow_envelope(obj)
-        (before,) = self._conn.execute(
-            f"SELECT COALESCE(MAX(fid), 0) FROM {gpkg.OBJECTS_TABLE}"
-        ).fetchone()
-        with self.bulk_index():
+        """Insert many objects (ids new to the city) in one statement and index their
+        footprints in one more (envelopes known here, no trigger); return how many."""
+        batch = list(objects)
+        blobs = gpkg.encode_geometries([obj.footprint for obj in batch], self._srs_id)
+        rows = [(blob, *_object_values(obj)) for blob, obj in zip(blobs, batch, strict=True)]
+        envelopes = [gpkg.envelope(blob) for blob in blobs]
+        for envelope in envelopes:
+            self._grow_envelope(envelope)
+        with store_rtree.bulk_load(self._conn, fill_after=False) as before:
             try:
                 self._conn.executemany(
                     f"INSERT INTO {gpkg.OBJECTS_TABLE} (geom, {', '.join(gpkg.OBJECT_COLUMNS)})"
@@ -122,11 +121,20 @@ class CityWriter:
                 )
             except sqlite3.IntegrityError as exc:
                 raise self._clash([row[1] for row in rows], before) from exc
+            fids = self._conn.execute(
+                f"SELECT fid FROM {gpkg.OBJECTS_TABLE} WHERE fid > ? ORDER BY fid", (before,)
+            ).fetchall()  # row ids grow in insertion order
+            store_rtree.add_boxes(
+                self._conn,
+                ((fid, e[0], e[2], e[1], e[3]) for (fid,), e in zip(fids, envelopes, strict=True)
+                 if e is not None),
+            )  # fmt: skip
         return len(rows)
 
-    def _grow_envelope(self, obj: CityObject) -> None:
-        if obj.footprint is not None and not obj.footprint.is_empty:
-            x0, y0, x1, y1 = obj.footprint.bounds
+    def _grow_envelope(self, box: tuple[float, float, float, float] | None) -> None:
+        """Grow :attr:`added_envelope` by ``(min x, min y, max x, max y)``."""
+        if box is not None:
+            x0, y0, x1, y1 = box
             old = self.added_envelope
             self.added_envelope = (x0, y0, x1, y1) if old is None else (
                 min(old[0], x0), min(old[1], y0), max(old[2], x1), max(old[3], y1))  # fmt: skip
@@ -216,9 +224,10 @@ def _mesh_values(part: MeshPart) -> tuple[Any, ...]:
     )  # fmt: skip
 
 
-def _object_values(obj: CityObject, srs_id: int) -> tuple[Any, ...]:
+def _object_values(obj: CityObject) -> tuple[Any, ...]:
+    """The object's column values but its geometry, in :data:`cim.gpkg.OBJECT_COLUMNS` order."""
     return (
-        gpkg.encode_geometry(obj.footprint, srs_id), obj.id, obj.cls, obj.name, obj.parent_id,
-        obj.building_id, obj.storey_id, obj.source, obj.base_height, obj.top_height, obj.digest,
+        obj.id, obj.cls, obj.name, obj.parent_id, obj.building_id, obj.storey_id, obj.source,
+        obj.base_height, obj.top_height, obj.digest,
         json.dumps(obj.attributes, ensure_ascii=False, default=str),
     )  # fmt: skip

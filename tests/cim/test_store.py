@@ -411,3 +411,20 @@ def test_typed_rows_for_search_values_and_the_tiler(tmp_path: Path) -> None:
     lod = store.lod_blobs(["b-1", "nope"], "LOD1")
     assert list(lod) == ["b-1"] and lod["b-1"].triangle_count == 12
     store.close()
+
+
+def test_encoding_many_footprints_matches_encoding_one_at_a_time() -> None:
+    footprints = [
+        None,
+        _square(X0, Y0, 10.0),
+        MultiPolygon([_square(X0, Y0, 1.0), _square(X0 + 5, Y0, 2.0)]),
+        GeometryCollection([_square(X0, Y0, 3.0), LineString([(0, 0), (1, 1)])]),
+        LineString([(X0, Y0), (X0 + 1, Y0 + 1)]),
+        Polygon(),
+        Point(X0, Y0),
+        _square(X0 - 7.5, Y0 + 0.25, 0.125),
+    ]
+    many = gpkg.encode_geometries(footprints, 4547)
+    assert many == [gpkg.encode_geometry(f, 4547) for f in footprints]
+    assert [blob is None for blob in many] == [True, False, False, False, True, True, True, False]
+    assert gpkg.encode_geometries([], 4547) == []

@@ -24,11 +24,10 @@ from cim.errors import (
     CimError,
     CityExistsError,
     CityNotFoundError,
-    NotAStoreError,
     ObjectNotFoundError,
-    QueryError,
 )
 from cim.model import CityObject, Material, MeshPart
+from cim.store_query import Select, sql_int
 from cim.store_rows import Box, ObjectRecord, Page
 from cim.store_tiles import TilerReads
 from cim.writer import CityWriter
@@ -60,9 +59,9 @@ class CityStore(TilerReads):
     def __init__(self, city_dir: Path, conn: sqlite3.Connection) -> None:
         self.city_dir = city_dir
         self._conn = conn
-        meta = _read_meta(conn, city_dir / STORE_FILE)
-        if meta.get("format_version") == _UPGRADABLE_FORMAT:
-            _upgrade(conn, city_dir / STORE_FILE)
+        meta = store_sqlite.read_meta(conn, city_dir / STORE_FILE)
+        if meta.get("format_version") == store_sqlite.UPGRADABLE_FORMAT:
+            store_sqlite.upgrade(conn, city_dir / STORE_FILE)
             meta["format_version"] = gpkg.FORMAT_VERSION
         if meta.get("format_version") != gpkg.FORMAT_VERSION:
             raise CimError(
@@ -210,7 +209,7 @@ class CityStore(TilerReads):
     def objects_in_box(self, cls: str | None, box: Box | BoxTuple | None) -> list[CityObject]:
         """Objects (of one class, if given) whose footprint envelope meets ``box`` (city CRS),
         found through the R-tree; every object of the class without a box."""
-        select = _Select(None if box is None else _as_box(box))
+        select = Select(None if box is None else _as_box(box))
         if cls is not None:
             select.where("o.class = ?", cls)
         sql, values = select.sql(_OBJECT_COLUMNS_O)
@@ -232,7 +231,7 @@ class CityStore(TilerReads):
         ``storey_id``, ``source``, ``base_height``, ``top_height``) or a scalar top-level
         attribute, compared as text (booleans as ``true``/``false``).
         """
-        select = _Select(box)
+        select = Select(box)
         select.where("o.class = ?", cls)
         for key, text in (properties or {}).items():
             select.where_property(key, text)
@@ -240,7 +239,7 @@ class CityStore(TilerReads):
         (matched,) = self._conn.execute(count_sql, values).fetchone()
         sql, values = select.sql(_OBJECT_COLUMNS_O)
         rows = self._conn.execute(
-            f"{sql} ORDER BY o.fid LIMIT ? OFFSET ?", [*values, _sql_int(limit), _sql_int(offset)]
+            f"{sql} ORDER BY o.fid LIMIT ? OFFSET ?", [*values, sql_int(limit), sql_int(offset)]
         )
         return Page([_object_from_row(row) for row in rows], int(matched), offset, limit)
 
@@ -446,110 +445,6 @@ def _as_box(box: Box | BoxTuple) -> Box:
     return box if isinstance(box, Box) else Box.checked(*box)
 
 
-_PROPERTY_COLUMNS = ("class", "name", "parent_id", "building_id", "storey_id", "source",
-                     "base_height", "top_height")  # fmt: skip
-
-
-class _Select:
-    """A SELECT over the objects (alias ``o``), through the R-tree when there is a box."""
-
-    def __init__(self, box: Box | None) -> None:
-        self.box = box
-        self.conditions: list[str] = []
-        self.values: list[Any] = []
-        if box is not None:
-            # candidates from the R-tree (single precision, rounded outwards), then the
-            # exact envelope from the blob header
-            corners = [box.max_x, box.min_x, box.max_y, box.min_y]
-            self.where("r.minx <= ? AND r.maxx >= ? AND r.miny <= ? AND r.maxy >= ?", *corners)
-            self.where(
-                "ST_MinX(o.geom) <= ? AND ST_MaxX(o.geom) >= ?"
-                " AND ST_MinY(o.geom) <= ? AND ST_MaxY(o.geom) >= ?",
-                *corners,
-            )
-
-    def where(self, condition: str, *values: Any) -> None:
-        """Add a condition and its parameters."""
-        self.conditions.append(condition)
-        self.values.extend(values)
-
-    def where_property(self, key: str, text: str) -> None:
-        """Add "property ``key`` reads ``text``" (see :meth:`CityStore.feature_page`)."""
-        if key in _PROPERTY_COLUMNS:
-            self.where(f"CAST(o.{key} AS TEXT) = ?", text)
-            return
-        path = "$." + json.dumps(key)
-        self.where(
-            "CASE json_type(o.attributes, ?) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false'"
-            " WHEN 'text' THEN json_extract(o.attributes, ?)"
-            " WHEN 'integer' THEN CAST(json_extract(o.attributes, ?) AS TEXT)"
-            " WHEN 'real' THEN CAST(json_extract(o.attributes, ?) AS TEXT) END = ?",
-            path, path, path, path, text,
-        )  # fmt: skip
-
-    def sql(self, columns: str) -> tuple[str, list[Any]]:
-        """The statement selecting ``columns``, and its parameters."""
-        source = f"{gpkg.OBJECTS_TABLE} o"
-        if self.box is not None:  # the R-tree drives the join
-            source = f"{store_rtree.RTREE_TABLE} r CROSS JOIN {source} ON o.fid = r.id"
-        where = f" WHERE {' AND '.join(self.conditions)}" if self.conditions else ""
-        return f"SELECT {columns} FROM {source}{where}", list(self.values)
-
-
-def _sql_int(value: int) -> int:
-    """A LIMIT or OFFSET SQLite accepts (a signed 64-bit integer)."""
-    if not 0 <= value < 2**63:
-        raise QueryError(f"{value}: expected a whole number between 0 and 2^63 - 1")
-    return value
-
-
 def _records(rows: Iterable[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
     for fid, object_id, cls, name, building, storey, base, top, attributes in rows:
         yield fid, object_id, cls, name or "", building, storey, base, top, attributes or "{}"
-
-
-def _read_meta(conn: sqlite3.Connection, path: Path) -> dict[str, str]:
-    """The settings of the store at ``path``; :class:`NotAStoreError` when it is not one."""
-    try:
-        (application_id,) = conn.execute("PRAGMA application_id").fetchone()
-        tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
-    except sqlite3.DatabaseError as exc:
-        if store_sqlite.is_busy(exc):
-            raise store_sqlite.busy_error(path, exc) from exc
-        raise NotAStoreError(f"{path} is not a CIMTwin city store: {exc}") from exc
-    if application_id != gpkg.APPLICATION_ID or gpkg.META_TABLE not in tables:
-        raise NotAStoreError(
-            f"{path} is not a CIMTwin city store: "
-            + ("not a GeoPackage" if application_id != gpkg.APPLICATION_ID
-               else f"a GeoPackage without the {gpkg.META_TABLE} table")
-        )  # fmt: skip
-    return dict(conn.execute(f"SELECT key, value FROM {gpkg.META_TABLE}").fetchall())
-
-
-_UPGRADABLE_FORMAT = "2"
-
-
-def _upgrade(conn: sqlite3.Connection, path: Path) -> None:
-    """Bring a store of format 2 to the current format: WAL journal, R-tree index filled."""
-    try:
-        store_sqlite.use_wal(conn)
-        conn.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as exc:
-        raise CimError(
-            f"{path} is a city store of format {_UPGRADABLE_FORMAT}, upgraded to format"
-            f" {gpkg.FORMAT_VERSION} (spatial index) when first opened with write access: {exc}"
-        ) from exc
-    try:
-        (current,) = conn.execute(
-            f"SELECT value FROM {gpkg.META_TABLE} WHERE key = 'format_version'"
-        ).fetchone()
-        if current == _UPGRADABLE_FORMAT:  # another process may have upgraded it meanwhile
-            store_rtree.create_index(conn)
-            conn.execute(
-                f"UPDATE {gpkg.META_TABLE} SET value = ? WHERE key = 'format_version'",
-                (gpkg.FORMAT_VERSION,),
-            )
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")

@@ -1,4 +1,5 @@
-"""SQLite connections to a city store: WAL journal, busy timeout, errors in the store's terms.
+"""Opening a city store's SQLite file: WAL journal, busy timeout, errors in the store's terms,
+the settings table, the upgrade of older formats.
 
 Every connection to ``city.gpkg`` is made here. The file is in WAL mode, so readers go on
 while an import holds its write transaction; a writer waiting for another writer waits up
@@ -14,8 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from cim import store_rtree
-from cim.errors import StoreBusyError
+from cim import gpkg, store_rtree
+from cim.errors import CimError, NotAStoreError, StoreBusyError
 
 #: Seconds a statement waits for a lock held by another connection before failing.
 BUSY_TIMEOUT = 10.0
@@ -37,7 +38,7 @@ def is_busy(error: sqlite3.Error) -> bool:
 def busy_error(path: Path, error: sqlite3.Error) -> StoreBusyError:
     """The error a caller sees when the store stayed locked past the busy timeout."""
     return StoreBusyError(
-        f"the city store {path.name} is busy: another import or tiling is writing"
+        f"the city store {path.name} is busy: another import is writing"
         f" (waited {BUSY_TIMEOUT:g} s; try again when it is done) [{error}]"
     )
 
@@ -94,3 +95,50 @@ def use_wal(conn: sqlite3.Connection) -> None:
     (mode,) = conn.execute("PRAGMA journal_mode").fetchone()
     if str(mode).lower() != "wal":
         conn.execute("PRAGMA journal_mode = WAL")
+
+
+def read_meta(conn: sqlite3.Connection, path: Path) -> dict[str, str]:
+    """The settings of the store at ``path``; :class:`NotAStoreError` when it is not one."""
+    try:
+        (application_id,) = conn.execute("PRAGMA application_id").fetchone()
+        tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
+    except sqlite3.DatabaseError as exc:
+        if is_busy(exc):
+            raise busy_error(path, exc) from exc
+        raise NotAStoreError(f"{path} is not a CIMTwin city store: {exc}") from exc
+    if application_id != gpkg.APPLICATION_ID or gpkg.META_TABLE not in tables:
+        raise NotAStoreError(
+            f"{path} is not a CIMTwin city store: "
+            + ("not a GeoPackage" if application_id != gpkg.APPLICATION_ID
+               else f"a GeoPackage without the {gpkg.META_TABLE} table")
+        )  # fmt: skip
+    return dict(conn.execute(f"SELECT key, value FROM {gpkg.META_TABLE}").fetchall())
+
+
+UPGRADABLE_FORMAT = "2"
+
+
+def upgrade(conn: sqlite3.Connection, path: Path) -> None:
+    """Bring a store of format 2 to the current format: WAL journal, R-tree index filled."""
+    try:
+        use_wal(conn)
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        raise CimError(
+            f"{path} is a city store of format {UPGRADABLE_FORMAT}, upgraded to format"
+            f" {gpkg.FORMAT_VERSION} (spatial index) when first opened with write access: {exc}"
+        ) from exc
+    try:
+        (current,) = conn.execute(
+            f"SELECT value FROM {gpkg.META_TABLE} WHERE key = 'format_version'"
+        ).fetchone()
+        if current == UPGRADABLE_FORMAT:  # another process may have upgraded it meanwhile
+            store_rtree.create_index(conn)
+            conn.execute(
+                f"UPDATE {gpkg.META_TABLE} SET value = ? WHERE key = 'format_version'",
+                (gpkg.FORMAT_VERSION,),
+            )
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

@@ -200,9 +200,12 @@ class CityStore(TilerReads):
     ) -> list[CityObject]:
         """Return objects filtered by class, parent, building and storey, in import order."""
         where, values = _filters(cls, parent_id, building_id, storey_id)
-        page = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
+        page, paging = "", []
+        if limit is not None:  # checked: an offset past 2^63 is a QueryError, not a crash
+            page, paging = " LIMIT ? OFFSET ?", [sql_int(limit), sql_int(offset)]
         rows = self._conn.execute(
-            f"SELECT {_OBJECT_COLUMNS} FROM {gpkg.OBJECTS_TABLE}{where} ORDER BY fid{page}", values
+            f"SELECT {_OBJECT_COLUMNS} FROM {gpkg.OBJECTS_TABLE}{where} ORDER BY fid{page}",
+            [*values, *paging],
         )
         return [_object_from_row(row) for row in rows]
 

@@ -16,7 +16,14 @@ import shapely
 from shapely.geometry import GeometryCollection, LineString, MultiPolygon, Point, Polygon
 
 from cim import gpkg
-from cim.errors import CimError, CityExistsError, CityNotFoundError, CrsError, ObjectNotFoundError
+from cim.errors import (
+    CimError,
+    CityExistsError,
+    CityNotFoundError,
+    CrsError,
+    ObjectNotFoundError,
+    QueryError,
+)
 from cim.model import CityObject, Material, MeshPart
 from cim.store import STORE_FILE, CityStore
 from tests.conftest import LOCAL_CRS, add_boxes, box_mesh, make_city, store_state, table_rows
@@ -428,3 +435,13 @@ def test_encoding_many_footprints_matches_encoding_one_at_a_time() -> None:
     assert many == [gpkg.encode_geometry(f, 4547) for f in footprints]
     assert [blob is None for blob in many] == [True, False, False, False, True, True, True, False]
     assert gpkg.encode_geometries([], 4547) == []
+
+
+def test_pages_past_what_sqlite_counts_are_refused_clearly(tmp_path: Path) -> None:
+    store = make_city(tmp_path)
+    add_boxes(store, 3)
+    assert [o.id for o in store.objects(limit=2, offset=1)] == ["synthetic-1", "synthetic-2"]
+    for limit, offset in ((2, 2**63), (2**63, 0), (2, -1)):
+        with pytest.raises(QueryError, match="2\\^63"):
+            store.objects(limit=limit, offset=offset)
+    store.close()

@@ -9,8 +9,10 @@ from cim.errors import (
     CityExistsError,
     CityNotFoundError,
     CrsError,
+    NotAStoreError,
     ObjectNotFoundError,
     OriginError,
+    StoreBusyError,
 )
 from tiles.errors import NothingToTileError, TilesError, TilingBusyError
 
@@ -56,6 +58,8 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (CityExistsError, 409),
     (CrsError, 400),
     (OriginError, 422),
+    (StoreBusyError, 503),
+    (NotAStoreError, 500),
     (IfcReadError, 422),
     (GeoreferenceError, 422),
     (NothingToTileError, 409),

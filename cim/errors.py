@@ -23,3 +23,15 @@ class CrsError(CimError):
 
 class OriginError(CimError):
     """A user-given origin is malformed, not finite or outside its CRS's area of use."""
+
+
+class NotAStoreError(CimError):
+    """A file where the city store should be is not one (not SQLite, not a CIMTwin store)."""
+
+
+class StoreBusyError(CimError):
+    """The city store stayed locked by another writer past the busy timeout."""
+
+
+class QueryError(CimError):
+    """A query's parameters are unusable (a bounding box with NaN, inverted corners...)."""

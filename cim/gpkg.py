@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import sqlite3
 import struct
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
+import numpy as np
 import shapely
 from pyproj import CRS
 from shapely.geometry import MultiPolygon, Polygon
@@ -26,7 +28,7 @@ OBJECT_HISTORY_TABLE = "object_history"
 MESH_HISTORY_TABLE = "mesh_history"
 SOURCE_HISTORY_TABLE = "source_history"
 LODS_TABLE = "building_lods"
-FORMAT_VERSION = "2"
+FORMAT_VERSION = "3"
 
 _BASE_SCHEMA = """
 CREATE TABLE gpkg_spatial_ref_sys (
@@ -204,6 +206,37 @@ def encode_geometry(geometry: BaseGeometry | None, srs_id: int) -> bytes | None:
         b"GP" + bytes([0, 0b0000_0011]) + struct.pack("<i4d", srs_id, min_x, max_x, min_y, max_y)
     )
     return header + shapely.to_wkb(polygonal, byte_order=1, output_dimension=2)
+
+
+def encode_geometries(geometries: Sequence[BaseGeometry | None], srs_id: int) -> list[bytes | None]:
+    """:func:`encode_geometry` of many footprints at once (shapely's array functions)."""
+    array = np.empty(len(geometries), dtype=object)
+    array[:] = list(geometries)
+    types = shapely.get_type_id(array)
+    present = types >= 0
+    present[present] = ~shapely.is_empty(array[present])
+    polygonal = np.empty(len(array), dtype=object)
+    multi = present & (types == _MULTIPOLYGON)
+    polygonal[multi] = array[multi]
+    single = np.flatnonzero(present & (types == _POLYGON))
+    if len(single):
+        polygonal[single] = shapely.multipolygons(array[single], indices=np.arange(len(single)))
+    for index in np.flatnonzero(present & (types != _POLYGON) & (types != _MULTIPOLYGON)):
+        polygonal[index] = as_multipolygon(array[index])
+    kept = np.flatnonzero([g is not None for g in polygonal])
+    result: list[bytes | None] = [None] * len(array)
+    if len(kept) == 0:
+        return result
+    wkbs = shapely.to_wkb(polygonal[kept], byte_order=1, output_dimension=2)
+    bounds = shapely.bounds(polygonal[kept])
+    prefix = b"GP" + bytes([0, 0b0000_0011])
+    for index, wkb, (min_x, min_y, max_x, max_y) in zip(kept, wkbs, bounds.tolist(), strict=True):
+        header = prefix + struct.pack("<i4d", srs_id, min_x, max_x, min_y, max_y)
+        result[index] = header + wkb
+    return result
+
+
+_POLYGON, _MULTIPOLYGON = 3, 6  # shapely's geometry type ids
 
 
 def decode_geometry(blob: bytes | None) -> BaseGeometry | None:

@@ -7,14 +7,15 @@ count) and one per *unit*: a BIM building with all its elements, or one standalo
 such as a GIS building. Each unit gets the Morton code of its centre in a quadtree over a
 square: the units of any quadtree cell are then one range of an index, so planning a tile
 and listing its objects are range queries, whatever the city's size. Triangles are read
-later, one tile at a time, by :func:`object_rows`.
+later, one tile at a time, by :meth:`cim.store.CityStore.tile_rows`. The store writes the
+per-object rows (:meth:`cim.store.CityStore.copy_mesh_summaries`); this module's SQL
+touches only the index file.
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from cim import gpkg
 from cim.store import CityStore
 from cim.vocabulary import GIS_BUILDING_CLASSES
 
@@ -32,12 +32,6 @@ Square = tuple[float, float, float]  # min x, min y, side
 #: Quadtree depth of the Morton codes: cells of side / 65 536.
 CODE_LEVELS = 16
 OWN_MESH_LIMIT = 1_000  # standalone objects above this many triangles are drawn as blocks
-_IN_CHUNK = 900  # below SQLite's default limit of bound parameters
-#: A GIS building a BIM building replaces (the substring test spares parsing most rows).
-_REPLACED = (
-    "instr(o.attributes, 'replaced_by') > 0"
-    " AND json_extract(o.attributes, '$.replaced_by') IS NOT NULL"
-)
 
 
 @dataclass(frozen=True)
@@ -61,14 +55,11 @@ class MeshIndex:
         cls, store: CityStore, path: Path, excluded_classes: Iterable[str]
     ) -> tuple[MeshIndex, dict[str, int]]:
         """Write the index of ``store`` at ``path``; also return what was left out and why."""
-        excluded = sorted(set(excluded_classes))
-        conn = sqlite3.connect(f"file:{path}", uri=True)
+        left_out = store.copy_mesh_summaries(path, excluded_classes, GIS_BUILDING_CLASSES)
+        conn = sqlite3.connect(path)
         try:
-            conn.execute("ATTACH DATABASE ? AS city", (f"file:{store.path}?mode=ro",))
-            _create_tables(conn, excluded)
-            left_out = _excluded_counts(conn, excluded)
+            _create_units(conn)
             conn.commit()
-            conn.execute("DETACH DATABASE city")
         finally:
             conn.close()
         return cls(path), left_out
@@ -215,23 +206,11 @@ def _cell(
     return where, values
 
 
-def _create_tables(conn: sqlite3.Connection, excluded: list[str]) -> None:
-    marks = ",".join("?" * len(excluded)) or "''"
-    gis = ",".join("?" * len(GIS_BUILDING_CLASSES))
+def _create_units(conn: sqlite3.Connection) -> None:
+    """From the store's ``objects`` and ``lod_triangles`` tables, make the units."""
     conn.executescript("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;")
-    conn.execute(
-        "CREATE TABLE objects AS SELECT o.fid AS fid, o.building_id AS building,"
-        " MIN(m.min_x) AS x0, MIN(m.min_y) AS y0, MIN(m.min_z) AS z0, MAX(m.max_x) AS x1,"
-        " MAX(m.max_y) AS y1, MAX(m.max_z) AS z1, SUM(m.triangle_count) AS triangles,"
-        " 0 AS unit"
-        f" FROM city.{gpkg.MESHES_TABLE} m JOIN city.{gpkg.OBJECTS_TABLE} o"
-        " ON o.object_id = m.object_id"
-        f" WHERE o.class NOT IN ({marks}) AND NOT (o.class IN ({gis})"
-        f" AND {_REPLACED})"
-        " GROUP BY m.object_id",
-        [*excluded, *GIS_BUILDING_CLASSES],
-    )
     conn.execute("CREATE INDEX objects_building ON objects(building)")
+    conn.execute("CREATE UNIQUE INDEX lod_triangles_building ON lod_triangles(building, lod)")
     conn.execute(
         "UPDATE objects SET unit = CASE WHEN building IS NULL THEN fid ELSE"
         " (SELECT MIN(o2.fid) FROM objects o2 WHERE o2.building = objects.building) END"
@@ -249,11 +228,11 @@ def _create_tables(conn: sqlite3.Connection, excluded: list[str]) -> None:
     conn.execute("ALTER TABLE units ADD COLUMN lod1 INTEGER")
     conn.execute("ALTER TABLE units ADD COLUMN lod2 INTEGER")
     lod = (
-        "COALESCE((SELECT l.triangle_count FROM city.{table} l WHERE l.building_id ="
+        "COALESCE((SELECT l.triangles FROM lod_triangles l WHERE l.building ="
         " units.building AND l.lod = '{lod}'), {fallback})"
     )
-    lod1 = lod.format(table=gpkg.LODS_TABLE, lod="LOD1", fallback=-1)
-    lod2 = lod.format(table=gpkg.LODS_TABLE, lod="LOD2", fallback=lod1)
+    lod1 = lod.format(lod="LOD1", fallback=-1)
+    lod2 = lod.format(lod="LOD2", fallback=lod1)
     conn.execute(
         "UPDATE units SET cx = (x0 + x1) / 2, cy = (y0 + y1) / 2,"
         " size = sqrt((x1 - x0) * (x1 - x0) + (y1 - y0) * (y1 - y0) + (z1 - z0) * (z1 - z0)),"
@@ -261,82 +240,3 @@ def _create_tables(conn: sqlite3.Connection, excluded: list[str]) -> None:
         f" lod2 = CASE WHEN building IS NULL THEN MIN(triangles, {OWN_MESH_LIMIT}) ELSE {lod2} END"
     )
     conn.execute("CREATE UNIQUE INDEX units_unit ON units(unit)")
-
-
-def _excluded_counts(conn: sqlite3.Connection, excluded: list[str]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    marks = ",".join("?" * len(excluded)) or "''"
-    rows = conn.execute(
-        f"SELECT o.class, COUNT(DISTINCT o.fid) FROM city.{gpkg.OBJECTS_TABLE} o"
-        f" JOIN city.{gpkg.MESHES_TABLE} m ON m.object_id = o.object_id"
-        f" WHERE o.class IN ({marks}) GROUP BY o.class",
-        excluded,
-    )
-    counts.update({cls: int(n) for cls, n in rows})
-    gis = ",".join("?" * len(GIS_BUILDING_CLASSES))
-    (hidden,) = conn.execute(
-        f"SELECT COUNT(DISTINCT o.fid) FROM city.{gpkg.OBJECTS_TABLE} o"
-        f" JOIN city.{gpkg.MESHES_TABLE} m ON m.object_id = o.object_id"
-        f" WHERE o.class IN ({gis}) AND {_REPLACED}",
-        GIS_BUILDING_CLASSES,
-    ).fetchone()
-    if hidden:
-        counts["replaced by BIM"] = int(hidden)
-    return counts
-
-
-#: object row id, id, class, name, building, storey, base, top, attributes, material,
-#: vertices, faces, footprint blob
-ObjectRow = tuple[Any, ...]
-
-
-def object_rows(store: CityStore, fids: Iterable[int]) -> Iterator[ObjectRow]:
-    """The rows and mesh parts of the given objects, in row-id then part order."""
-    ids = sorted(int(f) for f in fids)
-    for start in range(0, len(ids), _IN_CHUNK):
-        chunk = ids[start : start + _IN_CHUNK]
-        yield from store.conn.execute(
-            "SELECT o.fid, o.object_id, o.class, o.name, o.building_id, o.storey_id,"
-            " o.base_height, o.top_height, o.attributes, m.material, m.vertices, m.faces, o.geom"
-            f" FROM {gpkg.OBJECTS_TABLE} o JOIN {gpkg.MESHES_TABLE} m"
-            f" ON m.object_id = o.object_id WHERE o.fid IN ({','.join('?' * len(chunk))})"
-            " ORDER BY o.fid, m.part",
-            chunk,
-        )
-
-
-def building_rows(store: CityStore, building_ids: Iterable[str]) -> dict[str, ObjectRow]:
-    """The object rows of the given buildings (no mesh columns: those are None)."""
-    ids = sorted(set(building_ids))
-    result: dict[str, ObjectRow] = {}
-    for start in range(0, len(ids), _IN_CHUNK):
-        chunk = ids[start : start + _IN_CHUNK]
-        rows = store.conn.execute(
-            "SELECT fid, object_id, class, name, building_id, storey_id, base_height,"
-            f" top_height, attributes, NULL, NULL, NULL, geom FROM {gpkg.OBJECTS_TABLE}"
-            f" WHERE object_id IN ({','.join('?' * len(chunk))})",
-            chunk,
-        )
-        result.update({row[1]: row for row in rows})
-    return result
-
-
-def lod_meshes(store: CityStore, building_ids: Iterable[str], lod: str) -> dict[str, ObjectRow]:
-    """``(material, vertices, faces)`` of one LOD of the given buildings."""
-    ids = sorted(set(building_ids))
-    result: dict[str, ObjectRow] = {}
-    for start in range(0, len(ids), _IN_CHUNK):
-        chunk = ids[start : start + _IN_CHUNK]
-        rows = store.conn.execute(
-            f"SELECT building_id, material, vertices, faces FROM {gpkg.LODS_TABLE}"
-            f" WHERE lod = ? AND building_id IN ({','.join('?' * len(chunk))})",
-            [lod, *chunk],
-        )
-        result.update({row[0]: tuple(row[1:]) for row in rows})
-    return result
-
-
-def attributes_of(row: ObjectRow) -> dict[str, Any]:
-    """The decoded attributes of an object row."""
-    value = json.loads(row[8] or "{}")
-    return value if isinstance(value, dict) else {}

@@ -1,7 +1,8 @@
 """Queries the viewer needs: find objects by id, name or address; one value per object.
 
-Both read the ``city_objects`` table of a :class:`~cim.store.CityStore` directly (one SQL
-scan each) rather than building every :class:`~cim.model.CityObject`.
+Both read light rows (:class:`~cim.store_rows.ObjectRecord`) through the store's
+:meth:`~cim.store.CityStore.text_matches` and :meth:`~cim.store.CityStore.records` rather
+than building every :class:`~cim.model.CityObject`.
 """
 
 from __future__ import annotations
@@ -9,12 +10,10 @@ from __future__ import annotations
 import json
 import math
 import re
-import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from cim import gpkg
 from cim.store import CityStore
 from cim.vocabulary import BUILDING_CLASSES, SITE_CLASS, STOREY_CLASS, levels_of, use_of, year_of
 
@@ -40,11 +39,6 @@ class Hit:
     rank: tuple[int, int, str]
 
 
-def connection(store: CityStore) -> sqlite3.Connection:
-    """The store's sqlite3 connection."""
-    return store.conn
-
-
 def search(store: CityStore, text: str, limit: int = 20) -> list[Hit]:
     """Objects whose id, name or an address field contains ``text`` (case-insensitive).
 
@@ -54,17 +48,11 @@ def search(store: CityStore, text: str, limit: int = 20) -> list[Hit]:
     text = text.strip()
     if not text:
         return []
-    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    rows = connection(store).execute(
-        f"SELECT object_id, class, name, building_id, storey_id, attributes"
-        f" FROM {gpkg.OBJECTS_TABLE} WHERE object_id LIKE ? ESCAPE '\\'"
-        f" OR name LIKE ? ESCAPE '\\' OR attributes LIKE ? ESCAPE '\\'",
-        (pattern, pattern, pattern),
-    )
     needle = text.casefold()
     hits = []
-    for object_id, cls, name, building, storey, attributes in rows:
-        hit = _match(needle, object_id, cls, name or "", building, storey, attributes)
+    for row in store.text_matches(text):
+        hit = _match(needle, row.id, row.cls, row.name, row.building_id, row.storey_id,
+                     row.attributes_json)  # fmt: skip
         if hit is not None:
             hits.append(hit)
     hits.sort(key=lambda h: h.rank)
@@ -134,44 +122,26 @@ def values(
     building has one (a wall is coloured by the height of its building, not its own).
     ``owners``, when given, receives the ids whose value is their own (not a building's).
     """
-    where, params = [], []
-    if ids is not None:
-        wanted = sorted(set(ids))
-        if not wanted:
-            return {}
-        where.append("object_id IN (SELECT value FROM json_each(?))")
-        params.append(json.dumps(wanted))
-    if cls is not None:
-        where.append("class = ?")
-        params.append(cls)
-    clause = f" WHERE {' AND '.join(where)}" if where else ""
-    conn = connection(store)
-    rows = conn.execute(
-        f"SELECT object_id, building_id, base_height, top_height, attributes"
-        f" FROM {gpkg.OBJECTS_TABLE}{clause}",
-        params,
-    )
+    wanted = None if ids is None else set(ids)
+    if wanted is not None and not wanted:
+        return {}
     found: dict[str, Any] = {}
     members: dict[str, list[str]] = {}
-    for object_id, building, base, top, attributes in rows:
-        if per_building and building is not None and building != object_id:
-            members.setdefault(building, []).append(object_id)
+    for row in store.records(wanted, cls):
+        building = row.building_id
+        if per_building and building is not None and building != row.id:
+            members.setdefault(building, []).append(row.id)
             continue
-        value = _value_of(attribute, base, top, attributes)
+        value = _value_of(attribute, row.base_height, row.top_height, row.attributes_json)
         if value is not None:
-            found[object_id] = value
+            found[row.id] = value
             if owners is not None:
-                owners.add(object_id)
+                owners.add(row.id)
     if members:
-        buildings = conn.execute(
-            f"SELECT object_id, base_height, top_height, attributes FROM {gpkg.OBJECTS_TABLE}"
-            f" WHERE object_id IN (SELECT value FROM json_each(?))",
-            (json.dumps(sorted(members)),),
-        )
-        for building, base, top, attributes in buildings:
-            value = _value_of(attribute, base, top, attributes)
+        for row in store.records(members):
+            value = _value_of(attribute, row.base_height, row.top_height, row.attributes_json)
             if value is not None:
-                found.update(dict.fromkeys(members[building], value))
+                found.update(dict.fromkeys(members[row.id], value))
     return found
 
 

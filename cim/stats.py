@@ -10,15 +10,21 @@ import shapely
 
 from cim.model import CityObject
 from cim.store import CityStore
+from cim.store_rows import Box
 from cim.vocabulary import BUILDING_CLASSES, height_band, height_bands, levels_of, use_of
 
 STOREY_HEIGHT = 3.0
 
 
 def district_stats(store: CityStore, district: shapely.Geometry) -> dict[str, Any]:
-    """Statistics of the buildings whose footprint centre lies in ``district`` (city CRS)."""
+    """Statistics of the buildings whose footprint centre lies in ``district`` (city CRS).
+
+    Candidates come from the store's spatial index (footprint envelopes meeting the
+    district's), so the work grows with the district, not with the city.
+    """
+    boxes = [] if district.is_empty else [Box.checked(*district.bounds)]
     buildings = [
-        b for cls in BUILDING_CLASSES for b in store.objects(cls=cls)
+        b for box in boxes for cls in BUILDING_CLASSES for b in store.objects_in_box(cls, box)
         if b.footprint is not None and not b.attributes.get("replaced_by")
         and district.contains(b.footprint.representative_point())
     ]  # fmt: skip

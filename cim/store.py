@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,16 +18,24 @@ from typing import Any
 
 import numpy as np
 
-from cim import gpkg
+from cim import gpkg, store_rtree, store_sqlite
 from cim.crs import crs_text, parse_crs, require_projected
 from cim.errors import CimError, CityExistsError, CityNotFoundError, ObjectNotFoundError
 from cim.layout import CityLayout
 from cim.model import CityObject, Material, MeshPart
+from cim.store_query import Select, sql_int
+from cim.store_rows import Box, ObjectRecord, Page
+from cim.store_tiles import TilerReads
 from cim.writer import CityWriter
 
 STORE_FILE = CityLayout.STORE
 Bounds3D = tuple[float, float, float, float, float, float]
+BoxTuple = tuple[float, float, float, float]
 _OBJECT_COLUMNS = ", ".join(("geom", *gpkg.OBJECT_COLUMNS))
+_OBJECT_COLUMNS_O = ", ".join(f"o.{column}" for column in ("geom", *gpkg.OBJECT_COLUMNS))
+_RECORD_COLUMNS = (
+    "fid, object_id, class, name, building_id, storey_id, base_height, top_height, attributes"
+)
 
 
 @dataclass(frozen=True)
@@ -41,14 +49,17 @@ class MeshEntry:
     triangles: int
 
 
-class CityStore:
+class CityStore(TilerReads):
     """A city model stored in ``DIR/city.gpkg``."""
 
     def __init__(self, city_dir: Path, conn: sqlite3.Connection) -> None:
         self.city_dir = city_dir
         self._conn = conn
         self._writer: CityWriter | None = None  # the open transaction's, whose extent counts
-        meta = dict(conn.execute(f"SELECT key, value FROM {gpkg.META_TABLE}").fetchall())
+        meta = store_sqlite.read_meta(conn, city_dir / STORE_FILE)
+        if meta.get("format_version") == store_sqlite.UPGRADABLE_FORMAT:
+            store_sqlite.upgrade(conn, city_dir / STORE_FILE)
+            meta["format_version"] = gpkg.FORMAT_VERSION
         if meta.get("format_version") != gpkg.FORMAT_VERSION:
             raise CimError(
                 f"{city_dir} holds a city store of format {meta.get('format_version')!r};"
@@ -57,11 +68,6 @@ class CityStore:
         self.crs: str = meta["crs"]
         self.name: str = meta.get("name", city_dir.name)
         self.srs_id: int = gpkg.srs_id_of(parse_crs(self.crs))
-
-    @property
-    def conn(self) -> sqlite3.Connection:
-        """The SQLite connection, for modules that read the tables in bulk (read only)."""
-        return self._conn
 
     @property
     def path(self) -> Path:
@@ -78,15 +84,18 @@ class CityStore:
         city_dir.mkdir(parents=True, exist_ok=True)
         partial = target.with_suffix(".gpkg.partial")
         partial.unlink(missing_ok=True)
-        conn = sqlite3.connect(partial)
+        conn = store_sqlite.connect(partial)
         try:
-            with conn:
-                gpkg.create_schema(conn, parsed, crs)
-                meta = {"crs": crs_text(parsed), "name": name or city_dir.resolve().name}
-                meta["format_version"] = gpkg.FORMAT_VERSION
-                conn.executemany(
-                    f"INSERT INTO {gpkg.META_TABLE} (key, value) VALUES (?, ?)", meta.items()
-                )
+            store_sqlite.use_wal(conn)
+            gpkg.create_schema(conn, parsed, crs)  # a script: commits as it goes
+            conn.execute("BEGIN IMMEDIATE")
+            store_rtree.create_index(conn)
+            meta = {"crs": crs_text(parsed), "name": name or city_dir.resolve().name}
+            meta["format_version"] = gpkg.FORMAT_VERSION
+            conn.executemany(
+                f"INSERT INTO {gpkg.META_TABLE} (key, value) VALUES (?, ?)", meta.items()
+            )
+            conn.execute("COMMIT")
         finally:
             conn.close()
         partial.replace(target)
@@ -94,18 +103,22 @@ class CityStore:
 
     @classmethod
     def open(cls, city_dir: Path) -> CityStore:
-        """Open the city in ``city_dir``."""
+        """Open the city in ``city_dir``; a store of format 2 gets its spatial index here.
+
+        Raises :class:`~cim.errors.NotAStoreError` for a file that is not a city store and
+        :class:`~cim.errors.StoreBusyError` when it stays locked past the busy timeout.
+        """
         if not city_dir.is_dir():
             raise CityNotFoundError(f"city folder {city_dir} does not exist (run `cimtwin init`)")
         path = CityLayout(city_dir).store
         if not path.is_file():
             raise CityNotFoundError(f"{city_dir} holds no city: {STORE_FILE} is missing")
-        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        conn = store_sqlite.connect(path)
         try:
             return cls(city_dir, conn)
-        except sqlite3.DatabaseError as exc:
+        except BaseException:
             conn.close()
-            raise CimError(f"{path} is not a CIMTwin city store: {exc}") from exc
+            raise
 
     def close(self) -> None:
         """Close the underlying connection."""
@@ -125,7 +138,11 @@ class CityStore:
 
     @contextmanager
     def transaction(self) -> Iterator[CityWriter]:
-        """Yield a writer; commit when the block ends, roll everything back on error."""
+        """Yield a writer; commit when the block ends, roll everything back on error.
+
+        Readers on other connections go on meanwhile (WAL). A second writer waits up to
+        :data:`cim.store_sqlite.BUSY_TIMEOUT`, then gets :class:`~cim.errors.StoreBusyError`.
+        """
         self._conn.execute("BEGIN IMMEDIATE")
         try:
             writer = self._writer = CityWriter(self._conn, self.srs_id)
@@ -140,6 +157,27 @@ class CityStore:
         finally:
             self._writer = None
         self._conn.execute("COMMIT")
+        # copy what the WAL holds into the file now (as far as readers allow), so that
+        # tools copying city.gpkg alone see the commit; copy_to is the safe way to copy
+        self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def copy_to(self, city_dir: Path) -> CityStore:
+        """Copy the store (a consistent snapshot, even while others write) into
+        ``city_dir`` (made if missing, must hold no store) and open the copy."""
+        target = city_dir / STORE_FILE
+        if target.exists():
+            raise CityExistsError(f"{city_dir} already holds a city ({STORE_FILE})")
+        city_dir.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(".gpkg.partial")
+        partial.unlink(missing_ok=True)
+        copy = store_sqlite.connect(partial)
+        try:
+            with store_sqlite.translated(self.path):
+                self._conn.backup(copy)
+        finally:
+            copy.close()
+        partial.replace(target)
+        return CityStore.open(city_dir)
 
     def get_object(self, object_id: str) -> CityObject:
         """Return the object with ``object_id``."""
@@ -161,28 +199,91 @@ class CityStore:
     ) -> list[CityObject]:
         """Return objects filtered by class, parent, building and storey, in import order."""
         where, values = _filters(cls, parent_id, building_id, storey_id)
-        page = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
+        page, paging = "", []
+        if limit is not None:  # checked: an offset past 2^63 is a QueryError, not a crash
+            page, paging = " LIMIT ? OFFSET ?", [sql_int(limit), sql_int(offset)]
         rows = self._conn.execute(
-            f"SELECT {_OBJECT_COLUMNS} FROM {gpkg.OBJECTS_TABLE}{where} ORDER BY fid{page}", values
+            f"SELECT {_OBJECT_COLUMNS} FROM {gpkg.OBJECTS_TABLE}{where} ORDER BY fid{page}",
+            [*values, *paging],
         )
         return [_object_from_row(row) for row in rows]
 
-    def objects_in_box(
-        self, cls: str, box: tuple[float, float, float, float] | None
-    ) -> list[CityObject]:
-        """Objects of one class whose footprint envelope meets ``box`` (city CRS), if given."""
+    def objects_in_box(self, cls: str | None, box: Box | BoxTuple | None) -> list[CityObject]:
+        """Objects (of one class, if given) whose footprint envelope meets ``box`` (city CRS),
+        found through the R-tree; every object of the class without a box."""
+        select = Select(None if box is None else _as_box(box))
+        if cls is not None:
+            select.where("o.class = ?", cls)
+        sql, values = select.sql(_OBJECT_COLUMNS_O)
+        rows = self._conn.execute(f"{sql} ORDER BY o.fid", values)
+        return [_object_from_row(row) for row in rows]
+
+    def feature_page(
+        self,
+        cls: str,
+        box: Box | None = None,
+        properties: Mapping[str, str] | None = None,
+        limit: int = 10,
+        offset: int = 0,
+    ) -> Page[CityObject]:
+        """A page of the objects of a class meeting ``box`` (R-tree) whose properties equal
+        the given texts, in row order, with the number matched: paged in SQL.
+
+        A property is a core column (``name``, ``parent_id``, ``building_id``,
+        ``storey_id``, ``source``, ``base_height``, ``top_height``) or a scalar top-level
+        attribute, compared as text (booleans as ``true``/``false``).
+        """
+        select = Select(box)
+        select.where("o.class = ?", cls)
+        for key, text in (properties or {}).items():
+            select.where_property(key, text)
+        count_sql, values = select.sql("COUNT(*)")
+        (matched,) = self._conn.execute(count_sql, values).fetchone()
+        sql, values = select.sql(_OBJECT_COLUMNS_O)
         rows = self._conn.execute(
-            f"SELECT {_OBJECT_COLUMNS} FROM {gpkg.OBJECTS_TABLE} WHERE class = ? ORDER BY fid",
-            (cls,),
+            f"{sql} ORDER BY o.fid LIMIT ? OFFSET ?", [*values, sql_int(limit), sql_int(offset)]
         )
-        found = []
-        for row in rows:
-            if box is not None:
-                envelope = gpkg.envelope(row[0])
-                if envelope is None or not _meets(envelope, box):
-                    continue
-            found.append(_object_from_row(row))
-        return found
+        return Page([_object_from_row(row) for row in rows], int(matched), offset, limit)
+
+    def class_extents(self) -> dict[str, Box]:
+        """The footprint extent of each class that has footprints, from the R-tree (its
+        single-precision boxes are rounded outwards: a few centimetres to decimetres)."""
+        rows = self._conn.execute(
+            f"SELECT o.class, MIN(r.minx), MIN(r.miny), MAX(r.maxx), MAX(r.maxy)"
+            f" FROM {store_rtree.RTREE_TABLE} r JOIN {gpkg.OBJECTS_TABLE} o ON o.fid = r.id"
+            " GROUP BY o.class"
+        )
+        return {cls: Box(*bounds) for cls, *bounds in rows}
+
+    def records(
+        self, ids: Iterable[str] | None = None, cls: str | None = None
+    ) -> Iterator[ObjectRecord]:
+        """The rows (footprints left out) of the given objects, or of a class, or of all."""
+        where: list[str] = []
+        values: list[Any] = []
+        if ids is not None:
+            where.append("object_id IN (SELECT value FROM json_each(?))")
+            values.append(json.dumps(sorted(set(ids))))
+        if cls is not None:
+            where.append("class = ?")
+            values.append(cls)
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        rows = self._conn.execute(
+            f"SELECT {_RECORD_COLUMNS} FROM {gpkg.OBJECTS_TABLE}{clause} ORDER BY fid", values
+        )
+        return (ObjectRecord(*row) for row in _records(rows))
+
+    def text_matches(self, text: str) -> Iterator[ObjectRecord]:
+        """The rows whose id, name or attributes contain ``text`` (case-insensitive for
+        ASCII letters, as SQLite's LIKE)."""
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = self._conn.execute(
+            f"SELECT {_RECORD_COLUMNS} FROM {gpkg.OBJECTS_TABLE}"
+            " WHERE object_id LIKE ? ESCAPE '\\' OR name LIKE ? ESCAPE '\\'"
+            " OR attributes LIKE ? ESCAPE '\\' ORDER BY fid",
+            (pattern, pattern, pattern),
+        )
+        return (ObjectRecord(*row) for row in _records(rows))
 
     def count_objects(
         self,
@@ -362,5 +463,10 @@ def _part(material: str, vertices: bytes, faces: bytes) -> MeshPart:
     )
 
 
-def _meets(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
-    return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
+def _as_box(box: Box | BoxTuple) -> Box:
+    return box if isinstance(box, Box) else Box.checked(*box)
+
+
+def _records(rows: Iterable[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+    for fid, object_id, cls, name, building, storey, base, top, attributes in rows:
+        yield fid, object_id, cls, name or "", building, storey, base, top, attributes or "{}"

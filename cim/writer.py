@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
-from cim import gpkg
+from cim import gpkg, store_rtree
 from cim.errors import CimError
 from cim.model import CityObject, FloatArray, IndexArray, Material, MeshPart
 
@@ -137,14 +137,22 @@ class CityWriter:
             self.added_envelope = (x0, y0, x1, y1) if old is None else (
                 min(old[0], x0), min(old[1], y0), max(old[2], x1), max(old[3], y1))  # fmt: skip
 
-    def add_objects(self, objects: Sequence[CityObject]) -> None:
-        """Insert many objects at once (one statement, footprints encoded together).
+    @contextmanager
+    def bulk_index(self) -> Iterator[None]:
+        """Objects added inside the block skip the spatial index's per-row trigger; they are
+        indexed in one statement when the block ends (for bulk loads of many objects)."""
+        with store_rtree.bulk_load(self._conn):
+            yield
+
+    def add_objects(self, objects: Sequence[CityObject]) -> int:
+        """Insert many objects at once (one statement, footprints encoded together, the
+        R-tree filled in one more); return how many.
 
         Ids must be new to the city and distinct; on a clash nothing of the batch stays
         once the transaction rolls back.
         """
         if not objects:
-            return
+            return 0
         blobs, bounds = _geometry_blobs([obj.footprint for obj in objects], self._srs_id)
         rows = (
             (blob, obj.id, obj.cls, obj.name, obj.parent_id, obj.building_id, obj.storey_id,
@@ -184,6 +192,7 @@ class CityWriter:
             old = self.added_envelope
             self.added_envelope = (x0, y0, x1, y1) if old is None else (
                 min(old[0], x0), min(old[1], y0), max(old[2], x1), max(old[3], y1))  # fmt: skip
+        return len(objects)
 
     def _fill_rtree(self, last: int, blobs: list[bytes | None], bounds: FloatArray) -> None:
         """Index the rows inserted after fid ``last`` in the GeoPackage R-tree, in one go."""

@@ -8,7 +8,6 @@ tests that need it: it is never a reason to skip.
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -125,9 +124,7 @@ def make_city(tmp: Path, crs: str = LOCAL_CRS, name: str = "city") -> CityStore:
 
 def copy_city(store: CityStore, destination: Path) -> CityStore:
     """Copy a city's store (not its tiles) to ``destination`` and open the copy."""
-    destination.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(store.path, destination / store.path.name)
-    return CityStore.open(destination)
+    return store.copy_to(destination)
 
 
 def box_mesh(

@@ -22,20 +22,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from cim import gpkg
 from cim.crs import LocalFrame
 from cim.extrude import block
-from cim.meshindex import (
-    OWN_MESH_LIMIT,
-    MeshIndex,
-    ObjectRow,
-    attributes_of,
-    building_rows,
-    lod_meshes,
-    object_rows,
-)
+from cim.meshindex import OWN_MESH_LIMIT, MeshIndex
 from cim.model import Material
 from cim.store import CityStore
+from cim.store_rows import MeshBlob, ObjectRecord, TileRow
 from tiles.b3dm import wrap_b3dm
 from tiles.deviation import deviation
 from tiles.glb import Surface, build_glb
@@ -170,7 +162,7 @@ class _Drawing:
 
     def __init__(self, settings: Settings, frame: LocalFrame) -> None:
         self.settings, self.frame = settings, frame
-        self.rows: list[tuple[ObjectRow, dict[str, Any] | None]] = []
+        self.rows: list[tuple[ObjectRecord, dict[str, Any] | None]] = []
         self.features: list[int] = []  # per part
         self.materials: list[str] = []  # per part
         self.vertex_blobs: list[bytes] = []
@@ -180,56 +172,60 @@ class _Drawing:
         self._local: np.ndarray | None = None
 
     def add_objects(self, store: CityStore, fids: npt.NDArray[np.int64]) -> None:
-        rows = list(object_rows(store, fids))
-        buildings = building_rows(store, {row[4] for row in rows if row[4]})
-        inherited = {key: attributes_of(row) for key, row in buildings.items()}
+        rows = list(store.tile_rows(fids))
+        buildings = store.building_records(
+            {r.record.building_id for r in rows if r.record.building_id}
+        )
+        inherited = {key: record.attributes() for key, record in buildings.items()}
         last = None
         for row in rows:
-            if row[0] != last:
-                last = row[0]
-                self.rows.append((row, inherited.get(row[4]) if row[4] else None))
-            self.add_part(row[9], row[10], row[11])
+            record = row.record
+            if record.fid != last:
+                last = record.fid
+                building = record.building_id
+                self.rows.append((record, inherited.get(building) if building else None))
+            self.add_part(row.mesh)
 
     def add_coarse(self, store: CityStore, job: TileJob) -> None:
-        lods = lod_meshes(store, job.buildings, job.kind)
+        lods = store.lod_blobs(job.buildings, job.kind)
         missing = [b for b in job.buildings if b not in lods]
-        lods |= lod_meshes(store, missing, "LOD1") if missing else {}
-        buildings = building_rows(store, job.buildings)
+        lods |= store.lod_blobs(missing, "LOD1") if missing else {}
+        buildings = store.building_records(job.buildings)
         for building in job.buildings:
             if building in lods and building in buildings:
                 self.rows.append((buildings[building], None))
-                self.add_part(*lods[building])
-        grouped: dict[int, list[ObjectRow]] = {}
-        for row in object_rows(store, job.fids):
-            grouped.setdefault(row[0], []).append(row)
+                self.add_part(lods[building])
+        grouped: dict[int, list[TileRow]] = {}
+        for row in store.tile_rows(job.fids):
+            grouped.setdefault(row.record.fid, []).append(row)
         for parts in grouped.values():
             self.add_standalone(parts)
 
-    def add_standalone(self, parts: list[ObjectRow]) -> None:
+    def add_standalone(self, parts: list[TileRow]) -> None:
         """A standalone object as itself, or as a block when its mesh is big."""
-        first = parts[0]
+        first = parts[0].record
         self.rows.append((first, None))
-        if sum(len(p[11]) for p in parts) <= OWN_MESH_LIMIT * 12:
+        if sum(p.mesh.triangle_count for p in parts) <= OWN_MESH_LIMIT:
             for part in parts:
-                self.add_part(part[9], part[10], part[11])
+                self.add_part(part.mesh)
             return
-        base, top = first[6], first[7]
-        stand_in = block(gpkg.decode_geometry(first[12]), base or 0.0, top or 0.0, _BLOCK_MATERIAL)
+        base, top = first.base_height, first.top_height
+        stand_in = block(parts[0].footprint(), base or 0.0, top or 0.0, _BLOCK_MATERIAL)
         if stand_in is None:
             self.rows.pop()
             return
         material = json.dumps(_BLOCK_MATERIAL.to_dict())
-        self.add_part(material, stand_in.vertices.astype("<f8").tobytes(),
-                      stand_in.faces.astype("<u4").tobytes())  # fmt: skip
-        meshes = [(_vertices(p[10]), _faces(p[11])) for p in parts]
+        self.add_part(MeshBlob(material, stand_in.vertices.astype("<f8").tobytes(),
+                               stand_in.faces.astype("<u4").tobytes()))  # fmt: skip
+        meshes = [(_vertices(p.mesh.vertices), _faces(p.mesh.faces)) for p in parts]
         self.deviation = max(self.deviation, deviation((stand_in.vertices, stand_in.faces), meshes))
 
-    def add_part(self, material: str, vertices: bytes, faces: bytes) -> None:
+    def add_part(self, mesh: MeshBlob) -> None:
         self.features.append(len(self.rows) - 1)
-        self.materials.append(material)
-        self.vertex_blobs.append(vertices)
-        self.face_blobs.append(faces)
-        self.triangle_count += len(faces) // 12
+        self.materials.append(mesh.material)
+        self.vertex_blobs.append(mesh.vertices)
+        self.face_blobs.append(mesh.faces)
+        self.triangle_count += mesh.triangle_count
 
     def key(self, kind: str) -> str:
         """A hash of everything the tile is drawn from."""
@@ -239,7 +235,7 @@ class _Drawing:
                   settings.quantize, settings.compress, settings.frame_origin,
                   settings.crs]  # fmt: skip
         hasher.update(json.dumps(header).encode("utf-8"))
-        hasher.update(repr([(row[1:9], inherited) for row, inherited in self.rows]).encode())
+        hasher.update(repr([(row.content(), inherited) for row, inherited in self.rows]).encode())
         hasher.update(repr((self.features, self.materials)).encode())
         for blobs in (self.vertex_blobs, self.face_blobs):
             hasher.update(np.array([len(b) for b in blobs], dtype="<i8").tobytes())
@@ -287,19 +283,18 @@ def measure_building(job: tuple[str, int]) -> tuple[str, dict[str, float]]:
     store: CityStore = _state["store"]
     index: MeshIndex = _state["index"]
     fids = index.unit_objects(unit)[0]
-    full = [(_vertices(row[10]), _faces(row[11])) for row in object_rows(store, fids)]
+    full = [(_vertices(r.mesh.vertices), _faces(r.mesh.faces)) for r in store.tile_rows(fids)]
     result: dict[str, float] = {}
     for lod in ("LOD1", "LOD2"):
-        mesh = lod_meshes(store, [building], lod).get(building)
+        mesh = store.lod_blobs([building], lod).get(building)
         if mesh is not None:
-            result[lod] = deviation((_vertices(mesh[1]), _faces(mesh[2])), full)
+            result[lod] = deviation((_vertices(mesh.vertices), _faces(mesh.faces)), full)
     return building, result
 
 
-def _properties(row: ObjectRow, inherited: dict[str, Any] | None) -> dict[str, Any]:
-    _, object_id, cls, name, building, storey, base, top = row[:8]
-    return feature_row(object_id, cls, name or "", building, storey, base, top,
-                       attributes_of(row), inherited)  # fmt: skip
+def _properties(row: ObjectRecord, inherited: dict[str, Any] | None) -> dict[str, Any]:
+    return feature_row(row.id, row.cls, row.name, row.building_id, row.storey_id,
+                       row.base_height, row.top_height, row.attributes(), inherited)  # fmt: skip
 
 
 _materials: dict[str, Material] = {}

@@ -1,23 +1,28 @@
 """OGC API - Features (Part 1: Core, GeoJSON; Part 2: CRS by reference) over the city store.
 
 One collection per object class. Geometries are the objects' footprints, in CRS84 by
-default or in the city CRS when asked (``crs``), with axes in that CRS's order.
+default or in the city CRS when asked (``crs``), with axes in that CRS's order. Items are
+found through the store's spatial index and paged by the store (``numberMatched`` is
+counted there); collection extents come from the same index.
 """
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import shapely
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from api.deps import StoreDep
-from cim.crs import parse_crs, transform_arrays
+from cim.crs import parse_crs, transform_arrays, transformer
+from cim.errors import CrsError, ObjectNotFoundError, QueryError
 from cim.model import CityObject
 from cim.store import CityStore
+from cim.store_rows import Box
 
 router = APIRouter(prefix="/ogc", tags=["ogc-api-features"])
 
@@ -62,9 +67,12 @@ def conformance() -> dict[str, Any]:
 def collections(request: Request, store: StoreDep) -> dict[str, Any]:
     """Every class of the city as a collection."""
     base = _base(request)
+    extents = store.class_extents()
     return {
         "links": [{"href": f"{base}/ogc/collections", "rel": "self", "type": "application/json"}],
-        "collections": [_collection(store, base, cls) for cls in store.counts_by_class()],
+        "collections": [
+            _collection(store, base, cls, extents.get(cls)) for cls in store.counts_by_class()
+        ],
         "crs": [CRS84, _city_crs_uri(store)],
     }
 
@@ -73,7 +81,8 @@ def collections(request: Request, store: StoreDep) -> dict[str, Any]:
 def collection(collection_id: str, request: Request, store: StoreDep) -> dict[str, Any]:
     """One collection's description, extent and CRS."""
     _require(store, collection_id)
-    return _collection(store, _base(request), collection_id)
+    extent = store.class_extents().get(collection_id)
+    return _collection(store, _base(request), collection_id, extent)
 
 
 @router.get("/collections/{collection_id}/items")
@@ -83,7 +92,9 @@ def items(
     store: StoreDep,
     limit: int = Query(10, ge=1, le=10_000),
     offset: int = Query(0, ge=0),
-    bbox: str | None = Query(None, description="minx,miny,maxx,maxy in bbox-crs"),
+    bbox: str | None = Query(
+        None, description="minx,miny,maxx,maxy (or minx,miny,minz,maxx,maxy,maxz) in bbox-crs"
+    ),
     bbox_crs: str = Query(CRS84, alias="bbox-crs"),
     crs: str = Query(CRS84, description="CRS of the response geometries"),
 ) -> JSONResponse:
@@ -91,20 +102,23 @@ def items(
     ``property=value`` filters (any core field or scalar attribute, e.g. ``use=office``)."""
     _require(store, collection_id)
     target = _crs_code(store, crs)
-    box = _box_in_city_crs(store, bbox, _crs_code(store, bbox_crs)) if bbox else None
-    found = store.objects_in_box(collection_id, box)
+    box: Box | None = None
+    if bbox is not None:
+        box = _box_in_city_crs(store, _bbox_numbers(bbox), _crs_code(store, bbox_crs))
     filters = {k: v for k, v in request.query_params.items() if k not in RESERVED_PARAMETERS}
-    if filters:
-        found = [o for o in found if _matches(o, filters)]
-    page = found[offset : offset + limit]
+    found: list[CityObject] = []
+    matched = 0
+    if box is not None or bbox is None:  # else the box lies outside the city CRS's area
+        page = store.feature_page(collection_id, box, filters, limit, offset)
+        found, matched = page.items, page.matched
     links = [{"href": str(request.url), "rel": "self", "type": GEOJSON}]
-    if offset + limit < len(found):
+    if offset + limit < matched:
         next_url = request.url.include_query_params(offset=offset + limit, limit=limit)
         links.append({"href": str(next_url), "rel": "next", "type": GEOJSON})
     body = {
         "type": "FeatureCollection",
-        "features": [_feature(store, obj, target) for obj in page],
-        "numberMatched": len(found), "numberReturned": len(page),
+        "features": [_feature(store, obj, target) for obj in found],
+        "numberMatched": matched, "numberReturned": len(found),
         "timeStamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "links": links,
     }  # fmt: skip
     return _geojson(body, crs)
@@ -117,16 +131,8 @@ def item(
     """One feature."""
     obj = store.get_object(feature_id)
     if obj.cls != collection_id:
-        raise HTTPException(404, f"feature {feature_id!r} is not in collection {collection_id!r}")
+        raise ObjectNotFoundError(f"feature {feature_id!r} is not in collection {collection_id!r}")
     return _geojson(_feature(store, obj, _crs_code(store, crs)), crs)
-
-
-def _matches(obj: CityObject, filters: dict[str, str]) -> bool:
-    """Whether every ``property=value`` filter holds (values compared as text)."""
-    properties = _properties(obj)
-    return all(
-        key in properties and str(properties[key]) == value for key, value in filters.items()
-    )
 
 
 def _geojson(body: dict[str, Any], crs: str) -> JSONResponse:
@@ -138,8 +144,8 @@ def _base(request: Request) -> str:
 
 
 def _require(store: CityStore, collection_id: str) -> None:
-    if collection_id not in store.counts_by_class():
-        raise HTTPException(404, f"no collection {collection_id!r}")
+    if store.count_objects(cls=collection_id) == 0:
+        raise ObjectNotFoundError(f"no collection {collection_id!r}")
 
 
 def _city_crs_uri(store: CityStore) -> str:
@@ -151,7 +157,7 @@ def _crs_code(store: CityStore, uri: str) -> str:
         return "OGC:CRS84"
     if uri == _city_crs_uri(store):
         return store.crs
-    raise HTTPException(400, f"unsupported CRS {uri!r}: use {CRS84} or {_city_crs_uri(store)}")
+    raise CrsError(f"unsupported CRS {uri!r}: use {CRS84} or {_city_crs_uri(store)}")
 
 
 def _north_first(code: str) -> bool:
@@ -166,21 +172,43 @@ def _to_output(points: np.ndarray, store: CityStore, code: str) -> np.ndarray:
     return points[:, ::-1] if _north_first(code) else points
 
 
-def _box_in_city_crs(store: CityStore, text: str, code: str) -> tuple[float, float, float, float]:
+def _bbox_numbers(text: str) -> list[float]:
+    """The numbers of a ``bbox`` parameter: 4 or 6, finite, lower corner first."""
     try:
         values = [float(v) for v in text.split(",")]
     except ValueError:
         values = []
-    if len(values) != 4:
-        raise HTTPException(400, f"bbox {text!r}: expected minx,miny,maxx,maxy")
-    corners = np.array([[values[0], values[1]], [values[2], values[1]],
-                        [values[2], values[3]], [values[0], values[3]]])  # fmt: skip
-    if code == "OGC:CRS84":
-        x, y = transform_arrays("EPSG:4326", store.crs, corners[:, 0], corners[:, 1])
-    else:
-        corners = corners[:, ::-1] if _north_first(code) else corners
-        x, y = corners[:, 0], corners[:, 1]
-    return float(x.min()), float(y.min()), float(x.max()), float(y.max())
+    if len(values) not in (4, 6):
+        raise QueryError(
+            f"bbox {text!r}: expected 4 numbers minx,miny,maxx,maxy"
+            " or 6 numbers minx,miny,minz,maxx,maxy,maxz"
+        )
+    if not all(math.isfinite(v) for v in values):
+        raise QueryError(f"bbox {text!r}: every number must be finite")
+    half = len(values) // 2
+    if any(low > high for low, high in zip(values[:half], values[half:], strict=True)):
+        raise QueryError(f"bbox {text!r}: each minimum must be at most its maximum")
+    return values
+
+
+def _box_in_city_crs(store: CityStore, values: list[float], code: str) -> Box | None:
+    """The bbox in the city CRS (its plan part), or None when it misses the CRS's area."""
+    half = len(values) // 2
+    x0, y0, x1, y1 = values[0], values[1], values[half], values[half + 1]
+    if code != "OGC:CRS84":
+        if _north_first(code):
+            x0, y0, x1, y1 = y0, x0, y1, x1
+        return Box.checked(x0, y0, x1, y1)
+    if x0 < -180 or x1 > 180 or y0 < -90 or y1 > 90:
+        raise QueryError(f"bbox {values}: longitudes must be within ±180, latitudes ±90")
+    area = parse_crs(store.crs).area_of_use
+    if area is not None:  # clip to where the city CRS is defined
+        x0, y0 = max(x0, area.west), max(y0, area.south)
+        x1, y1 = min(x1, area.east), min(y1, area.north)
+        if x0 > x1 or y0 > y1:
+            return None
+    bounds = transformer("EPSG:4326", store.crs).transform_bounds(x0, y0, x1, y1, densify_pts=21)
+    return Box.checked(*bounds)
 
 
 def _feature(store: CityStore, obj: CityObject, code: str) -> dict[str, Any]:
@@ -201,14 +229,12 @@ def _properties(obj: CityObject) -> dict[str, Any]:
     return properties
 
 
-def _collection(store: CityStore, base: str, cls: str) -> dict[str, Any]:
-    boxes = [o.footprint.bounds for o in store.objects(cls=cls) if o.footprint is not None]
+def _collection(store: CityStore, base: str, cls: str, box: Box | None) -> dict[str, Any]:
     extent = None
-    if boxes:
-        array = np.array(boxes)
-        low = _to_output(array[:, :2].min(axis=0, keepdims=True), store, "OGC:CRS84")[0]
-        high = _to_output(array[:, 2:].max(axis=0, keepdims=True), store, "OGC:CRS84")[0]
-        extent = {"spatial": {"bbox": [[*low.tolist(), *high.tolist()]], "crs": CRS84}}
+    if box is not None:  # the box's edges, densified, so that the extent holds it
+        to_lon_lat = transformer(store.crs, "EPSG:4326")
+        bounds = to_lon_lat.transform_bounds(*box.as_tuple(), densify_pts=21)
+        extent = {"spatial": {"bbox": [list(bounds)], "crs": CRS84}}
     return {
         "id": cls, "title": cls, "itemType": "feature",
         "crs": [CRS84, _city_crs_uri(store)], "storageCrs": _city_crs_uri(store),

@@ -12,6 +12,7 @@ import httpx
 import pyogrio
 import pytest
 import shapely
+from fastapi.testclient import TestClient
 
 from cim.store import CityStore
 from tests.viewer.conftest import free_port
@@ -96,3 +97,70 @@ def test_core_endpoints_paging_bbox_and_crs(ogc_server: str, small_city: Path) -
     assert client.get("/ogc/collections/Nothing/items").status_code == 404
     assert client.get("/ogc/collections/IfcWall/items", params={"crs": "EPSG:1"}).status_code == 400
     assert client.get("/ogc/collections/IfcWall/items", params={"bbox": "1,2"}).status_code == 400
+
+
+@pytest.mark.parametrize(
+    "bbox",
+    ["nan,23,113.4,23.2", "113.3,23.1,inf,23.2", "113.3,23.1,113.4", "113.3,23.1,113.4,23.2,1",
+     "113.4,23.1,113.3,23.2", "113.3,23.2,113.4,23.1", "113.3,23.1,5,113.4,23.2,1",
+     "a,b,c,d", "", "-200,23.1,113.4,23.2", "113.3,-91,113.4,23.2"],
+    ids=["nan", "inf", "three", "five", "x inverted", "y inverted", "z inverted", "text",
+         "empty", "longitude", "latitude"],
+)  # fmt: skip
+def test_a_bad_bbox_is_a_400_naming_it(client: TestClient, bbox: str) -> None:
+    answer = client.get("/ogc/collections/IfcWall/items", params={"bbox": bbox})
+    assert answer.status_code == 400, answer.text
+    assert "bbox" in answer.json()["detail"]
+
+
+def test_items_page_count_and_filter_in_the_store(client: TestClient, small_city: Path) -> None:
+    with CityStore.open(small_city) as store:
+        walls = store.objects(cls="IfcWall")
+        building = store.objects(cls="IfcBuilding")[0]
+    pages = [client.get("/ogc/collections/IfcWall/items",
+                        params={"limit": 7, "offset": offset}).json()
+             for offset in range(0, len(walls), 7)]  # fmt: skip
+    assert [f["id"] for page in pages for f in page["features"]] == [w.id for w in walls]
+    assert {page["numberMatched"] for page in pages} == {len(walls)}
+    assert not any(link["rel"] == "next" for link in pages[-1]["links"])
+    mine = client.get("/ogc/collections/IfcWall/items",
+                      params={"building_id": building.id, "limit": 100}).json()  # fmt: skip
+    expected = [w.id for w in walls if w.building_id == building.id]
+    assert [f["id"] for f in mine["features"]] == expected and mine["numberMatched"] == len(
+        expected
+    )
+    too_far = client.get("/ogc/collections/IfcWall/items", params={"offset": 2**63})
+    assert too_far.status_code in (400, 422)
+
+
+def test_a_six_number_bbox_and_one_outside_the_city_crs(client: TestClient) -> None:
+    flat = client.get("/ogc/collections/IfcWall/items",
+                      params={"bbox": "113.3,23.1,113.4,23.2", "limit": 100}).json()  # fmt: skip
+    six = "113.3,23.1,-10,113.4,23.2,500"
+    deep = client.get("/ogc/collections/IfcWall/items", params={"bbox": six, "limit": 100}).json()
+    assert flat["numberMatched"] == deep["numberMatched"] > 0
+    # Europe lies outside EPSG:4547's area of use: nothing, not an error or garbage
+    europe = client.get("/ogc/collections/IfcWall/items", params={"bbox": "2,48,3,49"})
+    assert europe.status_code == 200 and europe.json()["numberMatched"] == 0
+
+
+def test_collection_extents_hold_their_features(client: TestClient, small_city: Path) -> None:
+    collections = client.get("/ogc/collections").json()["collections"]
+    by_id = {c["id"]: c for c in collections}
+    with CityStore.open(small_city) as store:
+        extents = store.class_extents()
+        classes = store.counts_by_class()
+    assert set(by_id) == set(classes)
+    for cls in classes:
+        if cls not in extents:
+            assert "extent" not in by_id[cls]
+            continue
+        west, south, east, north = by_id[cls]["extent"]["spatial"]["bbox"][0]
+        assert 113.0 < west <= east < 114.0 and 22.0 < south <= north < 24.0
+        features = client.get(f"/ogc/collections/{cls}/items", params={"limit": 10_000}).json()
+        for feature in features["features"]:
+            if feature["geometry"] is not None:
+                x0, y0, x1, y1 = shapely.geometry.shape(feature["geometry"]).bounds
+                assert west <= x0 and x1 <= east and south <= y0 and y1 <= north
+    one = client.get("/ogc/collections/IfcWall").json()
+    assert one["extent"] == by_id["IfcWall"]["extent"]

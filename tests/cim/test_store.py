@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 import struct
@@ -15,7 +16,14 @@ import shapely
 from shapely.geometry import GeometryCollection, LineString, MultiPolygon, Point, Polygon
 
 from cim import gpkg
-from cim.errors import CimError, CityExistsError, CityNotFoundError, CrsError, ObjectNotFoundError
+from cim.errors import (
+    CimError,
+    CityExistsError,
+    CityNotFoundError,
+    CrsError,
+    ObjectNotFoundError,
+    QueryError,
+)
 from cim.model import CityObject, Material, MeshPart
 from cim.store import STORE_FILE, CityStore
 from tests.conftest import LOCAL_CRS, add_boxes, box_mesh, make_city, store_state, table_rows
@@ -358,9 +366,14 @@ def test_layer_extent_grows_with_additions_and_shrinks_after_removals(tmp_path: 
     store = make_city(tmp_path)
 
     def contents() -> tuple[float, ...]:
-        row = store.conn.execute(
-            "SELECT min_x, min_y, max_x, max_y FROM gpkg_contents WHERE table_name = 'city_objects'"
-        ).fetchone()
+        conn = sqlite3.connect(store.path)
+        try:
+            row = conn.execute(
+                "SELECT min_x, min_y, max_x, max_y FROM gpkg_contents"
+                " WHERE table_name = 'city_objects'"
+            ).fetchone()
+        finally:
+            conn.close()
         return tuple(row)
 
     with store.transaction() as writer:
@@ -374,4 +387,61 @@ def test_layer_extent_grows_with_additions_and_shrinks_after_removals(tmp_path: 
     with store.transaction() as writer:
         writer.remove_source("s2")
     assert contents() == (X0, Y0, X0 + 10.0, Y0 + 10.0)
+    store.close()
+
+
+def test_typed_rows_for_search_values_and_the_tiler(tmp_path: Path) -> None:
+    store = make_city(tmp_path)
+    _fill(store)
+    with store.transaction() as writer:
+        writer.add_object(CityObject("b-1", "IfcBuilding", "Hall_1%", source="third.ifc",
+                                     attributes={"addr:street": "Tianhe Road"}))  # fmt: skip
+        writer.add_lod("b-1", "LOD1", "third.ifc", 3.0, box_mesh((X0, Y0, 0), (X0 + 1, Y0 + 1, 3)))
+    records = {r.id: r for r in store.records()}
+    storey = records["storey-1"]
+    assert (storey.cls, storey.name, storey.base_height, storey.top_height) == (
+        "IfcBuildingStorey", "Ground floor", 10.0, 14.0)  # fmt: skip
+    assert storey.attributes()["psets"]["Pset_BuildingStoreyCommon"]["AboveGround"] is True
+    assert [r.id for r in store.records(["wall-1", "b-1", "missing"])] == ["wall-1", "b-1"]
+    assert {r.id for r in store.records(cls="IfcWall")} == {"wall-1"} | {
+        f"first.ifc-{i}" for i in range(5)}  # fmt: skip
+    assert [r.id for r in store.text_matches("tianhe road")] == ["b-1"]  # attributes, any case
+    assert [r.id for r in store.text_matches("_1%")] == ["b-1"]  # LIKE wildcards are literal
+    assert [r.id for r in store.text_matches("%")] == ["b-1"]
+    rows = list(store.tile_rows([records["wall-1"].fid, records["first.ifc-0"].fid]))
+    assert [row.record.id for row in rows] == ["first.ifc-0", "wall-1"]  # row id order
+    wall = rows[1]
+    assert wall.mesh.triangle_count == 12 and len(wall.mesh.vertices) == 8 * 24
+    assert json.loads(wall.mesh.material)["name"] == "grey"
+    assert wall.footprint() is None and wall.record.content()[0] == "wall-1"
+    assert store.building_records(["b-1", "nope"])["b-1"].name == "Hall_1%"
+    lod = store.lod_blobs(["b-1", "nope"], "LOD1")
+    assert list(lod) == ["b-1"] and lod["b-1"].triangle_count == 12
+    store.close()
+
+
+def test_encoding_many_footprints_matches_encoding_one_at_a_time() -> None:
+    footprints = [
+        None,
+        _square(X0, Y0, 10.0),
+        MultiPolygon([_square(X0, Y0, 1.0), _square(X0 + 5, Y0, 2.0)]),
+        GeometryCollection([_square(X0, Y0, 3.0), LineString([(0, 0), (1, 1)])]),
+        LineString([(X0, Y0), (X0 + 1, Y0 + 1)]),
+        Polygon(),
+        Point(X0, Y0),
+        _square(X0 - 7.5, Y0 + 0.25, 0.125),
+    ]
+    many = gpkg.encode_geometries(footprints, 4547)
+    assert many == [gpkg.encode_geometry(f, 4547) for f in footprints]
+    assert [blob is None for blob in many] == [True, False, False, False, True, True, True, False]
+    assert gpkg.encode_geometries([], 4547) == []
+
+
+def test_pages_past_what_sqlite_counts_are_refused_clearly(tmp_path: Path) -> None:
+    store = make_city(tmp_path)
+    add_boxes(store, 3)
+    assert [o.id for o in store.objects(limit=2, offset=1)] == ["synthetic-1", "synthetic-2"]
+    for limit, offset in ((2, 2**63), (2**63, 0), (2, -1)):
+        with pytest.raises(QueryError, match="2\\^63"):
+            store.objects(limit=limit, offset=offset)
     store.close()

@@ -13,6 +13,7 @@ from api.cli import app
 from bim.authoring import BuildingSpec, write_demo_building
 from bim.importer import import_ifc
 from cim.store import CityStore
+from cim.store_sqlite import WAL_FILES
 from tests.conftest import make_city
 from tests.oracles.tileset_check import check_tileset, feature_properties
 from tests.tiles.blocks import add_blocks
@@ -196,7 +197,10 @@ def test_what_a_killed_tiling_left_is_cleared(tmp_path: Path) -> None:
     (store.city_dir / ".tiles.partial" / "content").mkdir(parents=True)
     (store.city_dir / ".tiles.partial" / "content" / "half.glb").write_bytes(b"glTF")
     write_tileset(store, OPTIONS)
-    assert sorted(p.name for p in store.city_dir.iterdir()) == ["city.gpkg", "tiles"]
+    assert sorted(p.name for p in store.city_dir.iterdir() if not p.name.endswith(WAL_FILES)) == [
+        "city.gpkg",
+        "tiles",
+    ]
     store.close()
 
 

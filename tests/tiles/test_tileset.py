@@ -16,6 +16,7 @@ from pyproj import Transformer
 
 import tiles.content
 from cim.store import CityStore
+from cim.store_sqlite import WAL_FILES
 from tests.conftest import (
     MAP_GK,
     PROJECT_ROOT,
@@ -236,7 +237,10 @@ def test_retiling_replaces_the_folder_atomically(
     before = _snapshot(folder)
     second = write_tileset(store, options)
     assert second.tileset == folder / "tileset.json"
-    assert sorted(p.name for p in store.city_dir.iterdir()) == ["city.gpkg", "tiles"]
+    assert sorted(p.name for p in store.city_dir.iterdir() if not p.name.endswith(WAL_FILES)) == [
+        "city.gpkg",
+        "tiles",
+    ]
     assert _snapshot(folder) == before  # tiling is deterministic
     assert check_tileset(second.tileset) == []
 
@@ -254,11 +258,17 @@ def test_retiling_replaces_the_folder_atomically(
         write_tileset(store, TilingOptions(max_features=5, workers=1))
     assert len(calls) == 3
     assert _snapshot(folder) == before
-    assert sorted(p.name for p in store.city_dir.iterdir()) == ["city.gpkg", "tiles"]
+    assert sorted(p.name for p in store.city_dir.iterdir() if not p.name.endswith(WAL_FILES)) == [
+        "city.gpkg",
+        "tiles",
+    ]
     assert check_tileset(folder / "tileset.json") == []
     monkeypatch.undo()
     write_tileset(store, TilingOptions(max_features=5))
-    assert sorted(p.name for p in store.city_dir.iterdir()) == ["city.gpkg", "tiles"]
+    assert sorted(p.name for p in store.city_dir.iterdir() if not p.name.endswith(WAL_FILES)) == [
+        "city.gpkg",
+        "tiles",
+    ]
     assert check_tileset(folder / "tileset.json") == []
     assert _snapshot(folder) != before
     store.close()

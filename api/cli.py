@@ -395,6 +395,30 @@ def serve(
 
 
 @app.command()
+def worker(
+    city: CityOption,
+    burst: Annotated[
+        bool, typer.Option("--burst", help="Run the queued jobs, then exit (for cron or CI).")
+    ] = False,
+) -> None:
+    """Run the city's queued jobs (imports and tilings sent to the API), one at a time.
+
+    `cimtwin serve` starts one beside the server; run it alone when the server runs with
+    CIMTWIN_WORKER=false, or on another machine sharing the folder. One worker per city.
+    Ctrl-C lets the running job finish; SIGTERM puts it back in the queue.
+
+    Example: cimtwin worker --city guangzhou
+    """
+    import logging
+
+    from api.worker import run_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    with _clear_errors():
+        run_worker(city, burst=burst, say=lambda line: console.print(line, highlight=False))
+
+
+@app.command()
 def demo(
     city: Annotated[Path, typer.Option("--city", help="Where to build the demo.")] = Path(
         "demo-city"

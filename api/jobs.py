@@ -33,7 +33,7 @@ from typing import Any, Literal
 from huey import SqliteHuey
 
 from api.errors import DOMAIN_ERRORS, ApiError, TilingAfterImportError
-from api.usecases.ifc import IMPORT_SPAN, ImportOutcome, import_and_retile, retile
+from api.usecases.ifc import IMPORT_SPAN, ImportOutcome, import_and_retile, retile, tiling_dict
 from bim.geometry import DEFAULT_KERNEL
 from bim.georef import UserOrigin
 from bim.importer import ImportOptions
@@ -353,24 +353,25 @@ def run_import(context: JobContext) -> dict[str, Any]:
     imported = ImportOutcome(done["reports"]) if done else None
     if imported is not None:
         context.progress(IMPORT_SPAN, None, "resuming at the tiles: the files were imported")
-    outcome = import_and_retile(
-        context.city_dir,
-        [context.folder / item["name"] for item in params["files"]],
-        options,
-        tile=params.get("retile", True),
-        progress=context.progress,
-        imported=imported,
-        on_imported=lambda outcome: context.checkpoint(outcome.to_dict()),
-    )
+    with CityStore.open(context.city_dir) as store:
+        outcome = import_and_retile(
+            store,
+            [context.folder / item["name"] for item in params["files"]],
+            options,
+            tile=params.get("retile", True),
+            progress=context.progress,
+            imported=imported,
+            on_imported=lambda outcome: context.checkpoint(outcome.to_dict()),
+        )
     return outcome.to_dict()
 
 
 def run_tiling(context: JobContext) -> dict[str, Any]:
     """The ``tile`` job: rewrite the city's 3D Tiles (unchanged tiles are kept)."""
     with CityStore.open(context.city_dir) as store:
-        tiling = retile(store, progress=context.progress)
-    context.progress(100, None, f"{tiling['tiles']} tiles, {tiling['written']} drawn")
-    return {"tiling": tiling}
+        summary = retile(store, progress=context.progress)
+    context.progress(100, None, f"{summary.tiles} tiles, {summary.written} drawn")
+    return {"tiling": tiling_dict(summary)}
 
 
 WORKS: dict[str, Work] = {"import": run_import, "tile": run_tiling}

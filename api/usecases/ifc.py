@@ -58,16 +58,15 @@ def retile(
     options: TilingOptions | None = None,
     progress: Progress = no_progress,
     start: int = 0,
-) -> dict[str, Any]:
+) -> TilingSummary:
     """Rewrite the city's 3D Tiles (unchanged tiles are kept), telling progress from
-    ``start`` to 100 percent; returns the tiling summary with the tileset's URL."""
+    ``start`` to 100 percent."""
 
     def on_tile(done: int, total: int) -> None:
         progress(start + (100 - start) * done // max(total, 1), None, None)
 
     progress(start, None, "writing tiles")
-    summary = write_tileset(store, options, on_progress=on_tile)
-    return tiling_dict(summary)
+    return write_tileset(store, options, on_progress=on_tile)
 
 
 def tiling_dict(summary: TilingSummary) -> dict[str, Any]:
@@ -76,7 +75,7 @@ def tiling_dict(summary: TilingSummary) -> dict[str, Any]:
 
 
 def import_and_retile(
-    city_dir: Path,
+    store: CityStore,
     paths: Sequence[Path],
     options: ImportOptions | None = None,
     *,
@@ -85,7 +84,7 @@ def import_and_retile(
     imported: ImportOutcome | None = None,
     on_imported: Callable[[ImportOutcome], None] | None = None,
 ) -> ImportOutcome:
-    """Import IFC files into the city in ``city_dir``, then rewrite its tiles when ``tile``.
+    """Import IFC files into the city, then rewrite its tiles when ``tile``.
 
     ``imported`` is the outcome of an earlier run that stored the files but stopped
     before tiling: the import is then skipped. ``on_imported`` is told the outcome once
@@ -98,22 +97,20 @@ def import_and_retile(
     TilingAfterImportError
         When the import succeeded but tiling failed; it carries the outcome as a dict.
     """
-    with CityStore.open(city_dir) as store:
-        outcome = imported
-        if outcome is None:
-            span = IMPORT_SPAN if tile else 100
-            reports = import_ifc_files(store, paths, options, progress, span)
-            outcome = ImportOutcome([r.to_dict() for r in reports])
-            if on_imported is not None:
-                on_imported(outcome)
-        message = f"imported {outcome.objects} objects from {len(outcome.reports)} file(s)"
-        if tile:
-            try:
-                outcome.tiling = retile(store, progress=progress, start=IMPORT_SPAN)
-            except TilesError as exc:
-                raise TilingAfterImportError(
-                    f"{message}, but tiling failed: {exc}", outcome.to_dict()
-                ) from exc
-            message += "; tiles rewritten"
+    outcome = imported
+    if outcome is None:
+        reports = import_ifc_files(store, paths, options, progress, IMPORT_SPAN if tile else 100)
+        outcome = ImportOutcome([r.to_dict() for r in reports])
+        if on_imported is not None:
+            on_imported(outcome)
+    message = f"imported {outcome.objects} objects from {len(outcome.reports)} file(s)"
+    if tile:
+        try:
+            outcome.tiling = tiling_dict(retile(store, progress=progress, start=IMPORT_SPAN))
+        except TilesError as exc:
+            raise TilingAfterImportError(
+                f"{message}, but tiling failed: {exc}", outcome.to_dict()
+            ) from exc
+        message += "; tiles rewritten"
     progress(100, None, message)
     return outcome

@@ -31,31 +31,29 @@ class OrthoOutcome:
 
 
 def import_dem_with_terrain(
-    city_dir: Path, path: Path, max_level: int | None = None, progress: Progress = no_progress
+    store: CityStore, path: Path, max_level: int | None = None, progress: Progress = no_progress
 ) -> DemOutcome:
     """Store a DEM, write its terrain tiles, set buildings on the ground and, when some
     moved and the city is tiled, rewrite the 3D tiles."""
-    with CityStore.open(city_dir) as store:
-        progress(0, path.name, f"importing the DEM {path.name}")
-        report = import_dem(store, path)
-        progress(40, path.name, "writing terrain tiles")
-        terrain = write_terrain(store.city_dir, max_level)
-        retiled = report.buildings_rebased > 0 and (store.city_dir / TILES_DIR).is_dir()
-        if retiled:
-            progress(70, None, "rewriting 3D tiles: buildings moved onto the ground")
-            write_tileset(store)
+    progress(0, path.name, f"importing the DEM {path.name}")
+    report = import_dem(store, path)
+    progress(40, path.name, "writing terrain tiles")
+    terrain = write_terrain(store.city_dir, max_level)
+    retiled = report.buildings_rebased > 0 and (store.city_dir / TILES_DIR).is_dir()
+    if retiled:
+        progress(70, None, "rewriting 3D tiles: buildings moved onto the ground")
+        write_tileset(store)
     progress(100, None, f"{terrain.tiles} terrain tiles")
     return DemOutcome(report, terrain, retiled)
 
 
 def import_ortho_with_imagery(
-    city_dir: Path, path: Path, max_zoom: int | None = None, progress: Progress = no_progress
+    store: CityStore, path: Path, max_zoom: int | None = None, progress: Progress = no_progress
 ) -> OrthoOutcome:
     """Store an orthophoto in web mercator and write its XYZ imagery tiles."""
-    with CityStore.open(city_dir) as store:
-        progress(0, path.name, f"importing the orthophoto {path.name}")
-        report = import_ortho(store, path)
-        progress(50, path.name, "writing imagery tiles")
-        imagery = write_imagery(store.city_dir, max_zoom)
+    progress(0, path.name, f"importing the orthophoto {path.name}")
+    report = import_ortho(store, path)
+    progress(50, path.name, "writing imagery tiles")
+    imagery = write_imagery(store.city_dir, max_zoom)
     progress(100, None, f"{imagery.tiles} imagery tiles")
     return OrthoOutcome(report, imagery)

@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from cim.store import CityStore
 from tiles.tileset import TILES_DIR
 
 
-def city_summary(city_dir: Path) -> dict[str, Any]:
-    """The city in ``city_dir`` as JSON-ready data (what ``cimtwin info`` prints)."""
-    with CityStore.open(city_dir) as store:
-        return {
-            "name": store.name,
-            "crs": store.crs,
-            "path": str(store.path),
-            "objects_by_class": store.counts_by_class(),
-            "extent": store.extent(),
-            "sources": [
-                {k: s[k] for k in ("source", "kind", "sha256", "imported_at")}
-                | {"georeference": s["report"].get("georeference", {}).get("method")}
-                for s in store.sources()
-            ],
-            "tiled": (store.city_dir / TILES_DIR / "tileset.json").is_file(),
-        }
+def city_summary(store: CityStore) -> dict[str, Any]:
+    """The city as JSON-ready data: what ``cimtwin info`` prints."""
+    return {
+        "name": store.name,
+        "crs": store.crs,
+        "path": str(store.path),
+        "objects_by_class": store.counts_by_class(),
+        "extent": store.extent(),
+        "sources": [
+            {k: s[k] for k in ("source", "kind", "sha256", "imported_at")}
+            | {"georeference": s["report"].get("georeference", {}).get("method")}
+            for s in store.sources()
+        ],
+        "tiled": (store.city_dir / TILES_DIR / "tileset.json").is_file(),
+    }

@@ -14,6 +14,7 @@ next start. SIGINT (Ctrl-C) lets the running job finish first; a second one stop
 from __future__ import annotations
 
 import argparse
+import ctypes
 import fcntl
 import logging
 import os
@@ -33,10 +34,12 @@ from cim.store import CityStore
 log = logging.getLogger(__name__)
 
 LOCK_FILE = ".worker.lock"
-# Seconds a stopping worker waits for its job to reach a progress call and put itself back.
-STOP_WAIT = 10.0
-# Seconds between two checks that the parent process (the server) is still alive.
-PARENT_POLL = 0.5
+# Seconds between two looks at an empty queue: from POLL_MIN, growing to POLL_MAX.
+POLL_MIN = 0.1
+POLL_MAX = 1.0
+# Seconds the server waits for its worker to stop before killing it.
+STOP_WAIT = 15.0
+PR_SET_PDEATHSIG = 1
 
 
 @contextmanager
@@ -101,6 +104,9 @@ def run_worker(
     """Run the jobs of the city in ``city_dir`` until stopped (``burst``: until the queue is
     empty); with ``parent``, stop when that process is gone. Call from the main thread.
 
+    Jobs run in this thread, and no other thread runs, so a job may fork (the geometry
+    kernel's child, the tiler's pool) safely.
+
     Raises
     ------
     CityNotFoundError, WorkerBusyError
@@ -114,29 +120,69 @@ def run_worker(
         if burst:
             say(f"ran {queue.drain()} job(s); the queue is empty")
             return
+        finishing = _stop_on_signals(queue.stopping, say)
         if parent is not None:
-            _watch_parent(parent)
-        consumer = queue.huey.create_consumer(
-            workers=1, worker_type="thread", periodic=False, check_worker_health=True
-        )
+            _die_with(parent)
         say(f"job worker for {city_dir} started (process {os.getpid()})")
-        consumer.run()
-        queue.stopping.set()
-        for _, thread in consumer.worker_threads:
-            thread.join(STOP_WAIT)
+        delay = POLL_MIN
+        while not (queue.stopping.is_set() or finishing.is_set()):
+            if parent is not None and os.getppid() != parent:
+                say("the server is gone: stopping")
+                break
+            task = queue.huey.dequeue()
+            if task is None:
+                queue.stopping.wait(delay)
+                delay = min(delay * 1.5, POLL_MAX)
+                continue
+            delay = POLL_MIN
+            queue.huey.execute(task)
         queue.release_running("interrupted: the worker stopped; it runs again when a worker starts")
         say("job worker stopped")
 
 
-def _watch_parent(parent: int) -> None:
-    """Send this process SIGTERM once ``parent`` is gone (the server was killed)."""
+def _stop_on_signals(stopping: threading.Event, say: Callable[[str], None]) -> threading.Event:
+    """SIGTERM sets ``stopping`` (the running job stops at its next progress call and goes
+    back to the queue); a first SIGINT sets the returned event (finish the job, then stop),
+    a second one ``stopping``. A child a job forked (the geometry kernel's, the tiler's
+    pool) inherits the handlers: there they act as the default one, so it can be stopped."""
+    finishing = threading.Event()
+    owner = os.getpid()
 
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(PARENT_POLL)
+    def as_default(signum: int) -> bool:
+        if os.getpid() == owner:
+            return False
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return True
+
+    def terminate(signum: int, _frame: object) -> None:
+        if not as_default(signum):
+            stopping.set()
+
+    def interrupt(signum: int, _frame: object) -> None:
+        if as_default(signum):
+            return
+        if finishing.is_set():
+            stopping.set()
+        else:
+            finishing.set()
+            say("finishing the running job (Ctrl-C again to stop it now)")
+
+    signal.signal(signal.SIGTERM, terminate)
+    signal.signal(signal.SIGINT, interrupt)
+    return finishing
+
+
+def _die_with(parent: int) -> None:
+    """Have the kernel send SIGTERM to this process when ``parent`` dies (Linux); the
+    main loop also checks between jobs."""
+    if not sys.platform.startswith("linux"):
+        return
+    with suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != parent:  # it died before the call
         os.kill(os.getpid(), signal.SIGTERM)
-
-    threading.Thread(target=watch, name="cimtwin-parent-watch", daemon=True).start()
 
 
 def start_worker_process(city_dir: Path) -> subprocess.Popen[bytes]:
@@ -148,7 +194,7 @@ def start_worker_process(city_dir: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(command, start_new_session=True)
 
 
-def stop_worker_process(process: subprocess.Popen[bytes], timeout: float = STOP_WAIT + 5) -> None:
+def stop_worker_process(process: subprocess.Popen[bytes], timeout: float = STOP_WAIT) -> None:
     """Stop a worker started by :func:`start_worker_process` (SIGTERM, then SIGKILL)."""
     if process.poll() is None:
         process.terminate()

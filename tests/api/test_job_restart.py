@@ -112,6 +112,31 @@ def test_a_job_running_when_server_and_worker_are_killed_resumes_after_a_restart
         assert [s["source"] for s in store.sources()] == [MODEL]  # imported once
 
 
+@pytest.mark.slow
+def test_a_server_stopped_mid_job_stops_its_worker_and_the_job_waits_in_the_queue(
+    city: Path, ifc_dir: Path, tmp_path: Path
+) -> None:
+    log = tmp_path / "server.log"
+    data = (ifc_dir / MODEL).read_bytes()
+    with serving(city, log) as (url, server):
+        worker = httpx.get(f"{url}/api/worker").json()["pid"]
+        answer = httpx.post(
+            f"{url}/api/imports", files=[("files", (MODEL, data))], data={"origin": ORIGIN}
+        )
+        job_url = url + answer.json()["url"]
+        poll(job_url, lambda job: job["status"] == "running" and job["progress"] > 0)
+        server.send_signal(signal.SIGINT)  # Ctrl-C
+        server.wait(60)
+    assert not alive(worker), "the worker outlived its server"
+    with TestClient(create_app(city, worker=False)) as client:
+        waiting = client.get(answer.json()["url"]).json()
+    assert waiting["status"] == "queued" and waiting["runs"] == 0, waiting
+    assert waiting["message"].startswith("interrupted: the worker stopped")
+    with serving(city, log) as (url, _):
+        done = poll(url + answer.json()["url"], lambda job: job["finished"] is not None)
+    assert done["status"] == "succeeded" and done["runs"] == 1, done
+
+
 def test_a_job_queued_without_a_worker_runs_when_one_starts(city: Path, ifc_dir: Path) -> None:
     data = (ifc_dir / "IfcOpenHouse_IFC4.ifc").read_bytes()
     with TestClient(create_app(city, worker=False)) as client:

@@ -292,3 +292,23 @@ def test_a_missing_city_is_404(tmp_path: Path) -> None:
         answer = upload(client, ("a.ifc", b"x"))
     assert answer.status_code == 404
     assert not (tmp_path / "none").exists()
+
+
+def test_a_tiling_job_writes_the_tiles_of_what_was_imported(
+    client: TestClient, city: Path, sources: dict[str, Path]
+) -> None:
+    with CityStore.open(city) as store:
+        import_ifc(store, sources["north"])
+    answer = client.post("/api/tilings")
+    assert answer.status_code == 202, answer.text
+    assert answer.headers["location"] == answer.json()["url"]
+    job = wait(client, answer.json()["url"])
+    assert job["status"] == "succeeded" and job["kind"] == "tile", job
+    assert job["result"]["tiling"]["tileset"] == "/tiles/tileset.json"
+    assert job["result"]["tiling"]["features"] > 0
+    assert client.get("/tiles/tileset.json").status_code == 200
+
+
+def test_a_tiling_job_of_an_empty_city_fails_with_the_reason(client: TestClient) -> None:
+    job = wait(client, client.post("/api/tilings").json()["url"])
+    assert job["status"] == "failed" and "no geometry to tile" in job["error"], job

@@ -21,7 +21,8 @@ from starlette.types import Message
 
 from api.deps import CityDirDep, StoreDep
 from api.errors import JobNotFoundError, UploadRejectedError, UploadTooLargeError
-from api.jobs import KEEP_JOBS, JobQueue, new_job_id, upload_folder
+from api.jobs import JobQueue, new_job_id, upload_folder
+from api.jobtable import KEEP_JOBS
 from api.worker import running_worker
 from bim.geometry import DEFAULT_KERNEL
 from bim.georef import UserOrigin

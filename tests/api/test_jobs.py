@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from api import jobs
+from api import jobs, jobtable
 from api.errors import WorkerBusyError
 from api.jobs import MAX_RUNS, JobContext, JobInterruptedError, JobQueue, upload_folder
 from api.worker import running_worker, worker_lock
@@ -120,7 +120,7 @@ def test_progress_raises_once_the_worker_stops(queue: JobQueue) -> None:
 def test_only_the_newest_finished_jobs_are_kept(
     queue: JobQueue, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(jobs, "KEEP_JOBS", 3)
+    monkeypatch.setattr(jobtable, "KEEP_JOBS", 3)
     ids = []
     for _ in range(4):
         ids.append(queue.submit("test", {"do": "ok"}).id)

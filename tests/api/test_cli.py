@@ -194,3 +194,14 @@ def test_the_raster_commands_do_not_import_the_main_command_module() -> None:
     imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     assert "api.cli" not in imported, "api.cli imports api.cli_raster: no way back"
+
+
+def test_check_only_prints_the_model_check_and_stores_nothing(city: Path, building: Path) -> None:
+    code, out, err = run(
+        "import", "ifc", str(building), "--city", str(city), "--check-only", "--tile"
+    )
+    assert code == 0, err
+    assert "hall.ifc: checked, nothing stored" in err
+    assert "IfcMapConversion" in out
+    assert _snapshot(city) == ({}, [])
+    assert not (city / "tiles").exists()

@@ -19,10 +19,10 @@ from fastapi.staticfiles import StaticFiles
 
 from api import openapi30
 from api.errors import DOMAIN_ERRORS, status_for
-from api.jobs import JobRunner
 from api.routes import city, explore, imports, objects, ogc, sources, stats, terrain, tiles
 from api.settings import get_settings
 from api.static import viewer_folder
+from api.worker import start_worker_process, stop_worker_process
 
 # Longest piece of a request echoed back in a validation error.
 ECHO_CHARS = 200
@@ -30,19 +30,28 @@ ECHO_CHARS = 200
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    yield
-    await asyncio.to_thread(app.state.jobs.shutdown)
+    """Start the city's job worker beside the server (when asked) and stop it with it."""
+    city: Path = app.state.city_dir
+    worker = start_worker_process(city) if app.state.start_worker and city.is_dir() else None
+    try:
+        yield
+    finally:
+        if worker is not None:
+            await asyncio.to_thread(stop_worker_process, worker)
 
 
 def create_app(
     city_dir: Path | None = None,
     viewer_dir: Path | None = None,
     max_upload_mb: float | None = None,
+    worker: bool | None = None,
 ) -> FastAPI:
     """Build the app serving the city in ``city_dir`` (default: the ``CIMTWIN_CITY`` setting).
 
     ``max_upload_mb`` caps an upload to ``POST /api/imports`` (default:
-    ``CIMTWIN_MAX_UPLOAD_MB``).
+    ``CIMTWIN_MAX_UPLOAD_MB``). ``worker`` starts the city's job worker process with the
+    app and stops it with the app (default: ``CIMTWIN_WORKER``, true); when one already
+    runs for the city, the new one leaves the queue to it.
     """
     settings = get_settings()
     app = FastAPI(
@@ -52,7 +61,7 @@ def create_app(
         lifespan=_lifespan,
     )
     app.state.city_dir = (city_dir or settings.city).resolve()
-    app.state.jobs = JobRunner()
+    app.state.start_worker = settings.worker if worker is None else worker
     upload_mb = settings.max_upload_mb if max_upload_mb is None else max_upload_mb
     app.state.max_upload_bytes = int(upload_mb * 2**20)
     app.add_middleware(GZipMiddleware, minimum_size=512)

@@ -1,66 +1,40 @@
-"""The ``cimtwin`` command line: each command parses its arguments and calls one operation."""
+"""The ``cimtwin`` command line: each command parses its arguments and calls one use case.
+
+The commands of the ``import`` group for rasters live in :mod:`api.cli_raster`; what both
+modules share (console, error line, progress bar, ``--city``) in :mod:`api.cli_common`.
+"""
 
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
+from api.cli_common import CityOption, clear_errors, console, print_json, progress_bar, say
 from api.cli_raster import register as register_raster_commands
-from api.errors import DOMAIN_ERRORS
-from cim.layout import CityLayout
 
 app = typer.Typer(
     help="CIMTwin: import IFC into a city model, tile it as 3D Tiles, serve it to a browser.\n\n"
-    "A city is a folder. Start with `cimtwin init --city DIR --crs EPSG:4547`, then "
-    "`cimtwin import ifc FILE... --city DIR`, `cimtwin tile --city DIR` and "
-    "`cimtwin serve --city DIR`. `cimtwin demo` does all of it for a generated district.",
+    "A city is a folder. A first session:\n\n"
+    "    cimtwin init --city guangzhou --crs EPSG:4547\n"
+    "    cimtwin import ifc tower.ifc --city guangzhou --tile\n"
+    "    cimtwin serve --city guangzhou   (then open http://127.0.0.1:8000/)\n\n"
+    "`cimtwin demo` does all of it for a generated district. `cimtwin COMMAND --help`"
+    " explains each command, with examples.",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode="markdown",
 )
-import_app = typer.Typer(help="Import data into a city.", no_args_is_help=True)
+import_app = typer.Typer(
+    help="Import data into a city: IFC models, GIS layers, CityJSON, a DEM, an orthophoto.",
+    no_args_is_help=True,
+)
 app.add_typer(import_app, name="import")
 register_raster_commands(import_app)
 export_app = typer.Typer(help="Export the city model.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
-console = Console(stderr=True, soft_wrap=True)
-
-CityOption = Annotated[
-    Path, typer.Option("--city", help="The city folder (holds city.gpkg and tiles/).")
-]
-
-
-@contextmanager
-def _clear_errors() -> Iterator[None]:
-    """Turn domain errors into one line on stderr and exit code 1."""
-    try:
-        yield
-    except DOMAIN_ERRORS as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(1) from None
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TaskProgressColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-        disable=not sys.stderr.isatty(),
-    )
-
-
-def _print_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
 @app.command()
@@ -69,11 +43,16 @@ def init(
     crs: Annotated[str, typer.Option(help="The city's projected CRS, e.g. EPSG:4547.")],
     name: Annotated[str | None, typer.Option(help="A display name (default: folder name).")] = None,
 ) -> None:
-    """Create an empty city in a folder, with one projected CRS for everything in it."""
+    """Create an empty city in a folder, with one projected CRS for everything in it.
+
+    Example (Guangzhou, CGCS2000 / 3-degree Gauss-Kruger CM 114E):
+
+        cimtwin init --city guangzhou --crs EPSG:4547 --name "Tianhe district"
+    """
     from cim.store import CityStore
 
-    with _clear_errors(), CityStore.create(city, crs, name) as store:
-        console.print(f"created city {store.name!r} in {city} ({store.crs})")
+    with clear_errors(), CityStore.create(city, crs, name) as store:
+        say(f"created city {store.name!r} in {city} ({store.crs})")
 
 
 @import_app.command("ifc")
@@ -108,6 +87,9 @@ def import_ifc_command(
     validate: Annotated[
         bool, typer.Option(help="Run IfcOpenShell's schema validation for the report.")
     ] = True,
+    tile: Annotated[
+        bool, typer.Option("--tile", help="Rewrite the 3D Tiles after the import.")
+    ] = False,
     report: Annotated[
         Path | None, typer.Option(help="Also write the import reports to this JSON file.")
     ] = None,
@@ -120,48 +102,68 @@ def import_ifc_command(
     with a diff; the previous version stays in the history. --check-only prints the
     model check (schema validation, units, georeference, storeys, geometry) and stores
     nothing.
+
+    Examples:
+
+        cimtwin import ifc tower.ifc podium.ifc --city guangzhou --tile
+        cimtwin import ifc house.ifc --city guangzhou --origin 430700,2557800,10
+        cimtwin import ifc house.ifc --city guangzhou --origin 113.32,23.12 --crs EPSG:4326
+        cimtwin import ifc tower.ifc --city guangzhou --check-only
     """
-    from bim.importer import ImportOptions, import_ifc
+    from api.usecases.ifc import ImportOutcome, import_and_retile
+    from bim.importer import ImportOptions
     from cim.store import CityStore
 
-    with _clear_errors(), CityStore.open(city) as store:
+    with clear_errors(), CityStore.open(city) as store:
         user = _user_origin(origin, crs or store.crs) if origin else None
         options = ImportOptions(
             user_origin=user, kernel=kernel, replaces=replaces, check_only=check_only,
             validate=validate,
         )  # fmt: skip
-        with _progress() as progress:
-            tasks = {path: progress.add_task(f"import {path.name}", total=100) for path in files}
-            reports = import_ifc(
-                store, files, options, lambda path, pct: progress.update(tasks[path], completed=pct)
+        with progress_bar("import") as progress:
+            outcome: ImportOutcome = import_and_retile(
+                store, files, options, tile=tile and not check_only, progress=progress
             )
-        for item in reports:
-            _print_import(item)
-        if report is not None:
-            report.write_text(json.dumps([r.to_dict() for r in reports], indent=2, default=str))
+    for item in outcome.reports:
+        _print_import(item)
+    if outcome.tiling is not None:
+        _print_tiling(outcome.tiling)
+    if report is not None:
+        report.write_text(json.dumps(outcome.reports, indent=2, default=str))
 
 
-def _print_import(item: Any) -> None:
-    if item.check_only:
-        typer.echo(item.to_text())
-        console.print(f"{item.source}: checked, nothing stored")
+def _print_import(item: dict[str, Any]) -> None:
+    if item["check_only"]:
+        from bim.check import to_text
+
+        typer.echo(to_text(item))
+        say(f"{item['source']}: checked, nothing stored")
         return
-    geo = item.georeference
-    console.print(
-        f"{item.source}: {sum(item.objects_by_class.values())} objects,"
-        f" {item.elements_with_mesh} meshes, {item.triangles} triangles,"
-        f" {len(item.without_mesh)} without mesh; placed by {geo['method']}"
+    geo = item["georeference"]
+    say(
+        f"{item['source']}: {sum(item['objects_by_class'].values())} objects,"
+        f" {item['elements_with_mesh']} meshes, {item['triangles']} triangles,"
+        f" {len(item['without_mesh'])} without mesh; placed by {geo['method']}"
         f" ({geo['crs']}, origin {', '.join(f'{v:.3f}' for v in geo['origin'])})"
-        f" in {item.seconds:.1f} s"
+        f" in {item['seconds']:.1f} s"
     )
-    if item.diff is not None:
-        counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in item.diff["counts"].items())
-        console.print(f"  version {item.version}, replacing {item.replaces}: {counts}")
-    for finding in item.findings:
+    if item["diff"] is not None:
+        counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in item["diff"]["counts"].items())
+        say(f"  version {item['version']}, replacing {item['replaces']}: {counts}")
+    for finding in item["findings"]:
         if finding["level"] != "info":
             console.print(f"  [yellow]{finding['level']}:[/yellow] {finding['message']}")
-    for warning in item.warnings:
+    for warning in item["warnings"]:
         console.print(f"  [yellow]warning:[/yellow] {warning}", highlight=False)
+
+
+def _print_tiling(tiling: dict[str, Any]) -> None:
+    say(
+        f"wrote {tiling['tileset']}: {tiling['tiles']} tiles ({tiling['written']} drawn,"
+        f" {tiling['reused']} unchanged, {tiling['removed']} removed), {tiling['features']}"
+        f" features, {tiling['triangles']} triangles, {tiling['bytes_written'] / 1e6:.1f} MB"
+        f" in {tiling['seconds']:.1f} s"
+    )
 
 
 @import_app.command("gis")
@@ -225,6 +227,12 @@ def import_gis_command(
     levels x --storey-height, else --default-height; the report counts each. A chosen
     column must exist; a value that is empty, unreadable or out of bounds (height over
     1000 m, levels over 300, not positive) falls through to the next rule and is counted.
+
+    Examples:
+
+        cimtwin import gis buildings.gpkg --city guangzhou --layer buildings --height-field h
+        cimtwin import gis osm.pbf --city guangzhou --layer multipolygons --where "building<>''"
+        cimtwin import gis roads.shp --city guangzhou --class road
     """
     from cim.gis import VectorOptions, import_vector
     from cim.store import CityStore
@@ -234,7 +242,7 @@ def import_gis_command(
         levels_field=levels_field, storey_height=storey_height, default_height=default_height,
         crs=crs,
     )  # fmt: skip
-    with _clear_errors(), CityStore.open(city) as store:
+    with clear_errors(), CityStore.open(city) as store:
         result = import_vector(store, file, options)
     heights = ", ".join(f"{k} {v}" for k, v in result.heights.items())
     console.print(
@@ -269,11 +277,15 @@ def import_cityjson_command(
     Surfaces are triangulated with their holes, coloured by semantic type (roof, wall,
     ground), and reprojected from the file's CRS (metadata.referenceSystem, or --crs)
     into the city's. A re-import of the same file name replaces it.
+
+    Example:
+
+        cimtwin import cityjson district.city.json --city guangzhou --crs EPSG:4547
     """
     from cim.cityjson import import_cityjson
     from cim.store import CityStore
 
-    with _clear_errors(), CityStore.open(city) as store:
+    with clear_errors(), CityStore.open(city) as store:
         result = import_cityjson(store, file, crs)
     kinds = ", ".join(f"{k} {v}" for k, v in result.objects_by_type.items())
     console.print(
@@ -289,11 +301,16 @@ def export_cityjson_command(
     out: Annotated[Path, typer.Argument(help="The CityJSON file to write (.city.json).")],
     city: CityOption,
 ) -> None:
-    """Export the city as CityJSON 2.0: objects, attributes, element meshes and LODs."""
+    """Export the city as CityJSON 2.0: objects, attributes, element meshes and LODs.
+
+    Example:
+
+        cimtwin export cityjson tianhe.city.json --city guangzhou
+    """
     from cim.export import export_cityjson
     from cim.store import CityStore
 
-    with _clear_errors(), CityStore.open(city) as store:
+    with clear_errors(), CityStore.open(city) as store:
         written = export_cityjson(store, out)
     console.print(f"wrote {out}: {written['objects']} objects, {written['vertices']} vertices")
 
@@ -303,11 +320,16 @@ def export_gpkg_command(
     out: Annotated[Path, typer.Argument(help="The GeoPackage to write.")],
     city: CityOption,
 ) -> None:
-    """Export the city as a GeoPackage with one layer per class (footprints, heights, ids)."""
+    """Export the city as a GeoPackage with one layer per class (footprints, heights, ids).
+
+    Example (then open it in QGIS):
+
+        cimtwin export gpkg tianhe.gpkg --city guangzhou
+    """
     from cim.export import export_geopackage
     from cim.store import CityStore
 
-    with _clear_errors(), CityStore.open(city) as store:
+    with clear_errors(), CityStore.open(city) as store:
         written = export_geopackage(store, out)
     console.print(f"wrote {out}: " + ", ".join(f"{k} {v}" for k, v in written.items()))
 
@@ -351,66 +373,97 @@ def tile(
     to leaves with every element. A second run redraws only the tiles whose objects
     changed; manifest.json lists the files it wrote and removed ("purge": the URLs a
     cache in front of the tiles must drop).
-    """
-    from cim.store import CityStore
-    from tiles.tileset import TilingOptions, write_tileset
 
-    with _clear_errors(), CityStore.open(city) as store, _progress() as progress:
+    Examples:
+
+        cimtwin tile --city guangzhou
+        cimtwin tile --city guangzhou --format b3dm --no-compress   (for 3D Tiles 1.0 clients)
+    """
+    from api.usecases.ifc import retile, tiling_dict
+    from cim.store import CityStore
+    from tiles.tileset import TilingOptions
+
+    with clear_errors(), CityStore.open(city) as store, progress_bar("tile") as progress:
         options = TilingOptions(max_features=max_features, content_format=content_format,
                                 quantize=quantize, compress=compress, workers=workers)  # fmt: skip
-        task = progress.add_task("tile", total=None)
-        summary = write_tileset(store, options, on_progress=_advance(progress, task))
-    console.print(
-        f"wrote {summary.tileset}: {summary.tiles} tiles ({summary.written} drawn,"
-        f" {summary.reused} unchanged, {summary.removed} removed), {summary.features} features,"
-        f" {summary.triangles} triangles, {summary.bytes_written / 1e6:.1f} MB in"
-        f" {summary.seconds:.1f} s"
-    )
-
-
-def _advance(progress: Progress, task: Any) -> Callable[[int, int], None]:
-    return lambda done, total: progress.update(task, completed=done, total=total)
+        summary = retile(store, options, progress)
+    _print_tiling({**tiling_dict(summary), "tileset": summary.tileset})
 
 
 @app.command()
 def info(city: CityOption) -> None:
-    """Print the city as JSON: CRS, counts by class, extent and sources."""
+    """Print the city as JSON: CRS, counts by class, extent and sources.
+
+    Example:
+
+        cimtwin info --city guangzhou
+    """
+    from api.usecases.summary import city_summary
     from cim.store import CityStore
 
-    with _clear_errors(), CityStore.open(city) as store:
-        _print_json(
-            {
-                "name": store.name,
-                "crs": store.crs,
-                "path": str(store.path),
-                "objects_by_class": store.counts_by_class(),
-                "extent": store.extent(),
-                "sources": [
-                    {k: s[k] for k in ("source", "kind", "sha256", "imported_at")}
-                    | {"georeference": s["report"].get("georeference", {}).get("method")}
-                    for s in store.sources()
-                ],
-                "tiled": CityLayout(store.city_dir).tileset.is_file(),
-            }
-        )
+    with clear_errors(), CityStore.open(city) as store:
+        print_json(city_summary(store))
+
+
+HostOption = Annotated[
+    str | None, typer.Option(help="Interface to listen on (default: CIMTWIN_HOST, else 127.0.0.1).")
+]
+PortOption = Annotated[
+    int | None, typer.Option(help="Port to listen on (default: CIMTWIN_PORT, else 8000).")
+]
 
 
 @app.command()
-def serve(
-    city: CityOption,
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-) -> None:
-    """Serve the API, the tiles and the viewer (open http://HOST:PORT/ in a browser)."""
+def serve(city: CityOption, host: HostOption = None, port: PortOption = None) -> None:
+    """Serve the API, the tiles and the viewer, with the city's job worker beside it.
+
+    The worker (a process of its own) runs the imports and tilings sent to the API and is
+    stopped with the server; set CIMTWIN_WORKER=false to run it apart (`cimtwin worker`).
+
+    Examples:
+
+        cimtwin serve --city guangzhou   (then open http://127.0.0.1:8000/)
+        CIMTWIN_HOST=0.0.0.0 CIMTWIN_PORT=8080 cimtwin serve --city guangzhou
+    """
     import uvicorn
 
     from api.app import create_app
+    from api.settings import get_settings
     from cim.store import CityStore
 
-    with _clear_errors():
+    settings = get_settings()
+    host = settings.host if host is None else host
+    port = settings.port if port is None else port
+    with clear_errors():
         CityStore.open(city).close()
-        console.print(f"serving {city} on http://{host}:{port}/ (API docs at /docs)")
+        say(f"serving {city} on http://{host}:{port}/ (API docs at /docs)")
         uvicorn.run(create_app(city), host=host, port=port, log_level="info")
+
+
+@app.command()
+def worker(
+    city: CityOption,
+    burst: Annotated[
+        bool, typer.Option("--burst", help="Run the queued jobs, then exit (for cron or CI).")
+    ] = False,
+) -> None:
+    """Run the city's queued jobs (imports and tilings sent to the API), one at a time.
+
+    `cimtwin serve` starts one beside the server; run it alone when the server runs with
+    CIMTWIN_WORKER=false, or on another machine sharing the folder. One worker per city.
+    Ctrl-C lets the running job finish; SIGTERM puts it back in the queue.
+
+    Example:
+
+        cimtwin worker --city guangzhou
+    """
+    import logging
+
+    from api.worker import run_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    with clear_errors():
+        run_worker(city, burst=burst, say=lambda line: console.print(line, highlight=False))
 
 
 @app.command()
@@ -421,18 +474,24 @@ def demo(
     serve_after: Annotated[
         bool, typer.Option("--serve/--no-serve", help="Serve it after building.")
     ] = True,
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    host: HostOption = None,
+    port: PortOption = None,
 ) -> None:
     """Build a demo district in Guangzhou (EPSG:4547) from authored IFC and serve it.
 
+    Six IFC buildings, streets, parcels and footprints, a DEM and an orthophoto, tiled.
     A second run reuses what the first built.
+
+    Examples:
+
+        cimtwin demo   (builds ./demo-city, serves it on http://127.0.0.1:8000/)
+        cimtwin demo --city tianhe-demo --no-serve
     """
     from api.demo import build_demo
 
-    with _clear_errors():
-        result = build_demo(city, log=lambda line: console.print(line, highlight=False))
-        console.print(
+    with clear_errors():
+        result = build_demo(city, log=say)
+        say(
             f"demo city in {city}: {len(result.imported)} imported, {len(result.reused)} reused,"
             f" tiles {'rebuilt' if result.tiled else 'reused'}"
         )

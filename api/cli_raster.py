@@ -10,11 +10,7 @@ from typing import Annotated
 
 import typer
 
-from cim.layout import CityLayout
-
-CityOption = Annotated[
-    Path, typer.Option("--city", help="The city folder (holds city.gpkg and tiles/).")
-]
+from api.cli_common import CityOption, clear_errors, progress_bar, say
 
 
 def register(import_app: typer.Typer) -> None:
@@ -30,27 +26,25 @@ def import_dem_command(
         int | None, typer.Option(help="Deepest terrain tile level (default: DEM resolution).")
     ] = None,
 ) -> None:
-    """Import a DEM: terrain tiles for the viewer, buildings set on the ground (re-tiled)."""
-    from api.cli import _clear_errors, console
-    from cim.raster import import_dem
-    from cim.store import CityStore
-    from tiles.terrain import write_terrain
-    from tiles.tileset import write_tileset
+    """Import a DEM: terrain tiles for the viewer, buildings set on the ground (re-tiled).
 
-    with _clear_errors(), CityStore.open(city) as store:
-        report = import_dem(store, file)
-        summary = write_terrain(store.city_dir, max_level)
-        retile = report.buildings_rebased > 0 and CityLayout(store.city_dir).tiles.is_dir()
-        if retile:
-            write_tileset(store)
+    Example:
+
+        cimtwin import dem tianhe-dem.tif --city guangzhou --max-level 14
+    """
+    from api.usecases.rasters import import_dem_with_terrain
+    from cim.store import CityStore
+
+    with clear_errors(), CityStore.open(city) as store, progress_bar("dem") as progress:
+        done = import_dem_with_terrain(store, file, max_level, progress)
+    report, terrain = done.report, done.terrain
     w, s, e, n = report.bounds
-    console.print(
+    say(
         f"{report.source}: lon {w:.5f}..{e:.5f}, lat {s:.5f}..{n:.5f},"
         f" heights {report.min_height:.1f}..{report.max_height:.1f} m;"
-        f" {summary.tiles} terrain tiles (levels 0..{summary.max_level});"
+        f" {terrain.tiles} terrain tiles (levels 0..{terrain.max_level});"
         f" {report.buildings_rebased} buildings re-based"
-        + (", 3D tiles rewritten" if retile else ""),
-        highlight=False,
+        + (", 3D tiles rewritten" if done.retiled else "")
     )
 
 
@@ -61,19 +55,20 @@ def import_ortho_command(
         int | None, typer.Option(help="Deepest XYZ zoom (default: native, at most 18).")
     ] = None,
 ) -> None:
-    """Import an orthophoto: web-mercator XYZ imagery tiles for the viewer."""
-    from api.cli import _clear_errors, console
-    from cim.raster import import_ortho
-    from cim.store import CityStore
-    from tiles.imagery import write_imagery
+    """Import an orthophoto: web-mercator XYZ imagery tiles for the viewer.
 
-    with _clear_errors(), CityStore.open(city) as store:
-        report = import_ortho(store, file)
-        summary = write_imagery(store.city_dir, max_zoom)
-    w, s, e, n = summary.rectangle
-    console.print(
-        f"{report.source}: lon {w:.5f}..{e:.5f}, lat {s:.5f}..{n:.5f},"
-        f" {report.resolution_m:.2f} m pixels; {summary.tiles} imagery tiles"
-        f" (zoom {summary.min_zoom}..{summary.max_zoom})",
-        highlight=False,
+    Example:
+
+        cimtwin import ortho tianhe-ortho.tif --city guangzhou --max-zoom 17
+    """
+    from api.usecases.rasters import import_ortho_with_imagery
+    from cim.store import CityStore
+
+    with clear_errors(), CityStore.open(city) as store, progress_bar("ortho") as progress:
+        done = import_ortho_with_imagery(store, file, max_zoom, progress)
+    w, s, e, n = done.imagery.rectangle
+    say(
+        f"{done.report.source}: lon {w:.5f}..{e:.5f}, lat {s:.5f}..{n:.5f},"
+        f" {done.report.resolution_m:.2f} m pixels; {done.imagery.tiles} imagery tiles"
+        f" (zoom {done.imagery.min_zoom}..{done.imagery.max_zoom})"
     )

@@ -1,5 +1,8 @@
 """The demo district: buildings authored as IFC, imported like a user's files, then tiled.
 
+The demo goes through the same use cases (:mod:`api.usecases`) as the command line and
+the API's jobs.
+
 A run reuses what an earlier run built: files already written are kept, sources already
 imported with the same content are not imported again, and tiles are rebuilt only when
 something changed or they are missing.
@@ -14,17 +17,14 @@ from pathlib import Path
 import shapely
 
 from api.demo_gis import write_dem, write_layers, write_ortho
+from api.usecases.ifc import import_ifc_files, retile
+from api.usecases.rasters import import_dem_with_terrain, import_ortho_with_imagery
 from bim.authoring import BuildingSpec, write_demo_building
-from bim.importer import import_ifc
 from cim.data import demo_district
 from cim.gis import VectorOptions, import_vector
 from cim.layout import CityLayout
 from cim.model import file_sha256
-from cim.raster import import_dem, import_ortho
 from cim.store import CityStore
-from tiles.imagery import write_imagery
-from tiles.terrain import write_terrain
-from tiles.tileset import write_tileset
 
 # The district's definition: data/demo/district.json.
 DEMO_CRS = demo_district().crs
@@ -68,7 +68,7 @@ def build_demo(city_dir: Path, log: Callable[[str], None] = print) -> DemoResult
                 pending.append(path)
         if pending:
             log(f"importing {len(pending)} IFC files")
-            for report in import_ifc(store, pending):
+            for report in import_ifc_files(store, pending):
                 result.imported.append(report.source)
                 log(
                     f"imported {report.source}: {report.elements_with_mesh} elements,"
@@ -77,7 +77,7 @@ def build_demo(city_dir: Path, log: Callable[[str], None] = print) -> DemoResult
         changed = _gis_layers(store, city_dir, log, result)
         changed = _rasters(store, city_dir, log, result) or changed
         # always: re-tiling redraws only tiles whose inputs (or the tiler) changed
-        summary = write_tileset(store)
+        summary = retile(store)
         result.tiled = summary.written > 0 or summary.removed > 0
         log(f"tiled {summary.features} features into {summary.content_files} tiles"
             f" ({summary.written} drawn, {summary.reused} unchanged)")  # fmt: skip
@@ -118,18 +118,16 @@ def _rasters(
     sources = CityLayout(city_dir).sources
     changed = False
     if "dem" not in kinds:
-        report = import_dem(store, write_dem(sources / "dem.tif", DEMO_CRS))
-        terrain = write_terrain(city_dir)
-        result.imported.append(report.source)
+        dem = import_dem_with_terrain(store, write_dem(sources / "dem.tif", DEMO_CRS))
+        result.imported.append(dem.report.source)
         changed = True
-        log(f"imported {report.source}: {terrain.tiles} terrain tiles,"
-            f" {report.buildings_rebased} buildings set on the ground")  # fmt: skip
+        log(f"imported {dem.report.source}: {dem.terrain.tiles} terrain tiles,"
+            f" {dem.report.buildings_rebased} buildings set on the ground")  # fmt: skip
     if "ortho" not in kinds:
-        ortho = write_ortho(sources / "ortho.tif", sources / "district.gpkg", DEMO_CRS)
-        report_ortho = import_ortho(store, ortho)
-        imagery = write_imagery(city_dir)
-        result.imported.append(report_ortho.source)
-        log(f"imported {report_ortho.source}: {imagery.tiles} imagery tiles")
+        ortho_path = write_ortho(sources / "ortho.tif", sources / "district.gpkg", DEMO_CRS)
+        ortho = import_ortho_with_imagery(store, ortho_path)
+        result.imported.append(ortho.report.source)
+        log(f"imported {ortho.report.source}: {ortho.imagery.tiles} imagery tiles")
     return changed
 
 

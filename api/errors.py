@@ -34,7 +34,19 @@ class UploadTooLargeError(ApiError):
 
 
 class JobNotFoundError(ApiError):
-    """No background job has the requested id (jobs live in memory)."""
+    """No background job has the requested id."""
+
+
+class TilingAfterImportError(ApiError):
+    """Files were imported but the tiling after them failed; ``result`` holds the reports."""
+
+    def __init__(self, message: str, result: object = None) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+class WorkerBusyError(ApiError):
+    """Another job worker already runs for this city."""
 
 
 class FileNotServedError(ApiError):

@@ -1,55 +1,54 @@
-"""Background jobs: a small in-process runner with one worker thread, and the import job.
+"""Background jobs: a persistent queue in the city folder and a jobs table every server reads.
 
-Imports write to one SQLite store, so jobs run one at a time in the order they came. A job
-is a record the API serves as JSON while the worker updates it; the runner keeps the last
-:data:`KEEP_JOBS` of them in memory (they are lost when the server restarts).
+A server records a job in the jobs table and puts its id on a huey queue; both live in
+``<city>/jobs.sqlite`` (SQLite, WAL). The worker process (:mod:`api.worker`, one per city)
+takes ids off the queue, claims the job in the table, runs it, and writes its progress
+and outcome there, so any server process answers ``GET /api/jobs/{id}``, before and after
+a restart.
+
+Nothing is lost when a process dies. A queued job stays in the file. A job the worker was
+running when it was killed is found ``running`` by the next worker, which runs it again
+(an import whose files were already committed resumes at the tiles), at most
+:data:`MAX_RUNS` times in all, then marks it failed with the reason. A worker that is
+asked to stop puts its job back in the queue.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
+import os
 import shutil
 import threading
+import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from bim.errors import BimError
-from bim.importer import ImportOptions, import_ifc
-from cim.errors import CimError
+from huey import SqliteHuey
+
+from api.errors import DOMAIN_ERRORS, ApiError, TilingAfterImportError
+from api.jobtable import Job, JobTable, Status
+from api.usecases.ifc import IMPORT_SPAN, ImportOutcome, import_and_retile, retile, tiling_dict
+from bim.geometry import DEFAULT_KERNEL
+from bim.georef import UserOrigin
+from bim.importer import ImportOptions
+from cim.layout import CityLayout
 from cim.store import CityStore
-from tiles.errors import TilesError
-from tiles.tileset import TILES_DIR, write_tileset
 
 log = logging.getLogger(__name__)
 
-KEEP_JOBS = 200
-DOMAIN_ERRORS = (CimError, BimError, TilesError)
-Status = Literal["queued", "running", "succeeded", "failed"]
-# progress(percent, file name or None, message or None); raises JobCancelledError on shutdown.
-Progress = Callable[[int, str | None, str | None], None]
-Work = Callable[[Progress], Any]
+UPLOADS_DIR = CityLayout.UPLOADS
+QUEUE_NAME = "cimtwin"
+# A job whose worker died this many times while running it is failed, not run again.
+MAX_RUNS = 2
+# Least seconds between two progress writes that change only the percentage.
+PROGRESS_INTERVAL = 0.25
 
 
-class JobCancelledError(Exception):
-    """Raised inside a job's progress callback when the runner shuts down."""
-
-
-class JobFailedError(Exception):
-    """A job failed after producing part of its result, which the job keeps."""
-
-    def __init__(self, message: str, result: Any = None) -> None:
-        super().__init__(message)
-        self.result = result
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
+class JobInterruptedError(Exception):
+    """Raised in a job's progress callback when its worker is asked to stop."""
 
 
 def new_job_id() -> str:
@@ -57,208 +56,195 @@ def new_job_id() -> str:
     return uuid.uuid4().hex
 
 
-@dataclass
-class Job:
-    """One unit of background work and what the API tells about it."""
-
-    id: str
-    kind: str
-    params: dict[str, Any] = field(default_factory=dict)
-    status: Status = "queued"
-    created: str = field(default_factory=_now)
-    started: str | None = None
-    finished: str | None = None
-    progress: int = 0
-    file: str | None = None
-    message: str = "queued"
-    result: Any = None
-    error: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """The job as JSON-ready data, with its URL."""
-        return {**self.__dict__, "url": f"/api/jobs/{self.id}"}
+def upload_folder(city_dir: Path, job_id: str) -> Path:
+    """Where the files uploaded for job ``job_id`` wait until the job ends."""
+    return CityLayout(city_dir).upload(job_id)
 
 
 @dataclass
-class _Entry:
+class JobContext:
+    """What a running job sees: its record, its city, progress and checkpoints."""
+
+    table: JobTable
+    city_dir: Path
     job: Job
-    work: Work
-    cleanup: Path | None
+    stopping: threading.Event
+    _last: tuple[float, int, str | None, str | None] = (0.0, -1, None, None)
+
+    @property
+    def folder(self) -> Path:
+        """The job's upload folder."""
+        return upload_folder(self.city_dir, self.job.id)
+
+    def progress(self, percent: int, file: str | None, message: str | None) -> None:
+        """Record progress (a change of percentage alone at most every 0.25 s).
+
+        Raises
+        ------
+        JobInterruptedError
+            When the worker is asked to stop.
+        """
+        if self.stopping.is_set():
+            raise JobInterruptedError("the worker is stopping")
+        when, last_percent, last_file, last_message = self._last
+        now = time.monotonic()
+        changed = file != last_file or (message is not None and message != last_message)
+        if changed or (percent != last_percent and now - when >= PROGRESS_INTERVAL):
+            self.table.progress(self.job.id, self.job.runs, percent, file, message)
+            self._last = (now, percent, file, message if message is not None else last_message)
+
+    def checkpoint(self, result: Any) -> None:
+        """Keep a partial result: a later run of this job resumes from it."""
+        self.table.checkpoint(self.job.id, self.job.runs, result)
 
 
-class JobRunner:
-    """Runs submitted jobs one at a time on a worker thread started on first use."""
+Work = Callable[[JobContext], Any]
 
-    def __init__(self, keep: int = KEEP_JOBS) -> None:
-        self._keep = keep
-        self._jobs: OrderedDict[str, Job] = OrderedDict()
-        self._queue: queue.Queue[_Entry | None] = queue.Queue()
-        self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def submit(
-        self,
-        kind: str,
-        work: Work,
-        *,
-        job_id: str | None = None,
-        params: dict[str, Any] | None = None,
-        cleanup: Path | None = None,
-    ) -> dict[str, Any]:
-        """Queue ``work``; ``cleanup`` is a folder removed when the job ends. Returns the job."""
-        job = Job(id=job_id or new_job_id(), kind=kind, params=dict(params or {}))
-        with self._lock:
-            if self._stopping.is_set():
-                raise RuntimeError("the job runner is shut down")
-            self._jobs[job.id] = job
-            self._forget_old()
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="cimtwin-jobs", daemon=True)
-                self._thread.start()
-            self._queue.put(_Entry(job, work, cleanup))
-            return job.to_dict()
+def run_import(context: JobContext) -> dict[str, Any]:
+    """The ``import`` job: the uploaded IFC files into the city, then the tiles rewritten.
 
-    def get(self, job_id: str) -> dict[str, Any] | None:
-        """The job with ``job_id`` as JSON-ready data, or None when unknown."""
-        with self._lock:
-            job = self._jobs.get(job_id)
-            return None if job is None else job.to_dict()
+    A run that finds the reports of an earlier run (its files were committed before the
+    worker died) only rewrites the tiles.
+    """
+    params = context.job.params
+    origin = params.get("origin")
+    user_origin = UserOrigin(params["crs"], tuple(origin)) if origin else None
+    options = ImportOptions(user_origin=user_origin, kernel=params.get("kernel", DEFAULT_KERNEL))
+    done = context.job.result
+    imported = ImportOutcome(done["reports"]) if done else None
+    if imported is not None:
+        context.progress(IMPORT_SPAN, None, "resuming at the tiles: the files were imported")
+    with CityStore.open(context.city_dir) as store:
+        outcome = import_and_retile(
+            store,
+            [context.folder / item["name"] for item in params["files"]],
+            options,
+            tile=params.get("retile", True),
+            progress=context.progress,
+            imported=imported,
+            on_imported=lambda outcome: context.checkpoint(outcome.to_dict()),
+        )
+    return outcome.to_dict()
 
-    def recent(self) -> list[dict[str, Any]]:
-        """Every kept job, newest first."""
-        with self._lock:
-            return [job.to_dict() for job in reversed(self._jobs.values())]
 
-    def shutdown(self, timeout: float = 10.0) -> None:
-        """Fail the queued jobs, ask the running one to stop, and wait up to ``timeout`` s."""
-        self._stopping.set()
-        while True:
-            try:
-                entry = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if entry is not None:
-                self._end(entry, "failed", error="cancelled: the server shut down")
-        self._queue.put(None)
-        if self._thread is not None:
-            self._thread.join(timeout)
+def run_tiling(context: JobContext) -> dict[str, Any]:
+    """The ``tile`` job: rewrite the city's 3D Tiles (unchanged tiles are kept)."""
+    with CityStore.open(context.city_dir) as store:
+        summary = retile(store, progress=context.progress)
+    context.progress(100, None, f"{summary.tiles} tiles, {summary.written} drawn")
+    return {"tiling": tiling_dict(summary)}
 
-    def _forget_old(self) -> None:
-        """Drop the oldest finished jobs beyond the kept number (call with the lock held)."""
-        excess = len(self._jobs) - self._keep
-        if excess > 0:
-            done = [j.id for j in self._jobs.values() if j.finished is not None]
-            for job_id in done[:excess]:
-                del self._jobs[job_id]
 
-    def _run(self) -> None:
-        while (entry := self._queue.get()) is not None:
-            if self._stopping.is_set():
-                self._end(entry, "failed", error="cancelled: the server shut down")
+WORKS: dict[str, Work] = {"import": run_import, "tile": run_tiling}
+
+
+class JobQueue:
+    """The jobs of one city: the table, and the huey queue that hands them to the worker."""
+
+    def __init__(self, city_dir: Path, stopping: threading.Event | None = None) -> None:
+        self.city_dir = city_dir
+        self.table = JobTable(city_dir)
+        self.stopping = stopping or threading.Event()
+        self.huey = SqliteHuey(
+            QUEUE_NAME, filename=str(self.table.path), results=False, utc=True, timeout=30
+        )
+        self._task = self.huey.task(name="run_job")(self.run)
+
+    def submit(self, kind: str, params: dict[str, Any], job_id: str | None = None) -> Job:
+        """Record a job of ``kind`` (a key of :data:`WORKS`) and queue it."""
+        if kind not in WORKS:
+            raise ApiError(f"unknown job kind {kind!r}")
+        job = Job(id=job_id or new_job_id(), kind=kind, params=params)
+        self.table.add(job)
+        self.enqueue(job.id)
+        return job
+
+    def enqueue(self, job_id: str) -> None:
+        """Put ``job_id`` on the queue (the task's id is the job's)."""
+        self.huey.enqueue(self._task.s(job_id, id=job_id))
+
+    def waiting(self) -> set[str]:
+        """The ids of the jobs on the queue."""
+        return {str(task.id) for task in self.huey.pending()}
+
+    def recover(self) -> list[str]:
+        """Queue again what a dead worker left; call it with the worker lock held.
+
+        A job found running lost its run: it is queued again, or failed after
+        :data:`MAX_RUNS` runs. A queued job missing from the queue (its server died
+        between the two writes) is queued. Returns what was done, one line per job.
+        """
+        waiting = self.waiting()
+        done = []
+        for job in self.table.unfinished():
+            if job.status == "running" and job.runs >= MAX_RUNS:
+                reason = (
+                    f"the worker stopped {job.runs} times while running this job (killed,"
+                    " or out of memory?); it is not run again"
+                )
+                self.table.fail(job.id, reason)
+                shutil.rmtree(upload_folder(self.city_dir, job.id), ignore_errors=True)
+                done.append(f"job {job.id} failed: {reason}")
                 continue
-            self._execute(entry)
+            if job.status == "running":
+                self.table.requeue(
+                    job.id,
+                    f"resumed: the worker stopped while running it (run {job.runs} of"
+                    f" at most {MAX_RUNS})",
+                )
+                done.append(f"job {job.id} resumed after its worker stopped")
+            if job.id not in waiting:
+                self.enqueue(job.id)
+                if job.status == "queued":
+                    done.append(f"job {job.id} queued again")
+        return done
 
-    def _execute(self, entry: _Entry) -> None:
-        job = entry.job
-        with self._lock:
-            job.status, job.started, job.message = "running", _now(), "started"
+    def release_running(self, message: str) -> None:
+        """Put the jobs this process is running back in the queue (the worker stops)."""
+        for job in self.table.running_in(os.getpid()):
+            self.table.release(job.id, job.runs, message)
 
-        def progress(percent: int, file: str | None, message: str | None) -> None:
-            if self._stopping.is_set():
-                raise JobCancelledError("cancelled: the server shut down")
-            with self._lock:
-                job.progress = max(0, min(100, int(percent)))
-                job.file = file
-                if message is not None:
-                    job.message = message
+    def drain(self) -> int:
+        """Run the queued jobs in this thread until the queue is empty; return how many."""
+        count = 0
+        while not self.stopping.is_set() and (task := self.huey.dequeue()) is not None:
+            self.huey.execute(task)
+            count += 1
+        return count
 
+    def run(self, job_id: str) -> None:
+        """Run job ``job_id`` here, recording its outcome (the queue's one task)."""
+        job = self.table.claim(job_id, os.getpid())
+        if job is None:
+            log.info("job %s is not queued (finished, or run by another worker)", job_id)
+            return
+        context = JobContext(self.table, self.city_dir, job, self.stopping)
+        log.info("job %s (%s), run %d", job.id, job.kind, job.runs)
         try:
-            result = entry.work(progress)
-        except JobCancelledError as exc:
-            self._end(entry, "failed", error=str(exc))
-        except JobFailedError as exc:
-            self._end(entry, "failed", exc.result, _one_line(exc, entry.cleanup))
+            result = WORKS[job.kind](context)
+        except JobInterruptedError:
+            self.table.release(job.id, job.runs, "interrupted: the worker stopped; it runs again"
+                               " when a worker starts")  # fmt: skip
+            return
+        except TilingAfterImportError as exc:
+            self._end(context, "failed", exc.result, _one_line(exc, context.folder))
         except DOMAIN_ERRORS as exc:
-            self._end(entry, "failed", error=_one_line(exc, entry.cleanup))
+            self._end(context, "failed", error=_one_line(exc, context.folder))
         except Exception as exc:
             log.exception("job %s (%s) failed", job.id, job.kind)
-            self._end(entry, "failed", error=f"internal error: {_one_line(exc, entry.cleanup)}")
+            self._end(context, "failed", error=f"internal error: {_one_line(exc, context.folder)}")
         else:
-            self._end(entry, "succeeded", result=result)
+            self._end(context, "succeeded", result)
 
     def _end(
-        self, entry: _Entry, status: Status, result: Any = None, error: str | None = None
+        self, context: JobContext, status: Status, result: Any = None, error: str | None = None
     ) -> None:
-        if entry.cleanup is not None:
-            shutil.rmtree(entry.cleanup, ignore_errors=True)
-        with self._lock:
-            job = entry.job
-            job.status, job.finished, job.error, job.result = status, _now(), error, result
-            job.file = None
-            if status == "succeeded":
-                job.progress = 100
-            else:
-                job.message = "failed"
+        if self.table.finish(context.job.id, context.job.runs, status, result, error):
+            shutil.rmtree(context.folder, ignore_errors=True)
 
 
-def _one_line(exc: BaseException, folder: Path | None) -> str:
+def _one_line(exc: BaseException, folder: Path) -> str:
     """The error as one line, with the server's upload folder left out of file paths."""
     text = " ".join(str(exc).split()) or type(exc).__name__
-    if folder is not None:
-        text = text.replace(f"{folder}/", "").replace(str(folder), "")
-    return text
-
-
-@dataclass(frozen=True)
-class ImportRequest:
-    """What an import job does: IFC files into the city in ``city_dir``, then maybe tiles."""
-
-    city_dir: Path
-    paths: list[Path]
-    options: ImportOptions
-    retile: bool = True
-
-
-def run_import(request: ImportRequest, progress: Progress) -> dict[str, Any]:
-    """Import the files in one transaction, then rewrite the tiles when asked.
-
-    Returns
-    -------
-    dict
-        ``{"reports": [ImportReport.to_dict(), ...], "tiling": TilingSummary dict | None}``.
-
-    Raises
-    ------
-    BimError, CimError
-        When the import fails; the store is then unchanged.
-    JobFailedError
-        When the import succeeded but tiling failed; it carries the reports.
-    """
-    paths = request.paths
-    span = 90 if request.retile else 100
-    index = {path: i for i, path in enumerate(paths)}
-
-    def on_import(path: Path, percent: int) -> None:
-        done = (index[path] + percent / 100) / len(paths)
-        progress(int(done * span), path.name, f"importing {path.name}")
-
-    def on_tile(done: int, total: int) -> None:
-        progress(span + (100 - span) * done // max(total, 1), None, None)
-
-    progress(0, paths[0].name if len(paths) == 1 else None, f"reading {len(paths)} file(s)")
-    with CityStore.open(request.city_dir) as store:
-        reports = [r.to_dict() for r in import_ifc(store, paths, request.options, on_import)]
-        result: dict[str, Any] = {"reports": reports, "tiling": None}
-        objects = sum(sum(r.get("objects_by_class", {}).values()) for r in reports)
-        message = f"imported {objects} objects from {len(paths)} file(s)"
-        if request.retile:
-            progress(span, None, "writing tiles")
-            try:
-                summary = write_tileset(store, on_progress=on_tile)
-            except TilesError as exc:
-                raise JobFailedError(f"{message}, but tiling failed: {exc}", result) from exc
-            result["tiling"] = {**summary.to_dict(), "tileset": f"/{TILES_DIR}/tileset.json"}
-            message += "; tiles rewritten"
-    progress(100, None, message)
-    return result
+    return text.replace(f"{folder}/", "").replace(str(folder), "")

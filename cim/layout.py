@@ -12,8 +12,9 @@
     <city>/.tiles.partial/      the tileset being written, swapped in when complete
     <city>/.tiles-index-*/      a tiling run's temporary index
     <city>/.uploads/<job>/      files uploaded over HTTP, until their import job ends
-
-A tiling run holds an exclusive lock on the city folder itself (no lock file).
+    <city>/jobs.sqlite          the job queue and the jobs table (SQLite, WAL)
+    <city>/.worker.lock         held by the city's job worker while it runs
+    <city>/.tiling.lock         held by a tiling run (records the holder's pid)
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ class CityLayout:
     TILESET: ClassVar[str] = "tileset.json"
     TILES_INDEX_PREFIX: ClassVar[str] = ".tiles-index-"
     UPLOADS: ClassVar[str] = ".uploads"
+    JOBS: ClassVar[str] = "jobs.sqlite"
+    WORKER_LOCK: ClassVar[str] = ".worker.lock"
+    TILING_LOCK: ClassVar[str] = ".tiling.lock"
 
     @property
     def store(self) -> Path:
@@ -110,3 +114,18 @@ class CityLayout:
     def upload(self, job_id: str) -> Path:
         """The folder of one import job's uploaded files."""
         return self.uploads / job_id
+
+    @property
+    def jobs(self) -> Path:
+        """The job queue and jobs table."""
+        return self.root / self.JOBS
+
+    @property
+    def worker_lock(self) -> Path:
+        """The lock the city's job worker holds."""
+        return self.root / self.WORKER_LOCK
+
+    @property
+    def tiling_lock(self) -> Path:
+        """The lock a tiling run holds."""
+        return self.root / self.TILING_LOCK

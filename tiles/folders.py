@@ -12,10 +12,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from cim.layout import CityLayout
 from tiles.errors import TilingBusyError
 
 log = logging.getLogger(__name__)
-LOCK_FILE = ".tiling.lock"
+LOCK_FILE = CityLayout.TILING_LOCK
 _held: set[Path] = set()  # the folders this process holds the lock of
 _held_guard = threading.Lock()
 

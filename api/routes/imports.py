@@ -1,15 +1,16 @@
 """Importing IFC files over HTTP: an upload becomes a background job that the client polls.
 
 ``POST /api/imports`` copies the uploaded files in 1 MiB chunks into
-``<city>/.uploads/<job id>/`` and queues an import job (see :mod:`api.jobs`), which removes
-that folder when it ends. ``GET /api/jobs/{id}`` tells how the job is doing.
+``<city>/.uploads/<job id>/`` and queues an import job (see :mod:`api.jobs`), which the
+city's worker process runs and which removes that folder when it ends. ``POST
+/api/tilings`` queues a re-tiling. ``GET /api/jobs/{id}`` tells how a job is doing, from
+the jobs table in the city folder (any server process answers, across restarts).
 """
 
 from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Coroutine
-from functools import partial
 from pathlib import Path, PureWindowsPath
 from typing import Annotated, Any, BinaryIO
 
@@ -18,17 +19,16 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.types import Message
 
-from api.deps import StoreDep
+from api.deps import CityDirDep, StoreDep
 from api.errors import JobNotFoundError, UploadRejectedError, UploadTooLargeError
-from api.jobs import ImportRequest, JobRunner, new_job_id, run_import
+from api.jobs import JobQueue, new_job_id, upload_folder
+from api.jobtable import KEEP_JOBS
+from api.worker import running_worker
 from bim.geometry import DEFAULT_KERNEL
 from bim.georef import UserOrigin
-from bim.importer import ImportOptions
 from cim.crs import parse_origin
-from cim.layout import CityLayout
 
 CHUNK_SIZE = 1 << 20
-UPLOADS_DIR = CityLayout.UPLOADS
 KERNELS = ("opencascade", "hybrid-cgal-simple-opencascade")
 # Room for the multipart framing and the form fields on top of the files' bytes.
 FORM_OVERHEAD = 1 << 20
@@ -69,13 +69,15 @@ class UploadLimitRoute(APIRoute):
 router = APIRouter(prefix="/api", tags=["imports"], route_class=UploadLimitRoute)
 
 
-def job_runner(request: Request) -> JobRunner:
-    """The app's job runner."""
-    runner: JobRunner = request.app.state.jobs
-    return runner
+def job_queue(request: Request, city: CityDirDep) -> JobQueue:
+    """The city's job queue (opened once per app)."""
+    queue: JobQueue | None = getattr(request.app.state, "job_queue", None)
+    if queue is None:
+        queue = request.app.state.job_queue = JobQueue(city)
+    return queue
 
 
-JobsDep = Annotated[JobRunner, Depends(job_runner)]
+JobsDep = Annotated[JobQueue, Depends(job_queue)]
 
 
 @router.post("/imports", status_code=202)
@@ -110,19 +112,13 @@ def create_import(
         raise UploadRejectedError("crs is the CRS of origin: give origin too")
     user_origin = user_origin_of(origin, crs or store.crs) if origin else None
     job_id = new_job_id()
-    folder = CityLayout(store.city_dir).upload(job_id)
+    folder = upload_folder(store.city_dir, job_id)
     limit: int = request.app.state.max_upload_bytes
     sizes: list[int] = []
     try:
         folder.mkdir(parents=True)
         for upload, name in zip(files, names, strict=True):
             sizes.append(save_upload(upload.file, folder / name, limit - sum(sizes), limit))
-        work = ImportRequest(
-            store.city_dir,
-            [folder / name for name in names],
-            ImportOptions(user_origin=user_origin, kernel=kernel),
-            retile,
-        )
         params = {
             "files": [{"name": n, "bytes": b} for n, b in zip(names, sizes, strict=True)],
             "origin": None if user_origin is None else list(user_origin.origin),
@@ -130,12 +126,21 @@ def create_import(
             "kernel": kernel,
             "retile": retile,
         }
-        job = jobs.submit(
-            "import", partial(run_import, work), job_id=job_id, params=params, cleanup=folder
-        )
+        job = jobs.submit("import", params, job_id).to_dict()
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
+    response.headers["Location"] = job["url"]
+    return {"id": job["id"], "status": job["status"], "url": job["url"]}
+
+
+@router.post("/tilings", status_code=202)
+def create_tiling(response: Response, store: StoreDep, jobs: JobsDep) -> dict[str, Any]:
+    """Queue a rewrite of the city's 3D Tiles (tiles whose objects did not change are kept).
+
+    Answers 202 with the job's id and URL (also in ``Location``).
+    """
+    job = jobs.submit("tile", {}).to_dict()
     response.headers["Location"] = job["url"]
     return {"id": job["id"], "status": job["status"], "url": job["url"]}
 
@@ -149,20 +154,28 @@ def import_limits(request: Request) -> dict[str, Any]:
 
 @router.get("/jobs")
 def list_jobs(jobs: JobsDep) -> dict[str, Any]:
-    """The jobs kept in memory (the last 200), newest first, without their results."""
-    return {"jobs": [{k: v for k, v in job.items() if k != "result"} for job in jobs.recent()]}
+    """The kept jobs (the last 200 finished, and every unfinished one), newest first,
+    without their results."""
+    listed = (job.to_dict() for job in jobs.table.recent())
+    return {"jobs": [{k: v for k, v in job.items() if k != "result"} for job in listed]}
 
 
 @router.get("/jobs/{job_id}")
 def get_job(job_id: str, jobs: JobsDep) -> dict[str, Any]:
-    """A job: status, progress with the current file, message, result or error."""
-    job = jobs.get(job_id)
+    """A job: status, progress with the current file, message, runs, result or error."""
+    job = jobs.table.get(job_id)
     if job is None:
         raise JobNotFoundError(
-            f"no job with id {job_id!r} (jobs live in memory: the last 200 since the server"
-            " started)"
+            f"no job with id {job_id!r} (the city keeps the last {KEEP_JOBS} finished jobs)"
         )
-    return job
+    return job.to_dict()
+
+
+@router.get("/worker")
+def worker_state(city: CityDirDep) -> dict[str, Any]:
+    """Whether a job worker runs for the city, and its process id."""
+    pid = running_worker(city)
+    return {"running": pid is not None, "pid": pid if pid and pid > 0 else None}
 
 
 def upload_name(filename: str | None) -> str:

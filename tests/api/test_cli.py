@@ -134,3 +134,74 @@ def test_demo_builds_then_reuses(tmp_path: Path) -> None:
     assert "1 replaced by BIM" in err
     code, _, err = run("demo", "--city", str(folder), "--no-serve")
     assert code == 0 and "6 reused" in err and "tiles reused" in err
+
+
+def test_import_with_tile_writes_the_tiles_in_one_command(city: Path, building: Path) -> None:
+    code, _, err = run("import", "ifc", str(building), "--city", str(city), "--tile")
+    assert code == 0, err
+    assert "placed by IfcMapConversion" in err and "tiles (" in err
+    assert (city / "tiles" / "tileset.json").is_file()
+
+
+@pytest.mark.parametrize(
+    ("env", "args", "expected"),
+    [
+        ({}, [], ("127.0.0.1", 8000)),
+        ({"CIMTWIN_HOST": "0.0.0.0", "CIMTWIN_PORT": "8123"}, [], ("0.0.0.0", 8123)),
+        ({"CIMTWIN_PORT": "8123"}, ["--port", "9000", "--host", "::1"], ("::1", 9000)),
+    ],
+)
+def test_serve_listens_where_the_settings_say_unless_told(
+    city: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    env: dict[str, str],
+    args: list[str],
+    expected: tuple[str, int],
+) -> None:
+    import uvicorn
+
+    from api.settings import get_settings
+
+    listened: list[tuple[str, int]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda _app, host, port, **_: listened.append((host, port)))
+    for name in ("CIMTWIN_HOST", "CIMTWIN_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    try:
+        code, _, err = run("serve", "--city", str(city), *args)
+    finally:
+        get_settings.cache_clear()
+    assert code == 0, err
+    assert listened == [expected]
+    assert f":{expected[1]}/" in err
+
+
+@pytest.mark.parametrize("command", [["import", "ifc"], ["tile"], ["serve"], ["import", "dem"]])
+def test_help_teaches_by_example(command: list[str]) -> None:
+    code, out, _ = run(*command, "--help")
+    assert code == 0
+    assert "Example" in out and f"cimtwin {' '.join(command)} " in out
+
+
+def test_the_raster_commands_do_not_import_the_main_command_module() -> None:
+    import ast
+
+    import api.cli_raster
+
+    tree = ast.parse(Path(api.cli_raster.__file__).read_text())
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert "api.cli" not in imported, "api.cli imports api.cli_raster: no way back"
+
+
+def test_check_only_prints_the_model_check_and_stores_nothing(city: Path, building: Path) -> None:
+    code, out, err = run(
+        "import", "ifc", str(building), "--city", str(city), "--check-only", "--tile"
+    )
+    assert code == 0, err
+    assert "hall.ifc: checked, nothing stored" in err
+    assert "IfcMapConversion" in out
+    assert _snapshot(city) == ({}, [])
+    assert not (city / "tiles").exists()

@@ -1,9 +1,7 @@
-"""Importing over HTTP: uploads, background jobs, limits and the job runner itself."""
+"""Importing over HTTP: uploads, jobs run by the city's worker process, limits."""
 
 from __future__ import annotations
 
-import logging
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,15 +11,13 @@ import ifcopenshell
 import pytest
 from fastapi.testclient import TestClient
 
-from api import jobs
 from api.app import create_app
-from api.jobs import JobRunner
+from api.jobs import UPLOADS_DIR
 from api.routes import imports
 from bim.authoring import BuildingSpec, write_demo_building
-from bim.errors import IfcReadError
 from bim.importer import import_ifc
 from cim.store import CityStore
-from tiles.errors import TilesError
+from tiles.folders import exclusive
 
 OPEN_HOUSE = "IfcOpenHouse_IFC4.ifc"
 
@@ -70,7 +66,7 @@ def wait(client: TestClient, url: str, seconds: float = 120.0) -> dict[str, Any]
 
 
 def uploads_left(city: Path) -> list[Path]:
-    folder = city / imports.UPLOADS_DIR
+    folder = city / UPLOADS_DIR
     return sorted(folder.iterdir()) if folder.is_dir() else []
 
 
@@ -126,15 +122,16 @@ def test_two_files_in_one_request_without_retiling(
 
 
 def test_a_tiling_failure_keeps_the_import_and_its_reports(
-    client: TestClient, city: Path, sources: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+    client: TestClient, city: Path, sources: dict[str, Path]
 ) -> None:
-    def broken(*_: Any, **__: Any) -> None:
-        raise TilesError("disk full")
-
-    monkeypatch.setattr(jobs, "write_tileset", broken)
-    job = wait(client, upload(client, ("north.ifc", sources["north"].read_bytes())).json()["url"])
+    with exclusive(city, "a tiling"):  # the worker's tiling finds the city busy
+        job = wait(
+            client, upload(client, ("north.ifc", sources["north"].read_bytes())).json()["url"]
+        )
     assert job["status"] == "failed"
-    assert job["error"].endswith("objects from 1 file(s), but tiling failed: disk full")
+    assert job["error"].endswith(
+        f"objects from 1 file(s), but tiling failed: a tiling of {city} is already running"
+    ), job["error"]
     assert job["result"]["reports"][0]["source"] == "north.ifc"
     assert counts(city)["IfcBuilding"] == 1
     assert uploads_left(city) == []
@@ -297,67 +294,21 @@ def test_a_missing_city_is_404(tmp_path: Path) -> None:
     assert not (tmp_path / "none").exists()
 
 
-# ---------------------------------------------------------------- the runner alone
-
-
-def finish(runner: JobRunner, job_id: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 10
-    while (job := runner.get(job_id)) is not None and job["finished"] is None:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    assert job is not None
-    return job
-
-
-def test_the_runner_runs_jobs_in_order_and_reports_errors(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+def test_a_tiling_job_writes_the_tiles_of_what_was_imported(
+    client: TestClient, city: Path, sources: dict[str, Path]
 ) -> None:
-    runner = JobRunner()
-    order: list[str] = []
-    folder = tmp_path / "upload"
-    folder.mkdir()
-
-    def ok(progress: Any) -> str:
-        progress(50, "a.ifc", "half")
-        order.append(threading.current_thread().name)
-        return "done"
-
-    def domain(_: Any) -> None:
-        raise IfcReadError(f"{folder}/a.ifc: not an IFC file")
-
-    def bug(_: Any) -> None:
-        raise ZeroDivisionError("division by zero")
-
-    with caplog.at_level(logging.ERROR, logger="api.jobs"):
-        submitted = [runner.submit("test", work, cleanup=folder) for work in (ok, domain, bug, ok)]
-        done = [finish(runner, job["id"]) for job in submitted]
-    runner.shutdown()
-    assert [j["status"] for j in done] == ["succeeded", "failed", "failed", "succeeded"]
-    assert done[0]["result"] == "done" and done[0]["message"] == "half"
-    assert done[1]["error"] == "a.ifc: not an IFC file"
-    assert done[2]["error"] == "internal error: division by zero"
-    assert "ZeroDivisionError" in caplog.text
-    assert order == ["cimtwin-jobs", "cimtwin-jobs"]
-    assert not folder.exists()
-    assert [j["id"] for j in runner.recent()] == [j["id"] for j in submitted[::-1]]
+    with CityStore.open(city) as store:
+        import_ifc(store, sources["north"])
+    answer = client.post("/api/tilings")
+    assert answer.status_code == 202, answer.text
+    assert answer.headers["location"] == answer.json()["url"]
+    job = wait(client, answer.json()["url"])
+    assert job["status"] == "succeeded" and job["kind"] == "tile", job
+    assert job["result"]["tiling"]["tileset"] == "/tiles/tileset.json"
+    assert job["result"]["tiling"]["features"] > 0
+    assert client.get("/tiles/tileset.json").status_code == 200
 
 
-def test_the_runner_keeps_the_last_jobs_and_cancels_the_queue_on_shutdown() -> None:
-    runner = JobRunner(keep=3)
-    ids = []
-    for _ in range(5):
-        ids.append(runner.submit("test", lambda _: None)["id"])
-        finish(runner, ids[-1])
-    assert [j["id"] for j in runner.recent()] == ids[-1:-4:-1]
-    assert runner.get(ids[0]) is None
-    release = threading.Event()
-    blocked = runner.submit("test", lambda progress: release.wait(10) and progress(1, None, None))
-    queued = runner.submit("test", lambda _: None)
-    deadline = time.monotonic() + 10
-    while (runner.get(blocked["id"]) or {}).get("status") != "running":
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    runner.shutdown(timeout=0)
-    release.set()
-    assert finish(runner, queued["id"])["error"] == "cancelled: the server shut down"
-    assert finish(runner, blocked["id"])["error"] == "cancelled: the server shut down"
+def test_a_tiling_job_of_an_empty_city_fails_with_the_reason(client: TestClient) -> None:
+    job = wait(client, client.post("/api/tilings").json()["url"])
+    assert job["status"] == "failed" and "no geometry to tile" in job["error"], job

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,6 @@ import shapely
 import trimesh
 from shapely.geometry import MultiPolygon, Point, Polygon, box
 
-from cim import gpkg
 from cim.errors import CimError, CrsError
 from cim.extrude import extrude_footprints
 from cim.gis import GIS_BUILDING, GisError, VectorOptions, building_height, import_vector
@@ -333,51 +333,27 @@ def test_ids_taken_by_another_source_are_refused_whole(tmp_path: Path) -> None:
     import_store.close()
 
 
-def _gdal_style_rtree(store: CityStore, calls: list[str]) -> None:
-    """The objects layer's R-tree and insert trigger as GDAL writes them (GeoPackage 1.3)."""
-
-    def side(index: int, name: str) -> Callable[[bytes | None], float | None]:
-        def value(blob: bytes | None) -> float | None:
-            calls.append(name)
-            envelope = gpkg.envelope(blob)
-            return None if envelope is None else envelope[index]
-
-        return value
-
-    store.conn.create_function("ST_IsEmpty", 1, lambda blob: int(gpkg.envelope(blob) is None))
-    for index, name in enumerate(("ST_MinX", "ST_MinY", "ST_MaxX", "ST_MaxY")):
-        store.conn.create_function(name, 1, side(index, name))
-    store.conn.execute(
-        "CREATE VIRTUAL TABLE rtree_city_objects_geom USING rtree(id, minx, maxx, miny, maxy)"
-    )
-    store.conn.execute(
-        "CREATE TRIGGER rtree_city_objects_geom_insert AFTER INSERT ON city_objects"
-        " WHEN (new.geom NOT NULL AND NOT ST_IsEmpty(NEW.geom)) BEGIN"
-        " INSERT OR REPLACE INTO rtree_city_objects_geom VALUES (NEW.fid, ST_MinX(NEW.geom),"
-        " ST_MaxX(NEW.geom), ST_MinY(NEW.geom), ST_MaxY(NEW.geom)); END"
-    )
+def _rtree(store: CityStore) -> list[tuple[str, float, float, float, float]]:
+    """The objects layer's R-tree entries (object id, min x, max x, min y, max y)."""
+    with closing(sqlite3.connect(store.path)) as conn:
+        return conn.execute(
+            "SELECT o.object_id, r.minx, r.maxx, r.miny, r.maxy FROM rtree_city_objects_geom r"
+            " JOIN city_objects o ON o.fid = r.id ORDER BY o.fid"
+        ).fetchall()
 
 
-def test_bulk_insert_fills_the_rtree_at_once_and_keeps_its_trigger(tmp_path: Path) -> None:
+def test_bulk_insert_fills_the_rtree_and_keeps_its_trigger(tmp_path: Path) -> None:
     store = make_city(tmp_path, FINNISH_CRS)
-    calls: list[str] = []
-    _gdal_style_rtree(store, calls)
     frame = gpd.GeoDataFrame({"n": range(5)}, geometry=_squares(5), crs=FINNISH_CRS)
     import_vector(store, _write(frame, tmp_path / "five.gpkg", "GPKG"), VectorOptions())
-    assert calls == []  # not one trigger call: the rows were indexed together
-    indexed = store.conn.execute(
-        "SELECT o.object_id, r.minx, r.maxx, r.miny, r.maxy FROM rtree_city_objects_geom r"
-        " JOIN city_objects o ON o.fid = r.id ORDER BY o.fid"
-    ).fetchall()
+    indexed = _rtree(store)
     assert len(indexed) == 5
     for object_id, *envelope in indexed:
         x0, y0, x1, y1 = store.get_object(object_id).footprint.bounds  # type: ignore[union-attr]
         assert envelope == pytest.approx([x0, x1, y0, y1], abs=0.01)
     with store.transaction() as writer:
         writer.add_object(CityObject("lone", "building", footprint=box(0, 0, 1, 1)))
-    assert calls  # the trigger is back for single inserts
-    (count,) = store.conn.execute("SELECT COUNT(*) FROM rtree_city_objects_geom").fetchone()
-    assert count == 6
+    assert len(_rtree(store)) == 6  # the insert trigger is back for single inserts
     store.close()
 
 

@@ -172,7 +172,9 @@ def test_an_installed_wheel_finds_its_data(tmp_path: Path) -> None:
     assert shipped == packed
     # installed away from the source tree, the package finds its data through its file list
     prefix = tmp_path / "prefix"
+    # --ignore-installed: without it pip uninstalls the environment's own cimtwin first
     install = [sys.executable, "-m", "pip", "install", "--no-deps", "--quiet", "--no-index",
+               "--ignore-installed",
                "--prefix", str(prefix), str(wheel)]  # fmt: skip
     subprocess.run(install, check=True, capture_output=True, timeout=600)
     [site] = prefix.glob("lib/python*/site-packages")

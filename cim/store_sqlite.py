@@ -17,6 +17,7 @@ from typing import Any
 
 from cim import gpkg, store_rtree
 from cim.errors import CimError, NotAStoreError, StoreBusyError
+from cim.layout import CityLayout
 
 #: Seconds a statement waits for a lock held by another connection before failing.
 BUSY_TIMEOUT = 10.0
@@ -46,7 +47,7 @@ def busy_error(path: Path, error: sqlite3.Error) -> StoreBusyError:
 class StoreConnection(sqlite3.Connection):
     """A connection whose statements raise :class:`StoreBusyError` on a lock timeout."""
 
-    store_path = Path("city.gpkg")
+    store_path = Path(CityLayout.STORE)
 
     def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
         with translated(self.store_path):

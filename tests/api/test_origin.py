@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from api.app import create_app
 from api.cli import app
-from api.routes import imports
 from bim.authoring import BuildingSpec, write_demo_building
+from cim.layout import CityLayout
 from cim.store import CityStore
 
 BAD_ORIGINS = [
@@ -83,7 +83,6 @@ def test_the_upload_refuses_an_unusable_origin_with_422(
     detail = answer.json()["detail"]
     assert detail.startswith("origin ") and message in detail
     assert client.get("/api/jobs").json() == {"jobs": []}
-    assert not (city / imports.UPLOADS_DIR).exists() or not any(
-        (city / imports.UPLOADS_DIR).iterdir()
-    )
+    uploads = CityLayout(city).uploads
+    assert not uploads.exists() or not any(uploads.iterdir())
     assert stored(city) == ({}, [])

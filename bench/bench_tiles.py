@@ -47,7 +47,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from common import SHARED, ContentStats, content_stats, measure, own_peak_mb, own_rss_mb, settle
+from common import (
+    SHARED,
+    ContentStats,
+    code_snapshot,
+    content_stats,
+    measure,
+    own_peak_mb,
+    own_rss_mb,
+    settle,
+)
 
 HERE = Path(__file__).resolve().parent
 PEER = "pg2b3dm 1 400-3 800 features/s (9.7 M and 46.3 M buildings, PostGIS in, hardware unstated)"
@@ -469,27 +478,6 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def _snapshot(revision: str, work: Path) -> Path:
-    """The packages of a git revision, extracted once into the work folder."""
-    root = HERE.parent
-    sha = subprocess.run(
-        ["git", "-C", str(root), "rev-parse", "--short", revision],
-        capture_output=True, text=True, check=True,
-    ).stdout.strip()  # fmt: skip
-    folder = work / f"code-{sha}"
-    if not folder.is_dir():
-        partial = work / f".code-{sha}.partial"
-        shutil.rmtree(partial, ignore_errors=True)
-        partial.mkdir(parents=True)
-        archive = subprocess.run(
-            ["git", "-C", str(root), "archive", sha, "cim", "bim", "tiles", "api", "simulation"],
-            capture_output=True, check=True,
-        )  # fmt: skip
-        subprocess.run(["tar", "-x", "-C", str(partial)], input=archive.stdout, check=True)
-        partial.rename(folder)
-    return folder
-
-
 def main(argv: list[str]) -> None:
     """Run the benchmark the command line names and print its table."""
     args = _parse(argv)
@@ -500,7 +488,7 @@ def main(argv: list[str]) -> None:
     args.work.mkdir(parents=True, exist_ok=True)
     print(f"work folder {args.work}; {time.strftime('%Y-%m-%d %H:%M:%S')}")
     if args.code is not None:
-        os.environ[CODE_ENV] = str(_snapshot(args.code, args.work))
+        os.environ[CODE_ENV] = str(code_snapshot(args.code, args.work))
         print(f"code: the packages of {args.code} ({Path(os.environ[CODE_ENV]).name})")
     else:
         print("code: the working tree")

@@ -58,6 +58,8 @@ class UploadLimitRoute(APIRoute):
                 message = await request.receive()
                 received += len(message.get("body", b""))
                 if received > limit + FORM_OVERHEAD:
+                    # the one HTTPException: FastAPI's form parser turns any other error
+                    # raised while it reads the body into a 400
                     raise HTTPException(status_code=413, detail=too_large(limit))
                 return message
 

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from api import openapi30
+from api.bodylimit import BodyLimit
 from api.errors import DOMAIN_ERRORS, status_for
 from api.routes import city, explore, imports, objects, ogc, sources, stats, terrain, tiles
 from api.settings import get_settings
@@ -65,6 +66,7 @@ def create_app(
     upload_mb = settings.max_upload_mb if max_upload_mb is None else max_upload_mb
     app.state.max_upload_bytes = int(upload_mb * 2**20)
     app.add_middleware(GZipMiddleware, minimum_size=512)
+    app.add_middleware(BodyLimit, max_bytes=int(settings.max_body_mb * 2**20))
     app.add_middleware(
         CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "HEAD"], expose_headers=["ETag"]
     )

@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     viewer_dir: Path = VIEWER_DIST
     # Largest upload to POST /api/imports, all files of a request together.
     max_upload_mb: float = 2048.0
+    # Largest body of any other request (JSON queries and statistics areas).
+    max_body_mb: float = 8.0
     # Start the city's job worker process with the server (false: it runs on its own,
     # `cimtwin worker --city DIR`).
     worker: bool = True

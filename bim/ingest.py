@@ -64,6 +64,7 @@ class ModelIngest:
         self.spatial: dict[str, Gathered] = defaultdict(Gathered)
         self.ancestors: dict[int, list[Ancestor]] = {}
         self.meshed: set[str] = set()
+        self.type_psets: semantics.TypePsets = {}
 
     def add_shape(self, shape: ElementShape) -> None:
         """Store one element's mesh and object; a failure is reported, never raised."""
@@ -168,7 +169,7 @@ class ModelIngest:
             CityObject(
                 id=entity.GlobalId, cls=entity.is_a(), name=entity.Name or "",
                 parent_id=parent.GlobalId if parent is not None else None, source=self.source,
-                attributes=semantics.attributes_of(entity), footprint=footprint,
+                attributes=semantics.attributes_of(entity, self.type_psets), footprint=footprint,
                 base_height=low, top_height=high, digest=digest,
                 building_id=_first(own + chain, "IfcBuilding"),
                 storey_id=_first(own + chain, "IfcBuildingStorey"),

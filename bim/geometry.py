@@ -122,9 +122,7 @@ def iterate_shapes(
     GeometryKernelError
         When a geometry process fails or dies.
     """
-    for name in (kernel, fallback):
-        if name is not None and name not in KERNELS:
-            raise BimError(f"unknown geometry kernel {name!r} (known: {', '.join(KERNELS)})")
+    check_kernels(kernel, fallback)
     if fallback == kernel:
         fallback = None
     products = planned_products(model)
@@ -141,6 +139,13 @@ def iterate_shapes(
             on_progress(min(99, 100 * count // expected))
     if on_progress is not None:
         on_progress(100)
+
+
+def check_kernels(*kernels: str | None) -> None:
+    """Refuse a geometry library this module does not know (None is no kernel)."""
+    for name in kernels:
+        if name is not None and name not in KERNELS:
+            raise BimError(f"unknown geometry kernel {name!r} (known: {', '.join(KERNELS)})")
 
 
 def default_workers() -> int:

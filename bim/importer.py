@@ -13,7 +13,7 @@ import ifcopenshell
 
 from bim import check, versions
 from bim.errors import BimError, IfcReadError
-from bim.geometry import DEFAULT_KERNEL, REFERENCE_KERNEL, iterate_shapes
+from bim.geometry import DEFAULT_KERNEL, REFERENCE_KERNEL, check_kernels, iterate_shapes
 from bim.georef import Georeference, UserOrigin, candidates, resolve
 from bim.ingest import ModelIngest, result_dict
 from bim.reader import open_ifc, read_schema
@@ -136,6 +136,7 @@ def import_ifc(
     if isinstance(paths, Path):
         return import_ifc(store, [paths], options, on_progress)[0]
     options = options or ImportOptions()
+    check_kernels(options.kernel, options.fallback_kernel)
     names = [path.name for path in paths]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:

@@ -31,7 +31,8 @@ from bim.geometry import (
     measures,
     planned_products,
 )
-from tests.conftest import FZK, OPEN_HOUSE, REVIT, TEKLA
+from bim.importer import ImportOptions, import_ifc
+from tests.conftest import FZK, OPEN_HOUSE, REVIT, TEKLA, USER_ORIGIN, make_city
 
 Shapes = dict[str, ElementShape]
 
@@ -210,3 +211,12 @@ def _box(size: float) -> ElementShape:
     from cim.model import Material
 
     return ElementShape("box", 1, corners.astype(float), [(Material("m"), faces)])
+
+
+def test_an_import_with_an_unknown_kernel_stores_nothing(ifc_dir: Path, tmp_path: Path) -> None:
+    store = make_city(tmp_path)
+    options = ImportOptions(user_origin=USER_ORIGIN, fallback_kernel="occt")
+    with pytest.raises(BimError, match="unknown geometry kernel 'occt'"):
+        import_ifc(store, ifc_dir / OPEN_HOUSE, options)
+    assert store.sources() == []
+    store.close()

@@ -71,9 +71,10 @@ def import_ifc_command(
     kernel: Annotated[
         str,
         typer.Option(
-            help="IfcOpenShell geometry library: opencascade or hybrid-cgal-simple-opencascade."
+            help="IfcOpenShell geometry library tried first: hybrid-cgal-simple-opencascade,"
+            " opencascade or cgal-simple; opencascade meshes what it fails on."
         ),
-    ] = "opencascade",
+    ] = "hybrid-cgal-simple-opencascade",
     replaces: Annotated[
         str | None,
         typer.Option(

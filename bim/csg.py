@@ -9,17 +9,19 @@ IfcCsgSolid tree (unions only) in the element's world placement, in metres.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ifcopenshell
 import ifcopenshell.util.placement
 import ifcopenshell.util.unit
 import numpy as np
-import trimesh
 
 from bim.geometry import ElementShape
 from bim.semantics import BODY_IDENTIFIERS
 from cim.model import FloatArray, Material
+
+if TYPE_CHECKING:
+    import trimesh
 
 CSG_MATERIAL = Material("csg-primitive", (0.75, 0.75, 0.75, 1.0))
 SEGMENTS = 32
@@ -41,6 +43,8 @@ def tessellate_csg(entity: ifcopenshell.entity_instance) -> ElementShape | None:
     ]
     if not meshes:
         return None
+    import trimesh  # slow to import: only when a file has CSG primitives
+
     merged: Any = trimesh.util.concatenate(meshes)
     vertices = np.asarray(merged.vertices, dtype=np.float64)
     homogeneous = np.column_stack([vertices, np.ones(len(vertices))]) @ placement.T
@@ -64,6 +68,8 @@ def _item_meshes(item: ifcopenshell.entity_instance) -> Iterator[trimesh.Trimesh
 
 def _primitive(item: ifcopenshell.entity_instance) -> trimesh.Trimesh | None:
     """The primitive in its own frame (IFC's conventions: base on z = 0, along +z)."""
+    import trimesh
+
     if item.is_a("IfcRightCircularCone") and item.Height > 0 and item.BottomRadius > 0:
         return trimesh.creation.cone(item.BottomRadius, item.Height, sections=SEGMENTS)
     if item.is_a("IfcRightCircularCylinder") and item.Height > 0 and item.Radius > 0:

@@ -12,7 +12,9 @@ MIN_TRIANGLE_AREA = 1e-6
 SIMPLIFY_TOLERANCE = 0.005
 
 
-def footprint_of(points: FloatArray, faces: IndexArray) -> shapely.Geometry | None:
+def footprint_of(
+    points: FloatArray, faces: IndexArray, closed: bool | None = None
+) -> shapely.Geometry | None:
     """The union of the triangles projected on the ground plane, or None if it has no area.
 
     A closed mesh whose faces all wind the same way bounds a solid, and every vertical
@@ -23,7 +25,8 @@ def footprint_of(points: FloatArray, faces: IndexArray) -> shapely.Geometry | No
 
     The union is simplified within :data:`SIMPLIFY_TOLERANCE`. Meshes above
     :data:`MAX_TRIANGLES_FOR_UNION` triangles get their convex hull instead, so a
-    footprint never costs more than a bounded union.
+    footprint never costs more than a bounded union. ``closed`` is
+    :func:`is_closed_and_oriented` of ``faces`` when the caller knows it already.
     """
     if len(faces) == 0:
         return None
@@ -34,7 +37,9 @@ def footprint_of(points: FloatArray, faces: IndexArray) -> shapely.Geometry | No
     edge_a, edge_b = corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]
     signed = 0.5 * (edge_a[:, 0] * edge_b[:, 1] - edge_a[:, 1] * edge_b[:, 0])
     keep = np.abs(signed) > MIN_TRIANGLE_AREA
-    if is_closed_and_oriented(faces):
+    if closed is None:
+        closed = is_closed_and_oriented(faces)
+    if closed:
         up, down = keep & (signed > 0), keep & (signed < 0)
         keep = up if np.count_nonzero(up) <= np.count_nonzero(down) else down
     corners = corners[keep]
@@ -59,7 +64,7 @@ def is_closed_and_oriented(faces: IndexArray) -> bool:
     if len(faces) == 0:
         return False
     tails = faces.astype(np.int64)
-    heads = np.roll(tails, -1, axis=1)
+    heads = tails[:, [1, 2, 0]]
     edges = np.sort((tails << 32 | heads).ravel())
     if np.any(edges[1:] == edges[:-1]):
         return False

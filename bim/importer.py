@@ -13,7 +13,7 @@ import ifcopenshell
 
 from bim import check, versions
 from bim.errors import BimError, IfcReadError
-from bim.geometry import DEFAULT_KERNEL, iterate_shapes
+from bim.geometry import DEFAULT_KERNEL, REFERENCE_KERNEL, check_kernels, iterate_shapes
 from bim.georef import Georeference, UserOrigin, candidates, resolve
 from bim.ingest import ModelIngest, result_dict
 from bim.reader import open_ifc, read_schema
@@ -32,20 +32,28 @@ class ImportOptions:
     ----------
     user_origin:
         Place the model here instead of by its own georeference.
-    kernel, threads:
-        IfcOpenShell geometry library and iterator threads.
+    kernel, fallback_kernel:
+        IfcOpenShell geometry library tried first, and the one that meshes, element by
+        element, what the first fails on or gets wrong (None: no second try); see
+        :mod:`bim.geometry`.
+    threads, workers:
+        Iterator threads per geometry process, and geometry processes (default: one per
+        core).
     replaces:
         The source this file is a new version of (default: the source that holds one of
         its IfcBuilding GlobalIds, or the source of the same file name).
     check_only:
         Run everything, report, and store nothing.
     validate:
-        Run ``ifcopenshell.validate`` (in a separate process) for the report.
+        Run ``ifcopenshell.validate`` for the report (in a child process at the lowest
+        CPU priority, see :class:`bim.check.Validation`).
     """
 
     user_origin: UserOrigin | None = None
     kernel: str = DEFAULT_KERNEL
+    fallback_kernel: str | None = REFERENCE_KERNEL
     threads: int | None = None
+    workers: int | None = None
     replaces: str | None = None
     check_only: bool = False
     validate: bool = True
@@ -68,6 +76,8 @@ class ImportReport:
     without_mesh: list[dict[str, str]] = field(default_factory=list)
     tessellated_by_cimtwin: list[dict[str, str]] = field(default_factory=list)
     failed: list[dict[str, str]] = field(default_factory=list)
+    kernel: str = DEFAULT_KERNEL
+    kernel_fallback: list[dict[str, str]] = field(default_factory=list)
     outside_storeys: list[str] = field(default_factory=list)
     lods: dict[str, int] = field(default_factory=dict)
     findings: list[dict[str, Any]] = field(default_factory=list)
@@ -126,6 +136,7 @@ def import_ifc(
     if isinstance(paths, Path):
         return import_ifc(store, [paths], options, on_progress)[0]
     options = options or ImportOptions()
+    check_kernels(options.kernel, options.fallback_kernel)
     names = [path.name for path in paths]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
@@ -173,7 +184,7 @@ def _import_one(
 ) -> ImportReport:
     started = time.perf_counter()
     path = file.path
-    validation = check.Validation(path) if options.validate else None
+    validation = check.Validation(file.model) if options.validate else None
     try:
         report = _ingest(store, file, options, on_progress)
     except BaseException:
@@ -198,6 +209,7 @@ def _ingest(
     path, model, georef = file.path, file.model, file.georef
     report = ImportReport(path.name, file.schema, _application(model), georef.to_dict())
     report.check_only = options.check_only
+    report.kernel = options.kernel
     writer = store.writer()
     replaced = _replaced_source(store, model, path.name, options.replaces)
     old_state = store.source_state(replaced) if replaced else {}
@@ -206,7 +218,11 @@ def _ingest(
         report.version = writer.archive_source(replaced, replaced_by=path.name) + 1
         report.replaces = replaced
     ingest = ModelIngest(model, georef, store.crs, writer, path.name)
-    for shape in iterate_shapes(model, options.kernel, options.threads, on_progress):
+    shapes = iterate_shapes(
+        model, options.kernel, options.threads, on_progress, options.fallback_kernel,
+        options.workers,
+    )  # fmt: skip
+    for shape in shapes:
         ingest.add_shape(shape)
     ingest.finish()
     for key, value in result_dict(ingest.result).items():
@@ -254,6 +270,14 @@ def _ingest_findings(report: ImportReport) -> list[check.Finding]:
         findings.append(check.Finding(
             "warning", "without-geometry",
             f"{len(meshless)} products with a representation have no mesh", meshless,
+        ))  # fmt: skip
+    if report.kernel_fallback:
+        kernels = sorted({i["kernel"] for i in report.kernel_fallback})
+        findings.append(check.Finding(
+            "info", "kernel-fallback",
+            f"{len(report.kernel_fallback)} elements meshed by {', '.join(kernels)}"
+            f" instead of {report.kernel} (it failed on them or differed)",
+            [i["id"] for i in report.kernel_fallback],
         ))  # fmt: skip
     if report.failed:
         findings.append(check.Finding(

@@ -45,6 +45,7 @@ class IngestResult:
     without_mesh: list[dict[str, str]] = field(default_factory=list)
     tessellated_by_cimtwin: list[dict[str, str]] = field(default_factory=list)
     failed: list[dict[str, str]] = field(default_factory=list)
+    kernel_fallback: list[dict[str, str]] = field(default_factory=list)
     outside_storeys: list[str] = field(default_factory=list)
     lods: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
@@ -63,6 +64,7 @@ class ModelIngest:
         self.spatial: dict[str, Gathered] = defaultdict(Gathered)
         self.ancestors: dict[int, list[Ancestor]] = {}
         self.meshed: set[str] = set()
+        self.type_psets: semantics.TypePsets = {}
 
     def add_shape(self, shape: ElementShape) -> None:
         """Store one element's mesh and object; a failure is reported, never raised."""
@@ -84,10 +86,15 @@ class ModelIngest:
             raise ValueError("coordinates are not finite after georeferencing")
         parts = [MeshPart(material, *_compact(points, faces)) for material, faces in shape.parts]
         all_faces = np.concatenate([faces for _, faces in shape.parts])
-        footprint = footprint_of(points, all_faces)
+        footprint = footprint_of(points, all_faces, shape.closed)
         low, high = float(points[:, 2].min()), float(points[:, 2].max())
         self.writer.add_mesh(shape.guid, parts)
         self.meshed.add(shape.guid)
+        if shape.fallback is not None:
+            self.result.kernel_fallback.append({
+                "id": shape.guid, "class": entity.is_a(), "kernel": shape.kernel,
+                "reason": shape.fallback,
+            })  # fmt: skip
         self.result.elements_with_mesh += 1
         self.result.triangles += len(all_faces)
         if semantics.is_spatial(entity):
@@ -162,7 +169,7 @@ class ModelIngest:
             CityObject(
                 id=entity.GlobalId, cls=entity.is_a(), name=entity.Name or "",
                 parent_id=parent.GlobalId if parent is not None else None, source=self.source,
-                attributes=semantics.attributes_of(entity), footprint=footprint,
+                attributes=semantics.attributes_of(entity, self.type_psets), footprint=footprint,
                 base_height=low, top_height=high, digest=digest,
                 building_id=_first(own + chain, "IfcBuilding"),
                 storey_id=_first(own + chain, "IfcBuildingStorey"),

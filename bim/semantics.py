@@ -38,8 +38,18 @@ def parent_of(entity: ifcopenshell.entity_instance) -> ifcopenshell.entity_insta
     return parent
 
 
-def attributes_of(entity: ifcopenshell.entity_instance) -> dict[str, Any]:
-    """Property sets, quantities, materials, type and the descriptive attributes."""
+TypePsets = dict[int, dict[str, dict[str, Any]]]
+
+
+def attributes_of(
+    entity: ifcopenshell.entity_instance, type_psets: TypePsets | None = None
+) -> dict[str, Any]:
+    """Property sets, quantities, materials, type and the descriptive attributes.
+
+    ``type_psets`` keeps the property sets of each type object read so far, for a caller
+    that reads many occurrences of few types (a model's elements): the type's sets are
+    then read once, and each occurrence's own sets are laid over a copy.
+    """
     info = entity.get_info(recursive=False)
     attributes: dict[str, Any] = {
         key: info[key]
@@ -47,7 +57,7 @@ def attributes_of(entity: ifcopenshell.entity_instance) -> dict[str, Any]:
         if info.get(key) not in (None, "")
     }
     attributes["step_id"] = entity.id()
-    psets, quantities = _property_and_quantity_sets(entity)
+    psets, quantities = _property_and_quantity_sets(entity, type_psets)
     attributes["psets"] = psets
     if quantities:
         attributes["qtos"] = quantities
@@ -103,12 +113,12 @@ def _length_unit(entity: ifcopenshell.entity_instance) -> float:
 
 
 def _property_and_quantity_sets(
-    entity: ifcopenshell.entity_instance,
+    entity: ifcopenshell.entity_instance, type_psets: TypePsets | None = None
 ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
     """Property sets and quantity sets (the type's included), read in one pass."""
     psets: dict[str, dict[str, Any]] = {}
     quantities: dict[str, dict[str, Any]] = {}
-    for name, props in element_util.get_psets(entity).items():
+    for name, props in _psets(entity, type_psets).items():
         definition = entity.file.by_id(props["id"]) if "id" in props else None
         target = (
             quantities
@@ -117,6 +127,23 @@ def _property_and_quantity_sets(
         )
         target[name] = {key: value for key, value in props.items() if key != "id"}
     return psets, quantities
+
+
+def _psets(
+    entity: ifcopenshell.entity_instance, type_psets: TypePsets | None
+) -> dict[str, dict[str, Any]]:
+    """What ``element_util.get_psets`` gives, with the type's sets read once per type."""
+    if type_psets is None or getattr(entity, "IsDefinedBy", None) is None:
+        return dict(element_util.get_psets(entity))
+    element_type = element_util.get_type(entity)
+    if element_type is None or element_type == entity:
+        return dict(element_util.get_psets(entity))
+    if element_type.id() not in type_psets:
+        type_psets[element_type.id()] = element_util.get_psets(element_type, should_inherit=False)
+    merged = {name: dict(props) for name, props in type_psets[element_type.id()].items()}
+    for name, props in element_util.get_psets(entity, should_inherit=False).items():
+        merged.setdefault(name, {}).update(props)
+    return merged
 
 
 def missing_geometry_reason(entity: ifcopenshell.entity_instance) -> str:

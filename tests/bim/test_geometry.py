@@ -1,4 +1,4 @@
-"""The geometry iterator: in a child process or not, with one thread or two, the same shapes."""
+"""The geometry iterator: in child processes or not, with one thread or two, the same shapes."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from bim.geometry import (
     GEOMETRY_PROCESS_ENV,
     ElementShape,
     GeometryKernelError,
-    default_threads,
+    default_workers,
     iterate_shapes,
     uses_geometry_process,
 )
@@ -63,12 +63,14 @@ def test_child_process_gives_the_shapes_of_the_calling_process(
     model = _model(ifc_dir, OPEN_HOUSE)
     monkeypatch.setenv(GEOMETRY_PROCESS_ENV, "1")
     assert uses_geometry_process()
-    from_child = list(iterate_shapes(model, threads=1))
+    from_child = list(iterate_shapes(model, threads=1, workers=1))
+    from_two = list(iterate_shapes(model, threads=1, workers=2))
     _in_process(monkeypatch)
     assert not uses_geometry_process()
     here = list(iterate_shapes(model, threads=1))
     assert [s.guid for s in from_child] == [s.guid for s in here]  # same order too
     _assert_same(_by_guid(iter(from_child)), _by_guid(iter(here)))
+    _assert_same(_by_guid(iter(from_two)), _by_guid(iter(here)))
     assert multiprocessing.active_children() == []
 
 
@@ -117,11 +119,11 @@ def test_progress_reaches_100(ifc_dir: Path, monkeypatch: pytest.MonkeyPatch) ->
 def test_an_error_in_the_child_fails_the_iteration(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(GEOMETRY_PROCESS_ENV, "1")
 
-    def failing(*_: object) -> Iterator[tuple[ElementShape, int]]:
-        yield _fake_shape(0), 50
+    def failing(*_: object) -> Iterator[ElementShape]:
+        yield _fake_shape(0)
         raise RuntimeError("kernel exploded")
 
-    monkeypatch.setattr(bim.geometry, "_shapes", failing)
+    monkeypatch.setattr(bim.geometry, "_work", failing)
     received = []
     with pytest.raises(GeometryKernelError, match="RuntimeError: kernel exploded"):
         for shape in iterate_shapes(ifcopenshell.file(), threads=1):
@@ -133,11 +135,11 @@ def test_an_error_in_the_child_fails_the_iteration(monkeypatch: pytest.MonkeyPat
 def test_a_crash_of_the_child_fails_the_iteration(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(GEOMETRY_PROCESS_ENV, "1")
 
-    def crashing(*_: object) -> Iterator[tuple[ElementShape, int]]:
-        yield _fake_shape(0), 50
+    def crashing(*_: object) -> Iterator[ElementShape]:
+        yield _fake_shape(0)
         os._exit(3)  # what a segmentation fault in the kernel amounts to
 
-    monkeypatch.setattr(bim.geometry, "_shapes", crashing)
+    monkeypatch.setattr(bim.geometry, "_work", crashing)
     with pytest.raises(GeometryKernelError, match="exit code 3"):
         list(iterate_shapes(ifcopenshell.file(), threads=1))
 
@@ -150,14 +152,14 @@ def test_the_child_waits_for_a_slow_reader_and_stops_when_closed(
     produced = multiprocessing.get_context("fork").Value("i", 0)
     big = bim.geometry.PIPE_BYTES // 4 // 24  # vertices of about a quarter of the pipe
 
-    def many(*_: object) -> Iterator[tuple[ElementShape, int]]:
+    def many(*_: object) -> Iterator[ElementShape]:
         for index in range(100):
             with produced.get_lock():
                 produced.value += 1
-            yield _fake_shape(index, big), index
+            yield _fake_shape(index, big)
 
-    monkeypatch.setattr(bim.geometry, "_shapes", many)
-    shapes = iterate_shapes(ifcopenshell.file(), threads=1)
+    monkeypatch.setattr(bim.geometry, "_work", many)
+    shapes = iterate_shapes(ifcopenshell.file(), threads=1, workers=1)
     assert isinstance(shapes, Generator)
     assert next(shapes).guid == "guid0"
     time.sleep(1.0)
@@ -174,9 +176,5 @@ def test_environment_keeps_the_iterator_in_process(monkeypatch: pytest.MonkeyPat
     assert uses_geometry_process()  # Linux default
 
 
-def test_default_threads_follow_the_mode(monkeypatch: pytest.MonkeyPatch) -> None:
-    cores = len(os.sched_getaffinity(0))
-    monkeypatch.setenv(GEOMETRY_PROCESS_ENV, "1")
-    assert default_threads() == max(1, cores - 2)
-    _in_process(monkeypatch)
-    assert default_threads() == (1 if cores == 1 else max(2, cores - 1))
+def test_default_workers_are_one_per_core() -> None:
+    assert default_workers() == len(os.sched_getaffinity(0))

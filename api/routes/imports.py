@@ -24,12 +24,11 @@ from api.errors import JobNotFoundError, UploadRejectedError, UploadTooLargeErro
 from api.jobs import JobQueue, new_job_id, upload_folder
 from api.jobtable import KEEP_JOBS
 from api.worker import running_worker
-from bim.geometry import DEFAULT_KERNEL
+from bim.geometry import DEFAULT_KERNEL, KERNELS
 from bim.georef import UserOrigin
 from cim.crs import parse_origin
 
 CHUNK_SIZE = 1 << 20
-KERNELS = ("opencascade", "hybrid-cgal-simple-opencascade")
 # Room for the multipart framing and the form fields on top of the files' bytes.
 FORM_OVERHEAD = 1 << 20
 

@@ -1,26 +1,28 @@
-"""IFC to 3D Tiles: ``cimtwin import ifc`` + ``cimtwin tile`` against ``py3dtiles convert``.
+"""IFC to 3D Tiles: ``cimtwin import ifc --tile`` against ``py3dtiles convert``.
 
 Usage::
 
     .venv/bin/python bench/bench_import.py [FILE.ifc ...] [--generated 1000] [--repeat 3]
-        [--kernel K] [--settle PCT]
+        [--kernel K] [--settle PCT] [--no-split]
 
 Without files it takes the shared Tekla carwash and Revit example (``<project>/../shared/
 data/ifc`` or ``$CIMTWIN_SHARED_DATA/ifc``), and adds a file of ``--generated`` elements
 made by ``generate_ifc.py`` (0: none). Both sides run as the commands a user types, each
 in a fresh process, so start-up and imports count on both sides:
 
-- ours: ``cimtwin init`` (not timed), then ``cimtwin import ifc FILE`` (the file's own
-  georeference, or a user origin in EPSG:4547 when it has none; schema validation,
-  footprints, LODs, metadata included) and ``cimtwin tile`` (3D Tiles 1.1 with normals and
-  property tables), timed together;
+- ours: ``cimtwin init`` (not timed), then ``cimtwin import ifc FILE --tile`` (the file's
+  own georeference, or a user origin in EPSG:4547 when it has none; schema validation,
+  footprints, LODs, metadata included; then 3D Tiles 1.1 with normals and property
+  tables), the one command a user runs to get a file into tiles;
+- split (unless ``--no-split``): the same work as two commands, ``cimtwin import ifc FILE``
+  then ``cimtwin tile``, into another fresh city, timed together (start-up paid twice);
 - ``py3dtiles convert FILE --srs_in EPSG --srs_out 4978 --spec-version 1.1``, with the city
   CRS as ``EPSG`` (py3dtiles ignores the file's georeference).
 
-Each repeat runs both, in alternating order, so that a change of load on a shared machine
+Each repeat runs every side, in alternating order, so that a change of load on a shared machine
 falls on both. The table shows the best time of each side with the spread of the repeats
-(min-max), the ratio of the best times, and the range of the ratios of each repeat's
-pair. The test suite never runs this file.
+(min-max), the ratio of the best times (ours over py3dtiles), and the range of the ratios
+of each repeat's pair. The test suite never runs this file.
 """
 
 from __future__ import annotations
@@ -49,14 +51,15 @@ class Row:
     name: str
     triangles: int = 0
     fallback: int = 0
+    ours: list[float] = field(default_factory=list)
     imports: list[float] = field(default_factory=list)
     tiles: list[float] = field(default_factory=list)
     peers: list[float] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     @property
-    def ours(self) -> list[float]:
-        """Import plus tile, per repeat."""
+    def split(self) -> list[float]:
+        """Import plus tile as two commands, per repeat."""
         return [a + b for a, b in zip(self.imports, self.tiles, strict=False)]
 
 
@@ -91,25 +94,45 @@ def city_setup(path: Path) -> tuple[str, tuple[float, float, float] | None]:
     return crs, tuple(origin) if origin else None
 
 
-def run_ours(path: Path, crs: str, origin: tuple[float, ...] | None, kernel: str, work: Path,
-             row: Row) -> None:  # fmt: skip
-    """Init a city (untimed), then time ``import ifc`` and ``tile``."""
+def _import_command(path: Path, crs: str, origin: tuple[float, ...] | None, kernel: str,
+                    work: Path) -> list[str]:  # fmt: skip
+    """Init a fresh city in ``work/city`` (untimed); the command that imports ``path``."""
     city = work / "city"
     shutil.rmtree(city, ignore_errors=True)
     subprocess.run(_cimtwin("init", "--city", str(city), "--crs", crs), check=True,
                    capture_output=True, env=_environment())  # fmt: skip
-    report = work / "report.json"
     command = _cimtwin("import", "ifc", str(path), "--city", str(city), "--kernel", kernel)
-    command += ["--report", str(report)]
+    command += ["--report", str(work / "report.json")]
     if origin is not None:
         command += ["--origin", ",".join(str(v) for v in origin), "--crs", crs]
-    seconds, done = _timed(command)
+    return command
+
+
+def _note_report(work: Path, row: Row) -> None:
+    imported = json.loads((work / "report.json").read_text())[0]
+    row.triangles, row.fallback = imported["triangles"], len(imported.get("kernel_fallback", []))
+
+
+def run_ours(path: Path, crs: str, origin: tuple[float, ...] | None, kernel: str, work: Path,
+             row: Row) -> None:  # fmt: skip
+    """Time ``import ifc FILE --tile`` into a fresh city."""
+    seconds, done = _timed([*_import_command(path, crs, origin, kernel, work), "--tile"])
+    if done.returncode != 0:
+        row.notes.append(_failure("import --tile", done))
+        return
+    _note_report(work, row)
+    row.ours.append(seconds)
+
+
+def run_split(path: Path, crs: str, origin: tuple[float, ...] | None, kernel: str, work: Path,
+              row: Row) -> None:  # fmt: skip
+    """Time ``import ifc FILE`` then ``tile`` (two commands) into a fresh city."""
+    seconds, done = _timed(_import_command(path, crs, origin, kernel, work))
     if done.returncode != 0:
         row.notes.append(_failure("import", done))
         return
-    imported = json.loads(report.read_text())[0]
-    row.triangles, row.fallback = imported["triangles"], len(imported.get("kernel_fallback", []))
-    tile_seconds, done = _timed(_cimtwin("tile", "--city", str(city)))
+    _note_report(work, row)
+    tile_seconds, done = _timed(_cimtwin("tile", "--city", str(work / "city")))
     if done.returncode != 0:
         row.notes.append(_failure("tile", done))
         return
@@ -135,10 +158,10 @@ def measure(path: Path, args: argparse.Namespace, work: Path) -> Row:
     row = Row(path.name)
     crs, origin = city_setup(path)
     for repeat in range(args.repeat):
-        sides = [
-            lambda: run_ours(path, crs, origin, args.kernel, work, row),
-            lambda: run_peer(path, crs, work, row),
-        ]
+        sides = [lambda: run_ours(path, crs, origin, args.kernel, work, row)]
+        if args.split:
+            sides.append(lambda: run_split(path, crs, origin, args.kernel, work, row))
+        sides.append(lambda: run_peer(path, crs, work, row))
         for side in sides if repeat % 2 == 0 else sides[::-1]:
             if args.settle is not None:
                 settle(args.settle)
@@ -158,18 +181,20 @@ def format_row(row: Row) -> str:
     ours = min(row.ours, default=nan)
     peer = min(row.peers, default=nan)
     pairs = [a / b for a, b in zip(row.ours, row.peers, strict=False)]
+    split = min(row.split, default=nan)
     return (
         f"{row.name[:32]:32} {row.triangles:9d} {row.fallback:5d}"
-        f" {min(row.imports, default=nan):8.2f} {min(row.tiles, default=nan):7.2f}"
         f" {ours:7.2f} {_spread(row.ours)} {peer:8.2f} {_spread(row.peers)}"
         f" {ours / peer:6.2f} {_spread(pairs)}"
+        f" {min(row.imports, default=nan):8.2f} {min(row.tiles, default=nan):7.2f}"
+        f" {split:7.2f} {split / peer:6.2f}"
     )
 
 
 HEADER = (
-    f"{'file':32} {'triangles':>9} {'fallb':>5} {'import s':>8} {'tile s':>7} {'ours s':>7}"
-    f" {'ours min-max':>13} {'py3dt s':>8} {'py3dt min-max':>13} {'ratio':>6}"
-    f" {'pair ratios':>13}"
+    f"{'file':32} {'triangles':>9} {'fallb':>5} {'ours s':>7} {'ours min-max':>13}"
+    f" {'py3dt s':>8} {'py3dt min-max':>13} {'ratio':>6} {'pair ratios':>13}"
+    f" {'import s':>8} {'tile s':>7} {'split s':>7} {'ratio':>6}"
 )
 
 
@@ -183,6 +208,10 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--settle", type=float, default=None, metavar="PCT",
         help="before each run, wait until CPU pressure (Linux PSI avg10) is at most PCT %%",
+    )  # fmt: skip
+    parser.add_argument(
+        "--no-split", dest="split", action="store_false",
+        help="do not also time import and tile as two commands",
     )  # fmt: skip
     parser.add_argument("--work", type=Path, default=None, help="keep work files here")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows as JSON")
@@ -206,8 +235,9 @@ def main(argv: list[str]) -> None:
     print(
         f"kernel {args.kernel}, {os.cpu_count()} cores, best of {args.repeat}; seconds of wall time"
     )
-    print("ours: import ifc + tile; ratio: ours over py3dtiles (best times); fallb: elements")
-    print("meshed by the reference kernel; pair ratios: ours over py3dtiles within each repeat")
+    print("ours: import ifc --tile; ratio: ours over py3dtiles (best times); fallb: elements")
+    print("meshed by the reference kernel; pair ratios: ours over py3dtiles within each repeat;")
+    print("split: import ifc, then tile (two commands), with its ratio over py3dtiles")
     print(HEADER)
     rows = []
     for path in files:

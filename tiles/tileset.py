@@ -32,6 +32,7 @@ from cim.layout import CityLayout
 from cim.meshindex import MeshIndex
 from cim.store import CityStore
 from tiles import content
+from tiles.deviation import kd_tree
 from tiles.errors import NothingToTileError, TilesError
 from tiles.folders import exclusive, swap_in
 from tiles.layout import Limits, Tile, plan, root_square
@@ -219,6 +220,7 @@ class _Runner:
 
     def __enter__(self) -> Callable[[Callable[[_T], _R], Iterable[_T]], Iterator[_R]]:
         if self.workers > 1:
+            kd_tree()  # SciPy imported once here rather than in every forked worker
             method = "fork" if threading.current_thread() is threading.main_thread() else "spawn"
             self.pool = ProcessPoolExecutor(
                 self.workers, multiprocessing.get_context(method),

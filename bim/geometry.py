@@ -42,6 +42,7 @@ from typing import Any
 import ifcopenshell
 import ifcopenshell.geom
 import numpy as np
+import numpy.ma  # np.unique imports it on first call: once here, not in each child
 
 from bim.children import die_with_parent
 from bim.errors import BimError

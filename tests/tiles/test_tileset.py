@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
+import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -224,6 +226,25 @@ def test_a_hierarchy_of_small_leaves_is_valid(tmp_path: Path) -> None:
     rows = [row for glb in leaf_contents(summary.tileset.parent) for row in feature_properties(glb)]
     assert sorted(row["id"] for row in rows) == sorted(f"synthetic-{i}" for i in range(30))
     store.close()
+
+
+def test_a_city_of_one_full_tile_is_tiled_without_importing_scipy(tmp_path: Path) -> None:
+    """SciPy's k-d tree (a third of a second to import) loads only when a deviation is
+    measured, which a city drawn as one full tile never needs."""
+    store = make_city(tmp_path)
+    add_boxes(store, 3)
+    store.close()
+    script = (
+        "import sys; from pathlib import Path; from cim.store import CityStore\n"
+        "from tiles.tileset import write_tileset\n"
+        f"with CityStore.open(Path({str(tmp_path / 'city')!r})) as store:\n"
+        "    print(write_tileset(store).tiles, 'scipy.spatial' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False,
+        cwd=PROJECT_ROOT, env=dict(os.environ, PYTHONPATH=str(PROJECT_ROOT)),
+    )  # fmt: skip
+    assert done.stdout.split() == ["1", "False"], done.stderr[-500:]
 
 
 def test_retiling_replaces_the_folder_atomically(

@@ -5,7 +5,9 @@ full model's surface: the farthest a point drawn by the LOD lies from anything t
 model draws (a block's flat top over a pitched roof, a storey prism over a setback).
 Both surfaces are sampled about every :data:`SPACING` metres (fewer samples, spread
 evenly by area, on a very large mesh), all meshes of a model in one vectorised pass
-(:func:`sample_surfaces`), so the figure is exact to about the sample spacing.
+(:func:`sample_surfaces`), so the figure is exact to about the sample spacing. The last
+model's samples (and k-d tree) are kept: a building's LOD1 and LOD2 are measured against
+the same elements.
 
 Nearest neighbours are found by brute force in chunks when there are few pairs of points
 (:data:`BRUTE_FORCE_PAIRS`), else with SciPy's k-d tree. SciPy is imported on the first
@@ -15,8 +17,10 @@ second, and a small model never needs it.
 
 from __future__ import annotations
 
+import hashlib
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -85,15 +89,48 @@ def sample_surface(vertices: FloatArray, faces: IndexArray, spacing: float = SPA
     return sample_surfaces([(vertices, faces)], spacing)
 
 
+@dataclass
+class _Reference:
+    """A full model's surface samples, with their k-d tree once one is built."""
+
+    points: FloatArray
+    tree: cKDTree | None = None
+
+
+_last_reference: dict[bytes, _Reference] = {}  # the last model sampled: its LODs share it
+
+
+def _reference(full: Sequence[Mesh]) -> _Reference:
+    """The samples of ``full``, reused when the same meshes are measured again."""
+    hasher = hashlib.blake2b(digest_size=16)
+    for vertices, faces in full:
+        for array in (np.asarray(vertices, dtype=np.float64), np.asarray(faces, dtype=np.int64)):
+            hasher.update(repr(array.shape).encode())
+            hasher.update(np.ascontiguousarray(array).tobytes())
+    key = hasher.digest()
+    found = _last_reference.get(key)
+    if found is None:  # another thread may replace it meanwhile: this one keeps its own
+        found = _Reference(sample_surfaces(full))
+        _last_reference.clear()
+        _last_reference[key] = found
+    return found
+
+
 def farthest_nearest(queries: FloatArray, reference: FloatArray) -> float:
     """The largest distance from a query point to its nearest reference point, metres.
 
     Both sets must be non-empty. Exact: chunked brute force for few pairs, else a k-d tree.
     """
-    small = len(queries) * len(reference) <= BRUTE_FORCE_PAIRS
-    if small and "scipy.spatial" not in sys.modules:
-        return _brute_force_farthest_nearest(queries, reference)
-    distances, _ = kd_tree()(reference).query(queries, workers=1)
+    return _farthest_nearest(queries, _Reference(reference))
+
+
+def _farthest_nearest(queries: FloatArray, reference: _Reference) -> float:
+    small = len(queries) * len(reference.points) <= BRUTE_FORCE_PAIRS
+    if small and reference.tree is None and "scipy.spatial" not in sys.modules:
+        return _brute_force_farthest_nearest(queries, reference.points)
+    if reference.tree is None:
+        reference.tree = kd_tree()(reference.points)
+    distances, _ = reference.tree.query(queries, workers=1)
     return float(distances.max())
 
 
@@ -114,8 +151,8 @@ def deviation(coarse: Mesh, full: Sequence[Mesh]) -> float:
     coarse_points = sample_surface(*coarse)
     if len(coarse_points) == 0:
         return 0.0
-    reference = sample_surfaces(full)
-    if len(reference) == 0:
+    reference = _reference(full)
+    if len(reference.points) == 0:
         low, high = coarse_points.min(axis=0), coarse_points.max(axis=0)
         return float(np.linalg.norm(high - low))
-    return farthest_nearest(coarse_points, reference)
+    return _farthest_nearest(coarse_points, reference)

@@ -103,3 +103,26 @@ def test_a_small_measure_does_not_import_scipy() -> None:
     measured, imported = done.stdout.split() or ["nan", "?"]
     assert imported == "False", done.stderr[-500:]
     assert float(measured) == pytest.approx(3.0, abs=SPACING)  # the roof 3 m above
+
+
+def test_the_lods_of_one_model_share_its_samples_and_another_model_is_resampled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[int] = []
+    sampler = tiles.deviation.sample_surfaces
+
+    def counted(meshes: list[Mesh], spacing: float = SPACING) -> np.ndarray:
+        calls.append(len(meshes))
+        return sampler(meshes, spacing)
+
+    monkeypatch.setattr(tiles.deviation, "sample_surfaces", counted)
+    lod1, lod2 = box((0.0, 0.0, 0.0), (10.0, 8.0, 9.0)), box((0.0, 0.0, 0.0), (10.0, 8.0, 7.0))
+    elements = [box((0.0, 0.0, 0.0), (10.0, 8.0, 3.0)), box((0.0, 0.0, 3.0), (10.0, 8.0, 6.0))]
+    assert deviation(lod1, elements) == pytest.approx(3.0, abs=SPACING)
+    assert deviation(lod2, [(v.copy(), f.copy()) for v, f in elements]) == pytest.approx(
+        1.0, abs=SPACING
+    )
+    assert calls.count(2) == 1  # the two elements sampled once for both LODs
+    lower = [(v * (1.0, 1.0, 0.5), f) for v, f in elements]  # the same arrays' shapes, moved
+    assert deviation(lod2, lower) == pytest.approx(4.0, abs=SPACING)
+    assert calls.count(2) == 2

@@ -16,10 +16,13 @@ from bim.csg import tessellate_csg
 from bim.footprint import footprint_of
 from bim.geometry import ElementShape
 from bim.georef import Georeference
+from cim.errors import CimError
 from cim.model import CityObject, MeshPart, mesh_digest
 from cim.writer import CityWriter
 
 log = logging.getLogger(__name__)
+#: objects (and meshes) held before they are written in one statement
+BATCH = 1000
 Ancestor = tuple[str, str]  # (GlobalId, class)
 
 
@@ -52,7 +55,12 @@ class IngestResult:
 
 
 class ModelIngest:
-    """Writes one model's objects and meshes through ``writer`` as shapes arrive."""
+    """Writes one model's objects and meshes through ``writer`` as shapes arrive.
+
+    Objects and meshes are held and written :data:`BATCH` at a time (one statement each);
+    :meth:`finish` writes the rest. An id the city already has fails its element at once,
+    as a single insert would.
+    """
 
     def __init__(
         self, model: ifcopenshell.file, georef: Georeference, crs: str, writer: CityWriter,
@@ -65,6 +73,10 @@ class ModelIngest:
         self.ancestors: dict[int, list[Ancestor]] = {}
         self.meshed: set[str] = set()
         self.type_psets: semantics.TypePsets = {}
+        self.parents: dict[int, ifcopenshell.entity_instance | None] = {}
+        self.taken: set[str] = set()
+        self.pending_objects: list[CityObject] = []
+        self.pending_meshes: list[tuple[str, list[MeshPart]]] = []
 
     def add_shape(self, shape: ElementShape) -> None:
         """Store one element's mesh and object; a failure is reported, never raised."""
@@ -79,8 +91,17 @@ class ModelIngest:
             self.result.failed.append(
                 {"id": shape.guid, "class": entity.is_a(), "reason": f"{type(exc).__name__}: {exc}"}
             )
+        if len(self.pending_objects) >= BATCH or len(self.pending_meshes) >= BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the objects and meshes held so far."""
+        self.writer.add_objects(self.pending_objects)
+        self.writer.add_meshes(self.pending_meshes)
+        self.pending_objects, self.pending_meshes = [], []
 
     def _store_shape(self, entity: ifcopenshell.entity_instance, shape: ElementShape) -> None:
+        self._check_new(shape.guid, entity.is_a())
         points = self.georef.to_city(shape.vertices, self.crs)
         if not np.isfinite(points).all():
             raise ValueError("coordinates are not finite after georeferencing")
@@ -88,7 +109,7 @@ class ModelIngest:
         all_faces = np.concatenate([faces for _, faces in shape.parts])
         footprint = footprint_of(points, all_faces, shape.closed)
         low, high = float(points[:, 2].min()), float(points[:, 2].max())
-        self.writer.add_mesh(shape.guid, parts)
+        self.pending_meshes.append((shape.guid, parts))
         self.meshed.add(shape.guid)
         if shape.fallback is not None:
             self.result.kernel_fallback.append({
@@ -121,6 +142,7 @@ class ModelIngest:
                     )
                 if not entity.is_a("IfcOpeningElement"):
                     self._add_object(entity, None, None, None, None)
+        self.flush()
         self._add_lods()
 
     def _tessellate_what_the_kernel_left(self) -> None:
@@ -160,12 +182,12 @@ class ModelIngest:
         self, entity: ifcopenshell.entity_instance, footprint: shapely.Geometry | None,
         low: float | None, high: float | None, digest: str | None,
     ) -> None:  # fmt: skip
-        parent = semantics.parent_of(entity)
+        parent = self._parent(entity)
         chain = self._ancestors(entity)
         own = [(entity.GlobalId, entity.is_a())]
         if not semantics.is_spatial(entity) and not any(c == "IfcBuildingStorey" for _, c in chain):
             self.result.outside_storeys.append(entity.GlobalId)
-        self.writer.add_object(
+        self._hold_object(
             CityObject(
                 id=entity.GlobalId, cls=entity.is_a(), name=entity.Name or "",
                 parent_id=parent.GlobalId if parent is not None else None, source=self.source,
@@ -176,6 +198,25 @@ class ModelIngest:
             )
         )  # fmt: skip
         self.result.objects_by_class[entity.is_a()] += 1
+
+    def _hold_object(self, obj: CityObject) -> None:
+        """Queue ``obj`` for the next batch; an id already in the city or the batch raises."""
+        self._check_new(obj.id, obj.cls)
+        self.taken.add(obj.id)
+        self.pending_objects.append(obj)
+
+    def _check_new(self, guid: str, cls: str) -> None:
+        """Raise when the city (or this import) already has an object ``guid``."""
+        owner = self.source if guid in self.taken else self.writer.object_source(guid)
+        if owner is not None:
+            raise CimError(f"object {guid} ({cls}) already exists, from source {owner}")
+
+    def _parent(self, entity: ifcopenshell.entity_instance) -> ifcopenshell.entity_instance | None:
+        """:func:`semantics.parent_of`, read once per entity."""
+        key = entity.id()
+        if key not in self.parents:
+            self.parents[key] = semantics.parent_of(entity)
+        return self.parents[key]
 
     def _gather(
         self, guid: str, footprint: shapely.Geometry | None, low: float, high: float
@@ -190,7 +231,7 @@ class ModelIngest:
         cached = self.ancestors.get(entity.id())
         if cached is not None:
             return cached
-        parent = semantics.parent_of(entity)
+        parent = self._parent(entity)
         chain: list[Ancestor] = []
         if parent is not None:
             chain = list(self._ancestors(parent))

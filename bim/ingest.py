@@ -73,6 +73,7 @@ class ModelIngest:
         self.ancestors: dict[int, list[Ancestor]] = {}
         self.meshed: set[str] = set()
         self.type_psets: semantics.TypePsets = {}
+        self.definitions: semantics.Definitions = {}
         self.parents: dict[int, ifcopenshell.entity_instance | None] = {}
         self.taken: set[str] = set()
         self.pending_objects: list[CityObject] = []
@@ -191,7 +192,8 @@ class ModelIngest:
             CityObject(
                 id=entity.GlobalId, cls=entity.is_a(), name=entity.Name or "",
                 parent_id=parent.GlobalId if parent is not None else None, source=self.source,
-                attributes=semantics.attributes_of(entity, self.type_psets), footprint=footprint,
+                attributes=semantics.attributes_of(entity, self.type_psets, self.definitions),
+                footprint=footprint,
                 base_height=low, top_height=high, digest=digest,
                 building_id=_first(own + chain, "IfcBuilding"),
                 storey_id=_first(own + chain, "IfcBuildingStorey"),

@@ -39,8 +39,8 @@ def parent_of(entity: ifcopenshell.entity_instance) -> ifcopenshell.entity_insta
 
 
 TypePsets = dict[int, dict[str, dict[str, Any]]]
-#: the properties of each property set definition read so far, by step id
-Definitions = dict[int, dict[str, Any]]
+#: the property sets each relationship (by step id) defines, as (name, properties), read so far
+Definitions = dict[int, list[tuple[str, dict[str, Any]]]]
 
 
 def attributes_of(
@@ -162,26 +162,29 @@ def _psets(
 def _own_psets(
     entity: ifcopenshell.entity_instance, definitions: Definitions | None
 ) -> dict[str, dict[str, Any]]:
-    """``element_util.get_psets(entity, should_inherit=False)`` of an occurrence, each
-    property set definition read once into ``definitions``."""
+    """``element_util.get_psets(entity, should_inherit=False)`` of an occurrence, the sets
+    of each relationship read once into ``definitions``."""
     if definitions is None:
         return dict(element_util.get_psets(entity, should_inherit=False))
     psets: dict[str, dict[str, Any]] = {}
     for relationship in entity.IsDefinedBy:
-        if not relationship.is_a("IfcRelDefinesByProperties"):
-            continue
-        definition = relationship.RelatingPropertyDefinition
-        members = (
-            definition.wrappedValue
-            if definition.is_a("IfcPropertySetDefinitionSet")
-            else (definition,)
-        )
-        for member in members:
-            props = definitions.get(member.id())
-            if props is None:
-                props = definitions[member.id()] = element_util.get_property_definition(member)
-            psets.setdefault(member.Name, {}).update(props)
+        sets = definitions.get(relationship.id())
+        if sets is None:
+            sets = definitions[relationship.id()] = _defined_sets(relationship)
+        for name, props in sets:
+            psets.setdefault(name, {}).update(props)
     return psets
+
+
+def _defined_sets(relationship: ifcopenshell.entity_instance) -> list[tuple[str, dict[str, Any]]]:
+    """The property sets a definition relationship gives its objects, as (name, properties)."""
+    if not relationship.is_a("IfcRelDefinesByProperties"):
+        return []
+    definition = relationship.RelatingPropertyDefinition
+    members = (
+        definition.wrappedValue if definition.is_a("IfcPropertySetDefinitionSet") else (definition,)
+    )
+    return [(member.Name, element_util.get_property_definition(member)) for member in members]
 
 
 def missing_geometry_reason(entity: ifcopenshell.entity_instance) -> str:

@@ -28,14 +28,21 @@ Ancestor = tuple[str, str]  # (GlobalId, class)
 
 @dataclass
 class Gathered:
-    """Footprints and heights gathered for one spatial element from what it contains."""
+    """Footprints and heights gathered for one spatial element from what it contains.
 
-    footprints: list[shapely.Geometry] = field(default_factory=list)
+    ``footprints`` holds (element GlobalId, footprint); they are unioned in GlobalId order,
+    so the outline does not depend on the order the geometry kernels finished in.
+    """
+
+    footprints: list[tuple[str, shapely.Geometry]] = field(default_factory=list)
     low: float = float("inf")
     high: float = float("-inf")
 
     def union(self) -> shapely.Geometry | None:
-        return shapely.union_all(self.footprints) if self.footprints else None
+        if not self.footprints:
+            return None
+        ordered = sorted(self.footprints, key=lambda item: item[0])
+        return shapely.union_all([footprint for _, footprint in ordered])
 
 
 @dataclass
@@ -120,11 +127,11 @@ class ModelIngest:
         self.result.elements_with_mesh += 1
         self.result.triangles += len(all_faces)
         if semantics.is_spatial(entity):
-            self._gather(shape.guid, footprint, low, high)
+            self._gather(shape.guid, shape.guid, footprint, low, high)
         else:
             self._add_object(entity, footprint, low, high, mesh_digest(parts))
         for guid, _ in self._ancestors(entity):
-            self._gather(guid, footprint, low, high)
+            self._gather(guid, shape.guid, footprint, low, high)
 
     def finish(self) -> None:
         """Tessellate what the kernel left, add spatial objects and LODs, list what is missing."""
@@ -221,11 +228,12 @@ class ModelIngest:
         return self.parents[key]
 
     def _gather(
-        self, guid: str, footprint: shapely.Geometry | None, low: float, high: float
+        self, guid: str, element: str, footprint: shapely.Geometry | None, low: float, high: float
     ) -> None:
+        """Add the footprint and heights of ``element`` to the spatial element ``guid``."""
         gathered = self.spatial[guid]
         if footprint is not None:
-            gathered.footprints.append(footprint)
+            gathered.footprints.append((element, footprint))
         gathered.low, gathered.high = min(gathered.low, low), max(gathered.high, high)
 
     def _ancestors(self, entity: ifcopenshell.entity_instance) -> list[Ancestor]:

@@ -11,6 +11,8 @@ import ifcopenshell.util.unit
 
 SPATIAL_ROOTS = ("IfcSpatialStructureElement", "IfcSpatialElement")
 BODY_IDENTIFIERS = ("Body", "Facetation", "Body-FallBack", "Mesh")
+#: the descriptive attributes kept, when the element's class has them and they are set
+DESCRIPTIVE = ("Description", "ObjectType", "Tag", "PredefinedType", "LongName", "Elevation")
 
 
 def is_spatial(entity: ifcopenshell.entity_instance) -> bool:
@@ -56,11 +58,9 @@ def attributes_of(
     likewise keeps each property set definition read, for models where many occurrences
     share one (it is then read once).
     """
-    info = entity.get_info(recursive=False)
+    values = {key: getattr(entity, key, None) for key in DESCRIPTIVE}
     attributes: dict[str, Any] = {
-        key: info[key]
-        for key in ("Description", "ObjectType", "Tag", "PredefinedType", "LongName", "Elevation")
-        if info.get(key) not in (None, "")
+        key: value for key, value in values.items() if value not in (None, "")
     }
     attributes["step_id"] = entity.id()
     element_type = element_util.get_type(entity)

@@ -16,23 +16,33 @@ from bim.csg import tessellate_csg
 from bim.footprint import footprint_of
 from bim.geometry import ElementShape
 from bim.georef import Georeference
+from cim.errors import CimError
 from cim.model import CityObject, MeshPart, mesh_digest
 from cim.writer import CityWriter
 
 log = logging.getLogger(__name__)
+#: objects (and meshes) held before they are written in one statement
+BATCH = 1000
 Ancestor = tuple[str, str]  # (GlobalId, class)
 
 
 @dataclass
 class Gathered:
-    """Footprints and heights gathered for one spatial element from what it contains."""
+    """Footprints and heights gathered for one spatial element from what it contains.
 
-    footprints: list[shapely.Geometry] = field(default_factory=list)
+    ``footprints`` holds (element GlobalId, footprint); they are unioned in GlobalId order,
+    so the outline does not depend on the order the geometry kernels finished in.
+    """
+
+    footprints: list[tuple[str, shapely.Geometry]] = field(default_factory=list)
     low: float = float("inf")
     high: float = float("-inf")
 
     def union(self) -> shapely.Geometry | None:
-        return shapely.union_all(self.footprints) if self.footprints else None
+        if not self.footprints:
+            return None
+        ordered = sorted(self.footprints, key=lambda item: item[0])
+        return shapely.union_all([footprint for _, footprint in ordered])
 
 
 @dataclass
@@ -52,7 +62,12 @@ class IngestResult:
 
 
 class ModelIngest:
-    """Writes one model's objects and meshes through ``writer`` as shapes arrive."""
+    """Writes one model's objects and meshes through ``writer`` as shapes arrive.
+
+    Objects and meshes are held and written :data:`BATCH` at a time (one statement each);
+    :meth:`finish` writes the rest. An id the city already has fails its element at once,
+    as a single insert would.
+    """
 
     def __init__(
         self, model: ifcopenshell.file, georef: Georeference, crs: str, writer: CityWriter,
@@ -65,6 +80,11 @@ class ModelIngest:
         self.ancestors: dict[int, list[Ancestor]] = {}
         self.meshed: set[str] = set()
         self.type_psets: semantics.TypePsets = {}
+        self.definitions: semantics.Definitions = {}
+        self.parents: dict[int, ifcopenshell.entity_instance | None] = {}
+        self.taken: set[str] = set()
+        self.pending_objects: list[CityObject] = []
+        self.pending_meshes: list[tuple[str, list[MeshPart]]] = []
 
     def add_shape(self, shape: ElementShape) -> None:
         """Store one element's mesh and object; a failure is reported, never raised."""
@@ -79,8 +99,17 @@ class ModelIngest:
             self.result.failed.append(
                 {"id": shape.guid, "class": entity.is_a(), "reason": f"{type(exc).__name__}: {exc}"}
             )
+        if len(self.pending_objects) >= BATCH or len(self.pending_meshes) >= BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the objects and meshes held so far."""
+        self.writer.add_objects(self.pending_objects)
+        self.writer.add_meshes(self.pending_meshes)
+        self.pending_objects, self.pending_meshes = [], []
 
     def _store_shape(self, entity: ifcopenshell.entity_instance, shape: ElementShape) -> None:
+        self._check_new(shape.guid, entity.is_a())
         points = self.georef.to_city(shape.vertices, self.crs)
         if not np.isfinite(points).all():
             raise ValueError("coordinates are not finite after georeferencing")
@@ -88,7 +117,7 @@ class ModelIngest:
         all_faces = np.concatenate([faces for _, faces in shape.parts])
         footprint = footprint_of(points, all_faces, shape.closed)
         low, high = float(points[:, 2].min()), float(points[:, 2].max())
-        self.writer.add_mesh(shape.guid, parts)
+        self.pending_meshes.append((shape.guid, parts))
         self.meshed.add(shape.guid)
         if shape.fallback is not None:
             self.result.kernel_fallback.append({
@@ -98,11 +127,11 @@ class ModelIngest:
         self.result.elements_with_mesh += 1
         self.result.triangles += len(all_faces)
         if semantics.is_spatial(entity):
-            self._gather(shape.guid, footprint, low, high)
+            self._gather(shape.guid, shape.guid, footprint, low, high)
         else:
             self._add_object(entity, footprint, low, high, mesh_digest(parts))
         for guid, _ in self._ancestors(entity):
-            self._gather(guid, footprint, low, high)
+            self._gather(guid, shape.guid, footprint, low, high)
 
     def finish(self) -> None:
         """Tessellate what the kernel left, add spatial objects and LODs, list what is missing."""
@@ -121,6 +150,7 @@ class ModelIngest:
                     )
                 if not entity.is_a("IfcOpeningElement"):
                     self._add_object(entity, None, None, None, None)
+        self.flush()
         self._add_lods()
 
     def _tessellate_what_the_kernel_left(self) -> None:
@@ -160,16 +190,17 @@ class ModelIngest:
         self, entity: ifcopenshell.entity_instance, footprint: shapely.Geometry | None,
         low: float | None, high: float | None, digest: str | None,
     ) -> None:  # fmt: skip
-        parent = semantics.parent_of(entity)
+        parent = self._parent(entity)
         chain = self._ancestors(entity)
         own = [(entity.GlobalId, entity.is_a())]
         if not semantics.is_spatial(entity) and not any(c == "IfcBuildingStorey" for _, c in chain):
             self.result.outside_storeys.append(entity.GlobalId)
-        self.writer.add_object(
+        self._hold_object(
             CityObject(
                 id=entity.GlobalId, cls=entity.is_a(), name=entity.Name or "",
                 parent_id=parent.GlobalId if parent is not None else None, source=self.source,
-                attributes=semantics.attributes_of(entity, self.type_psets), footprint=footprint,
+                attributes=semantics.attributes_of(entity, self.type_psets, self.definitions),
+                footprint=footprint,
                 base_height=low, top_height=high, digest=digest,
                 building_id=_first(own + chain, "IfcBuilding"),
                 storey_id=_first(own + chain, "IfcBuildingStorey"),
@@ -177,12 +208,32 @@ class ModelIngest:
         )  # fmt: skip
         self.result.objects_by_class[entity.is_a()] += 1
 
+    def _hold_object(self, obj: CityObject) -> None:
+        """Queue ``obj`` for the next batch; an id already in the city or the batch raises."""
+        self._check_new(obj.id, obj.cls)
+        self.taken.add(obj.id)
+        self.pending_objects.append(obj)
+
+    def _check_new(self, guid: str, cls: str) -> None:
+        """Raise when the city (or this import) already has an object ``guid``."""
+        owner = self.source if guid in self.taken else self.writer.object_source(guid)
+        if owner is not None:
+            raise CimError(f"object {guid} ({cls}) already exists, from source {owner}")
+
+    def _parent(self, entity: ifcopenshell.entity_instance) -> ifcopenshell.entity_instance | None:
+        """:func:`semantics.parent_of`, read once per entity."""
+        key = entity.id()
+        if key not in self.parents:
+            self.parents[key] = semantics.parent_of(entity)
+        return self.parents[key]
+
     def _gather(
-        self, guid: str, footprint: shapely.Geometry | None, low: float, high: float
+        self, guid: str, element: str, footprint: shapely.Geometry | None, low: float, high: float
     ) -> None:
+        """Add the footprint and heights of ``element`` to the spatial element ``guid``."""
         gathered = self.spatial[guid]
         if footprint is not None:
-            gathered.footprints.append(footprint)
+            gathered.footprints.append((element, footprint))
         gathered.low, gathered.high = min(gathered.low, low), max(gathered.high, high)
 
     def _ancestors(self, entity: ifcopenshell.entity_instance) -> list[Ancestor]:
@@ -190,7 +241,7 @@ class ModelIngest:
         cached = self.ancestors.get(entity.id())
         if cached is not None:
             return cached
-        parent = semantics.parent_of(entity)
+        parent = self._parent(entity)
         chain: list[Ancestor] = []
         if parent is not None:
             chain = list(self._ancestors(parent))
@@ -205,9 +256,11 @@ def _first(chain: list[Ancestor], cls: str) -> str | None:
 
 
 def _compact(points: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Keep only the vertices ``faces`` use, renumbered."""
-    used, inverse = np.unique(faces.ravel(), return_inverse=True)
-    return points[used], inverse.reshape(-1, 3).astype(np.uint32)
+    """Keep only the vertices ``faces`` use, renumbered in their order (no sort needed)."""
+    is_used = np.zeros(len(points), dtype=bool)
+    is_used[faces.ravel()] = True
+    renumbered = np.cumsum(is_used, dtype=np.int64) - 1
+    return points[is_used], renumbered[faces].reshape(-1, 3).astype(np.uint32)
 
 
 def result_dict(result: IngestResult) -> dict[str, Any]:

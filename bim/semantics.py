@@ -11,6 +11,8 @@ import ifcopenshell.util.unit
 
 SPATIAL_ROOTS = ("IfcSpatialStructureElement", "IfcSpatialElement")
 BODY_IDENTIFIERS = ("Body", "Facetation", "Body-FallBack", "Mesh")
+#: the descriptive attributes kept, when the element's class has them and they are set
+DESCRIPTIVE = ("Description", "ObjectType", "Tag", "PredefinedType", "LongName", "Elevation")
 
 
 def is_spatial(entity: ifcopenshell.entity_instance) -> bool:
@@ -39,29 +41,33 @@ def parent_of(entity: ifcopenshell.entity_instance) -> ifcopenshell.entity_insta
 
 
 TypePsets = dict[int, dict[str, dict[str, Any]]]
+#: the property sets each relationship (by step id) defines, as (name, properties), read so far
+Definitions = dict[int, list[tuple[str, dict[str, Any]]]]
 
 
 def attributes_of(
-    entity: ifcopenshell.entity_instance, type_psets: TypePsets | None = None
+    entity: ifcopenshell.entity_instance,
+    type_psets: TypePsets | None = None,
+    definitions: Definitions | None = None,
 ) -> dict[str, Any]:
     """Property sets, quantities, materials, type and the descriptive attributes.
 
     ``type_psets`` keeps the property sets of each type object read so far, for a caller
     that reads many occurrences of few types (a model's elements): the type's sets are
-    then read once, and each occurrence's own sets are laid over a copy.
+    then read once, and each occurrence's own sets are laid over a copy. ``definitions``
+    likewise keeps each property set definition read, for models where many occurrences
+    share one (it is then read once).
     """
-    info = entity.get_info(recursive=False)
+    values = {key: getattr(entity, key, None) for key in DESCRIPTIVE}
     attributes: dict[str, Any] = {
-        key: info[key]
-        for key in ("Description", "ObjectType", "Tag", "PredefinedType", "LongName", "Elevation")
-        if info.get(key) not in (None, "")
+        key: value for key, value in values.items() if value not in (None, "")
     }
     attributes["step_id"] = entity.id()
-    psets, quantities = _property_and_quantity_sets(entity, type_psets)
+    element_type = element_util.get_type(entity)
+    psets, quantities = _property_and_quantity_sets(entity, element_type, type_psets, definitions)
     attributes["psets"] = psets
     if quantities:
         attributes["qtos"] = quantities
-    element_type = element_util.get_type(entity)
     if element_type is not None and element_type != entity:
         attributes["type"] = {
             "id": element_type.GlobalId,
@@ -113,12 +119,15 @@ def _length_unit(entity: ifcopenshell.entity_instance) -> float:
 
 
 def _property_and_quantity_sets(
-    entity: ifcopenshell.entity_instance, type_psets: TypePsets | None = None
+    entity: ifcopenshell.entity_instance,
+    element_type: ifcopenshell.entity_instance | None,
+    type_psets: TypePsets | None,
+    definitions: Definitions | None,
 ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
     """Property sets and quantity sets (the type's included), read in one pass."""
     psets: dict[str, dict[str, Any]] = {}
     quantities: dict[str, dict[str, Any]] = {}
-    for name, props in _psets(entity, type_psets).items():
+    for name, props in _psets(entity, element_type, type_psets, definitions).items():
         definition = entity.file.by_id(props["id"]) if "id" in props else None
         target = (
             quantities
@@ -130,20 +139,52 @@ def _property_and_quantity_sets(
 
 
 def _psets(
-    entity: ifcopenshell.entity_instance, type_psets: TypePsets | None
+    entity: ifcopenshell.entity_instance,
+    element_type: ifcopenshell.entity_instance | None,
+    type_psets: TypePsets | None,
+    definitions: Definitions | None,
 ) -> dict[str, dict[str, Any]]:
     """What ``element_util.get_psets`` gives, with the type's sets read once per type."""
     if type_psets is None or getattr(entity, "IsDefinedBy", None) is None:
         return dict(element_util.get_psets(entity))
-    element_type = element_util.get_type(entity)
-    if element_type is None or element_type == entity:
+    if element_type == entity:
         return dict(element_util.get_psets(entity))
+    if element_type is None:
+        return _own_psets(entity, definitions)
     if element_type.id() not in type_psets:
         type_psets[element_type.id()] = element_util.get_psets(element_type, should_inherit=False)
     merged = {name: dict(props) for name, props in type_psets[element_type.id()].items()}
-    for name, props in element_util.get_psets(entity, should_inherit=False).items():
+    for name, props in _own_psets(entity, definitions).items():
         merged.setdefault(name, {}).update(props)
     return merged
+
+
+def _own_psets(
+    entity: ifcopenshell.entity_instance, definitions: Definitions | None
+) -> dict[str, dict[str, Any]]:
+    """``element_util.get_psets(entity, should_inherit=False)`` of an occurrence, the sets
+    of each relationship read once into ``definitions``."""
+    if definitions is None:
+        return dict(element_util.get_psets(entity, should_inherit=False))
+    psets: dict[str, dict[str, Any]] = {}
+    for relationship in entity.IsDefinedBy:
+        sets = definitions.get(relationship.id())
+        if sets is None:
+            sets = definitions[relationship.id()] = _defined_sets(relationship)
+        for name, props in sets:
+            psets.setdefault(name, {}).update(props)
+    return psets
+
+
+def _defined_sets(relationship: ifcopenshell.entity_instance) -> list[tuple[str, dict[str, Any]]]:
+    """The property sets a definition relationship gives its objects, as (name, properties)."""
+    if not relationship.is_a("IfcRelDefinesByProperties"):
+        return []
+    definition = relationship.RelatingPropertyDefinition
+    members = (
+        definition.wrappedValue if definition.is_a("IfcPropertySetDefinitionSet") else (definition,)
+    )
+    return [(member.Name, element_util.get_property_definition(member)) for member in members]
 
 
 def missing_geometry_reason(entity: ifcopenshell.entity_instance) -> str:

@@ -303,6 +303,26 @@ class CityWriter:
                 (object_id, index, *_mesh_values(part)),
             )
 
+    def add_meshes(self, meshes: Iterable[tuple[str, Sequence[MeshPart]]]) -> None:
+        """Store the mesh parts of many objects in one statement (as :meth:`add_mesh` each)."""
+        rows = (
+            (object_id, index, *_mesh_values(part))
+            for object_id, parts in meshes
+            for index, part in enumerate(parts)
+        )
+        self._conn.executemany(
+            f"INSERT INTO {gpkg.MESHES_TABLE} ({', '.join(gpkg.MESH_COLUMNS)})"
+            f" VALUES ({', '.join('?' * len(gpkg.MESH_COLUMNS))})",
+            rows,
+        )
+
+    def object_source(self, object_id: str) -> str | None:
+        """The source of the object ``object_id``, or None when the city has no such object."""
+        row = self._conn.execute(
+            f"SELECT source FROM {gpkg.OBJECTS_TABLE} WHERE object_id = ?", (object_id,)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
     def set_heights(self, object_id: str, base: float, top: float) -> None:
         """Set the base and top heights of an existing object."""
         changed = self._conn.execute(

@@ -74,6 +74,19 @@ def alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
+def _import_running(url: str, data: bytes) -> tuple[int, dict[str, Any]]:
+    """Upload the model, wait until its job runs; the worker's pid and the running job."""
+    worker = httpx.get(f"{url}/api/worker").json()["pid"]
+    answer = httpx.post(
+        f"{url}/api/imports", files=[("files", (MODEL, data))], data={"origin": ORIGIN}
+    )
+    assert answer.status_code == 202, answer.text
+    job_url = url + answer.json()["url"]
+    running = poll(job_url, lambda job: job["status"] != "queued" and job["progress"] > 0)
+    assert running["status"] == "running", running
+    return worker, running
+
+
 @pytest.mark.slow
 def test_a_job_running_when_server_and_worker_are_killed_resumes_after_a_restart(
     city: Path, ifc_dir: Path, tmp_path: Path
@@ -81,14 +94,7 @@ def test_a_job_running_when_server_and_worker_are_killed_resumes_after_a_restart
     log = tmp_path / "server.log"
     data = (ifc_dir / MODEL).read_bytes()
     with serving(city, log) as (url, server):
-        worker = httpx.get(f"{url}/api/worker").json()["pid"]
-        answer = httpx.post(
-            f"{url}/api/imports", files=[("files", (MODEL, data))], data={"origin": ORIGIN}
-        )
-        assert answer.status_code == 202, answer.text
-        job_url = url + answer.json()["url"]
-        running = poll(job_url, lambda job: job["status"] != "queued" and job["progress"] > 0)
-        assert running["status"] == "running", running
+        worker, running = _import_running(url, data)
         os.killpg(server.pid, signal.SIGKILL)
         os.killpg(worker, signal.SIGKILL)
         server.wait(30)
@@ -119,21 +125,16 @@ def test_a_server_stopped_mid_job_stops_its_worker_and_the_job_waits_in_the_queu
     log = tmp_path / "server.log"
     data = (ifc_dir / MODEL).read_bytes()
     with serving(city, log) as (url, server):
-        worker = httpx.get(f"{url}/api/worker").json()["pid"]
-        answer = httpx.post(
-            f"{url}/api/imports", files=[("files", (MODEL, data))], data={"origin": ORIGIN}
-        )
-        job_url = url + answer.json()["url"]
-        poll(job_url, lambda job: job["status"] == "running" and job["progress"] > 0)
+        worker, running = _import_running(url, data)
         server.send_signal(signal.SIGINT)  # Ctrl-C
         server.wait(60)
     assert not alive(worker), "the worker outlived its server"
     with TestClient(create_app(city, worker=False)) as client:
-        waiting = client.get(answer.json()["url"]).json()
+        waiting = client.get(f"/api/jobs/{running['id']}").json()
     assert waiting["status"] == "queued" and waiting["runs"] == 0, waiting
     assert waiting["message"].startswith("interrupted: the worker stopped")
     with serving(city, log) as (url, _):
-        done = poll(url + answer.json()["url"], lambda job: job["finished"] is not None)
+        done = poll(f"{url}/api/jobs/{running['id']}", lambda job: job["finished"] is not None)
     assert done["status"] == "succeeded" and done["runs"] == 1, done
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import sqlite3
 import struct
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import shapely
@@ -293,3 +294,21 @@ def update_extent(conn: sqlite3.Connection) -> None:
         " WHERE table_name=?",
         (*extent, timestamp(), OBJECTS_TABLE),
     )
+
+
+IN_CHUNK = 900  # ids bound per statement: below SQLite's default limit of bound parameters
+
+
+def select_in(
+    conn: sqlite3.Connection, sql: str, ids: Sequence[Any], leading: Sequence[Any] = ()
+) -> Iterator[tuple[Any, ...]]:
+    """The rows of ``sql`` for every id of ``ids``, in chunks of :data:`IN_CHUNK`.
+
+    ``sql`` names the list of one chunk's ids ``{ids}`` (as in ``WHERE x IN ({ids})``);
+    ``leading`` are the values of the placeholders before it. Rows come chunk by chunk, in
+    the order of ``ids``' chunks.
+    """
+    for start in range(0, len(ids), IN_CHUNK):
+        chunk = list(ids[start : start + IN_CHUNK])
+        marks = ",".join("?" * len(chunk))
+        yield from conn.execute(sql.replace("{ids}", marks), [*leading, *chunk])

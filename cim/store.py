@@ -417,16 +417,14 @@ class CityStore(TilerReads):
     def meshes(self, object_ids: Iterable[str]) -> dict[str, list[MeshPart]]:
         """Load the mesh parts of the given objects."""
         result: dict[str, list[MeshPart]] = {}
-        ids = list(object_ids)
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            rows = self._conn.execute(
-                f"SELECT object_id, material, vertices, faces FROM {gpkg.MESHES_TABLE}"
-                f" WHERE object_id IN ({','.join('?' * len(chunk))}) ORDER BY object_id, part",
-                chunk,
-            )
-            for object_id, material, vertices, faces in rows:
-                result.setdefault(object_id, []).append(_part(material, vertices, faces))
+        rows = gpkg.select_in(
+            self._conn,
+            f"SELECT object_id, material, vertices, faces FROM {gpkg.MESHES_TABLE}"
+            " WHERE object_id IN ({ids}) ORDER BY object_id, part",
+            list(object_ids),
+        )
+        for object_id, material, vertices, faces in rows:
+            result.setdefault(object_id, []).append(_part(material, vertices, faces))
         return result
 
 

@@ -16,7 +16,6 @@ from pathlib import Path
 from cim import gpkg
 from cim.store_rows import MeshBlob, ObjectRecord, TileRow
 
-_IN_CHUNK = 900  # below SQLite's default limit of bound parameters
 #: A GIS building a BIM building replaces (the substring test spares parsing most rows).
 _REPLACED = (
     "instr(o.attributes, 'replaced_by') > 0"
@@ -99,45 +98,35 @@ class TilerReads:
         """The rows and mesh parts of the objects with the given row ids, in row id then
         part order."""
         ids = sorted(int(f) for f in fids)
-        for start in range(0, len(ids), _IN_CHUNK):
-            chunk = ids[start : start + _IN_CHUNK]
-            rows = self._conn.execute(
-                f"SELECT {_RECORD}, m.material, m.vertices, m.faces, o.geom"
-                f" FROM {gpkg.OBJECTS_TABLE} o JOIN {gpkg.MESHES_TABLE} m"
-                f" ON m.object_id = o.object_id WHERE o.fid IN ({','.join('?' * len(chunk))})"
-                " ORDER BY o.fid, m.part",
-                chunk,
-            )
-            record: ObjectRecord | None = None
-            for row in rows:
-                if record is None or record.fid != row[0]:
-                    record = ObjectRecord(*row[:9])
-                yield TileRow(record, MeshBlob(*row[9:12]), row[12])
+        rows = gpkg.select_in(
+            self._conn,
+            f"SELECT {_RECORD}, m.material, m.vertices, m.faces, o.geom"
+            f" FROM {gpkg.OBJECTS_TABLE} o JOIN {gpkg.MESHES_TABLE} m"
+            " ON m.object_id = o.object_id WHERE o.fid IN ({ids}) ORDER BY o.fid, m.part",
+            ids,
+        )
+        record: ObjectRecord | None = None
+        for row in rows:
+            if record is None or record.fid != row[0]:
+                record = ObjectRecord(*row[:9])
+            yield TileRow(record, MeshBlob(*row[9:12]), row[12])
 
     def building_records(self, building_ids: Iterable[str]) -> dict[str, ObjectRecord]:
         """The rows of the given buildings, by id."""
-        ids = sorted(set(building_ids))
-        result: dict[str, ObjectRecord] = {}
-        for start in range(0, len(ids), _IN_CHUNK):
-            chunk = ids[start : start + _IN_CHUNK]
-            rows = self._conn.execute(
-                f"SELECT {_RECORD} FROM {gpkg.OBJECTS_TABLE} o"
-                f" WHERE o.object_id IN ({','.join('?' * len(chunk))})",
-                chunk,
-            )
-            result.update({row[1]: ObjectRecord(*row) for row in rows})
-        return result
+        rows = gpkg.select_in(
+            self._conn,
+            f"SELECT {_RECORD} FROM {gpkg.OBJECTS_TABLE} o WHERE o.object_id IN ({{ids}})",
+            sorted(set(building_ids)),
+        )
+        return {row[1]: ObjectRecord(*row) for row in rows}
 
     def lod_blobs(self, building_ids: Iterable[str], lod: str) -> dict[str, MeshBlob]:
         """The ``LOD1`` or ``LOD2`` mesh of the given buildings that have one, by id."""
-        ids = sorted(set(building_ids))
-        result: dict[str, MeshBlob] = {}
-        for start in range(0, len(ids), _IN_CHUNK):
-            chunk = ids[start : start + _IN_CHUNK]
-            rows = self._conn.execute(
-                f"SELECT building_id, material, vertices, faces FROM {gpkg.LODS_TABLE}"
-                f" WHERE lod = ? AND building_id IN ({','.join('?' * len(chunk))})",
-                [lod, *chunk],
-            )
-            result.update({building: MeshBlob(*blobs) for building, *blobs in rows})
-        return result
+        rows = gpkg.select_in(
+            self._conn,
+            f"SELECT building_id, material, vertices, faces FROM {gpkg.LODS_TABLE}"
+            " WHERE lod = ? AND building_id IN ({ids})",
+            sorted(set(building_ids)),
+            leading=[lod],
+        )
+        return {building: MeshBlob(*blobs) for building, *blobs in rows}

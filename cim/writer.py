@@ -214,15 +214,14 @@ class CityWriter:
         repeated = [key for key, count in Counter(ids).items() if count > 1]
         if repeated:
             return f"object {repeated[0]} appears {ids.count(repeated[0])} times in one import"
-        for start in range(0, len(ids), _CHUNK):
-            chunk = ids[start : start + _CHUNK]
-            row = self._conn.execute(
-                f"SELECT object_id, class, source FROM {gpkg.OBJECTS_TABLE}"
-                f" WHERE object_id IN ({','.join('?' * len(chunk))}) LIMIT 1",
-                chunk,
-            ).fetchone()
-            if row is not None:
-                return f"object {row[0]} ({row[1]}) already exists, from source {row[2]}"
+        rows = gpkg.select_in(
+            self._conn,
+            f"SELECT object_id, class, source FROM {gpkg.OBJECTS_TABLE}"
+            " WHERE object_id IN ({ids})",
+            ids,
+        )
+        for object_id, cls, source in rows:
+            return f"object {object_id} ({cls}) already exists, from source {source}"
         return "an object of the import clashes with the store's constraints"
 
     def add_packed_meshes(self, packed: PackedMeshes) -> int:

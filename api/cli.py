@@ -14,6 +14,7 @@ import typer
 
 from api.cli_common import CityOption, clear_errors, console, print_json, progress_bar, say
 from api.cli_raster import register as register_raster_commands
+from cim.layout import CityLayout
 
 app = typer.Typer(
     help="CIMTwin: import IFC into a city model, tile it as 3D Tiles, serve it to a browser.\n\n"
@@ -127,8 +128,8 @@ def import_ifc_command(
             )
     for item in outcome.reports:
         _print_import(item)
-    if outcome.tiling is not None:
-        _print_tiling(outcome.tiling)
+    if outcome.tiling is not None:  # its "tileset" is the URL; say where the file is
+        _print_tiling({**outcome.tiling, "tileset": CityLayout(city).tileset})
     if report is not None:
         report.write_text(json.dumps(outcome.reports, indent=2, default=str))
 

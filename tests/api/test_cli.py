@@ -141,6 +141,7 @@ def test_import_with_tile_writes_the_tiles_in_one_command(city: Path, building: 
     assert code == 0, err
     assert "placed by IfcMapConversion" in err and "tiles (" in err
     assert (city / "tiles" / "tileset.json").is_file()
+    assert f"wrote {city / 'tiles' / 'tileset.json'}:" in " ".join(err.split())  # the file
 
 
 @pytest.mark.parametrize(

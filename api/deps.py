@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from cim.scope import Scope
 from cim.store import CityStore
 
 
@@ -26,5 +27,11 @@ def open_store(folder: Annotated[Path, Depends(city_dir)]) -> Iterator[CityStore
         store.close()
 
 
+def caller_scope() -> Scope:
+    """The part of the jurisdiction tree the caller may see."""
+    return Scope.everything()
+
+
 CityDirDep = Annotated[Path, Depends(city_dir)]
 StoreDep = Annotated[CityStore, Depends(open_store)]
+ScopeDep = Annotated[Scope, Depends(caller_scope)]

@@ -35,3 +35,7 @@ class StoreBusyError(CimError):
 
 class QueryError(CimError):
     """A query's parameters are unusable (a bounding box with NaN, inverted corners...)."""
+
+
+class JurisdictionCodeError(CimError):
+    """A jurisdiction code is not a well-formed 12-digit statistical division code."""

@@ -29,7 +29,7 @@ OBJECT_HISTORY_TABLE = "object_history"
 MESH_HISTORY_TABLE = "mesh_history"
 SOURCE_HISTORY_TABLE = "source_history"
 LODS_TABLE = "building_lods"
-FORMAT_VERSION = "3"
+FORMAT_VERSION = "4"
 
 _BASE_SCHEMA = """
 CREATE TABLE gpkg_spatial_ref_sys (
@@ -55,7 +55,7 @@ INSERT INTO gpkg_spatial_ref_sys VALUES
 _OBJECT_COLUMNS_DDL = """
   object_id TEXT NOT NULL, class TEXT NOT NULL, name TEXT, parent_id TEXT,
   building_id TEXT, storey_id TEXT, source TEXT NOT NULL, base_height REAL, top_height REAL,
-  digest TEXT, attributes TEXT"""
+  digest TEXT, attributes TEXT, jurisdiction TEXT"""
 _MESH_COLUMNS_DDL = """
   object_id TEXT NOT NULL, part INTEGER NOT NULL,
   material TEXT NOT NULL, vertex_count INTEGER NOT NULL, triangle_count INTEGER NOT NULL,
@@ -72,6 +72,7 @@ CREATE INDEX idx_objects_class ON {OBJECTS_TABLE}(class);
 CREATE INDEX idx_objects_parent ON {OBJECTS_TABLE}(parent_id);
 CREATE INDEX idx_objects_source ON {OBJECTS_TABLE}(source);
 CREATE INDEX idx_objects_building ON {OBJECTS_TABLE}(building_id, storey_id);
+CREATE INDEX idx_objects_jurisdiction ON {OBJECTS_TABLE}(jurisdiction);
 CREATE TABLE {MESHES_TABLE} (fid INTEGER PRIMARY KEY AUTOINCREMENT, {_MESH_COLUMNS_DDL},
   UNIQUE (object_id, part));
 CREATE TABLE {SOURCES_TABLE} (fid INTEGER PRIMARY KEY AUTOINCREMENT, {_SOURCE_COLUMNS_DDL},

@@ -57,8 +57,8 @@ class CityStore(TilerReads):
         self._conn = conn
         self._writer: CityWriter | None = None  # the open transaction's, whose extent counts
         meta = store_sqlite.read_meta(conn, city_dir / STORE_FILE)
-        if meta.get("format_version") == store_sqlite.UPGRADABLE_FORMAT:
-            store_sqlite.upgrade(conn, city_dir / STORE_FILE)
+        if meta.get("format_version") in store_sqlite.UPGRADABLE_FORMATS:
+            store_sqlite.upgrade(conn, city_dir / STORE_FILE, meta["format_version"])
             meta["format_version"] = gpkg.FORMAT_VERSION
         if meta.get("format_version") != gpkg.FORMAT_VERSION:
             raise CimError(

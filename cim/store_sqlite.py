@@ -116,25 +116,35 @@ def read_meta(conn: sqlite3.Connection, path: Path) -> dict[str, str]:
     return dict(conn.execute(f"SELECT key, value FROM {gpkg.META_TABLE}").fetchall())
 
 
-UPGRADABLE_FORMAT = "2"
+UPGRADABLE_FORMATS = ("2", "3")
 
 
-def upgrade(conn: sqlite3.Connection, path: Path) -> None:
-    """Bring a store of format 2 to the current format: WAL journal, R-tree index filled."""
+def upgrade(conn: sqlite3.Connection, path: Path, found: str) -> None:
+    """Bring a store of format 2 or 3 to the current format, in one transaction.
+
+    Format 3 added the WAL journal and the R-tree spatial index; format 4 the objects'
+    ``jurisdiction`` column (the 12-digit code of the smallest jurisdiction holding each).
+    """
     try:
         use_wal(conn)
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as exc:
         raise CimError(
-            f"{path} is a city store of format {UPGRADABLE_FORMAT}, upgraded to format"
-            f" {gpkg.FORMAT_VERSION} (spatial index) when first opened with write access: {exc}"
+            f"{path} is a city store of format {found}, upgraded to format"
+            f" {gpkg.FORMAT_VERSION} when first opened with write access: {exc}"
         ) from exc
     try:
         (current,) = conn.execute(
             f"SELECT value FROM {gpkg.META_TABLE} WHERE key = 'format_version'"
         ).fetchone()
-        if current == UPGRADABLE_FORMAT:  # another process may have upgraded it meanwhile
-            store_rtree.create_index(conn)
+        if current in UPGRADABLE_FORMATS:  # another process may have upgraded it meanwhile
+            if current == "2":
+                store_rtree.create_index(conn)
+            for table in (gpkg.OBJECTS_TABLE, gpkg.OBJECT_HISTORY_TABLE):
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN jurisdiction TEXT")
+            conn.execute(
+                f"CREATE INDEX idx_objects_jurisdiction ON {gpkg.OBJECTS_TABLE}(jurisdiction)"
+            )
             conn.execute(
                 f"UPDATE {gpkg.META_TABLE} SET value = ? WHERE key = 'format_version'",
                 (gpkg.FORMAT_VERSION,),

@@ -300,8 +300,16 @@ def _as_format_2(path: Path) -> None:
         conn.execute(f'DROP TRIGGER "{name}"')
     conn.execute(f"DROP TABLE {RTREE}")
     conn.execute("DROP TABLE gpkg_extensions")
+    _drop_jurisdiction_column(conn)
     conn.execute("UPDATE city_meta SET value = '2' WHERE key = 'format_version'")
     conn.close()
+
+
+def _drop_jurisdiction_column(conn: sqlite3.Connection) -> None:
+    """Undo format 4 (the objects' jurisdiction column), as a format 2 or 3 store lacks it."""
+    conn.execute("DROP INDEX idx_objects_jurisdiction")
+    for table in ("city_objects", "object_history"):
+        conn.execute(f"ALTER TABLE {table} DROP COLUMN jurisdiction")
 
 
 def test_a_store_of_format_2_gets_its_index_when_opened(tmp_path: Path) -> None:
@@ -331,6 +339,30 @@ def test_a_store_of_format_2_gets_its_index_when_opened(tmp_path: Path) -> None:
     assert "HasSpatialIndex (Integer) = 1" in has_index.stdout
     with CityStore.open(tmp_path / "city") as again:  # the second opening changes nothing
         assert len(_index(again)) == 20
+
+
+def test_a_store_of_format_3_gets_the_jurisdiction_column_when_opened(tmp_path: Path) -> None:
+    store = make_city(tmp_path)
+    _grid(store, 3)
+    store.close()
+    conn = sqlite3.connect(tmp_path / "city" / STORE_FILE)
+    _drop_jurisdiction_column(conn)
+    conn.execute("UPDATE city_meta SET value = '3' WHERE key = 'format_version'")
+    conn.commit()
+    conn.close()
+    with CityStore.open(tmp_path / "city") as upgraded:
+        conn = _raw(upgraded)
+        try:
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(city_objects)")}
+            indexes = {row[1] for row in conn.execute("PRAGMA index_list(city_objects)")}
+            (version,) = conn.execute(
+                "SELECT value FROM city_meta WHERE key = 'format_version'"
+            ).fetchone()
+        finally:
+            conn.close()
+        assert "jurisdiction" in columns and "idx_objects_jurisdiction" in indexes
+        assert version == gpkg.FORMAT_VERSION == "4"
+        assert len(_index(upgraded)) == 3
 
 
 def test_the_store_is_in_wal_mode_from_its_creation(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ import typer
 from api.cli_common import CityOption, clear_errors, console, print_json, progress_bar, say
 from api.cli_raster import register as register_raster_commands
 from cim.layout import CityLayout
+from cim.scope import Scope
 
 app = typer.Typer(
     help="CIMTwin: import IFC into a city model, tile it as 3D Tiles, serve it to a browser.\n\n"
@@ -313,7 +314,7 @@ def export_cityjson_command(
     from cim.store import CityStore
 
     with clear_errors(), CityStore.open(city) as store:
-        written = export_cityjson(store, out)
+        written = export_cityjson(store, out, scope=Scope.everything())
     console.print(f"wrote {out}: {written['objects']} objects, {written['vertices']} vertices")
 
 
@@ -332,7 +333,7 @@ def export_gpkg_command(
     from cim.store import CityStore
 
     with clear_errors(), CityStore.open(city) as store:
-        written = export_geopackage(store, out)
+        written = export_geopackage(store, out, scope=Scope.everything())
     console.print(f"wrote {out}: " + ", ".join(f"{k} {v}" for k, v in written.items()))
 
 

@@ -24,6 +24,7 @@ from cim.data import demo_district
 from cim.gis import VectorOptions, import_vector
 from cim.layout import CityLayout
 from cim.model import file_sha256
+from cim.scope import Scope
 from cim.store import CityStore
 
 # The district's definition: data/demo/district.json.
@@ -54,7 +55,7 @@ def build_demo(city_dir: Path, log: Callable[[str], None] = print) -> DemoResult
         else CityStore.create(city_dir, DEMO_CRS, DEMO_NAME)
     )
     with store:
-        imported = {s["source"]: s["sha256"] for s in store.sources()}
+        imported = {s["source"]: s["sha256"] for s in store.sources(scope=Scope.everything())}
         pending = []
         for spec in DISTRICT:
             path = CityLayout(city_dir).sources / f"{_slug(spec.name)}.ifc"
@@ -90,11 +91,15 @@ def _gis_layers(
     """Generate (once) and import (when missing) the district's GIS layers."""
     layers = CityLayout(city_dir).sources / "district.gpkg"
     if not layers.is_file():
-        footprints = [b.footprint for b in store.objects(cls="IfcBuilding") if b.footprint]
+        footprints = [
+            b.footprint
+            for b in store.objects(cls="IfcBuilding", scope=Scope.everything())
+            if b.footprint
+        ]
         bim_area = shapely.union_all(footprints).buffer(10.0)
         write_layers(layers, bim_area, footprints[0], DEMO_CRS)
         log(f"generated {layers.name}: streets, parcels and building footprints")
-    done = {s["source"] for s in store.sources()}
+    done = {s["source"] for s in store.sources(scope=Scope.everything())}
     changed = False
     for layer, cls in GIS_LAYERS:
         if f"{layers.name}#{layer}" in done:
@@ -114,7 +119,7 @@ def _rasters(
     store: CityStore, city_dir: Path, log: Callable[[str], None], result: DemoResult
 ) -> bool:
     """Generate and import the district's DEM (terrain tiles) and orthophoto (imagery tiles)."""
-    kinds = {s["kind"] for s in store.sources()}
+    kinds = {s["kind"] for s in store.sources(scope=Scope.everything())}
     sources = CityLayout(city_dir).sources
     changed = False
     if "dem" not in kinds:

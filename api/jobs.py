@@ -151,11 +151,18 @@ class JobQueue:
         )
         self._task = self.huey.task(name="run_job")(self.run)
 
-    def submit(self, kind: str, params: dict[str, Any], job_id: str | None = None) -> Job:
-        """Record a job of ``kind`` (a key of :data:`WORKS`) and queue it."""
+    def submit(
+        self,
+        kind: str,
+        params: dict[str, Any],
+        job_id: str | None = None,
+        jurisdiction: str | None = None,
+    ) -> Job:
+        """Record a job of ``kind`` (a key of :data:`WORKS`) and queue it; ``jurisdiction`` is
+        the submitter's code (callers whose scope holds it see the job)."""
         if kind not in WORKS:
             raise ApiError(f"unknown job kind {kind!r}")
-        job = Job(id=job_id or new_job_id(), kind=kind, params=params)
+        job = Job(id=job_id or new_job_id(), kind=kind, params=params, jurisdiction=jurisdiction)
         self.table.add(job)
         self.enqueue(job.id)
         return job

@@ -2,6 +2,8 @@
 server process and written by the worker, so a job's state outlives both.
 
 Every write is one short transaction; the writes of a run are guarded by its run number.
+A job carries the jurisdiction of whoever submitted it, and the reads that answer callers
+(:meth:`JobTable.get`, :meth:`JobTable.recent`) take the caller's scope, as the city store's do.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any, Literal
 
 from cim.errors import CityNotFoundError
 from cim.layout import CityLayout
+from cim.scope import Scope, check_code
 
 JOBS_FILE = CityLayout.JOBS
 # Finished jobs kept (the oldest are forgotten); unfinished ones are always kept.
@@ -38,11 +41,12 @@ CREATE TABLE IF NOT EXISTS jobs (
     result TEXT,
     error TEXT,
     runs INTEGER NOT NULL DEFAULT 0,
-    worker INTEGER
+    worker INTEGER,
+    jurisdiction TEXT
 )
 """
 _COLUMNS = "id, kind, params, status, created, started, finished, progress, file, message, " \
-    "result, error, runs"  # fmt: skip
+    "result, error, runs, jurisdiction"  # fmt: skip
 
 
 def _now() -> str:
@@ -66,6 +70,7 @@ class Job:
     result: Any = None
     error: str | None = None
     runs: int = 0
+    jurisdiction: str | None = None  # the submitter's 12-digit code (None: seen by all-seeing)
 
     def to_dict(self) -> dict[str, Any]:
         """The job as JSON-ready data, with its URL."""
@@ -75,10 +80,10 @@ class Job:
     def from_row(cls, row: tuple[Any, ...]) -> Job:
         """A job from a row of :data:`_COLUMNS`."""
         (job_id, kind, params, status, created, started, finished, progress, file, message,
-         result, error, runs) = row  # fmt: skip
+         result, error, runs, jurisdiction) = row  # fmt: skip
         return cls(job_id, kind, json.loads(params), status, created, started, finished,
                    progress, file, message, None if result is None else json.loads(result),
-                   error, runs)  # fmt: skip
+                   error, runs, jurisdiction)  # fmt: skip
 
 
 class JobTable:
@@ -95,6 +100,9 @@ class JobTable:
         with self._db() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute(_SCHEMA)
+            columns = {row[1] for row in db.execute("PRAGMA table_info(jobs)")}
+            if "jurisdiction" not in columns:  # a table made before jobs had one
+                db.execute("ALTER TABLE jobs ADD COLUMN jurisdiction TEXT")
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
@@ -111,9 +119,11 @@ class JobTable:
 
     def add(self, job: Job) -> None:
         """Record a new job and forget the oldest finished ones beyond :data:`KEEP_JOBS`."""
+        if job.jurisdiction is not None:
+            check_code(job.jurisdiction)
         with self._db() as db:
             db.execute(
-                f"INSERT INTO jobs ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO jobs ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     job.id,
                     job.kind,
@@ -128,6 +138,7 @@ class JobTable:
                     None if job.result is None else json.dumps(job.result),
                     job.error,
                     job.runs,
+                    job.jurisdiction,
                 ),
             )
             db.execute(
@@ -136,16 +147,23 @@ class JobTable:
                 (KEEP_JOBS,),
             )
 
-    def get(self, job_id: str) -> Job | None:
-        """The job with ``job_id``, or None."""
+    def get(self, job_id: str, *, scope: Scope) -> Job | None:
+        """The job with ``job_id`` when its jurisdiction is in ``scope``, or None (a job
+        outside it is not told apart from a missing one)."""
+        inside, values = scope.sql("jurisdiction")
         with self._db() as db:
-            row = db.execute(f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            row = db.execute(
+                f"SELECT {_COLUMNS} FROM jobs WHERE id = ? AND {inside}", (job_id, *values)
+            ).fetchone()
         return None if row is None else Job.from_row(row)
 
-    def recent(self) -> list[Job]:
-        """Every kept job, newest first."""
+    def recent(self, *, scope: Scope) -> list[Job]:
+        """Every kept job in ``scope``, newest first."""
+        inside, values = scope.sql("jurisdiction")
         with self._db() as db:
-            rows = db.execute(f"SELECT {_COLUMNS} FROM jobs ORDER BY rowid DESC").fetchall()
+            rows = db.execute(
+                f"SELECT {_COLUMNS} FROM jobs WHERE {inside} ORDER BY rowid DESC", values
+            ).fetchall()
         return [Job.from_row(row) for row in rows]
 
     def unfinished(self) -> list[Job]:
@@ -166,7 +184,7 @@ class JobTable:
             _now(),
             job_id,
         )
-        return self.get(job_id) if claimed else None
+        return self.get(job_id, scope=Scope.everything()) if claimed else None
 
     def progress(
         self, job_id: str, run: int, percent: int, file: str | None, message: str | None

@@ -84,6 +84,7 @@ def child_setup(args: argparse.Namespace) -> dict[str, Any]:
     from generate_ifc import generate
     from pyproj import Transformer
 
+    from cim.scope import Scope
     from cim.store import CityStore
     from tiles.tileset import write_tileset
 
@@ -110,7 +111,7 @@ def child_setup(args: argparse.Namespace) -> dict[str, Any]:
             figures[f"{key}_ifc_s"] = round(time.perf_counter() - started, 1)
         files[key] = str(path)
     with CityStore.open(city) as store:
-        extent, crs = store.extent(), store.crs
+        extent, crs = store.extent(scope=Scope.everything()), store.crs
     assert extent is not None
     to_crs84 = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
     lons, lats = to_crs84.transform([extent[0], extent[3]], [extent[1], extent[4]])

@@ -31,6 +31,7 @@ from shapely.geometry import box
 
 from cim import gpkg
 from cim.model import CityObject
+from cim.scope import Scope
 from cim.store import CityStore
 from cim.store_rows import Box
 
@@ -65,7 +66,7 @@ def _load(city: Path, count: int, bulk: bool) -> tuple[CityStore, float]:
 def _scan(store: CityStore, query: Box) -> list[str]:
     """The store's bbox query before the index: every object of the class, envelope test."""
     found = []
-    for obj in store.objects(cls="building"):
+    for obj in store.objects(cls="building", scope=Scope.everything()):
         blob = gpkg.encode_geometry(obj.footprint, store.srs_id)
         envelope = gpkg.envelope(blob)
         if envelope is None:
@@ -90,7 +91,7 @@ def _timed_reads(store: CityStore, count: int) -> list[float]:
     times = []
     for offset in range(count):
         started = time.perf_counter()
-        store.feature_page("building", limit=10, offset=offset * 10)
+        store.feature_page("building", limit=10, offset=offset * 10, scope=Scope.everything())
         times.append(time.perf_counter() - started)
     return times
 
@@ -111,7 +112,10 @@ def main() -> None:
 
         boxes = _boxes(args.queries, args.objects, args.seed)
         started = time.perf_counter()
-        indexed = [sorted(o.id for o in store.objects_in_box("building", b)) for b in boxes]
+        indexed = [
+            sorted(o.id for o in store.objects_in_box("building", b, scope=Scope.everything()))
+            for b in boxes
+        ]
         index_s = (time.perf_counter() - started) / len(boxes)
         scanned_boxes = boxes[: max(1, min(len(boxes), 5))]  # the scan is slow: a few
         started = time.perf_counter()

@@ -19,6 +19,7 @@ from bim.ingest import ModelIngest, result_dict
 from bim.reader import open_ifc, read_schema
 from cim.conflate import conflate
 from cim.model import file_sha256
+from cim.scope import Scope
 from cim.store import CityStore
 
 ProgressCallback = Callable[[Path, int], None]
@@ -212,7 +213,7 @@ def _ingest(
     report.kernel = options.kernel
     writer = store.writer()
     replaced = _replaced_source(store, model, path.name, options.replaces)
-    old_state = store.source_state(replaced) if replaced else {}
+    old_state = store.source_state(replaced, scope=Scope.everything()) if replaced else {}
     if replaced:
         report.replaced_objects = len(old_state)
         report.version = writer.archive_source(replaced, replaced_by=path.name) + 1
@@ -228,7 +229,9 @@ def _ingest(
     for key, value in result_dict(ingest.result).items():
         setattr(report, key, value)
     if replaced:
-        report.diff = versions.diff(old_state, store.source_state(path.name))
+        report.diff = versions.diff(
+            old_state, store.source_state(path.name, scope=Scope.everything())
+        )
     findings = check.unit_findings(model)
     findings += check.georeference_findings(georef, candidates(model), store.crs)
     findings += _ingest_findings(report)
@@ -240,12 +243,15 @@ def _replaced_source(
     store: CityStore, model: ifcopenshell.file, name: str, explicit: str | None
 ) -> str | None:
     """The source this file is a new version of, if any."""
-    current = {s["source"] for s in store.sources()}
+    current = {s["source"] for s in store.sources(scope=Scope.everything())}
     if explicit is not None:
         if explicit not in current:
             raise BimError(f"--replaces {explicit!r}: the city has no such source")
         return explicit
-    holders = {store.source_of_building(b.GlobalId) for b in model.by_type("IfcBuilding")}
+    holders = {
+        store.source_of_building(b.GlobalId, scope=Scope.everything())
+        for b in model.by_type("IfcBuilding")
+    }
     holders.discard(None)
     if len(holders) > 1:
         raise BimError(
@@ -288,7 +294,11 @@ def _ingest_findings(report: ImportReport) -> list[check.Finding]:
 
 
 def _buildings(report: ImportReport, store: CityStore) -> list[str]:
-    return [o.id for o in store.objects(cls="IfcBuilding") if o.source == report.source]
+    return [
+        o.id
+        for o in store.objects(cls="IfcBuilding", scope=Scope.everything())
+        if o.source == report.source
+    ]
 
 
 def _application(model: ifcopenshell.file) -> str:

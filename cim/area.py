@@ -21,6 +21,7 @@ from shapely.geometry.base import BaseGeometry
 
 from cim.crs import parse_crs, transform_arrays
 from cim.errors import CimError
+from cim.scope import Scope
 from cim.store import CityStore
 
 CRS84 = "OGC:CRS84"
@@ -228,9 +229,12 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def city_extent(store: CityStore) -> CityExtent:
-    """The CRS of the city in ``store`` and the box around its footprints and meshes."""
-    boxes = [box for box in (store.footprint_extent(), _plan(store.extent())) if box is not None]
+def city_extent(store: CityStore, *, scope: Scope) -> CityExtent:
+    """The CRS of the city in ``store`` and the box around the footprints and meshes of its
+    objects in ``scope``."""
+    footprints = store.footprint_extent(scope=scope)
+    meshes = _plan(store.extent(scope=scope))
+    boxes = [box for box in (footprints, meshes) if box is not None]
     if not boxes:
         return CityExtent(store.crs, None)
     low_x, low_y, _, _ = np.min(boxes, axis=0)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import shapely
 from shapely.strtree import STRtree
 
+from cim.scope import Scope
 from cim.store import CityStore
 from cim.vocabulary import BIM_BUILDING_CLASS, GIS_BUILDING_CLASSES
 
@@ -34,8 +35,10 @@ def conflate(store: CityStore) -> ConflationReport:
     change with the data they describe.
     """
     report = ConflationReport()
-    bim = [o for o in store.objects(cls=BIM_BUILDING_CLASS) if o.footprint is not None]
-    gis = [o for cls in GIS_BUILDING_CLASSES for o in store.objects(cls=cls)
+    everything = Scope.everything()  # links are made across jurisdictions
+    bim = [o for o in store.objects(cls=BIM_BUILDING_CLASS, scope=everything)
+           if o.footprint is not None]  # fmt: skip
+    gis = [o for cls in GIS_BUILDING_CLASSES for o in store.objects(cls=cls, scope=everything)
            if o.footprint is not None]  # fmt: skip
     tree = STRtree([o.footprint for o in gis]) if gis else None
     replaced_by: dict[str, str] = {}

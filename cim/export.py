@@ -11,6 +11,7 @@ import numpy as np
 
 from cim.errors import CimError
 from cim.model import CityObject, MeshPart
+from cim.scope import Scope
 from cim.store import CityStore
 
 SCALE = 0.001
@@ -31,21 +32,22 @@ class ExportError(CimError):
     """The city cannot be exported as asked."""
 
 
-def export_cityjson(store: CityStore, out: Path) -> dict[str, int]:
-    """Write the city as CityJSON 2.0: every object, its attributes and triangle surfaces."""
-    objects = [o for o in store.objects() if o.cls not in NOT_EXPORTED]
+def export_cityjson(store: CityStore, out: Path, *, scope: Scope) -> dict[str, int]:
+    """Write the city as CityJSON 2.0: every object in ``scope``, its attributes and triangle
+    surfaces."""
+    objects = [o for o in store.objects(scope=scope) if o.cls not in NOT_EXPORTED]
     if not objects:
         raise ExportError(f"{store.city_dir} has no objects to export")
-    extent = store.extent() or (0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    extent = store.extent(scope=scope) or (0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
     translate = np.array(extent[:3])
     vertices: list[np.ndarray] = []
     count = 0
     city_objects: dict[str, Any] = {}
     exported = {o.id for o in objects}
-    lod1, lod2 = store.lods("LOD1"), store.lods("LOD2")
+    lod1, lod2 = store.lods("LOD1", scope=scope), store.lods("LOD2", scope=scope)
     for obj in objects:
         geometry = []
-        meshes = store.meshes([obj.id]).get(obj.id, [])
+        meshes = store.meshes([obj.id], scope=scope).get(obj.id, [])
         for lod, parts in (("1", [lod1[obj.id]] if obj.id in lod1 else []),
                            ("2", [lod2[obj.id]] if obj.id in lod2 else []),
                            ("1" if obj.source.endswith(".gpkg") else "3", meshes)):  # fmt: skip
@@ -66,16 +68,17 @@ def export_cityjson(store: CityStore, out: Path) -> dict[str, int]:
     return {"objects": len(city_objects), "vertices": count}
 
 
-def export_geopackage(store: CityStore, out: Path) -> dict[str, int]:
-    """Write one GeoPackage layer per class: footprint, heights, ids and attributes (JSON)."""
-    counts = store.counts_by_class()
+def export_geopackage(store: CityStore, out: Path, *, scope: Scope) -> dict[str, int]:
+    """Write one GeoPackage layer per class of the objects in ``scope``: footprint, heights,
+    ids and attributes (JSON)."""
+    counts = store.counts_by_class(scope=scope)
     if not counts:
         raise ExportError(f"{store.city_dir} has no objects to export")
     partial = out.with_name(f"{out.stem}.partial{out.suffix}")  # GDAL wants the .gpkg suffix
     partial.unlink(missing_ok=True)
     written = {}
     for cls in counts:
-        rows = [_row(o) for o in store.objects(cls=cls) if o.footprint is not None]
+        rows = [_row(o) for o in store.objects(cls=cls, scope=scope) if o.footprint is not None]
         if not rows:
             continue
         frame = gpd.GeoDataFrame(rows, geometry="geometry", crs=store.crs)

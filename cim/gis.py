@@ -43,6 +43,7 @@ from cim.gisfields import (
 )
 from cim.model import CityObject, FloatArray, Material
 from cim.raster import footprint_bases
+from cim.scope import Scope
 from cim.store import CityStore
 from cim.writer import CityWriter
 
@@ -138,12 +139,12 @@ def import_vector(store: CityStore, path: Path, options: VectorOptions) -> Vecto
     if building:
         blocks = _blocks(store, frame, tags, kept, footprints[kept], ids, options, report)
     with store.transaction() as writer:
-        if any(item["source"] == report.source for item in store.sources()):
+        if any(item["source"] == report.source for item in store.sources(scope=Scope.everything())):
             report.replaced_objects = writer.remove_source(report.source)
         for first in range(0, len(kept), CHUNK):  # bounded memory, whatever the layer's size
             rows = slice(first, first + CHUNK)
             _write_chunk(writer, frame, tags, kept[rows], ids, footprints, blocks, rows, report)
-        if building and store.count_objects(cls=BIM_BUILDING_CLASS):
+        if building and store.count_objects(cls=BIM_BUILDING_CLASS, scope=Scope.everything()):
             report.conflated = sum(len(v) for v in conflate(store).links.values())
         report.seconds = round(time.perf_counter() - started, 3)
         writer.record_source(report.source, str(path), "", "gis", report.to_dict())

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from cim.scope import Scope
 from cim.store import CityStore
 from cim.vocabulary import GIS_BUILDING_CLASSES
 
@@ -55,7 +56,9 @@ class MeshIndex:
         cls, store: CityStore, path: Path, excluded_classes: Iterable[str]
     ) -> tuple[MeshIndex, dict[str, int]]:
         """Write the index of ``store`` at ``path``; also return what was left out and why."""
-        left_out = store.copy_mesh_summaries(path, excluded_classes, GIS_BUILDING_CLASSES)
+        left_out = store.copy_mesh_summaries(
+            path, excluded_classes, GIS_BUILDING_CLASSES, scope=Scope.everything()
+        )
         conn = sqlite3.connect(path)
         try:
             _create_units(conn)

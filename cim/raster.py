@@ -26,6 +26,7 @@ from cim.crs import transform_arrays
 from cim.errors import CimError
 from cim.layout import CityLayout
 from cim.model import file_sha256
+from cim.scope import Scope
 from cim.store import CityStore
 from cim.vocabulary import GIS_BUILDING_CLASSES
 
@@ -95,7 +96,7 @@ def _write_atomic(target: Path, profile: dict[str, Any], bands: np.ndarray, rgba
 def _record(store: CityStore, kind: str, path: Path, report: dict[str, Any]) -> None:
     with store.transaction():
         writer = store.writer()
-        for old in store.sources():
+        for old in store.sources(scope=Scope.everything()):
             if old["kind"] == kind:
                 writer.remove_source(old["source"])
         writer.record_source(f"{kind}:{path.name}", str(path), file_sha256(path), kind, report)
@@ -255,7 +256,11 @@ def ground_buildings(store: CityStore) -> int:
     read once for all of them.
     """
     writer = store.writer()
-    buildings = [obj for cls in GIS_BUILDING_CLASSES for obj in store.objects(cls=cls)]
+    buildings = [
+        obj
+        for cls in GIS_BUILDING_CLASSES
+        for obj in store.objects(cls=cls, scope=Scope.everything())
+    ]
     bases = footprint_bases(store.city_dir, store.crs, [obj.footprint for obj in buildings])
     old = np.array([obj.base_height or 0.0 for obj in buildings], dtype=np.float64)
     moved = np.flatnonzero(np.isfinite(bases) & (np.abs(bases - old) >= 1e-6))

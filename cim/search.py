@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from cim.scope import Scope
 from cim.store import CityStore
 from cim.vocabulary import BUILDING_CLASSES, SITE_CLASS, STOREY_CLASS, levels_of, use_of, year_of
 
@@ -39,8 +40,9 @@ class Hit:
     rank: tuple[int, int, str]
 
 
-def search(store: CityStore, text: str, limit: int = 20) -> list[Hit]:
-    """Objects whose id, name or an address field contains ``text`` (case-insensitive).
+def search(store: CityStore, text: str, limit: int = 20, *, scope: Scope) -> list[Hit]:
+    """Objects in ``scope`` whose id, name or an address field contains ``text``
+    (case-insensitive).
 
     Best first: exact id, then id or name starting with the text, then containing it, then
     address matches; among equals, buildings and sites before their elements.
@@ -50,7 +52,7 @@ def search(store: CityStore, text: str, limit: int = 20) -> list[Hit]:
         return []
     needle = text.casefold()
     hits = []
-    for row in store.text_matches(text):
+    for row in store.text_matches(text, scope=scope):
         hit = _match(needle, row.id, row.cls, row.name, row.building_id, row.storey_id,
                      row.attributes_json)  # fmt: skip
         if hit is not None:
@@ -110,8 +112,10 @@ def values(
     cls: str | None = None,
     per_building: bool = False,
     owners: set[str] | None = None,
+    *,
+    scope: Scope,
 ) -> dict[str, Any]:
-    """``{object id: value}`` of one attribute, for the objects that have it.
+    """``{object id: value}`` of one attribute, for the objects in ``scope`` that have it.
 
     ``attribute`` is a key of the object's attributes (GIS fields, IFC attributes), a
     ``"Pset.Property"`` pair, a property name looked up in every property and quantity set,
@@ -119,7 +123,8 @@ def values(
     ``levels`` (:mod:`cim.vocabulary`, as the tiles carry them). Numbers stay numbers; other
     values become strings.
     With ``per_building``, an object inside a building gets its building's value when the
-    building has one (a wall is coloured by the height of its building, not its own).
+    building has one and lies in ``scope`` (a wall is coloured by the height of its
+    building, not its own).
     ``owners``, when given, receives the ids whose value is their own (not a building's).
     """
     wanted = None if ids is None else set(ids)
@@ -127,7 +132,7 @@ def values(
         return {}
     found: dict[str, Any] = {}
     members: dict[str, list[str]] = {}
-    for row in store.records(wanted, cls):
+    for row in store.records(wanted, cls, scope=scope):
         building = row.building_id
         if per_building and building is not None and building != row.id:
             members.setdefault(building, []).append(row.id)
@@ -138,7 +143,7 @@ def values(
             if owners is not None:
                 owners.add(row.id)
     if members:
-        for row in store.records(members):
+        for row in store.records(members, scope=scope):
             value = _value_of(attribute, row.base_height, row.top_height, row.attributes_json)
             if value is not None:
                 found.update(dict.fromkeys(members[row.id], value))

@@ -9,6 +9,7 @@ import numpy as np
 import shapely
 
 from cim.model import CityObject
+from cim.scope import Scope
 from cim.store import CityStore
 from cim.store_rows import Box
 from cim.vocabulary import BUILDING_CLASSES, height_band, height_bands, levels_of, use_of
@@ -16,20 +17,22 @@ from cim.vocabulary import BUILDING_CLASSES, height_band, height_bands, levels_o
 STOREY_HEIGHT = 3.0
 
 
-def district_stats(store: CityStore, district: shapely.Geometry) -> dict[str, Any]:
-    """Statistics of the buildings whose footprint centre lies in ``district`` (city CRS).
+def district_stats(store: CityStore, district: shapely.Geometry, *, scope: Scope) -> dict[str, Any]:
+    """Statistics of the buildings in ``scope`` whose footprint centre lies in ``district``
+    (city CRS).
 
     Candidates come from the store's spatial index (footprint envelopes meeting the
     district's), so the work grows with the district, not with the city.
     """
     boxes = [] if district.is_empty else [Box.checked(*district.bounds)]
     buildings = [
-        b for box in boxes for cls in BUILDING_CLASSES for b in store.objects_in_box(cls, box)
+        b for box in boxes for cls in BUILDING_CLASSES
+        for b in store.objects_in_box(cls, box, scope=scope)
         if b.footprint is not None and not b.attributes.get("replaced_by")
         and district.contains(b.footprint.representative_point())
     ]  # fmt: skip
     heights = np.array([_height(b) for b in buildings], dtype=np.float64)
-    floor_areas = [gross_floor_area(store, b) for b in buildings]
+    floor_areas = [gross_floor_area(store, b, scope=scope) for b in buildings]
     bands = Counter(height_band(h, use_of(b.attributes), levels_of(b.attributes)).code
                     for b, h in zip(buildings, heights, strict=True))  # fmt: skip
     return {
@@ -47,10 +50,11 @@ def district_stats(store: CityStore, district: shapely.Geometry) -> dict[str, An
     }  # fmt: skip
 
 
-def gross_floor_area(store: CityStore, building: CityObject) -> float:
-    """Storey footprints summed for a BIM building; footprint x levels for a GIS one."""
+def gross_floor_area(store: CityStore, building: CityObject, *, scope: Scope) -> float:
+    """Storey footprints (those in ``scope``) summed for a BIM building; footprint x levels
+    for a GIS one."""
     if building.cls == "IfcBuilding":
-        storeys = store.objects(cls="IfcBuildingStorey", building_id=building.id)
+        storeys = store.objects(cls="IfcBuildingStorey", building_id=building.id, scope=scope)
         return float(sum(s.footprint.area for s in storeys if s.footprint is not None))
     assert building.footprint is not None
     levels = building.attributes.get("building_levels")

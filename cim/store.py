@@ -4,6 +4,11 @@ A city is a folder. ``DIR/city.gpkg`` holds the objects layer (footprints in the
 readable by QGIS and GDAL), the meshes of each object as float64 blobs, the imported
 sources with their reports, and the city settings. Every write goes through
 :meth:`CityStore.transaction`, so a failed import leaves the file as it was.
+
+Every read takes the caller's :class:`~cim.scope.Scope` as a required keyword and answers
+about the objects inside it only (a prefix range on the indexed ``jurisdiction`` column);
+an object outside it is not found, exactly as a missing one. Importers and the tiler,
+which work on the whole city, pass :meth:`~cim.scope.Scope.everything`.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from cim.crs import crs_text, parse_crs, require_projected
 from cim.errors import CimError, CityExistsError, CityNotFoundError, ObjectNotFoundError
 from cim.layout import CityLayout
 from cim.model import CityObject, Material, MeshPart
+from cim.scope import Scope
 from cim.store_query import Select, sql_int
 from cim.store_rows import Box, ObjectRecord, Page
 from cim.store_tiles import TilerReads
@@ -179,10 +185,16 @@ class CityStore(TilerReads):
         partial.replace(target)
         return CityStore.open(city_dir)
 
-    def get_object(self, object_id: str) -> CityObject:
-        """Return the object with ``object_id``."""
+    def get_object(self, object_id: str, *, scope: Scope) -> CityObject:
+        """Return the object with ``object_id``.
+
+        Raises :class:`~cim.errors.ObjectNotFoundError` alike for a missing object and for
+        one outside ``scope``, so that ids outside it do not leak.
+        """
+        inside, values = scope.sql("jurisdiction")
         row = self._conn.execute(
-            f"SELECT {_OBJECT_COLUMNS} FROM {gpkg.OBJECTS_TABLE} WHERE object_id = ?", (object_id,)
+            f"SELECT {_OBJECT_COLUMNS} FROM {gpkg.OBJECTS_TABLE} WHERE object_id = ? AND {inside}",
+            (object_id, *values),
         ).fetchone()
         if row is None:
             raise ObjectNotFoundError(f"no object with id {object_id!r}")
@@ -196,9 +208,12 @@ class CityStore(TilerReads):
         storey_id: str | None = None,
         limit: int | None = None,
         offset: int = 0,
+        *,
+        scope: Scope,
     ) -> list[CityObject]:
-        """Return objects filtered by class, parent, building and storey, in import order."""
-        where, values = _filters(cls, parent_id, building_id, storey_id)
+        """Return the objects in ``scope`` filtered by class, parent, building and storey, in
+        import order."""
+        where, values = _filters(scope, cls, parent_id, building_id, storey_id)
         page, paging = "", []
         if limit is not None:  # checked: an offset past 2^63 is a QueryError, not a crash
             page, paging = " LIMIT ? OFFSET ?", [sql_int(limit), sql_int(offset)]
@@ -208,10 +223,12 @@ class CityStore(TilerReads):
         )
         return [_object_from_row(row) for row in rows]
 
-    def objects_in_box(self, cls: str | None, box: Box | BoxTuple | None) -> list[CityObject]:
-        """Objects (of one class, if given) whose footprint envelope meets ``box`` (city CRS),
-        found through the R-tree; every object of the class without a box."""
-        select = Select(None if box is None else _as_box(box))
+    def objects_in_box(
+        self, cls: str | None, box: Box | BoxTuple | None, *, scope: Scope
+    ) -> list[CityObject]:
+        """Objects in ``scope`` (of one class, if given) whose footprint envelope meets ``box``
+        (city CRS), found through the R-tree; every object of the class without a box."""
+        select = Select(None if box is None else _as_box(box), scope)
         if cls is not None:
             select.where("o.class = ?", cls)
         sql, values = select.sql(_OBJECT_COLUMNS_O)
@@ -225,15 +242,17 @@ class CityStore(TilerReads):
         properties: Mapping[str, str] | None = None,
         limit: int = 10,
         offset: int = 0,
+        *,
+        scope: Scope,
     ) -> Page[CityObject]:
-        """A page of the objects of a class meeting ``box`` (R-tree) whose properties equal
-        the given texts, in row order, with the number matched: paged in SQL.
+        """A page of the objects in ``scope`` of a class meeting ``box`` (R-tree) whose
+        properties equal the given texts, in row order, with the number matched: paged in SQL.
 
         A property is a core column (``name``, ``parent_id``, ``building_id``,
         ``storey_id``, ``source``, ``base_height``, ``top_height``) or a scalar top-level
         attribute, compared as text (booleans as ``true``/``false``).
         """
-        select = Select(box)
+        select = Select(box, scope)
         select.where("o.class = ?", cls)
         for key, text in (properties or {}).items():
             select.where_property(key, text)
@@ -245,43 +264,50 @@ class CityStore(TilerReads):
         )
         return Page([_object_from_row(row) for row in rows], int(matched), offset, limit)
 
-    def class_extents(self) -> dict[str, Box]:
-        """The footprint extent of each class that has footprints, from the R-tree (its
-        single-precision boxes are rounded outwards: a few centimetres to decimetres)."""
+    def class_extents(self, *, scope: Scope) -> dict[str, Box]:
+        """The footprint extent, in ``scope``, of each class that has footprints there, from
+        the R-tree (its single-precision boxes are rounded outwards: centimetres to
+        decimetres)."""
+        inside, values = scope.sql("o.jurisdiction")
         rows = self._conn.execute(
             f"SELECT o.class, MIN(r.minx), MIN(r.miny), MAX(r.maxx), MAX(r.maxy)"
             f" FROM {store_rtree.RTREE_TABLE} r JOIN {gpkg.OBJECTS_TABLE} o ON o.fid = r.id"
-            " GROUP BY o.class"
+            f" WHERE {inside} GROUP BY o.class",
+            values,
         )
         return {cls: Box(*bounds) for cls, *bounds in rows}
 
     def records(
-        self, ids: Iterable[str] | None = None, cls: str | None = None
+        self, ids: Iterable[str] | None = None, cls: str | None = None, *, scope: Scope
     ) -> Iterator[ObjectRecord]:
-        """The rows (footprints left out) of the given objects, or of a class, or of all."""
-        where: list[str] = []
-        values: list[Any] = []
+        """The rows (footprints left out) of the given objects, or of a class, or of all,
+        in ``scope``."""
+        inside, within = scope.sql("jurisdiction")
+        where: list[str] = [inside]
+        values: list[Any] = list(within)
         if ids is not None:
             where.append("object_id IN (SELECT value FROM json_each(?))")
             values.append(json.dumps(sorted(set(ids))))
         if cls is not None:
             where.append("class = ?")
             values.append(cls)
-        clause = f" WHERE {' AND '.join(where)}" if where else ""
         rows = self._conn.execute(
-            f"SELECT {_RECORD_COLUMNS} FROM {gpkg.OBJECTS_TABLE}{clause} ORDER BY fid", values
+            f"SELECT {_RECORD_COLUMNS} FROM {gpkg.OBJECTS_TABLE}"
+            f" WHERE {' AND '.join(where)} ORDER BY fid",
+            values,
         )
         return (ObjectRecord(*row) for row in _records(rows))
 
-    def text_matches(self, text: str) -> Iterator[ObjectRecord]:
-        """The rows whose id, name or attributes contain ``text`` (case-insensitive for
-        ASCII letters, as SQLite's LIKE)."""
+    def text_matches(self, text: str, *, scope: Scope) -> Iterator[ObjectRecord]:
+        """The rows in ``scope`` whose id, name or attributes contain ``text``
+        (case-insensitive for ASCII letters, as SQLite's LIKE)."""
         pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        inside, values = scope.sql("jurisdiction")
         rows = self._conn.execute(
             f"SELECT {_RECORD_COLUMNS} FROM {gpkg.OBJECTS_TABLE}"
-            " WHERE object_id LIKE ? ESCAPE '\\' OR name LIKE ? ESCAPE '\\'"
-            " OR attributes LIKE ? ESCAPE '\\' ORDER BY fid",
-            (pattern, pattern, pattern),
+            " WHERE (object_id LIKE ? ESCAPE '\\' OR name LIKE ? ESCAPE '\\'"
+            f" OR attributes LIKE ? ESCAPE '\\') AND {inside} ORDER BY fid",
+            (pattern, pattern, pattern, *values),
         )
         return (ObjectRecord(*row) for row in _records(rows))
 
@@ -291,46 +317,70 @@ class CityStore(TilerReads):
         parent_id: str | None = None,
         building_id: str | None = None,
         storey_id: str | None = None,
+        *,
+        scope: Scope,
     ) -> int:
         """The number of objects :meth:`objects` would return without paging."""
-        where, values = _filters(cls, parent_id, building_id, storey_id)
+        where, values = _filters(scope, cls, parent_id, building_id, storey_id)
         row = self._conn.execute(f"SELECT COUNT(*) FROM {gpkg.OBJECTS_TABLE}{where}", values)
         return int(row.fetchone()[0])
 
-    def ancestors(self, object_id: str) -> list[CityObject]:
-        """Return the chain of containers of an object, outermost first."""
+    def ancestors(self, object_id: str, *, scope: Scope) -> list[CityObject]:
+        """Return the chain of containers of an object, outermost first, up to the first
+        container outside ``scope``."""
         chain: list[CityObject] = []
-        current = self.get_object(object_id).parent_id
+        current = self.get_object(object_id, scope=scope).parent_id
         while current is not None and len(chain) < 64:
             try:
-                parent = self.get_object(current)
+                parent = self.get_object(current, scope=scope)
             except ObjectNotFoundError:
                 break
             chain.append(parent)
             current = parent.parent_id
         return chain[::-1]
 
-    def counts_by_class(self) -> dict[str, int]:
-        """Number of objects per class."""
+    def counts_by_class(self, *, scope: Scope) -> dict[str, int]:
+        """Number of objects in ``scope`` per class."""
+        inside, values = scope.sql("jurisdiction")
         rows = self._conn.execute(
-            f"SELECT class, COUNT(*) FROM {gpkg.OBJECTS_TABLE} GROUP BY class ORDER BY class"
+            f"SELECT class, COUNT(*) FROM {gpkg.OBJECTS_TABLE} WHERE {inside}"
+            " GROUP BY class ORDER BY class",
+            values,
         )
         return {cls: count for cls, count in rows}
 
-    def extent(self) -> Bounds3D | None:
-        """Bounds of every mesh, or None when the city has no geometry yet."""
-        row = self._conn.execute(
-            f"SELECT MIN(min_x), MIN(min_y), MIN(min_z), MAX(max_x), MAX(max_y), MAX(max_z)"
-            f" FROM {gpkg.MESHES_TABLE}"
-        ).fetchone()
+    def extent(self, *, scope: Scope) -> Bounds3D | None:
+        """Bounds of every mesh of the objects in ``scope``, or None without any."""
+        bounds = (
+            "MIN(m.min_x), MIN(m.min_y), MIN(m.min_z), MAX(m.max_x), MAX(m.max_y), MAX(m.max_z)"
+        )
+        if scope.unlimited:
+            row = self._conn.execute(f"SELECT {bounds} FROM {gpkg.MESHES_TABLE} m").fetchone()
+        else:
+            inside, values = scope.sql("o.jurisdiction")
+            row = self._conn.execute(
+                f"SELECT {bounds} FROM {gpkg.OBJECTS_TABLE} o JOIN {gpkg.MESHES_TABLE} m"
+                f" ON m.object_id = o.object_id WHERE {inside}",
+                values,
+            ).fetchone()
         return None if row[0] is None else tuple(float(v) for v in row)  # type: ignore[return-value]
 
-    def footprint_extent(self) -> tuple[float, float, float, float] | None:
-        """``(min_x, min_y, max_x, max_y)`` of every footprint, or None without any.
+    def footprint_extent(self, *, scope: Scope) -> tuple[float, float, float, float] | None:
+        """``(min_x, min_y, max_x, max_y)`` of every footprint in ``scope``, or None without any.
 
-        The objects layer's extent in ``gpkg_contents`` when it is set, else a scan of the
-        geometry headers.
+        The whole city's: the objects layer's extent in ``gpkg_contents`` when it is set,
+        else a scan of the geometry headers. A limited scope's: from the R-tree (rounded
+        outwards by centimetres).
         """
+        if not scope.unlimited:
+            inside, values = scope.sql("o.jurisdiction")
+            box = self._conn.execute(
+                f"SELECT MIN(r.minx), MIN(r.miny), MAX(r.maxx), MAX(r.maxy)"
+                f" FROM {gpkg.OBJECTS_TABLE} o JOIN {store_rtree.RTREE_TABLE} r ON r.id = o.fid"
+                f" WHERE {inside}",
+                values,
+            ).fetchone()
+            return None if box[0] is None else (box[0], box[1], box[2], box[3])
         row = self._conn.execute(
             "SELECT min_x, min_y, max_x, max_y FROM gpkg_contents WHERE table_name = ?",
             (gpkg.OBJECTS_TABLE,),
@@ -345,16 +395,37 @@ class CityStore(TilerReads):
         low, high = found[:, :2].min(axis=0), found[:, 2:].max(axis=0)
         return float(low[0]), float(low[1]), float(high[0]), float(high[1])
 
-    def sources(self) -> list[dict[str, Any]]:
-        """The imported sources (current versions) with their import reports."""
+    def sources(self, *, scope: Scope) -> list[dict[str, Any]]:
+        """The imported sources (current versions) with their import reports: those with at
+        least one object in ``scope`` (every source when it is unlimited)."""
+        where = ""
+        values: tuple[str, ...] = ()
+        if not scope.unlimited:
+            inside, values = scope.sql("o.jurisdiction")
+            where = (
+                f" WHERE EXISTS (SELECT 1 FROM {gpkg.OBJECTS_TABLE} o"
+                f" WHERE o.source = s.source AND {inside})"
+            )
         rows = self._conn.execute(
-            f"SELECT {', '.join(gpkg.SOURCE_COLUMNS)} FROM {gpkg.SOURCES_TABLE} ORDER BY fid"
+            f"SELECT {', '.join('s.' + c for c in gpkg.SOURCE_COLUMNS)}"
+            f" FROM {gpkg.SOURCES_TABLE} s{where} ORDER BY s.fid",
+            values,
         )
         return [_source_from_row(row) for row in rows]
 
-    def source_versions(self, source: str) -> list[dict[str, Any]]:
-        """Every version of a source lineage that ends in ``source``, oldest first."""
-        current = [s for s in self.sources() if s["source"] == source]
+    def object_counts_by_source(self, *, scope: Scope) -> dict[str, int]:
+        """How many of each source's current objects lie in ``scope``."""
+        inside, values = scope.sql("jurisdiction")
+        rows = self._conn.execute(
+            f"SELECT source, COUNT(*) FROM {gpkg.OBJECTS_TABLE} WHERE {inside} GROUP BY source",
+            values,
+        )
+        return {source: int(count) for source, count in rows}
+
+    def source_versions(self, source: str, *, scope: Scope) -> list[dict[str, Any]]:
+        """Every version of a source lineage that ends in ``source``, oldest first (a source
+        outside ``scope`` is not found, as :meth:`sources`)."""
+        current = [s for s in self.sources(scope=scope) if s["source"] == source]
         if not current:
             raise ObjectNotFoundError(f"no source {source!r}")
         chain = [current[0]]
@@ -369,59 +440,80 @@ class CityStore(TilerReads):
             chain.insert(0, _source_from_row(row))
         return chain
 
-    def source_of_building(self, building_id: str) -> str | None:
-        """The source that currently holds the building with this id, if any."""
+    def source_of_building(self, building_id: str, *, scope: Scope) -> str | None:
+        """The source that currently holds the building with this id in ``scope``, if any."""
+        inside, values = scope.sql("jurisdiction")
         row = self._conn.execute(
-            f"SELECT source FROM {gpkg.OBJECTS_TABLE} WHERE object_id = ?", (building_id,)
+            f"SELECT source FROM {gpkg.OBJECTS_TABLE} WHERE object_id = ? AND {inside}",
+            (building_id, *values),
         ).fetchone()
         return None if row is None else str(row[0])
 
-    def source_state(self, source: str) -> dict[str, tuple[str, str | None, str]]:
-        """``{id: (class, geometry digest, attributes JSON)}`` of a source's current objects."""
+    def source_state(self, source: str, *, scope: Scope) -> dict[str, tuple[str, str | None, str]]:
+        """``{id: (class, geometry digest, attributes JSON)}`` of a source's current objects
+        in ``scope``."""
+        inside, values = scope.sql("jurisdiction")
         rows = self._conn.execute(
             f"SELECT object_id, class, digest, attributes FROM {gpkg.OBJECTS_TABLE}"
-            " WHERE source = ?",
-            (source,),
+            f" WHERE source = ? AND {inside}",
+            (source, *values),
         )
         return {object_id: (cls, digest, attrs) for object_id, cls, digest, attrs in rows}
 
-    def object_history(self, object_id: str) -> list[dict[str, Any]]:
-        """Earlier versions of an object: version, source and the object as it was."""
+    def object_history(self, object_id: str, *, scope: Scope) -> list[dict[str, Any]]:
+        """Earlier versions of an object: version, source and the object as it was.
+
+        A version is in ``scope`` when its own jurisdiction is, or when the object as it
+        is now is (an archived row may carry no code).
+        """
+        was_inside, was_values = scope.sql("h.jurisdiction")
+        is_inside, is_values = scope.sql("o.jurisdiction")
+        columns = ", ".join(f"h.{column}" for column in ("geom", *gpkg.OBJECT_COLUMNS))
         rows = self._conn.execute(
-            f"SELECT version, {_OBJECT_COLUMNS} FROM {gpkg.OBJECT_HISTORY_TABLE}"
-            " WHERE object_id = ? ORDER BY fid",
-            (object_id,),
+            f"SELECT h.version, {columns} FROM {gpkg.OBJECT_HISTORY_TABLE} h"
+            f" WHERE h.object_id = ? AND ({was_inside} OR EXISTS (SELECT 1"
+            f" FROM {gpkg.OBJECTS_TABLE} o WHERE o.object_id = h.object_id AND {is_inside}))"
+            " ORDER BY h.fid",
+            (object_id, *was_values, *is_values),
         ).fetchall()
         return [{"version": row[0], "object": _object_from_row(row[1:])} for row in rows]
 
-    def lods(self, lod: str) -> dict[str, MeshPart]:
-        """The stored ``LOD1`` or ``LOD2`` mesh of every building that has one."""
+    def lods(self, lod: str, *, scope: Scope) -> dict[str, MeshPart]:
+        """The stored ``LOD1`` or ``LOD2`` mesh of every building in ``scope`` that has one."""
+        inside, values = in_scope_ids(scope, "building_id")
         rows = self._conn.execute(
-            f"SELECT building_id, material, vertices, faces FROM {gpkg.LODS_TABLE} WHERE lod = ?",
-            (lod,),
+            f"SELECT building_id, material, vertices, faces FROM {gpkg.LODS_TABLE}"
+            f" WHERE lod = ?{inside}",
+            (lod, *values),
         )
         return {building: _part(material, vertices, faces)
                 for building, material, vertices, faces in rows}  # fmt: skip
 
-    def mesh_index(self) -> Iterator[MeshEntry]:
-        """Yield the class, name, bounds and triangle count of every object with a mesh."""
+    def mesh_index(self, *, scope: Scope) -> Iterator[MeshEntry]:
+        """Yield the class, name, bounds and triangle count of every object with a mesh in
+        ``scope``."""
+        inside, values = in_scope_ids(scope, "m.object_id")
         rows = self._conn.execute(
             f"SELECT m.object_id, o.class, o.name, MIN(m.min_x), MIN(m.min_y), MIN(m.min_z),"
             f" MAX(m.max_x), MAX(m.max_y), MAX(m.max_z), SUM(m.triangle_count)"
             f" FROM {gpkg.MESHES_TABLE} m LEFT JOIN {gpkg.OBJECTS_TABLE} o"
-            " ON o.object_id = m.object_id GROUP BY m.object_id ORDER BY m.object_id"
+            f" ON o.object_id = m.object_id WHERE 1 = 1{inside}"
+            " GROUP BY m.object_id ORDER BY m.object_id",
+            values,
         )
         for object_id, cls, name, *bounds, triangles in rows:
             yield MeshEntry(object_id, cls or "", name or "", tuple(bounds), int(triangles))
 
-    def meshes(self, object_ids: Iterable[str]) -> dict[str, list[MeshPart]]:
-        """Load the mesh parts of the given objects."""
+    def meshes(self, object_ids: Iterable[str], *, scope: Scope) -> dict[str, list[MeshPart]]:
+        """Load the mesh parts of the given objects that lie in ``scope``."""
         result: dict[str, list[MeshPart]] = {}
+        inside, values = in_scope_ids(scope, "object_id")
         rows = gpkg.select_in(
             self._conn,
             f"SELECT object_id, material, vertices, faces FROM {gpkg.MESHES_TABLE}"
-            " WHERE object_id IN ({ids}) ORDER BY object_id, part",
+            f" WHERE 1 = 1{inside} AND object_id IN ({{ids}}) ORDER BY object_id, part",
             list(object_ids),
+            leading=values,
         )
         for object_id, material, vertices, faces in rows:
             result.setdefault(object_id, []).append(_part(material, vertices, faces))
@@ -437,14 +529,28 @@ def _object_from_row(row: tuple[Any, ...]) -> CityObject:
     )  # fmt: skip
 
 
+def in_scope_ids(scope: Scope, column: str) -> tuple[str, tuple[str, ...]]:
+    """`` AND column IN (ids of the objects in scope)`` and its parameters; nothing for an
+    unlimited scope (rows whose object is gone stay visible to it, as before scopes)."""
+    if scope.unlimited:
+        return "", ()
+    inside, values = scope.sql("jurisdiction")
+    return f" AND {column} IN (SELECT object_id FROM {gpkg.OBJECTS_TABLE} WHERE {inside})", values
+
+
 def _filters(
-    cls: str | None, parent_id: str | None, building_id: str | None, storey_id: str | None
+    scope: Scope,
+    cls: str | None,
+    parent_id: str | None,
+    building_id: str | None,
+    storey_id: str | None,
 ) -> tuple[str, list[str]]:
     pairs = (("class", cls), ("parent_id", parent_id), ("building_id", building_id),
              ("storey_id", storey_id))  # fmt: skip
     used = [(column, value) for column, value in pairs if value is not None]
-    where = " AND ".join(f"{column} = ?" for column, _ in used)
-    return (f" WHERE {where}" if used else ""), [value for _, value in used]
+    inside, values = scope.sql("jurisdiction")
+    where = " AND ".join([*(f"{column} = ?" for column, _ in used), inside])
+    return f" WHERE {where}", [*(value for _, value in used), *values]
 
 
 def _source_from_row(row: tuple[Any, ...]) -> dict[str, Any]:

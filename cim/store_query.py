@@ -10,6 +10,7 @@ from typing import Any
 
 from cim import gpkg, store_rtree
 from cim.errors import QueryError
+from cim.scope import Scope
 from cim.store_rows import Box
 
 _PROPERTY_COLUMNS = ("class", "name", "parent_id", "building_id", "storey_id", "source",
@@ -17,12 +18,16 @@ _PROPERTY_COLUMNS = ("class", "name", "parent_id", "building_id", "storey_id", "
 
 
 class Select:
-    """A SELECT over the objects (alias ``o``), through the R-tree when there is a box."""
+    """A SELECT over the objects (alias ``o``) in a scope, through the R-tree when there is
+    a box."""
 
-    def __init__(self, box: Box | None) -> None:
+    def __init__(self, box: Box | None, scope: Scope) -> None:
         self.box = box
         self.conditions: list[str] = []
         self.values: list[Any] = []
+        if not scope.unlimited:
+            inside, values = scope.sql("o.jurisdiction")
+            self.where(inside, *values)
         if box is not None:
             # candidates from the R-tree (single precision, rounded outwards), then the
             # exact envelope from the blob header

@@ -4,7 +4,8 @@ meshes and LODs of one tile at a time, as typed rows.
 :class:`TilerReads` is a part of :class:`cim.store.CityStore`; its SQL stays with the
 store's. :meth:`TilerReads.copy_mesh_summaries` writes straight into the tiler's index
 file (SQL alone, no Python loop over objects), so a city of millions indexes in bounded
-memory.
+memory. Every read takes a scope, as the store's others do; the tiler draws the whole city
+and passes :meth:`cim.scope.Scope.everything`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from cim import gpkg
+from cim.scope import Scope
 from cim.store_rows import MeshBlob, ObjectRecord, TileRow
 
 #: A GIS building a BIM building replaces (the substring test spares parsing most rows).
@@ -38,16 +40,22 @@ class TilerReads:
         raise NotImplementedError
 
     def copy_mesh_summaries(
-        self, index: Path, excluded_classes: Iterable[str], replaceable_classes: Iterable[str]
+        self,
+        index: Path,
+        excluded_classes: Iterable[str],
+        replaceable_classes: Iterable[str],
+        *,
+        scope: Scope,
     ) -> dict[str, int]:
         """Write into the SQLite file ``index`` the tables ``objects`` (one row per meshed
         object: ``fid``, ``building``, bounds ``x0 y0 z0 x1 y1 z1``, ``triangles``, ``unit``
         set to 0) and ``lod_triangles`` (``building``, ``lod``, ``triangles``).
 
-        Objects of the excluded classes, and objects of the replaceable classes (GIS
-        buildings) that a BIM building replaces, are left out; return how many were, by
-        class (and ``"replaced by BIM"``).
+        Objects outside ``scope``, objects of the excluded classes, and objects of the
+        replaceable classes (GIS buildings) that a BIM building replaces, are left out;
+        return how many of the last two were, by class (and ``"replaced by BIM"``).
         """
+        inside, within = scope.sql("o.jurisdiction")
         excluded = sorted(set(excluded_classes))
         replaceable = sorted(set(replaceable_classes))
         marks = ",".join("?" * len(excluded)) or "''"
@@ -64,8 +72,8 @@ class TilerReads:
                 f" FROM city.{gpkg.MESHES_TABLE} m JOIN city.{gpkg.OBJECTS_TABLE} o"
                 " ON o.object_id = m.object_id"
                 f" WHERE o.class NOT IN ({marks}) AND NOT (o.class IN ({gis}) AND {_REPLACED})"
-                " GROUP BY m.object_id",
-                [*excluded, *replaceable],
+                f" AND {inside} GROUP BY m.object_id",
+                [*excluded, *replaceable, *within],
             )
             conn.execute(
                 "CREATE TABLE main.lod_triangles AS SELECT building_id AS building, lod,"
@@ -76,15 +84,15 @@ class TilerReads:
                 for cls, n in conn.execute(
                     f"SELECT o.class, COUNT(DISTINCT o.fid) FROM city.{gpkg.OBJECTS_TABLE} o"
                     f" JOIN city.{gpkg.MESHES_TABLE} m ON m.object_id = o.object_id"
-                    f" WHERE o.class IN ({marks}) GROUP BY o.class",
-                    excluded,
+                    f" WHERE o.class IN ({marks}) AND {inside} GROUP BY o.class",
+                    [*excluded, *within],
                 )
             }
             (hidden,) = conn.execute(
                 f"SELECT COUNT(DISTINCT o.fid) FROM city.{gpkg.OBJECTS_TABLE} o"
                 f" JOIN city.{gpkg.MESHES_TABLE} m ON m.object_id = o.object_id"
-                f" WHERE o.class IN ({gis}) AND {_REPLACED}",
-                replaceable,
+                f" WHERE o.class IN ({gis}) AND {_REPLACED} AND {inside}",
+                [*replaceable, *within],
             ).fetchone()
             if hidden:
                 counts["replaced by BIM"] = int(hidden)
@@ -94,16 +102,19 @@ class TilerReads:
             conn.close()
         return counts
 
-    def tile_rows(self, fids: Iterable[int]) -> Iterator[TileRow]:
-        """The rows and mesh parts of the objects with the given row ids, in row id then
-        part order."""
+    def tile_rows(self, fids: Iterable[int], *, scope: Scope) -> Iterator[TileRow]:
+        """The rows and mesh parts of the objects in ``scope`` with the given row ids, in row
+        id then part order."""
         ids = sorted(int(f) for f in fids)
+        inside, within = scope.sql("o.jurisdiction")
         rows = gpkg.select_in(
             self._conn,
             f"SELECT {_RECORD}, m.material, m.vertices, m.faces, o.geom"
             f" FROM {gpkg.OBJECTS_TABLE} o JOIN {gpkg.MESHES_TABLE} m"
-            " ON m.object_id = o.object_id WHERE o.fid IN ({ids}) ORDER BY o.fid, m.part",
+            f" ON m.object_id = o.object_id WHERE {inside} AND o.fid IN ({{ids}})"
+            " ORDER BY o.fid, m.part",
             ids,
+            leading=within,
         )
         record: ObjectRecord | None = None
         for row in rows:
@@ -111,22 +122,35 @@ class TilerReads:
                 record = ObjectRecord(*row[:9])
             yield TileRow(record, MeshBlob(*row[9:12]), row[12])
 
-    def building_records(self, building_ids: Iterable[str]) -> dict[str, ObjectRecord]:
-        """The rows of the given buildings, by id."""
+    def building_records(
+        self, building_ids: Iterable[str], *, scope: Scope
+    ) -> dict[str, ObjectRecord]:
+        """The rows of the given buildings in ``scope``, by id."""
+        inside, within = scope.sql("o.jurisdiction")
         rows = gpkg.select_in(
             self._conn,
-            f"SELECT {_RECORD} FROM {gpkg.OBJECTS_TABLE} o WHERE o.object_id IN ({{ids}})",
+            f"SELECT {_RECORD} FROM {gpkg.OBJECTS_TABLE} o"
+            f" WHERE {inside} AND o.object_id IN ({{ids}})",
             sorted(set(building_ids)),
+            leading=within,
         )
         return {row[1]: ObjectRecord(*row) for row in rows}
 
-    def lod_blobs(self, building_ids: Iterable[str], lod: str) -> dict[str, MeshBlob]:
-        """The ``LOD1`` or ``LOD2`` mesh of the given buildings that have one, by id."""
+    def lod_blobs(
+        self, building_ids: Iterable[str], lod: str, *, scope: Scope
+    ) -> dict[str, MeshBlob]:
+        """The ``LOD1`` or ``LOD2`` mesh of the given buildings in ``scope`` that have one,
+        by id."""
+        inside, within = scope.sql("o.jurisdiction")
+        scoped = "" if scope.unlimited else (
+            f" AND building_id IN (SELECT o.object_id FROM {gpkg.OBJECTS_TABLE} o"
+            f" WHERE {inside})"
+        )  # fmt: skip
         rows = gpkg.select_in(
             self._conn,
             f"SELECT building_id, material, vertices, faces FROM {gpkg.LODS_TABLE}"
-            " WHERE lod = ? AND building_id IN ({ids})",
+            f" WHERE lod = ?{scoped} AND building_id IN ({{ids}})",
             sorted(set(building_ids)),
-            leading=[lod],
+            leading=[lod, *(within if scoped else ())],
         )
         return {building: MeshBlob(*blobs) for building, *blobs in rows}

@@ -16,8 +16,9 @@ import numpy.typing as npt
 import shapely
 
 from cim import gpkg, store_rtree
-from cim.errors import CimError
+from cim.errors import CimError, ObjectNotFoundError
 from cim.model import CityObject, FloatArray, IndexArray, Material, MeshPart
+from cim.scope import check_code
 
 OffsetArray = npt.NDArray[np.int64]
 _GEOMETRY_HEADER = struct.Struct("<2sBBi4d")
@@ -364,6 +365,30 @@ class CityWriter:
             (source, version, replaces, path, sha256, kind, gpkg.timestamp(),
              json.dumps(report, default=str)),
         )  # fmt: skip
+
+    def set_jurisdictions(self, codes: Mapping[str, str | None]) -> int:
+        """Set the jurisdiction of objects: ``{object id: 12-digit code, or None for outside
+        every jurisdiction}``; return how many objects were set.
+
+        Raises :class:`~cim.errors.JurisdictionCodeError` for a malformed code and
+        :class:`~cim.errors.ObjectNotFoundError` for an id the city does not hold (the
+        transaction then rolls back: nothing is set).
+        """
+        pairs = [(None if code is None else check_code(code), object_id)
+                 for object_id, code in codes.items()]  # fmt: skip
+        updated = 0
+        for start in range(0, len(pairs), _CHUNK):
+            chunk = pairs[start : start + _CHUNK]
+            cursor = self._conn.executemany(
+                f"UPDATE {gpkg.OBJECTS_TABLE} SET jurisdiction = ? WHERE object_id = ?", chunk
+            )
+            if cursor.rowcount != len(chunk):
+                missing = next(object_id for _, object_id in chunk if not self._conn.execute(
+                    f"SELECT 1 FROM {gpkg.OBJECTS_TABLE} WHERE object_id = ?", (object_id,)
+                ).fetchone())  # fmt: skip
+                raise ObjectNotFoundError(f"no object with id {missing!r} to give a jurisdiction")
+            updated += cursor.rowcount
+        return updated
 
 
 def _mesh_values(part: MeshPart) -> tuple[Any, ...]:

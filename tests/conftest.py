@@ -25,6 +25,7 @@ from bim.authoring import BuildingSpec, write_demo_building
 from bim.georef import UserOrigin
 from bim.importer import ImportOptions, ImportReport, import_ifc
 from cim.model import CityObject, Material, MeshPart
+from cim.scope import Scope
 from cim.store import CityStore
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -208,14 +209,14 @@ def table_rows(store: CityStore) -> dict[str, list[tuple[Any, ...]]]:
 def store_state(store: CityStore) -> dict[str, Any]:
     """What the store holds, through its own API, for before/after comparisons."""
     return {
-        "counts": store.counts_by_class(),
-        "sources": store.sources(),
-        "meshes": list(store.mesh_index()),
+        "counts": store.counts_by_class(scope=Scope.everything()),
+        "sources": store.sources(scope=Scope.everything()),
+        "meshes": list(store.mesh_index(scope=Scope.everything())),
         "objects": [
             (o.id, o.cls, o.name, o.parent_id, o.source, o.attributes, o.base_height)
-            for o in store.objects()
+            for o in store.objects(scope=Scope.everything())
         ],
-        "extent": store.extent(),
+        "extent": store.extent(scope=Scope.everything()),
     }
 
 

@@ -26,6 +26,7 @@ from cim.crs import LocalFrame
 from cim.extrude import block
 from cim.meshindex import OWN_MESH_LIMIT, MeshIndex
 from cim.model import Material
+from cim.scope import Scope
 from cim.store import CityStore
 from cim.store_rows import MeshBlob, ObjectRecord, TileRow
 from tiles.b3dm import wrap_b3dm
@@ -35,6 +36,8 @@ from tiles.metadata import batch_table
 from tiles.properties import feature_row
 
 CONTENT_VERSION = "cimtwin-tiles-2"
+# The tiles draw every object (the API guards the attributes, not the tiles).
+WHOLE_CITY = Scope.everything()
 #: The modules that shape a tile's bytes: a change to any of them redraws every tile.
 _DRAWING_MODULES = ("content", "glb", "meshopt", "metadata", "properties", "b3dm")
 
@@ -172,9 +175,9 @@ class _Drawing:
         self._local: np.ndarray | None = None
 
     def add_objects(self, store: CityStore, fids: npt.NDArray[np.int64]) -> None:
-        rows = list(store.tile_rows(fids))
+        rows = list(store.tile_rows(fids, scope=WHOLE_CITY))
         buildings = store.building_records(
-            {r.record.building_id for r in rows if r.record.building_id}
+            {r.record.building_id for r in rows if r.record.building_id}, scope=WHOLE_CITY
         )
         inherited = {key: record.attributes() for key, record in buildings.items()}
         last = None
@@ -187,16 +190,16 @@ class _Drawing:
             self.add_part(row.mesh)
 
     def add_coarse(self, store: CityStore, job: TileJob) -> None:
-        lods = store.lod_blobs(job.buildings, job.kind)
+        lods = store.lod_blobs(job.buildings, job.kind, scope=WHOLE_CITY)
         missing = [b for b in job.buildings if b not in lods]
-        lods |= store.lod_blobs(missing, "LOD1") if missing else {}
-        buildings = store.building_records(job.buildings)
+        lods |= store.lod_blobs(missing, "LOD1", scope=WHOLE_CITY) if missing else {}
+        buildings = store.building_records(job.buildings, scope=WHOLE_CITY)
         for building in job.buildings:
             if building in lods and building in buildings:
                 self.rows.append((buildings[building], None))
                 self.add_part(lods[building])
         grouped: dict[int, list[TileRow]] = {}
-        for row in store.tile_rows(job.fids):
+        for row in store.tile_rows(job.fids, scope=WHOLE_CITY):
             grouped.setdefault(row.record.fid, []).append(row)
         for parts in grouped.values():
             self.add_standalone(parts)
@@ -283,10 +286,13 @@ def measure_building(job: tuple[str, int]) -> tuple[str, dict[str, float]]:
     store: CityStore = _state["store"]
     index: MeshIndex = _state["index"]
     fids = index.unit_objects(unit)[0]
-    full = [(_vertices(r.mesh.vertices), _faces(r.mesh.faces)) for r in store.tile_rows(fids)]
+    full = [
+        (_vertices(r.mesh.vertices), _faces(r.mesh.faces))
+        for r in store.tile_rows(fids, scope=WHOLE_CITY)
+    ]
     result: dict[str, float] = {}
     for lod in ("LOD1", "LOD2"):
-        mesh = store.lod_blobs([building], lod).get(building)
+        mesh = store.lod_blobs([building], lod, scope=WHOLE_CITY).get(building)
         if mesh is not None:
             result[lod] = deviation((_vertices(mesh.vertices), _faces(mesh.faces)), full)
     return building, result

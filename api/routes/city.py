@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import CityDirDep, StoreDep
+from api.deps import CityDirDep, ScopeDep, StoreDep
 from api.routes.objects import Position
 from api.routes.terrain import terrain_and_imagery
 from cim.crs import LocalFrame
@@ -63,9 +63,10 @@ def health(city: CityDirDep) -> dict[str, Any]:
 
 
 @router.get("/city", response_model=City)
-def city_info(store: StoreDep) -> dict[str, Any]:
-    """Name, CRS, centre, object count and the tileset URL (null before tiling)."""
-    extent = store.extent()
+def city_info(store: StoreDep, scope: ScopeDep) -> dict[str, Any]:
+    """Name, CRS, centre, object count and the tileset URL (null before tiling); the centre,
+    counts and sources are those of the caller's jurisdiction."""
+    extent = store.extent(scope=scope)
     centre = None
     if extent is not None:
         frame = LocalFrame(
@@ -73,7 +74,7 @@ def city_info(store: StoreDep) -> dict[str, Any]:
         )
         lon, lat, height = frame.geodetic_origin
         centre = {"lon": lon, "lat": lat, "height": height}
-    counts = store.counts_by_class()
+    counts = store.counts_by_class(scope=scope)
     tiled = CityLayout(store.city_dir).tileset.is_file()
     return {
         "name": store.name,
@@ -81,7 +82,7 @@ def city_info(store: StoreDep) -> dict[str, Any]:
         "center": centre,
         "object_count": sum(counts.values()),
         "objects_by_class": counts,
-        "sources": [s["source"] for s in store.sources()],
+        "sources": [s["source"] for s in store.sources(scope=scope)],
         "tileset": f"/{TILES_DIR}/tileset.json" if tiled else None,
         **terrain_and_imagery(store.city_dir),
     }

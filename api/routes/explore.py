@@ -9,7 +9,7 @@ import numpy as np
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import StoreDep
+from api.deps import ScopeDep, StoreDep
 from api.errors import NoGeometryError
 from api.routes.objects import Position
 from cim import search as finder
@@ -73,11 +73,12 @@ class Extent(BaseModel):
 @router.get("/search", response_model=SearchResults)
 def search_objects(
     store: StoreDep,
+    scope: ScopeDep,
     q: str = Query(..., min_length=1, max_length=200, description="id, name or address"),
     limit: int = Query(20, ge=1, le=200),
 ) -> dict[str, Any]:
     """Objects whose id, name or an address field contains ``q``, best matches first."""
-    hits = finder.search(store, q, limit)
+    hits = finder.search(store, q, limit, scope=scope)
     return {
         "query": q,
         "results": [
@@ -100,11 +101,11 @@ class ValuesQuery(BaseModel):
 
 
 @router.post("/objects/values", response_model=Values)
-def object_values(query: ValuesQuery, store: StoreDep) -> dict[str, Any]:
+def object_values(query: ValuesQuery, store: StoreDep, scope: ScopeDep) -> dict[str, Any]:
     """One stored value per object id, with its range or categories, to colour the tiles by."""
     owners: set[str] = set()
     found = finder.values(
-        store, query.attribute, query.ids, query.cls, query.per_building, owners=owners
+        store, query.attribute, query.ids, query.cls, query.per_building, owners, scope=scope
     )
     numbers = [v for v in found.values() if isinstance(v, int | float)]
     kind = "empty" if not found else "number" if len(numbers) == len(found) else "category"
@@ -125,9 +126,9 @@ def object_values(query: ValuesQuery, store: StoreDep) -> dict[str, Any]:
 
 
 @router.get("/objects/{object_id}/extent", response_model=Extent)
-def object_extent(object_id: str, store: StoreDep) -> dict[str, Any]:
+def object_extent(object_id: str, store: StoreDep, scope: ScopeDep) -> dict[str, Any]:
     """Where an object is: its footprint's box in longitude/latitude and its heights."""
-    obj = store.get_object(object_id)
+    obj = store.get_object(object_id, scope=scope)
     if obj.footprint is None or obj.footprint.is_empty:
         raise NoGeometryError(f"object {object_id!r} has no geometry")
     minx, miny, maxx, maxy = obj.footprint.bounds

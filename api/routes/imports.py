@@ -4,7 +4,8 @@
 ``<city>/.uploads/<job id>/`` and queues an import job (see :mod:`api.jobs`), which the
 city's worker process runs and which removes that folder when it ends. ``POST
 /api/tilings`` queues a re-tiling. ``GET /api/jobs/{id}`` tells how a job is doing, from
-the jobs table in the city folder (any server process answers, across restarts).
+the jobs table in the city folder (any server process answers, across restarts). A job
+records the submitter's jurisdiction; callers see the jobs of their jurisdiction only.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.types import Message
 
-from api.deps import CityDirDep, StoreDep
+from api.deps import CityDirDep, ScopeDep, StoreDep, caller_scope
 from api.errors import JobNotFoundError, UploadRejectedError, UploadTooLargeError
 from api.jobs import JobQueue, new_job_id, upload_folder
 from api.jobtable import KEEP_JOBS
@@ -27,6 +28,7 @@ from api.worker import running_worker
 from bim.geometry import DEFAULT_KERNEL, KERNELS
 from bim.georef import UserOrigin
 from cim.crs import parse_origin
+from cim.scope import CODE_LENGTH, Scope
 
 CHUNK_SIZE = 1 << 20
 # Room for the multipart framing and the form fields on top of the files' bytes.
@@ -87,6 +89,7 @@ def create_import(
     response: Response,
     store: StoreDep,
     jobs: JobsDep,
+    scope: ScopeDep,
     files: Annotated[list[UploadFile], File(description="IFC files (IFC2X3, IFC4, IFC4X3).")],
     origin: Annotated[
         str | None, Form(description="E,N[,H]: place the model origin here (metres).")
@@ -127,7 +130,7 @@ def create_import(
             "kernel": kernel,
             "retile": retile,
         }
-        job = jobs.submit("import", params, job_id).to_dict()
+        job = jobs.submit("import", params, job_id, submitter_code(scope)).to_dict()
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -136,17 +139,19 @@ def create_import(
 
 
 @router.post("/tilings", status_code=202)
-def create_tiling(response: Response, store: StoreDep, jobs: JobsDep) -> dict[str, Any]:
+def create_tiling(
+    response: Response, store: StoreDep, jobs: JobsDep, scope: ScopeDep
+) -> dict[str, Any]:
     """Queue a rewrite of the city's 3D Tiles (tiles whose objects did not change are kept).
 
     Answers 202 with the job's id and URL (also in ``Location``).
     """
-    job = jobs.submit("tile", {}).to_dict()
+    job = jobs.submit("tile", {}, jurisdiction=submitter_code(scope)).to_dict()
     response.headers["Location"] = job["url"]
     return {"id": job["id"], "status": job["status"], "url": job["url"]}
 
 
-@router.get("/imports")
+@router.get("/imports", dependencies=[Depends(caller_scope)])
 def import_limits(request: Request) -> dict[str, Any]:
     """What ``POST /api/imports`` takes: the upload limit and the geometry kernels."""
     limit: int = request.app.state.max_upload_bytes
@@ -154,17 +159,18 @@ def import_limits(request: Request) -> dict[str, Any]:
 
 
 @router.get("/jobs")
-def list_jobs(jobs: JobsDep) -> dict[str, Any]:
-    """The kept jobs (the last 200 finished, and every unfinished one), newest first,
-    without their results."""
-    listed = (job.to_dict() for job in jobs.table.recent())
+def list_jobs(jobs: JobsDep, scope: ScopeDep) -> dict[str, Any]:
+    """The kept jobs (the last 200 finished, and every unfinished one) of the caller's
+    jurisdiction, newest first, without their results."""
+    listed = (job.to_dict() for job in jobs.table.recent(scope=scope))
     return {"jobs": [{k: v for k, v in job.items() if k != "result"} for job in listed]}
 
 
 @router.get("/jobs/{job_id}")
-def get_job(job_id: str, jobs: JobsDep) -> dict[str, Any]:
-    """A job: status, progress with the current file, message, runs, result or error."""
-    job = jobs.table.get(job_id)
+def get_job(job_id: str, jobs: JobsDep, scope: ScopeDep) -> dict[str, Any]:
+    """A job: status, progress with the current file, message, runs, result or error (404
+    for a job of another jurisdiction)."""
+    job = jobs.table.get(job_id, scope=scope)
     if job is None:
         raise JobNotFoundError(
             f"no job with id {job_id!r} (the city keeps the last {KEEP_JOBS} finished jobs)"
@@ -172,11 +178,17 @@ def get_job(job_id: str, jobs: JobsDep) -> dict[str, Any]:
     return job.to_dict()
 
 
-@router.get("/worker")
+@router.get("/worker", dependencies=[Depends(caller_scope)])
 def worker_state(city: CityDirDep) -> dict[str, Any]:
     """Whether a job worker runs for the city, and its process id."""
     pid = running_worker(city)
     return {"running": pid is not None, "pid": pid if pid and pid > 0 else None}
+
+
+def submitter_code(scope: Scope) -> str | None:
+    """The code of the node whose subtree ``scope`` is (None for an unlimited scope): the
+    jurisdiction a job submitted with this scope records."""
+    return None if scope.unlimited else scope.prefix.ljust(CODE_LENGTH, "0")
 
 
 def upload_name(filename: str | None) -> str:

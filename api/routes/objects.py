@@ -9,10 +9,11 @@ import shapely
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from api.deps import StoreDep
+from api.deps import ScopeDep, StoreDep
 from cim.area import bbox_area, city_extent, geojson_area
 from cim.crs import transformer
 from cim.model import CityObject
+from cim.scope import Scope
 from cim.store import CityStore
 
 router = APIRouter(prefix="/api/objects", tags=["objects"])
@@ -88,10 +89,11 @@ class ObjectHistory(BaseModel):
 
 
 @router.get("/{object_id}", response_model=ObjectDetail)
-def get_object(object_id: str, store: StoreDep) -> ObjectDetail:
-    """An object's attributes, property sets, spatial path and position."""
-    obj = store.get_object(object_id)
-    path = [*store.ancestors(object_id), obj]
+def get_object(object_id: str, store: StoreDep, scope: ScopeDep) -> ObjectDetail:
+    """An object's attributes, property sets, spatial path and position (404 outside the
+    caller's jurisdiction)."""
+    obj = store.get_object(object_id, scope=scope)
+    path = [*store.ancestors(object_id, scope=scope), obj]
     return ObjectDetail(
         **summary(obj).model_dump(),
         parent_id=obj.parent_id,
@@ -102,7 +104,7 @@ def get_object(object_id: str, store: StoreDep) -> ObjectDetail:
         psets=obj.attributes.get("psets", {}),
         qtos=obj.attributes.get("qtos", {}),
         spatial_path=[summary(o) for o in path],
-        children=len(store.objects(parent_id=object_id)),
+        children=store.count_objects(parent_id=object_id, scope=scope),
         position=position(store, obj),
     )
 
@@ -110,6 +112,7 @@ def get_object(object_id: str, store: StoreDep) -> ObjectDetail:
 @router.get("", response_model=ObjectPage)
 def list_objects(
     store: StoreDep,
+    scope: ScopeDep,
     request: Request,
     cls: str | None = Query(None, alias="class", description="only objects of this class"),
     building: str | None = Query(None, description="only objects in this building (its id)"),
@@ -120,8 +123,8 @@ def list_objects(
 ) -> ObjectPage:
     """Objects filtered by class, building, storey and parent, a page at a time."""
     filters = {"cls": cls, "parent_id": parent, "building_id": building, "storey_id": storey}
-    total = store.count_objects(**filters)
-    page = store.objects(**filters, limit=limit, offset=offset)
+    total = store.count_objects(**filters, scope=scope)
+    page = store.objects(**filters, limit=limit, offset=offset, scope=scope)
     links = {}
     if offset + limit < total:
         links["next"] = str(request.url.include_query_params(offset=offset + limit))
@@ -168,19 +171,19 @@ class QueryPage(BaseModel):
 
 
 @router.post("/query", response_model=QueryPage)
-def query_objects(query: ObjectQuery, store: StoreDep) -> QueryPage:
+def query_objects(query: ObjectQuery, store: StoreDep, scope: ScopeDep) -> QueryPage:
     """Objects whose footprint meets a polygon or box, of a class, with given attribute values.
 
     The area is checked (finite CRS84 coordinates, at most 10 000 vertices) and clipped to the
     city's extent; a query that finds more than ``limit`` objects answers a page at a time.
     """
-    area = _query_area(store, query)
-    classes = [query.cls] if query.cls else list(store.counts_by_class())
+    area = _query_area(store, query, scope)
+    classes = [query.cls] if query.cls else list(store.counts_by_class(scope=scope))
     found = []
     if area is None or not area.is_empty:
         box = area.bounds if area is not None else None
         for cls in classes:
-            for obj in store.objects_in_box(cls, box):
+            for obj in store.objects_in_box(cls, box, scope=scope):
                 if area is not None and (
                     obj.footprint is None or not obj.footprint.intersects(area)
                 ):
@@ -197,24 +200,24 @@ def query_objects(query: ObjectQuery, store: StoreDep) -> QueryPage:
     )  # fmt: skip
 
 
-def _query_area(store: CityStore, query: ObjectQuery) -> shapely.Geometry | None:
+def _query_area(store: CityStore, query: ObjectQuery, scope: Scope) -> shapely.Geometry | None:
     if query.polygon is not None:
-        return geojson_area(query.polygon, city_extent(store))
+        return geojson_area(query.polygon, city_extent(store, scope=scope))
     if query.bbox is not None:
-        return bbox_area(query.bbox, city_extent(store))
+        return bbox_area(query.bbox, city_extent(store, scope=scope))
     return None
 
 
 @router.get("/{object_id}/history", response_model=ObjectHistory)
-def object_history(object_id: str, store: StoreDep) -> ObjectHistory:
+def object_history(object_id: str, store: StoreDep, scope: ScopeDep) -> ObjectHistory:
     """Earlier versions of an object (from sources it was replaced in), oldest first."""
     versions = [
         ObjectVersion(**summary(entry["object"]).model_dump(), version=entry["version"],
                       source=entry["object"].source, attributes=entry["object"].attributes)
-        for entry in store.object_history(object_id)
+        for entry in store.object_history(object_id, scope=scope)
     ]  # fmt: skip
     if not versions:
-        store.get_object(object_id)  # 404 when the object never existed
+        store.get_object(object_id, scope=scope)  # 404 when it never existed or is not seen
     return ObjectHistory(id=object_id, versions=versions)
 
 

@@ -3,7 +3,8 @@
 One collection per object class. Geometries are the objects' footprints, in CRS84 by
 default or in the city CRS when asked (``crs``), with axes in that CRS's order. Items are
 found through the store's spatial index and paged by the store (``numberMatched`` is
-counted there); collection extents come from the same index.
+counted there); collection extents come from the same index. Collections, extents, counts
+and items are those of the caller's jurisdiction.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ from typing import Any
 
 import numpy as np
 import shapely
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from api.deps import StoreDep
+from api.deps import ScopeDep, StoreDep, caller_scope
 from cim.crs import parse_crs, transform_arrays, transformer
 from cim.errors import CrsError, ObjectNotFoundError, QueryError
 from cim.model import CityObject
+from cim.scope import Scope
 from cim.store import CityStore
 from cim.store_rows import Box
 
@@ -39,7 +41,7 @@ CORE_PROPERTIES = ("class", "name", "parent_id", "building_id", "storey_id", "so
                    "base_height", "top_height")  # fmt: skip
 
 
-@router.get("")
+@router.get("", dependencies=[Depends(caller_scope)])
 def landing(request: Request, store: StoreDep) -> dict[str, Any]:
     """The landing page of the city's OGC API - Features."""
     base = _base(request)
@@ -57,31 +59,34 @@ def landing(request: Request, store: StoreDep) -> dict[str, Any]:
     }  # fmt: skip
 
 
-@router.get("/conformance")
+@router.get("/conformance", dependencies=[Depends(caller_scope)])
 def conformance() -> dict[str, Any]:
     """The conformance classes this API implements."""
     return {"conformsTo": CONFORMANCE}
 
 
 @router.get("/collections")
-def collections(request: Request, store: StoreDep) -> dict[str, Any]:
-    """Every class of the city as a collection."""
+def collections(request: Request, store: StoreDep, scope: ScopeDep) -> dict[str, Any]:
+    """Every class of the city (with objects in the caller's jurisdiction) as a collection."""
     base = _base(request)
-    extents = store.class_extents()
+    extents = store.class_extents(scope=scope)
     return {
         "links": [{"href": f"{base}/ogc/collections", "rel": "self", "type": "application/json"}],
         "collections": [
-            _collection(store, base, cls, extents.get(cls)) for cls in store.counts_by_class()
+            _collection(store, base, cls, extents.get(cls))
+            for cls in store.counts_by_class(scope=scope)
         ],
         "crs": [CRS84, _city_crs_uri(store)],
     }
 
 
 @router.get("/collections/{collection_id}")
-def collection(collection_id: str, request: Request, store: StoreDep) -> dict[str, Any]:
+def collection(
+    collection_id: str, request: Request, store: StoreDep, scope: ScopeDep
+) -> dict[str, Any]:
     """One collection's description, extent and CRS."""
-    _require(store, collection_id)
-    extent = store.class_extents().get(collection_id)
+    _require(store, collection_id, scope)
+    extent = store.class_extents(scope=scope).get(collection_id)
     return _collection(store, _base(request), collection_id, extent)
 
 
@@ -90,6 +95,7 @@ def items(
     collection_id: str,
     request: Request,
     store: StoreDep,
+    scope: ScopeDep,
     limit: int = Query(10, ge=1, le=10_000),
     offset: int = Query(0, ge=0),
     bbox: str | None = Query(
@@ -100,7 +106,7 @@ def items(
 ) -> JSONResponse:
     """Features of a collection, a page at a time, within a bounding box and matching
     ``property=value`` filters (any core field or scalar attribute, e.g. ``use=office``)."""
-    _require(store, collection_id)
+    _require(store, collection_id, scope)
     target = _crs_code(store, crs)
     box: Box | None = None
     if bbox is not None:
@@ -109,7 +115,7 @@ def items(
     found: list[CityObject] = []
     matched = 0
     if box is not None or bbox is None:  # else the box lies outside the city CRS's area
-        page = store.feature_page(collection_id, box, filters, limit, offset)
+        page = store.feature_page(collection_id, box, filters, limit, offset, scope=scope)
         found, matched = page.items, page.matched
     links = [{"href": str(request.url), "rel": "self", "type": GEOJSON}]
     if offset + limit < matched:
@@ -126,10 +132,10 @@ def items(
 
 @router.get("/collections/{collection_id}/items/{feature_id}")
 def item(
-    collection_id: str, feature_id: str, store: StoreDep, crs: str = Query(CRS84)
+    collection_id: str, feature_id: str, store: StoreDep, scope: ScopeDep, crs: str = Query(CRS84)
 ) -> JSONResponse:
     """One feature."""
-    obj = store.get_object(feature_id)
+    obj = store.get_object(feature_id, scope=scope)
     if obj.cls != collection_id:
         raise ObjectNotFoundError(f"feature {feature_id!r} is not in collection {collection_id!r}")
     return _geojson(_feature(store, obj, _crs_code(store, crs)), crs)
@@ -143,8 +149,8 @@ def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-def _require(store: CityStore, collection_id: str) -> None:
-    if store.count_objects(cls=collection_id) == 0:
+def _require(store: CityStore, collection_id: str, scope: Scope) -> None:
+    if store.count_objects(cls=collection_id, scope=scope) == 0:
         raise ObjectNotFoundError(f"no collection {collection_id!r}")
 
 

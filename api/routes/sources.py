@@ -1,4 +1,8 @@
-"""Imported sources: their check reports, their versions and what changed between them."""
+"""Imported sources: their check reports, their versions and what changed between them.
+
+A caller sees the sources with at least one object in its jurisdiction (all of them when
+its scope is unlimited), and their whole reports; another source is not found (404).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,10 @@ from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
-from api.deps import StoreDep
+from api.deps import ScopeDep, StoreDep
 from bim.check import to_text as ifc_report_text
 from cim.errors import ObjectNotFoundError
+from cim.scope import Scope
 from cim.store import CityStore
 
 router = APIRouter(prefix="/api/sources", tags=["sources"])
@@ -55,36 +60,40 @@ class SourceDiff(BaseModel):
 
 
 @router.get("", response_model=list[SourceSummary])
-def list_sources(store: StoreDep) -> list[dict[str, Any]]:
-    """The current version of every imported source."""
+def list_sources(store: StoreDep, scope: ScopeDep) -> list[dict[str, Any]]:
+    """The current version of every imported source the caller sees, with how many objects
+    it brought (in a limited jurisdiction: how many of its objects lie there)."""
+    inside = None if scope.unlimited else store.object_counts_by_source(scope=scope)
     return [
-        {key: s[key] for key in SUMMARY_KEYS} | {"objects": _object_count(s["report"])}
-        for s in store.sources()
+        {key: s[key] for key in SUMMARY_KEYS}
+        | {"objects": _object_count(s["report"]) if inside is None else inside[s["source"]]}
+        for s in store.sources(scope=scope)
     ]
 
 
 @router.get("/{source}", response_model=Source)
-def get_source(source: str, store: StoreDep) -> dict[str, Any]:
+def get_source(source: str, store: StoreDep, scope: ScopeDep) -> dict[str, Any]:
     """A source with its full import and check report."""
-    return _source(store, source)
+    return _source(store, source, scope)
 
 
 @router.get("/{source}/report.txt", response_class=PlainTextResponse)
-def get_source_report_text(source: str, store: StoreDep) -> str:
+def get_source_report_text(source: str, store: StoreDep, scope: ScopeDep) -> str:
     """The import report of a source as readable text (the model check for IFC files)."""
-    return report_text(_source(store, source))
+    return report_text(_source(store, source, scope))
 
 
 @router.get("/{source}/versions", response_model=list[SourceVersion])
-def get_versions(source: str, store: StoreDep) -> list[dict[str, Any]]:
+def get_versions(source: str, store: StoreDep, scope: ScopeDep) -> list[dict[str, Any]]:
     """Every version of the lineage that ends in ``source``, oldest first."""
-    return [{key: v[key] for key in SUMMARY_KEYS} for v in store.source_versions(source)]
+    versions = store.source_versions(source, scope=scope)
+    return [{key: v[key] for key in SUMMARY_KEYS} for v in versions]
 
 
 @router.get("/{source}/diff", response_model=SourceDiff)
-def get_diff(source: str, store: StoreDep) -> dict[str, Any]:
+def get_diff(source: str, store: StoreDep, scope: ScopeDep) -> dict[str, Any]:
     """What changed from the previous version to this one, by GlobalId."""
-    record = _source(store, source)
+    record = _source(store, source, scope)
     diff = record["report"].get("diff")
     if diff is None:
         raise ObjectNotFoundError(f"source {source!r} is a first version: it has no diff")
@@ -136,8 +145,8 @@ def _object_count(report: dict[str, Any]) -> int:
     return int(report.get("imported", 0))
 
 
-def _source(store: CityStore, source: str) -> dict[str, Any]:
-    for record in store.sources():
+def _source(store: CityStore, source: str, scope: Scope) -> dict[str, Any]:
+    for record in store.sources(scope=scope):
         if record["source"] == source:
             return record
     raise ObjectNotFoundError(f"no source {source!r}")

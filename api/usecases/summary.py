@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from cim.layout import CityLayout
+from cim.scope import Scope
 from cim.store import CityStore
 
 
@@ -14,12 +15,12 @@ def city_summary(store: CityStore) -> dict[str, Any]:
         "name": store.name,
         "crs": store.crs,
         "path": str(store.path),
-        "objects_by_class": store.counts_by_class(),
-        "extent": store.extent(),
+        "objects_by_class": store.counts_by_class(scope=Scope.everything()),
+        "extent": store.extent(scope=Scope.everything()),
         "sources": [
             {k: s[k] for k in ("source", "kind", "sha256", "imported_at")}
             | {"georeference": s["report"].get("georeference", {}).get("method")}
-            for s in store.sources()
+            for s in store.sources(scope=Scope.everything())
         ],
         "tiled": CityLayout(store.city_dir).tileset.is_file(),
     }

@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from bim.importer import import_ifc
+from cim.scope import Scope
 from cim.store import CityStore
 from tests.conftest import make_city
 
@@ -27,7 +28,7 @@ def test_city_gives_centre_in_guangzhou_and_tileset(client: TestClient) -> None:
 
 def test_object_has_psets_spatial_path_and_position(client: TestClient, small_city: Path) -> None:
     with CityStore.open(small_city) as store:
-        wall = store.objects(cls="IfcWall")[0]
+        wall = store.objects(cls="IfcWall", scope=Scope.everything())[0]
     body = client.get(f"/api/objects/{wall.id}").json()
     assert body["id"] == wall.id and body["class"] == "IfcWall"
     assert body["psets"]["Pset_WallCommon"]["IsExternal"] is True
@@ -106,8 +107,10 @@ def test_objects_filter_by_building_and_storey_with_links(
     client: TestClient, small_city: Path
 ) -> None:
     with CityStore.open(small_city) as store:
-        building = store.objects(cls="IfcBuilding")[0]
-        storey = store.objects(cls="IfcBuildingStorey", parent_id=building.id)[0]
+        building = store.objects(cls="IfcBuilding", scope=Scope.everything())[0]
+        storey = store.objects(
+            cls="IfcBuildingStorey", parent_id=building.id, scope=Scope.everything()
+        )[0]
     params = {"class": "IfcWall", "building": building.id, "storey": storey.id, "limit": 3}
     page = client.get("/api/objects", params=params).json()
     assert page["total"] == 4 and len(page["objects"]) == 3
@@ -132,7 +135,7 @@ def test_sources_report_versions_and_history(client: TestClient, small_city: Pat
     assert client.get("/api/sources/0.ifc/diff").status_code == 404
     assert client.get("/api/sources/nope.ifc").status_code == 404
     with CityStore.open(small_city) as store:
-        wall = store.objects(cls="IfcWall")[0]
+        wall = store.objects(cls="IfcWall", scope=Scope.everything())[0]
     assert client.get(f"/api/objects/{wall.id}/history").json() == {"id": wall.id, "versions": []}
     assert client.get("/api/objects/nope/history").status_code == 404
 

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from bim.authoring import BuildingSpec, write_demo_building
+from cim.scope import Scope
 from cim.store import CityStore
 
 runner = CliRunner()
@@ -66,13 +67,15 @@ def test_origin_override_places_an_ungeoreferenced_model(city: Path, shared_data
     )
     assert code == 0, err
     with CityStore.open(city) as store:
-        extent = store.extent()
+        extent = store.extent(scope=Scope.everything())
     assert extent is not None and 430650 < extent[0] < 430750
 
 
 def _snapshot(city: Path) -> tuple[dict[str, int], list[str]]:
     with CityStore.open(city) as store:
-        return store.counts_by_class(), [s["sha256"] for s in store.sources()]
+        return store.counts_by_class(scope=Scope.everything()), [
+            s["sha256"] for s in store.sources(scope=Scope.everything())
+        ]
 
 
 @pytest.mark.parametrize(
@@ -128,7 +131,7 @@ def test_demo_builds_then_reuses(tmp_path: Path) -> None:
     assert (folder / "terrain" / "tiles" / "layer.json").is_file()
     assert (folder / "tiles" / "tileset.json").is_file()
     with CityStore.open(folder) as store:
-        counts = store.counts_by_class()
+        counts = store.counts_by_class(scope=Scope.everything())
     assert counts["IfcBuilding"] == 6 and counts["IfcWindow"] > 100 and counts["IfcDoor"] >= 6
     assert counts["building"] > 200 and counts["road"] > 10 and counts["parcel"] > 200
     assert "1 replaced by BIM" in err

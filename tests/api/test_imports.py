@@ -17,6 +17,7 @@ from api.jobs import UPLOADS_DIR
 from api.routes import imports
 from bim.authoring import BuildingSpec, write_demo_building
 from bim.importer import import_ifc
+from cim.scope import Scope
 from cim.store import CityStore
 from tiles.folders import exclusive
 
@@ -73,7 +74,7 @@ def uploads_left(city: Path) -> list[Path]:
 
 def counts(city: Path) -> dict[str, int]:
     with CityStore.open(city) as store:
-        return store.counts_by_class()
+        return store.counts_by_class(scope=Scope.everything())
 
 
 def test_one_file_is_imported_tiled_and_its_upload_removed(

@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.jobs import UPLOADS_DIR
+from cim.scope import Scope
 from cim.store import CityStore
 from tests.viewer.conftest import free_port
 
@@ -115,7 +116,9 @@ def test_a_job_running_when_server_and_worker_are_killed_resumes_after_a_restart
         assert httpx.get(f"{url}/api/city").json()["sources"] == [MODEL]
     assert not (city / UPLOADS_DIR / running["id"]).exists()
     with CityStore.open(city) as store:
-        assert [s["source"] for s in store.sources()] == [MODEL]  # imported once
+        assert [s["source"] for s in store.sources(scope=Scope.everything())] == [
+            MODEL
+        ]  # imported once
 
 
 @pytest.mark.slow

@@ -14,6 +14,7 @@ import pytest
 import shapely
 from fastapi.testclient import TestClient
 
+from cim.scope import Scope
 from cim.store import CityStore
 from tests.viewer.conftest import free_port
 
@@ -50,7 +51,7 @@ def test_gdal_reads_a_collection_like_the_store(ogc_server: str, small_city: Pat
     assert set(in_crs84["id"]) == set(frame["id"])
     assert in_crs84.total_bounds[0] == pytest.approx(113.32, abs=0.01)  # longitude first
     with CityStore.open(small_city) as store:
-        walls = {o.id: o for o in store.objects(cls="IfcWall")}
+        walls = {o.id: o for o in store.objects(cls="IfcWall", scope=Scope.everything())}
     assert len(frame) == len(walls) == 20
     assert set(frame["id"]) == set(walls)
     assert frame.crs is not None and frame.crs.to_epsg() in (4326, 4547)  # GDAL may ask storageCrs
@@ -78,7 +79,7 @@ def test_core_endpoints_paging_bbox_and_crs(ogc_server: str, small_city: Path) -
     second = httpx.get(following).json()["features"]
     assert {f["id"] for f in second}.isdisjoint({f["id"] for f in body["features"]})
     with CityStore.open(small_city) as store:
-        building = store.objects(cls="IfcBuilding")[0]
+        building = store.objects(cls="IfcBuilding", scope=Scope.everything())[0]
     lon_lat = client.get(f"/ogc/collections/IfcBuilding/items/{building.id}").json()
     west, south, east, north = shapely.geometry.shape(lon_lat["geometry"]).bounds
     inside = client.get("/ogc/collections/IfcBuilding/items",
@@ -115,8 +116,8 @@ def test_a_bad_bbox_is_a_400_naming_it(client: TestClient, bbox: str) -> None:
 
 def test_items_page_count_and_filter_in_the_store(client: TestClient, small_city: Path) -> None:
     with CityStore.open(small_city) as store:
-        walls = store.objects(cls="IfcWall")
-        building = store.objects(cls="IfcBuilding")[0]
+        walls = store.objects(cls="IfcWall", scope=Scope.everything())
+        building = store.objects(cls="IfcBuilding", scope=Scope.everything())[0]
     pages = [client.get("/ogc/collections/IfcWall/items",
                         params={"limit": 7, "offset": offset}).json()
              for offset in range(0, len(walls), 7)]  # fmt: skip
@@ -148,8 +149,8 @@ def test_collection_extents_hold_their_features(client: TestClient, small_city: 
     collections = client.get("/ogc/collections").json()["collections"]
     by_id = {c["id"]: c for c in collections}
     with CityStore.open(small_city) as store:
-        extents = store.class_extents()
-        classes = store.counts_by_class()
+        extents = store.class_extents(scope=Scope.everything())
+        classes = store.counts_by_class(scope=Scope.everything())
     assert set(by_id) == set(classes)
     for cls in classes:
         if cls not in extents:

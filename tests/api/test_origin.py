@@ -13,6 +13,7 @@ from api.app import create_app
 from api.cli import app
 from bim.authoring import BuildingSpec, write_demo_building
 from cim.layout import CityLayout
+from cim.scope import Scope
 from cim.store import CityStore
 
 BAD_ORIGINS = [
@@ -40,7 +41,9 @@ def building(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def stored(city: Path) -> tuple[dict[str, int], list[dict[str, object]]]:
     with CityStore.open(city) as store:
-        return store.counts_by_class(), store.sources()
+        return store.counts_by_class(scope=Scope.everything()), store.sources(
+            scope=Scope.everything()
+        )
 
 
 @pytest.mark.parametrize(("origin", "message"), BAD_ORIGINS)

@@ -13,6 +13,7 @@ from api.app import create_app
 from bim.authoring import BuildingSpec, write_demo_building
 from bim.importer import import_ifc
 from cim.gis import VectorOptions, import_vector
+from cim.scope import Scope
 from cim.stats import district_stats
 from tests.conftest import make_city
 
@@ -42,7 +43,9 @@ def test_statistics_of_a_district(district_city: Path) -> None:
     from cim.store import CityStore
 
     with CityStore.open(district_city) as store:
-        result = district_stats(store, box(E - 5, N - 5, E + 100, N + 100))
+        result = district_stats(
+            store, box(E - 5, N - 5, E + 100, N + 100), scope=Scope.everything()
+        )
     assert result["buildings"] == 4 and result["by_class"] == {"IfcBuilding": 1, "building": 3}
     assert result["footprint_area"] == pytest.approx(100 + 200 + 200 + 20 * 12, rel=0.01)
     bim_floor_area = 3 * 20 * 12  # three storeys of the authored building

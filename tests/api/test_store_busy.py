@@ -19,6 +19,7 @@ from bim.authoring import BuildingSpec, write_demo_building
 from bim.importer import import_ifc
 from cim import store_sqlite
 from cim.errors import NotAStoreError, StoreBusyError
+from cim.scope import Scope
 from cim.store import STORE_FILE, CityStore
 
 
@@ -57,7 +58,7 @@ def test_reads_answer_while_an_import_holds_its_write_transaction(
         with CityStore.open(city) as second:  # the import really holds the write lock
             with pytest.raises(StoreBusyError, match="busy: another import"), second.transaction():
                 pass
-            walls = second.objects(cls="IfcWall")
+            walls = second.objects(cls="IfcWall", scope=Scope.everything())
         client = TestClient(create_app(city))
         reads = [
             "/api/city",
@@ -90,7 +91,9 @@ def test_reads_answer_while_an_import_holds_its_write_transaction(
         importer.join(timeout=600)
     assert not failures, failures
     with CityStore.open(city) as store:
-        assert "East Hall" in {b.name for b in store.objects(cls="IfcBuilding")}
+        assert "East Hall" in {
+            b.name for b in store.objects(cls="IfcBuilding", scope=Scope.everything())
+        }
 
 
 def test_a_writer_waits_for_another_then_fails_with_a_clear_busy_error(
@@ -126,7 +129,7 @@ def test_a_locked_store_is_busy_not_a_non_store(
     finally:
         locker.close()
     with CityStore.open(tmp_path / "city") as store:
-        assert store.counts_by_class() == {}
+        assert store.counts_by_class(scope=Scope.everything()) == {}
 
 
 @pytest.mark.parametrize(

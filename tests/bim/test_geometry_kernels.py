@@ -32,6 +32,7 @@ from bim.geometry import (
     planned_products,
 )
 from bim.importer import ImportOptions, import_ifc
+from cim.scope import Scope
 from tests.conftest import FZK, OPEN_HOUSE, REVIT, TEKLA, USER_ORIGIN, make_city
 
 Shapes = dict[str, ElementShape]
@@ -218,5 +219,5 @@ def test_an_import_with_an_unknown_kernel_stores_nothing(ifc_dir: Path, tmp_path
     options = ImportOptions(user_origin=USER_ORIGIN, fallback_kernel="occt")
     with pytest.raises(BimError, match="unknown geometry kernel 'occt'"):
         import_ifc(store, ifc_dir / OPEN_HOUSE, options)
-    assert store.sources() == []
+    assert store.sources(scope=Scope.everything()) == []
     store.close()

@@ -15,6 +15,7 @@ from bim.georef import Georeference, UserOrigin, _compound_angle, resolve
 from bim.importer import ImportOptions, import_ifc
 from bim.reader import open_ifc
 from cim.errors import CrsError, OriginError
+from cim.scope import Scope
 from tests.conftest import (
     FZK,
     MAP_GK,
@@ -210,7 +211,10 @@ def test_an_unusable_user_origin_is_refused_before_writing(
         options = ImportOptions(user_origin=UserOrigin("EPSG:4547", origin), validate=False)
         with pytest.raises(OriginError):
             import_ifc(store, ifc_dir / OPEN_HOUSE, options)
-        assert store.counts_by_class() == {} and store.sources() == []
+        assert (
+            store.counts_by_class(scope=Scope.everything()) == {}
+            and store.sources(scope=Scope.everything()) == []
+        )
 
 
 def test_a_user_origin_in_a_compound_crs_uses_its_horizontal_part(ifc_dir: Path) -> None:

@@ -21,6 +21,7 @@ from bim.check import georeference_findings, to_text
 from bim.errors import BimError, GeoreferenceError, IfcReadError
 from bim.georef import SITE_METHOD, UserOrigin, candidates, resolve
 from bim.importer import ImportOptions, import_ifc
+from cim.scope import Scope
 from tests.bim.test_georef_sources import (
     ANGLE,
     EASTING,
@@ -210,8 +211,8 @@ def test_disagreement_reaches_the_import_report(tmp_path: Path) -> None:
     model.write(str(path))
     with make_city(tmp_path) as store:
         report = import_ifc(store, path, ImportOptions(validate=False))
-        wall = store.objects(cls="IfcWall")[0]
-        (part,) = store.meshes([wall.id])[wall.id]
+        wall = store.objects(cls="IfcWall", scope=Scope.everything())[0]
+        (part,) = store.meshes([wall.id], scope=Scope.everything())[wall.id]
     assert has_vertex(part.vertices, expected_point(4.0, 0.0, 3.0))  # the map conversion wins
     assert report.georeference["method"] == "ePset_MapConversion on IfcSite"
     (warning,) = [f for f in report.findings if f["code"] == "georeference-disagreement"]
@@ -245,7 +246,10 @@ def test_unusable_pset_values_refuse_the_file_before_writing(
             import_ifc(store, path)
         assert "EPset_MapConversion on IfcSite" in str(caught.value)
         assert "give --origin" in str(caught.value)
-        assert store.counts_by_class() == {} and store.sources() == []
+        assert (
+            store.counts_by_class(scope=Scope.everything()) == {}
+            and store.sources(scope=Scope.everything()) == []
+        )
 
 
 @pytest.mark.parametrize(
@@ -272,7 +276,10 @@ def test_unusable_map_conversion_refuses_the_file_before_writing(
     with make_city(tmp_path) as store:
         with pytest.raises(error, match=re.escape(message)):
             import_ifc(store, path)
-        assert store.counts_by_class() == {} and store.sources() == []
+        assert (
+            store.counts_by_class(scope=Scope.everything()) == {}
+            and store.sources(scope=Scope.everything()) == []
+        )
 
 
 @pytest.mark.usefixtures("owner")

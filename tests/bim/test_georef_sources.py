@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from bim.importer import import_ifc
+from cim.scope import Scope
 from tests.conftest import make_city
 
 EASTING, NORTHING, HEIGHT = 430800.0, 2557900.0, 12.0
@@ -60,8 +61,8 @@ def wall_vertices(tmp_path: Path, model: ifcopenshell.file) -> np.ndarray:
     model.write(str(path))
     store = make_city(tmp_path)
     import_ifc(store, path)
-    wall = store.objects(cls="IfcWall")[0]
-    (part,) = store.meshes([wall.id])[wall.id]
+    wall = store.objects(cls="IfcWall", scope=Scope.everything())[0]
+    (part,) = store.meshes([wall.id], scope=Scope.everything())[wall.id]
     store.close()
     return part.vertices
 

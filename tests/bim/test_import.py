@@ -19,6 +19,7 @@ from bim.errors import GeoreferenceError, IfcReadError
 from bim.georef import resolve
 from bim.importer import ImportOptions, ImportReport, import_ifc
 from bim.reader import open_ifc
+from cim.scope import Scope
 from tests.conftest import (
     FZK,
     LOCAL_ORIGIN,
@@ -77,7 +78,7 @@ def test_the_shared_folder_holds_every_kind_of_file(ifc_dir: Path) -> None:
 
 
 def test_every_represented_product_is_meshed_or_explained(imported: ImportedCity) -> None:
-    meshed = {entry.object_id for entry in imported.store.mesh_index()}
+    meshed = {entry.object_id for entry in imported.store.mesh_index(scope=Scope.everything())}
     explained = {item["id"]: item for item in imported.report.without_mesh}
     unexplained = []
     products = [
@@ -101,15 +102,15 @@ def test_every_represented_product_is_meshed_or_explained(imported: ImportedCity
 def test_report_matches_the_store(imported: ImportedCity) -> None:
     report, store = imported.report, imported.store
     assert report.objects_by_class
-    assert report.objects_by_class == store.counts_by_class()
+    assert report.objects_by_class == store.counts_by_class(scope=Scope.everything())
     assert report.source == imported.ifc.name
-    entries = list(store.mesh_index())
+    entries = list(store.mesh_index(scope=Scope.everything()))
     assert report.elements_with_mesh == len(entries)
     assert report.triangles == sum(entry.triangles for entry in entries)
-    objects = store.objects()
+    objects = store.objects(scope=Scope.everything())
     assert {o.source for o in objects} == {imported.ifc.name}
     assert {entry.object_id for entry in entries} <= {o.id for o in objects}
-    (source,) = store.sources()
+    (source,) = store.sources(scope=Scope.everything())
     assert source["source"] == imported.ifc.name
     assert source["kind"] == "ifc"
     assert source["report"]["objects_by_class"] == report.objects_by_class
@@ -117,7 +118,7 @@ def test_report_matches_the_store(imported: ImportedCity) -> None:
 
 
 def test_every_parent_is_an_object_of_the_store(imported: ImportedCity) -> None:
-    objects = imported.store.objects()
+    objects = imported.store.objects(scope=Scope.everything())
     ids = {o.id for o in objects}
     orphans = [
         (o.id, o.cls, o.parent_id) for o in objects if o.parent_id and o.parent_id not in ids
@@ -128,7 +129,7 @@ def test_every_parent_is_an_object_of_the_store(imported: ImportedCity) -> None:
 
 
 def test_property_sets_come_through(imported: ImportedCity) -> None:
-    objects = imported.store.objects()
+    objects = imported.store.objects(scope=Scope.everything())
     with_psets = [o for o in objects if o.attributes.get("psets")]
     assert all(o.attributes.get("step_id") for o in objects)
     if imported.ifc.name in FILES_WITH_PSETS:
@@ -153,7 +154,7 @@ def test_georeference_method(imported: ImportedCity) -> None:
 
 def test_extent_is_plausible(imported: ImportedCity) -> None:
     store, setup = imported.store, setup_for(imported.ifc)
-    extent = store.extent()
+    extent = store.extent(scope=Scope.everything())
     assert extent is not None
     min_x, min_y, min_z, max_x, max_y, max_z = extent
     assert 0 < max_x - min_x < 1000
@@ -176,13 +177,18 @@ def test_extent_is_plausible(imported: ImportedCity) -> None:
 def test_gk_sample_apex_lands_on_the_map_point(ifc_dir: Path, tmp_path: Path) -> None:
     city = import_into_new_city(tmp_path, ifc_dir / MAP_GK)
     assert city.store.crs == "EPSG:31467"
-    ((object_id, parts),) = city.store.meshes(e.object_id for e in city.store.mesh_index()).items()
-    assert city.store.get_object(object_id).cls == "IfcBuildingElementProxy"
+    meshed = [e.object_id for e in city.store.mesh_index(scope=Scope.everything())]
+    ((object_id, parts),) = city.store.meshes(meshed, scope=Scope.everything()).items()
+    assert (
+        city.store.get_object(object_id, scope=Scope.everything()).cls == "IfcBuildingElementProxy"
+    )
     vertices = np.concatenate([part.vertices for part in parts])
     distances = np.linalg.norm(vertices - GK_ORIGIN, axis=1)
     assert distances.min() < 0.01
     # a 1 m square base 2 m up and a 4 m top, turned 74.3 degrees: millimetres became metres
-    min_x, min_y, min_z, max_x, max_y, max_z = city.store.extent() or (0.0,) * 6
+    min_x, min_y, min_z, max_x, max_y, max_z = (
+        city.store.extent(scope=Scope.everything()) or (0.0,) * 6
+    )
     assert max_x - min_x == pytest.approx(0.2706 + 0.9627, abs=0.002)
     assert max_y - min_y == pytest.approx(0.2706 + 0.9627, abs=0.002)
     assert (min_z, max_z) == (pytest.approx(113.7, abs=1e-6), pytest.approx(117.7, abs=1e-6))
@@ -206,9 +212,9 @@ def test_csg_primitives_are_tessellated_at_the_map_point(ifc_dir: Path, tmp_path
     assert city.report.without_mesh == []
     (item,) = city.report.tessellated_by_cimtwin
     assert item["class"] == "IfcBuildingElementProxy" and "CSG" in item["reason"]
-    proxy = city.store.get_object(item["id"])
+    proxy = city.store.get_object(item["id"], scope=Scope.everything())
     assert proxy.footprint is not None and proxy.parent_id == "3_fv_WeK63IPclwapZa9MD"
-    (part,) = city.store.meshes([item["id"]])[item["id"]]
+    (part,) = city.store.meshes([item["id"]], scope=Scope.everything())[item["id"]]
     apex = part.vertices[np.argmin(part.vertices[:, 2])]
     assert np.abs(apex - MAP_ORIGIN).max() < 0.01  # the cone's tip marks the map point
     assert part.vertices[:, 2].max() - apex[2] == pytest.approx(1.0, abs=1e-6)  # 500 + 500 mm
@@ -286,7 +292,7 @@ def test_import_of_several_files_is_all_or_nothing(ifc_dir: Path, tmp_path: Path
     assert table_rows(store) == before
     reports = import_ifc(store, [ifc_dir / OPEN_HOUSE, ifc_dir / MAP_GK], options)
     assert [r.source for r in reports] == [OPEN_HOUSE, MAP_GK]
-    assert {s["source"] for s in store.sources()} == {OPEN_HOUSE, MAP_GK}
+    assert {s["source"] for s in store.sources(scope=Scope.everything())} == {OPEN_HOUSE, MAP_GK}
     store.close()
 
 
@@ -298,27 +304,32 @@ def test_same_file_in_two_cities_is_independent(
     second = make_city(tmp_path, "EPSG:4647")  # ETRS89 / UTM 32N with the zone prefix
     report: ImportReport = import_ifc(second, ifc_dir / FZK)
     assert report.objects_by_class == fzk_city.report.objects_by_class
-    assert sorted(o.id for o in second.objects()) == sorted(o.id for o in first.objects())
-    a, b = np.array(first.extent()), np.array(second.extent())
+    assert sorted(o.id for o in second.objects(scope=Scope.everything())) == sorted(
+        o.id for o in first.objects(scope=Scope.everything())
+    )
+    a, b = (
+        np.array(first.extent(scope=Scope.everything())),
+        np.array(second.extent(scope=Scope.everything())),
+    )
     assert np.abs(b - a - (32e6, 0, 0, 32e6, 0, 0)).max() < 0.01
     with second.transaction() as writer:
         assert writer.remove_source(FZK) == sum(report.objects_by_class.values())
-    assert second.counts_by_class() == {}
+    assert second.counts_by_class(scope=Scope.everything()) == {}
     assert store_state(first) == before
     second.close()
 
 
 def test_footprints_and_heights_of_spatial_elements(fzk_city: ImportedCity) -> None:
     store = fzk_city.store
-    (building,) = store.objects(cls="IfcBuilding")
-    storeys = store.objects(cls="IfcBuildingStorey")
+    (building,) = store.objects(cls="IfcBuilding", scope=Scope.everything())
+    storeys = store.objects(cls="IfcBuildingStorey", scope=Scope.everything())
     assert len(storeys) == 2
     assert building.footprint is not None and building.footprint.area > 50
     assert building.base_height is not None and building.top_height is not None
     assert building.top_height - building.base_height > 5
-    extent = store.extent()
+    extent = store.extent(scope=Scope.everything())
     assert extent is not None
     assert math.isclose(building.top_height, extent[5], abs_tol=1.0)
     for storey in storeys:
         assert storey.parent_id == building.id
-        assert store.objects(parent_id=storey.id)
+        assert store.objects(parent_id=storey.id, scope=Scope.everything())

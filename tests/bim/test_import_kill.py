@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from cim.scope import Scope
 from cim.store import CityStore
 from tests.conftest import LOCAL_ORIGIN, OPEN_HOUSE, PROJECT_ROOT, TEKLA, make_city
 
@@ -91,10 +92,13 @@ def test_killed_import_leaves_no_process_and_no_change(ifc_dir: Path, tmp_path: 
     assert _wait_until(lambda: not any(_alive(pid) for pid in children), 10)
     assert _wait_until(lambda: not _holders(store_file), 10)
     with CityStore.open(city) as store:
-        assert store.sources() == [] and list(store.objects()) == []
+        assert (
+            store.sources(scope=Scope.everything()) == []
+            and list(store.objects(scope=Scope.everything())) == []
+        )
     done = _import([ifc_dir / OPEN_HOUSE], city)
     _, err = done.communicate(timeout=300)
     assert done.returncode == 0, err.decode()
     with CityStore.open(city) as store:
-        assert [s["source"] for s in store.sources()] == [OPEN_HOUSE]
-        assert len(list(store.objects())) > 0
+        assert [s["source"] for s in store.sources(scope=Scope.everything())] == [OPEN_HOUSE]
+        assert len(list(store.objects(scope=Scope.everything()))) > 0

@@ -12,6 +12,7 @@ from shapely.geometry import Polygon, box
 from bim import lods
 from bim.authoring import BuildingSpec, write_demo_building
 from bim.importer import import_ifc
+from cim.scope import Scope
 from tests.conftest import make_city
 
 
@@ -48,8 +49,11 @@ def test_import_stores_lods_for_each_building(tmp_path: Path) -> None:
     spec = BuildingSpec("Tower", 430760.0, 2557880.0, storeys=3, storey_height=3.5)
     store = make_city(tmp_path)
     import_ifc(store, write_demo_building(spec, tmp_path / "tower.ifc"))
-    building = store.objects(cls="IfcBuilding")[0]
-    block, shell = store.lods("LOD1")[building.id], store.lods("LOD2")[building.id]
+    building = store.objects(cls="IfcBuilding", scope=Scope.everything())[0]
+    block, shell = (
+        store.lods("LOD1", scope=Scope.everything())[building.id],
+        store.lods("LOD2", scope=Scope.everything())[building.id],
+    )
     assert block.vertices[:, 2].min() == pytest.approx(building.base_height)
     assert block.vertices[:, 2].max() == pytest.approx(building.top_height)
     assert building.footprint is not None

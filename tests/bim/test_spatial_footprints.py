@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bim.ingest import Gathered
+from cim.scope import Scope
 from tests.conftest import ImportedCity
 
 SPATIAL = {"IfcSite", "IfcBuilding", "IfcBuildingStorey", "IfcSpace"}
@@ -14,7 +15,7 @@ SPATIAL = {"IfcSite", "IfcBuilding", "IfcBuildingStorey", "IfcSpace"}
 def test_spatial_footprint_is_the_same_in_any_arrival_order(tekla_city: ImportedCity) -> None:
     footprints = [
         (o.id, o.footprint)
-        for o in tekla_city.store.objects()
+        for o in tekla_city.store.objects(scope=Scope.everything())
         if o.footprint is not None and o.cls not in SPATIAL
     ]
     forward = Gathered(footprints=list(footprints)).union()

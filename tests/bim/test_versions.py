@@ -9,6 +9,7 @@ import pytest
 from bim.authoring import BuildingSpec, write_demo_building
 from bim.errors import BimError
 from bim.importer import ImportOptions, import_ifc
+from cim.scope import Scope
 from cim.store import CityStore
 from tests.conftest import make_city, store_state, table_rows
 
@@ -24,17 +25,17 @@ def test_same_building_becomes_next_version_with_diff(tmp_path: Path, versions: 
     assert versions["wall"] in second.diff["changed_properties"]
     assert second.diff["changed_geometry"] == [versions["slab"]]
     assert second.diff["unchanged"] > 20
-    assert [s["source"] for s in store.sources()] == ["hall-v2.ifc"]
-    lineage = store.source_versions("hall-v2.ifc")
+    assert [s["source"] for s in store.sources(scope=Scope.everything())] == ["hall-v2.ifc"]
+    lineage = store.source_versions("hall-v2.ifc", scope=Scope.everything())
     assert [(v["source"], v["version"]) for v in lineage] == [
         ("hall-v1.ifc", 1),
         ("hall-v2.ifc", 2),
     ]
-    history = store.object_history(versions["removed"])
+    history = store.object_history(versions["removed"], scope=Scope.everything())
     assert [h["version"] for h in history] == [1]
     assert history[0]["object"].cls == "IfcWindow"
-    moved = store.object_history(versions["slab"])[0]["object"]
-    assert moved.digest != store.get_object(versions["slab"]).digest
+    moved = store.object_history(versions["slab"], scope=Scope.everything())[0]["object"]
+    assert moved.digest != store.get_object(versions["slab"], scope=Scope.everything()).digest
     store.close()
 
 
@@ -77,6 +78,6 @@ def test_failed_new_version_keeps_the_old_one(
         import_ifc(store, versions["v2"])
     assert store_state(store) == before
     reopened = CityStore.open(store.city_dir)
-    assert [s["version"] for s in reopened.sources()] == [1]
+    assert [s["version"] for s in reopened.sources(scope=Scope.everything())] == [1]
     reopened.close()
     store.close()

@@ -23,6 +23,7 @@ from cim.area import (
 )
 from cim.crs import transform_arrays
 from cim.gis import VectorOptions, import_vector
+from cim.scope import Scope
 from tests.conftest import make_city
 
 CRS = "EPSG:4547"
@@ -149,7 +150,7 @@ def test_the_city_extent_holds_footprints_without_meshes(tmp_path: Path) -> None
     frame.iloc[[1]].to_file(tmp_path / "blocks.gpkg", layer="blocks", driver="GPKG")
     import_vector(store, tmp_path / "roads.gpkg", VectorOptions(cls="road", id_field="ref"))
     import_vector(store, tmp_path / "blocks.gpkg", VectorOptions(id_field="ref"))
-    extent = city_extent(store)
+    extent = city_extent(store, scope=Scope.everything())
     assert extent.bounds == pytest.approx(road.union(box(*BOUNDS)).bounds)
     # the objects layer's extent, as GDAL and QGIS read it, follows what the imports added
     with sqlite3.connect(store.path) as conn:

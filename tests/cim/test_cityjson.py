@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from cim.cityjson import CityJsonError, import_cityjson
+from cim.scope import Scope
 from tests.conftest import make_city, table_rows
 from tests.oracles.tileset_check import check_tileset
 from tiles.tileset import write_tileset
@@ -30,9 +31,9 @@ def test_delft_objects_attributes_and_surfaces(cityjson_dir: Path, tmp_path: Pat
                                       "LandUse": 81, "GenericCityObject": 54, "Bridge": 3,
                                       "WaterBody": 3}  # fmt: skip
     assert report.without_geometry == []
-    building = store.objects(cls="Building")[0]
+    building = store.objects(cls="Building", scope=Scope.everything())[0]
     assert building.attributes and building.footprint is not None
-    extent = store.extent()
+    extent = store.extent(scope=Scope.everything())
     assert extent is not None and 84_000 < extent[0] < 86_000  # Delft in RD New
     assert check_tileset(write_tileset(store).tileset) == []
     store.close()
@@ -49,8 +50,8 @@ def test_rotterdam_lod2_needs_a_crs_and_keeps_roofs(cityjson_dir: Path, tmp_path
     store = make_city(tmp_path / "rd", RD_NEW)
     report = import_cityjson(store, path, crs=RD_NEW)
     assert report.objects_by_type == {"Building": 16}
-    building = store.objects(cls="Building")[0]
-    parts = store.meshes([building.id])[building.id]
+    building = store.objects(cls="Building", scope=Scope.everything())[0]
+    parts = store.meshes([building.id], scope=Scope.everything())[building.id]
     assert {"RoofSurface", "WallSurface", "GroundSurface"} <= {p.material.name for p in parts}
     document = json.loads(path.read_text())
     (geometry,) = document["CityObjects"][building.id]["geometry"]
@@ -62,7 +63,7 @@ def test_rotterdam_lod2_needs_a_crs_and_keeps_roofs(cityjson_dir: Path, tmp_path
 def test_reprojection_into_another_city_crs(cityjson_dir: Path, tmp_path: Path) -> None:
     store = make_city(tmp_path, "EPSG:25831")  # ETRS89 / UTM 31N covers Delft
     import_cityjson(store, cityjson_dir / "delft.city.json")
-    extent = store.extent()
+    extent = store.extent(scope=Scope.everything())
     assert extent is not None and 580_000 < extent[0] < 600_000 and extent[1] > 5_760_000
     store.close()
 
@@ -98,7 +99,7 @@ def test_holes_are_kept(tmp_path: Path) -> None:
     path.write_text(json.dumps(document))
     store = make_city(tmp_path, RD_NEW)
     import_cityjson(store, path)
-    (part,) = store.meshes(["plaza"])["plaza"]
+    (part,) = store.meshes(["plaza"], scope=Scope.everything())["plaza"]
     corners = part.vertices[part.faces]
     area = 0.5 * np.abs(
         np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])[:, 2]
@@ -161,7 +162,7 @@ def test_files_outside_the_city_crs_area_warn(cityjson_dir: Path, tmp_path: Path
     (warning,) = report.warnings
     assert "delft.city.json lands at lon 4.3" in warning and "lat 52.0" in warning
     assert "outside the area of use of EPSG:4547" in warning
-    assert guangzhou.sources()[0]["report"]["warnings"] == report.warnings
+    assert guangzhou.sources(scope=Scope.everything())[0]["report"]["warnings"] == report.warnings
     guangzhou.close()
     delft = make_city(tmp_path / "nl", RD_NEW)
     assert import_cityjson(delft, cityjson_dir / "delft.city.json").warnings == []

@@ -10,6 +10,7 @@ from shapely.geometry import box
 from bim.authoring import BuildingSpec, write_demo_building
 from bim.importer import import_ifc
 from cim.gis import VectorOptions, import_vector
+from cim.scope import Scope
 from tests.conftest import make_city
 from tests.oracles.tileset_check import feature_properties
 from tiles.tileset import write_tileset
@@ -35,18 +36,30 @@ def test_bim_replaces_the_gis_block_it_covers(tmp_path: Path) -> None:
     layer = _footprints(tmp_path)
     import_vector(store, layer, VectorOptions(id_field="ref"))
     report = import_ifc(store, write_demo_building(BuildingSpec("Hall", E, N), tmp_path / "h.ifc"))
-    building = store.objects(cls="IfcBuilding")[0]
+    building = store.objects(cls="IfcBuilding", scope=Scope.everything())[0]
     assert report.replaces_gis == {building.id: ["footprints:under"]}
-    assert store.get_object("footprints:under").attributes["replaced_by"] == building.id
+    assert (
+        store.get_object("footprints:under", scope=Scope.everything()).attributes["replaced_by"]
+        == building.id
+    )
     assert building.attributes["replaces"] == ["footprints:under"]
-    assert "replaced_by" not in store.get_object("footprints:beside").attributes
+    assert (
+        "replaced_by"
+        not in store.get_object("footprints:beside", scope=Scope.everything()).attributes
+    )
     summary = write_tileset(store)
     assert summary.excluded["replaced by BIM"] == 1
     ids = {row["id"] for path in summary.tileset.parent.glob("content/*.glb")
            for row in feature_properties(path)}  # fmt: skip
-    walls = {o.id for o in store.objects(cls="IfcWall", building_id=building.id)}
+    walls = {
+        o.id
+        for o in store.objects(cls="IfcWall", building_id=building.id, scope=Scope.everything())
+    }
     assert "footprints:under" not in ids and "footprints:away" in ids and walls <= ids
     again = import_vector(store, layer, VectorOptions(id_field="ref"))  # links survive re-imports
     assert again.conflated == 1
-    assert store.get_object("footprints:under").attributes["replaced_by"] == building.id
+    assert (
+        store.get_object("footprints:under", scope=Scope.everything()).attributes["replaced_by"]
+        == building.id
+    )
     store.close()

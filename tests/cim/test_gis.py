@@ -17,6 +17,7 @@ from cim.errors import CimError, CrsError
 from cim.extrude import extrude_footprints
 from cim.gis import GIS_BUILDING, GisError, VectorOptions, building_height, import_vector
 from cim.model import CityObject
+from cim.scope import Scope
 from cim.store import CityStore
 from tests.conftest import make_city, table_rows
 from tests.oracles.tileset_check import check_tileset
@@ -43,13 +44,13 @@ def test_buildings_from_geopackage_with_heights_counted(vector_dir: Path, tmp_pa
     assert report.heights["height"] == 17  # the MANIFEST: 17 non-null heights
     assert report.heights["levels"] > 100 and report.heights["default"] > 100
     assert all(item["reason"] for item in report.skipped)
-    buildings = store.objects(cls="building")
+    buildings = store.objects(cls="building", scope=Scope.everything())
     assert all(b.id.startswith("buildings:") for b in buildings)
-    extent = store.extent()
+    extent = store.extent(scope=Scope.everything())
     assert extent is not None and 385_000 < extent[0] < 387_000  # central Helsinki in TM35FIN
     with_levels = next(b for b in buildings if b.attributes["height_source"] == "levels")
     assert with_levels.top_height == pytest.approx(with_levels.attributes["building_levels"] * 3)
-    mesh = store.meshes([with_levels.id])[with_levels.id][0]
+    mesh = store.meshes([with_levels.id], scope=Scope.everything())[with_levels.id][0]
     assert mesh.vertices[:, 2].max() == pytest.approx(with_levels.top_height)
     assert check_tileset(write_tileset(store).tileset) == []
     store.close()
@@ -59,12 +60,19 @@ def test_reimport_keeps_ids_and_osm_pbf_matches(vector_dir: Path, tmp_path: Path
     store = make_city(tmp_path, FINNISH_CRS)
     options = VectorOptions(layer="buildings")
     import_vector(store, vector_dir / "helsinki_center_osm.gpkg", options)
-    first = {o.id for o in store.objects()}
+    first = {o.id for o in store.objects(scope=Scope.everything())}
     again = import_vector(store, vector_dir / "helsinki_center_osm.gpkg", options)
-    assert again.replaced_objects == len(first) and {o.id for o in store.objects()} == first
+    assert (
+        again.replaced_objects == len(first)
+        and {o.id for o in store.objects(scope=Scope.everything())} == first
+    )
     pbf = import_vector(store, vector_dir / "helsinki_center.osm.pbf",
                         VectorOptions(where="building IS NOT NULL"))  # fmt: skip
-    from_pbf = {o.id.split(":", 1)[1] for o in store.objects() if o.source == pbf.source}
+    from_pbf = {
+        o.id.split(":", 1)[1]
+        for o in store.objects(scope=Scope.everything())
+        if o.source == pbf.source
+    }
     assert from_pbf == {i.split(":", 1)[1] for i in first}  # same OSM ways and relations
     store.close()
 
@@ -74,9 +82,9 @@ def test_roads_become_surfaces_without_meshes(vector_dir: Path, tmp_path: Path) 
     report = import_vector(store, vector_dir / "helsinki_center_osm.gpkg",
                            VectorOptions(layer="roads", cls="road"))  # fmt: skip
     assert report.imported == 2504
-    road = store.objects(cls="road")[0]
+    road = store.objects(cls="road", scope=Scope.everything())[0]
     assert road.footprint is not None and road.footprint.area > 0
-    assert list(store.mesh_index()) == []
+    assert list(store.mesh_index(scope=Scope.everything())) == []
     store.close()
 
 
@@ -159,7 +167,7 @@ def test_flatgeobuf_and_geoparquet(
     assert report.features_read == 489 and report.imported > 470
     assert report.heights["height"] == 17
     assert all(o.id.startswith("buildings:way/") or o.id.startswith("buildings:relation/")
-               for o in store.objects(cls="building"))  # fmt: skip
+               for o in store.objects(cls="building", scope=Scope.everything()))  # fmt: skip
     store.close()
 
 
@@ -182,7 +190,7 @@ def test_explicit_levels_field_with_gaps_falls_through(
     assert report.fallbacks["levels: empty"] == report.heights["default"]
     assert report.fallbacks["height: empty"] == report.imported - 17
     assert report.warnings == []  # Helsinki lies in TM35FIN's area
-    buildings = store.objects(cls="building")
+    buildings = store.objects(cls="building", scope=Scope.everything())
     by_source = {b.attributes["height_source"] for b in buildings}
     assert by_source == {"height", "levels", "default"}
     for building in buildings:
@@ -221,7 +229,12 @@ def test_empty_ids_fall_back_and_repeated_ids_are_refused(tmp_path: Path) -> Non
     store = make_city(tmp_path, FINNISH_CRS)
     report = import_vector(store, path, VectorOptions(id_field="ref"))
     assert report.fallbacks["id: empty"] == 2
-    assert {o.id for o in store.objects()} == {"refs:a", "refs:2", "refs:c", "refs:4"}
+    assert {o.id for o in store.objects(scope=Scope.everything())} == {
+        "refs:a",
+        "refs:2",
+        "refs:c",
+        "refs:4",
+    }
     frame["ref"] = ["a", "b", "a", "d"]
     again = _write(frame, tmp_path / "again.gpkg", "GPKG")
     with pytest.raises(GisError, match=r"--id-field 'ref': 1 repeated values \(e.g. 'a'\)"):
@@ -237,7 +250,7 @@ def test_insane_heights_and_levels_are_reported_not_stored(tmp_path: Path) -> No
     path = _write(frame, tmp_path / "insane.gpkg", "GPKG")
     store = make_city(tmp_path, FINNISH_CRS)
     report = import_vector(store, path, VectorOptions(levels_field="building_levels"))
-    tops = {o.id: o.top_height for o in store.objects()}
+    tops = {o.id: o.top_height for o in store.objects(scope=Scope.everything())}
     assert tops == {"insane:1": 10.0, "insane:2": 12.0, "insane:3": 10.0, "insane:4": 10.0,
                     "insane:5": 30.0, "insane:6": 10.0}  # fmt: skip
     assert report.heights == {"height": 1, "levels": 1, "default": 4}
@@ -247,7 +260,7 @@ def test_insane_heights_and_levels_are_reported_not_stored(tmp_path: Path) -> No
     assert ("insane:1", "levels", "1000000000.0") in refused
     assert ("insane:3", "height", "inf") in refused and ("insane:4", "height", "2000.0") in refused
     assert ("insane:5", "levels", "1000000000.0") in refused  # refused though unused
-    extent = store.extent()
+    extent = store.extent(scope=Scope.everything())
     assert extent is not None and extent[5] <= 30.0
     store.close()
 
@@ -275,7 +288,7 @@ def test_layers_outside_the_city_crs_area_warn(vector_dir: Path, tmp_path: Path)
     (warning,) = report.warnings
     assert "lands at lon 24.9" in warning and "lat 60.1" in warning
     assert "outside the area of use of EPSG:4547" in warning
-    stored = guangzhou.sources()[0]["report"]
+    stored = guangzhou.sources(scope=Scope.everything())[0]["report"]
     assert stored["warnings"] == report.warnings
     guangzhou.close()
     lonlat = [box(24.94, 60.17, 24.9401, 60.1701), box(113.3, 23.1, 113.3001, 23.1001)]
@@ -349,7 +362,7 @@ def test_bulk_insert_fills_the_rtree_and_keeps_its_trigger(tmp_path: Path) -> No
     indexed = _rtree(store)
     assert len(indexed) == 5
     for object_id, *envelope in indexed:
-        x0, y0, x1, y1 = store.get_object(object_id).footprint.bounds  # type: ignore[union-attr]
+        x0, y0, x1, y1 = store.get_object(object_id, scope=Scope.everything()).footprint.bounds  # type: ignore[union-attr]
         assert envelope == pytest.approx([x0, x1, y0, y1], abs=0.01)
     with store.transaction() as writer:
         writer.add_object(CityObject("lone", "building", footprint=box(0, 0, 1, 1)))
@@ -402,8 +415,13 @@ def test_chunked_writes_store_the_same_city(
     import_vector(chunked, path, options)
 
     def state(store: CityStore) -> tuple[list[Any], list[Any]]:
-        objects = [(o.id, o.attributes, o.top_height, o.footprint.wkb) for o in store.objects()]
-        meshes = store.meshes([o.id for o in store.objects()])
+        objects = [
+            (o.id, o.attributes, o.top_height, o.footprint.wkb)
+            for o in store.objects(scope=Scope.everything())
+        ]
+        meshes = store.meshes(
+            [o.id for o in store.objects(scope=Scope.everything())], scope=Scope.everything()
+        )
         parts = [(k, p.vertices.tobytes(), p.faces.tobytes()) for k, v in sorted(meshes.items())
                  for p in v]  # fmt: skip
         return objects, parts

@@ -23,6 +23,7 @@ from cim.raster import (
     import_ortho,
     sample_heights,
 )
+from cim.scope import Scope
 from cim.store import CityStore
 from tests.conftest import shared_data_dir
 
@@ -68,9 +69,11 @@ def test_dem_is_stored_in_geographic_coordinates_covering_the_source(store: City
     np.testing.assert_allclose(heights, expected, atol=1.0)
     far = sample_heights(store.city_dir, CRS, np.array([[100000.0, 100000.0]]))
     assert np.isnan(far).all()
-    assert [s["kind"] for s in store.sources()] == ["dem"]
+    assert [s["kind"] for s in store.sources(scope=Scope.everything())] == ["dem"]
     import_dem(store, DEM)
-    assert [s["kind"] for s in store.sources()] == ["dem"], "a new DEM replaces the record"
+    assert [s["kind"] for s in store.sources(scope=Scope.everything())] == ["dem"], (
+        "a new DEM replaces the record"
+    )
 
 
 @pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")
@@ -111,12 +114,12 @@ def test_ortho_is_stored_in_web_mercator_with_alpha(tmp_path: Path) -> None:
 
 def test_buildings_are_set_on_the_dem(store: CityStore, tmp_path: Path) -> None:
     import_vector(store, squares_near_fort_worth(tmp_path), VectorOptions())
-    before = {o.id: o for o in store.objects(cls="building")}
-    meshes_before = store.meshes(before)
+    before = {o.id: o for o in store.objects(cls="building", scope=Scope.everything())}
+    meshes_before = store.meshes(before, scope=Scope.everything())
     report = import_dem(store, DEM)
     assert report.buildings_rebased == 2
-    after = {o.id: o for o in store.objects(cls="building")}
-    meshes_after = store.meshes(after)
+    after = {o.id: o for o in store.objects(cls="building", scope=Scope.everything())}
+    meshes_after = store.meshes(after, scope=Scope.everything())
     for object_id, obj in after.items():
         corners = shapely.get_coordinates(obj.footprint)
         expected = float(np.nanmin(sample_heights(store.city_dir, CRS, corners)))
@@ -145,8 +148,8 @@ def test_buildings_imported_after_the_dem_stand_on_it(store: CityStore, tmp_path
     assert report.grounded == 2  # the GIS import sets them on the DEM itself
     with store.transaction():
         assert ground_buildings(store) == 0  # nothing left to move
-    for obj in store.objects(cls="building"):
+    for obj in store.objects(cls="building", scope=Scope.everything()):
         expected = base_height_at(store.city_dir, CRS, obj.footprint)
         assert expected is not None and obj.base_height == pytest.approx(expected)
-        mesh = store.meshes([obj.id])[obj.id][0]
+        mesh = store.meshes([obj.id], scope=Scope.everything())[obj.id][0]
         assert mesh.vertices[:, 2].min() == pytest.approx(expected)

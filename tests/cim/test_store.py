@@ -25,6 +25,7 @@ from cim.errors import (
     QueryError,
 )
 from cim.model import CityObject, Material, MeshPart
+from cim.scope import Scope
 from cim.store import STORE_FILE, CityStore
 from tests.conftest import LOCAL_CRS, add_boxes, box_mesh, make_city, store_state, table_rows
 
@@ -42,9 +43,9 @@ def test_create_then_open(tmp_path: Path) -> None:
     assert store.crs == LOCAL_CRS
     assert store.srs_id == 4547
     assert store.name == "Tianhe district"
-    assert store.counts_by_class() == {}
-    assert store.extent() is None
-    assert store.sources() == []
+    assert store.counts_by_class(scope=Scope.everything()) == {}
+    assert store.extent(scope=Scope.everything()) is None
+    assert store.sources(scope=Scope.everything()) == []
     store.close()
     assert not (tmp_path / "tianhe" / "city.gpkg.partial").exists()
     with CityStore.open(tmp_path / "tianhe") as reopened:
@@ -133,7 +134,7 @@ def test_failed_transaction_leaves_the_store_as_it_was(tmp_path: Path) -> None:
     assert table_rows(store) == before_rows
     # the store still works after the rollback
     add_boxes(store, 1, source="after.ifc")
-    assert store.counts_by_class()["IfcWall"] == 7
+    assert store.counts_by_class(scope=Scope.everything())["IfcWall"] == 7
     store.close()
 
 
@@ -142,9 +143,9 @@ def test_remove_source_removes_objects_meshes_and_record(tmp_path: Path) -> None
     _fill(store)
     with store.transaction() as writer:
         assert writer.remove_source("second.ifc") == 2
-    assert store.counts_by_class() == {"IfcWall": 5}
-    assert [s["source"] for s in store.sources()] == ["first.ifc"]
-    assert "wall-1" not in {entry.object_id for entry in store.mesh_index()}
+    assert store.counts_by_class(scope=Scope.everything()) == {"IfcWall": 5}
+    assert [s["source"] for s in store.sources(scope=Scope.everything())] == ["first.ifc"]
+    assert "wall-1" not in {entry.object_id for entry in store.mesh_index(scope=Scope.everything())}
     store.close()
 
 
@@ -157,21 +158,25 @@ def test_duplicate_object_id_raises(tmp_path: Path) -> None:
     with pytest.raises(CimError, match="already exists"), store.transaction() as writer:
         writer.add_object(CityObject("twice", "IfcSlab", source="b.ifc"))
         writer.add_object(CityObject("twice", "IfcSlab", source="b.ifc"))
-    assert store.counts_by_class() == {"IfcWall": 2}
+    assert store.counts_by_class(scope=Scope.everything()) == {"IfcWall": 2}
     store.close()
 
 
 def test_objects_queries_and_ancestors(tmp_path: Path) -> None:
     store = make_city(tmp_path)
     _fill(store)
-    assert [o.id for o in store.objects(cls="IfcBuildingStorey")] == ["storey-1"]
-    assert [o.id for o in store.objects(parent_id="storey-1")] == ["wall-1"]
-    assert [o.id for o in store.ancestors("wall-1")] == ["storey-1"]
-    storey = store.get_object("storey-1")
+    assert [o.id for o in store.objects(cls="IfcBuildingStorey", scope=Scope.everything())] == [
+        "storey-1"
+    ]
+    assert [o.id for o in store.objects(parent_id="storey-1", scope=Scope.everything())] == [
+        "wall-1"
+    ]
+    assert [o.id for o in store.ancestors("wall-1", scope=Scope.everything())] == ["storey-1"]
+    storey = store.get_object("storey-1", scope=Scope.everything())
     assert storey.attributes == {"psets": {"Pset_BuildingStoreyCommon": {"AboveGround": True}}}
     assert (storey.base_height, storey.top_height) == (10.0, 14.0)
     with pytest.raises(ObjectNotFoundError, match="nope"):
-        store.get_object("nope")
+        store.get_object("nope", scope=Scope.everything())
     store.close()
 
 
@@ -203,7 +208,7 @@ def test_footprint_round_trip(
     store = make_city(tmp_path)
     with store.transaction() as writer:
         writer.add_object(CityObject("obj", "IfcSlab", source="s", footprint=footprint))
-    stored = store.get_object("obj").footprint
+    stored = store.get_object("obj", scope=Scope.everything()).footprint
     if expected == "none":
         assert stored is None
     else:
@@ -269,7 +274,7 @@ def test_mesh_round_trip_is_exact(tmp_path: Path) -> None:
     with store.transaction() as writer:
         writer.add_object(CityObject("obj", "IfcCurtainWall", "Facade", source="s"))
         writer.add_mesh("obj", parts)
-    loaded = store.meshes(["obj", "absent"])["obj"]
+    loaded = store.meshes(["obj", "absent"], scope=Scope.everything())["obj"]
     assert len(loaded) == 2
     for original, back in zip(parts, loaded, strict=True):
         assert back.material == original.material
@@ -277,20 +282,20 @@ def test_mesh_round_trip_is_exact(tmp_path: Path) -> None:
         assert np.array_equal(back.vertices, original.vertices)
         assert back.faces.dtype == np.uint32
         assert np.array_equal(back.faces, original.faces)
-    (entry,) = store.mesh_index()
+    (entry,) = store.mesh_index(scope=Scope.everything())
     assert (entry.object_id, entry.cls, entry.name) == ("obj", "IfcCurtainWall", "Facade")
     low = np.minimum(vertices.min(axis=0), (vertices[:10] + 0.5).min(axis=0))
     high = np.maximum(vertices.max(axis=0), (vertices[:10] + 0.5).max(axis=0))
     assert entry.bounds == (*low.tolist(), *high.tolist())
     assert entry.triangles == 43
-    assert store.extent() == entry.bounds
+    assert store.extent(scope=Scope.everything()) == entry.bounds
     store.close()
 
 
 def test_meshes_load_in_chunks(tmp_path: Path) -> None:
     store = make_city(tmp_path)
     ids = add_boxes(store, 1203)
-    meshes = store.meshes(ids)
+    meshes = store.meshes(ids, scope=Scope.everything())
     assert sorted(meshes) == sorted(ids)
     assert all(len(parts) == 1 and len(parts[0].faces) == 12 for parts in meshes.values())
     store.close()
@@ -397,25 +402,37 @@ def test_typed_rows_for_search_values_and_the_tiler(tmp_path: Path) -> None:
         writer.add_object(CityObject("b-1", "IfcBuilding", "Hall_1%", source="third.ifc",
                                      attributes={"addr:street": "Tianhe Road"}))  # fmt: skip
         writer.add_lod("b-1", "LOD1", "third.ifc", 3.0, box_mesh((X0, Y0, 0), (X0 + 1, Y0 + 1, 3)))
-    records = {r.id: r for r in store.records()}
+    records = {r.id: r for r in store.records(scope=Scope.everything())}
     storey = records["storey-1"]
     assert (storey.cls, storey.name, storey.base_height, storey.top_height) == (
         "IfcBuildingStorey", "Ground floor", 10.0, 14.0)  # fmt: skip
     assert storey.attributes()["psets"]["Pset_BuildingStoreyCommon"]["AboveGround"] is True
-    assert [r.id for r in store.records(["wall-1", "b-1", "missing"])] == ["wall-1", "b-1"]
-    assert {r.id for r in store.records(cls="IfcWall")} == {"wall-1"} | {
+    assert [
+        r.id for r in store.records(["wall-1", "b-1", "missing"], scope=Scope.everything())
+    ] == ["wall-1", "b-1"]
+    assert {r.id for r in store.records(cls="IfcWall", scope=Scope.everything())} == {"wall-1"} | {
         f"first.ifc-{i}" for i in range(5)}  # fmt: skip
-    assert [r.id for r in store.text_matches("tianhe road")] == ["b-1"]  # attributes, any case
-    assert [r.id for r in store.text_matches("_1%")] == ["b-1"]  # LIKE wildcards are literal
-    assert [r.id for r in store.text_matches("%")] == ["b-1"]
-    rows = list(store.tile_rows([records["wall-1"].fid, records["first.ifc-0"].fid]))
+    assert [r.id for r in store.text_matches("tianhe road", scope=Scope.everything())] == [
+        "b-1"
+    ]  # attributes, any case
+    assert [r.id for r in store.text_matches("_1%", scope=Scope.everything())] == [
+        "b-1"
+    ]  # LIKE wildcards are literal
+    assert [r.id for r in store.text_matches("%", scope=Scope.everything())] == ["b-1"]
+    rows = list(
+        store.tile_rows(
+            [records["wall-1"].fid, records["first.ifc-0"].fid], scope=Scope.everything()
+        )
+    )
     assert [row.record.id for row in rows] == ["first.ifc-0", "wall-1"]  # row id order
     wall = rows[1]
     assert wall.mesh.triangle_count == 12 and len(wall.mesh.vertices) == 8 * 24
     assert json.loads(wall.mesh.material)["name"] == "grey"
     assert wall.footprint() is None and wall.record.content()[0] == "wall-1"
-    assert store.building_records(["b-1", "nope"])["b-1"].name == "Hall_1%"
-    lod = store.lod_blobs(["b-1", "nope"], "LOD1")
+    assert (
+        store.building_records(["b-1", "nope"], scope=Scope.everything())["b-1"].name == "Hall_1%"
+    )
+    lod = store.lod_blobs(["b-1", "nope"], "LOD1", scope=Scope.everything())
     assert list(lod) == ["b-1"] and lod["b-1"].triangle_count == 12
     store.close()
 
@@ -440,8 +457,11 @@ def test_encoding_many_footprints_matches_encoding_one_at_a_time() -> None:
 def test_pages_past_what_sqlite_counts_are_refused_clearly(tmp_path: Path) -> None:
     store = make_city(tmp_path)
     add_boxes(store, 3)
-    assert [o.id for o in store.objects(limit=2, offset=1)] == ["synthetic-1", "synthetic-2"]
+    assert [o.id for o in store.objects(limit=2, offset=1, scope=Scope.everything())] == [
+        "synthetic-1",
+        "synthetic-2",
+    ]
     for limit, offset in ((2, 2**63), (2**63, 0), (2, -1)):
         with pytest.raises(QueryError, match="2\\^63"):
-            store.objects(limit=limit, offset=offset)
+            store.objects(limit=limit, offset=offset, scope=Scope.everything())
     store.close()

@@ -18,6 +18,7 @@ from shapely.geometry import MultiPolygon, Polygon
 from cim import gpkg, store_rtree
 from cim.errors import CimError, QueryError
 from cim.model import CityObject
+from cim.scope import Scope
 from cim.store import STORE_FILE, CityStore
 from cim.store_rows import Box
 from tests.conftest import box_mesh, make_city
@@ -114,7 +115,7 @@ def test_writes_keep_the_index_right(tmp_path: Path) -> None:
     index = _index(store)
     assert set(index) == {fids[f"grid-{i}"] for i in range(4)}
     for i in range(4):
-        footprint = store.get_object(f"grid-{i}").footprint
+        footprint = store.get_object(f"grid-{i}", scope=Scope.everything()).footprint
         assert footprint is not None and _encloses(index[fids[f"grid-{i}"]], footprint.bounds)
 
     conn = _raw(store)  # geometry updates, as another GeoPackage writer would make them
@@ -181,17 +182,30 @@ def test_box_queries_go_through_the_index(tmp_path: Path) -> None:
     store = make_city(tmp_path)
     _grid(store, 30)
     box = (X0 - 1, Y0 - 1, X0 + 31, Y0 + 11)
-    assert [o.id for o in store.objects_in_box("building", box)] == ["grid-0", "grid-1"]
-    assert [o.id for o in store.objects_in_box(None, Box(*box))] == ["grid-0", "grid-1"]
+    assert [o.id for o in store.objects_in_box("building", box, scope=Scope.everything())] == [
+        "grid-0",
+        "grid-1",
+    ]
+    assert [o.id for o in store.objects_in_box(None, Box(*box), scope=Scope.everything())] == [
+        "grid-0",
+        "grid-1",
+    ]
     conn = _raw(store)  # an object missing from the index is not found by a box
     try:
         conn.execute(f"DELETE FROM {RTREE} WHERE id = ?", (_fids(store)["grid-1"],))
     finally:
         conn.close()
-    assert [o.id for o in store.objects_in_box("building", box)] == ["grid-0"]
-    assert len(store.objects_in_box("building", None)) == 30
+    assert [o.id for o in store.objects_in_box("building", box, scope=Scope.everything())] == [
+        "grid-0"
+    ]
+    assert len(store.objects_in_box("building", None, scope=Scope.everything())) == 30
     # exact: the index's rounding never adds an object whose envelope misses the box
-    assert store.objects_in_box("building", (X0 + 10.01, Y0, X0 + 19.99, Y0 + 5)) == []
+    assert (
+        store.objects_in_box(
+            "building", (X0 + 10.01, Y0, X0 + 19.99, Y0 + 5), scope=Scope.everything()
+        )
+        == []
+    )
     store.close()
 
 
@@ -205,28 +219,44 @@ def test_a_bad_box_is_refused(tmp_path: Path, box: tuple[float, float, float, fl
     store = make_city(tmp_path)
     _grid(store, 3)
     with pytest.raises(QueryError, match="bounding box"):
-        store.objects_in_box("building", box)
+        store.objects_in_box("building", box, scope=Scope.everything())
     store.close()
 
 
 def test_feature_pages_count_filter_and_page_in_sql(tmp_path: Path) -> None:
     store = make_city(tmp_path)
     _grid(store, 30)
-    page = store.feature_page("building", limit=7, offset=21)
+    page = store.feature_page("building", limit=7, offset=21, scope=Scope.everything())
     assert page.matched == 30 and [o.id for o in page.items] == [f"grid-{i}" for i in range(21, 28)]
     assert page.has_next
-    last = store.feature_page("building", limit=7, offset=28)
+    last = store.feature_page("building", limit=7, offset=28, scope=Scope.everything())
     assert [o.id for o in last.items] == ["grid-28", "grid-29"] and not last.has_next
     box = Box(X0 - 1, Y0 - 1, X0 + 200, Y0 + 11)  # the first row of ten
-    offices = store.feature_page("building", box, {"use": "office"}, limit=100)
+    offices = store.feature_page(
+        "building", box, {"use": "office"}, limit=100, scope=Scope.everything()
+    )
     assert [o.id for o in offices.items] == [f"grid-{i}" for i in (1, 3, 5, 7, 9)]
-    assert store.feature_page("building", None, {"levels": "3"}).matched == 7  # integers
-    assert store.feature_page("building", None, {"height": "7.0"}).matched == 10  # reals
-    assert store.feature_page("building", None, {"listed": "true"}).matched == 6  # booleans
-    assert store.feature_page("building", None, {"name": "block 4"}).matched == 1  # columns
-    assert store.feature_page("building", None, {"nothing": "x"}).matched == 0
+    assert (
+        store.feature_page("building", None, {"levels": "3"}, scope=Scope.everything()).matched == 7
+    )  # integers
+    assert (
+        store.feature_page("building", None, {"height": "7.0"}, scope=Scope.everything()).matched
+        == 10
+    )  # reals
+    assert (
+        store.feature_page("building", None, {"listed": "true"}, scope=Scope.everything()).matched
+        == 6
+    )  # booleans
+    assert (
+        store.feature_page("building", None, {"name": "block 4"}, scope=Scope.everything()).matched
+        == 1
+    )  # columns
+    assert (
+        store.feature_page("building", None, {"nothing": "x"}, scope=Scope.everything()).matched
+        == 0
+    )
     with pytest.raises(QueryError, match="2\\^63"):
-        store.feature_page("building", offset=2**63)
+        store.feature_page("building", offset=2**63, scope=Scope.everything())
     store.close()
 
 
@@ -236,7 +266,7 @@ def test_class_extents_come_from_the_index(tmp_path: Path) -> None:
     with store.transaction() as writer:
         writer.add_object(CityObject("road-1", "road", source="roads",
                                      footprint=_square(X0 - 100, Y0 - 100, 3.0)))  # fmt: skip
-    extents = store.class_extents()
+    extents = store.class_extents(scope=Scope.everything())
     assert set(extents) == {"building", "road"}
     building = extents["building"]
     expected = (X0, Y0, X0 + 190, Y0 + 30)
@@ -254,7 +284,10 @@ def test_a_bulk_load_fills_the_index_in_one_statement(tmp_path: Path) -> None:
     index = _index(store)
     assert set(index) == set(fids.values())
     assert _encloses(index[fids["bulk-299"]], _square(X0 + 180, Y0 + 580, 10.0).bounds)
-    assert len(store.objects_in_box("building", (X0, Y0, X0 + 5, Y0 + 5))) == 2
+    assert (
+        len(store.objects_in_box("building", (X0, Y0, X0 + 5, Y0 + 5), scope=Scope.everything()))
+        == 2
+    )
     # the trigger is back: one object added the usual way is indexed too
     with store.transaction() as writer:
         writer.add_object(CityObject("late", "building", source="late",
@@ -331,10 +364,16 @@ def test_a_store_of_format_2_gets_its_index_when_opened(tmp_path: Path) -> None:
             conn.close()
         assert (version, journal) == (gpkg.FORMAT_VERSION, "wal")
         assert set(_index(upgraded)) == set(_fids(upgraded).values())
-        assert [o.id for o in upgraded.objects_in_box("building", (X0, Y0, X0 + 1, Y0 + 1))] == [
-            "grid-0"
-        ]
-        assert upgraded.meshes(["grid-0"])["grid-0"][0].faces.shape == (12, 3)
+        assert [
+            o.id
+            for o in upgraded.objects_in_box(
+                "building", (X0, Y0, X0 + 1, Y0 + 1), scope=Scope.everything()
+            )
+        ] == ["grid-0"]
+        assert upgraded.meshes(["grid-0"], scope=Scope.everything())["grid-0"][0].faces.shape == (
+            12,
+            3,
+        )
     has_index = _ogr(str(path), "-sql", "SELECT HasSpatialIndex('city_objects', 'geom')")
     assert "HasSpatialIndex (Integer) = 1" in has_index.stdout
     with CityStore.open(tmp_path / "city") as again:  # the second opening changes nothing

@@ -10,6 +10,7 @@ from shapely.geometry import box
 
 from cim import search, vocabulary
 from cim.model import CityObject
+from cim.scope import Scope
 from tests.conftest import make_city
 from tiles.properties import feature_row
 
@@ -55,7 +56,7 @@ def test_tiles_and_the_values_api_derive_the_same_value(described: Path, attribu
     from cim.store import CityStore
 
     with CityStore.open(described) as store:
-        api = search.values(store, attribute, per_building=True)
+        api = search.values(store, attribute, per_building=True, scope=Scope.everything())
     tiles = {}
     for object_id, (cls, attributes) in BUILDINGS.items():
         tiles[object_id] = feature_row(object_id, cls, "", object_id, None, 0.0, 20.0, attributes)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from cim.scope import Scope
 from cim.store import CityStore
 from tests.conftest import ImportedCity, copy_city
 from tests.oracles.tileset_check import check_tileset
@@ -59,7 +60,11 @@ def test_batch_tables_hold_every_element_and_glbs_validate(
         path = tmp_path / f"{len(glbs)}.glb"
         path.write_bytes(glb)
         glbs.append(path)
-    expected = {e.object_id for e in b3dm_city.mesh_index() if e.cls not in DEFAULT_EXCLUDED}
+    expected = {
+        e.object_id
+        for e in b3dm_city.mesh_index(scope=Scope.everything())
+        if e.cls not in DEFAULT_EXCLUDED
+    }
     assert sorted(ids) == sorted(expected)
     report = validate_glbs(glbs, tmp_path)
     assert all(r["numErrors"] == 0 for r in report.values()), report

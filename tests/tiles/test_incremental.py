@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from api.cli import app
 from bim.authoring import BuildingSpec, write_demo_building
 from bim.importer import import_ifc
+from cim.scope import Scope
 from cim.store import CityStore
 from cim.store_sqlite import WAL_FILES
 from tests.conftest import make_city
@@ -62,7 +63,7 @@ def test_changing_one_block_rewrites_its_leaf_and_ancestors_only(tmp_path: Path)
     assert manifest["changes"]["purge"] == []
 
     target = "blocks:123"
-    obj = store.get_object(target)
+    obj = store.get_object(target, scope=Scope.everything())
     with store.transaction() as writer:
         writer.set_attributes(target, {**obj.attributes, "use": "hospital"})
     third = write_tileset(store, OPTIONS)
@@ -121,7 +122,7 @@ def test_reimporting_one_building_rewrites_only_its_tiles(
     before = _files(folder)
     with CityStore.open(city) as store:
         import_ifc(store, [versions["v2"]])
-        annex = store.objects(cls="IfcBuilding")
+        annex = store.objects(cls="IfcBuilding", scope=Scope.everything())
         annex_id = next(b.id for b in annex if b.name == "Annex")
     result = runner.invoke(app, ["tile", "--city", str(city), "--max-features", "60"])
     assert result.exit_code == 0, result.output

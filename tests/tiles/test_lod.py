@@ -13,6 +13,7 @@ import pytest
 from scipy.spatial import cKDTree
 
 from cim.crs import LocalFrame
+from cim.scope import Scope
 from cim.store import CityStore
 from tests.conftest import ImportedCity, add_boxes, copy_city, make_city
 from tests.oracles.glb_check import _node_matrix, _read_accessor, read_glb
@@ -52,7 +53,7 @@ def blocks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tree]:
 
 def _sizes(store: CityStore) -> dict[str, float]:
     return {e.object_id: float(np.linalg.norm(np.subtract(e.bounds[3:], e.bounds[:3])))
-            for e in store.mesh_index()}  # fmt: skip
+            for e in store.mesh_index(scope=Scope.everything())}  # fmt: skip
 
 
 def test_the_hierarchy_is_valid_and_replaces(blocks: Tree) -> None:
@@ -106,7 +107,7 @@ def test_leaves_hold_every_block_once_with_its_attributes(blocks: Tree) -> None:
     assert block["class"] == "building"
     assert block["use"] == "office"
     assert block["year"] == 1957
-    obj = blocks.store.get_object("blocks:7")
+    obj = blocks.store.get_object("blocks:7", scope=Scope.everything())
     assert block["height"] == pytest.approx(obj.top_height - obj.base_height, abs=1e-4)
 
 
@@ -118,7 +119,7 @@ def test_quantized_positions_land_within_a_step_of_the_model(blocks: Tree) -> No
     assert "KHR_mesh_quantization" in document["extensionsRequired"]
     matrix = _node_matrix(document["nodes"][0])
     ids = [row["id"] for row in feature_properties(blocks.folder / leaf["content"]["uri"])]
-    meshes = blocks.store.meshes(ids)
+    meshes = blocks.store.meshes(ids, scope=Scope.everything())
     model = frame.to_local(np.concatenate([p.vertices for parts in meshes.values() for p in parts]))
     step = np.asarray(document["nodes"][0]["scale"])
     for primitive in document["meshes"][0]["primitives"]:
@@ -135,28 +136,37 @@ def test_a_bim_building_coarse_error_is_its_measured_lod_deviation(
     fzk_city: ImportedCity, tmp_path: Path
 ) -> None:
     store = copy_city(fzk_city.store, tmp_path / "city")
-    extent = store.extent()
+    extent = store.extent(scope=Scope.everything())
     assert extent is not None
     add_boxes(store, 40, origin=(extent[3] + 10.0, extent[1], extent[2]))  # standalone objects
     summary = write_tileset(store, TilingOptions(max_features=20))
     assert check_tileset(summary.tileset) == []
     document = json.loads(summary.tileset.read_text())
-    building = store.objects(cls="IfcBuilding")[0]
+    building = store.objects(cls="IfcBuilding", scope=Scope.everything())[0]
     holders = [t for t in walk(document["root"]) if t["geometricError"] > 0 and "content" in t
                and building.id in {r["id"] for r in feature_properties(
                    summary.tileset.parent / t["content"]["uri"])}]  # fmt: skip
     assert holders, "no coarse tile draws the building"
-    elements = [e.object_id for e in store.mesh_index()
-                if e.cls not in TilingOptions().excluded_classes and e.object_id != building.id
-                and store.get_object(e.object_id).building_id == building.id]  # fmt: skip
-    full = [(p.vertices, p.faces) for parts in store.meshes(elements).values() for p in parts]
+    everything = Scope.everything()
+    elements = [
+        e.object_id
+        for e in store.mesh_index(scope=everything)
+        if e.cls not in TilingOptions().excluded_classes
+        and e.object_id != building.id
+        and store.get_object(e.object_id, scope=everything).building_id == building.id
+    ]
+    full = [
+        (p.vertices, p.faces)
+        for parts in store.meshes(elements, scope=Scope.everything()).values()
+        for p in parts
+    ]
     for lod in ("LOD1", "LOD2"):
-        mesh = store.lods(lod)[building.id]
+        mesh = store.lods(lod, scope=Scope.everything())[building.id]
         measured = deviation((mesh.vertices, mesh.faces), full)
         assert 0.05 < measured < 15.0  # a house: its blocks miss the roof by metres, not more
     errors = [t["geometricError"] for t in holders]
-    lod2 = deviation((store.lods("LOD2")[building.id].vertices,
-                      store.lods("LOD2")[building.id].faces), full)  # fmt: skip
+    lod2_mesh = store.lods("LOD2", scope=everything)[building.id]
+    lod2 = deviation((lod2_mesh.vertices, lod2_mesh.faces), full)
     assert min(errors) >= lod2 - 1e-6
     store.close()
 

@@ -17,6 +17,7 @@ import pytest
 from pyproj import Transformer
 
 import tiles.content
+from cim.scope import Scope
 from cim.store import CityStore
 from cim.store_sqlite import WAL_FILES
 from tests.conftest import (
@@ -137,13 +138,13 @@ def test_glbs_pass_the_khronos_validator(tiled: TiledCity, tmp_path: Path) -> No
 
 
 def test_every_meshed_object_is_a_leaf_feature_exactly_once(tiled: TiledCity) -> None:
-    entries = list(tiled.store.mesh_index())
+    entries = list(tiled.store.mesh_index(scope=Scope.everything()))
     expected = {e.object_id for e in entries if e.cls not in DEFAULT_EXCLUDED}
     rows = [row for glb in leaf_contents(tiled.tileset.parent) for row in feature_properties(glb)]
     counts = Counter(row["id"] for row in rows)
     assert [key for key, n in counts.items() if n > 1] == []
     assert set(counts) == expected
-    objects = {o.id: o for o in tiled.store.objects()}
+    objects = {o.id: o for o in tiled.store.objects(scope=Scope.everything())}
     for row in rows:
         assert row["class"] == objects[row["id"]].cls
         assert row.get("name", "") == objects[row["id"]].name
@@ -169,7 +170,9 @@ def test_summary_and_manifest_match_the_files(tiled: TiledCity) -> None:
     manifest = json.loads((tiled.tileset.parent / "manifest.json").read_text())
     assert sorted(manifest["files"]) == sorted(f"content/{p.name}" for p in glbs)
     assert sum(f["triangles"] for f in manifest["files"].values()) == tiled.summary.triangles
-    meshed = [e for e in tiled.store.mesh_index() if e.cls not in DEFAULT_EXCLUDED]
+    meshed = [
+        e for e in tiled.store.mesh_index(scope=Scope.everything()) if e.cls not in DEFAULT_EXCLUDED
+    ]
     leaves = {f"content/{p.name}" for p in leaf_contents(tiled.tileset.parent)}
     leaf_triangles = sum(f["triangles"] for uri, f in manifest["files"].items() if uri in leaves)
     assert leaf_triangles == sum(e.triangles for e in meshed)
@@ -199,7 +202,7 @@ def test_root_transform_is_an_ecef_frame_at_the_city(tiled: TiledCity) -> None:
     lon, lat, height = Transformer.from_crs("EPSG:4978", "EPSG:4979", always_xy=True).transform(
         *centre_ecef
     )
-    extent = tiled.store.extent()
+    extent = tiled.store.extent(scope=Scope.everything())
     assert extent is not None
     to_geo = Transformer.from_crs(tiled.store.crs, "EPSG:4326", always_xy=True)
     city_lon, city_lat = to_geo.transform((extent[0] + extent[3]) / 2, (extent[1] + extent[4]) / 2)

@@ -1,0 +1,273 @@
+"""Every route answers within the caller's jurisdiction: a town's user gets 404 for another
+town's objects, sources and jobs and sees none of them in lists, searches, statistics and
+OGC items; the province sees both towns; and every route depends on the caller's scope
+unless it is one of the few public ones."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import fastapi.routing
+import pytest
+from fastapi import FastAPI, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from starlette.routing import BaseRoute
+
+from api.app import create_app
+from api.deps import caller_scope
+from api.jobs import JobQueue
+from cim.crs import transformer
+from cim.scope import Scope
+from tests.scoped_city import (
+    PLACES,
+    PROVINCE,
+    TOWN_A,
+    TOWN_B,
+    ScopedCity,
+    build_scoped_city,
+)
+
+# Routes anyone may reach: liveness, the API's description, and the generated files (tiles,
+# terrain, imagery), which carry no attributes; signing in is public too.
+PUBLIC_ROUTES = {
+    "/api/health",
+    "/openapi.json",
+    "/docs",
+    "/docs/oauth2-redirect",
+    "/redoc",
+    "/tiles/{path}",
+    "/terrain/{path}",
+    "/imagery/{z}/{x}/{y}.png",
+    "/api/auth/token",
+    "/api/auth/refresh",
+}
+# What town A's user must never see of town B: ids, names, sources, its only class.
+B_MARKERS = ("B-site", "B-bldg", "B-storey", "B-wall", "B-roof", "blocks.gpkg:B", "B Hall",
+             "b2.ifc", "b.ifc", "IfcRoof", "far.gpkg")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory: pytest.TempPathFactory) -> ScopedCity:
+    return build_scoped_city(tmp_path_factory.mktemp("scoped-api") / "city")
+
+
+@pytest.fixture(scope="module")
+def jobs(city: ScopedCity) -> dict[str, str]:
+    """A queued job of each town and one without a jurisdiction: their ids."""
+    queue = JobQueue(city.folder)
+    return {
+        key: queue.submit("tile", {}, jurisdiction=code).id
+        for key, code in (("A", TOWN_A), ("B", TOWN_B), ("none", None))
+    }
+
+
+def _scope_of_request(request: Request) -> Scope:
+    """The scope the test client plays (header ``X-Test-Jurisdiction``; none: everything)."""
+    code = request.headers.get("x-test-jurisdiction")
+    return Scope.everything() if code is None else Scope.of(code)
+
+
+@pytest.fixture(scope="module")
+def app(city: ScopedCity) -> FastAPI:
+    app = create_app(city.folder, worker=False)
+    app.dependency_overrides[caller_scope] = _scope_of_request
+    return app
+
+
+@pytest.fixture()
+def town_a(app: FastAPI) -> TestClient:
+    return TestClient(app, headers={"X-Test-Jurisdiction": TOWN_A})
+
+
+@pytest.fixture()
+def town_b(app: FastAPI) -> TestClient:
+    return TestClient(app, headers={"X-Test-Jurisdiction": TOWN_B})
+
+
+@pytest.fixture()
+def province(app: FastAPI) -> TestClient:
+    return TestClient(app, headers={"X-Test-Jurisdiction": PROVINCE})
+
+
+def _read_routes(app: FastAPI) -> list[tuple[str, dict[str, Any]]]:
+    """The GET operations of the OpenAPI document, less the public ones."""
+    paths = app.openapi()["paths"]
+    return [(path, item["get"]) for path, item in paths.items()
+            if "get" in item and path not in PUBLIC_ROUTES]  # fmt: skip
+
+
+def _url(path: str, operation: dict[str, Any], jobs: dict[str, str]) -> str:
+    """``path`` with its parameters naming town B's things, and its required queries."""
+    values = {"object_id": "B-wall", "feature_id": "B-roof", "collection_id": "IfcRoof",
+              "source": "b2.ifc", "job_id": jobs["B"]}  # fmt: skip
+    queries = {"q": "Hall"}
+    url = path
+    required = []
+    for parameter in operation.get("parameters", []):
+        name, place = parameter["name"], parameter["in"]
+        if place == "path":
+            assert name in values, f"{path}: give the test a town B value for {{{name}}}"
+            url = url.replace(f"{{{name}}}", values[name])
+        elif place == "query" and parameter.get("required"):
+            assert name in queries, f"{path}: give the test a value for ?{name}="
+            required.append(f"{name}={queries[name]}")
+    return url + ("?" + "&".join(required) if required else "")
+
+
+def test_every_read_route_hides_another_towns_things(
+    app: FastAPI, town_a: TestClient, jobs: dict[str, str]
+) -> None:
+    routes = _read_routes(app)
+    assert len(routes) >= 20  # objects, search, stats, sources, jobs, OGC ...
+    for path, operation in routes:
+        url = _url(path, operation, jobs)
+        response = town_a.get(url)
+        expected = 404 if "{" in path else 200
+        assert response.status_code == expected, (url, response.text[:300])
+        # a 404 may echo what was asked for, nothing else
+        markers = [m for m in (*B_MARKERS, jobs["B"]) if m not in url]
+        leaked = [marker for marker in markers if marker in response.text]
+        assert not leaked, (url, leaked)
+
+
+def test_town_b_reads_what_town_a_is_refused(
+    app: FastAPI, town_b: TestClient, jobs: dict[str, str]
+) -> None:
+    for path, operation in _read_routes(app):
+        if "{" in path:
+            url = _url(path, operation, jobs)
+            response = town_b.get(url)
+            assert response.status_code == 200, (url, response.text[:300])
+
+
+def test_lists_show_the_towns_own_things(
+    city: ScopedCity, town_a: TestClient, province: TestClient, jobs: dict[str, str]
+) -> None:
+    listed = town_a.get("/api/objects", params={"limit": 1000}).json()
+    assert {o["id"] for o in listed["objects"]} == city.ids["A"]
+    assert listed["total"] == len(city.ids["A"])
+    assert town_a.get("/api/city").json()["object_count"] == len(city.ids["A"])
+    assert {s["source"] for s in town_a.get("/api/sources").json()} == {"a.ifc", "blocks.gpkg"}
+    blocks = [s for s in town_a.get("/api/sources").json() if s["source"] == "blocks.gpkg"]
+    assert blocks[0]["objects"] == 1  # of the layer's two buildings, one lies in town A
+    assert {j["id"] for j in town_a.get("/api/jobs").json()["jobs"]} >= {jobs["A"]}
+    assert jobs["none"] not in town_a.get("/api/jobs").text
+    assert town_a.get(f"/api/jobs/{jobs['none']}").status_code == 404
+    hits = town_a.get("/api/search", params={"q": "Hall", "limit": 200}).json()["results"]
+    assert {h["id"] for h in hits} == city.ids["A"]
+    everyone = province.get("/api/objects", params={"limit": 1000}).json()
+    assert {o["id"] for o in everyone["objects"]} == city.ids["A"] | city.ids["B"]
+    province_jobs = {j["id"] for j in province.get("/api/jobs").json()["jobs"]}
+    assert {jobs["A"], jobs["B"]} <= province_jobs and jobs["none"] not in province_jobs
+
+
+def test_ogc_items_and_collections_are_the_towns(
+    city: ScopedCity, town_a: TestClient, province: TestClient
+) -> None:
+    items = town_a.get("/ogc/collections/building/items", params={"limit": 100}).json()
+    assert [f["id"] for f in items["features"]] == ["blocks.gpkg:A"]
+    assert items["numberMatched"] == 1
+    both = province.get("/ogc/collections/building/items", params={"limit": 100}).json()
+    assert {f["id"] for f in both["features"]} == {"blocks.gpkg:A", "blocks.gpkg:B"}
+    collections = {c["id"] for c in town_a.get("/ogc/collections").json()["collections"]}
+    assert "IfcRoof" not in collections and "building" in collections
+    a_box = town_a.get("/ogc/collections/building").json()["extent"]["spatial"]["bbox"][0]
+    all_box = province.get("/ogc/collections/building").json()["extent"]["spatial"]["bbox"][0]
+    assert a_box[2] < all_box[2]  # town B lies east of town A
+    refused = town_a.get("/ogc/collections/building/items/blocks.gpkg:B")
+    assert refused.status_code == 404
+    assert province.get("/ogc/collections/building/items/blocks.gpkg:B").status_code == 200
+
+
+def _polygon_around_both_towns() -> dict[str, Any]:
+    (ax, ay), (bx, _) = PLACES["A"], PLACES["B"]
+    to_lonlat = transformer("EPSG:4547", "EPSG:4326")
+    corners = [(ax - 100, ay - 100), (bx + 200, ay - 100), (bx + 200, ay + 200),
+               (ax - 100, ay + 200)]  # fmt: skip
+    ring = [list(to_lonlat.transform(x, y)) for x, y in corners]
+    return {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}
+
+
+def test_posted_reads_stay_in_the_town(
+    city: ScopedCity, town_a: TestClient, province: TestClient
+) -> None:
+    polygon = _polygon_around_both_towns()
+    found = town_a.post("/api/objects/query", json={"polygon": polygon, "limit": 100}).json()
+    assert {o["id"] for o in found["objects"]} == city.ids["A"]
+    assert found["total"] == len(city.ids["A"])
+    everything = town_a.post("/api/objects/query", json={}).json()
+    assert {o["id"] for o in everything["objects"]} == city.ids["A"]
+    values = town_a.post("/api/objects/values", json={"attribute": "height"}).json()
+    assert set(values["values"]) <= city.ids["A"] and values["count"] > 0
+    asked = town_a.post("/api/objects/values", json={"attribute": "height", "ids": ["B-wall"]})
+    assert asked.json()["values"] == {}
+    assert town_a.post("/api/stats", json=polygon).json()["buildings"] == 2
+    assert province.post("/api/stats", json=polygon).json()["buildings"] == 4
+    assert town_a.get("/api/stats").json()["buildings"] == 2
+    assert province.get("/api/stats").json()["buildings"] == 4
+    assert town_a.get("/api/stats", params={"district": "B-site"}).status_code == 404
+    assert town_a.get("/api/stats", params={"district": "A-bldg"}).json()["buildings"] == 1
+
+
+def test_a_tiling_job_records_its_submitters_jurisdiction(
+    town_a: TestClient, town_b: TestClient
+) -> None:
+    job = town_a.post("/api/tilings").json()
+    assert town_a.get(job["url"]).json()["jurisdiction"] == TOWN_A
+    assert town_b.get(job["url"]).status_code == 404
+    assert job["id"] not in town_b.get("/api/jobs").text
+
+
+def _depends_on(dependant: Dependant, call: Any) -> bool:
+    return any(d.call is call or _depends_on(d, call) for d in dependant.dependencies)
+
+
+def _served_routes(app: FastAPI) -> list[BaseRoute]:
+    """The routes as the app serves them: since FastAPI 0.16x an included router is one
+    entry of ``app.routes``, whose routes (with the dependencies the inclusion adds) FastAPI
+    lists through a private helper; older versions list them in ``app.routes``."""
+    effective = getattr(fastapi.routing, "_iter_included_route_candidates", None)
+    return list(app.routes) if effective is None else list(effective(app.routes))
+
+
+def _route(app: FastAPI, path: str, method: str) -> APIRoute:
+    return next(route for route in _served_routes(app) if isinstance(route, APIRoute)
+                and route.path == path and method.upper() in route.methods)  # fmt: skip
+
+
+def test_every_route_depends_on_the_callers_scope_or_is_public(app: FastAPI) -> None:
+    operations = [(path, method) for path, item in app.openapi()["paths"].items()
+                  for method in item if path not in PUBLIC_ROUTES]  # fmt: skip
+    unscoped = [f"{method.upper()} {path}" for path, method in operations
+                if not _depends_on(_route(app, path, method).dependant, caller_scope)]  # fmt: skip
+    assert not unscoped, f"routes that do not take the caller's scope: {unscoped}"
+    assert len(operations) > 20
+
+
+def test_the_scope_walk_catches_a_route_without_a_scope(city: ScopedCity) -> None:
+    app = create_app(city.folder, worker=False)
+
+    @app.get("/api/leaky")
+    def leaky() -> dict[str, str]:
+        return {}
+
+    assert not _depends_on(_route(app, "/api/leaky", "get").dependant, caller_scope)
+    assert _depends_on(_route(app, "/api/objects/{object_id}", "get").dependant, caller_scope)
+
+
+def test_a_town_id_is_refused_like_a_missing_one(town_a: TestClient) -> None:
+    outside = town_a.get("/api/objects/B-wall")
+    missing = town_a.get("/api/objects/Z-wall")
+    assert (outside.status_code, missing.status_code) == (404, 404)
+    assert outside.json()["detail"].replace("B-wall", "Z-wall") == missing.json()["detail"]
+
+
+def test_the_unlimited_scope_sees_what_lies_outside_every_jurisdiction(
+    city: ScopedCity, app: FastAPI, province: TestClient
+) -> None:
+    assert province.get("/api/objects/far.gpkg:far").status_code == 404
+    client = TestClient(app)  # no override: the default scope sees everything
+    assert client.get("/api/objects/far.gpkg:far").status_code == 200
+    assert client.get("/api/city").json()["object_count"] == sum(map(len, city.ids.values()))

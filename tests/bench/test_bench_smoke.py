@@ -17,6 +17,7 @@ from types import ModuleType
 import numpy as np
 import trimesh
 
+from cim.scope import Scope
 from cim.store import CityStore
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
@@ -50,14 +51,16 @@ def test_generate_city_writes_buildings_with_meshes_and_attributes(tmp_path: Pat
     generated = _load("generate_city")
     with CityStore.open(city) as store:
         assert store.crs == "EPSG:4547"
-        assert store.counts_by_class() == {"building": BUILDINGS}
-        index = {entry.object_id: entry for entry in store.mesh_index()}
+        assert store.counts_by_class(scope=Scope.everything()) == {"building": BUILDINGS}
+        index = {entry.object_id: entry for entry in store.mesh_index(scope=Scope.everything())}
         assert set(index) == {f"buildings:{n}" for n in range(BUILDINGS)}
         assert {entry.triangles for entry in index.values()} <= {12, 20}  # rectangles and Ls
-        objects = store.objects(cls="building")
-        meshes = store.meshes(index)
-        assert [source["source"] for source in store.sources()] == [generated.SOURCE]
-        extent = store.extent()
+        objects = store.objects(cls="building", scope=Scope.everything())
+        meshes = store.meshes(index, scope=Scope.everything())
+        assert [source["source"] for source in store.sources(scope=Scope.everything())] == [
+            generated.SOURCE
+        ]
+        extent = store.extent(scope=Scope.everything())
     assert extent is not None
     assert abs((extent[0] + extent[3]) / 2 - 430000) < 2000
     assert abs((extent[1] + extent[4]) / 2 - 2557000) < 2000
@@ -155,3 +158,15 @@ def test_read_during_import_runs_and_prints_its_table(tmp_path: Path) -> None:
         ("all reads", "baseline"), ("all reads", "import")}  # fmt: skip
     # both imports ran to an end (which of two concurrent imports wins the store is not asserted)
     assert all(result["imports"][key]["returncode"] is not None for key in ("first", "second"))
+
+
+def test_scope_benchmark_prints_each_read_under_each_scope() -> None:
+    """Tiny sizes: every read runs unlimited, for a town and for the county, with ratios."""
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "bench_scope.py"), "--objects", "400", "--towns", "4",
+         "--repeat", "2"],
+        capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stdout.splitlines() if "ratio" in line]
+    assert len(lines) == 5 and all("town" in line and "county" in line for line in lines)

@@ -11,7 +11,9 @@ no footprint, or NULL outside every node.
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -114,9 +116,14 @@ def assign(conn: sqlite3.Connection, after_fid: int | None = None) -> Assignment
         ).fetchall()
         fids = [fid for fid, _ in rows]
         codes = smallest_containing(_points([blob for _, blob in rows]), nodes)
-        conn.executemany(
-            f"UPDATE {gpkg.OBJECTS_TABLE} SET jurisdiction = ? WHERE fid = ?",
-            ((code, fid) for code, fid in zip(codes.tolist(), fids, strict=True) if code),
+        by_code: dict[str, list[int]] = defaultdict(list)
+        for code, fid in zip(codes.tolist(), fids, strict=True):
+            if code is not None:
+                by_code[code].append(fid)
+        conn.executemany(  # one statement per code, not per object
+            f"UPDATE {gpkg.OBJECTS_TABLE} SET jurisdiction = ?"
+            " WHERE fid IN (SELECT value FROM json_each(?))",
+            ((code, json.dumps(ids)) for code, ids in by_code.items()),
         )
         table = gpkg.OBJECTS_TABLE  # no footprint: the building's code, else the parent's
         conn.execute(

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import pytest
 from fastapi.testclient import TestClient
 from shapely.geometry import box, shape
@@ -180,3 +182,48 @@ def test_a_city_without_jurisdictions_has_an_empty_tree(city: Path) -> None:
     client = TestClient(create_app(city, worker=False))
     assert client.get("/api/jurisdictions").json() == []
     assert client.get("/api/jurisdictions/440000000000").status_code == 404
+
+
+def test_a_real_layer_s_overlaps_and_invalid_polygons_are_all_found(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """OSM landuse of central Helsinki as the villages of one town: the checks report
+    exactly the invalid polygons and the overlapping pairs a brute-force pass finds."""
+    landuse = gpd.read_file(shared_data / "vector" / "helsinki_center_osm.gpkg", layer="landuse")
+    codes = [f"440106001{n:03d}" for n in range(1, len(landuse) + 1)]
+    landuse = landuse.assign(code=codes, label=landuse["landuse"]).to_crs("EPSG:3067")
+    town = box(*landuse.total_bounds).buffer(10.0, join_style="mitre")
+    frame = gpd.GeoDataFrame(
+        {"code": ["440106001000", *codes], "label": ["town", *landuse["label"]]},
+        geometry=[town, *landuse.geometry], crs="EPSG:3067",
+    )  # fmt: skip
+    layer = tmp_path / "helsinki.gpkg"
+    frame.to_crs("EPSG:4326").to_file(layer, layer="divisions")
+    helsinki = tmp_path / "helsinki"
+    assert run("init", "--city", str(helsinki), "--crs", "EPSG:3067")[0] == 0
+
+    code, _, err = run("import", "jurisdictions", str(layer), "--city", str(helsinki),
+                       "--code-field", "code", "--name-field", "label")  # fmt: skip
+
+    assert code == 1
+    lines = " ".join(err.split())  # rich wraps long lines
+    shapes = dict(zip(codes, gpd.read_file(layer).to_crs("EPSG:3067").geometry[1:], strict=True))
+    invalid = {c for c, s in shapes.items() if not s.is_valid}
+    valid = sorted(set(codes) - invalid)
+    overlaps, slivers = set(), set()
+    for index, one in enumerate(valid):
+        for other in valid[index + 1 :]:
+            shared = shapes[one].intersection(shapes[other]).area
+            share = shared / min(shapes[one].area, shapes[other].area)
+            if share > 1e-3:
+                overlaps.add((one, other))
+            elif share > 1e-9:
+                slivers.add((one, other))
+    assert len(invalid) > 5 and len(overlaps) > 20  # the layer is as messy as real data is
+    assert set(re.findall(r"(\d{12}): invalid polygon", lines)) == invalid
+    reported = re.findall(r"error: (\d{12}) and (\d{12}) overlap", lines)
+    assert set(reported) == overlaps
+    assert set(re.findall(r"warning: (\d{12}) and (\d{12}) overlap", lines)) == slivers
+    assert f"refused ({len(invalid) + len(overlaps)} error(s))" in lines
+    with CityStore.open(helsinki) as store:
+        assert store.jurisdictions(Scope.everything()) == []

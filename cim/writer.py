@@ -111,7 +111,7 @@ class CityWriter:
         if row is None:
             raise CimError(f"no source {source!r} to replace")
         version = int(row[0])
-        objects = ", ".join(gpkg.OBJECT_COLUMNS)
+        objects = ", ".join((*gpkg.OBJECT_COLUMNS, "jurisdiction"))  # history keeps the code
         meshes = ", ".join(gpkg.MESH_COLUMNS)
         sources = ", ".join(gpkg.SOURCE_COLUMNS)
         self._conn.execute(

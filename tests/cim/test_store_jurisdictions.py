@@ -198,3 +198,18 @@ def test_an_ifc_import_assigns_every_element(city: CityStore, tmp_path: Path) ->
     elements = city.objects(building_id=building.id)
     assert len(elements) > 10 and {codes[e.id] for e in elements} == {EAST}
     assert set(codes.values()) == {EAST}  # the project, site and storeys too
+
+
+def test_an_archived_version_keeps_its_jurisdiction(city: CityStore) -> None:
+    store_set(city, tree())
+    add(city, block("a", 500, 500))
+    with city.transaction() as writer:
+        writer.record_source("test", "", "", "synthetic", {})
+    with city.transaction() as writer:
+        writer.archive_source("test", "test-2")
+    conn = sqlite3.connect(f"file:{city.path}?mode=ro", uri=True)
+    try:
+        rows = conn.execute("SELECT object_id, jurisdiction FROM object_history").fetchall()
+    finally:
+        conn.close()
+    assert rows == [("a", SOUTH)]

@@ -57,10 +57,9 @@ def import_jurisdictions_command(
     error refuses the whole set and changes nothing; otherwise it replaces the stored set
     and every city object gets the code of the smallest jurisdiction containing it.
 
-    Example:
+    Example (a GeoPackage of several layers also needs --layer):
 
-        cimtwin import jurisdictions divisions.gpkg --city guangzhou --code-field code
-        --name-field name --layer towns
+        cimtwin import jurisdictions towns.geojson --city gz --code-field code --name-field name
     """
     from api.usecases.jurisdictions import import_jurisdictions
     from cim.jurisdictions import JurisdictionError

@@ -11,7 +11,7 @@ deepest node holding each.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -30,6 +30,8 @@ from cim.scope import LEVELS, Level, check_code, level_of, parent_of
 TOLERANCE = 1e-3
 #: Below this share the difference is floating-point noise and not even reported.
 NOISE = 1e-9
+#: Metres: the grid an overlay falls back to when GEOS cannot compute it exactly.
+SNAP = 1e-3
 
 Severity = Literal["error", "warning"]
 ObjectArray = npt.NDArray[np.object_]
@@ -219,72 +221,74 @@ def _missing_parents(nodes: list[Jurisdiction]) -> list[Finding]:
 
 
 def _outside_parents(nodes: list[Jurisdiction]) -> list[Finding]:
+    """Each node against its parent: the share of its area outside (one vectorized pass)."""
     by_code = {node.code: node for node in nodes}
-    findings = []
-    for node in nodes:
-        parent = by_code.get(node.parent_code or "")
-        if parent is None:
-            continue
-        outside = node.boundary.difference(parent.boundary).area / node.boundary.area
-        if outside > TOLERANCE:
-            findings.append(
-                Finding(
-                    "error",
-                    "outside_parent",
-                    (node.code, parent.code),
-                    f"{node.code} lies {_percent(outside)} outside its parent {parent.code}",
-                )
-            )
-        elif outside > NOISE:
-            findings.append(
-                Finding(
-                    "warning",
-                    "outside_parent",
-                    (node.code, parent.code),
-                    f"{node.code} lies {_percent(outside)} outside its parent {parent.code}:"
-                    f" within the {_percent(TOLERANCE)} tolerance, counted as inside",
-                )
-            )
-    return findings
+    pairs = [(node, by_code[node.parent_code]) for node in nodes if node.parent_code in by_code]
+    if not pairs:
+        return []
+    children = np.array([child.boundary for child, _ in pairs], dtype=object)
+    parents = np.array([parent.boundary for _, parent in pairs], dtype=object)
+    shares = _overlay_area(shapely.difference, children, parents) / shapely.area(children)
+    findings = [
+        _graded(
+            "outside_parent", (child.code, parent.code), share,
+            f"{child.code} lies {_percent(share)} outside its parent {parent.code}",
+            "counted as inside",
+        )
+        for (child, parent), share in zip(pairs, shares.tolist(), strict=True)
+    ]  # fmt: skip
+    return [finding for finding in findings if finding is not None]
 
 
 def _overlapping_siblings(nodes: list[Jurisdiction]) -> list[Finding]:
-    groups: dict[str | None, list[Jurisdiction]] = defaultdict(list)
-    for node in nodes:
-        groups[node.parent_code].append(node)
-    findings = []
-    for siblings in groups.values():
-        boundaries = np.array([node.boundary for node in siblings], dtype=object)
-        left, right = shapely.STRtree(boundaries).query(boundaries, predicate="intersects")
-        for i, j in zip(left.tolist(), right.tolist(), strict=True):
-            if i >= j:
-                continue
-            one, other = siblings[i], siblings[j]
-            shared = one.boundary.intersection(other.boundary).area
-            share = shared / min(one.boundary.area, other.boundary.area)
-            codes = (one.code, other.code)
-            if share > TOLERANCE:
-                findings.append(
-                    Finding(
-                        "error",
-                        "sibling_overlap",
-                        codes,
-                        f"{one.code} and {other.code} overlap by {shared:.1f} m²"
-                        f" ({_percent(share)} of the smaller)",
-                    )
-                )
-            elif share > NOISE:
-                findings.append(
-                    Finding(
-                        "warning",
-                        "sibling_overlap",
-                        codes,
-                        f"{one.code} and {other.code} overlap by {shared:.3g} m²"
-                        f" ({_percent(share)} of the smaller): within the {_percent(TOLERANCE)}"
-                        " tolerance, counted as not overlapping",
-                    )
-                )
-    return findings
+    """Nodes of one parent (or the file's top nodes) whose areas overlap: STRtree candidates,
+    then the overlap of each candidate pair as a share of the smaller node."""
+    if not nodes:
+        return []
+    boundaries = np.array([node.boundary for node in nodes], dtype=object)
+    left, right = shapely.STRtree(boundaries).query(boundaries, predicate="intersects")
+    parents = np.array([node.parent_code or "" for node in nodes], dtype=object)
+    keep = (left < right) & (parents[left] == parents[right])
+    left, right = left[keep], right[keep]
+    shared = _overlay_area(shapely.intersection, boundaries[left], boundaries[right])
+    smaller = np.minimum(shapely.area(boundaries[left]), shapely.area(boundaries[right]))
+    findings = [
+        _graded(
+            "sibling_overlap", (nodes[i].code, nodes[j].code), area / least,
+            f"{nodes[i].code} and {nodes[j].code} overlap by {area:.3g} m²"
+            f" ({_percent(area / least)} of the smaller)",
+            "counted as not overlapping",
+        )
+        for i, j, area, least in zip(
+            left.tolist(), right.tolist(), shared.tolist(), smaller.tolist(), strict=True
+        )
+    ]  # fmt: skip
+    return [finding for finding in findings if finding is not None]
+
+
+def _graded(
+    kind: str, codes: tuple[str, ...], share: float, what: str, tolerated: str
+) -> Finding | None:
+    """An error above :data:`TOLERANCE`, a warning saying so down to :data:`NOISE`, else none."""
+    if share > TOLERANCE:
+        return Finding("error", kind, codes, what)
+    if share > NOISE:
+        return Finding(
+            "warning",
+            kind,
+            codes,
+            f"{what}: within the {_percent(TOLERANCE)} tolerance, {tolerated}",
+        )
+    return None
+
+
+def _overlay_area(operation: Any, one: ObjectArray, other: ObjectArray) -> npt.NDArray[np.float64]:
+    """The area of ``operation(one, other)`` pairwise; GEOS's robustness failures on valid
+    but nearly degenerate input are retried with snap rounding to the millimetre."""
+    try:
+        return np.asarray(shapely.area(operation(one, other)), dtype=np.float64)
+    except shapely.errors.GEOSException:
+        return np.asarray(shapely.area(operation(one, other, grid_size=SNAP)), dtype=np.float64)
 
 
 def _percent(share: float) -> str:

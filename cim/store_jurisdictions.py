@@ -73,7 +73,8 @@ def replace(conn: sqlite3.Connection, srs_id: int, nodes: Sequence[Jurisdiction]
             for blob, node in zip(blobs, nodes, strict=True)
         ],
     )
-    x0, y0, x1, y1 = shapely.total_bounds([node.boundary for node in nodes]).tolist()
+    extent = shapely.total_bounds([node.boundary for node in nodes]) if nodes else [None] * 4
+    x0, y0, x1, y1 = (None if v is None else float(v) for v in extent)
     conn.execute(
         "UPDATE gpkg_contents SET min_x = ?, min_y = ?, max_x = ?, max_y = ?, last_change = ?"
         " WHERE table_name = ?",

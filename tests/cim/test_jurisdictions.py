@@ -195,3 +195,18 @@ def test_many_points_at_once() -> None:
         point = Point(*xy[index])
         expected = next((n.code for n in by_depth if n.boundary.covers(point)), None)
         assert codes[index] == expected
+
+
+def test_an_overlay_geos_fails_on_is_retried_on_a_millimetre_grid(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    exact = shapely.intersection
+
+    def fragile(one: object, other: object, grid_size: float | None = None) -> object:
+        if grid_size is None:  # as GEOS does on some nearly degenerate valid rings
+            raise shapely.errors.GEOSException("TopologyException: side location conflict")
+        return exact(one, other, grid_size=grid_size)
+
+    monkeypatch.setattr(shapely, "intersection", fragile)
+    overlapping = replaced(tree(), SOUTH, square(100, 100, 900, 1000))
+    assert ("error", "sibling_overlap", (SOUTH, NORTH)) in kinds(check(overlapping).findings)

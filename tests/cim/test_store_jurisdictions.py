@@ -146,6 +146,11 @@ def test_replacing_the_set_reassigns_every_object(city: CityStore) -> None:
     # a set that no longer covers them leaves them outside (NULL)
     store_set(city, [feature("450000000000", square(5000, 5000, 6000, 6000))])
     assert object_codes(city) == {"a": None, "b": None}
+    store_set(city, moved)
+    with city.transaction() as writer:  # an empty set removes them all
+        assert writer.replace_jurisdictions([]) == Assignment({}, 2)
+    assert city.jurisdictions(Scope.everything()) == []
+    assert object_codes(city) == {"a": None, "b": None}
 
 
 def test_a_failed_replacement_keeps_the_old_set_and_codes(city: CityStore) -> None:

@@ -25,7 +25,6 @@ from cim.data import JURISDICTIONS_FILE, data_file, demo_district
 from cim.gis import VectorOptions, import_vector
 from cim.layout import CityLayout
 from cim.model import file_sha256
-from cim.scope import Scope
 from cim.store import CityStore
 
 # The district's definition: data/demo/district.json.
@@ -135,10 +134,12 @@ def _rasters(
 
 
 def _jurisdictions(store: CityStore, log: Callable[[str], None], result: DemoResult) -> None:
-    """Load the demo's jurisdiction tree (once): every object gets its smallest node's code."""
-    if store.jurisdictions(Scope.everything()):
+    """Load the demo's jurisdiction tree (again when the data file changed): every object
+    gets the code of its smallest jurisdiction."""
+    path = data_file(JURISDICTIONS_FILE)
+    if (store.jurisdiction_origin() or {}).get("sha256") == file_sha256(path):
         return
-    done = import_jurisdictions(store, data_file(JURISDICTIONS_FILE), "code", "name")
+    done = import_jurisdictions(store, path, "code", "name")
     result.imported.append(done.source)
     log(f"imported {done.source}: {len(done.nodes)} jurisdictions,"
         f" {done.assignment.assigned} objects assigned,"

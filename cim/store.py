@@ -193,6 +193,10 @@ class CityStore(TilerReads):
             raise JurisdictionNotFoundError(f"no jurisdiction {code}")
         return node
 
+    def jurisdiction_origin(self) -> dict[str, Any] | None:
+        """Where the stored jurisdictions came from (file, layer, SHA-256, nodes, time)."""
+        return store_jurisdictions.origin(self._conn)
+
     def jurisdiction_counts(self, scope: Scope) -> store_jurisdictions.Assignment:
         """Objects per jurisdiction code inside ``scope`` (outside all: with everything only)."""
         assignment = store_jurisdictions.counts(self._conn)

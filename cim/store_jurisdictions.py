@@ -14,8 +14,9 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import shapely
@@ -25,6 +26,8 @@ from cim.jurisdictions import Jurisdiction, smallest_containing
 from cim.scope import Scope
 
 TABLE = "jurisdictions"
+#: the city settings key of the stored set's origin
+ORIGIN_KEY = "jurisdictions"
 _COLUMNS = "geom, code, name, level, parent_code"
 _DDL = f"""CREATE TABLE IF NOT EXISTS {TABLE} (fid INTEGER PRIMARY KEY AUTOINCREMENT,
   geom MULTIPOLYGON NOT NULL, code TEXT NOT NULL UNIQUE, name TEXT NOT NULL,
@@ -52,8 +55,20 @@ def exists(conn: sqlite3.Connection) -> bool:
     return row is not None
 
 
-def replace(conn: sqlite3.Connection, srs_id: int, nodes: Sequence[Jurisdiction]) -> None:
-    """Store ``nodes`` instead of the current set (inside the caller's transaction)."""
+def replace(
+    conn: sqlite3.Connection,
+    srs_id: int,
+    nodes: Sequence[Jurisdiction],
+    origin: Mapping[str, Any] | None = None,
+) -> None:
+    """Store ``nodes`` instead of the current set (inside the caller's transaction), and
+    where they came from (with the time) in the city settings."""
+    record = {**(origin or {}), "nodes": len(nodes), "stored_at": gpkg.timestamp()}
+    conn.execute(
+        f"INSERT INTO {gpkg.META_TABLE} (key, value) VALUES (?, ?)"
+        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (ORIGIN_KEY, json.dumps(record, ensure_ascii=False, default=str)),
+    )
     conn.execute(_DDL)
     conn.execute(
         "INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, last_change,"
@@ -80,6 +95,14 @@ def replace(conn: sqlite3.Connection, srs_id: int, nodes: Sequence[Jurisdiction]
         " WHERE table_name = ?",
         (x0, y0, x1, y1, gpkg.timestamp(), TABLE),
     )
+
+
+def origin(conn: sqlite3.Connection) -> dict[str, Any] | None:
+    """Where the stored set came from, as :func:`replace` recorded it; None before any."""
+    row = conn.execute(
+        f"SELECT value FROM {gpkg.META_TABLE} WHERE key = ?", (ORIGIN_KEY,)
+    ).fetchone()
+    return None if row is None else dict(json.loads(row[0]))
 
 
 def read(conn: sqlite3.Connection, scope: Scope) -> list[Jurisdiction]:

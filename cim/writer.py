@@ -79,11 +79,12 @@ class CityWriter:
             self.assignment = store_jurisdictions.assign(self._conn, self._last_fid_before)
 
     def replace_jurisdictions(
-        self, nodes: Sequence[Jurisdiction]
+        self, nodes: Sequence[Jurisdiction], origin: Mapping[str, Any] | None = None
     ) -> store_jurisdictions.Assignment:
         """Store ``nodes`` (checked by :func:`cim.jurisdictions.check`) instead of the current
-        set and re-assign every object; return the objects per code."""
-        store_jurisdictions.replace(self._conn, self._srs_id, nodes)
+        set and re-assign every object; return the objects per code. ``origin`` says where
+        the set came from (file, layer, SHA-256...), kept with it."""
+        store_jurisdictions.replace(self._conn, self._srs_id, nodes, origin)
         self.assignment = store_jurisdictions.assign(self._conn)
         self._objects_added = False  # every object has just been assigned
         return self.assignment

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from cim.jurisdiction_layer import read_features
 from cim.jurisdictions import Finding, Jurisdiction, check
+from cim.model import file_sha256
 from cim.store import CityStore
 from cim.store_jurisdictions import Assignment
 
@@ -56,6 +57,8 @@ def import_jurisdictions(
     features, layer_name = read_features(path, store.crs, code_field, name_field, layer, crs)
     checked = check(features)
     nodes = checked.accepted()
+    origin = {"file": path.name, "layer": layer_name, "sha256": file_sha256(path),
+              "warnings": len(checked.warnings)}  # fmt: skip
     with store.transaction() as writer:
-        assignment = writer.replace_jurisdictions(nodes)
+        assignment = writer.replace_jurisdictions(nodes, origin)
     return JurisdictionImport(path.name, layer_name, nodes, checked.findings, assignment)

@@ -139,8 +139,10 @@ def test_demo_builds_then_reuses(tmp_path: Path) -> None:
     assert counts["IfcBuilding"] == 6 and counts["IfcWindow"] > 100 and counts["IfcDoor"] >= 6
     assert counts["building"] > 200 and counts["road"] > 10 and counts["parcel"] > 200
     assert "1 replaced by BIM" in err
+    assert "imported jurisdictions.geojson: 12 jurisdictions" in err
     code, _, err = run("demo", "--city", str(folder), "--no-serve")
     assert code == 0 and "6 reused" in err and "tiles reused" in err
+    assert "jurisdictions.geojson" not in err  # the same file: kept
 
 
 def test_import_with_tile_writes_the_tiles_in_one_command(city: Path, building: Path) -> None:

@@ -18,7 +18,7 @@ from api.app import create_app
 from api.cli import app as cli
 from api.deps import caller_scope
 from cim.data import JURISDICTIONS_FILE, data_file
-from cim.model import CityObject
+from cim.model import CityObject, file_sha256
 from cim.scope import Scope
 from cim.store import CityStore
 
@@ -69,6 +69,9 @@ def test_the_cli_stores_the_set_and_prints_the_assignment(city: Path) -> None:
     # reprojected from the file's CRS84 into the city's EPSG:4547
     with CityStore.open(city) as store:
         county = store.jurisdiction("440106000000", Scope.everything())
+        origin = store.jurisdiction_origin()
+    assert origin is not None and origin["file"] == "jurisdictions.geojson"
+    assert (origin["nodes"], origin["sha256"]) == (12, file_sha256(DEMO))
     assert county.boundary.bounds == pytest.approx((430000, 2557000, 431600, 2558700), abs=0.01)
 
 

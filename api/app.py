@@ -21,6 +21,7 @@ from api import openapi30
 from api.bodylimit import BodyLimit
 from api.errors import DOMAIN_ERRORS, status_for
 from api.routes import city, explore, imports, objects, ogc, sources, stats, terrain, tiles
+from api.routes import jurisdictions as jurisdiction_routes
 from api.settings import get_settings
 from api.static import viewer_folder
 from api.worker import start_worker_process, stop_worker_process
@@ -73,6 +74,7 @@ def create_app(
     routers = (city, explore, objects, sources, stats, tiles, terrain, imports, ogc)
     for router in (module.router for module in routers):
         app.include_router(router)
+    app.include_router(jurisdiction_routes.router)
 
     install_error_handlers(app)
     openapi30.install(app)

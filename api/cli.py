@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from api.cli_common import CityOption, clear_errors, console, print_json, progress_bar, say
+from api.cli_jurisdictions import register as register_jurisdiction_commands
 from api.cli_raster import register as register_raster_commands
 from cim.layout import CityLayout
 from cim.scope import Scope
@@ -30,11 +31,13 @@ app = typer.Typer(
     rich_markup_mode="markdown",
 )
 import_app = typer.Typer(
-    help="Import data into a city: IFC models, GIS layers, CityJSON, a DEM, an orthophoto.",
+    help="Import data into a city: IFC models, GIS layers, CityJSON, a DEM, an orthophoto,"
+    " jurisdictions.",
     no_args_is_help=True,
 )
 app.add_typer(import_app, name="import")
 register_raster_commands(import_app)
+register_jurisdiction_commands(import_app)
 export_app = typer.Typer(help="Export the city model.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
 

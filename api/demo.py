@@ -18,9 +18,10 @@ import shapely
 
 from api.demo_gis import write_dem, write_layers, write_ortho
 from api.usecases.ifc import import_ifc_files, retile
+from api.usecases.jurisdictions import import_jurisdictions
 from api.usecases.rasters import import_dem_with_terrain, import_ortho_with_imagery
 from bim.authoring import BuildingSpec, write_demo_building
-from cim.data import demo_district
+from cim.data import JURISDICTIONS_FILE, data_file, demo_district
 from cim.gis import VectorOptions, import_vector
 from cim.layout import CityLayout
 from cim.model import file_sha256
@@ -77,6 +78,7 @@ def build_demo(city_dir: Path, log: Callable[[str], None] = print) -> DemoResult
                 )
         changed = _gis_layers(store, city_dir, log, result)
         changed = _rasters(store, city_dir, log, result) or changed
+        _jurisdictions(store, log, result)
         # always: re-tiling redraws only tiles whose inputs (or the tiler) changed
         summary = retile(store)
         result.tiled = summary.written > 0 or summary.removed > 0
@@ -134,6 +136,19 @@ def _rasters(
         result.imported.append(ortho.report.source)
         log(f"imported {ortho.report.source}: {ortho.imagery.tiles} imagery tiles")
     return changed
+
+
+def _jurisdictions(store: CityStore, log: Callable[[str], None], result: DemoResult) -> None:
+    """Load the demo's jurisdiction tree (again when the data file changed): every object
+    gets the code of its smallest jurisdiction."""
+    path = data_file(JURISDICTIONS_FILE)
+    if (store.jurisdiction_origin() or {}).get("sha256") == file_sha256(path):
+        return
+    done = import_jurisdictions(store, path, "code", "name")
+    result.imported.append(done.source)
+    log(f"imported {done.source}: {len(done.nodes)} jurisdictions,"
+        f" {done.assignment.assigned} objects assigned,"
+        f" {done.assignment.unassigned} outside them")  # fmt: skip
 
 
 def _slug(name: str) -> str:

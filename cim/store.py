@@ -23,12 +23,13 @@ from typing import Any
 
 import numpy as np
 
-from cim import gpkg, store_rtree, store_sqlite
+from cim import gpkg, store_jurisdictions, store_rtree, store_sqlite
 from cim.crs import crs_text, parse_crs, require_projected
 from cim.errors import CimError, CityExistsError, CityNotFoundError, ObjectNotFoundError
+from cim.jurisdictions import Jurisdiction, JurisdictionNotFoundError
 from cim.layout import CityLayout
 from cim.model import CityObject, Material, MeshPart
-from cim.scope import Scope
+from cim.scope import Scope, check_code
 from cim.store_query import Select, sql_int
 from cim.store_rows import Box, ObjectRecord, Page
 from cim.store_tiles import TilerReads
@@ -153,6 +154,7 @@ class CityStore(TilerReads):
         try:
             writer = self._writer = CityWriter(self._conn, self.srs_id)
             yield writer
+            writer.finish()
             if writer.removed_any:
                 gpkg.update_extent(self._conn)
             else:
@@ -184,6 +186,29 @@ class CityStore(TilerReads):
             copy.close()
         partial.replace(target)
         return CityStore.open(city_dir)
+
+    def jurisdictions(self, *, scope: Scope) -> list[Jurisdiction]:
+        """The stored jurisdictions inside ``scope`` (its node and subtree), parents first."""
+        return store_jurisdictions.read(self._conn, scope)
+
+    def jurisdiction(self, code: str, *, scope: Scope) -> Jurisdiction:
+        """The jurisdiction of ``code``; not found when missing or outside ``scope``."""
+        node = store_jurisdictions.read_one(self._conn, check_code(code))
+        if node is None or not scope.contains(code):
+            raise JurisdictionNotFoundError(f"no jurisdiction {code}")
+        return node
+
+    def jurisdiction_origin(self) -> dict[str, Any] | None:
+        """Where the stored jurisdictions came from (file, layer, SHA-256, nodes, time)."""
+        return store_jurisdictions.origin(self._conn)
+
+    def jurisdiction_counts(self, *, scope: Scope) -> store_jurisdictions.Assignment:
+        """Objects per jurisdiction code inside ``scope`` (outside all: with everything only)."""
+        assignment = store_jurisdictions.counts(self._conn)
+        return store_jurisdictions.Assignment(
+            {code: n for code, n in assignment.counts.items() if scope.contains(code)},
+            assignment.unassigned if scope.unlimited else 0,
+        )
 
     def get_object(self, object_id: str, *, scope: Scope) -> CityObject:
         """Return the object with ``object_id``.

@@ -15,8 +15,9 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
-from cim import gpkg, store_rtree
+from cim import gpkg, store_jurisdictions, store_rtree
 from cim.errors import CimError, ObjectNotFoundError
+from cim.jurisdictions import Jurisdiction
 from cim.model import CityObject, FloatArray, IndexArray, Material, MeshPart
 from cim.scope import check_code
 
@@ -65,6 +66,29 @@ class CityWriter:
         #: layer's extent is recomputed from every row instead of merged)
         self.added_envelope: tuple[float, float, float, float] | None = None
         self.removed_any = False
+        #: objects of a row id above this one were written in this transaction
+        self._last_fid_before = store_jurisdictions.last_object_fid(conn)
+        self._objects_added = False
+        #: the jurisdictions of the objects written (set by :meth:`finish`), or of every
+        #: object after :meth:`replace_jurisdictions`
+        self.assignment: store_jurisdictions.Assignment | None = None
+
+    def finish(self) -> None:
+        """Complete the transaction's writes before it commits: the objects written get the
+        code of the smallest stored jurisdiction containing them (every import passes here)."""
+        if self._objects_added:
+            self.assignment = store_jurisdictions.assign(self._conn, self._last_fid_before)
+
+    def replace_jurisdictions(
+        self, nodes: Sequence[Jurisdiction], origin: Mapping[str, Any] | None = None
+    ) -> store_jurisdictions.Assignment:
+        """Store ``nodes`` (checked by :func:`cim.jurisdictions.check`) instead of the current
+        set and re-assign every object; return the objects per code. ``origin`` says where
+        the set came from (file, layer, SHA-256...), kept with it."""
+        store_jurisdictions.replace(self._conn, self._srs_id, nodes, origin)
+        self.assignment = store_jurisdictions.assign(self._conn)
+        self._objects_added = False  # every object has just been assigned
+        return self.assignment
 
     def remove_source(self, source: str) -> int:
         """Remove every object, mesh, LOD and record of ``source``; return the objects removed."""
@@ -89,7 +113,7 @@ class CityWriter:
         if row is None:
             raise CimError(f"no source {source!r} to replace")
         version = int(row[0])
-        objects = ", ".join(gpkg.OBJECT_COLUMNS)
+        objects = ", ".join((*gpkg.OBJECT_COLUMNS, "jurisdiction"))  # history keeps the code
         meshes = ", ".join(gpkg.MESH_COLUMNS)
         sources = ", ".join(gpkg.SOURCE_COLUMNS)
         self._conn.execute(
@@ -114,6 +138,7 @@ class CityWriter:
 
     def add_object(self, obj: CityObject) -> None:
         """Insert one object; its id must be new to the city."""
+        self._objects_added = True
         values = (
             obj.id, obj.cls, obj.name, obj.parent_id, obj.building_id, obj.storey_id, obj.source,
             obj.base_height, obj.top_height, obj.digest,
@@ -154,6 +179,7 @@ class CityWriter:
         """
         if not objects:
             return 0
+        self._objects_added = True
         blobs, bounds = _geometry_blobs([obj.footprint for obj in objects], self._srs_id)
         rows = (
             (blob, obj.id, obj.cls, obj.name, obj.parent_id, obj.building_id, obj.storey_id,

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from shapely.geometry import Polygon
 
+from cim.jurisdictions import Jurisdiction
 from cim.model import CityObject
 from cim.scope import Scope
 from cim.store import CityStore
@@ -75,8 +76,25 @@ def build_scoped_city(folder: Path) -> ScopedCity:
             ids["far"].add(_gis_building(writer, "far", "far.gpkg"))
             writer.record_source("far.gpkg", "", "f", "gis", {"imported": 1})
             writer.set_jurisdictions({i: _CODES[key] for key, group in ids.items() for i in group})
+        with store.transaction() as writer:  # the same codes, now from the stored tree
+            writer.replace_jurisdictions(jurisdiction_tree())
     sources = {"A": {"a.ifc", "blocks.gpkg"}, "B": {"b2.ifc", "blocks.gpkg"}, "far": {"far.gpkg"}}
     return ScopedCity(folder, ids, sources)
+
+
+def jurisdiction_tree() -> list[Jurisdiction]:
+    """Province > city > Tianhe > towns A and B, each town around its objects; "far" lies
+    outside them all."""
+    x, y = X0 - 100.0, Y0 - 100.0
+    return [
+        Jurisdiction.of(PROVINCE, "Guangdong", _square(x - 1000, y - 1000, 4000)),
+        Jurisdiction.of("440100000000", "Guangzhou", _square(x - 500, y - 500, 3000)),
+        Jurisdiction.of(COUNTY, "Tianhe", _square(x, y, 2000)),
+        Jurisdiction.of(TOWN_A, "Town A", Polygon([(x, y), (x + 900, y), (x + 900, y + 2000),
+                                                   (x, y + 2000)])),
+        Jurisdiction.of(TOWN_B, "Town B", Polygon([(x + 900, y), (x + 2000, y),
+                                                   (x + 2000, y + 2000), (x + 900, y + 2000)])),
+    ]  # fmt: skip
 
 
 def scopes() -> Iterator[tuple[str, Scope]]:

@@ -127,16 +127,26 @@ def test_demo_builds_then_reuses(tmp_path: Path) -> None:
     folder = tmp_path / "demo"
     code, _, err = run("demo", "--city", str(folder), "--no-serve")
     assert code == 0, err
-    assert "11 imported" in err and "tiles rebuilt" in err  # 6 IFC, 3 GIS layers, DEM, ortho
+    # 6 IFC, 3 GIS layers, DEM, ortho, jurisdictions
+    assert "12 imported" in err and "tiles rebuilt" in err
     assert (folder / "terrain" / "tiles" / "layer.json").is_file()
     assert (folder / "tiles" / "tileset.json").is_file()
     with CityStore.open(folder) as store:
         counts = store.counts_by_class(scope=Scope.everything())
+        by_code = store.jurisdiction_counts(scope=Scope.everything())
+        villages = {
+            n.code for n in store.jurisdictions(scope=Scope.everything()) if n.level == "village"
+        }
+    # every demo object lies in the demo's villages and communities, and each has some
+    assert by_code.unassigned == 0 and set(by_code.counts) == villages
+    assert by_code.assigned == sum(counts.values())
     assert counts["IfcBuilding"] == 6 and counts["IfcWindow"] > 100 and counts["IfcDoor"] >= 6
     assert counts["building"] > 200 and counts["road"] > 10 and counts["parcel"] > 200
     assert "1 replaced by BIM" in err
+    assert "imported jurisdictions.geojson: 12 jurisdictions" in err
     code, _, err = run("demo", "--city", str(folder), "--no-serve")
     assert code == 0 and "6 reused" in err and "tiles reused" in err
+    assert "jurisdictions.geojson" not in err  # the same file: kept
 
 
 def test_import_with_tile_writes_the_tiles_in_one_command(city: Path, building: Path) -> None:

@@ -101,7 +101,7 @@ def _read_routes(app: FastAPI) -> list[tuple[str, dict[str, Any]]]:
 def _url(path: str, operation: dict[str, Any], jobs: dict[str, str]) -> str:
     """``path`` with its parameters naming town B's things, and its required queries."""
     values = {"object_id": "B-wall", "feature_id": "B-roof", "collection_id": "IfcRoof",
-              "source": "b2.ifc", "job_id": jobs["B"]}  # fmt: skip
+              "source": "b2.ifc", "job_id": jobs["B"], "code": TOWN_B}  # fmt: skip
     queries = {"q": "Hall"}
     url = path
     required = []

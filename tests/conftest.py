@@ -26,6 +26,7 @@ from bim.georef import UserOrigin
 from bim.importer import ImportOptions, ImportReport, import_ifc
 from cim.model import CityObject, Material, MeshPart
 from cim.store import CityStore
+from tests.postgres import postgres_server  # noqa: F401  (a session fixture)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA_ENV = "CIMTWIN_SHARED_DATA"

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from api import openapi30
+from api.auth.install import install_auth
 from api.bodylimit import BodyLimit
 from api.errors import DOMAIN_ERRORS, status_for
 from api.routes import city, explore, imports, objects, ogc, sources, stats, terrain, tiles
@@ -73,6 +74,7 @@ def create_app(
     routers = (city, explore, objects, sources, stats, tiles, terrain, imports, ogc)
     for router in (module.router for module in routers):
         app.include_router(router)
+    install_auth(app)
 
     install_error_handlers(app)
     openapi30.install(app)

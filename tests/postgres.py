@@ -38,8 +38,9 @@ class PostgresServer:
         """Run one statement on the ``postgres`` database, outside any transaction."""
         import psycopg
 
-        with psycopg.connect(host=str(self.socket_dir), user="postgres", dbname="postgres",
-                             autocommit=True) as connection:  # fmt: skip
+        with psycopg.connect(
+            host=str(self.socket_dir), user="postgres", dbname="postgres", autocommit=True
+        ) as connection:
             connection.execute(statement)  # type: ignore[arg-type]
 
     def new_database(self) -> str:
@@ -75,6 +76,18 @@ def _run_as_owner(args: list[str], folder: Path) -> None:
     subprocess.run(args, check=True, capture_output=True, text=True, timeout=120)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ops_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty operational database, on each backend in turn."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'ops.sqlite'}"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    url = server.new_database()
+    yield url
+    server.drop_database(url)
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     """A PostgreSQL cluster for the session (fails, never skips, unless told to skip)."""
@@ -86,11 +99,24 @@ def postgres_server() -> Iterator[PostgresServer]:
     try:
         if os.geteuid() == 0:
             pwd.getpwnam("postgres")  # KeyError: no postgres user to run the server as
-        _run_as_owner([_bin("initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
-                       "-E", "UTF8", "--no-sync"], folder)  # fmt: skip
+        _run_as_owner(
+            [
+                _bin("initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ],
+            folder,
+        )
         options = f"-k {folder} -c listen_addresses='' -F"
-        _run_as_owner([_bin("pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w",
-                       "start"], folder)  # fmt: skip
+        _run_as_owner(
+            [_bin("pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "start"], folder
+        )
         started = True
         yield PostgresServer(folder)
     except (OSError, KeyError, RuntimeError, subprocess.SubprocessError) as exc:

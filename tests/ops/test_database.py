@@ -36,7 +36,9 @@ def test_opening_twice_migrates_once(ops_url: str) -> None:
         assert "audit_log" in inspect(db.engine).get_table_names()
 
 
-@pytest.mark.parametrize("statement", ["UPDATE audit_log SET outcome = 'ok'", "DELETE FROM audit_log"])
+@pytest.mark.parametrize(
+    "statement", ["UPDATE audit_log SET outcome = 'ok'", "DELETE FROM audit_log"]
+)
 def test_the_audit_log_refuses_update_and_delete(ops_db: OpsDatabase, statement: str) -> None:
     append(ops_db, AuditEvent(NOW, "alice", "sign-in", "failed", jurisdiction="440106000000"))
     with pytest.raises(DBAPIError, match="append-only"), ops_db.engine.begin() as connection:
@@ -45,8 +47,9 @@ def test_the_audit_log_refuses_update_and_delete(ops_db: OpsDatabase, statement:
     assert entry.outcome == "failed" and entry.principal == "alice"
 
 
-def test_postgres_refuses_truncate_of_the_audit_log(postgres_server: object, ops_db: OpsDatabase
-                                                   ) -> None:  # fmt: skip
+def test_postgres_refuses_truncate_of_the_audit_log(
+    postgres_server: object, ops_db: OpsDatabase
+) -> None:
     if ops_db.engine.dialect.name != "postgresql":
         return
     append(ops_db, AuditEvent(NOW, "alice", "sign-in", "ok"))

@@ -21,7 +21,11 @@ from pathlib import Path
 import pytest
 
 SKIP_ENV = "CIMTWIN_SKIP_POSTGRES"
-BIN_DIRS = (Path("/usr/lib/postgresql/15/bin"), Path("/usr/lib/postgresql/16/bin"))
+# Debian installs each major version's programs here (newest first).
+BIN_DIRS = sorted(
+    Path("/usr/lib/postgresql").glob("*/bin"),
+    key=lambda p: -int(p.parent.name) if p.parent.name.isdigit() else 0,
+)
 _names = itertools.count()
 
 

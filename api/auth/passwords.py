@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -10,8 +12,6 @@ from api.errors import AccountInputError
 MIN_LENGTH = 10
 MAX_LENGTH = 1024
 _hasher = PasswordHasher()
-# Verified against when the user does not exist, so that both cases take as long.
-_DUMMY_HASH = _hasher.hash("no such user, no such password")
 
 
 class WeakPasswordError(AccountInputError):
@@ -32,11 +32,16 @@ def hash_password(password: str) -> str:
     return _hasher.hash(check_strength(password))
 
 
+@cache
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    """A hash verified against when the user does not exist, so both cases take as long."""
+    return hasher.hash("no such user, no such password")
+
+
 def verify_password(password_hash: str | None, password: str) -> bool:
     """Whether ``password`` matches ``password_hash`` (None: no such user, still slow)."""
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password[:MAX_LENGTH]) and (
-            password_hash is not None
-        )
+        matches = _hasher.verify(password_hash or _dummy_hash(_hasher), password[:MAX_LENGTH])
+        return matches and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from cim.ops.database import OpsDatabase
 from cim.ops.models import RefreshToken, SignInSession, User
-from cim.ops.users import UserRecord, record_of
+from cim.ops.users import UserRecord, record_from_row, record_of
 
 RotationStatus = Literal["rotated", "unknown", "expired", "reused", "ended"]
 
@@ -47,14 +47,20 @@ def start_session(
     """Open a session for a user with its first refresh token."""
     with db.transaction() as session:
         session.add(
-            SignInSession(id=session_id, user_id=user_id, client=client, created_at=now,
-                          revoked_at=None)
-        )  # fmt: skip
+            SignInSession(
+                id=session_id, user_id=user_id, client=client, created_at=now, revoked_at=None
+            )
+        )
         session.flush()
         session.add(
-            RefreshToken(token_hash=token_hash, session_id=session_id, created_at=now,
-                         expires_at=expires_at, used_at=None)
-        )  # fmt: skip
+            RefreshToken(
+                token_hash=token_hash,
+                session_id=session_id,
+                created_at=now,
+                expires_at=expires_at,
+                used_at=None,
+            )
+        )
 
 
 def rotate(
@@ -78,9 +84,14 @@ def rotate(
             return Rotation("expired", signed_in.id, record_of(user))
         token.used_at = now
         session.add(
-            RefreshToken(token_hash=new_hash, session_id=signed_in.id, created_at=now,
-                         expires_at=expires_at, used_at=None)
-        )  # fmt: skip
+            RefreshToken(
+                token_hash=new_hash,
+                session_id=signed_in.id,
+                created_at=now,
+                expires_at=expires_at,
+                used_at=None,
+            )
+        )
         return Rotation("rotated", signed_in.id, record_of(user))
 
 
@@ -95,13 +106,16 @@ def revoke_session(db: OpsDatabase, session_id: str, now: datetime) -> bool:
 
 
 def session_user(db: OpsDatabase, session_id: str) -> UserRecord | None:
-    """The user of a session that is still open and whose user is enabled, else None."""
+    """The user of a session that is still open and whose user is enabled, else None.
+
+    Asked on every request bearing an access token: one Core query, no ORM session.
+    """
     query = (
-        select(User)
+        select(*User.__table__.columns)
         .join(SignInSession, SignInSession.user_id == User.id)
         .where(SignInSession.id == session_id, SignInSession.revoked_at.is_(None))
         .where(User.disabled.is_(False))
     )
-    with db.transaction() as session:
-        user = session.scalar(query)
-        return None if user is None else record_of(user)
+    with db.engine.connect() as connection:
+        row = connection.execute(query).mappings().first()
+    return None if row is None else record_from_row(row)

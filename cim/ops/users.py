@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -64,10 +65,15 @@ def add_user(
         if session.scalar(select(User.id).where(User.name == name)) is not None:
             raise AccountExistsError(f"user {name!r} already exists")
         user = User(
-            name=name, display_name=display_name or name, password_hash=password_hash,
-            jurisdiction=jurisdiction, roles=role_list, disabled=False, created_at=now,
+            name=name,
+            display_name=display_name or name,
+            password_hash=password_hash,
+            jurisdiction=jurisdiction,
+            roles=role_list,
+            disabled=False,
+            created_at=now,
             updated_at=now,
-        )  # fmt: skip
+        )
         session.add(user)
         session.flush()
         return record_of(user)
@@ -133,10 +139,31 @@ def _end_sessions(session: Session, user_id: int, now: datetime) -> None:
     )
 
 
+def record_from_row(row: Mapping[str, Any]) -> UserRecord:
+    """The plain record of a row of the users table read without the ORM."""
+    fields = (
+        "id",
+        "name",
+        "display_name",
+        "jurisdiction",
+        "disabled",
+        "created_at",
+        "updated_at",
+        "password_hash",
+    )
+    return UserRecord(**{name: row[name] for name in fields}, roles=tuple(row["roles"]))
+
+
 def record_of(user: User) -> UserRecord:
     """The plain record of a user row."""
     return UserRecord(
-        id=user.id, name=user.name, display_name=user.display_name,
-        jurisdiction=user.jurisdiction, roles=tuple(user.roles), disabled=user.disabled,
-        created_at=user.created_at, updated_at=user.updated_at, password_hash=user.password_hash,
-    )  # fmt: skip
+        id=user.id,
+        name=user.name,
+        display_name=user.display_name,
+        jurisdiction=user.jurisdiction,
+        roles=tuple(user.roles),
+        disabled=user.disabled,
+        created_at=user.created_at,
+        updated_at=user.updated_at,
+        password_hash=user.password_hash,
+    )

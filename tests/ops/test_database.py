@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
@@ -14,9 +15,11 @@ from sqlalchemy.exc import DBAPIError
 from cim.layout import CityLayout
 from cim.ops import OpsDatabase, database_url
 from cim.ops.audit import AuditEvent, AuditQuery, append, read
+from cim.ops.database import alembic_config
 from cim.ops.errors import OpsError
 from cim.ops.models import Base
 from cim.scope import Scope
+from tests.postgres import PostgresServer
 
 NOW = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
 
@@ -47,14 +50,16 @@ def test_the_audit_log_refuses_update_and_delete(ops_db: OpsDatabase, statement:
     assert entry.outcome == "failed" and entry.principal == "alice"
 
 
-def test_postgres_refuses_truncate_of_the_audit_log(
-    postgres_server: object, ops_db: OpsDatabase
-) -> None:
-    if ops_db.engine.dialect.name != "postgresql":
-        return
-    append(ops_db, AuditEvent(NOW, "alice", "sign-in", "ok"))
-    with pytest.raises(DBAPIError, match="append-only"), ops_db.engine.begin() as connection:
-        connection.execute(text("TRUNCATE audit_log"))
+def test_postgres_refuses_truncate_of_the_audit_log(postgres_server: PostgresServer) -> None:
+    url = postgres_server.new_database()
+    try:
+        with OpsDatabase.open(url) as db:
+            append(db, AuditEvent(NOW, "alice", "sign-in", "ok"))
+            with pytest.raises(DBAPIError, match="append-only"), db.engine.begin() as connection:
+                connection.execute(text("TRUNCATE audit_log"))
+            assert read(db, AuditQuery(Scope.everything())).total == 1
+    finally:
+        postgres_server.drop_database(url)
 
 
 def test_sqlite_file_is_in_the_city_folder_in_wal_mode(tmp_path: Path) -> None:
@@ -71,3 +76,14 @@ def test_database_url_gives_postgres_the_psycopg_driver() -> None:
         database_url(Path("x"), "mysql://u@h/db")
     with pytest.raises(OpsError, match="not a URL"):
         database_url(Path("x"), "nonsense")
+
+
+def test_migrations_go_down_to_nothing_and_up_again(ops_db: OpsDatabase) -> None:
+    with ops_db.engine.begin() as connection:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.downgrade(config, "base")
+    assert set(inspect(ops_db.engine).get_table_names()) <= {"alembic_version"}
+    ops_db.migrate()
+    append(ops_db, AuditEvent(NOW, "alice", "sign-in", "ok"))
+    assert read(ops_db, AuditQuery(Scope.everything())).total == 1

@@ -139,7 +139,7 @@ def _end_sessions(session: Session, user_id: int, now: datetime) -> None:
     )
 
 
-def record_from_row(row: Mapping[str, Any]) -> UserRecord:
+def record_from_row(row: Mapping[Any, Any]) -> UserRecord:
     """The plain record of a row of the users table read without the ORM."""
     fields = (
         "id",

@@ -72,10 +72,16 @@ def append(db: OpsDatabase, event: AuditEvent) -> int:
         raise OpsError(f"audit event kind {event.kind!r} is not one of {', '.join(KINDS)}")
     with db.transaction() as session:
         entry = AuditEntry(
-            at=event.at, principal=event.principal[:200], jurisdiction=event.jurisdiction,
-            kind=event.kind, action=event.action, target=_clip(event.target, 500),
-            outcome=event.outcome, client=_clip(event.client, 64), details=dict(event.details),
-        )  # fmt: skip
+            at=event.at,
+            principal=event.principal[:200],
+            jurisdiction=event.jurisdiction,
+            kind=event.kind,
+            action=event.action,
+            target=_clip(event.target, 500),
+            outcome=event.outcome,
+            client=_clip(event.client, 64),
+            details=dict(event.details),
+        )
         session.add(entry)
         session.flush()
         return entry.id
@@ -113,8 +119,14 @@ def _clip(text: str | None, length: int) -> str | None:
 
 def _record(entry: AuditEntry) -> AuditRecord:
     return AuditRecord(
-        id=entry.id, at=entry.at, principal=entry.principal, jurisdiction=entry.jurisdiction,
+        id=entry.id,
+        at=entry.at,
+        principal=entry.principal,
+        jurisdiction=entry.jurisdiction,
         kind=entry.kind,  # type: ignore[arg-type]
-        outcome=entry.outcome, action=entry.action, target=entry.target, client=entry.client,
+        outcome=entry.outcome,
+        action=entry.action,
+        target=entry.target,
+        client=entry.client,
         details=entry.details,
-    )  # fmt: skip
+    )

@@ -100,8 +100,13 @@ def alembic_config() -> Config:
 
 
 def _engine(url: str) -> Engine:
-    if make_url(url).get_backend_name() != "sqlite":
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
+    if parsed.database and parsed.database != ":memory:":
+        # it holds password hashes: readable by its owner only (SQLite gives its -wal and
+        # -shm files the same permissions)
+        Path(parsed.database).touch(mode=0o600, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_MS / 1000})
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine

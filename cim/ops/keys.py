@@ -54,9 +54,14 @@ def add_key(
         raise OpsError("an API key needs a name (what uses it)")
     with db.transaction() as session:
         key = ApiKey(
-            id=key_id, secret_hash=secret_hash, name=name, jurisdiction=jurisdiction,
-            actions=action_list, created_at=now, revoked_at=None,
-        )  # fmt: skip
+            id=key_id,
+            secret_hash=secret_hash,
+            name=name,
+            jurisdiction=jurisdiction,
+            actions=action_list,
+            created_at=now,
+            revoked_at=None,
+        )
         session.add(key)
         session.flush()
         return _record(key)
@@ -88,6 +93,11 @@ def revoke_key(db: OpsDatabase, key_id: str, now: datetime) -> KeyRecord:
 
 def _record(key: ApiKey) -> KeyRecord:
     return KeyRecord(
-        id=key.id, name=key.name, jurisdiction=key.jurisdiction, actions=tuple(key.actions),
-        created_at=key.created_at, revoked_at=key.revoked_at, secret_hash=key.secret_hash,
-    )  # fmt: skip
+        id=key.id,
+        name=key.name,
+        jurisdiction=key.jurisdiction,
+        actions=tuple(key.actions),
+        created_at=key.created_at,
+        revoked_at=key.revoked_at,
+        secret_hash=key.secret_hash,
+    )

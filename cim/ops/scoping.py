@@ -8,8 +8,9 @@ from sqlalchemy.orm import InstrumentedAttribute
 from cim.scope import Scope
 
 
-def within(column: InstrumentedAttribute[str] | InstrumentedAttribute[str | None], scope: Scope
-           ) -> ColumnElement[bool]:  # fmt: skip
+def within(
+    column: InstrumentedAttribute[str] | InstrumentedAttribute[str | None], scope: Scope
+) -> ColumnElement[bool]:
     """Rows whose jurisdiction code is in ``scope`` (NULL only for the unlimited scope)."""
     if scope.unlimited:
         return true()

@@ -10,6 +10,10 @@ from sqlalchemy import delete, select
 from cim.ops.database import OpsDatabase
 from cim.ops.models import SignInFailure
 
+# Longest user name and address kept (longer ones cannot be real, and are cut to fit).
+NAME_CHARS = 200
+CLIENT_CHARS = 64
+
 
 @dataclass(frozen=True)
 class RecentFailures:
@@ -22,13 +26,14 @@ class RecentFailures:
 def record_failure(db: OpsDatabase, username: str, client: str | None, now: datetime) -> None:
     """Count one failed sign-in."""
     with db.transaction() as session:
-        session.add(SignInFailure(at=now, username=username, client=client))
+        session.add(SignInFailure(at=now, username=username[:NAME_CHARS], client=_cut(client)))
 
 
 def recent_failures(
     db: OpsDatabase, username: str, client: str | None, since: datetime
 ) -> RecentFailures:
     """The failures for ``username`` and those from ``client`` at or after ``since``."""
+    username, client = username[:NAME_CHARS], _cut(client)
     recent = select(SignInFailure.at).where(SignInFailure.at >= since).order_by(SignInFailure.at)
     with db.transaction() as session:
         by_username = tuple(session.scalars(recent.where(SignInFailure.username == username)))
@@ -43,5 +48,11 @@ def recent_failures(
 def forget_failures(db: OpsDatabase, username: str, before: datetime) -> None:
     """Drop ``username``'s failures (after a successful sign-in) and everyone's older ones."""
     with db.transaction() as session:
-        session.execute(delete(SignInFailure).where(SignInFailure.username == username))
+        session.execute(
+            delete(SignInFailure).where(SignInFailure.username == username[:NAME_CHARS])
+        )
         session.execute(delete(SignInFailure).where(SignInFailure.at < before))
+
+
+def _cut(client: str | None) -> str | None:
+    return None if client is None else client[:CLIENT_CHARS]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -67,7 +68,7 @@ def test_sqlite_file_is_in_the_city_folder_in_wal_mode(tmp_path: Path) -> None:
     assert url == f"sqlite:///{CityLayout(tmp_path).ops}"
     with OpsDatabase.open(url) as db, db.engine.connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
-    assert CityLayout(tmp_path).ops.is_file()
+    assert stat.S_IMODE(CityLayout(tmp_path).ops.stat().st_mode) == 0o600
 
 
 def test_database_url_gives_postgres_the_psycopg_driver() -> None:

@@ -49,3 +49,10 @@ def test_one_address_guessing_many_names_is_throttled(auth_app: AuthApp) -> None
         _fail(auth_app, f"guess{index}", 1)
     answer = auth_app.sign_in("li")
     assert answer.status_code == 429 and int(answer.headers["Retry-After"]) > 0
+
+
+def test_overlong_user_names_are_wrong_credentials_not_errors(auth_app: AuthApp) -> None:
+    for _ in range(4):
+        answer = auth_app.sign_in("x" * 5000, "a password")
+        assert answer.status_code in (401, 429)
+    assert answer.status_code == 429

@@ -50,6 +50,7 @@ class TokenPair:
 
 def sign_in(state: AuthState, username: str, password: str, client: str | None) -> TokenPair:
     """Check a user's password and open a session; throttled after repeated failures."""
+    state.ensure_secret()  # an app without one refuses before changing anything
     now = state.clock()
     db = state.db
     _refuse_if_throttled(state, username, client, now)
@@ -80,6 +81,7 @@ def sign_in(state: AuthState, username: str, password: str, client: str | None) 
 
 def refresh(state: AuthState, refresh_token: str, client: str | None) -> TokenPair:
     """A new access token and a new refresh token for a refresh token used once only."""
+    state.ensure_secret()  # an app without one refuses before changing anything
     now = state.clock()
     new = new_opaque_token()
     rotation = sessions.rotate(

@@ -65,6 +65,10 @@ class AuthState:
         """The secret, checked (an app without one cannot sign or read tokens)."""
         return check_secret(self.secret)
 
+    def ensure_secret(self) -> None:
+        """Refuse (:class:`~api.errors.InsecureSecretError`) when there is no good secret."""
+        check_secret(self.secret)
+
     @property
     def db(self) -> OpsDatabase:
         """The operational database, opened (and migrated) at first use."""

@@ -96,3 +96,31 @@ def test_demo_serves_with_its_own_stored_secret(
     first, second = (app.state.auth.secret for app in served)
     assert first == second == path.read_text().strip() == demo_secret(city)
     check_secret(first)
+
+
+def test_an_app_without_a_secret_refuses_to_sign_in_and_changes_nothing(
+    served: list[Any], city: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.auth.passwords import hash_password
+    from cim.ops import audit, users
+    from cim.ops.audit import AuditQuery
+    from cim.scope import Scope
+
+    monkeypatch.delenv("CIMTWIN_SECRET_KEY", raising=False)
+    bare = create_app(city, worker=False)
+    state = bare.state.auth
+    users.add_user(
+        state.db,
+        "li",
+        password_hash=hash_password("a long password"),
+        jurisdiction="440106000000",
+        roles=["viewer"],
+        now=state.clock(),
+    )
+    client = TestClient(bare, raise_server_exceptions=False)
+    answer = client.post("/api/auth/token", data={"username": "li", "password": "a long password"})
+    assert answer.status_code == 500 and "CIMTWIN_SECRET_KEY" in answer.json()["detail"]
+    assert audit.read(state.db, AuditQuery(Scope.everything())).total == 0
+    state.close()

@@ -15,17 +15,16 @@ from typing import Annotated
 
 import typer
 
-from api.auth.apikeys import make_key
-from api.auth.passwords import check_strength, hash_password
-from api.auth.roles import ROLE_ORDER, check_actions, check_roles
+from api.auth import accounts
+from api.auth.passwords import check_strength
+from api.auth.roles import ROLE_ORDER, check_roles
 from api.auth.state import utc_now
 from api.cli_common import CityOption, clear_errors, print_json, say
 from api.errors import AccountInputError
 from api.settings import get_settings
 from cim.errors import CityNotFoundError
 from cim.layout import CityLayout
-from cim.ops import OpsDatabase, audit, keys, users
-from cim.ops.audit import AuditEvent
+from cim.ops import OpsDatabase, keys, users
 from cim.scope import check_code
 
 user_app = typer.Typer(
@@ -56,15 +55,9 @@ def _database(city: Path) -> Iterator[OpsDatabase]:
         yield db
 
 
-def _record(db: OpsDatabase, action: str, target: str) -> None:
-    """An audit entry for a change made from the command line."""
-    who = f"local:{getpass.getuser()}"
-    audit.append(
-        db,
-        AuditEvent(
-            utc_now(), who, "write", "ok", action=action, target=target, client="command line"
-        ),
-    )
+def _actor() -> str:
+    """Who changes accounts from the command line, for the audit log."""
+    return f"local:{getpass.getuser()}"
 
 
 def read_new_password() -> str:
@@ -101,19 +94,18 @@ def add_user(
     """
     with clear_errors():
         check_code(jurisdiction)
-        roles = check_roles(role)
+        check_roles(role)
         with _database(city) as db:
-            password_hash = hash_password(read_new_password())
-            user = users.add_user(
+            user = accounts.create_user(
                 db,
                 name,
-                password_hash=password_hash,
+                password=read_new_password(),
                 jurisdiction=jurisdiction,
-                roles=roles,
+                roles=role,
                 now=utc_now(),
+                actor=_actor(),
                 display_name=display_name,
             )
-            _record(db, "user add", name)
     say(f"added user {user.name} ({', '.join(user.roles)}) in {user.jurisdiction}")
 
 
@@ -140,8 +132,7 @@ def list_users(city: CityOption) -> None:
 def disable_user(name: Annotated[str, typer.Argument()], city: CityOption) -> None:
     """Disable a user: sign-in refused, every session of theirs ended."""
     with clear_errors(), _database(city) as db:
-        users.set_disabled(db, name, True, utc_now())
-        _record(db, "user disable", name)
+        accounts.set_disabled(db, name, True, now=utc_now(), actor=_actor())
     say(f"disabled user {name}")
 
 
@@ -149,8 +140,7 @@ def disable_user(name: Annotated[str, typer.Argument()], city: CityOption) -> No
 def enable_user(name: Annotated[str, typer.Argument()], city: CityOption) -> None:
     """Enable a disabled user again."""
     with clear_errors(), _database(city) as db:
-        users.set_disabled(db, name, False, utc_now())
-        _record(db, "user enable", name)
+        accounts.set_disabled(db, name, False, now=utc_now(), actor=_actor())
     say(f"enabled user {name}")
 
 
@@ -159,8 +149,9 @@ def reset_password(name: Annotated[str, typer.Argument()], city: CityOption) -> 
     """Set a user's password from standard input; every session of theirs is ended."""
     with clear_errors(), _database(city) as db:
         users.get_user(db, name)
-        users.set_password_hash(db, name, hash_password(read_new_password()), utc_now())
-        _record(db, "user reset-password", name)
+        accounts.reset_password(
+            db, name, password=read_new_password(), now=utc_now(), actor=_actor()
+        )
     say(f"reset the password of {name}; their sessions are ended")
 
 
@@ -181,23 +172,12 @@ def add_key(
 
         cimtwin key add survey-upload --city guangzhou --jurisdiction 440106000000 --action import
     """
-    with clear_errors():
-        check_code(jurisdiction)
-        actions = check_actions(action)
-        new = make_key()
-        with _database(city) as db:
-            keys.add_key(
-                db,
-                new.id,
-                secret_hash=new.secret_hash,
-                name=name,
-                jurisdiction=jurisdiction,
-                actions=actions,
-                now=utc_now(),
-            )
-            _record(db, "key add", new.id)
-    say(f"API key {new.id} ({name}): store it now, it is not shown again")
-    typer.echo(new.key)
+    with clear_errors(), _database(city) as db:
+        record, key = accounts.create_key(
+            db, name, jurisdiction=jurisdiction, actions=action, now=utc_now(), actor=_actor()
+        )
+    say(f"API key {record.id} ({name}): store it now, it is not shown again")
+    typer.echo(key)
 
 
 @key_app.command("list")
@@ -225,6 +205,5 @@ def revoke_key(
 ) -> None:
     """Revoke an API key: requests with it are refused from now on."""
     with clear_errors(), _database(city) as db:
-        keys.revoke_key(db, key_id, utc_now())
-        _record(db, "key revoke", key_id)
+        accounts.revoke_key(db, key_id, now=utc_now(), actor=_actor())
     say(f"revoked API key {key_id}")

@@ -14,6 +14,9 @@ from api.app import create_app
 from api.auth.state import configure
 from api.cli import app
 from api.settings import get_settings
+from cim.ops import OpsDatabase, audit
+from cim.ops.audit import AuditQuery
+from cim.scope import Scope
 from cim.store import CityStore
 from tests.api.auth.conftest import PASSWORD, TOWN
 
@@ -79,6 +82,10 @@ def test_user_add_reads_the_password_from_stdin_and_can_sign_in(city: Path) -> N
     assert "hash" not in json.dumps(listed) and PASSWORD not in json.dumps(listed)
     assert sign_in(city, "li", PASSWORD) == 200
     assert sign_in(city, "li", "wrong password") == 401
+    with OpsDatabase.for_city(city, get_settings().database_url) as db:
+        writes = audit.read(db, AuditQuery(Scope.everything(), kind="write")).entries
+    assert [(e.action, e.target, e.client) for e in writes] == [("user add", "li", "command line")]
+    assert writes[0].principal.startswith("local:")
 
 
 def test_the_password_is_never_an_argument(city: Path) -> None:

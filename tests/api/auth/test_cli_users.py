@@ -178,3 +178,23 @@ def test_key_add_refuses_unknown_actions(city: Path) -> None:
 def test_commands_need_a_city(tmp_path: Path) -> None:
     code, _, err = run("user", "list", "--city", str(tmp_path / "nowhere"))
     assert code == 1 and "no city" in err
+
+
+def test_at_a_terminal_the_password_is_typed_twice(monkeypatch: pytest.MonkeyPatch) -> None:
+    import getpass
+    import io
+    import sys
+
+    from api.cli_users import read_new_password
+    from api.errors import AccountInputError
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(sys, "stdin", Terminal())
+    typed = iter(["a long passphrase", "a long passphrase", "a long passphrase", "a typo"])
+    monkeypatch.setattr(getpass, "getpass", lambda prompt: next(typed))
+    assert read_new_password() == "a long passphrase"
+    with pytest.raises(AccountInputError, match="differ"):
+        read_new_password()

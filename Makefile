@@ -38,12 +38,13 @@ $(VIEWER): viewer/package.json viewer/package-lock.json viewer/build.mjs $(wildc
 	cd viewer && npm ci --no-audit --no-fund && npm run build
 
 # Debian packages the tests need: Chromium for the browser tests (and a Chinese font for its
-# zh-CN screenshots), GDAL's ogrinfo.
+# zh-CN screenshots), GDAL's ogrinfo, PostgreSQL (the tests start their own cluster).
 system-deps:
 	@if ! command -v chromium >/dev/null || ! command -v ogrinfo >/dev/null \
-		|| ! fc-list :lang=zh 2>/dev/null | grep -q .; then \
+		|| ! fc-list :lang=zh 2>/dev/null | grep -q . \
+		|| ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y \
-			chromium gdal-bin fonts-wqy-zenhei; \
+			chromium gdal-bin fonts-wqy-zenhei postgresql; \
 	fi
 
 clean:

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from api import openapi30
+from api.auth.install import install_auth
 from api.bodylimit import BodyLimit
 from api.errors import DOMAIN_ERRORS, status_for
 from api.routes import city, explore, imports, objects, ogc, sources, stats, terrain, tiles
@@ -47,13 +48,16 @@ def create_app(
     viewer_dir: Path | None = None,
     max_upload_mb: float | None = None,
     worker: bool | None = None,
+    anonymous_read: bool | None = None,
 ) -> FastAPI:
     """Build the app serving the city in ``city_dir`` (default: the ``CIMTWIN_CITY`` setting).
 
     ``max_upload_mb`` caps an upload to ``POST /api/imports`` (default:
     ``CIMTWIN_MAX_UPLOAD_MB``). ``worker`` starts the city's job worker process with the
     app and stops it with the app (default: ``CIMTWIN_WORKER``, true); when one already
-    runs for the city, the new one leaves the queue to it.
+    runs for the city, the new one leaves the queue to it. ``anonymous_read`` lets callers
+    who have not signed in read tiles, terrain and imagery (default:
+    ``CIMTWIN_ANONYMOUS_READ``, false); everything else needs a signed-in caller.
     """
     settings = get_settings()
     app = FastAPI(
@@ -64,6 +68,7 @@ def create_app(
     )
     app.state.city_dir = (city_dir or settings.city).resolve()
     app.state.start_worker = settings.worker if worker is None else worker
+    app.state.anonymous_read = settings.anonymous_read if anonymous_read is None else anonymous_read
     upload_mb = settings.max_upload_mb if max_upload_mb is None else max_upload_mb
     app.state.max_upload_bytes = int(upload_mb * 2**20)
     app.add_middleware(GZipMiddleware, minimum_size=512)
@@ -75,6 +80,7 @@ def create_app(
     for router in (module.router for module in routers):
         app.include_router(router)
     app.include_router(jurisdiction_routes.router)
+    install_auth(app)
 
     install_error_handlers(app)
     openapi30.install(app)

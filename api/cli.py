@@ -15,6 +15,7 @@ import typer
 from api.cli_common import CityOption, clear_errors, console, print_json, progress_bar, say
 from api.cli_jurisdictions import register as register_jurisdiction_commands
 from api.cli_raster import register as register_raster_commands
+from api.cli_users import register as register_user_commands
 from cim.layout import CityLayout
 from cim.scope import Scope
 
@@ -40,6 +41,7 @@ register_raster_commands(import_app)
 register_jurisdiction_commands(import_app)
 export_app = typer.Typer(help="Export the city model.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
+register_user_commands(app)
 
 
 @app.command()
@@ -425,15 +427,24 @@ def serve(city: CityOption, host: HostOption = None, port: PortOption = None) ->
 
     The worker (a process of its own) runs the imports and tilings sent to the API and is
     stopped with the server; set CIMTWIN_WORKER=false to run it apart (`cimtwin worker`).
+    Tokens are signed with CIMTWIN_SECRET_KEY: the server refuses to start without one
+    (at least 32 random characters, not a well-known default).
 
     Examples:
 
         cimtwin serve --city guangzhou   (then open http://127.0.0.1:8000/)
         CIMTWIN_HOST=0.0.0.0 CIMTWIN_PORT=8080 cimtwin serve --city guangzhou
     """
+    _serve(city, host, port, demo=False)
+
+
+def _serve(city: Path, host: str | None, port: int | None, demo: bool) -> None:
+    """Serve the city; ``demo``: sign tokens with the demo city's own random secret."""
     import uvicorn
 
     from api.app import create_app
+    from api.auth.secret import check_secret, demo_secret
+    from api.auth.state import configure
     from api.settings import get_settings
     from cim.store import CityStore
 
@@ -442,8 +453,12 @@ def serve(city: CityOption, host: HostOption = None, port: PortOption = None) ->
     port = settings.port if port is None else port
     with clear_errors():
         CityStore.open(city).close()
+        configured = settings.secret_key.get_secret_value() if settings.secret_key else None
+        secret = demo_secret(city) if demo else check_secret(configured)
+        served = create_app(city, anonymous_read=True if demo else None)
+        configure(served, secret=secret)
         say(f"serving {city} on http://{host}:{port}/ (API docs at /docs)")
-        uvicorn.run(create_app(city), host=host, port=port, log_level="info")
+        uvicorn.run(served, host=host, port=port, log_level="info")
 
 
 @app.command()
@@ -502,7 +517,7 @@ def demo(
             f" tiles {'rebuilt' if result.tiled else 'reused'}"
         )
     if serve_after:
-        serve(city, host, port)
+        _serve(city, host, port, demo=True)
 
 
 def main() -> None:

@@ -8,8 +8,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from cim.scope import Scope
+from api.auth.deps import ScopeDep, caller_scope
 from cim.store import CityStore
+
+__all__ = ["CityDirDep", "ScopeDep", "StoreDep", "caller_scope", "city_dir", "open_store"]
 
 
 def city_dir(request: Request) -> Path:
@@ -27,11 +29,5 @@ def open_store(folder: Annotated[Path, Depends(city_dir)]) -> Iterator[CityStore
         store.close()
 
 
-def caller_scope() -> Scope:
-    """The part of the jurisdiction tree the caller may see."""
-    return Scope.everything()
-
-
 CityDirDep = Annotated[Path, Depends(city_dir)]
 StoreDep = Annotated[CityStore, Depends(open_store)]
-ScopeDep = Annotated[Scope, Depends(caller_scope)]

@@ -15,6 +15,7 @@ from cim.errors import (
     OriginError,
     StoreBusyError,
 )
+from cim.ops.errors import AccountExistsError, AccountNotFoundError
 from tiles.errors import NothingToTileError, TilesError, TilingBusyError
 
 
@@ -58,9 +59,44 @@ class NoGeometryError(ApiError):
     """The object asked about has no footprint, so it has no extent or area."""
 
 
+class NotAuthenticatedError(ApiError):
+    """No credentials, or credentials that are bad, expired or revoked (answered with
+    ``WWW-Authenticate: Bearer``)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.headers = {"WWW-Authenticate": "Bearer"}
+
+
+class ForbiddenError(ApiError):
+    """The caller is known but its roles (or its key's actions) do not allow the action."""
+
+
+class TooManySignInsError(ApiError):
+    """Too many failed sign-ins for a user name or from an address; retry after a while."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.headers = {"Retry-After": str(retry_after)}
+
+
+class AccountInputError(ApiError):
+    """A new account's details are unusable (unknown role or action, weak password)."""
+
+
+class InsecureSecretError(ApiError):
+    """The token-signing secret is missing, too short or a well-known default."""
+
+
 # Most specific first: the first matching class decides the status code.
 STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (ObjectNotFoundError, 404),
+    (NotAuthenticatedError, 401),
+    (ForbiddenError, 403),
+    (TooManySignInsError, 429),
+    (AccountNotFoundError, 404),
+    (AccountExistsError, 409),
+    (AccountInputError, 422),
     (JobNotFoundError, 404),
     (FileNotServedError, 404),
     (NoGeometryError, 404),

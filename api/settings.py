@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 VIEWER_DIST = Path(__file__).resolve().parent.parent / "viewer" / "dist"
@@ -26,6 +27,22 @@ class Settings(BaseSettings):
     # Start the city's job worker process with the server (false: it runs on its own,
     # `cimtwin worker --city DIR`).
     worker: bool = True
+    # Signs the access tokens (HS256): at least 32 random characters. `cimtwin serve`
+    # refuses to start without one; `cimtwin demo` makes one for its city.
+    secret_key: SecretStr | None = None
+    access_token_minutes: float = 15.0
+    refresh_token_hours: float = 24.0 * 7
+    # The operational database (users, keys, audit): default an SQLite file in the city
+    # folder; a postgresql:// URL for a server database.
+    database_url: str | None = None
+    # Sign-in throttling: this many failures for one user name (or per_client from one
+    # address) within the window answer 429 until the oldest failure leaves it.
+    signin_max_failures: int = 5
+    signin_max_failures_per_client: int = 20
+    signin_window_seconds: float = 900.0
+    # Tiles, terrain and imagery readable without signing in (the API's attributes never
+    # are). Off by default; `cimtwin demo` turns it on for its own server.
+    anonymous_read: bool = False
 
 
 @lru_cache

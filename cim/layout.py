@@ -13,6 +13,8 @@
     <city>/.tiles-index-*/      a tiling run's temporary index
     <city>/.uploads/<job>/      files uploaded over HTTP, until their import job ends
     <city>/jobs.sqlite          the job queue and the jobs table (SQLite, WAL)
+    <city>/ops.sqlite           the operational database: users, keys, sessions, audit (WAL)
+    <city>/demo-secret.key      the token-signing secret `cimtwin demo` generated (mode 600)
     <city>/.worker.lock         held by the city's job worker while it runs
     <city>/.tiling.lock         held by a tiling run (records the holder's pid)
 """
@@ -44,6 +46,8 @@ class CityLayout:
     TILES_INDEX_PREFIX: ClassVar[str] = ".tiles-index-"
     UPLOADS: ClassVar[str] = ".uploads"
     JOBS: ClassVar[str] = "jobs.sqlite"
+    OPS: ClassVar[str] = "ops.sqlite"
+    DEMO_SECRET: ClassVar[str] = "demo-secret.key"
     WORKER_LOCK: ClassVar[str] = ".worker.lock"
     TILING_LOCK: ClassVar[str] = ".tiling.lock"
 
@@ -119,6 +123,16 @@ class CityLayout:
     def jobs(self) -> Path:
         """The job queue and jobs table."""
         return self.root / self.JOBS
+
+    @property
+    def ops(self) -> Path:
+        """The operational database's SQLite file (unless a server database is configured)."""
+        return self.root / self.OPS
+
+    @property
+    def demo_secret(self) -> Path:
+        """The secret the demo server signs its tokens with."""
+        return self.root / self.DEMO_SECRET
 
     @property
     def worker_lock(self) -> Path:

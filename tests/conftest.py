@@ -8,6 +8,7 @@ tests that need it: it is never a reason to skip.
 from __future__ import annotations
 
 import os
+import secrets
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,8 +28,11 @@ from bim.importer import ImportOptions, ImportReport, import_ifc
 from cim.model import CityObject, Material, MeshPart
 from cim.scope import Scope
 from cim.store import CityStore
+from tests.postgres import ops_url, postgres_server  # noqa: F401  (fixtures)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# Servers the tests start (in this process or as `cimtwin serve`) sign tokens with this.
+os.environ.setdefault("CIMTWIN_SECRET_KEY", secrets.token_urlsafe(48))
 SHARED_DATA_ENV = "CIMTWIN_SHARED_DATA"
 MIN_IFC_FILES = 6
 

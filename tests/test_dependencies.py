@@ -25,6 +25,7 @@ PRODUCT = ("cim", "bim", "tiles", "simulation", "api")
 USED_INDIRECTLY = {
     "pyarrow": "geopandas.read_parquet (GeoParquet import)",
     "python-multipart": "FastAPI's form and file upload parsing",
+    "psycopg": "SQLAlchemy's postgresql+psycopg driver (CIMTWIN_DATABASE_URL)",
 }
 
 

@@ -20,6 +20,9 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.types import Message
 
+from api.auth.audit import record_write
+from api.auth.deps import require
+from api.auth.principal import Principal
 from api.deps import CityDirDep, ScopeDep, StoreDep, caller_scope
 from api.errors import JobNotFoundError, UploadRejectedError, UploadTooLargeError
 from api.jobs import JobQueue, new_job_id, upload_folder
@@ -28,7 +31,6 @@ from api.worker import running_worker
 from bim.geometry import DEFAULT_KERNEL, KERNELS
 from bim.georef import UserOrigin
 from cim.crs import parse_origin
-from cim.scope import CODE_LENGTH, Scope
 
 CHUNK_SIZE = 1 << 20
 # Room for the multipart framing and the form fields on top of the files' bytes.
@@ -81,6 +83,9 @@ def job_queue(request: Request, city: CityDirDep) -> JobQueue:
 
 
 JobsDep = Annotated[JobQueue, Depends(job_queue)]
+# Writers: the caller must hold a role that allows the action (operator: import; manager: tile).
+ImporterDep = Annotated[Principal, Depends(require("import"))]
+TilerDep = Annotated[Principal, Depends(require("tile"))]
 
 
 @router.post("/imports", status_code=202)
@@ -90,6 +95,7 @@ def create_import(
     store: StoreDep,
     jobs: JobsDep,
     scope: ScopeDep,
+    importer: ImporterDep,
     files: Annotated[list[UploadFile], File(description="IFC files (IFC2X3, IFC4, IFC4X3).")],
     origin: Annotated[
         str | None, Form(description="E,N[,H]: place the model origin here (metres).")
@@ -129,24 +135,27 @@ def create_import(
             "crs": None if user_origin is None else user_origin.crs,
             "kernel": kernel,
             "retile": retile,
+            "scope": scope.prefix,  # the objects must land inside it
         }
-        job = jobs.submit("import", params, job_id, submitter_code(scope)).to_dict()
+        job = jobs.submit("import", params, job_id, importer.jurisdiction).to_dict()
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
+    record_write(request, importer, "import", f"job:{job_id}", details={"files": names})
     response.headers["Location"] = job["url"]
     return {"id": job["id"], "status": job["status"], "url": job["url"]}
 
 
 @router.post("/tilings", status_code=202)
 def create_tiling(
-    response: Response, store: StoreDep, jobs: JobsDep, scope: ScopeDep
+    request: Request, response: Response, jobs: JobsDep, scope: ScopeDep, tiler: TilerDep
 ) -> dict[str, Any]:
     """Queue a rewrite of the city's 3D Tiles (tiles whose objects did not change are kept).
 
     Answers 202 with the job's id and URL (also in ``Location``).
     """
-    job = jobs.submit("tile", {}, jurisdiction=submitter_code(scope)).to_dict()
+    job = jobs.submit("tile", {}, jurisdiction=tiler.jurisdiction).to_dict()
+    record_write(request, tiler, "tile", f"job:{job['id']}")
     response.headers["Location"] = job["url"]
     return {"id": job["id"], "status": job["status"], "url": job["url"]}
 
@@ -183,12 +192,6 @@ def worker_state(city: CityDirDep) -> dict[str, Any]:
     """Whether a job worker runs for the city, and its process id."""
     pid = running_worker(city)
     return {"running": pid is not None, "pid": pid if pid and pid > 0 else None}
-
-
-def submitter_code(scope: Scope) -> str | None:
-    """The code of the node whose subtree ``scope`` is (None for an unlimited scope): the
-    jurisdiction a job submitted with this scope records."""
-    return None if scope.unlimited else scope.prefix.ljust(CODE_LENGTH, "0")
 
 
 def upload_name(filename: str | None) -> str:

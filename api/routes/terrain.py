@@ -10,15 +10,17 @@ import json
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi import Path as PathParam
 from fastapi.responses import Response
 
+from api.auth.deps import file_reader
 from api.deps import CityDirDep
 from api.static import file_response
 from cim.layout import CityLayout
 
-router = APIRouter(tags=["terrain"])
+# Files any signed-in caller may read (anyone, with CIMTWIN_ANONYMOUS_READ).
+router = APIRouter(tags=["terrain"], dependencies=[Depends(file_reader)])
 
 CONTENT_TYPES = {".json": "application/json", ".terrain": "application/octet-stream"}
 MAX_ZOOM = 30  # deeper than any web-mercator pyramid goes

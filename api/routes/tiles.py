@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
+from api.auth.deps import file_reader
 from api.deps import CityDirDep
 from api.static import file_response
 from cim.layout import CityLayout
 from tiles.tileset import TILES_DIR
 
-router = APIRouter(tags=["tiles"])
+# Files any signed-in caller may read (anyone, with CIMTWIN_ANONYMOUS_READ).
+router = APIRouter(tags=["tiles"], dependencies=[Depends(file_reader)])
 
 CONTENT_TYPES = {
     ".json": "application/json",

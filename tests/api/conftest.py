@@ -11,6 +11,7 @@ from api.app import create_app
 from bim.authoring import BuildingSpec, write_demo_building
 from bim.importer import import_ifc
 from cim.store import CityStore
+from tests.signin import admin_client
 from tiles.tileset import write_tileset
 
 
@@ -34,4 +35,4 @@ def small_city(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture()
 def client(small_city: Path) -> TestClient:
-    return TestClient(create_app(small_city))
+    return admin_client(create_app(small_city))

@@ -11,6 +11,7 @@ from bim.importer import import_ifc
 from cim.scope import Scope
 from cim.store import CityStore
 from tests.conftest import make_city
+from tests.signin import admin_client
 
 
 def test_health_reports_store_and_tiles(client: TestClient) -> None:
@@ -92,9 +93,9 @@ def test_viewer_is_served_at_root(client: TestClient) -> None:
 
 
 def test_missing_city_is_404(tmp_path: Path) -> None:
-    response = TestClient(create_app(tmp_path / "absent")).get("/api/city")
+    response = admin_client(create_app(tmp_path / "absent")).get("/api/city")
     assert response.status_code == 404
-    assert "does not exist" in response.json()["detail"]
+    assert "holds no city" in response.json()["detail"]  # the folder holds its users only
 
 
 def _first_content_uri(tile: dict) -> str:
@@ -145,7 +146,7 @@ def test_diff_and_history_of_a_new_version(tmp_path: Path, versions: dict) -> No
     import_ifc(store, [versions["v1"]])
     import_ifc(store, [versions["v2"]])
     store.close()
-    client = TestClient(create_app(store.city_dir))
+    client = admin_client(create_app(store.city_dir))
     diff = client.get("/api/sources/hall-v2.ifc/diff").json()
     assert (diff["version"], diff["replaces"]) == (2, "hall-v1.ifc")
     assert diff["removed"] == [versions["removed"]]

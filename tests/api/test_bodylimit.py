@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.settings import get_settings
 from tests.conftest import make_city
+from tests.signin import admin_client
 
 
 @pytest.fixture()
@@ -18,7 +19,7 @@ def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClie
     monkeypatch.setenv("CIMTWIN_MAX_BODY_MB", "0.01")  # 10 KiB
     get_settings.cache_clear()
     make_city(tmp_path, "EPSG:4547").close()
-    with TestClient(create_app(tmp_path / "city", worker=False)) as test_client:
+    with admin_client(create_app(tmp_path / "city", worker=False)) as test_client:
         yield test_client
     get_settings.cache_clear()
 

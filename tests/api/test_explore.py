@@ -6,12 +6,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from tests.signin import admin_client
 from tests.viewer.planner_city import BLOCKS, build_planner_city
 
 
 @pytest.fixture(scope="module")
 def planner(tmp_path_factory: pytest.TempPathFactory) -> TestClient:
-    return TestClient(create_app(build_planner_city(tmp_path_factory.mktemp("planner"))))
+    return admin_client(create_app(build_planner_city(tmp_path_factory.mktemp("planner"))))
 
 
 def test_search_by_name_id_and_address(planner: TestClient) -> None:

@@ -16,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from tests.signin import admin_client
 
 HOSTILE = ["nan", "NaN", "inf", "-inf", "1e400", "-1e400", str(2**63), str(-(2**63) - 1),
            "-1", "0", "\x00", "a\x00b", "x" * 300, "1,2,3,4", "nan,nan,nan,nan",
@@ -64,7 +65,7 @@ def _calls(client: TestClient) -> list[tuple[str, str, dict[str, str]]]:
 @pytest.fixture(scope="module")
 def careless(small_city: Path) -> TestClient:
     """A client that reports a server error as a 500 instead of raising it."""
-    return TestClient(create_app(small_city), raise_server_exceptions=False)
+    return admin_client(create_app(small_city), raise_server_exceptions=False)
 
 
 def test_the_walk_covers_every_get_route(careless: TestClient) -> None:

@@ -13,6 +13,7 @@ from api.app import create_app
 from cim.area import MAX_VERTICES
 from cim.model import CityObject
 from cim.store import CityStore
+from tests.signin import admin_client
 from tiles.terrain import TERRAIN_TILES
 from tiles.tileset import TILES_DIR
 
@@ -20,7 +21,7 @@ from tiles.tileset import TILES_DIR
 @pytest.fixture()
 def careless(small_city: Path) -> TestClient:
     """A client that reports a server error as a 500 instead of raising it."""
-    return TestClient(create_app(small_city), raise_server_exceptions=False)
+    return admin_client(create_app(small_city), raise_server_exceptions=False)
 
 
 def _post_json(client: TestClient, url: str, text: str) -> int:
@@ -39,7 +40,7 @@ def test_file_routes_answer_404_to_impossible_names(root: str, name: str, tmp_pa
     for folder in (TILES_DIR, TERRAIN_TILES):
         (city / folder).mkdir(parents=True)
         (city / folder / "layer.json").write_text("{}")
-    client = TestClient(create_app(city), raise_server_exceptions=False)
+    client = admin_client(create_app(city), raise_server_exceptions=False)
     response = client.get(f"/{root}/{name}")
     assert response.status_code == 404
     assert "no file" in response.json()["detail"]
@@ -138,7 +139,7 @@ def test_big_query_answers_page_by_page(careless: TestClient) -> None:
 
 def test_empty_city_has_zero_statistics(tmp_path: Path) -> None:
     CityStore.create(tmp_path / "empty", "EPSG:4547").close()
-    client = TestClient(create_app(tmp_path / "empty"))
+    client = admin_client(create_app(tmp_path / "empty"))
     assert client.get("/api/stats").json()["buildings"] == 0
     assert client.get("/api/stats", params={"bbox": "-180,-90,180,90"}).json()["buildings"] == 0
 
@@ -158,7 +159,7 @@ def test_an_object_beyond_the_crs_has_no_position_nor_extent(tmp_path: Path) -> 
         writer.add_object(CityObject(id="far", cls="building", name="far", footprint=far,
                                      base_height=0.0, top_height=10.0))  # fmt: skip
     store.close()
-    client = TestClient(create_app(tmp_path / "far"), raise_server_exceptions=False)
+    client = admin_client(create_app(tmp_path / "far"), raise_server_exceptions=False)
     assert client.get("/api/objects/far").json()["position"] is None
     extent = client.get("/api/objects/far/extent")
     assert extent.status_code == 404 and "no longitude" in extent.json()["detail"]

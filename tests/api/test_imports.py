@@ -19,6 +19,7 @@ from bim.authoring import BuildingSpec, write_demo_building
 from bim.importer import import_ifc
 from cim.scope import Scope
 from cim.store import CityStore
+from tests.signin import admin_client
 from tiles.folders import exclusive
 
 OPEN_HOUSE = "IfcOpenHouse_IFC4.ifc"
@@ -45,7 +46,7 @@ def city(tmp_path: Path) -> Path:
 
 @pytest.fixture()
 def client(city: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(city)) as test_client:
+    with admin_client(create_app(city)) as test_client:
         yield test_client
 
 
@@ -217,7 +218,7 @@ def test_a_model_without_georeference_needs_an_origin(
 def test_an_upload_over_the_limit_is_refused_with_413(city: Path, size: int) -> None:
     # 5 kB passes the Content-Length check (limit + form overhead) and is stopped while it
     # is copied; 3 MiB is refused from its Content-Length before a byte is read.
-    with TestClient(create_app(city, max_upload_mb=0.001)) as client:
+    with admin_client(create_app(city, max_upload_mb=0.001)) as client:
         assert client.get("/api/imports").json()["max_upload_bytes"] == 1048
         answer = upload(client, ("big.ifc", b"x" * size))
         assert answer.status_code == 413, answer.text
@@ -239,7 +240,7 @@ def test_a_body_without_length_is_stopped_once_over_the_limit(city: Path) -> Non
             yield b"x" * 2**20
         yield f"\r\n--{boundary}--\r\n".encode()
 
-    with TestClient(create_app(city, max_upload_mb=0.001)) as client:
+    with admin_client(create_app(city, max_upload_mb=0.001)) as client:
         answer = client.post(
             "/api/imports",
             content=body(),
@@ -291,10 +292,15 @@ def test_jobs_are_listed_newest_first_and_unknown_ones_are_404(client: TestClien
 
 
 def test_a_missing_city_is_404(tmp_path: Path) -> None:
-    with TestClient(create_app(tmp_path / "none")) as client:
+    with admin_client(create_app(tmp_path / "none")) as client:
         answer = upload(client, ("a.ifc", b"x"))
     assert answer.status_code == 404
-    assert not (tmp_path / "none").exists()
+    # nothing but the operational database (the account that signed in) is written there
+    assert {path.name for path in (tmp_path / "none").iterdir()} <= {
+        "ops.sqlite",
+        "ops.sqlite-wal",
+        "ops.sqlite-shm",
+    }
 
 
 def test_a_tiling_job_writes_the_tiles_of_what_was_imported(

@@ -14,22 +14,38 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.jobs import UPLOADS_DIR
 from cim.scope import Scope
 from cim.store import CityStore
+from tests.signin import admin_client, city_headers
 from tests.viewer.conftest import free_port
 
 MODEL = "AC20-FZK-Haus.ifc"
 ORIGIN = "430700,2557800,10"
 
 
+# The bearer token of an admin of the city under test (set by the ``city`` fixture).
+HEADERS: dict[str, str] = {}
+
+
 @pytest.fixture()
 def city(tmp_path: Path) -> Path:
     CityStore.create(tmp_path / "city", "EPSG:4547").close()
+    HEADERS.clear()
+    HEADERS.update(city_headers(tmp_path / "city"))
     return tmp_path / "city"
+
+
+def get(url: str, **options: Any) -> httpx.Response:
+    """GET as the city's admin."""
+    return httpx.get(url, headers=HEADERS, **options)
+
+
+def post(url: str, **options: Any) -> httpx.Response:
+    """POST as the city's admin."""
+    return httpx.post(url, headers=HEADERS, **options)
 
 
 @contextmanager
@@ -44,7 +60,7 @@ def serving(city: Path, log: Path) -> Iterator[tuple[str, subprocess.Popen[bytes
         deadline = time.monotonic() + 60
         while True:
             with suppress(httpx.TransportError):
-                if httpx.get(f"{url}/api/worker", timeout=2).json()["running"]:
+                if get(f"{url}/api/worker", timeout=2).json()["running"]:
                     break
             assert server.poll() is None, log.read_text()
             assert time.monotonic() < deadline, "the server or its worker did not start"
@@ -59,7 +75,7 @@ def serving(city: Path, log: Path) -> Iterator[tuple[str, subprocess.Popen[bytes
 def poll(url: str, until: Any, seconds: float = 180.0) -> dict[str, Any]:
     deadline = time.monotonic() + seconds
     while True:
-        job: dict[str, Any] = httpx.get(url, timeout=5).json()
+        job: dict[str, Any] = get(url, timeout=5).json()
         if until(job):
             return job
         assert time.monotonic() < deadline, f"job stuck: {job}"
@@ -77,10 +93,8 @@ def alive(pid: int) -> bool:
 
 def _import_running(url: str, data: bytes) -> tuple[int, dict[str, Any]]:
     """Upload the model, wait until its job runs; the worker's pid and the running job."""
-    worker = httpx.get(f"{url}/api/worker").json()["pid"]
-    answer = httpx.post(
-        f"{url}/api/imports", files=[("files", (MODEL, data))], data={"origin": ORIGIN}
-    )
+    worker = get(f"{url}/api/worker").json()["pid"]
+    answer = post(f"{url}/api/imports", files=[("files", (MODEL, data))], data={"origin": ORIGIN})
     assert answer.status_code == 202, answer.text
     job_url = url + answer.json()["url"]
     running = poll(job_url, lambda job: job["status"] != "queued" and job["progress"] > 0)
@@ -113,7 +127,7 @@ def test_a_job_running_when_server_and_worker_are_killed_resumes_after_a_restart
         (report,) = done["result"]["reports"]
         assert report["source"] == MODEL and report["objects_by_class"]["IfcBuilding"] == 1
         assert done["result"]["tiling"]["features"] > 0
-        assert httpx.get(f"{url}/api/city").json()["sources"] == [MODEL]
+        assert get(f"{url}/api/city").json()["sources"] == [MODEL]
     assert not (city / UPLOADS_DIR / running["id"]).exists()
     with CityStore.open(city) as store:
         assert [s["source"] for s in store.sources(scope=Scope.everything())] == [
@@ -132,7 +146,7 @@ def test_a_server_stopped_mid_job_stops_its_worker_and_the_job_waits_in_the_queu
         server.send_signal(signal.SIGINT)  # Ctrl-C
         server.wait(60)
     assert not alive(worker), "the worker outlived its server"
-    with TestClient(create_app(city, worker=False)) as client:
+    with admin_client(create_app(city, worker=False)) as client:
         waiting = client.get(f"/api/jobs/{running['id']}").json()
     assert waiting["status"] == "queued" and waiting["runs"] == 0, waiting
     assert waiting["message"].startswith("interrupted: the worker stopped")
@@ -143,7 +157,7 @@ def test_a_server_stopped_mid_job_stops_its_worker_and_the_job_waits_in_the_queu
 
 def test_a_job_queued_without_a_worker_runs_when_one_starts(city: Path, ifc_dir: Path) -> None:
     data = (ifc_dir / "IfcOpenHouse_IFC4.ifc").read_bytes()
-    with TestClient(create_app(city, worker=False)) as client:
+    with admin_client(create_app(city, worker=False)) as client:
         answer = client.post(
             "/api/imports",
             files=[("files", ("house.ifc", data))],
@@ -155,14 +169,14 @@ def test_a_job_queued_without_a_worker_runs_when_one_starts(city: Path, ifc_dir:
     ran = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
     assert ran.returncode == 0, ran.stderr
     assert "ran 1 job(s)" in ran.stderr
-    with TestClient(create_app(city, worker=False)) as client:
+    with admin_client(create_app(city, worker=False)) as client:
         job = client.get(job_url).json()
     assert job["status"] == "succeeded", job
     assert job["runs"] == 1 and job["result"]["reports"][0]["source"] == "house.ifc"
 
 
 def test_a_second_worker_for_a_city_is_refused(city: Path) -> None:
-    with TestClient(create_app(city)) as client:
+    with admin_client(create_app(city)) as client:
         deadline = time.monotonic() + 60
         while not (state := client.get("/api/worker").json())["running"]:
             assert time.monotonic() < deadline, "the app's worker did not start"

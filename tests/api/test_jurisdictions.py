@@ -21,6 +21,7 @@ from cim.data import JURISDICTIONS_FILE, data_file
 from cim.model import CityObject, file_sha256
 from cim.scope import Scope
 from cim.store import CityStore
+from tests.signin import admin_client
 
 DEMO = data_file(JURISDICTIONS_FILE)
 HUACHENG, ZHUJIANG_EAST = "440106001000", "440106002000"
@@ -132,7 +133,7 @@ def test_a_missing_field_or_file_is_one_clear_error(city: Path, tmp_path: Path) 
 @pytest.fixture()
 def client(city: Path) -> TestClient:
     assert import_demo_set(city)[0] == 0
-    return TestClient(create_app(city, worker=False))
+    return admin_client(create_app(city, worker=False))
 
 
 def _walk(node: dict[str, Any]) -> list[dict[str, Any]]:
@@ -182,7 +183,7 @@ def test_a_caller_sees_only_its_subtree(client: TestClient) -> None:
 
 
 def test_a_city_without_jurisdictions_has_an_empty_tree(city: Path) -> None:
-    client = TestClient(create_app(city, worker=False))
+    client = admin_client(create_app(city, worker=False))
     assert client.get("/api/jurisdictions").json() == []
     assert client.get("/api/jurisdictions/440000000000").status_code == 404
 

@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from cim.scope import Scope
 from cim.store import CityStore
+from tests.signin import city_headers
 from tests.viewer.conftest import free_port
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -45,7 +46,20 @@ def ogc_server(small_city: Path) -> Iterator[str]:
     server.wait(timeout=30)
 
 
-def test_gdal_reads_a_collection_like_the_store(ogc_server: str, small_city: Path) -> None:
+@pytest.fixture(scope="module")
+def signed_in_gdal(small_city: Path) -> Iterator[dict[str, str]]:
+    """GDAL sends the bearer token of a user of the city, as a client of a protected OGC API
+    is configured (GDAL_HTTP_AUTH=BEARER)."""
+    headers = city_headers(small_city)
+    token = headers["Authorization"].removeprefix("Bearer ")
+    pyogrio.set_gdal_config_options({"GDAL_HTTP_AUTH": "BEARER", "GDAL_HTTP_BEARER": token})
+    yield headers
+    pyogrio.set_gdal_config_options({"GDAL_HTTP_AUTH": None, "GDAL_HTTP_BEARER": None})
+
+
+def test_gdal_reads_a_collection_like_the_store(
+    ogc_server: str, small_city: Path, signed_in_gdal: dict[str, str]
+) -> None:
     frame = pyogrio.read_dataframe(f"OAPIF:{ogc_server}/ogc", layer="IfcWall")
     in_crs84 = pyogrio.read_dataframe(f"OAPIF:{ogc_server}/ogc", layer="IfcWall", CRS="OGC:CRS84")
     assert set(in_crs84["id"]) == set(frame["id"])
@@ -63,8 +77,10 @@ def test_gdal_reads_a_collection_like_the_store(ogc_server: str, small_city: Pat
         assert difference < 1e-3 * wall.footprint.area  # CRS84 and back, to the millimetre
 
 
-def test_core_endpoints_paging_bbox_and_crs(ogc_server: str, small_city: Path) -> None:
-    client = httpx.Client(base_url=ogc_server)
+def test_core_endpoints_paging_bbox_and_crs(
+    ogc_server: str, small_city: Path, signed_in_gdal: dict[str, str]
+) -> None:
+    client = httpx.Client(base_url=ogc_server, headers=signed_in_gdal)
     assert any(link["rel"] == "conformance" for link in client.get("/ogc").json()["links"])
     assert "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs" in client.get(
         "/ogc/conformance").json()["conformsTo"]  # fmt: skip
@@ -76,7 +92,7 @@ def test_core_endpoints_paging_bbox_and_crs(ogc_server: str, small_city: Path) -
     body = page.json()
     assert body["numberReturned"] == 5 and body["numberMatched"] > 5
     following = next(link["href"] for link in body["links"] if link["rel"] == "next")
-    second = httpx.get(following).json()["features"]
+    second = client.get(following).json()["features"]
     assert {f["id"] for f in second}.isdisjoint({f["id"] for f in body["features"]})
     with CityStore.open(small_city) as store:
         building = store.objects(cls="IfcBuilding", scope=Scope.everything())[0]

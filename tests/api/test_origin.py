@@ -15,6 +15,7 @@ from bim.authoring import BuildingSpec, write_demo_building
 from cim.layout import CityLayout
 from cim.scope import Scope
 from cim.store import CityStore
+from tests.signin import admin_client
 
 BAD_ORIGINS = [
     (["nan,inf"], "finite"),
@@ -71,7 +72,7 @@ def test_the_command_line_takes_a_usable_origin(city: Path, building: Path) -> N
 
 @pytest.fixture()
 def client(city: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(city)) as test_client:
+    with admin_client(create_app(city)) as test_client:
         yield test_client
 
 

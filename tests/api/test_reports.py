@@ -15,6 +15,7 @@ from cim.raster import import_dem
 from cim.store import CityStore
 from tests.cim.test_raster import CRS as FORT_WORTH_CRS
 from tests.cim.test_raster import DEM, squares_near_fort_worth
+from tests.signin import admin_client
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +27,7 @@ def mixed_city(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> T
         import_dem(store, DEM)
         rotterdam = shared_data / "cityjson" / "rotterdam" / "rotterdam_subset.city.json"
         import_cityjson(store, rotterdam, crs="EPSG:28992")
-    return TestClient(create_app(folder / "city"))
+    return admin_client(create_app(folder / "city"))
 
 
 @pytest.mark.parametrize(

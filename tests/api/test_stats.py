@@ -6,7 +6,6 @@ from pathlib import Path
 
 import geopandas as gpd
 import pytest
-from fastapi.testclient import TestClient
 from shapely.geometry import box
 
 from api.app import create_app
@@ -16,6 +15,7 @@ from cim.gis import VectorOptions, import_vector
 from cim.scope import Scope
 from cim.stats import district_stats
 from tests.conftest import make_city
+from tests.signin import admin_client
 
 E, N = 430_700.0, 2_557_800.0
 
@@ -59,7 +59,7 @@ def test_statistics_of_a_district(district_city: Path) -> None:
 
 
 def test_statistics_over_http(district_city: Path) -> None:
-    client = TestClient(create_app(district_city))
+    client = admin_client(create_app(district_city))
     everything = client.get("/api/stats").json()
     assert everything["buildings"] == 5
     district = client.get("/api/stats", params={"district": "blocks:b"}).json()
@@ -77,7 +77,7 @@ def test_statistics_over_http(district_city: Path) -> None:
 
 
 def test_ogc_items_filter_by_attribute(district_city: Path) -> None:
-    client = TestClient(create_app(district_city))
+    client = admin_client(create_app(district_city))
     page = client.get("/ogc/collections/building/items", params={"ref": "b"}).json()
     assert [f["id"] for f in page["features"]] == ["blocks:b"]
     tall = client.get("/ogc/collections/building/items", params={"height_source": "height"})
@@ -87,7 +87,7 @@ def test_ogc_items_filter_by_attribute(district_city: Path) -> None:
 
 
 def test_query_objects_by_polygon_class_and_attribute(district_city: Path) -> None:
-    client = TestClient(create_app(district_city))
+    client = admin_client(create_app(district_city))
     polygon = client.get("/ogc/collections/building/items/blocks:b").json()["geometry"]
     inside = client.post("/api/objects/query", json={"polygon": polygon}).json()
     ids = {o["id"] for o in inside["objects"]}

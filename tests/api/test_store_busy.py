@@ -11,7 +11,6 @@ import threading
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.errors import status_for
@@ -21,6 +20,7 @@ from cim import store_sqlite
 from cim.errors import NotAStoreError, StoreBusyError
 from cim.scope import Scope
 from cim.store import STORE_FILE, CityStore
+from tests.signin import admin_client
 
 
 def _copy(small_city: Path, target: Path) -> Path:
@@ -59,7 +59,7 @@ def test_reads_answer_while_an_import_holds_its_write_transaction(
             with pytest.raises(StoreBusyError, match="busy: another import"), second.transaction():
                 pass
             walls = second.objects(cls="IfcWall", scope=Scope.everything())
-        client = TestClient(create_app(city))
+        client = admin_client(create_app(city))
         reads = [
             "/api/city",
             "/api/objects?limit=5",
@@ -121,7 +121,7 @@ def test_a_locked_store_is_busy_not_a_non_store(
         locker.execute("BEGIN EXCLUSIVE")
         with pytest.raises(StoreBusyError, match="busy"):
             CityStore.open(tmp_path / "city")
-        client = TestClient(create_app(tmp_path / "city"))
+        client = admin_client(create_app(tmp_path / "city"))
         answer = client.get("/api/city")
         assert answer.status_code == 503
         assert "busy" in answer.json()["detail"]

@@ -17,6 +17,7 @@ from cim.store import CityStore
 from cim.store_sqlite import WAL_FILES
 from tests.conftest import make_city
 from tests.oracles.tileset_check import check_tileset, feature_properties
+from tests.signin import admin_client
 from tests.tiles.blocks import add_blocks
 from tests.tiles.tree import load, walk
 from tiles.tileset import TilingOptions, write_tileset
@@ -166,14 +167,13 @@ def test_tile_command_refuses_bad_options(
 
 
 def test_served_etags_follow_the_manifest(tmp_path: Path) -> None:
-    from fastapi.testclient import TestClient
 
     from api.app import create_app
 
     store = make_city(tmp_path)
     add_blocks(store, 400)
     folder = write_tileset(store, OPTIONS).tileset.parent
-    client = TestClient(create_app(store.city_dir))
+    client = admin_client(create_app(store.city_dir))
     uris = sorted(json.loads((folder / "manifest.json").read_text())["files"])
     etags = {uri: client.get(f"/tiles/{uri}").headers["etag"] for uri in uris}
     with store.transaction() as writer:

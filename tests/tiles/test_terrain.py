@@ -21,6 +21,7 @@ from cim.raster import import_dem, import_ortho, sample_heights
 from cim.store import CityStore
 from tests.cim.test_raster import squares_near_fort_worth
 from tests.conftest import shared_data_dir
+from tests.signin import admin_client
 from tiles.imagery import IMAGERY_TILES, write_imagery
 from tiles.terrain import SIZE, TERRAIN_TILES, decode_tile, tile_bounds, write_terrain
 from tiles.tileset import write_tileset
@@ -112,7 +113,7 @@ def client(city: Path) -> TestClient:
     app.include_router(terrain_routes.router)
     install_error_handlers(app)
     app.state.city_dir = city
-    return TestClient(app)
+    return admin_client(app)
 
 
 def test_terrain_and_imagery_are_served_with_etags(client: TestClient, city: Path) -> None:

@@ -9,10 +9,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.static import PACKAGED_VIEWER
+from tests.signin import admin_client
 
 ROOT = Path(__file__).resolve().parents[2]
 SKIP = shutil.ignore_patterns(
@@ -63,7 +63,7 @@ def test_the_packaged_viewer_is_served_without_the_repository_build(
     tmp_path: Path, small_planner_city: Path
 ) -> None:
     built_viewer()
-    client = TestClient(create_app(small_planner_city, viewer_dir=tmp_path / "no-viewer-here"))
+    client = admin_client(create_app(small_planner_city, viewer_dir=tmp_path / "no-viewer-here"))
     page = client.get("/")
     assert page.status_code == 200 and "cesiumContainer" in page.text
     assert client.get("/i18n.js").status_code == 200

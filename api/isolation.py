@@ -151,7 +151,10 @@ def _outcome(
     if exitcode == EXIT_OUT_OF_MEMORY:
         raise LimitExceededError(f"the {what} {limits.describe_memory()}")
     if exitcode is not None and exitcode < 0:
-        name = signal.Signals(-exitcode).name
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
         raise ChildFailedError(
             f"the {what} process was ended by {name}; it may have "
             + limits.describe_memory().replace("ran out", "run out")

@@ -14,7 +14,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.isolation import ChildFailedError, LimitExceededError, Limits, run_limited
+from api.isolation import (
+    ChildFailedError,
+    ChildInterruptedError,
+    LimitExceededError,
+    Limits,
+    run_limited,
+)
 from api.jobs import JobQueue
 from api.settings import get_settings
 from bim.authoring import BuildingSpec, write_demo_building
@@ -128,6 +134,18 @@ def test_the_time_limit_kills_the_whole_process_group(tmp_path: Path) -> None:
     while psutil.pid_exists(grandchild) and psutil.Process(grandchild).status() != "zombie":
         assert time.monotonic() < deadline, "the grandchild outlived the time limit"
         time.sleep(0.05)
+
+
+def test_a_stop_request_kills_the_child(tmp_path: Path) -> None:
+    pid_file = tmp_path / "pid"
+    asked = time.monotonic() + 0.5
+    with pytest.raises(ChildInterruptedError):
+        run_limited(
+            lambda: _sleep_with_a_grandchild(pid_file),
+            Limits(4096, 60),
+            should_stop=lambda: time.monotonic() > asked,
+        )
+    assert _no_children_left()
 
 
 def test_the_child_returns_results_and_raises_domain_errors_again() -> None:

@@ -89,3 +89,16 @@ def test_the_rate_setting_is_checked() -> None:
 )  # fmt: skip
 def test_what_counts_as_a_write(method: str, path: str, limited: bool) -> None:
     assert is_write(method, path) is limited
+
+
+def test_the_server_refuses_to_start_with_a_bad_rate(
+    city: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CIMTWIN_WRITE_RATE", "lots")
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(RateSettingError, match="'lots': expected N/second"):
+            create_app(city, worker=False)
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()

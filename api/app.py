@@ -20,7 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from api import openapi30
 from api.bodylimit import BodyLimit
 from api.errors import DOMAIN_ERRORS, status_for
-from api.ratelimit import WriteRateLimit
+from api.ratelimit import Rate, WriteRateLimit
 from api.routes import city, explore, imports, objects, ogc, sources, stats, terrain, tiles
 from api.security import SecurityHeaders, cors_options
 from api.settings import get_settings
@@ -69,7 +69,7 @@ def create_app(
     app.state.max_upload_bytes = int(upload_mb * 2**20)
     app.add_middleware(GZipMiddleware, minimum_size=512)
     app.add_middleware(BodyLimit, max_bytes=int(settings.max_body_mb * 2**20))
-    app.add_middleware(WriteRateLimit, rate=settings.write_rate)
+    app.add_middleware(WriteRateLimit, rate=Rate.parse(settings.write_rate))
     app.add_middleware(CORSMiddleware, **cors_options(settings.cors_origins))
     viewer = viewer_folder(viewer_dir or settings.viewer_dir)
     index = None if viewer is None else viewer / "index.html"

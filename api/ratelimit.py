@@ -120,17 +120,18 @@ def is_write(method: str, path: str) -> bool:
 
 
 class WriteRateLimit:
-    """ASGI middleware answering 429 to writes over ``rate`` per address or per principal."""
+    """ASGI middleware answering 429 to writes over ``rate`` per address or per principal
+    (``rate`` None: no limit). Parse the setting with :meth:`Rate.parse` before adding it, as
+    Starlette builds middleware at the first request."""
 
     def __init__(
         self,
         app: ASGIApp,
-        rate: str,
+        rate: Rate | None,
         subject_of: Callable[[Headers], str | None] = credential_subject,
     ) -> None:
         self.app = app
-        parsed = Rate.parse(rate)
-        self.buckets = None if parsed is None else TokenBuckets(parsed)
+        self.buckets = None if rate is None else TokenBuckets(rate)
         self.subject_of = subject_of
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

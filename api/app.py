@@ -21,8 +21,10 @@ from api import openapi30
 from api.auth.install import install_auth
 from api.bodylimit import BodyLimit
 from api.errors import DOMAIN_ERRORS, status_for
+from api.ratelimit import Rate, WriteRateLimit
 from api.routes import city, explore, imports, objects, ogc, sources, stats, terrain, tiles
 from api.routes import jurisdictions as jurisdiction_routes
+from api.security import SecurityHeaders, cors_options
 from api.settings import get_settings
 from api.static import viewer_folder
 from api.worker import start_worker_process, stop_worker_process
@@ -73,9 +75,11 @@ def create_app(
     app.state.max_upload_bytes = int(upload_mb * 2**20)
     app.add_middleware(GZipMiddleware, minimum_size=512)
     app.add_middleware(BodyLimit, max_bytes=int(settings.max_body_mb * 2**20))
-    app.add_middleware(
-        CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "HEAD"], expose_headers=["ETag"]
-    )
+    app.add_middleware(WriteRateLimit, rate=Rate.parse(settings.write_rate))
+    app.add_middleware(CORSMiddleware, **cors_options(settings.cors_origins))
+    viewer = viewer_folder(viewer_dir or settings.viewer_dir)
+    index = None if viewer is None else viewer / "index.html"
+    app.add_middleware(SecurityHeaders, viewer_index=index, hsts=settings.https)
     routers = (city, explore, objects, sources, stats, tiles, terrain, imports, ogc)
     for router in (module.router for module in routers):
         app.include_router(router)
@@ -84,7 +88,7 @@ def create_app(
 
     install_error_handlers(app)
     openapi30.install(app)
-    _mount_viewer(app, viewer_dir or settings.viewer_dir)
+    _mount_viewer(app, viewer)
     return app
 
 
@@ -117,8 +121,7 @@ def _json_safe(value: Any) -> Any:
     return jsonable_encoder(value)
 
 
-def _mount_viewer(app: FastAPI, configured: Path) -> None:
-    folder = viewer_folder(configured)
+def _mount_viewer(app: FastAPI, folder: Path | None) -> None:
     if folder is not None:
         app.mount("/", StaticFiles(directory=folder, html=True), name="viewer")
         return

@@ -23,14 +23,23 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from huey import SqliteHuey
 
 from api.errors import DOMAIN_ERRORS, ApiError, TilingAfterImportError
+from api.isolation import ChildInterruptedError, Limits, run_limited
 from api.jobtable import Job, JobTable, Status
-from api.usecases.ifc import IMPORT_SPAN, ImportOutcome, import_and_retile, retile, tiling_dict
+from api.usecases.ifc import (
+    IMPORT_SPAN,
+    ImportOutcome,
+    import_and_retile,
+    import_ifc_files,
+    retile,
+    tiling_dict,
+)
 from bim.geometry import DEFAULT_KERNEL
 from bim.georef import UserOrigin
 from bim.importer import ImportOptions
@@ -104,28 +113,51 @@ Work = Callable[[JobContext], Any]
 def run_import(context: JobContext) -> dict[str, Any]:
     """The ``import`` job: the uploaded IFC files into the city, then the tiles rewritten.
 
-    A run that finds the reports of an earlier run (its files were committed before the
-    worker died) only rewrites the tiles.
+    The files are parsed and stored in a child process under the import limits
+    (:mod:`api.isolation`); the tiles are rewritten here once it committed. A run that finds
+    the reports of an earlier run (its files were committed before the worker died) only
+    rewrites the tiles.
     """
+    params = context.job.params
+    paths = [context.folder / item["name"] for item in params["files"]]
+    tile = params.get("retile", True)
+    done = context.job.result
+    if done:
+        context.progress(IMPORT_SPAN, None, "resuming at the tiles: the files were imported")
+    else:
+        try:
+            done = run_limited(
+                partial(_import_files, context, paths, tile),
+                Limits.for_imports(),
+                should_stop=context.stopping.is_set,
+            )
+        except ChildInterruptedError as exc:
+            raise JobInterruptedError(str(exc)) from exc
+    with CityStore.open(context.city_dir) as store:
+        outcome = import_and_retile(
+            store,
+            paths,
+            tile=tile,
+            progress=context.progress,
+            imported=ImportOutcome(done["reports"]),
+        )
+    return outcome.to_dict()
+
+
+def _import_files(context: JobContext, paths: list[Path], tile: bool) -> dict[str, Any]:
+    """In the import's child: the files into the store in one transaction, the outcome
+    kept as the job's checkpoint once committed."""
     params = context.job.params
     origin = params.get("origin")
     user_origin = UserOrigin(params["crs"], tuple(origin)) if origin else None
     options = ImportOptions(user_origin=user_origin, kernel=params.get("kernel", DEFAULT_KERNEL))
-    done = context.job.result
-    imported = ImportOutcome(done["reports"]) if done else None
-    if imported is not None:
-        context.progress(IMPORT_SPAN, None, "resuming at the tiles: the files were imported")
     with CityStore.open(context.city_dir) as store:
-        outcome = import_and_retile(
-            store,
-            [context.folder / item["name"] for item in params["files"]],
-            options,
-            tile=params.get("retile", True),
-            progress=context.progress,
-            imported=imported,
-            on_imported=lambda outcome: context.checkpoint(outcome.to_dict()),
+        reports = import_ifc_files(
+            store, paths, options, context.progress, IMPORT_SPAN if tile else 100
         )
-    return outcome.to_dict()
+    outcome = ImportOutcome([report.to_dict() for report in reports]).to_dict()
+    context.checkpoint(outcome)
+    return outcome
 
 
 def run_tiling(context: JobContext) -> dict[str, Any]:

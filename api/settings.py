@@ -43,6 +43,15 @@ class Settings(BaseSettings):
     # Tiles, terrain and imagery readable without signing in (the API's attributes never
     # are). Off by default; `cimtwin demo` turns it on for its own server.
     anonymous_read: bool = False
+    # Hardening: limits of the child process that parses an import (address space in MiB,
+    # wall-clock seconds); writes allowed per client address and per principal (N/second,
+    # N/minute or N/hour; empty: no limit); origins allowed to call the API from another
+    # site (comma-separated; empty: same origin only); HSTS when served over https.
+    import_memory_mb: float = 4096.0
+    import_timeout_s: float = 1800.0
+    write_rate: str = "30/minute"
+    cors_origins: str = ""
+    https: bool = False
 
 
 @lru_cache

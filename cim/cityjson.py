@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,7 +25,9 @@ from cim.conflate import conflate
 from cim.crs import area_of_use_warning, parse_crs, transform_arrays
 from cim.errors import CimError
 from cim.model import CityObject, FloatArray, Material, MeshPart
+from cim.scope import Scope
 from cim.store import CityStore
+from cim.writer import CityWriter
 
 SUPPORTED_VERSIONS = ("1.1", "2.0")
 SURFACE_MATERIALS = {
@@ -94,23 +97,34 @@ def import_cityjson(store: CityStore, path: Path, crs: str | None = None) -> Cit
                 parent_id=parents.get(object_id), source=path.name,
                 attributes=dict(city_object.get("attributes", {})),
             )  # fmt: skip
-            if parts:
-                points = np.concatenate([p.vertices for p in parts])
-                obj.base_height, obj.top_height = (
-                    float(points[:, 2].min()),
-                    float(points[:, 2].max()),
-                )
-                obj.footprint = _footprint(parts)
-                writer.add_mesh(object_id, parts)
-                report.triangles += sum(len(p.faces) for p in parts)
-            else:
-                report.without_geometry.append(object_id)
-            writer.add_object(obj)
+            try:
+                _add(writer, obj, parts, report)
+            except sqlite3.IntegrityError as exc:
+                other = store.get_object(object_id, scope=Scope.everything()).source
+                raise CityJsonError(
+                    f"{path}: CityObject {object_id!r} is already in the city, from {other}:"
+                    " ids must be unique across sources"
+                ) from exc
             report.objects_by_type[kind] = report.objects_by_type.get(kind, 0) + 1
         conflate(store)
         report.seconds = round(time.perf_counter() - started, 3)
         writer.record_source(path.name, str(path), "", "cityjson", report.to_dict())
     return report
+
+
+def _add(
+    writer: CityWriter, obj: CityObject, parts: list[MeshPart], report: CityJsonReport
+) -> None:
+    """Store one CityObject and its surfaces, counted in ``report``."""
+    if parts:
+        points = np.concatenate([p.vertices for p in parts])
+        obj.base_height, obj.top_height = float(points[:, 2].min()), float(points[:, 2].max())
+        obj.footprint = _footprint(parts)
+        writer.add_mesh(obj.id, parts)
+        report.triangles += sum(len(p.faces) for p in parts)
+    else:
+        report.without_geometry.append(obj.id)
+    writer.add_object(obj)
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -146,12 +160,22 @@ def _source_vertices(document: dict[str, Any], path: Path) -> FloatArray:
     """The file's vertices, dequantised, in its own CRS."""
     try:
         raw = np.asarray(document.get("vertices", []), dtype=np.float64).reshape(-1, 3)
-        transform = document.get("transform")
-        if transform is not None:
-            raw = raw * np.asarray(transform["scale"]) + np.asarray(transform["translate"])
-    except (TypeError, ValueError, KeyError) as exc:
+    except (TypeError, ValueError) as exc:
         raise CityJsonError(f"{path}: the vertices are not x, y, z numbers ({exc})") from exc
-    return raw
+    transform = document.get("transform")
+    if transform is None:
+        return raw
+    try:
+        scale, translate = (
+            np.asarray(transform[k], dtype=np.float64) for k in ("scale", "translate")
+        )
+        if scale.shape != (3,) or translate.shape != (3,):
+            raise ValueError("not three numbers each")
+    except (TypeError, ValueError, KeyError) as exc:
+        raise CityJsonError(
+            f"{path}: the transform needs a scale and a translate of three numbers each ({exc})"
+        ) from exc
+    return raw * scale + translate
 
 
 def _to_city(raw: FloatArray, source_crs: str, city_crs: str) -> FloatArray:

@@ -166,14 +166,18 @@ def test_tile_command_refuses_bad_options(
     assert not (tmp_path / "city" / "tiles").exists()
 
 
-def test_served_etags_follow_the_manifest(tmp_path: Path) -> None:
+def test_served_etags_follow_the_manifest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
     from api.app import create_app
+    from api.settings import get_settings
 
     store = make_city(tmp_path)
     add_blocks(store, 400)
     folder = write_tileset(store, OPTIONS).tileset.parent
+    monkeypatch.setenv("CIMTWIN_CORS_ORIGINS", "http://elsewhere.example")
+    get_settings.cache_clear()
     client = admin_client(create_app(store.city_dir))
+    get_settings.cache_clear()
     uris = sorted(json.loads((folder / "manifest.json").read_text())["files"])
     etags = {uri: client.get(f"/tiles/{uri}").headers["etag"] for uri in uris}
     with store.transaction() as writer:

@@ -1,12 +1,27 @@
 // HTTP and DOM helpers shared by the viewer's modules (and import.js, through
-// window.cimtwin.util). Same origin only: the page never talks to another host.
+// window.cimtwin.util). Same origin only: the page never talks to another host. Every request
+// carries the session's bearer token; a 401 refreshes the session once and retries.
 
-async function request(url, init) {
-  let response;
+import { authHeaders, expire, hasSession, refresh } from "./auth.js";
+
+async function send(url, init) {
   try {
-    response = await fetch(url, init);
+    return await fetch(url, { ...init, headers: { ...init.headers, ...authHeaders() } });
   } catch (err) {
     throw new Error(`cannot reach the server (${err.message || err})`);
+  }
+}
+
+async function request(url, init) {
+  let response = await send(url, init);
+  if (response.status === 401 && hasSession()) {
+    try {
+      await refresh();
+      response = await send(url, init);
+    } catch {
+      /* refresh refused: the session has ended, reported below */
+    }
+    if (response.status === 401) expire("session expired");
   }
   if (!response.ok) {
     let detail = "";

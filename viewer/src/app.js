@@ -6,10 +6,13 @@
 // with Cesium and terrain the plain ellipsoid, unless the city streams its own terrain
 // (heightmap-1.0, /terrain/) and imagery (XYZ PNG, /imagery/).
 //
+// Signs in first (session.js, auth.js): every request carries the bearer token, tiles, terrain
+// and imagery included; the camera frames the user's jurisdiction, its boundary drawn.
+//
 // API used (same origin): GET /api/city, GET /api/objects/{id}, GET /api/objects/{id}/extent,
 // GET /api/objects?building=ID, GET /api/search?q=, POST /api/objects/values, /tiles/...
 //
-// For automated tests: window.cimtwin = {viewer, tileset, state ("loading" | "ready" |
+// For automated tests: window.cimtwin = {me, session, viewer, tileset, state ("loading" | "ready" |
 // "error"), selected, city, error, lastJob, metrics: {firstTileMs, readyMs}, style, layers,
 // measure, clip, screenPositionOf(lon, lat, height), reloadTileset(), refreshCity(),
 // select(id, {fly}), clearSelection(), flyToObject(id), isolateBuilding(id),
@@ -17,6 +20,7 @@
 // featureStats(), home(), util: {el, getJson, postJson, t}}.
 
 import { el, getJson, postJson } from "./api.js";
+import { authHeaders, onTokens, refresh } from "./auth.js";
 import { ClipTool } from "./clip.js";
 import { getLanguage, onLanguageChange, setLanguage, t, translate } from "./i18n.js";
 import { Inspector } from "./inspect.js";
@@ -24,6 +28,7 @@ import { LayerTree } from "./layers.js";
 import { MeasureTool } from "./measure.js";
 import { NavControls } from "./nav.js";
 import { SearchBox } from "./search.js";
+import { SessionUi } from "./session.js";
 import { CityStyle, featureId, layerOf, NO_VALUE_CSS, property } from "./style.js";
 
 const $ = (id) => document.getElementById(id);
@@ -87,10 +92,13 @@ const app = {
   setLanguage,
   search: (text) => app.searchBox.run(text),
   featureStats,
-  util: { el, getJson, postJson, t },
+  me: null,
+  frame: null, // the rectangle of the user's jurisdiction, which the camera frames
+  util: { el, getJson, postJson, t, authHeaders },
 };
 window.cimtwin = app;
 
+app.session = new SessionUi(app);
 app.style = new CityStyle(() => app.viewer && app.viewer.scene.requestRender());
 app.inspector = new Inspector(app, ui);
 app.layers = new LayerTree(app, ui.layerTree);
@@ -139,18 +147,45 @@ function setReady() {
 
 // ---------------------------------------------------------------- viewer
 
+// Resources of tiles, terrain and imagery: they carry the session's token, take the new one
+// after a refresh, and retry once on 401 after refreshing.
+const authorizedResources = new Set();
+onTokens((headers) => {
+  for (const resource of authorizedResources) Object.assign(resource.headers, headers);
+});
+
+function authorized(url) {
+  const resource = new Cesium.Resource({
+    url,
+    headers: { ...authHeaders() },
+    retryAttempts: 1,
+    retryCallback: async (failed, error) => {
+      if (!error || error.statusCode !== 401) return false;
+      try {
+        await refresh();
+      } catch {
+        return false;
+      }
+      Object.assign(failed.headers, authHeaders());
+      return true;
+    },
+  });
+  authorizedResources.add(resource);
+  return resource;
+}
+
 /** Use the city's own terrain (heightmap-1.0) and orthophoto (XYZ) when /api/city has them. */
 async function addTerrainAndImagery(viewer, city) {
   if (city.terrain) {
     const folder = city.terrain.replace(/layer\.json$/, "");
-    app.cityTerrain = await Cesium.CesiumTerrainProvider.fromUrl(folder);
+    app.cityTerrain = await Cesium.CesiumTerrainProvider.fromUrl(authorized(folder));
     viewer.terrainProvider = app.cityTerrain;
   }
   if (city.imagery) {
     const { url, minimumLevel, maximumLevel, rectangle } = city.imagery;
     viewer.imageryLayers.addImageryProvider(
       new Cesium.UrlTemplateImageryProvider({
-        url,
+        url: authorized(url),
         minimumLevel,
         maximumLevel,
         rectangle: Cesium.Rectangle.fromDegrees(...rectangle),
@@ -192,11 +227,12 @@ function defaultOffset(tileset) {
   return new Cesium.HeadingPitchRange(0, -0.5, radius * 2.5);
 }
 
-/** Back to the view of the whole city. */
+/** Back to the view of the user's jurisdiction, or of the whole city. */
 function home() {
   const viewer = app.viewer;
   if (!viewer) return;
-  if (app.tileset) viewer.flyTo(app.tileset, { offset: defaultOffset(app.tileset), duration: 1.0 });
+  if (app.frame) viewer.camera.flyTo({ destination: app.frame, duration: 1.0 });
+  else if (app.tileset) viewer.flyTo(app.tileset, { offset: defaultOffset(app.tileset), duration: 1.0 });
   else if (app.city?.center) lookAtCenter(viewer, app.city.center, 2000);
 }
 
@@ -228,7 +264,7 @@ async function flyToObject(id, { pitch = -0.55, duration = 1.2 } = {}) {
 
 /** Load a tileset and wire its events; it counts tiles only while it is app.tileset. */
 async function openTileset(url) {
-  const tileset = await Cesium.Cesium3DTileset.fromUrl(url, { showCreditsOnScreen: false });
+  const tileset = await Cesium.Cesium3DTileset.fromUrl(authorized(url), { showCreditsOnScreen: false });
   const current = () => tileset === app.tileset;
   tileset.tileLoad.addEventListener(() => {
     mark("firstTileLoaded");
@@ -269,7 +305,8 @@ async function loadTileset(viewer, opening) {
   mark("tilesetJson");
   viewer.scene.primitives.add(tileset);
   app.tileset = tileset;
-  await viewer.zoomTo(tileset, defaultOffset(tileset));
+  if (app.frame) viewer.camera.setView({ destination: app.frame });
+  else await viewer.zoomTo(tileset, defaultOffset(tileset));
   mark("zoomed");
   settle(viewer, tileset);
   return tileset;
@@ -623,11 +660,18 @@ async function refreshCity() {
 }
 
 async function main() {
-  // Ask for the city while Cesium builds the viewer; then the terrain's layer.json and the
-  // tileset's JSON together.
+  // Sign in (or resume the tab's session); then ask for the city while Cesium builds the
+  // viewer; then the terrain's layer.json and the tileset's JSON together.
+  translate();
+  try {
+    await app.session.start();
+  } catch (err) {
+    fail(t("msg.cityUnavailable", { error: err.message }), err);
+    return;
+  }
+  mark("signedIn");
   const cityRequest = getJson("/api/city");
   cityRequest.catch(() => {}); // handled where awaited
-  translate();
   wirePanels();
   wireTools();
   wireStyle();
@@ -660,6 +704,11 @@ async function main() {
   }
   mark("city");
   showCity(city);
+  try {
+    app.frame = await app.session.drawJurisdiction(app.viewer);
+  } catch (err) {
+    console.error("cimtwin: cannot draw the jurisdiction's boundary", err);
+  }
   const opening = city.tileset ? openTileset(city.tileset) : null;
   opening?.catch(() => {}); // handled where awaited
   try {
@@ -684,7 +733,8 @@ async function main() {
   }
 
   // Start near the city (not the whole globe) while the tileset's root loads.
-  lookAtCenter(app.viewer, city.center, 2000);
+  if (app.frame) app.viewer.camera.setView({ destination: app.frame });
+  else lookAtCenter(app.viewer, city.center, 2000);
   try {
     await loadTileset(app.viewer, opening);
   } catch (err) {

@@ -11,7 +11,7 @@
 (() => {
   const app = window.cimtwin;
   if (!app) return;
-  const { el, getJson } = app.util;
+  const { el, getJson, authHeaders } = app.util;
   const t = app.util.t;
   const $ = (id) => document.getElementById(id);
   const ui = {
@@ -118,6 +118,7 @@
     const xhr = new XMLHttpRequest();
     xhr.open("POST", "/api/imports");
     xhr.setRequestHeader("Accept", "application/json");
+    for (const [name, value] of Object.entries(authHeaders())) xhr.setRequestHeader(name, value);
     xhr.upload.addEventListener("progress", (e) => {
       if (!e.lengthComputable) return;
       const percent = Math.round((100 * e.loaded) / e.total);

@@ -27,6 +27,7 @@ The test suite never runs this file.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import tempfile
@@ -40,7 +41,7 @@ from api.demo import build_demo
 
 # the browser and server harness of the viewer tests (project root on the path for `tests`)
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.viewer.conftest import CHROMIUM, CHROMIUM_ARGS, serve
+from tests.viewer.conftest import CHROMIUM, CHROMIUM_ARGS, SESSIONS, serve
 
 DEFAULT_CITY = Path(tempfile.gettempdir()) / "cimtwin-bench-viewer-demo"
 
@@ -48,6 +49,8 @@ DEFAULT_CITY = Path(tempfile.gettempdir()) / "cimtwin-bench-viewer-demo"
 def one_load(browser: Any, context: Any, url: str) -> dict[str, Any]:
     """Open the viewer once; the page's own timings, in ms from navigation start."""
     page = context.new_page()
+    stored = json.dumps(SESSIONS[url])  # signed in as the city's admin
+    page.add_init_script(f"sessionStorage.setItem('cimtwin.session', {json.dumps(stored)})")
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(url + "/")

@@ -19,7 +19,7 @@ from cim.ops import users
 PROVINCE = "440000000000"  # a province admin sees everything, inside a jurisdiction or not
 PASSWORD = "test password, long enough"
 # Hashed once with cheap argon2 parameters: verifying reads them from the hash.
-_PASSWORD_HASH = PasswordHasher(time_cost=1, memory_cost=1024).hash(PASSWORD)
+PASSWORD_HASH = PasswordHasher(time_cost=1, memory_cost=1024).hash(PASSWORD)
 
 
 def signed_in(
@@ -44,7 +44,7 @@ def _sign_in(
     users.add_user(
         state.db,
         name,
-        password_hash=_PASSWORD_HASH,
+        password_hash=PASSWORD_HASH,
         jurisdiction=jurisdiction,
         roles=roles,
         now=state.clock(),

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
+import secrets
 import shutil
 import socket
 import tempfile
@@ -19,6 +21,10 @@ import pytest
 import uvicorn
 
 from api.app import create_app
+from api.auth import service
+from api.auth.state import auth_state_of
+from cim.ops import users
+from tests.signin import PASSWORD, PASSWORD_HASH
 from tests.viewer.planner_city import build_planner_city
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -40,11 +46,18 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# The session of an admin of each served city, by base URL: the pages open signed in.
+SESSIONS: dict[str, dict[str, Any]] = {}
+
+
 @contextmanager
-def serve(city: Path) -> Iterator[str]:
-    """Serve ``city`` with uvicorn on a free loopback port; yield the base URL."""
+def serve(city: Path, **options: Any) -> Iterator[str]:
+    """Serve ``city`` with uvicorn on a free loopback port; yield the base URL. An admin of
+    the province is signed in for the pages :func:`new_page` opens there."""
     port = free_port()
-    config = uvicorn.Config(create_app(city), host="127.0.0.1", port=port, log_level="warning")
+    app = create_app(city, **options)
+    SESSIONS[f"http://127.0.0.1:{port}"] = session_of(app)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     instance = uvicorn.Server(config)
     thread = threading.Thread(target=instance.run, daemon=True)
     thread.start()
@@ -81,9 +94,31 @@ class ViewerPage:
     requests: list[str] = field(default_factory=list)
 
 
+def session_of(app: Any, **account: Any) -> dict[str, Any]:
+    """The viewer's stored session (as auth.js keeps it) of a new user of ``app``."""
+    state = auth_state_of(app)
+    name = account.pop("name", None) or f"viewer-{secrets.token_hex(4)}"
+    users.add_user(state.db, name, password_hash=PASSWORD_HASH, now=state.clock(),
+                   **{"roles": ("admin",), "jurisdiction": "440000000000", **account})  # fmt: skip
+    pair = service.sign_in(state, name, PASSWORD, "browser")
+    return {"accessToken": pair.access_token, "refreshToken": pair.refresh_token,
+            "expiresAt": (time.time() + pair.expires_in) * 1000,
+            "lifetimeMs": pair.expires_in * 1000}  # fmt: skip
+
+
+def new_page(browser: Any, url: str, session: dict[str, Any] | None = None) -> Any:
+    """A 1366x768 page whose tab holds the session of the server at ``url`` (its admin's,
+    unless ``session`` is given): the viewer opens signed in."""
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    stored = json.dumps(session or SESSIONS[url])
+    page.add_init_script(f"sessionStorage.setItem('cimtwin.session', {json.dumps(stored)})")
+    return page
+
+
 def open_viewer(browser: Any, url: str) -> ViewerPage:
-    """Open the viewer at ``url`` on a 1366x768 page and wait until its tiles are ready."""
-    opened = ViewerPage(browser.new_page(viewport={"width": 1366, "height": 768}))
+    """Open the viewer at ``url`` on a 1366x768 page, signed in, and wait until its tiles
+    are ready."""
+    opened = ViewerPage(new_page(browser, url))
     page = opened.page
     page.on("console", lambda m: opened.errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: opened.errors.append(str(e)))
@@ -150,8 +185,9 @@ def first_building_on_screen(page: Any) -> dict[str, float] | None:
     """Where the first IfcBuilding's middle is on screen (None when it is off screen)."""
     position: dict[str, float] | None = page.evaluate(
         """async () => {
-            const body = await (await fetch('/api/objects?class=IfcBuilding&limit=1')).json();
-            const building = await (await fetch('/api/objects/' + body.objects[0].id)).json();
+            const { getJson } = window.cimtwin.util;
+            const body = await getJson('/api/objects?class=IfcBuilding&limit=1');
+            const building = await getJson('/api/objects/' + body.objects[0].id);
             const p = building.position;
             return window.cimtwin.screenPositionOf(p.lon, p.lat, p.height * 0.5);
         }"""

@@ -53,7 +53,7 @@ def page(viewer: ViewerPage) -> Iterator[Any]:
 
 
 def api(page: Any, path: str) -> Any:
-    return page.evaluate("async (path) => (await fetch(path)).json()", path)
+    return page.evaluate("(path) => window.cimtwin.util.getJson(path)", path)
 
 
 def wait_for_flight(page: Any) -> None:

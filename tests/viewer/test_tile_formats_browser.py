@@ -42,7 +42,8 @@ def test_cesium_loads_and_picks_every_format(served: tuple[str, str], browser: A
     viewer = open_viewer(browser, url)
     page = viewer.page
     page.wait_for_timeout(1_500)  # let refinement request the leaves
-    tileset = json.loads(page.evaluate("fetch('/tiles/tileset.json').then(r => r.text())"))
+    signed_fetch = "fetch('/tiles/tileset.json', {headers: window.cimtwin.util.authHeaders()})"
+    tileset = json.loads(page.evaluate(signed_fetch + ".then(r => r.text())"))
     suffix = ".b3dm" if name == "b3dm" else ".glb"
     contents = [u for u in viewer.requests if "/tiles/content/" in u]
     assert contents and all(u.endswith(suffix) for u in contents), contents

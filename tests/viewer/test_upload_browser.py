@@ -11,7 +11,7 @@ import pytest
 from bim.authoring import BuildingSpec, write_demo_building
 from cim.store import CityStore
 from tests.api.conftest import build_small_city
-from tests.viewer.conftest import ARTIFACTS, first_building_on_screen, serve
+from tests.viewer.conftest import ARTIFACTS, first_building_on_screen, new_page, serve
 
 pytestmark = pytest.mark.browser
 
@@ -33,7 +33,7 @@ def test_an_uploaded_ifc_is_imported_reported_and_shown(
     )
     broken = tmp_path / "broken.ifc"
     broken.write_text("hello, not a model")
-    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    page = new_page(browser, server)
     errors: list[str] = []
     requests: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -101,7 +101,7 @@ def test_the_first_import_into_an_empty_city_shows_it(browser: Any, tmp_path: Pa
     CityStore.create(tmp_path / "city", "EPSG:4547", "Empty town").close()
     ifc = write_demo_building(BuildingSpec("First", 430760.0, 2557880.0, 2), tmp_path / "f.ifc")
     with serve(tmp_path / "city") as server:
-        page = browser.new_page(viewport={"width": 1366, "height": 768})
+        page = new_page(browser, server)
         errors: list[str] = []
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))

@@ -2,7 +2,7 @@
 // jurisdiction in the header, sign-out, the import button only for those who may import,
 // and the jurisdiction's boundary drawn on the globe for the camera to frame.
 //
-// API used: POST /api/auth/token (through auth.js), GET /api/me, GET /api/jurisdictions/{code}.
+// API used: POST /api/auth/token (through auth.js), GET /api/me, GET /api/jurisdictions.
 
 import { getJson } from "./api.js";
 import { onSignedOut, resume, signIn, signOut } from "./auth.js";
@@ -125,14 +125,10 @@ export class SessionUi {
   async drawJurisdiction(viewer) {
     const code = this.me?.jurisdiction?.code;
     if (!code) return null;
-    let node;
-    try {
-      node = await getJson(`/api/jurisdictions/${encodeURIComponent(code)}`);
-    } catch (err) {
-      if (err.status === 404) return null;
-      throw err;
-    }
-    const geometry = node.boundary || node.geometry;
+    // The caller's subtree (an empty list when the city holds no jurisdictions yet).
+    const node = findNode(await getJson("/api/jurisdictions"), code);
+    if (!node) return null;
+    const geometry = node.boundary;
     if (!geometry) return null;
     this.jurisdiction = node;
     const rings = geometry.type === "Polygon" ? geometry.coordinates : geometry.coordinates.flat();
@@ -162,3 +158,13 @@ export class SessionUi {
   }
 }
 
+
+/** The node of ``code`` in a list of nested jurisdiction nodes, or null. */
+function findNode(nodes, code) {
+  for (const node of nodes || []) {
+    if (node.code === code) return node;
+    const inside = findNode(node.children, code);
+    if (inside) return inside;
+  }
+  return null;
+}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -18,6 +18,9 @@ from api.cli_raster import register as register_raster_commands
 from api.cli_users import register as register_user_commands
 from cim.layout import CityLayout
 from cim.scope import Scope
+
+if TYPE_CHECKING:
+    from api.demo_accounts import DemoAccount
 
 app = typer.Typer(
     help="CIMTwin: import IFC into a city model, tile it as 3D Tiles, serve it to a browser.\n\n"
@@ -500,8 +503,10 @@ def demo(
 ) -> None:
     """Build a demo district in Guangzhou (EPSG:4547) from authored IFC and serve it.
 
-    Six IFC buildings, streets, parcels and footprints, a DEM and an orthophoto, tiled.
-    A second run reuses what the first built.
+    Six IFC buildings, streets, parcels and footprints, a DEM and an orthophoto, tiled,
+    in the jurisdictions Guangdong > Guangzhou > Tianhe > streets > communities, with one
+    account per level (printed at start; the viewer asks for one). Tiles are readable
+    without signing in while the demo serves. A second run reuses what the first built.
 
     Examples:
 
@@ -509,6 +514,7 @@ def demo(
         cimtwin demo --city tianhe-demo --no-serve
     """
     from api.demo import build_demo
+    from api.demo_accounts import ensure_demo_accounts
 
     with clear_errors():
         result = build_demo(city, log=say)
@@ -516,8 +522,26 @@ def demo(
             f"demo city in {city}: {len(result.imported)} imported, {len(result.reused)} reused,"
             f" tiles {'rebuilt' if result.tiled else 'reused'}"
         )
+        accounts, made = ensure_demo_accounts(city)
+    _print_demo_accounts(accounts, made)
     if serve_after:
         _serve(city, host, port, demo=True)
+
+
+def _print_demo_accounts(accounts: list[DemoAccount], made: list[str]) -> None:
+    """The demo's accounts as a table on standard error (with the shared demo password)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="demo accounts (sign in to the viewer with one)", title_justify="left")
+    for column in ("user", "name", "level", "jurisdiction", "roles", "password"):
+        table.add_column(column)
+    for account in accounts:
+        new = " (new)" if account.name in made else ""
+        table.add_row(account.name + new, account.display_name, account.level,
+                      account.jurisdiction, ", ".join(account.roles), account.password)  # fmt: skip
+    terminal = Console(stderr=True)
+    Console(stderr=True, width=max(terminal.width, 120)).print(table)  # one line per account
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -15,9 +16,12 @@ from api.auth.audit import client_address
 from api.auth.deps import SignedInDep, require
 from api.auth.principal import Principal
 from api.auth.state import AuthState, auth_state
+from api.deps import CityDirDep
+from cim.errors import CimError
 from cim.ops import audit, keys, users
 from cim.ops.audit import KINDS, MAX_PAGE, AuditQuery, Kind
-from cim.scope import level_of
+from cim.scope import Scope, level_of
+from cim.store import CityStore
 
 router = APIRouter(tags=["auth"])
 StateDep = Annotated[AuthState, Depends(auth_state)]
@@ -111,8 +115,9 @@ def logout(principal: SignedInDep, state: StateDep) -> Response:
 
 
 @router.get("/api/me", response_model=Me)
-def me(principal: SignedInDep, state: StateDep) -> dict[str, Any]:
-    """Who the caller is: name, roles and actions, jurisdiction."""
+def me(principal: SignedInDep, state: StateDep, city: CityDirDep) -> dict[str, Any]:
+    """Who the caller is: name, roles and actions, jurisdiction (its name from the city's
+    jurisdictions; null while the city holds none for that code)."""
     assert principal.jurisdiction is not None
     if principal.kind == "user":
         display_name = users.get_user(state.db, principal.subject).display_name
@@ -126,10 +131,19 @@ def me(principal: SignedInDep, state: StateDep) -> dict[str, Any]:
         "actions": sorted(principal.actions),
         "jurisdiction": {
             "code": principal.jurisdiction,
-            "name": None,
+            "name": jurisdiction_name(city, principal.jurisdiction),
             "level": level_of(principal.jurisdiction),
         },
     }
+
+
+def jurisdiction_name(city: Path, code: str) -> str | None:
+    """The name the city's stored jurisdictions give ``code`` (None: no city, no such node)."""
+    try:
+        with CityStore.open(city) as store:
+            return store.jurisdiction(code, scope=Scope.everything()).name
+    except CimError:
+        return None
 
 
 @router.get("/api/audit", response_model=AuditPage)

@@ -8,11 +8,14 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from api.app import create_app
 from api.cli import app
+from api.demo_accounts import demo_accounts
 from bim.authoring import BuildingSpec, write_demo_building
-from cim.scope import Scope
+from cim.scope import LEVELS, Scope
 from cim.store import CityStore
 
 runner = CliRunner()
@@ -144,9 +147,30 @@ def test_demo_builds_then_reuses(tmp_path: Path) -> None:
     assert counts["building"] > 200 and counts["road"] > 10 and counts["parcel"] > 200
     assert "1 replaced by BIM" in err
     assert "imported jurisdictions.geojson: 12 jurisdictions" in err
+    assert "demo accounts" in err and "huachengnan (new)" in err
+    _every_level_signs_in_and_sees_its_subtree(folder, sum(counts.values()))
     code, _, err = run("demo", "--city", str(folder), "--no-serve")
     assert code == 0 and "6 reused" in err and "tiles reused" in err
     assert "jurisdictions.geojson" not in err  # the same file: kept
+    assert "huachengnan" in err and "(new)" not in err  # the accounts are kept
+
+
+def _every_level_signs_in_and_sees_its_subtree(folder: Path, total: int) -> None:
+    """Each demo account signs in with the published password and sees its subtree only:
+    the province all, each level below no more than the one above, the village some."""
+    client = TestClient(create_app(folder, worker=False))
+    seen = []
+    for account in demo_accounts():
+        form = {"username": account.name, "password": account.password}
+        token = client.post("/api/auth/token", data=form).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        me = client.get("/api/me", headers=headers).json()
+        assert me["jurisdiction"]["code"] == account.jurisdiction
+        assert me["jurisdiction"]["name"] and me["jurisdiction"]["level"] == account.level
+        seen.append(client.get("/api/city", headers=headers).json()["object_count"])
+    assert [account.level for account in demo_accounts()] == list(LEVELS)
+    assert seen[0] == total and seen == sorted(seen, reverse=True) and seen[-1] > 0
+    assert seen[-1] < seen[-2]  # the village sees part of its town
 
 
 def test_import_with_tile_writes_the_tiles_in_one_command(city: Path, building: Path) -> None:

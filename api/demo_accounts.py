@@ -1,0 +1,74 @@
+"""The demo's accounts: one per level of its jurisdiction chain (``data/demo/accounts.json``),
+made in the demo city's operational database when missing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from api.auth.accounts import create_user
+from api.settings import get_settings
+from cim.data import DataFileError, read_json
+from cim.ops import users
+from cim.ops.database import OpsDatabase
+from cim.scope import Level, level_of
+
+ACCOUNTS_FILE = "demo/accounts.json"
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    """A demo user: name, display name, jurisdiction code and level, roles, password."""
+
+    name: str
+    display_name: str
+    jurisdiction: str
+    level: Level
+    roles: tuple[str, ...]
+    password: str
+
+
+def demo_accounts() -> list[DemoAccount]:
+    """The accounts ``data/demo/accounts.json`` defines, province first."""
+    try:
+        document = read_json(ACCOUNTS_FILE)
+        password = str(document["password"])
+        return [
+            DemoAccount(
+                name=str(entry["name"]),
+                display_name=str(entry["display_name"]),
+                jurisdiction=str(entry["jurisdiction"]),
+                level=level_of(str(entry["jurisdiction"])),
+                roles=tuple(str(role) for role in entry["roles"]),
+                password=password,
+            )
+            for entry in document["accounts"]
+        ]
+    except (KeyError, TypeError, ValueError) as error:
+        raise DataFileError(f"{ACCOUNTS_FILE}: malformed ({error!r})") from error
+
+
+def ensure_demo_accounts(city_dir: Path) -> tuple[list[DemoAccount], list[str]]:
+    """Make the demo accounts that the city's operational database lacks; the accounts and
+    the names made now (an account already there, perhaps with a changed password, is left)."""
+    accounts = demo_accounts()
+    made: list[str] = []
+    database = OpsDatabase.for_city(city_dir, get_settings().database_url)
+    try:
+        for account in accounts:
+            if users.find_user(database, account.name) is None:
+                create_user(
+                    database,
+                    account.name,
+                    password=account.password,
+                    jurisdiction=account.jurisdiction,
+                    roles=account.roles,
+                    now=datetime.now(UTC),
+                    actor="demo",
+                    display_name=account.display_name,
+                )
+                made.append(account.name)
+    finally:
+        database.close()
+    return accounts, made

@@ -13,6 +13,7 @@ from cim.errors import (
     NotAStoreError,
     ObjectNotFoundError,
     OriginError,
+    OutsideScopeError,
     StoreBusyError,
 )
 from cim.ops.errors import AccountExistsError, AccountNotFoundError
@@ -108,6 +109,7 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (CrsError, 400),
     (OriginError, 422),
     (JurisdictionCodeError, 422),
+    (OutsideScopeError, 403),
     (StoreBusyError, 503),
     (NotAStoreError, 500),
     (IfcReadError, 422),

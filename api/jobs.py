@@ -44,6 +44,7 @@ from bim.geometry import DEFAULT_KERNEL
 from bim.georef import UserOrigin
 from bim.importer import ImportOptions
 from cim.layout import CityLayout
+from cim.scope import Scope
 from cim.store import CityStore
 
 log = logging.getLogger(__name__)
@@ -152,6 +153,7 @@ def _import_files(context: JobContext, paths: list[Path], tile: bool) -> dict[st
     user_origin = UserOrigin(params["crs"], tuple(origin)) if origin else None
     options = ImportOptions(user_origin=user_origin, kernel=params.get("kernel", DEFAULT_KERNEL))
     with CityStore.open(context.city_dir) as store:
+        store.limit_writes(Scope(params.get("scope", "")))  # the importer's jurisdiction
         reports = import_ifc_files(
             store, paths, options, context.progress, IMPORT_SPAN if tile else 100
         )

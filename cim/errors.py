@@ -39,3 +39,7 @@ class QueryError(CimError):
 
 class JurisdictionCodeError(CimError):
     """A jurisdiction code is not a well-formed 12-digit statistical division code."""
+
+
+class OutsideScopeError(CimError):
+    """A write would add, replace or remove objects outside the writer's jurisdiction."""

@@ -63,6 +63,8 @@ class CityStore(TilerReads):
         self.city_dir = city_dir
         self._conn = conn
         self._writer: CityWriter | None = None  # the open transaction's, whose extent counts
+        #: where this connection's transactions may write (None: anywhere); see limit_writes
+        self.write_scope: Scope | None = None
         meta = store_sqlite.read_meta(conn, city_dir / STORE_FILE)
         if meta.get("format_version") in store_sqlite.UPGRADABLE_FORMATS:
             store_sqlite.upgrade(conn, city_dir / STORE_FILE, meta["format_version"])
@@ -137,6 +139,12 @@ class CityStore(TilerReads):
     def __exit__(self, *_: object) -> None:
         self.close()
 
+    def limit_writes(self, scope: Scope) -> None:
+        """Let this store's transactions write only inside ``scope``: objects added must land
+        in it and sources replaced or removed must lie in it, else the transaction is refused
+        (:class:`~cim.errors.OutsideScopeError`) and rolled back."""
+        self.write_scope = scope
+
     def writer(self) -> CityWriter:
         """A writer on this store's connection, for use inside :meth:`transaction`."""
         if not self._conn.in_transaction or self._writer is None:
@@ -152,7 +160,7 @@ class CityStore(TilerReads):
         """
         self._conn.execute("BEGIN IMMEDIATE")
         try:
-            writer = self._writer = CityWriter(self._conn, self.srs_id)
+            writer = self._writer = CityWriter(self._conn, self.srs_id, self.write_scope)
             yield writer
             writer.finish()
             if writer.removed_any:

@@ -16,10 +16,10 @@ import numpy.typing as npt
 import shapely
 
 from cim import gpkg, store_jurisdictions, store_rtree
-from cim.errors import CimError, ObjectNotFoundError
+from cim.errors import CimError, ObjectNotFoundError, OutsideScopeError
 from cim.jurisdictions import Jurisdiction
 from cim.model import CityObject, FloatArray, IndexArray, Material, MeshPart
-from cim.scope import check_code
+from cim.scope import Scope, check_code
 
 OffsetArray = npt.NDArray[np.int64]
 _GEOMETRY_HEADER = struct.Struct("<2sBBi4d")
@@ -59,9 +59,12 @@ class PackedMeshes:
 class CityWriter:
     """Writes into an open transaction of a :class:`cim.store.CityStore`."""
 
-    def __init__(self, conn: sqlite3.Connection, srs_id: int) -> None:
+    def __init__(self, conn: sqlite3.Connection, srs_id: int, scope: Scope | None = None) -> None:
         self._conn = conn
         self._srs_id = srs_id
+        #: where this writer may write: objects it adds must land inside, objects it
+        #: removes or replaces must lie inside (None: anywhere)
+        self.scope = scope
         #: the envelope of the footprints added, and whether any was removed (then the
         #: layer's extent is recomputed from every row instead of merged)
         self.added_envelope: tuple[float, float, float, float] | None = None
@@ -78,6 +81,39 @@ class CityWriter:
         code of the smallest stored jurisdiction containing them (every import passes here)."""
         if self._objects_added:
             self.assignment = store_jurisdictions.assign(self._conn, self._last_fid_before)
+            if self.scope is not None and not self.scope.unlimited:
+                self._refuse_outside(self.assignment)
+
+    def _refuse_outside(self, assignment: store_jurisdictions.Assignment) -> None:
+        """Refuse the transaction when objects it wrote landed outside the writer's scope."""
+        scope = self.scope
+        assert scope is not None
+        outside = {code: n for code, n in assignment.counts.items() if not scope.contains(code)}
+        places = [f"{n} in {code}" for code, n in sorted(outside.items())]
+        if assignment.unassigned:
+            places.append(f"{assignment.unassigned} outside every jurisdiction")
+        if places:
+            raise OutsideScopeError(
+                f"the import lands outside your jurisdiction ({scope.prefix.ljust(12, '0')}):"
+                f" {', '.join(places)} objects; nothing was stored"
+            )
+
+    def _refuse_replacing_outside(self, source: str) -> None:
+        """Refuse removing or replacing ``source`` when some of its objects lie outside the
+        writer's scope."""
+        if self.scope is None or self.scope.unlimited:
+            return
+        inside, values = self.scope.sql("jurisdiction")
+        (outside,) = self._conn.execute(
+            f"SELECT COUNT(*) FROM {gpkg.OBJECTS_TABLE} WHERE source = ? AND NOT ({inside}"
+            " AND jurisdiction IS NOT NULL)",
+            (source, *values),
+        ).fetchone()
+        if outside:
+            raise OutsideScopeError(
+                f"{source} has {outside} objects outside your jurisdiction: only a user of"
+                " a jurisdiction holding them all may replace or remove it"
+            )
 
     def replace_jurisdictions(
         self, nodes: Sequence[Jurisdiction], origin: Mapping[str, Any] | None = None
@@ -92,6 +128,7 @@ class CityWriter:
 
     def remove_source(self, source: str) -> int:
         """Remove every object, mesh, LOD and record of ``source``; return the objects removed."""
+        self._refuse_replacing_outside(source)
         self.removed_any = True
         self._conn.execute(
             f"DELETE FROM {gpkg.MESHES_TABLE} WHERE object_id IN"
@@ -107,6 +144,7 @@ class CityWriter:
 
     def archive_source(self, source: str, replaced_by: str) -> int:
         """Move the current version of ``source`` into the history tables; return its version."""
+        self._refuse_replacing_outside(source)
         row = self._conn.execute(
             f"SELECT version FROM {gpkg.SOURCES_TABLE} WHERE source = ?", (source,)
         ).fetchone()

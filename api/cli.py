@@ -8,19 +8,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
 from api.cli_common import CityOption, clear_errors, console, print_json, progress_bar, say
 from api.cli_jurisdictions import register as register_jurisdiction_commands
 from api.cli_raster import register as register_raster_commands
+from api.cli_serve import register as register_serve_commands
 from api.cli_users import register as register_user_commands
 from cim.layout import CityLayout
 from cim.scope import Scope
-
-if TYPE_CHECKING:
-    from api.demo_accounts import DemoAccount
 
 app = typer.Typer(
     help="CIMTwin: import IFC into a city model, tile it as 3D Tiles, serve it to a browser.\n\n"
@@ -45,6 +43,7 @@ register_jurisdiction_commands(import_app)
 export_app = typer.Typer(help="Export the city model.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
 register_user_commands(app)
+register_serve_commands(app)
 
 
 @app.command()
@@ -414,134 +413,6 @@ def info(city: CityOption) -> None:
 
     with clear_errors(), CityStore.open(city) as store:
         print_json(city_summary(store))
-
-
-HostOption = Annotated[
-    str | None, typer.Option(help="Interface to listen on (default: CIMTWIN_HOST, else 127.0.0.1).")
-]
-PortOption = Annotated[
-    int | None, typer.Option(help="Port to listen on (default: CIMTWIN_PORT, else 8000).")
-]
-
-
-@app.command()
-def serve(city: CityOption, host: HostOption = None, port: PortOption = None) -> None:
-    """Serve the API, the tiles and the viewer, with the city's job worker beside it.
-
-    The worker (a process of its own) runs the imports and tilings sent to the API and is
-    stopped with the server; set CIMTWIN_WORKER=false to run it apart (`cimtwin worker`).
-    Tokens are signed with CIMTWIN_SECRET_KEY: the server refuses to start without one
-    (at least 32 random characters, not a well-known default).
-
-    Examples:
-
-        cimtwin serve --city guangzhou   (then open http://127.0.0.1:8000/)
-        CIMTWIN_HOST=0.0.0.0 CIMTWIN_PORT=8080 cimtwin serve --city guangzhou
-    """
-    _serve(city, host, port, demo=False)
-
-
-def _serve(city: Path, host: str | None, port: int | None, demo: bool) -> None:
-    """Serve the city; ``demo``: sign tokens with the demo city's own random secret."""
-    import uvicorn
-
-    from api.app import create_app
-    from api.auth.secret import check_secret, demo_secret
-    from api.auth.state import configure
-    from api.settings import get_settings
-    from cim.store import CityStore
-
-    settings = get_settings()
-    host = settings.host if host is None else host
-    port = settings.port if port is None else port
-    with clear_errors():
-        CityStore.open(city).close()
-        configured = settings.secret_key.get_secret_value() if settings.secret_key else None
-        secret = demo_secret(city) if demo else check_secret(configured)
-        served = create_app(city, anonymous_read=True if demo else None)
-        configure(served, secret=secret)
-        say(f"serving {city} on http://{host}:{port}/ (API docs at /docs)")
-        uvicorn.run(served, host=host, port=port, log_level="info")
-
-
-@app.command()
-def worker(
-    city: CityOption,
-    burst: Annotated[
-        bool, typer.Option("--burst", help="Run the queued jobs, then exit (for cron or CI).")
-    ] = False,
-) -> None:
-    """Run the city's queued jobs (imports and tilings sent to the API), one at a time.
-
-    `cimtwin serve` starts one beside the server; run it alone when the server runs with
-    CIMTWIN_WORKER=false, or on another machine sharing the folder. One worker per city.
-    Ctrl-C lets the running job finish; SIGTERM puts it back in the queue.
-
-    Example:
-
-        cimtwin worker --city guangzhou
-    """
-    import logging
-
-    from api.worker import run_worker
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    with clear_errors():
-        run_worker(city, burst=burst, say=lambda line: console.print(line, highlight=False))
-
-
-@app.command()
-def demo(
-    city: Annotated[Path, typer.Option("--city", help="Where to build the demo.")] = Path(
-        "demo-city"
-    ),
-    serve_after: Annotated[
-        bool, typer.Option("--serve/--no-serve", help="Serve it after building.")
-    ] = True,
-    host: HostOption = None,
-    port: PortOption = None,
-) -> None:
-    """Build a demo district in Guangzhou (EPSG:4547) from authored IFC and serve it.
-
-    Six IFC buildings, streets, parcels and footprints, a DEM and an orthophoto, tiled,
-    in the jurisdictions Guangdong > Guangzhou > Tianhe > streets > communities, with one
-    account per level (printed at start; the viewer asks for one). Tiles are readable
-    without signing in while the demo serves. A second run reuses what the first built.
-
-    Examples:
-
-        cimtwin demo   (builds ./demo-city, serves it on http://127.0.0.1:8000/)
-        cimtwin demo --city tianhe-demo --no-serve
-    """
-    from api.demo import build_demo
-    from api.demo_accounts import ensure_demo_accounts
-
-    with clear_errors():
-        result = build_demo(city, log=say)
-        say(
-            f"demo city in {city}: {len(result.imported)} imported, {len(result.reused)} reused,"
-            f" tiles {'rebuilt' if result.tiled else 'reused'}"
-        )
-        accounts, made = ensure_demo_accounts(city)
-    _print_demo_accounts(accounts, made)
-    if serve_after:
-        _serve(city, host, port, demo=True)
-
-
-def _print_demo_accounts(accounts: list[DemoAccount], made: list[str]) -> None:
-    """The demo's accounts as a table on standard error (with the shared demo password)."""
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title="demo accounts (sign in to the viewer with one)", title_justify="left")
-    for column in ("user", "name", "level", "jurisdiction", "roles", "password"):
-        table.add_column(column)
-    for account in accounts:
-        new = " (new)" if account.name in made else ""
-        table.add_row(account.name + new, account.display_name, account.level,
-                      account.jurisdiction, ", ".join(account.roles), account.password)  # fmt: skip
-    terminal = Console(stderr=True)
-    Console(stderr=True, width=max(terminal.width, 120)).print(table)  # one line per account
 
 
 def main() -> None:

@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 
 from api.app import create_app
 from api.auth.secret import check_secret, demo_secret
-from api.cli import _serve, app
+from api.cli import app
+from api.cli_serve import _serve
 from api.errors import InsecureSecretError
 from api.settings import get_settings
 from cim.layout import CityLayout

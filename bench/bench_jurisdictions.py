@@ -40,6 +40,7 @@ from generate_city import city_object, generate, write_city
 from shapely.geometry import box
 
 from cim.jurisdictions import Jurisdiction, smallest_containing
+from cim.scope import Scope
 from cim.store import CityStore
 
 
@@ -105,7 +106,7 @@ def bench(
     plain.close()
     figures: dict[str, Any] = {"buildings": buildings}
     with CityStore.open(work / "city") as store:
-        extent = store.footprint_extent()
+        extent = store.footprint_extent(scope=Scope.everything())
         assert extent is not None
         nodes = tree_over(extent, towns, villages)
         figures["jurisdictions"] = len(nodes)
@@ -117,7 +118,9 @@ def bench(
         assignment, seconds = _timed(replace)
         figures |= {"replace_s": seconds, "replace_objects_per_s": buildings / seconds}
         figures |= {"assigned": assignment.assigned, "unassigned": assignment.unassigned}
-        footprints = [obj.footprint for obj in store.objects(cls="building")]
+        footprints = [
+            obj.footprint for obj in store.objects(cls="building", scope=Scope.everything())
+        ]
     points = shapely.point_on_surface(np.array(footprints, dtype=object))
     ours, seconds = _timed(lambda: smallest_containing(points, nodes))
     theirs, peer_seconds = _timed(lambda: sjoin_lookup(points, nodes))

@@ -73,6 +73,7 @@ CREATE INDEX idx_objects_parent ON {OBJECTS_TABLE}(parent_id);
 CREATE INDEX idx_objects_source ON {OBJECTS_TABLE}(source);
 CREATE INDEX idx_objects_building ON {OBJECTS_TABLE}(building_id, storey_id);
 CREATE INDEX idx_objects_jurisdiction ON {OBJECTS_TABLE}(jurisdiction);
+CREATE INDEX idx_objects_class_jurisdiction ON {OBJECTS_TABLE}(class, jurisdiction);
 CREATE TABLE {MESHES_TABLE} (fid INTEGER PRIMARY KEY AUTOINCREMENT, {_MESH_COLUMNS_DDL},
   UNIQUE (object_id, part));
 CREATE TABLE {SOURCES_TABLE} (fid INTEGER PRIMARY KEY AUTOINCREMENT, {_SOURCE_COLUMNS_DDL},

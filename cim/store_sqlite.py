@@ -146,6 +146,10 @@ def upgrade(conn: sqlite3.Connection, path: Path, found: str) -> None:
                 f"CREATE INDEX idx_objects_jurisdiction ON {gpkg.OBJECTS_TABLE}(jurisdiction)"
             )
             conn.execute(
+                "CREATE INDEX idx_objects_class_jurisdiction"
+                f" ON {gpkg.OBJECTS_TABLE}(class, jurisdiction)"
+            )
+            conn.execute(
                 f"UPDATE {gpkg.META_TABLE} SET value = ? WHERE key = 'format_version'",
                 (gpkg.FORMAT_VERSION,),
             )

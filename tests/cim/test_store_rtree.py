@@ -341,6 +341,7 @@ def _as_format_2(path: Path) -> None:
 def _drop_jurisdiction_column(conn: sqlite3.Connection) -> None:
     """Undo format 4 (the objects' jurisdiction column), as a format 2 or 3 store lacks it."""
     conn.execute("DROP INDEX idx_objects_jurisdiction")
+    conn.execute("DROP INDEX idx_objects_class_jurisdiction")
     for table in ("city_objects", "object_history"):
         conn.execute(f"ALTER TABLE {table} DROP COLUMN jurisdiction")
 
@@ -400,6 +401,7 @@ def test_a_store_of_format_3_gets_the_jurisdiction_column_when_opened(tmp_path: 
         finally:
             conn.close()
         assert "jurisdiction" in columns and "idx_objects_jurisdiction" in indexes
+        assert "idx_objects_class_jurisdiction" in indexes
         assert version == gpkg.FORMAT_VERSION == "4"
         assert len(_index(upgraded)) == 3
 

@@ -11,9 +11,10 @@ of the same source, the same work both ways):
 
 - ``direct``: :func:`api.usecases.ifc.import_and_retile` called here (what the thread of
   the old in-process runner did);
-- ``queued``: ``cimtwin serve`` (server and worker processes) started beforehand, the file
-  uploaded to ``POST /api/imports`` and ``GET /api/jobs/{id}`` polled every 200 ms until the
-  job ends: upload, queue hand-over, the worker's claim, progress writes and the poll;
+- ``queued``: ``cimtwin serve`` (server and worker processes, a random secret) started
+  beforehand, the file uploaded to ``POST /api/imports`` and ``GET /api/jobs/{id}`` polled
+  every 200 ms until the job ends, as an admin of the province (a bearer token): upload,
+  authorization, queue hand-over, the worker's claim, progress writes and the poll;
 
 and prints the first (cold) time and the best of the others of each, their ratios, and
 how long ``cimtwin serve`` takes until its worker answers. Timings on a shared CPU are
@@ -33,6 +34,7 @@ from datetime import datetime
 from pathlib import Path
 
 import httpx
+from common import admin_headers, server_env, server_secret
 
 from api.usecases.ifc import import_and_retile
 from bim.authoring import BuildingSpec, write_demo_building
@@ -64,17 +66,23 @@ def queued(
     ``model`` through the API, one after the other; of each job's wait in the queue (until
     the worker claimed it); and of each job's run in the worker."""
     CityStore.create(city, "EPSG:4547").close()
+    secret = server_secret()
+    headers = admin_headers(city, secret)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "api.cli", "serve", "--city", str(city), "--port", str(port)]
     launched = time.perf_counter()
     server = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-    )
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=server_env(secret),
+        start_new_session=True,
+    )  # fmt: skip
     try:
         while True:
+            if server.poll() is not None:
+                raise SystemExit(f"cimtwin serve stopped (exit {server.returncode})")
             try:
-                if httpx.get(f"{url}/api/worker", timeout=2).json()["running"]:
+                worker = httpx.get(f"{url}/api/worker", headers=headers, timeout=2)
+                if worker.raise_for_status().json()["running"]:
                     break
             except httpx.TransportError:
                 pass
@@ -86,8 +94,9 @@ def queued(
         for _ in range(repeat):
             started = time.perf_counter()
             upload = [("files", (model.name, model.read_bytes()))]
-            job_url = url + httpx.post(f"{url}/api/imports", files=upload).json()["url"]
-            while (job := httpx.get(job_url).json())["finished"] is None:
+            posted = httpx.post(f"{url}/api/imports", files=upload, headers=headers)
+            job_url = url + posted.raise_for_status().json()["url"]
+            while (job := httpx.get(job_url, headers=headers).json())["finished"] is None:
                 time.sleep(0.2)
             times.append(time.perf_counter() - started)
             waits.append(_seconds(job["started"]) - _seconds(job["created"]))

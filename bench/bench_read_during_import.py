@@ -14,7 +14,9 @@ and ``cimtwin info`` and a second import failed for the whole import. This repro
    (:mod:`generate_city`), tiled; an IFC file of ``--elements`` elements
    (:mod:`generate_ifc`, the long import) and one of ``--second-elements`` (the second
    import). Kept in ``--work`` and reused; each run works on a fresh copy of the city.
-2. ``cimtwin serve`` on a free loopback port, in a process of its own.
+2. ``cimtwin serve`` on a free loopback port, in a process of its own, with a random
+   secret; every request carries the bearer token of an admin of the province made for
+   the run in the city's operational database.
 3. Baseline: ``--readers`` threads, each with its own HTTP client, read in turn
    ``/api/objects/{id}``, ``/api/objects?class=``, ``/api/search``, ``/api/stats?bbox=``,
    ``/ogc/collections/building/items?bbox=`` (random boxes of ``--box-m`` metres in the
@@ -28,7 +30,9 @@ and ``cimtwin info`` and a second import failed for the whole import. This repro
 
 ``--code REV`` runs the server, the imports, ``cimtwin info`` and the city's making with the
 packages of a git revision (extracted into the work folder) instead of the working tree:
-run it once with the revision before a fix and once without to compare the two.
+run it once with the revision before a fix and once without to compare the two. (That
+revision's code makes the run's account; one from before accounts makes none, needs no
+token and ignores the secret.)
 
 A request belongs to the phase in which it started. The table gives per endpoint and
 phase: requests, requests per second, answers by class (``err``: no answer, e.g. a
@@ -63,7 +67,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from common import code_snapshot
+from common import SECRET_ENV, code_snapshot, server_secret
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -176,7 +180,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for_server(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
+def wait_for_server(
+    url: str, server: subprocess.Popen[bytes], log: Path, headers: dict[str, str]
+) -> None:
     """Wait until the server answers ``/api/health``; exit when it died or never did."""
     import httpx
 
@@ -185,10 +191,23 @@ def wait_for_server(url: str, server: subprocess.Popen[bytes], log: Path) -> Non
         if server.poll() is not None:
             raise SystemExit(f"the server stopped: {_tail(log.read_text(errors='replace'))}")
         with contextlib.suppress(httpx.TransportError):
-            if httpx.get(f"{url}/api/health", timeout=2).status_code == 200:
+            if httpx.get(f"{url}/api/health", headers=headers, timeout=2).status_code == 200:
                 return
         time.sleep(0.3)
     raise SystemExit("the server did not answer /api/health within 120 s")
+
+
+def account_headers(city: Path) -> dict[str, str]:
+    """The bearer header of an admin of the province made in ``city`` for the run, by the
+    code the children run (none for a revision from before accounts: it needs none)."""
+    done = subprocess.run(
+        [sys.executable, str(HERE / "common.py"), "admin-headers", str(city)],
+        capture_output=True, text=True, check=False, env=_child_env(), cwd=_code_root(),
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise SystemExit(f"making the account of the run failed: {_tail(done.stderr)}")
+    headers: dict[str, str] = json.loads(done.stdout.strip().splitlines()[-1])
+    return headers
 
 
 def _tail(text: str) -> str:
@@ -235,6 +254,7 @@ class Readers:
     timeout: float
     seed: int
     pause: float = 0.0
+    headers: dict[str, str] = field(default_factory=dict)
     samples: list[Sample] = field(default_factory=list)
     stopping: threading.Event = field(default_factory=threading.Event)
     threads: list[threading.Thread] = field(default_factory=list)
@@ -264,7 +284,7 @@ class Readers:
         rng = random.Random(self.seed * 1000 + index)
         names = list(self.endpoints)
         turn = index
-        with httpx.Client(base_url=self.url, timeout=self.timeout) as client:
+        with httpx.Client(base_url=self.url, timeout=self.timeout, headers=self.headers) as client:
             while not self.stopping.is_set():
                 name = names[turn % len(names)]
                 turn += 1
@@ -492,19 +512,20 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     run.mkdir(parents=True)
     city = run / "city"
     shutil.copytree(made["city"], city)
+    headers = account_headers(city)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     server_log = run / "server.log"
     server = start(cli("serve", "--city", str(city), "--port", str(port)), server_log)
     phase, spans = Phase(), dict.fromkeys(PHASES, 0.0)
     reads = endpoints(args.buildings, made["extent_crs84"], args.box_m)
-    readers = Readers(url, reads, phase, args.request_timeout, args.seed, args.pause)
+    readers = Readers(url, reads, phase, args.request_timeout, args.seed, args.pause, headers)
     first, second = Import(Path(made["big"]).name), Import(Path(made["small"]).name)
     try:
-        wait_for_server(url, server, server_log)
+        wait_for_server(url, server, server_log, headers)
         import httpx
 
-        with httpx.Client(base_url=url, timeout=args.request_timeout) as client:
+        with httpx.Client(base_url=url, timeout=args.request_timeout, headers=headers) as client:
             for make in reads.values():  # warm up: first calls import modules, fill caches
                 client.get(make(random.Random(args.seed)))
         phase.enter("baseline")
@@ -652,6 +673,7 @@ def main(argv: list[str]) -> None:
     if args.child == "setup":
         print(json.dumps(child_setup(args)))
         return
+    os.environ[SECRET_ENV] = server_secret()  # the children's (a revision without auth ignores it)
     if args.code is not None:
         os.environ[CODE_ENV] = str(code_snapshot(args.code, args.work))
     code = f"the packages of {args.code} ({_code_root().name})" if args.code else "the working tree"

@@ -9,6 +9,11 @@ peak memory of its children is theirs (Linux carries ``ru_maxrss`` over ``fork``
 and prints one JSON line: wall seconds, CPU seconds, return code, the peak RSS of the
 largest process the command ran (``RUSAGE_CHILDREN``), the sampled peak of the sum over
 its process tree, the tail of its stderr and the last JSON line it printed.
+
+A benchmark that starts ``cimtwin serve`` gives it a :func:`server_secret` in its
+environment and calls it with the :func:`admin_headers` of an account made for the run;
+``CIMTWIN_SECRET_KEY=... python bench/common.py admin-headers CITY`` prints them as JSON,
+with the code on the path (``{}`` for code from before accounts, which needs none).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import contextlib
 import json
 import os
 import resource
+import secrets
 import shutil
 import signal
 import struct
@@ -25,6 +31,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +42,8 @@ DEFAULT_ORIGIN = (430700.0, 2557800.0, 10.0)
 PY3DTILES = Path(sys.executable).with_name("py3dtiles")
 CIMTWIN = Path(sys.executable).with_name("cimtwin")
 B3DM_HEADER = 28
+SECRET_ENV = "CIMTWIN_SECRET_KEY"
+PROVINCE = "440000000000"  # the root of the jurisdiction tree: its admin may do everything
 
 
 def peak_mb(who: int) -> float:
@@ -122,6 +131,45 @@ def code_snapshot(revision: str, work: Path) -> Path:
         subprocess.run(["tar", "-x", "-C", str(partial)], input=archive.stdout, check=True)
         partial.rename(folder)
     return folder
+
+
+def server_secret() -> str:
+    """A new random secret for a server a benchmark starts (its ``CIMTWIN_SECRET_KEY``)."""
+    return secrets.token_urlsafe(48)
+
+
+def server_env(secret: str, env: dict[str, str] | None = None) -> dict[str, str]:
+    """``env`` (default: this process's environment) with ``secret`` as the server's secret."""
+    return {**(os.environ if env is None else env), SECRET_ENV: secret}
+
+
+def admin_headers(city: Path, secret: str) -> dict[str, str]:
+    """The ``Authorization`` header of a new admin of the province, for a server of ``city``.
+
+    The account goes into the city's operational database (the one ``CIMTWIN_DATABASE_URL``
+    names, as for the server, else ``ops.sqlite`` in ``city``), and its access token, signed
+    with ``secret``, lasts a day: give the server the same secret (:func:`server_env`).
+    Imports the project: call it from a benchmark that may, before the server starts.
+    """
+    from argon2 import PasswordHasher
+
+    from api.auth import service
+    from api.auth.state import AuthConfig, AuthState
+    from cim.ops import database_url, users
+
+    url = database_url(city, os.environ.get("CIMTWIN_DATABASE_URL"))
+    state = AuthState(secret, AuthConfig(access_lifetime=timedelta(days=1)), url)
+    name, password = f"bench-{secrets.token_hex(4)}", secrets.token_urlsafe(24)
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024)  # verifying reads them from the hash
+    try:
+        users.add_user(
+            state.db, name, password_hash=cheap.hash(password), jurisdiction=PROVINCE,
+            roles=("admin",), now=state.clock(),
+        )  # fmt: skip
+        pair = service.sign_in(state, name, password, "bench")
+    finally:
+        state.close()
+    return {"Authorization": f"Bearer {pair.access_token}"}
 
 
 def folder_bytes(folder: Path) -> int:
@@ -343,12 +391,25 @@ def _head(path: Path) -> bytes:
         return head
 
 
+def _print_admin_headers(city: Path) -> None:
+    import api  # the package first on the path; an installed one may hold other modules
+
+    has_accounts = (Path(api.__file__ or "").parent / "auth").is_dir()
+    print(json.dumps(admin_headers(city, os.environ[SECRET_ENV]) if has_accounts else {}))
+
+
 def _main(argv: list[str]) -> None:
+    if argv[:1] == ["admin-headers"] and len(argv) == 2:
+        _print_admin_headers(Path(argv[1]))
+        return
     timeout = None
     if argv[1:2] == ["--timeout"]:
         timeout, argv = float(argv[2]), [argv[0], *argv[3:]]
     if argv[:2] != ["measure", "--"] or len(argv) < 3:
-        sys.exit("usage: python bench/common.py measure [--timeout S] -- COMMAND ARG...")
+        sys.exit(
+            "usage: python bench/common.py measure [--timeout S] -- COMMAND ARG...\n"
+            "       python bench/common.py admin-headers CITY"
+        )
     _measure_main(argv[2:], timeout)
 
 

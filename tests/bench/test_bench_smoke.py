@@ -156,6 +156,9 @@ def test_read_during_import_runs_and_prints_its_table(tmp_path: Path) -> None:
     result = json.loads(figures.read_text())
     assert {(row["endpoint"], row["phase"]) for row in result["rows"]} >= {
         ("all reads", "baseline"), ("all reads", "import")}  # fmt: skip
+    # every read was let in: the server got the run's secret, the readers the admin's token
+    assert all(row["4xx"] == 0 for row in result["rows"]), result["rows"]
+    assert all(row["2xx"] > 0 for row in result["rows"] if row["endpoint"] == "all reads")
     # both imports ran to an end (which of two concurrent imports wins the store is not asserted)
     assert all(result["imports"][key]["returncode"] is not None for key in ("first", "second"))
 

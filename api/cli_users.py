@@ -25,7 +25,8 @@ from api.settings import get_settings
 from cim.errors import CityNotFoundError
 from cim.layout import CityLayout
 from cim.ops import OpsDatabase, keys, users
-from cim.scope import check_code
+from cim.scope import Scope, check_code
+from cim.store import CityStore
 
 user_app = typer.Typer(
     help="Users who sign in to the API: one jurisdiction node each, with roles.",
@@ -53,6 +54,18 @@ def _database(city: Path) -> Iterator[OpsDatabase]:
         raise CityNotFoundError(f"no city in {city} (create one with `cimtwin init`)")
     with OpsDatabase.for_city(city, get_settings().database_url) as db:
         yield db
+
+
+def _check_node(city: Path, code: str) -> None:
+    """Refuse a jurisdiction code the city does not hold (when it holds a set at all)."""
+    check_code(code)
+    with CityStore.open(city) as store:
+        known = [node.code for node in store.jurisdictions(scope=Scope.everything())]
+    if known and code not in known:
+        raise AccountInputError(
+            f"{city} holds no jurisdiction {code}; its top ones are"
+            f" {', '.join(known[:5])} (`cimtwin import jurisdictions` adds more)"
+        )
 
 
 def _actor() -> str:
@@ -93,7 +106,7 @@ def add_user(
             --jurisdiction 440106001000 --role viewer --display-name "Li Wei"
     """
     with clear_errors():
-        check_code(jurisdiction)
+        _check_node(city, jurisdiction)
         check_roles(role)
         with _database(city) as db:
             user = accounts.create_user(
@@ -172,6 +185,8 @@ def add_key(
 
         cimtwin key add survey-upload --city guangzhou --jurisdiction 440106000000 --action import
     """
+    with clear_errors():
+        _check_node(city, jurisdiction)
     with clear_errors(), _database(city) as db:
         record, key = accounts.create_key(
             db, name, jurisdiction=jurisdiction, actions=action, now=utc_now(), actor=_actor()

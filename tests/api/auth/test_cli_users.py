@@ -8,17 +8,19 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from shapely.geometry import box
 from typer.testing import CliRunner
 
 from api.app import create_app
 from api.auth.state import configure
 from api.cli import app
 from api.settings import get_settings
+from cim.jurisdictions import Jurisdiction
 from cim.ops import OpsDatabase, audit
 from cim.ops.audit import AuditQuery
 from cim.scope import Scope
 from cim.store import CityStore
-from tests.api.auth.conftest import PASSWORD, TOWN
+from tests.api.auth.conftest import PASSWORD, TIANHE, TOWN
 
 runner = CliRunner()
 
@@ -198,3 +200,19 @@ def test_at_a_terminal_the_password_is_typed_twice(monkeypatch: pytest.MonkeyPat
     assert read_new_password() == "a long passphrase"
     with pytest.raises(AccountInputError, match="differ"):
         read_new_password()
+
+
+def test_a_jurisdiction_the_city_does_not_hold_is_refused(city: Path) -> None:
+    with CityStore.open(city) as store, store.transaction() as writer:
+        writer.replace_jurisdictions(
+            [Jurisdiction.of(code, code, box(0, 0, 10, 10)) for code in (TIANHE, TOWN)]
+        )
+    code, err = add(city, "ok")  # TOWN is there
+    assert code == 0, err
+    code, _, err = run("user", "add", "lost", "--city", str(city), "--jurisdiction",
+                       "440106009000", "--role", "viewer", stdin=PASSWORD + "\n")  # fmt: skip
+    assert code != 0 and "holds no jurisdiction 440106009000" in err
+    assert [u["name"] for u in users(city)] == ["ok"]
+    code, _, err = run("key", "add", "gauge", "--city", str(city), "--jurisdiction",
+                       "440106009000", "--action", "import")  # fmt: skip
+    assert code != 0 and "holds no jurisdiction" in err

@@ -215,7 +215,9 @@ def to_text(report: dict[str, Any]) -> str:
         f"  meshes: {report['elements_with_mesh']} elements, {report['triangles']} triangles",
     ]
     validation = report.get("validation") or {}
-    if validation:
+    if validation.get("pending"):
+        lines.append("  schema validation: pending (it runs while the tiles are written)")
+    elif validation:
         lines.append(
             f"  schema validation: {validation['errors']} errors, {validation['warnings']} warnings"
         )

@@ -365,6 +365,15 @@ class CityWriter:
              json.dumps(report, default=str)),
         )  # fmt: skip
 
+    def update_source_report(self, source: str, version: int, report: dict[str, Any]) -> None:
+        """Replace the report of version ``version`` of the current source ``source``."""
+        changed = self._conn.execute(
+            f"UPDATE {gpkg.SOURCES_TABLE} SET report = ? WHERE source = ? AND version = ?",
+            (json.dumps(report, default=str), source, version),
+        ).rowcount
+        if changed != 1:
+            raise CimError(f"no source {source!r} in version {version} to update")
+
 
 def _mesh_values(part: MeshPart) -> tuple[Any, ...]:
     return (

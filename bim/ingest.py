@@ -91,6 +91,8 @@ class ModelIngest:
         self.definitions: semantics.Definitions = {}
         self.parents: dict[int, ifcopenshell.entity_instance | None] = {}
         self.taken: set[str] = set()
+        self.owners: dict[str, str] | None = None  # sources of the model's ids the city has
+        self.asked: set[str] = set()
         self.pending_objects: list[CityObject] = []
         self.pending_meshes: list[tuple[str, list[MeshPart]]] = []
 
@@ -223,8 +225,20 @@ class ModelIngest:
         self.pending_objects.append(obj)
 
     def _check_new(self, guid: str, cls: str) -> None:
-        """Raise when the city (or this import) already has an object ``guid``."""
-        owner = self.source if guid in self.taken else self.writer.object_source(guid)
+        """Raise when the city (or this import) already has an object ``guid``.
+
+        The city is asked once for every product id of the model, not once per object.
+        """
+        if self.owners is None:
+            ids = sorted({p.GlobalId for p in self.model.by_type("IfcProduct")})
+            self.owners = self.writer.object_sources(ids)
+            self.asked = set(ids)
+        if guid in self.taken:
+            owner: str | None = self.source
+        elif guid in self.asked:
+            owner = self.owners.get(guid)
+        else:
+            owner = self.writer.object_source(guid)
         if owner is not None:
             raise CimError(f"object {guid} ({cls}) already exists, from source {owner}")
 

@@ -322,6 +322,15 @@ class CityWriter:
         ).fetchone()
         return None if row is None else str(row[0])
 
+    def object_sources(self, object_ids: Sequence[str]) -> dict[str, str]:
+        """The source of each object of ``object_ids`` the city has (others are left out)."""
+        rows = gpkg.select_in(
+            self._conn,
+            f"SELECT object_id, source FROM {gpkg.OBJECTS_TABLE} WHERE object_id IN ({{ids}})",
+            object_ids,
+        )
+        return {str(object_id): str(source) for object_id, source in rows}
+
     def set_heights(self, object_id: str, base: float, top: float) -> None:
         """Set the base and top heights of an existing object."""
         changed = self._conn.execute(

@@ -198,6 +198,11 @@ HEADER = (
 )
 
 
+def _load() -> str:
+    """The 1, 5 and 15 minute load averages, as ``uptime`` shows them."""
+    return ", ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
 def _parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="*", type=Path, help="IFC files (default: shared)")
@@ -235,6 +240,7 @@ def main(argv: list[str]) -> None:
     print(
         f"kernel {args.kernel}, {os.cpu_count()} cores, best of {args.repeat}; seconds of wall time"
     )
+    print(f"load average at the start: {_load()}")
     print("ours: import ifc --tile; ratio: ours over py3dtiles (best times); fallb: elements")
     print("meshed by the reference kernel; pair ratios: ours over py3dtiles within each repeat;")
     print("split: import ifc, then tile (two commands), with its ratio over py3dtiles")
@@ -246,6 +252,7 @@ def main(argv: list[str]) -> None:
         print(format_row(row), flush=True)
         for note in dict.fromkeys(row.notes):
             print(f"    {note}")
+    print(f"load average at the end: {_load()} (other users of the machine slow both sides)")
     if args.json is not None:
         args.json.write_text(json.dumps([row.__dict__ for row in rows], indent=1))
     if args.work is None:

@@ -48,6 +48,10 @@ class ImportOptions:
     validate:
         Run ``ifcopenshell.validate`` for the report (in a child process at the lowest
         CPU priority, see :class:`bim.check.Validation`).
+    defer_validation:
+        Commit without waiting for the validation: the report (and the source record)
+        say it is pending until :func:`finish_validation` adds it, so that a caller can
+        tile while it runs. Ignored with ``check_only``.
     """
 
     user_origin: UserOrigin | None = None
@@ -58,6 +62,7 @@ class ImportOptions:
     replaces: str | None = None
     check_only: bool = False
     validate: bool = True
+    defer_validation: bool = False
 
 
 @dataclass
@@ -88,10 +93,14 @@ class ImportReport:
     warnings: list[str] = field(default_factory=list)
     check_only: bool = False
     seconds: float = 0.0
+    #: the deferred validation still running (see :func:`finish_validation`)
+    validation_run: check.Validation | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The report as JSON-ready data."""
-        return dict(self.__dict__)
+        data = dict(self.__dict__)
+        data.pop("validation_run")
+        return data
 
     def to_text(self) -> str:
         """The report as readable lines."""
@@ -158,7 +167,47 @@ def import_ifc(
                 raise _CheckOnlyRollbackError
     except _CheckOnlyRollbackError:
         pass
+    except BaseException:
+        for report in reports:
+            if report.validation_run is not None:
+                report.validation_run.cancel()
+        raise
     return reports
+
+
+#: the report's ``validation`` while a deferred validation runs
+PENDING_VALIDATION: dict[str, Any] = {"pending": True}
+
+
+def finish_validation(store: CityStore, report: ImportReport) -> None:
+    """Wait for the deferred validation of ``report``; put it in the report and the store.
+
+    Does nothing when the report has no validation running.
+    """
+    run = report.validation_run
+    if run is None:
+        return
+    report.validation_run = None
+    report.validation = run.result()
+    _record_validation(store, report.to_dict())
+
+
+def validate_again(store: CityStore, report: dict[str, Any], path: Path) -> dict[str, Any]:
+    """The report of an import whose deferred validation was lost (its process ended
+    before it did), with ``path`` validated here; the source record updated.
+
+    Reports whose validation is not pending are returned unchanged.
+    """
+    if report.get("validation") != PENDING_VALIDATION:
+        return report
+    report = {**report, "validation": check.validate_file(str(path))}
+    _record_validation(store, report)
+    return report
+
+
+def _record_validation(store: CityStore, report: dict[str, Any]) -> None:
+    with store.transaction() as writer:
+        writer.update_source_report(report["source"], report["version"], report)
 
 
 @dataclass(frozen=True)
@@ -188,16 +237,21 @@ def _import_one(
     validation = check.Validation(file.model) if options.validate else None
     try:
         report = _ingest(store, file, options, on_progress)
+        if validation is not None and options.defer_validation and not options.check_only:
+            report.validation = dict(PENDING_VALIDATION)
+        else:
+            report.validation = validation.result() if validation is not None else {}
+            validation = None
+        report.seconds = round(time.perf_counter() - started, 3)
+        store.writer().record_source(
+            path.name, str(path), file_sha256(path), "ifc", report.to_dict(), report.version,
+            report.replaces,
+        )  # fmt: skip
     except BaseException:
         if validation is not None:
             validation.cancel()
         raise
-    report.validation = validation.result() if validation is not None else {}
-    report.seconds = round(time.perf_counter() - started, 3)
-    store.writer().record_source(
-        path.name, str(path), file_sha256(path), "ifc", report.to_dict(), report.version,
-        report.replaces,
-    )  # fmt: skip
+    report.validation_run = validation
     return report
 
 

@@ -30,17 +30,24 @@ Ancestor = tuple[str, str]  # (GlobalId, class)
 class Gathered:
     """Footprints and heights gathered for one spatial element from what it contains.
 
-    ``footprints`` holds (element GlobalId, footprint); they are unioned in GlobalId order,
-    so the outline does not depend on the order the geometry kernels finished in.
+    ``footprints`` holds (GlobalId, footprint) of the elements it contains directly and of
+    its spatial children (their unions, see :meth:`ModelIngest._union`); they are unioned
+    in GlobalId order, so the outline does not depend on the order the geometry kernels
+    finished in. ``count`` counts the footprints of everything it contains, at any depth;
+    ``low`` and ``high`` bound it all.
     """
 
     footprints: list[tuple[str, shapely.Geometry]] = field(default_factory=list)
     low: float = float("inf")
     high: float = float("-inf")
+    count: int = 0
+    children: set[str] = field(default_factory=set)
 
     def union(self) -> shapely.Geometry | None:
         if not self.footprints:
             return None
+        if len(self.footprints) == 1:
+            return self.footprints[0][1]
         ordered = sorted(self.footprints, key=lambda item: item[0])
         return shapely.union_all([footprint for _, footprint in ordered])
 
@@ -77,12 +84,15 @@ class ModelIngest:
         self.source = source
         self.result = IngestResult()
         self.spatial: dict[str, Gathered] = defaultdict(Gathered)
+        self.unions: dict[str, shapely.Geometry | None] = {}
         self.ancestors: dict[int, list[Ancestor]] = {}
         self.meshed: set[str] = set()
         self.type_psets: semantics.TypePsets = {}
         self.definitions: semantics.Definitions = {}
         self.parents: dict[int, ifcopenshell.entity_instance | None] = {}
         self.taken: set[str] = set()
+        self.owners: dict[str, str] | None = None  # sources of the model's ids the city has
+        self.asked: set[str] = set()
         self.pending_objects: list[CityObject] = []
         self.pending_meshes: list[tuple[str, list[MeshPart]]] = []
 
@@ -126,12 +136,12 @@ class ModelIngest:
             })  # fmt: skip
         self.result.elements_with_mesh += 1
         self.result.triangles += len(all_faces)
+        containers = [guid for guid, _ in self._ancestors(entity)]
         if semantics.is_spatial(entity):
-            self._gather(shape.guid, shape.guid, footprint, low, high)
+            containers.insert(0, shape.guid)
         else:
             self._add_object(entity, footprint, low, high, mesh_digest(parts))
-        for guid, _ in self._ancestors(entity):
-            self._gather(guid, shape.guid, footprint, low, high)
+        self._gather(containers, shape.guid, footprint, low, high)
 
     def finish(self) -> None:
         """Tessellate what the kernel left, add spatial objects and LODs, list what is missing."""
@@ -139,9 +149,9 @@ class ModelIngest:
         for entity in self.model.by_type("IfcProduct"):
             if semantics.is_spatial(entity):
                 gathered = self.spatial.get(entity.GlobalId, Gathered())
-                low = gathered.low if gathered.footprints else None
-                high = gathered.high if gathered.footprints else None
-                self._add_object(entity, gathered.union(), low, high, None)
+                low = gathered.low if gathered.count else None
+                high = gathered.high if gathered.count else None
+                self._add_object(entity, self._union(entity.GlobalId), low, high, None)
             elif entity.GlobalId not in self.meshed:
                 if entity.Representation is not None:
                     reason = semantics.missing_geometry_reason(entity)
@@ -170,18 +180,18 @@ class ModelIngest:
     def _add_lods(self) -> None:
         for building in self.model.by_type("IfcBuilding"):
             gathered = self.spatial.get(building.GlobalId)
-            if gathered is None or not gathered.footprints:
+            if gathered is None or not gathered.count:
                 continue
             storeys = [
-                (self.spatial[s.GlobalId].union(), self.spatial[s.GlobalId].low,
+                (self._union(s.GlobalId), self.spatial[s.GlobalId].low,
                  self.spatial[s.GlobalId].high)
                 for s in self.model.by_type("IfcBuildingStorey")
                 if (building.GlobalId, "IfcBuilding") in self._ancestors(s)
                 and self.spatial.get(s.GlobalId) is not None
             ]  # fmt: skip
             height = gathered.high - gathered.low
-            for lod, part in (("LOD1", lods.block(gathered.union(), gathered.low, gathered.high)),
-                              ("LOD2", lods.stepped_shell(storeys))):  # fmt: skip
+            block = lods.block(self._union(building.GlobalId), gathered.low, gathered.high)
+            for lod, part in (("LOD1", block), ("LOD2", lods.stepped_shell(storeys))):
                 if part is not None:
                     self.writer.add_lod(building.GlobalId, lod, self.source, height, part)
                     self.result.lods[lod] = self.result.lods.get(lod, 0) + 1
@@ -215,8 +225,20 @@ class ModelIngest:
         self.pending_objects.append(obj)
 
     def _check_new(self, guid: str, cls: str) -> None:
-        """Raise when the city (or this import) already has an object ``guid``."""
-        owner = self.source if guid in self.taken else self.writer.object_source(guid)
+        """Raise when the city (or this import) already has an object ``guid``.
+
+        The city is asked once for every product id of the model, not once per object.
+        """
+        if self.owners is None:
+            ids = sorted({p.GlobalId for p in self.model.by_type("IfcProduct")})
+            self.owners = self.writer.object_sources(ids)
+            self.asked = set(ids)
+        if guid in self.taken:
+            owner: str | None = self.source
+        elif guid in self.asked:
+            owner = self.owners.get(guid)
+        else:
+            owner = self.writer.object_source(guid)
         if owner is not None:
             raise CimError(f"object {guid} ({cls}) already exists, from source {owner}")
 
@@ -228,13 +250,38 @@ class ModelIngest:
         return self.parents[key]
 
     def _gather(
-        self, guid: str, element: str, footprint: shapely.Geometry | None, low: float, high: float
-    ) -> None:
-        """Add the footprint and heights of ``element`` to the spatial element ``guid``."""
-        gathered = self.spatial[guid]
-        if footprint is not None:
-            gathered.footprints.append((element, footprint))
-        gathered.low, gathered.high = min(gathered.low, low), max(gathered.high, high)
+        self, containers: list[str], element: str, footprint: shapely.Geometry | None,
+        low: float, high: float,
+    ) -> None:  # fmt: skip
+        """Add the footprint and heights of ``element`` to the spatial elements that contain
+        it (innermost first): the footprint itself to the innermost only, whose union its
+        container takes in turn (:meth:`_union`)."""
+        for depth, guid in enumerate(containers):
+            gathered = self.spatial[guid]
+            if footprint is not None:
+                gathered.count += 1
+                if depth == 0:
+                    gathered.footprints.append((element, footprint))
+                else:
+                    gathered.children.add(containers[depth - 1])
+            gathered.low, gathered.high = min(gathered.low, low), max(gathered.high, high)
+
+    def _union(self, guid: str) -> shapely.Geometry | None:
+        """The footprint of the spatial element ``guid``: the union of what it contains
+        directly and of its spatial children's footprints, each computed once.
+
+        Taking the children's unions instead of all their elements again makes the outline
+        of a site or building cost a union of a few polygons, not of every element.
+        """
+        if guid not in self.unions:
+            gathered = self.spatial.get(guid, Gathered())
+            parts = list(gathered.footprints)
+            for child in gathered.children:
+                union = self._union(child)
+                if union is not None:
+                    parts.append((child, union))
+            self.unions[guid] = Gathered(footprints=parts).union()
+        return self.unions[guid]
 
     def _ancestors(self, entity: ifcopenshell.entity_instance) -> list[Ancestor]:
         """The spatial elements containing ``entity``, innermost first."""

@@ -58,9 +58,10 @@ def attributes_of(
     likewise keeps each property set definition read, for models where many occurrences
     share one (it is then read once).
     """
-    values = {key: getattr(entity, key, None) for key in DESCRIPTIVE}
     attributes: dict[str, Any] = {
-        key: value for key, value in values.items() if value not in (None, "")
+        key: value
+        for key, position in _descriptive_positions(entity)
+        if (value := entity[position]) not in (None, "")
     }
     attributes["step_id"] = entity.id()
     element_type = element_util.get_type(entity)
@@ -84,6 +85,22 @@ def attributes_of(
     if references:
         attributes["classification"] = references
     return attributes
+
+
+#: where each class (schema-qualified) keeps the :data:`DESCRIPTIVE` attributes it has
+_POSITIONS: dict[str, tuple[tuple[str, int], ...]] = {}
+
+
+def _descriptive_positions(entity: ifcopenshell.entity_instance) -> tuple[tuple[str, int], ...]:
+    """(name, position) of the descriptive attributes of ``entity``'s class, read once per
+    class: reading by position costs a tenth of looking each name up on every element."""
+    kind = entity.is_a(True)
+    positions = _POSITIONS.get(kind)
+    if positions is None:
+        names = list(entity.get_attribute_names())
+        positions = tuple((key, names.index(key)) for key in DESCRIPTIVE if key in names)
+        _POSITIONS[kind] = positions
+    return positions
 
 
 def _material_layers(entity: ifcopenshell.entity_instance) -> list[dict[str, Any]]:

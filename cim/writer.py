@@ -387,6 +387,15 @@ class CityWriter:
         ).fetchone()
         return None if row is None else str(row[0])
 
+    def object_sources(self, object_ids: Sequence[str]) -> dict[str, str]:
+        """The source of each object of ``object_ids`` the city has (others are left out)."""
+        rows = gpkg.select_in(
+            self._conn,
+            f"SELECT object_id, source FROM {gpkg.OBJECTS_TABLE} WHERE object_id IN ({{ids}})",
+            object_ids,
+        )
+        return {str(object_id): str(source) for object_id, source in rows}
+
     def set_heights(self, object_id: str, base: float, top: float) -> None:
         """Set the base and top heights of an existing object."""
         changed = self._conn.execute(
@@ -453,6 +462,15 @@ class CityWriter:
                 raise ObjectNotFoundError(f"no object with id {missing!r} to give a jurisdiction")
             updated += cursor.rowcount
         return updated
+
+    def update_source_report(self, source: str, version: int, report: dict[str, Any]) -> None:
+        """Replace the report of version ``version`` of the current source ``source``."""
+        changed = self._conn.execute(
+            f"UPDATE {gpkg.SOURCES_TABLE} SET report = ? WHERE source = ? AND version = ?",
+            (json.dumps(report, default=str), source, version),
+        ).rowcount
+        if changed != 1:
+            raise CimError(f"no source {source!r} in version {version} to update")
 
 
 def _mesh_values(part: MeshPart) -> tuple[Any, ...]:

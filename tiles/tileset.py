@@ -163,12 +163,15 @@ def _write(
         deviations: dict[str, dict[str, float]] = {}
         results: dict[str, content.TileResult] = {}
         with _Runner(settings, workers) as run:
-            for building, measured in run(content.measure_building, measures):
+            # both queued at once: the tiles are drawn while a large building is measured
+            measured_buildings = run(content.measure_building, measures)
+            drawn = run(content.write_tile, jobs)
+            for building, measured in measured_buildings:
                 deviations[building] = measured
                 done += 1
                 if on_progress:
                     on_progress(done, total)
-            for result in run(content.write_tile, jobs):
+            for result in drawn:
                 results[result.address] = result
                 done += 1
                 if on_progress:
@@ -231,6 +234,8 @@ class _Runner:
         return self.run
 
     def run(self, function: Callable[[_T], _R], jobs: Iterable[_T]) -> Iterator[_R]:
+        """The results of ``function`` over ``jobs``, in order; a pool queues every job at
+        once, so that the jobs of two calls run side by side."""
         items = list(jobs)
         if self.pool is None:
             return map(function, items)

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from api.errors import TilingAfterImportError
 from api.usecases import Progress, no_progress
-from bim.importer import ImportOptions, ImportReport, import_ifc
+from bim.importer import (
+    ImportOptions,
+    ImportReport,
+    finish_validation,
+    import_ifc,
+    validate_again,
+)
 from cim.store import CityStore
 from tiles.errors import TilesError
 from tiles.tileset import TILES_DIR, TilingOptions, TilingSummary, write_tileset
@@ -98,19 +104,50 @@ def import_and_retile(
         When the import succeeded but tiling failed; it carries the outcome as a dict.
     """
     outcome = imported
+    reports: list[ImportReport] = []
     if outcome is None:
+        # with tiles to write, the schema validation runs beside the tiling, not before it
+        options = replace(options or ImportOptions(), defer_validation=tile)
         reports = import_ifc_files(store, paths, options, progress, IMPORT_SPAN if tile else 100)
         outcome = ImportOutcome([r.to_dict() for r in reports])
         if on_imported is not None:
             on_imported(outcome)
     message = f"imported {outcome.objects} objects from {len(outcome.reports)} file(s)"
     if tile:
+        failure: TilesError | None = None
         try:
             outcome.tiling = tiling_dict(retile(store, progress=progress, start=IMPORT_SPAN))
         except TilesError as exc:
+            failure = exc
+        except BaseException:
+            for report in reports:
+                if report.validation_run is not None:
+                    report.validation_run.cancel()
+            raise
+        _finish_validations(store, outcome, reports, paths)
+        if failure is not None:
             raise TilingAfterImportError(
-                f"{message}, but tiling failed: {exc}", outcome.to_dict()
-            ) from exc
+                f"{message}, but tiling failed: {failure}", outcome.to_dict()
+            ) from failure
         message += "; tiles rewritten"
     progress(100, None, message)
     return outcome
+
+
+def _finish_validations(
+    store: CityStore, outcome: ImportOutcome, reports: list[ImportReport], paths: Sequence[Path]
+) -> None:
+    """Wait for the validations deferred by this run, or validate again the files whose
+    validation an earlier run lost; update the outcome's reports."""
+    if reports:
+        for report in reports:
+            finish_validation(store, report)
+        outcome.reports = [r.to_dict() for r in reports]
+        return
+    by_name = {path.name: path for path in paths}
+    outcome.reports = [
+        validate_again(store, report, by_name[report["source"]])
+        if report["source"] in by_name
+        else report
+        for report in outcome.reports
+    ]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import ifcopenshell
@@ -10,7 +13,7 @@ import ifcopenshell.api
 from bim.authoring import BuildingSpec, write_demo_building
 from bim.check import to_text
 from bim.importer import ImportOptions, import_ifc
-from tests.conftest import FZK, make_city
+from tests.conftest import FZK, PROJECT_ROOT, make_city
 
 
 def _codes(report: object) -> dict[str, dict]:
@@ -63,3 +66,13 @@ def test_validation_can_be_switched_off(tmp_path: Path) -> None:
     path = write_demo_building(BuildingSpec("Hall", 430760.0, 2557880.0), tmp_path / "hall.ifc")
     report = import_ifc(make_city(tmp_path), path, ImportOptions(validate=False))
     assert report.validation == {}
+
+
+def test_the_importer_starts_without_the_schema_validator() -> None:
+    """``ifcopenshell.validate`` loads in the validation's process, not at start-up."""
+    script = "import sys, api.cli, api.usecases.ifc; print('ifcopenshell.validate' in sys.modules)"
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False,
+        cwd=PROJECT_ROOT, env=dict(os.environ, PYTHONPATH=str(PROJECT_ROOT)),
+    )  # fmt: skip
+    assert done.stdout.split() == ["False"], done.stderr[-500:]

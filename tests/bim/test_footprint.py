@@ -200,3 +200,58 @@ def test_footprint_does_not_depend_on_the_order_of_the_triangles(ifc_dir: Path) 
         assert shuffled.area == pytest.approx(reference.area, rel=1e-6)
         tolerance = bim.footprint.SIMPLIFY_TOLERANCE
         assert shapely.hausdorff_distance(shuffled, reference, densify=0.01) <= 2 * tolerance
+
+
+def _triangles(points: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    corners = points[faces][:, :, :2]
+    return shapely.polygons(np.concatenate([corners, corners[:, :1]], axis=1))
+
+
+def _upward(points: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """The faces whose projection winds counter-clockwise, with an area."""
+    a, b = (points[faces[:, i], :2] - points[faces[:, 0], :2] for i in (1, 2))
+    return faces[a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0] > bim.footprint.MIN_TRIANGLE_AREA]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_union_of_faces_is_the_union_of_its_triangles(seed: int) -> None:
+    """Coverages dissolved by edge matching, overlapping patches unioned: the same outline."""
+    rng = np.random.default_rng(seed)
+    profile = Polygon([(0, 0), (0.3, 0), (0.3, 0.02), (0.02, 0.02), (0.02, 0.2), (0.3, 0.2),
+                       (0.3, 0.22), (0, 0.22)])  # a C channel  # fmt: skip
+    bodies = [prism(profile, 0.0, float(rng.uniform(2, 6)))]
+    bodies += [prism(box(x, y, x + 1, y + 2), 0.0, 1.0) for x, y in rng.uniform(-1, 1, (2, 2))]
+    vertices, faces, offset = [], [], 0
+    for index, (body, body_faces) in enumerate(bodies):
+        vertices.append(body[:, [2, 0, 1]] if index == 0 else body)  # the channel lies down
+        faces.append(body_faces + offset)
+        offset += len(body)
+    points = turned(np.vstack(vertices), float(rng.uniform(0, 360)))
+    up = _upward(points, np.vstack(faces))
+    triangles = _triangles(points, up)
+    union = bim.footprint.union_of_faces(triangles, up)
+    reference = shapely.union_all(triangles)
+    assert union.is_valid
+    assert union.area == pytest.approx(reference.area, rel=1e-9)
+    assert union.symmetric_difference(reference).area < 1e-9 * reference.area
+
+
+def test_a_patch_covering_the_plane_twice_falls_back_to_the_general_union() -> None:
+    """Eight triangles around a vertex, each a quarter turn: one patch that wraps twice."""
+    angles = np.radians(90.0 * np.arange(8))
+    rim = np.column_stack([np.cos(angles), np.sin(angles), np.zeros(8)])
+    points = np.vstack([[0.0, 0.0, 0.0], rim]) + CITY
+    faces = np.array([[0, 1 + k, 1 + (k + 1) % 8] for k in range(8)], dtype=np.uint32)
+    assert len(set(bim.footprint._patches(faces).tolist())) == 1
+    union = bim.footprint.union_of_faces(_triangles(points, faces), faces)
+    assert union.is_valid and union.area == pytest.approx(2.0)  # the diamond, once
+
+
+def test_patches_are_faces_joined_by_edges() -> None:
+    _, first = prism(box(0, 0, 1, 1), 0.0, 1.0)
+    _, second = prism(L_SHAPE, 0.0, 1.0)
+    faces = np.vstack([first, second + 8])
+    labels = bim.footprint._patches(faces)
+    assert len(set(labels[: len(first)].tolist())) == 1
+    assert len(set(labels[len(first) :].tolist())) == 1
+    assert labels[0] != labels[-1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import ifcopenshell
+import ifcopenshell.guid
 import pytest
 
 from bim.semantics import attributes_of, parent_of
@@ -30,3 +31,20 @@ def test_archicad_wall_keeps_quantities_in_metres(ifc_dir: Path) -> None:
     assert "BaseQuantities" in attributes["qtos"] and "BaseQuantities" not in attributes["psets"]
     parent = parent_of(wall)
     assert parent is not None and parent.is_a("IfcBuildingStorey")
+
+
+def test_descriptive_attributes_are_read_by_each_schema_s_own_layout() -> None:
+    """IFC4 gave IfcBeam a PredefinedType that IFC2X3 lacks: one class name, two layouts."""
+    beams = []
+    for schema, extra in (("IFC2X3", {}), ("IFC4", {"PredefinedType": "JOIST"}),
+                          ("IFC2X3", {})):  # fmt: skip
+        model = ifcopenshell.file(schema=schema)
+        beams.append(model.create_entity(
+            "IfcBeam", GlobalId=ifcopenshell.guid.new(), Name="B", Tag="T-7", ObjectType="", **extra
+        ))  # fmt: skip
+    first, second, third = (attributes_of(beam) for beam in beams)
+    assert first["Tag"] == second["Tag"] == third["Tag"] == "T-7"
+    assert "PredefinedType" not in first and "PredefinedType" not in third
+    assert second["PredefinedType"] == "JOIST"
+    assert "ObjectType" not in second  # empty text is left out
+    assert "Description" not in first and "LongName" not in first  # unset or not in the class

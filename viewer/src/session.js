@@ -10,6 +10,7 @@ import { getLanguage, onLanguageChange, setLanguage, t } from "./i18n.js";
 
 const $ = (id) => document.getElementById(id);
 const BOUNDARY_CSS = "#ff9f1c";
+const FRAME_MARGIN = 0.1; // of the jurisdiction's width and height, on each side
 
 export class SessionUi {
   constructor(app) {
@@ -128,6 +129,11 @@ export class SessionUi {
     // The caller's subtree (an empty list when the city holds no jurisdictions yet).
     const node = findNode(await getJson("/api/jurisdictions"), code);
     if (!node) return null;
+    if (!this.me.jurisdiction.name && node.name) {
+      // A server whose /api/me leaves the name out: the tree has it.
+      this.me.jurisdiction.name = node.name;
+      this.showUser(this.me);
+    }
     const geometry = node.boundary;
     if (!geometry) return null;
     this.jurisdiction = node;
@@ -154,7 +160,9 @@ export class SessionUi {
     }
     await viewer.dataSources.add(source);
     this.boundary = source;
-    return Cesium.Rectangle.fromDegrees(west, south, east, north);
+    // A margin around it: the boundary stays clear of the screen's edges and the header.
+    const [padX, padY] = [(east - west) * FRAME_MARGIN, (north - south) * FRAME_MARGIN];
+    return Cesium.Rectangle.fromDegrees(west - padX, south - padY, east + padX, north + padY);
   }
 }
 

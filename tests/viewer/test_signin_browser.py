@@ -132,9 +132,10 @@ def test_sign_in_form_in_both_languages_then_the_header(server: str, browser: An
 
     sign_in(page, name, "not the password")
     page.wait_for_selector("#signin-error", state="visible")
-    assert page.inner_text("#signin-error").startswith("Sign-in failed")
+    assert page.inner_text("#signin-error") == "Wrong user name or password."
     assert page.locator("#signin").is_visible()
     assert page.input_value("#signin-password") == ""
+    screenshot(page, "signin-refused-en")
 
     sign_in(page, name, PASSWORD)
     page.wait_for_selector("#signin", state="hidden")

@@ -75,8 +75,7 @@ export class SessionUi {
           error.hidden = true;
           resolve(me);
         } catch (err) {
-          error.textContent =
-            err.status === 429 ? t("auth.throttled", { s: err.retryAfter || 60 }) : t("auth.failed", { error: err.message });
+          error.textContent = signInError(err);
           error.hidden = false;
           password.value = "";
           password.focus();
@@ -166,6 +165,13 @@ export class SessionUi {
   }
 }
 
+
+/** What the form says when a sign-in fails, in the page's language. */
+function signInError(err) {
+  if (err.status === 401) return t("auth.wrong");
+  if (err.status === 429) return t("auth.throttled", { s: err.retryAfter || 60 });
+  return t("auth.failed", { error: err.message });
+}
 
 /** The node of ``code`` in a list of nested jurisdiction nodes, or null. */
 function findNode(nodes, code) {

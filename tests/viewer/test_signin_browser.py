@@ -166,6 +166,7 @@ def test_a_town_viewer_sees_its_boundary_framed_and_no_import(server: str, brows
     town = demo_node(HUACHENG)
     assert page.inner_text("#user-jurisdiction") == f"{town['name']} · 街道/乡镇"
     assert page.locator("#import-open").is_hidden(), "a viewer may not import"
+    assert page.inner_text("#object-count") == "2 个对象"  # the town's two blocks of three
     drawn = page.evaluate(
         """() => {
             const source = window.cimtwin.viewer.dataSources.getByName('jurisdiction')[0];

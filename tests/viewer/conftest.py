@@ -22,7 +22,7 @@ import uvicorn
 
 from api.app import create_app
 from api.auth import service
-from api.auth.state import auth_state_of
+from api.auth.state import AuthConfig, auth_state_of, configure
 from cim.ops import users
 from tests.signin import PASSWORD, PASSWORD_HASH
 from tests.viewer.planner_city import build_planner_city
@@ -48,14 +48,20 @@ def free_port() -> int:
 
 # The session of an admin of each served city, by base URL: the pages open signed in.
 SESSIONS: dict[str, dict[str, Any]] = {}
+# The app behind each served base URL (to add its users).
+APPS: dict[str, Any] = {}
 
 
 @contextmanager
-def serve(city: Path, **options: Any) -> Iterator[str]:
+def serve(city: Path, auth: AuthConfig | None = None, **options: Any) -> Iterator[str]:
     """Serve ``city`` with uvicorn on a free loopback port; yield the base URL. An admin of
-    the province is signed in for the pages :func:`new_page` opens there."""
+    the province is signed in for the pages :func:`new_page` opens there. ``auth`` replaces
+    the token lifetimes and throttling of the settings."""
     port = free_port()
     app = create_app(city, **options)
+    if auth is not None:
+        configure(app, config=auth)
+    APPS[f"http://127.0.0.1:{port}"] = app
     SESSIONS[f"http://127.0.0.1:{port}"] = session_of(app)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     instance = uvicorn.Server(config)
@@ -94,12 +100,20 @@ class ViewerPage:
     requests: list[str] = field(default_factory=list)
 
 
-def session_of(app: Any, **account: Any) -> dict[str, Any]:
-    """The viewer's stored session (as auth.js keeps it) of a new user of ``app``."""
+def add_account(app: Any, **account: Any) -> str:
+    """Add a user of ``app`` (password :data:`PASSWORD`; default an admin of the province,
+    ``name``, ``roles``, ``jurisdiction`` and ``display_name`` as given); its name."""
     state = auth_state_of(app)
     name = account.pop("name", None) or f"viewer-{secrets.token_hex(4)}"
     users.add_user(state.db, name, password_hash=PASSWORD_HASH, now=state.clock(),
                    **{"roles": ("admin",), "jurisdiction": "440000000000", **account})  # fmt: skip
+    return str(name)
+
+
+def session_of(app: Any, **account: Any) -> dict[str, Any]:
+    """The viewer's stored session (as auth.js keeps it) of a new user of ``app``."""
+    state = auth_state_of(app)
+    name = add_account(app, **account)
     pair = service.sign_in(state, name, PASSWORD, "browser")
     return {"accessToken": pair.access_token, "refreshToken": pair.refresh_token,
             "expiresAt": (time.time() + pair.expires_in) * 1000,

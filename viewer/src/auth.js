@@ -120,6 +120,10 @@ export function expire(reason) {
 
 /** Sign out: the server revokes the session, the page forgets it either way. */
 export async function signOut() {
+  // No refresh may race the logout: one already sent is awaited, none other starts.
+  if (refreshTimer) clearTimeout(refreshTimer);
+  refreshTimer = null;
+  if (refreshing) await refreshing.catch(() => {});
   const headers = authHeaders();
   try {
     if (current) await fetch("/api/auth/logout", { method: "POST", headers });

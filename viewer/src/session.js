@@ -10,6 +10,7 @@ import { getLanguage, onLanguageChange, setLanguage, t } from "./i18n.js";
 
 const $ = (id) => document.getElementById(id);
 const BOUNDARY_CSS = "#ff9f1c";
+const FRAME_MARGIN = 0.1; // of the jurisdiction's width and height, on each side
 
 export class SessionUi {
   constructor(app) {
@@ -74,8 +75,7 @@ export class SessionUi {
           error.hidden = true;
           resolve(me);
         } catch (err) {
-          error.textContent =
-            err.status === 429 ? t("auth.throttled", { s: err.retryAfter || 60 }) : t("auth.failed", { error: err.message });
+          error.textContent = signInError(err);
           error.hidden = false;
           password.value = "";
           password.focus();
@@ -128,6 +128,11 @@ export class SessionUi {
     // The caller's subtree (an empty list when the city holds no jurisdictions yet).
     const node = findNode(await getJson("/api/jurisdictions"), code);
     if (!node) return null;
+    if (!this.me.jurisdiction.name && node.name) {
+      // A server whose /api/me leaves the name out: the tree has it.
+      this.me.jurisdiction.name = node.name;
+      this.showUser(this.me);
+    }
     const geometry = node.boundary;
     if (!geometry) return null;
     this.jurisdiction = node;
@@ -154,10 +159,19 @@ export class SessionUi {
     }
     await viewer.dataSources.add(source);
     this.boundary = source;
-    return Cesium.Rectangle.fromDegrees(west, south, east, north);
+    // A margin around it: the boundary stays clear of the screen's edges and the header.
+    const [padX, padY] = [(east - west) * FRAME_MARGIN, (north - south) * FRAME_MARGIN];
+    return Cesium.Rectangle.fromDegrees(west - padX, south - padY, east + padX, north + padY);
   }
 }
 
+
+/** What the form says when a sign-in fails, in the page's language. */
+function signInError(err) {
+  if (err.status === 401) return t("auth.wrong");
+  if (err.status === 429) return t("auth.throttled", { s: err.retryAfter || 60 });
+  return t("auth.failed", { error: err.message });
+}
 
 /** The node of ``code`` in a list of nested jurisdiction nodes, or null. */
 function findNode(nodes, code) {

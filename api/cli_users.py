@@ -2,6 +2,9 @@
 
 Passwords are read from standard input (typed twice at a terminal, one line from a pipe),
 never from an argument, which other users could read in the process list.
+
+The account modules (SQLAlchemy) are imported inside the commands: the other commands of
+`cimtwin` start without them.
 """
 
 from __future__ import annotations
@@ -10,23 +13,24 @@ import getpass
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from api.auth import accounts
 from api.auth.passwords import check_strength
 from api.auth.roles import ROLE_ORDER, check_roles
-from api.auth.state import utc_now
 from api.cli_common import CityOption, clear_errors, print_json, say
 from api.errors import AccountInputError
 from api.settings import get_settings
 from cim.errors import CityNotFoundError
 from cim.layout import CityLayout
-from cim.ops import OpsDatabase, keys, users
 from cim.scope import Scope, check_code
 from cim.store import CityStore
+
+if TYPE_CHECKING:
+    from cim.ops.database import OpsDatabase
 
 user_app = typer.Typer(
     help="Users who sign in to the API: one jurisdiction node each, with roles.",
@@ -50,6 +54,8 @@ def register(app: typer.Typer) -> None:
 
 @contextmanager
 def _database(city: Path) -> Iterator[OpsDatabase]:
+    from cim.ops.database import OpsDatabase
+
     if not CityLayout(city).store.is_file():
         raise CityNotFoundError(f"no city in {city} (create one with `cimtwin init`)")
     with OpsDatabase.for_city(city, get_settings().database_url) as db:
@@ -66,6 +72,11 @@ def _check_node(city: Path, code: str) -> None:
             f"{city} holds no jurisdiction {code}; its top ones are"
             f" {', '.join(known[:5])} (`cimtwin import jurisdictions` adds more)"
         )
+
+
+def utc_now() -> datetime:
+    """The time of an account change."""
+    return datetime.now(UTC)
 
 
 def _actor() -> str:
@@ -105,6 +116,8 @@ def add_user(
         printf '%s\\n' "$PASSWORD" | cimtwin user add li --city guangzhou \\
             --jurisdiction 440106001000 --role viewer --display-name "Li Wei"
     """
+    from api.auth import accounts
+
     with clear_errors():
         _check_node(city, jurisdiction)
         check_roles(role)
@@ -125,6 +138,8 @@ def add_user(
 @user_app.command("list")
 def list_users(city: CityOption) -> None:
     """Print the users as JSON (no password hashes)."""
+    from cim.ops import users
+
     with clear_errors(), _database(city) as db:
         print_json(
             [
@@ -144,6 +159,8 @@ def list_users(city: CityOption) -> None:
 @user_app.command("disable")
 def disable_user(name: Annotated[str, typer.Argument()], city: CityOption) -> None:
     """Disable a user: sign-in refused, every session of theirs ended."""
+    from api.auth import accounts
+
     with clear_errors(), _database(city) as db:
         accounts.set_disabled(db, name, True, now=utc_now(), actor=_actor())
     say(f"disabled user {name}")
@@ -152,6 +169,8 @@ def disable_user(name: Annotated[str, typer.Argument()], city: CityOption) -> No
 @user_app.command("enable")
 def enable_user(name: Annotated[str, typer.Argument()], city: CityOption) -> None:
     """Enable a disabled user again."""
+    from api.auth import accounts
+
     with clear_errors(), _database(city) as db:
         accounts.set_disabled(db, name, False, now=utc_now(), actor=_actor())
     say(f"enabled user {name}")
@@ -160,6 +179,9 @@ def enable_user(name: Annotated[str, typer.Argument()], city: CityOption) -> Non
 @user_app.command("reset-password")
 def reset_password(name: Annotated[str, typer.Argument()], city: CityOption) -> None:
     """Set a user's password from standard input; every session of theirs is ended."""
+    from api.auth import accounts
+    from cim.ops import users
+
     with clear_errors(), _database(city) as db:
         users.get_user(db, name)
         accounts.reset_password(
@@ -185,6 +207,8 @@ def add_key(
 
         cimtwin key add survey-upload --city guangzhou --jurisdiction 440106000000 --action import
     """
+    from api.auth import accounts
+
     with clear_errors():
         _check_node(city, jurisdiction)
     with clear_errors(), _database(city) as db:
@@ -198,6 +222,8 @@ def add_key(
 @key_app.command("list")
 def list_keys(city: CityOption) -> None:
     """Print the keys as JSON (ids and names, never the secrets)."""
+    from cim.ops import keys
+
     with clear_errors(), _database(city) as db:
         print_json(
             [
@@ -219,6 +245,8 @@ def revoke_key(
     key_id: Annotated[str, typer.Argument(help="The key's id.")], city: CityOption
 ) -> None:
     """Revoke an API key: requests with it are refused from now on."""
+    from api.auth import accounts
+
     with clear_errors(), _database(city) as db:
         accounts.revoke_key(db, key_id, now=utc_now(), actor=_actor())
     say(f"revoked API key {key_id}")

@@ -8,6 +8,21 @@ take and return plain typed records, never ORM objects. Times are timezone-aware
 given by the caller, so a clock can be set in tests.
 """
 
-from cim.ops.database import OpsDatabase, database_url
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cim.ops.database import OpsDatabase, database_url
 
 __all__ = ["OpsDatabase", "database_url"]
+
+
+def __getattr__(name: str) -> Any:
+    """``OpsDatabase`` and ``database_url`` on first use: importing :mod:`cim.ops.errors`
+    (which the API's error table does at start-up) must not load SQLAlchemy and alembic."""
+    if name in __all__:
+        from cim.ops import database
+
+        return getattr(database, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -9,10 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -20,6 +18,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cim.layout import CityLayout
 from cim.ops.errors import OpsError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # How long an SQLite writer waits for another one before giving up (ms).
@@ -70,6 +71,8 @@ class OpsDatabase:
 
     def migrate(self) -> None:
         """Run alembic's ``upgrade head`` on this database."""
+        from alembic import command  # here: commands that never open the database skip it
+
         with self.engine.begin() as connection:
             config = alembic_config()
             config.attributes["connection"] = connection
@@ -94,6 +97,8 @@ class OpsDatabase:
 
 def alembic_config() -> Config:
     """Alembic's configuration for the migrations shipped in this package."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config

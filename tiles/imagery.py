@@ -32,6 +32,7 @@ from tiles.folders import swap_in
 IMAGERY_TILES = CityLayout.IMAGERY
 TILE = 256
 MAX_ZOOM = 18
+OVERVIEW_LEVELS = 4
 HALF = 20037508.342789244
 
 
@@ -95,7 +96,10 @@ def write_imagery(city_dir: Path, max_zoom: int | None = None) -> ImagerySummary
     native = math.ceil(math.log2(2 * HALF / TILE / transform.a))
     top = max(0, min(MAX_ZOOM, native if max_zoom is None else max_zoom))
     span = max(b.right - b.left, b.top - b.bottom)
-    low = max(0, min(top, math.floor(math.log2(2 * 2 * HALF / span))))
+    # Down to OVERVIEW_LEVELS below the level where one tile spans the image: CesiumJS
+    # draws an imagery layer badly from afar when its lowest level has more than a few
+    # tiles over the view (a city framed whole showed a patch of it, away from the city).
+    low = max(0, min(top, math.floor(math.log2(2 * HALF / span)) - OVERVIEW_LEVELS))
     final = CityLayout(city_dir).imagery
     staging = final.with_name(f".{final.name}.partial")
     shutil.rmtree(staging, ignore_errors=True)

@@ -57,6 +57,10 @@ def test_tiles_cover_the_image_bounds(city: Path) -> None:
         assert (city / IMAGERY_TILES / str(zoom) / str(x) / f"{y}.png").is_file(), zoom
     w, s, e, n = meta["rectangle"]
     assert -80 < w < e < -75 and 22 < s < n < 27
+    # the lowest level: the whole image in one or two tiles a side, for views from afar
+    x0, y0 = xyz_of(w, n, meta["min_zoom"])
+    x1, y1 = xyz_of(e, s, meta["min_zoom"])
+    assert x1 - x0 <= 1 and y1 - y0 <= 1
 
 
 def test_tiles_are_transparent_outside_and_true_colour_inside(city: Path) -> None:

@@ -705,7 +705,7 @@ async function main() {
   mark("city");
   showCity(city);
   try {
-    app.frame = await app.session.drawJurisdiction(app.viewer);
+    app.frame = await app.session.drawJurisdiction(app.viewer, Number(city.center?.height) || 0);
   } catch (err) {
     console.error("cimtwin: cannot draw the jurisdiction's boundary", err);
   }

@@ -122,7 +122,7 @@ export class SessionUi {
    * Draw the user's jurisdiction boundary on the globe; resolves with its rectangle for the
    * camera to frame, or null when the city holds no polygon for it.
    */
-  async drawJurisdiction(viewer) {
+  async drawJurisdiction(viewer, height = 0) {
     const code = this.me?.jurisdiction?.code;
     if (!code) return null;
     // The caller's subtree (an empty list when the city holds no jurisdictions yet).
@@ -150,10 +150,12 @@ export class SessionUi {
       source.entities.add({
         name: node.name,
         polyline: {
-          positions: Cesium.Cartesian3.fromDegreesArray(ring.flatMap(([lon, lat]) => [lon, lat])),
+          // at the city's ground height: lines clamped to the ground were drawn far from
+          // their place on a wide top-down view of the city's own terrain
+          positions: Cesium.Cartesian3.fromDegreesArrayHeights(ring.flatMap(([lon, lat]) => [lon, lat, height])),
           width: 3,
           material: color,
-          clampToGround: true,
+          clampToGround: false,
         },
       });
     }

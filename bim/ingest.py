@@ -230,7 +230,9 @@ class ModelIngest:
         The city is asked once for every product id of the model, not once per object.
         """
         if self.owners is None:
-            ids = sorted({p.GlobalId for p in self.model.by_type("IfcProduct")})
+            # a GlobalId that is not text (a reference, in a broken file) is no one's id
+            guids = (p.GlobalId for p in self.model.by_type("IfcProduct"))
+            ids = sorted({guid for guid in guids if isinstance(guid, str)})
             self.owners = self.writer.object_sources(ids)
             self.asked = set(ids)
         if guid in self.taken:

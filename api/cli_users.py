@@ -13,12 +13,12 @@ import getpass
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from api.auth.clock import utc_now
 from api.auth.passwords import check_strength
 from api.auth.roles import ROLE_ORDER, check_roles
 from api.cli_common import CityOption, clear_errors, print_json, say
@@ -72,11 +72,6 @@ def _check_node(city: Path, code: str) -> None:
             f"{city} holds no jurisdiction {code}; its top ones are"
             f" {', '.join(known[:5])} (`cimtwin import jurisdictions` adds more)"
         )
-
-
-def utc_now() -> datetime:
-    """The time of an account change."""
-    return datetime.now(UTC)
 
 
 def _actor() -> str:

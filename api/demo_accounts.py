@@ -4,10 +4,10 @@ made in the demo city's operational database when missing."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 from api.auth.accounts import create_user
+from api.auth.clock import utc_now
 from api.settings import get_settings
 from cim.data import DataFileError, read_json
 from cim.ops import users
@@ -64,7 +64,7 @@ def ensure_demo_accounts(city_dir: Path) -> tuple[list[DemoAccount], list[str]]:
                     password=account.password,
                     jurisdiction=account.jurisdiction,
                     roles=account.roles,
-                    now=datetime.now(UTC),
+                    now=utc_now(),
                     actor="demo",
                     display_name=account.display_name,
                 )

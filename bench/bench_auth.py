@@ -39,8 +39,9 @@ from shapely.geometry import box
 
 from api.app import create_app
 from api.auth.apikeys import make_key
+from api.auth.clock import utc_now
 from api.auth.passwords import hash_password
-from api.auth.state import configure, utc_now
+from api.auth.state import configure
 from api.deps import caller_scope
 from cim.jurisdictions import Jurisdiction
 from cim.model import CityObject

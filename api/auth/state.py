@@ -8,23 +8,16 @@ clock). The operational database opens at first use.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 
+from api.auth.clock import Clock, utc_now
 from api.auth.secret import check_secret
 from api.settings import Settings, get_settings
 from cim.ops import OpsDatabase, database_url
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    """The current time in UTC."""
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

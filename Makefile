@@ -38,13 +38,16 @@ $(VIEWER): viewer/package.json viewer/package-lock.json viewer/build.mjs $(wildc
 	cd viewer && npm ci --no-audit --no-fund && npm run build
 
 # Debian packages the tests need: Chromium for the browser tests (and a Chinese font for its
-# zh-CN screenshots), GDAL's ogrinfo, PostgreSQL (the tests start their own cluster).
+# zh-CN screenshots), GDAL's ogrinfo, PostgreSQL with PostGIS (the tests start their own
+# cluster), Mosquitto (the MQTT tests and the demo start their own broker).
 system-deps:
 	@if ! command -v chromium >/dev/null || ! command -v ogrinfo >/dev/null \
 		|| ! fc-list :lang=zh 2>/dev/null | grep -q . \
-		|| ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		|| ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+		|| ! ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 \
+		|| ! test -x /usr/sbin/mosquitto; then \
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y \
-			chromium gdal-bin fonts-wqy-zenhei postgresql; \
+			chromium gdal-bin fonts-wqy-zenhei postgresql postgresql-15-postgis-3 mosquitto; \
 	fi
 
 clean:

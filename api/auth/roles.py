@@ -10,8 +10,10 @@ from api.errors import AccountInputError
 ROLE_ORDER: tuple[str, ...] = ("viewer", "operator", "manager", "admin")
 OWN_ACTIONS: dict[str, frozenset[str]] = {
     "viewer": frozenset({"read"}),
-    "operator": frozenset({"import"}),
-    "manager": frozenset({"tile", "jurisdictions"}),
+    # observe: send observations (HTTP or MQTT); sensors: create, change and delete the
+    # other SensorThings entities (things, datastreams, sensors...)
+    "operator": frozenset({"import", "observe"}),
+    "manager": frozenset({"tile", "jurisdictions", "sensors"}),
     "admin": frozenset({"users", "keys", "audit"}),
 }
 

@@ -136,3 +136,7 @@ class AuditEntry(Base):
     outcome: Mapped[str] = mapped_column(String(32))
     client: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict[str, Any]]
+
+
+# The sensing tables share this metadata (the migrations and their comparison see them).
+from cim.ops import sensor_tables as _sensor_tables  # noqa: E402, F401

@@ -29,7 +29,7 @@ def test_migrations_create_exactly_the_models(ops_db: OpsDatabase) -> None:
     with ops_db.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, Base.metadata) == []
-        assert context.get_current_revision() == "0001"
+        assert context.get_current_revision() == "0002"
 
 
 def test_opening_twice_migrates_once(ops_url: str) -> None:

@@ -1,0 +1,137 @@
+"""The app's event hub: what the domain created (observations, later alerts and incidents),
+fanned out to server-sent-event streams and to the MQTT publisher.
+
+Publishing is thread-safe and never blocks: routes run in worker threads and the MQTT
+client in its own. A stream subscriber gets only events inside its scope, in a bounded
+queue; a subscriber too slow to keep up loses the oldest events and is told how many
+(``dropped``), rather than slowing ingest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI, Request
+
+from cim.scope import Scope
+
+# Events a stream holds before dropping its oldest.
+STREAM_QUEUE = 1000
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something that happened: its kind, the jurisdiction it happened in, its JSON data."""
+
+    kind: str
+    jurisdiction: str
+    data: dict[str, Any]
+
+
+@dataclass(eq=False)
+class Subscription:
+    """One stream's queue of events (read it with ``await next_event()``)."""
+
+    scope: Scope
+    kinds: frozenset[str]
+    loop: asyncio.AbstractEventLoop
+    queue: asyncio.Queue[Event] = field(default_factory=lambda: asyncio.Queue(STREAM_QUEUE))
+    dropped: int = 0
+
+    def wants(self, event: Event) -> bool:
+        """Whether this stream receives ``event``."""
+        return (not self.kinds or event.kind in self.kinds) and self.scope.contains(
+            event.jurisdiction
+        )
+
+    def offer(self, event: Event) -> None:
+        """Queue ``event`` (on the stream's loop), dropping the oldest when full."""
+        if self.queue.full():
+            self.queue.get_nowait()
+            self.dropped += 1
+        self.queue.put_nowait(event)
+
+    async def next_event(self, timeout: float | None = None) -> Event | None:
+        """The next event, or None after ``timeout`` seconds without one."""
+        try:
+            return await asyncio.wait_for(self.queue.get(), timeout)
+        except TimeoutError:
+            return None
+
+
+Listener = Callable[[Event], None]
+
+
+class EventHub:
+    """Subscriptions and listeners of one app."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._subscriptions: set[Subscription] = set()
+        self._listeners: list[Listener] = []
+
+    def publish(self, event: Event) -> None:
+        """Hand ``event`` to every listener and every stream that wants it (any thread)."""
+        with self._lock:
+            subscriptions = [s for s in self._subscriptions if s.wants(event)]
+            listeners = list(self._listeners)
+        for subscription in subscriptions:
+            try:
+                subscription.loop.call_soon_threadsafe(subscription.offer, event)
+            except RuntimeError:  # its loop has closed: the stream is gone
+                self.unsubscribe(subscription)
+        for listener in listeners:
+            listener(event)
+
+    def publish_all(self, events: list[Event]) -> None:
+        """Publish several events in order."""
+        for event in events:
+            self.publish(event)
+
+    def subscribe(self, scope: Scope, kinds: frozenset[str] = frozenset()) -> Subscription:
+        """A new stream of the events in ``scope`` (of ``kinds``; empty: every kind); call
+        from the event loop that will read it."""
+        subscription = Subscription(scope, kinds, asyncio.get_running_loop())
+        with self._lock:
+            self._subscriptions.add(subscription)
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        """Stop a stream."""
+        with self._lock:
+            self._subscriptions.discard(subscription)
+
+    def add_listener(self, listener: Listener) -> None:
+        """Call ``listener`` with every event, in the publishing thread (keep it quick)."""
+        with self._lock:
+            self._listeners.append(listener)
+
+    def remove_listener(self, listener: Listener) -> None:
+        """Stop calling ``listener``."""
+        with self._lock:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+    @property
+    def stream_count(self) -> int:
+        """How many streams are open."""
+        with self._lock:
+            return len(self._subscriptions)
+
+
+def event_hub_of(app: FastAPI) -> EventHub:
+    """The app's hub, made at first use."""
+    hub: EventHub | None = getattr(app.state, "events", None)
+    if hub is None:
+        hub = EventHub()
+        app.state.events = hub
+    return hub
+
+
+def event_hub(request: Request) -> EventHub:
+    """The hub of the app serving ``request`` (a dependency)."""
+    return event_hub_of(request.app)

@@ -84,6 +84,9 @@ class ApiKey(Base):
     actions: Mapped[list[str]]
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    # the key's secret hashed as Mosquitto's password file wants it (PBKDF2-SHA512), so the
+    # broker can check a device's key; None for keys made before MQTT
+    mqtt_hash: Mapped[str | None] = mapped_column(String(255))
 
 
 class SignInSession(Base):

@@ -1,4 +1,5 @@
-"""The sensing tables: the entities of OGC SensorThings 1.1 and their observations.
+"""The sensing tables: the entities of OGC SensorThings 1.1 and their observations; the
+Mosquitto hash of each API key.
 
 See :mod:`cim.ops.sensor_tables`.
 
@@ -19,6 +20,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("api_keys", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("mqtt_hash", sa.String(length=255), nullable=True))
     op.create_table(
         "sta_features",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -300,6 +303,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("api_keys", schema=None) as batch_op:
+        batch_op.drop_column("mqtt_hash")
     with op.batch_alter_table("sta_observations", schema=None) as batch_op:
         batch_op.drop_index("ix_sta_observations_feature_id")
 

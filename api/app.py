@@ -38,11 +38,21 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Start the city's job worker beside the server (when asked) and stop it with it."""
     city: Path = app.state.city_dir
     worker = start_worker_process(city) if app.state.start_worker and city.is_dir() else None
+    mqtt = _start_mqtt(app) if app.state.mqtt else None
     try:
         yield
     finally:
+        if mqtt is not None:
+            await asyncio.to_thread(mqtt.stop)
         if worker is not None:
             await asyncio.to_thread(stop_worker_process, worker)
+
+
+def _start_mqtt(app: FastAPI) -> Any:
+    """SensorThings' MQTT extension for ``app`` (imported only when asked)."""
+    from api.mqtt.service import start_for_app
+
+    return start_for_app(app)
 
 
 def create_app(
@@ -51,6 +61,7 @@ def create_app(
     max_upload_mb: float | None = None,
     worker: bool | None = None,
     anonymous_read: bool | None = None,
+    mqtt: str | None = None,
 ) -> FastAPI:
     """Build the app serving the city in ``city_dir`` (default: the ``CIMTWIN_CITY`` setting).
 
@@ -60,6 +71,8 @@ def create_app(
     runs for the city, the new one leaves the queue to it. ``anonymous_read`` lets callers
     who have not signed in read tiles, terrain and imagery (default:
     ``CIMTWIN_ANONYMOUS_READ``, false); everything else needs a signed-in caller.
+    ``mqtt`` starts SensorThings' MQTT extension with the app (see :mod:`api.mqtt.service`;
+    default: off; `cimtwin serve` passes ``CIMTWIN_MQTT``).
     """
     settings = get_settings()
     app = FastAPI(
@@ -71,6 +84,7 @@ def create_app(
     app.state.city_dir = (city_dir or settings.city).resolve()
     app.state.start_worker = settings.worker if worker is None else worker
     app.state.anonymous_read = settings.anonymous_read if anonymous_read is None else anonymous_read
+    app.state.mqtt = mqtt
     upload_mb = settings.max_upload_mb if max_upload_mb is None else max_upload_mb
     app.state.max_upload_bytes = int(upload_mb * 2**20)
     app.add_middleware(GZipMiddleware, minimum_size=512)

@@ -1,0 +1,276 @@
+"""The server's own MQTT client: it stores what devices publish and publishes what the
+server created.
+
+Creating: it subscribes to ``v1.1/+/Observations`` with QoS 1 in a persistent session
+(MQTT 5, no expiry while the server is away for less than a week) and acknowledges
+manually: a message's PUBACK goes out only once the batch holding it is committed, so an
+observation the broker accepted is stored or still waits in the broker for the next
+connection, whatever happens to the server. Messages are stored in batches (up to
+``batch_size`` or ``batch_wait`` seconds) through :func:`simulation.sensors.ingest.ingest`.
+Only ``v1.1/Datastreams(<id>)/Observations`` creates: the broker's ACL lets a device
+publish there for the datastreams of its jurisdiction only, and as the broker does not
+say who published, an observation is stored with the scope of the whole city (the ACL
+already checked it). A body naming another datastream than its topic is refused. A
+message that cannot be read, or a row the ingest rejects, is acknowledged (sending it
+again would not help) and logged with its reason.
+
+Publishing: every ``"observation"`` event of the app's hub goes to ``v1.1/Observations``,
+``v1.1/Datastreams(<id>)/Observations`` and ``v1.1/FeaturesOfInterest(<id>)/Observations``
+(QoS 0) as its SensorThings JSON. An observation created over MQTT is not published again
+to its datastream's topic: the device's own message already went to that topic's
+subscribers. The client subscribes with "no local", so it never reads back what it
+publishes. ``"entity"`` events of created or updated entities go to the entity's
+collection and to the entity's own topic (``v1.1/Things(3)``) as ``{"@iot.id": 3}`` with
+the change.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from api.events import Event, EventHub
+from api.mqtt.broker import BrokerError
+from api.mqtt.topics import (
+    CREATE_FILTER,
+    datastream_of,
+    entity_topics,
+    observation_topics,
+    sta_payload,
+)
+from cim.ops.database import OpsDatabase
+from cim.scope import Scope
+from simulation.sensors.errors import SensorError
+from simulation.sensors.ingest import ingest
+from simulation.sensors.parse import observation_from_json
+from simulation.sensors.records import IngestResult, ObservationIn, StoredObservation
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 1000
+BATCH_WAIT = 0.02
+# Unacknowledged messages the broker may send the server (MQTT 5 Receive Maximum).
+RECEIVE_MAXIMUM = 5000
+SESSION_EXPIRY = 7 * 24 * 3600
+CONNECT_WAIT = 10.0
+RETRY_WAIT_MAX = 5.0
+
+ObservationEvents = Callable[[Sequence[StoredObservation]], list[Event]]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A broker's address and the server's account on it."""
+
+    host: str
+    port: int
+    user: str
+    password: str
+
+
+@dataclass(frozen=True)
+class _Received:
+    """A message waiting to be stored, with the connection it came on."""
+
+    message: mqtt.MQTTMessage
+    connection: int
+
+
+class Bridge:
+    """The server's MQTT client (see the module's description)."""
+
+    def __init__(
+        self,
+        db: OpsDatabase,
+        hub: EventHub,
+        endpoint: Endpoint,
+        events_of: ObservationEvents,
+        *,
+        client_id: str,
+        batch_size: int = BATCH_SIZE,
+        batch_wait: float = BATCH_WAIT,
+    ) -> None:
+        self.db = db
+        self.hub = hub
+        self.endpoint = endpoint
+        self.events_of = events_of
+        self.batch_size = batch_size
+        self.batch_wait = batch_wait
+        self.stored = 0
+        self.rejected = 0
+        self._received: queue.SimpleQueue[_Received] = queue.SimpleQueue()
+        self._stopping = threading.Event()
+        self._subscribed = threading.Event()
+        self._connection = 0
+        self._refusal: str | None = None
+        self._from_devices = threading.local()
+        self._worker = threading.Thread(target=self._store_loop, name="mqtt-ingest", daemon=True)
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            protocol=MQTTProtocolVersion.MQTTv5,
+            manual_ack=True,
+        )
+        self.client.username_pw_set(endpoint.user, endpoint.password)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
+        self.client.on_subscribe = self._on_subscribe
+
+    def start(self, timeout: float = CONNECT_WAIT) -> None:
+        """Connect, subscribe, and start storing and publishing.
+
+        Raises
+        ------
+        BrokerError
+            When the broker refuses the server's account or cannot be reached.
+        """
+        properties = Properties(PacketTypes.CONNECT)
+        properties.SessionExpiryInterval = SESSION_EXPIRY
+        properties.ReceiveMaximum = RECEIVE_MAXIMUM
+        try:
+            self.client.connect(
+                self.endpoint.host, self.endpoint.port, keepalive=30, clean_start=False,
+                properties=properties,
+            )  # fmt: skip
+        except OSError as exc:
+            raise BrokerError(f"cannot reach the MQTT broker: {exc}") from None
+        self.client.loop_start()
+        deadline = time.monotonic() + timeout
+        while not self._subscribed.wait(0.05):
+            if self._refusal is not None or time.monotonic() > deadline:
+                self.client.loop_stop()
+                raise BrokerError(
+                    f"the MQTT broker refused the server: {self._refusal or 'no answer'}"
+                )
+        self._worker.start()
+        self.hub.add_listener(self.publish_event)
+
+    def stop(self) -> None:
+        """Stop publishing, store what was received, and disconnect."""
+        self.hub.remove_listener(self.publish_event)
+        self._stopping.set()
+        if self._worker.is_alive():
+            self._worker.join()
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    # --- receiving ------------------------------------------------------------------------
+
+    def _on_connect(
+        self, client: mqtt.Client, _: object, flags: Any, reason: ReasonCode, __: Any
+    ) -> None:
+        if reason.is_failure:
+            self._refusal = str(reason)
+            client.disconnect()  # no reconnection with a refused account
+            return
+        options = SubscribeOptions(qos=1, noLocal=True)
+        client.subscribe(CREATE_FILTER, options=options)
+
+    def _on_subscribe(self, *_: Any) -> None:
+        self._subscribed.set()
+
+    def _on_disconnect(self, *_: Any) -> None:
+        # messages of the closed connection are sent again on the next one: never
+        # acknowledge them on the new connection, where their ids mean other messages
+        self._connection += 1
+
+    def _on_message(self, _: mqtt.Client, __: object, message: mqtt.MQTTMessage) -> None:
+        self._received.put(_Received(message, self._connection))
+
+    def _store_loop(self) -> None:
+        while not (self._stopping.is_set() and self._received.empty()):
+            batch = self._next_batch()
+            if batch:
+                self._store(batch)
+
+    def _next_batch(self) -> list[_Received]:
+        try:
+            batch = [self._received.get(timeout=0.1)]
+        except queue.Empty:
+            return []
+        deadline = time.monotonic() + self.batch_wait
+        while len(batch) < self.batch_size:
+            wait = deadline - time.monotonic()
+            try:
+                batch.append(
+                    self._received.get(timeout=wait) if wait > 0 else self._received.get_nowait()
+                )
+            except queue.Empty:
+                break
+        return batch
+
+    def _store(self, batch: list[_Received]) -> None:
+        rows: list[ObservationIn] = []
+        problems: list[str] = []
+        for received in batch:
+            try:
+                rows.append(_parse(received.message))
+            except (ValueError, SensorError) as exc:
+                problems.append(f"{received.message.topic}: {exc}")
+        result = self._ingest(rows)
+        if result is None:  # stopping while the database fails: the broker keeps them
+            return
+        problems += [f"row {r.index}: {r.reason}" for r in result.rejected]
+        self.stored += len(result.created)
+        self.rejected += len(problems)
+        if problems:
+            log.warning("MQTT: %d observation(s) refused, first: %s", len(problems), problems[0])
+        if result.created:
+            self._from_devices.active = True
+            try:
+                self.hub.publish_all(self.events_of(result.created))
+            finally:
+                self._from_devices.active = False
+        for received in batch:
+            if received.message.qos > 0 and received.connection == self._connection:
+                self.client.ack(received.message.mid, received.message.qos)
+
+    def _ingest(self, rows: list[ObservationIn]) -> IngestResult | None:
+        """``ingest(rows)``, tried again while the database fails (nothing is acknowledged
+        meanwhile); None when stopping first."""
+        wait = 0.1
+        while True:
+            try:
+                return ingest(self.db, rows, Scope.everything())
+            except Exception:  # the database is down or busy: try again
+                log.exception("MQTT: storing %d observations failed; trying again", len(rows))
+            if self._stopping.wait(wait):
+                return None
+            wait = min(wait * 2, RETRY_WAIT_MAX)
+
+    # --- publishing -----------------------------------------------------------------------
+
+    def publish_event(self, event: Event) -> None:
+        """Publish a hub event on the extension's topics (a hub listener)."""
+        if event.kind == "observation":
+            from_device = getattr(self._from_devices, "active", False)
+            topics = observation_topics(event.data, with_datastream=not from_device)
+            payload = json.dumps(sta_payload(event.data), separators=(",", ":"))
+        elif event.kind == "entity" and event.data.get("change") in ("created", "updated"):
+            topics = entity_topics(str(event.data["type"]), int(event.data["id"]))
+            payload = json.dumps({"@iot.id": event.data["id"], "change": event.data["change"]})
+        else:
+            return
+        for topic in topics:
+            self.client.publish(topic, payload, qos=0)
+
+
+def _parse(message: mqtt.MQTTMessage) -> ObservationIn:
+    datastream = datastream_of(message.topic)
+    if datastream is None:
+        raise ValueError("observations are created on v1.1/Datastreams(<id>)/Observations only")
+    return observation_from_json(json.loads(message.payload), datastream)

@@ -230,14 +230,21 @@ class Bridge:
         if problems:
             log.warning("MQTT: %d observation(s) refused, first: %s", len(problems), problems[0])
         if result.created:
-            self._from_devices.active = True
-            try:
-                self.hub.publish_all(self.events_of(result.created))
-            finally:
-                self._from_devices.active = False
+            self._publish_created(result.created)
         for received in batch:
             if received.message.qos > 0 and received.connection == self._connection:
                 self.client.ack(received.message.mid, received.message.qos)
+
+    def _publish_created(self, created: list[StoredObservation]) -> None:
+        """Hand the stored observations' events to the hub (they are stored: a failure here
+        is logged, and their messages are acknowledged all the same)."""
+        self._from_devices.active = True
+        try:
+            self.hub.publish_all(self.events_of(created))
+        except Exception:
+            log.exception("MQTT: the events of %d stored observations were lost", len(created))
+        finally:
+            self._from_devices.active = False
 
     def _ingest(self, rows: list[ObservationIn]) -> IngestResult | None:
         """``ingest(rows)``, tried again while the database fails (nothing is acknowledged

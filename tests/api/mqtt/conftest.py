@@ -16,12 +16,16 @@ from api.app import create_app
 from api.auth import accounts
 from api.auth.clock import utc_now
 from api.auth.state import auth_state_of
+from api.events import event_hub_of
 from api.mqtt.broker import free_port
-from api.mqtt.service import MqttService
+from api.mqtt.service import MqttService, observation_events
 from cim.ops import OpsDatabase
 from cim.ops import sensor_tables as t
+from cim.scope import Scope
+from simulation.sensors.ingest import ingest
+from simulation.sensors.parse import observation_from_json
 from tests.signin import admin_client
-from tests.simulation.sensors.network import VILLAGE_A, Network, build_network
+from tests.simulation.sensors.network import VILLAGE_A, VILLAGE_B, Network, build_network
 
 
 @dataclass
@@ -56,6 +60,13 @@ class MqttApp:
         assert self.service.refresher is not None
         self.service.refresher.refresh()
 
+    def create(self, datastream: int, body: dict[str, object]) -> int:
+        """Store an observation and publish its event, as the HTTP create route does."""
+        result = ingest(self.db, [observation_from_json(body, datastream)], Scope.everything())
+        assert not result.rejected, result.rejected
+        event_hub_of(self.app).publish_all(observation_events("http://testserver")(result.created))
+        return result.created[0].id
+
     def results(self, datastream: int) -> list[object]:
         """The results stored for ``datastream``, by phenomenon time."""
         with self.db.transaction() as session:
@@ -76,10 +87,26 @@ def serve_mqtt(city: Path) -> tuple[FastAPI, int]:
     return app, port
 
 
+def locate_thing_b(db: OpsDatabase, network: Network) -> None:
+    """Give thing ``b`` (village B) a location, so its observations can be stored: a
+    refusal to store them is then the broker's doing."""
+    with db.transaction() as session:
+        place = t.Location(
+            name="bridge", description="", encoding_type="application/geo+json",
+            location={"type": "Point", "coordinates": [113.34, 23.14]},
+            lon_min=113.34, lat_min=23.14, lon_max=113.34, lat_max=23.14,
+            jurisdiction=VILLAGE_B,
+        )  # fmt: skip
+        session.add(place)
+        session.flush()
+        session.add(t.ThingLocation(thing_id=network.things["b"], location_id=place.id))
+
+
 @pytest.fixture()
 def mqtt_app(tmp_path: Path) -> Iterator[MqttApp]:
     app, port = serve_mqtt(tmp_path / "city")
     db = auth_state_of(app).db
     network = build_network(db)
+    locate_thing_b(db, network)
     with admin_client(app) as client:
         yield MqttApp(app, client, db, network, port)

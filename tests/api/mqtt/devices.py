@@ -76,6 +76,15 @@ class Device:
         """The next message received."""
         return self.messages.get(timeout=timeout)
 
+    def messages_until(
+        self, last: Callable[[Any], bool], timeout: float = WAIT
+    ) -> list[tuple[str, Any]]:
+        """The messages received up to the first whose body satisfies ``last``, included."""
+        received = [self.next_message(timeout)]
+        while not last(received[-1][1]):
+            received.append(self.next_message(timeout))
+        return received
+
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()

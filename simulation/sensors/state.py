@@ -15,11 +15,14 @@ value older than that is stale, whatever it was.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, func, select
+from sqlalchemy import ColumnElement, Select, Text, case, cast, func, select
 
 from cim.ops import sensor_tables as t
 from cim.ops.database import OpsDatabase
@@ -54,34 +57,55 @@ def level_of(
         ``unknown`` with no value, ``stale`` when older than ``staleAfter``, else ``alarm``
         or ``warning`` past the thresholds (numeric results only), else ``normal``.
     """
-    if result is None or phenomenon_us is None:
-        return "unknown"
-    props = properties if isinstance(properties, Mapping) else {}
-    stale_after = _number(props.get("staleAfter"))
-    if stale_after is None or stale_after <= 0:
-        stale_after = DEFAULT_STALE_AFTER_S
-    if now_us - phenomenon_us > stale_after * _US:
-        return "stale"
-    value = _number(result)
-    thresholds = props.get("thresholds")
-    if value is None or not isinstance(thresholds, Mapping):
+    return _Rule.of(properties).level(result, phenomenon_us, now_us)
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """What a datastream's properties say about its levels."""
+
+    warning: float | None
+    alarm: float | None
+    stale_after_us: float
+
+    @classmethod
+    def of(cls, properties: Mapping[str, Any] | None) -> _Rule:
+        props = properties if isinstance(properties, Mapping) else {}
+        stale_after = _number(props.get("staleAfter"))
+        if stale_after is None or stale_after <= 0:
+            stale_after = DEFAULT_STALE_AFTER_S
+        thresholds = props.get("thresholds")
+        if not isinstance(thresholds, Mapping):
+            return cls(None, None, stale_after * _US)
+        warning, alarm = _number(thresholds.get("warning")), _number(thresholds.get("alarm"))
+        return cls(warning, alarm, stale_after * _US)
+
+    def level(self, result: Any, phenomenon_us: int | None, now_us: int) -> Level:
+        if result is None or phenomenon_us is None:
+            return "unknown"
+        if now_us - phenomenon_us > self.stale_after_us:
+            return "stale"
+        value = _number(result)
+        if value is None:
+            return "normal"
+        warning, alarm = self.warning, self.alarm
+        if warning is not None and alarm is not None and alarm < warning:  # lower is worse
+            return "alarm" if value <= alarm else "warning" if value <= warning else "normal"
+        if alarm is not None and value >= alarm:
+            return "alarm"
+        if warning is not None and value >= warning:
+            return "warning"
         return "normal"
-    return _past_thresholds(
-        value, _number(thresholds.get("warning")), _number(thresholds.get("alarm"))
-    )
 
 
-def _past_thresholds(value: float, warning: float | None, alarm: float | None) -> Level:
-    """``alarm``/``warning``/``normal`` for ``value``; with one threshold, higher is worse."""
-    lower_is_worse = warning is not None and alarm is not None and alarm < warning
-    if lower_is_worse:
-        assert warning is not None and alarm is not None
-        return "alarm" if value <= alarm else "warning" if value <= warning else "normal"
-    if alarm is not None and value >= alarm:
-        return "alarm"
-    if warning is not None and value >= warning:
-        return "warning"
-    return "normal"
+@lru_cache(maxsize=1024)
+def _rule_of_text(text: str | None) -> _Rule:
+    """The rule of properties stored as JSON text (datastreams often share theirs)."""
+    try:
+        properties = json.loads(text) if text else None
+    except ValueError:
+        properties = None
+    return _Rule.of(properties)
 
 
 def _number(value: Any) -> float | None:
@@ -178,7 +202,7 @@ def _state_query(scope: Scope) -> Select[Any]:
             t.Datastream.latest_phenomenon_us,
             t.Datastream.latest_result_number,
             t.Datastream.latest_result_json,
-            t.Datastream.properties,
+            cast(t.Datastream.properties, Text).label("properties"),
         )
         .join(t.Thing, t.Thing.id == t.Datastream.thing_id)
         .join(t.ObservedProperty, t.ObservedProperty.id == t.Datastream.observed_property_id)
@@ -194,22 +218,11 @@ def _in_scope(scope: Scope) -> ColumnElement[bool]:
 
 
 def _state(row: Any, now_us: int) -> DatastreamState:
-    result = row.latest_result_number
-    if result is None:
-        result = row.latest_result_json
+    (datastream_id, name, thing_id, thing_name, observed_property, unit_symbol, city_object,
+     jurisdiction, lon, lat, height, phenomenon_us, number, value, properties) = row  # fmt: skip
+    result = number if number is not None else value
     return DatastreamState(
-        datastream_id=row.id,
-        name=row.name,
-        thing_id=row.thing_id,
-        thing_name=row.thing_name,
-        observed_property=row.observed_property,
-        unit_symbol=row.unit_symbol,
-        city_object=row.city_object,
-        jurisdiction=row.jurisdiction,
-        lon=row.lon,
-        lat=row.lat,
-        height=row.height,
-        phenomenon_us=row.latest_phenomenon_us,
-        result=result,
-        level=level_of(result, row.properties, row.latest_phenomenon_us, now_us),
-    )
+        datastream_id, name, thing_id, thing_name, observed_property, unit_symbol, city_object,
+        jurisdiction, lon, lat, height, phenomenon_us, result,
+        _rule_of_text(properties).level(result, phenomenon_us, now_us),
+    )  # fmt: skip

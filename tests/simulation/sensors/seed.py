@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
 from sqlalchemy import insert, update
 
 from cim.ops import sensor_tables as t
@@ -102,17 +101,19 @@ def set_latest(db: OpsDatabase, datastream_id: int, phenomenon_us: int, result: 
         )  # fmt: skip
 
 
-def add_observations(
-    db: OpsDatabase, datastream_id: int, rows: Sequence[tuple[int, Any]]
-) -> None:
+def add_observations(db: OpsDatabase, datastream_id: int, rows: Sequence[tuple[int, Any]]) -> None:
     """Observations ``(phenomenon_us, result)`` of a datastream, and its phenomenon extent."""
     values = []
     for phenomenon_us, result in rows:
-        number = result if isinstance(result, int | float) and not isinstance(result, bool) else None
+        number = (
+            result if isinstance(result, int | float) and not isinstance(result, bool) else None
+        )
         text = result if isinstance(result, str) else None
         value = result if number is None and text is None else None
-        values.append({"datastream_id": datastream_id, "phenomenon_us": phenomenon_us,
-                       "result_number": number, "result_text": text, "result_json": value})  # fmt: skip
+        values.append(
+            {"datastream_id": datastream_id, "phenomenon_us": phenomenon_us,
+             "result_number": number, "result_text": text, "result_json": value}
+        )  # fmt: skip
     times = [row[0] for row in rows]
     with db.transaction() as session:
         session.execute(insert(t.Observation), values)
@@ -121,10 +122,3 @@ def add_observations(
             .where(t.Datastream.id == datastream_id)
             .values(phenomenon_start_us=min(times), phenomenon_end_us=max(times))
         )
-
-
-@pytest.fixture()
-def sensing_db(ops_url: str) -> Iterator[OpsDatabase]:
-    """An operational database, migrated, on each backend in turn (import it in a module)."""
-    with OpsDatabase.open(ops_url) as db:
-        yield db

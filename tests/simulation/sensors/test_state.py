@@ -15,7 +15,6 @@ from tests.simulation.sensors.seed import (
     YUEXIU,
     add_datastream,
     add_location,
-    sensing_db,  # noqa: F401  (fixture)
     set_latest,
 )
 
@@ -200,7 +199,8 @@ def test_long_selections_are_chunked_with_the_same_answer(
                             datastream_ids=wanted_ids, city_objects=wanted_objects)  # fmt: skip
     assert chunked == whole
     assert [s.datastream_id for s in whole] == sorted(
-        s.datastream_id for s in seeded[1:] if s.datastream_id in wanted_ids
-        and f"b:{seeded.index(s) % 4}" in wanted_objects
+        s.datastream_id
+        for s in seeded[1:]
+        if s.datastream_id in wanted_ids and f"b:{seeded.index(s) % 4}" in wanted_objects
     )
     assert len(whole) == 4

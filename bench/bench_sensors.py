@@ -177,7 +177,6 @@ def bench_series(db: OpsDatabase, minutes: int, repeat: int, label: str) -> None
 
 def bench_ingest(db: OpsDatabase, total: int, batch: int, label: str) -> None:
     from simulation.sensors.ingest import ingest
-
     from simulation.sensors.records import ObservationIn
 
     streams = 100

@@ -66,6 +66,7 @@ BATCH_WAIT = 0.02
 RECEIVE_MAXIMUM = 5000
 SESSION_EXPIRY = 7 * 24 * 3600
 CONNECT_WAIT = 10.0
+READ_AHEAD = 65536
 RETRY_WAIT_MAX = 5.0
 
 ObservationEvents = Callable[[Sequence[StoredObservation]], list[Event]]
@@ -79,6 +80,34 @@ class Endpoint:
     port: int
     user: str
     password: str
+
+
+class _ReadAheadClient(mqtt.Client):
+    """paho's client reading the socket in large chunks: paho asks for each packet's bytes
+    in three or more ``recv`` calls after a ``select``; this serves them from one read of up
+    to ``READ_AHEAD`` bytes (relies on paho 2's ``_sock_recv``, ``_sock_close`` and
+    ``loop_read``)."""
+
+    _chunk = b""
+    _offset = 0
+
+    def _sock_recv(self, bufsize: int) -> bytes:
+        if self._offset >= len(self._chunk):
+            self._chunk, self._offset = super()._sock_recv(READ_AHEAD), 0  # may raise EAGAIN
+        start = self._offset
+        self._offset = min(len(self._chunk), start + bufsize)
+        return self._chunk[start : self._offset]
+
+    def loop_read(self, max_packets: int = 1) -> mqtt.MQTTErrorCode:
+        # what was read ahead is invisible to select(): handle all of it now
+        code = super().loop_read(max_packets)
+        while code == mqtt.MQTT_ERR_SUCCESS and self._offset < len(self._chunk) and self._sock:
+            code = super().loop_read(max_packets)
+        return code
+
+    def _sock_close(self) -> None:
+        self._chunk, self._offset = b"", 0
+        super()._sock_close()
 
 
 @dataclass(frozen=True)
@@ -118,7 +147,12 @@ class Bridge:
         self._refusal: str | None = None
         self._from_devices = threading.local()
         self._worker = threading.Thread(target=self._store_loop, name="mqtt-ingest", daemon=True)
-        self.client = mqtt.Client(
+        # stored observations whose events are still to publish (None: no more)
+        self._created: queue.SimpleQueue[list[StoredObservation] | None] = queue.SimpleQueue()
+        self._announcer = threading.Thread(
+            target=self._announce_loop, name="mqtt-events", daemon=True
+        )
+        self.client = _ReadAheadClient(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
             protocol=MQTTProtocolVersion.MQTTv5,
@@ -157,6 +191,7 @@ class Bridge:
                     f"the MQTT broker refused the server: {self._refusal or 'no answer'}"
                 )
         self._worker.start()
+        self._announcer.start()
         self.hub.add_listener(self.publish_event)
 
     def stop(self) -> None:
@@ -165,6 +200,9 @@ class Bridge:
         self._stopping.set()
         if self._worker.is_alive():
             self._worker.join()
+        self._created.put(None)
+        if self._announcer.is_alive():
+            self._announcer.join()
         self.client.disconnect()
         self.client.loop_stop()
 
@@ -229,11 +267,15 @@ class Bridge:
         self.rejected += len(problems)
         if problems:
             log.warning("MQTT: %d observation(s) refused, first: %s", len(problems), problems[0])
-        if result.created:
-            self._publish_created(result.created)
+        if result.created:  # announced by another thread, while this one stores the next
+            self._created.put(result.created)
         for received in batch:
             if received.message.qos > 0 and received.connection == self._connection:
                 self.client.ack(received.message.mid, received.message.qos)
+
+    def _announce_loop(self) -> None:
+        while (created := self._created.get()) is not None:
+            self._publish_created(created)
 
     def _publish_created(self, created: list[StoredObservation]) -> None:
         """Hand the stored observations' events to the hub (they are stored: a failure here

@@ -21,12 +21,25 @@ from simulation.sensors.errors import SensorInputError
 from simulation.sensors.odata.values import JsonRef, Value
 
 
+@dataclass(frozen=True)
+class RootLink:
+    """How the first joined table hangs on the filtered table: ``outer`` (a column of the
+    filtered table) equals ``inner`` (a column of the joined one) by ``condition``."""
+
+    outer: ColumnElement[Any]
+    inner: ColumnElement[Any]
+    condition: ColumnElement[bool]
+
+
 @dataclass
 class Joins:
     """The aliases joined by the paths of one condition and their join conditions."""
 
     conditions: list[ColumnElement[bool]] = field(default_factory=list)
     to_many: bool = False
+    # whether a path of the condition ends on the filtered table's own properties
+    uses_root: bool = False
+    roots: list[RootLink] = field(default_factory=list)
     _aliases: dict[tuple[str, ...], Any] = field(default_factory=dict)
 
     def join(self, prefix: tuple[str, ...], source: Any, link: Link, target: EntityType) -> Any:
@@ -36,12 +49,18 @@ class Joins:
             return known
         alias = aliased(target.model)
         if link.through is None:
-            self.conditions.append(getattr(alias, link.remote) == getattr(source, link.local))
+            outer, inner = getattr(source, link.local), getattr(alias, link.remote)
+            hang = inner == outer
+            self.conditions.append(hang)
         else:
             assert link.this_side is not None and link.target_side is not None
             middle = aliased(link.through)
-            self.conditions.append(getattr(middle, link.this_side) == source.id)
+            outer, inner = source.id, getattr(middle, link.this_side)
+            hang = inner == outer
+            self.conditions.append(hang)
             self.conditions.append(alias.id == getattr(middle, link.target_side))
+        if len(prefix) == 1:
+            self.roots.append(RootLink(outer, inner, hang))
         self.to_many = self.to_many or link.many
         self._aliases[prefix] = alias
         return alias
@@ -83,6 +102,8 @@ def resolve(etype: EntityType, segments: list[str], joins: Joins) -> Value:
                     f"not a property: name one of its properties (e.g. {text}/id)"
                 )
             continue
+        if current is etype:
+            joins.uses_root = True
         return _property(current, entity, segment, rest, text)
     raise SensorInputError(f"empty property path {text!r}")  # pragma: no cover
 
@@ -119,9 +140,21 @@ def _property(etype: EntityType, entity: Any, name: str, rest: list[str], text: 
 
 
 def exists(joins: Joins, condition: ColumnElement[bool]) -> ColumnElement[bool]:
-    """``condition`` over the joined aliases: EXISTS (a row of the joins for which it holds)."""
+    """``condition`` over the joined aliases: true when a row of the joins satisfies it.
+
+    When the condition reads only the joined tables through one first link, it is a
+    semi-join ``outer IN (SELECT inner ... WHERE condition)``: uncorrelated, so the
+    database can start from the few rows the condition selects and reach the filtered
+    table through its index (an EXISTS would test every row of it). Otherwise a
+    correlated EXISTS. Both are true or false, never unknown (``not`` inverts them).
+    """
     if not joins.conditions:
         return condition
+    if not joins.uses_root and len(joins.roots) == 1:
+        root = joins.roots[0]
+        others = [c for c in joins.conditions if c is not root.condition]
+        chosen = sa.select(root.inner).where(root.inner.is_not(None), *others, condition)
+        return sa.and_(root.outer.is_not(None), root.outer.in_(chosen))
     return sa.select(sa.literal(1)).where(*joins.conditions, condition).exists()
 
 

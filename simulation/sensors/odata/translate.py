@@ -75,7 +75,13 @@ class Translator:
             left, right = self.condition(node.left), self.condition(node.right)
             return sa.and_(left, right) if isinstance(node.op, ast.And) else sa.or_(left, right)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-            return sa.not_(self.condition(node.operand))
+            try:
+                return sa.not_(self.condition(node.operand))
+            except SensorInputError as exc:
+                if isinstance(node.operand, ast.Compare | ast.Call | ast.BoolOp):
+                    raise
+                hint = "'not' applies to what follows it only: write not (a eq b)"
+                raise SensorInputError(f"{exc}; {hint}") from None
         joins = Joins()
         self._joins.append(joins)
         try:

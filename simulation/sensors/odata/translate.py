@@ -44,6 +44,7 @@ _COMPARATORS: dict[type[Any], tuple[str, Callable[[Any, Any], Any]]] = {
     ast.LtE: ("le", operator.le),
 }
 _ARITHMETIC = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Mod: "mod"}
+_LARGEST = 2**63 - 1  # a BIGINT's range
 _ORDERED = {"number", "text", "time", "duration", "timeofday"}
 # (left type, operator, right type) -> result type, for the arithmetic on times
 _TIME_ARITHMETIC: dict[tuple[str, str, str], ValueType] = {
@@ -145,6 +146,8 @@ class Translator:
             return literal_value("null", None, "null")
         if isinstance(node, ast.Boolean):
             return literal_value("bool", node.py_val, node.val)
+        if isinstance(node, ast.Integer) and abs(node.py_val) > _LARGEST:
+            raise SensorInputError(f"{self.option}: {node.val} is too large a whole number")
         if isinstance(node, ast.Integer | ast.Float):
             return literal_value("number", node.py_val, node.val)
         if isinstance(node, ast.String):
@@ -203,24 +206,19 @@ class Translator:
                 Value("text", natural(right, self.dialect), right.text),
             )
         if left.type in flexible:
-            return coerce(left, self._target(right), self.dialect, where), right
-        if right.type in flexible:
-            return left, coerce(right, self._target(left), self.dialect, where)
-        if left.type == "time" and right.type == "text":
-            return left, coerce(right, "time", self.dialect, where)
-        if right.type == "time" and left.type == "text":
-            return coerce(left, "time", self.dialect, where), right
+            left = coerce(left, right.type, self.dialect, where)
+        elif right.type in flexible:
+            right = coerce(right, left.type, self.dialect, where)
+        elif left.type == "time" and right.type == "text":
+            right = coerce(right, "time", self.dialect, where)
+        elif right.type == "time" and left.type == "text":
+            left = coerce(left, "time", self.dialect, where)
         if left.type != right.type:
             raise SensorInputError(
                 f"{where}: {left.text} is {type_name(left.type)} and {right.text} "
                 f"is {type_name(right.type)}"
             )
         return left, right
-
-    @staticmethod
-    def _target(other: Value) -> ValueType:
-        # a result or JSON value compared with a time literal reads as text (ISO 8601)
-        return "text" if other.type in ("time", "timeofday", "duration") else other.type
 
     def _null_test(self, value: Value, name: str, where: str) -> ColumnElement[bool]:
         if name not in ("eq", "ne"):

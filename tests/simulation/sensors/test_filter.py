@@ -448,6 +448,8 @@ def test_time_functions(backend: Backend, text: str, expected: list[int]) -> Non
         ("indexof(name, 'zzz') eq -1", [1, 2, 3]),
         ("substring(name, 8) eq 'A'", [1]),
         ("substring(name, 0, 3) eq 'sta'", [2]),
+        ("substring(name, 8.0) eq 'A'", [1]),
+        ("substring(name, length(name) sub 1, 1.0) eq 'A'", [1]),
         ("tolower(name) eq 'station a'", [1]),
         ("toupper(name) eq 'STATION B'", [2]),
         ("trim(name) eq 'Trimmed'", [3]),
@@ -622,6 +624,9 @@ def test_order_by(backend: Backend, entity: str, text: str, expected: list[int])
         ("Locations", "st_within(name, geography'POINT(1 2)')", "not a geometry"),
         ("Locations", "location eq 3", "is a geometry"),
         ("Things", "", "is empty"),
+        ("Things", "id eq 99999999999999999999", "too large a whole number"),
+        ("Observations", "result eq 2020-01-01T00:00:00Z", "not with a time"),
+        ("Things", "properties/floor gt duration'P1D'", "not with a duration"),
     ],
 )
 def test_filter_errors(entity: str, text: str, message: str) -> None:

@@ -163,5 +163,5 @@ def scalar(joins: Joins, expr: ColumnElement[Any], text: str) -> ColumnElement[A
     if not joins.conditions:
         return expr
     if joins.to_many:
-        raise SensorInputError(f"$orderby {text!r}: a path through a set of entities has no order")
+        raise SensorInputError(f"{text!r}: a path through a set of entities has no order")
     return sa.select(expr).where(*joins.conditions).scalar_subquery()

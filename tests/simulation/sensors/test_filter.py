@@ -644,7 +644,9 @@ def test_filter_errors(entity: str, text: str, message: str) -> None:
     [
         ("Things", "Datastreams/name", "a set of entities has no order"),
         ("Locations", "location", "geometries have no order"),
-        ("Things", "name sideways", "position"),
+        ("Things", "name sideways", "' sideways' at position 4"),
+        ("Things", "id,  name sideways", "' sideways' at position 9"),
+        ("Things", "id, name eq", "' eq' at position 8"),
         ("Things", "name,", "empty item"),
         ("Things", "nam", "no property 'nam'"),
     ],

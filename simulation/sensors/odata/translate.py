@@ -82,7 +82,7 @@ class Translator:
                     raise
                 hint = "'not' applies to what follows it only: write not (a eq b)"
                 raise SensorInputError(f"{exc}; {hint}") from None
-        joins = Joins()
+        joins = Joins.over(self.etype.model)
         self._joins.append(joins)
         try:
             found = self.value(node)
@@ -93,7 +93,7 @@ class Translator:
 
     def ordering(self, node: Any, text: str) -> list[ColumnElement[Any]]:
         """The ORDER BY expressions of one ``$orderby`` item (a result: number, then text)."""
-        joins = Joins()
+        joins = Joins.over(self.etype.model)
         self._joins.append(joins)
         try:
             found = self.value(node)

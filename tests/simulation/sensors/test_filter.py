@@ -97,6 +97,7 @@ def _fill(db: OpsDatabase) -> None:
             [
                 t.ThingLocation(thing_id=1, location_id=1),
                 t.ThingLocation(thing_id=2, location_id=2),
+                t.ThingLocation(thing_id=1, location_id=2),
                 t.ThingLocation(thing_id=3, location_id=3),
                 t.HistoricalLocation(
                     id=1, thing_id=1, time_us=_us("2020-01-01T00:00:00Z"), jurisdiction=CODE
@@ -343,7 +344,7 @@ def test_json_properties(backend: Backend, entity: str, text: str, expected: lis
         ("Things", "Datastreams/name eq 'stream 2'", [2]),
         ("Things", "Datastreams/Observations/result gt 9", [1]),
         ("Things", "Locations/name eq 'L3'", [3]),
-        ("Locations", "Things/name eq 'Station A'", [1]),
+        ("Locations", "Things/name eq 'Station A'", [1, 2]),
         ("HistoricalLocations", "Thing/name eq 'Station A'", [1]),
         (
             "Datastreams",
@@ -360,6 +361,24 @@ def test_navigation(backend: Backend, entity: str, text: str, expected: list[int
     Mirrors ets-sta10 http://www.opengis.net/spec/iot_sensing/1.1/req/request-data/filter
     (filtering on properties of related entities)."""
     _check(backend, entity, text, expected)
+
+
+def test_filter_inside_a_query_joining_link_tables(backend: Backend) -> None:
+    """The reader expands ``Things(2)/Locations`` by joining the link table itself; the
+    filter's own use of that table stays its own (not correlated with the reader's row).
+
+    Mirrors ets-sta10 http://www.opengis.net/spec/iot_sensing/1.1/req/request-data/filter
+    ($filter inside $expand, on properties of related entities)."""
+    for text in ("Things/name eq 'Station A'", "concat(Things/name, name) eq 'Station AL2'"):
+        condition = filter_condition(entity_type("Locations"), text, backend.dialect)
+        statement = (
+            sa.select(t.Location.id)
+            .join_from(t.Location, t.ThingLocation, t.ThingLocation.location_id == t.Location.id)
+            .where(t.ThingLocation.thing_id == 2, condition)
+        )
+        with backend.db.engine.connect() as connection:
+            found = list(connection.scalars(statement))
+        assert found == [2], text
 
 
 # --- time -----------------------------------------------------------------------------

@@ -61,6 +61,9 @@ def test_shuffled_batches_with_repeats_store_each_time_once(sensing_db: OpsDatab
     stored = _stored(sensing_db, stream)
     assert sorted(stored) == times
     assert {time_us: ident for time_us, (ident, _) in stored.items()} == first_id
+    # everything again in one batch: nothing new, the first ids
+    again = ingest(sensing_db, [ObservationIn(stream, time_us, -1.0) for time_us in times], ALL)
+    assert again.created == [] and again.ids == [first_id[time_us] for time_us in times]
     assert all(value == float(times.index(time_us)) for time_us, (_, value) in stored.items())
     # the read side sees the newest value and every observation, once
     (state,) = latest_states(sensing_db, ALL, now_us=times[-1])

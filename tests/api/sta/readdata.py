@@ -5,7 +5,8 @@ Town A: two things (a weather station with a location and a historical location,
 house), three datastreams (air temperature: 12 numeric observations a minute apart;
 status: 3 text observations; flags: 2 JSON observations), one sensor, two observed
 properties, one feature of interest. Town B: one thing with one datastream (river level:
-5 observations), its own sensor, observed property, location and feature.
+5 observations), its own sensor, observed property, location and feature; the weather
+station of town A is linked to that location too (a link only the province sees).
 """
 
 from __future__ import annotations
@@ -91,6 +92,7 @@ def fill(db: OpsDatabase) -> None:
         session.add_all([
             t.ThingLocation(thing_id=1, location_id=1),
             t.ThingLocation(thing_id=3, location_id=2),
+            t.ThingLocation(thing_id=1, location_id=2),  # a link across the towns' border
             t.HistoricalLocation(id=1, thing_id=1, time_us=T0 - 3600 * 1_000_000,
                                  jurisdiction=TOWN_A),
             t.Datastream(id=1, name="Air temperature", description="Roof air temperature",

@@ -22,6 +22,8 @@ from simulation.sensors.read import DEFAULT_TOP, MAX_TOP, Expansion, Query
 DATA_ARRAY = "dataArray"
 NESTED_OPTIONS = ("$filter", "$orderby", "$top", "$skip", "$count", "$select", "$expand")
 OPTIONS = (*NESTED_OPTIONS, "$resultFormat")
+# The most digits of $top and $skip (a 64-bit offset holds them).
+_DIGITS = 18
 # Characters left as they are in the query strings this server writes.
 _SAFE = "$(),;/='*:"
 
@@ -93,6 +95,8 @@ def _expression(name: str, text: str) -> str:
 def _count_of(name: str, text: str) -> int:
     if not text.isdigit() or not text.isascii():
         raise SensorInputError(f"{name}: {text!r} is not a whole number (0 or more)")
+    if len(text) > _DIGITS:
+        raise SensorInputError(f"{name}: {text} is too large")
     return int(text)
 
 

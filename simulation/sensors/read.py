@@ -11,7 +11,6 @@ caller's scope; observations are in the scope of their datastream.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,7 +26,6 @@ from sqlalchemy import (
     true,
     union_all,
 )
-from sqlalchemy.sql.elements import KeyedColumnElement
 
 from cim.ops import sensor_tables as t
 from cim.ops.database import OpsDatabase
@@ -35,6 +33,7 @@ from cim.ops.scoping import within
 from cim.scope import Scope
 from simulation.sensors.entities import EntityType, Link, entity_type
 from simulation.sensors.errors import EntityNotFoundError, SensorInputError
+from simulation.sensors.filter import filter_condition, order_by
 
 # Entities in a page when the client does not say ($top), and the most the server gives.
 DEFAULT_TOP = 100
@@ -260,54 +259,31 @@ def _entity(etype: EntityType, row: Any) -> Entity:
     return Entity(etype, int(values.pop("id")), values)
 
 
-def _filter_module() -> Any:
-    """:mod:`simulation.sensors.filter` when it is installed, else None."""
-    try:
-        return importlib.import_module("simulation.sensors.filter")
-    except ModuleNotFoundError:
-        return None
-
-
 def _where(etype: EntityType, text: str | None, dialect: str) -> ColumnElement[bool]:
     """The ``$filter`` condition (everything when there is none)."""
     if text is None:
         return true()
-    module = _filter_module()
-    if module is None:
-        raise SensorInputError("$filter: filtering is not available on this server")
     try:
-        condition: ColumnElement[bool] = module.filter_condition(etype, text, dialect)
+        return filter_condition(etype, text, dialect)
     except SensorInputError as exc:
-        raise SensorInputError(f"$filter: {exc}") from None
-    return condition
+        raise SensorInputError(_naming("$filter", exc)) from None
 
 
 def _ordering(etype: EntityType, text: str | None, dialect: str) -> list[ColumnElement[Any]]:
     """The ``$orderby`` terms, then the id (a stable order for paging)."""
     terms: list[ColumnElement[Any]] = []
     if text is not None:
-        module = _filter_module()
         try:
-            if module is not None:
-                terms = list(module.order_by(etype, text, dialect))
-            else:
-                terms = _plain_order(etype, text)
+            terms = order_by(etype, text, dialect)
         except SensorInputError as exc:
-            raise SensorInputError(f"$orderby: {exc}") from None
+            raise SensorInputError(_naming("$orderby", exc)) from None
     return [*terms, etype.model.id.asc()]
 
 
-def _plain_order(etype: EntityType, text: str) -> list[ColumnElement[Any]]:
-    """``$orderby`` on plain properties (``name desc, id``), for want of the filter module."""
-    terms: list[ColumnElement[Any]] = []
-    for part in text.split(","):
-        words = part.split()
-        if not words or len(words) > 2 or (len(words) == 2 and words[1] not in ("asc", "desc")):
-            raise SensorInputError(f"{part.strip()!r} is not 'property [asc|desc]'")
-        attribute = "id" if words[0] == "id" else field_columns(etype, words[0])[0]
-        column: KeyedColumnElement[Any] = getattr(etype.model, attribute)
-        terms.append(column.desc() if words[-1] == "desc" else column.asc())
-    return terms
+def _naming(option: str, error: SensorInputError) -> str:
+    """``error``'s message, starting with the option it is about."""
+    message = str(error)
+    return message if message.startswith(option) else f"{option}: {message}"
 
 
 def _expand(

@@ -25,6 +25,7 @@ from api.ratelimit import Rate, WriteRateLimit
 from api.routes import city, explore, imports, objects, ogc, sources, stats, terrain, tiles
 from api.routes import jurisdictions as jurisdiction_routes
 from api.security import SecurityHeaders, cors_options
+from api.sta import write_routes as sta_write_routes
 from api.settings import get_settings
 from api.static import viewer_folder
 from api.worker import start_worker_process, stop_worker_process
@@ -83,6 +84,7 @@ def create_app(
     routers = (city, explore, objects, sources, stats, tiles, terrain, imports, ogc)
     for router in (module.router for module in routers):
         app.include_router(router)
+    app.include_router(sta_write_routes.router)
     app.include_router(jurisdiction_routes.router)
     install_auth(app)
 

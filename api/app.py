@@ -25,8 +25,8 @@ from api.ratelimit import Rate, WriteRateLimit
 from api.routes import city, explore, imports, objects, ogc, sources, stats, terrain, tiles
 from api.routes import jurisdictions as jurisdiction_routes
 from api.security import SecurityHeaders, cors_options
-from api.sta import write_routes as sta_write_routes
 from api.settings import get_settings
+from api.sta import write_routes as sta_write_routes
 from api.static import viewer_folder
 from api.worker import start_worker_process, stop_worker_process
 

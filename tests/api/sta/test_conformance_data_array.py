@@ -87,7 +87,7 @@ def test_rejected_rows_are_errors_and_the_others_land(
     foi = streams["feature"]
     first = [["2020-01-01T00:00:00Z", 1, foi]]
     before = client.post(f"{STA}/CreateObservations", json=[group(streams["first"], first)])
-    rows = [
+    rows: list[list[Any]] = [
         ["2020-01-01T00:00:00Z", 1, foi],  # the same again: stored once
         ["not a time", 2, foi],
         ["2020-01-01T00:02:00Z", None, foi],  # no result

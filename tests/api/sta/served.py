@@ -32,9 +32,10 @@ def admin_headers(city: Path) -> dict[str, str]:
     return city_headers(city)
 
 
-def device_key(city: Path, jurisdiction: str = "440000000000") -> str:
-    """A new API key that may send observations (``observe``)."""
-    with OpsDatabase.for_city(city) as db:
+def device_key(city: Path, url: str | None = None, jurisdiction: str = "440000000000") -> str:
+    """A new API key that may send observations (``observe``), in the city's operational
+    database (``url``: a server database instead)."""
+    with OpsDatabase.for_city(city, url) as db:
         _, key = create_key(
             db,
             "device",
@@ -47,12 +48,17 @@ def device_key(city: Path, jurisdiction: str = "440000000000") -> str:
 
 
 @contextmanager
-def serving(city: Path, log: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """``cimtwin serve`` (no job worker) in a process group of its own; yields its URL once
-    it answers, and stops it after (if it still runs)."""
+def serving(
+    city: Path, log: Path, database_url: str | None = None
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``cimtwin serve`` (no job worker) in a process group of its own, on the city's
+    operational database or ``database_url``; yields its URL once it answers, and stops it
+    after (if it still runs)."""
     port = free_port()
     command = [sys.executable, "-m", "api.cli", "serve", "--city", str(city), "--port", str(port)]
     env = {**os.environ, "CIMTWIN_WORKER": "false"}
+    if database_url is not None:
+        env["CIMTWIN_DATABASE_URL"] = database_url
     with log.open("ab") as out:
         server = subprocess.Popen(command, stdout=out, stderr=out, start_new_session=True, env=env)
     url = f"http://127.0.0.1:{port}"

@@ -70,6 +70,19 @@ READ_AHEAD = 65536
 RETRY_WAIT_MAX = 5.0
 
 ObservationEvents = Callable[[Sequence[StoredObservation]], list[Event]]
+EntityReader = Callable[[str, int], dict[str, Any] | None]
+
+
+@dataclass(frozen=True)
+class AppLinks:
+    """What the MQTT side uses of the app: its database and hub, how to make the events of
+    stored observations, and how to read an entity's JSON (None: entity changes are not
+    published)."""
+
+    db: OpsDatabase
+    hub: EventHub
+    events_of: ObservationEvents
+    read_entity: EntityReader | None = None
 
 
 @dataclass(frozen=True)
@@ -123,19 +136,18 @@ class Bridge:
 
     def __init__(
         self,
-        db: OpsDatabase,
-        hub: EventHub,
+        links: AppLinks,
         endpoint: Endpoint,
-        events_of: ObservationEvents,
         *,
         client_id: str,
         batch_size: int = BATCH_SIZE,
         batch_wait: float = BATCH_WAIT,
     ) -> None:
-        self.db = db
-        self.hub = hub
+        self.links = links
+        self.db = links.db
+        self.hub = links.hub
         self.endpoint = endpoint
-        self.events_of = events_of
+        self.events_of = links.events_of
         self.batch_size = batch_size
         self.batch_wait = batch_wait
         self.stored = 0
@@ -309,9 +321,16 @@ class Bridge:
             from_device = getattr(self._from_devices, "active", False)
             topics = observation_topics(event.data, with_datastream=not from_device)
             payload = json.dumps(sta_payload(event.data), separators=(",", ":"))
-        elif event.kind == "entity" and event.data.get("change") in ("created", "updated"):
-            topics = entity_topics(str(event.data["type"]), int(event.data["id"]))
-            payload = json.dumps({"@iot.id": event.data["id"], "change": event.data["change"]})
+        elif event.kind == "entity" and self.links.read_entity is not None:
+            kind, entity_id = str(event.data["type"]), int(event.data["id"])
+            if event.data.get("change") not in ("created", "updated"):
+                return
+            body = self.links.read_entity(kind, entity_id)
+            if body is None:  # deleted since
+                return
+            created = event.data["change"] == "created"
+            topics = entity_topics(kind, entity_id, created=created)
+            payload = json.dumps(body, separators=(",", ":"))
         else:
             return
         for topic in topics:

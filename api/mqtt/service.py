@@ -15,16 +15,18 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 
 from api.events import Event, EventHub
-from api.mqtt.bridge import Bridge, Endpoint, ObservationEvents
+from api.mqtt.bridge import AppLinks, Bridge, Endpoint, EntityReader, ObservationEvents
 from api.mqtt.broker import Broker, BrokerConfig, BrokerError, mosquitto_path
 from api.mqtt.credentials import ServerUser, acl_file, password_file, write_if_changed
 from cim.ops import keys
 from cim.ops.database import OpsDatabase
+from cim.scope import Scope
 from simulation.sensors.catalog import catalog_fingerprint, read_catalog
 from simulation.sensors.records import StoredObservation
 
@@ -130,11 +132,9 @@ class MqttService:
 
 def start_mqtt(
     mode: str,
+    links: AppLinks,
     *,
     city_dir: Path,
-    db: OpsDatabase,
-    hub: EventHub,
-    events_of: ObservationEvents,
     host: str = "127.0.0.1",
     port: int = 1883,
     websockets_port: int | None = None,
@@ -148,34 +148,23 @@ def start_mqtt(
     client_id = "cimtwin-" + hashlib.sha256(str(city_dir.resolve()).encode()).hexdigest()[:16]
     try:
         if mode.lower() == "auto":
-            return _start_managed(
-                city_dir, db, hub, events_of, client_id, host, port, websockets_port
-            )
-        return _start_external(mode, db, hub, events_of, client_id)
+            config = BrokerConfig(city_dir / FOLDER, port, host, websockets_port)
+            return _start_managed(config, links, client_id)
+        return _start_external(mode, links, client_id)
     except BrokerError as exc:
         log.warning("MQTT is off: %s", exc)
         return None
 
 
-def _start_managed(
-    city_dir: Path,
-    db: OpsDatabase,
-    hub: EventHub,
-    events_of: ObservationEvents,
-    client_id: str,
-    host: str,
-    port: int,
-    websockets_port: int | None,
-) -> MqttService:
+def _start_managed(config: BrokerConfig, links: AppLinks, client_id: str) -> MqttService:
     if mosquitto_path() is None:
         raise BrokerError("Mosquitto is not installed (apt-get install mosquitto)")
-    config = BrokerConfig(city_dir / FOLDER, port, host, websockets_port)
     server = ServerUser.new()
-    files = AccessFiles(db, config, server)
+    files = AccessFiles(links.db, config, server)
     files.write(force=True)
     broker = Broker.start(config)
-    endpoint = Endpoint(host, port, server.name, server.password)
-    bridge = Bridge(db, hub, endpoint, events_of, client_id=client_id)
+    endpoint = Endpoint(config.host, config.port, server.name, server.password)
+    bridge = Bridge(links, endpoint, client_id=client_id)
     try:
         bridge.start()
     except BrokerError:
@@ -183,48 +172,49 @@ def _start_managed(
         raise
     refresher = Refresher(files, broker)
     refresher.start()
-    hub.add_listener(refresher.on_event)
+    links.hub.add_listener(refresher.on_event)
     log.info("MQTT broker on %s (devices: user = API key id, password = the key)", broker.url)
-    return MqttService(broker.url, bridge, broker, refresher, hub)
+    return MqttService(broker.url, bridge, broker, refresher, links.hub)
 
 
-def _start_external(
-    url: str, db: OpsDatabase, hub: EventHub, events_of: ObservationEvents, client_id: str
-) -> MqttService:
+def _start_external(url: str, links: AppLinks, client_id: str) -> MqttService:
     parts = urlsplit(url)
     if parts.scheme != "mqtt" or not parts.hostname:
         raise BrokerError(f"CIMTWIN_MQTT={url!r}: use off, auto or mqtt://user:password@host:port")
     endpoint = Endpoint(
         parts.hostname, parts.port or 1883, parts.username or "", parts.password or ""
     )
-    bridge = Bridge(db, hub, endpoint, events_of, client_id=client_id)
+    bridge = Bridge(links, endpoint, client_id=client_id)
     bridge.start()
     address = f"mqtt://{endpoint.host}:{endpoint.port}"
     log.info("MQTT: the server's client is connected to %s", address)
     return MqttService(address, bridge)
 
 
-def observation_events(base_url: str) -> ObservationEvents:
-    """The hub events of observations stored from MQTT: each one's SensorThings JSON (self
-    links under ``base_url``) with its datastream, thing and feature of interest ids."""
-    from api.sta.serialize import observation_json
+def observation_events(db: OpsDatabase, base_url: str) -> ObservationEvents:
+    """The hub events of observations stored from MQTT, as those of the HTTP writes (their
+    SensorThings JSON with self links under ``base_url``, datastream, thing and feature of
+    interest ids, city object, level)."""
+    from api.sta import publish
 
     def events_of(created: Sequence[StoredObservation]) -> list[Event]:
-        return [
-            Event(
-                "observation",
-                stored.jurisdiction,
-                observation_json(stored, base_url)
-                | {
-                    "Datastream@iot.id": stored.datastream_id,
-                    "Thing@iot.id": stored.thing_id,
-                    "FeatureOfInterest@iot.id": stored.feature_id,
-                },
-            )
-            for stored in created
-        ]
+        return publish.observation_events(db, created, base_url)
 
     return events_of
+
+
+def entity_reader(db: OpsDatabase, base_url: str) -> EntityReader:
+    """The SensorThings JSON of an entity by its type name and id (None once deleted)."""
+    from api.sta.serialize import read_entity
+    from simulation.sensors.errors import EntityNotFoundError
+
+    def read(kind: str, entity_id: int) -> dict[str, Any] | None:
+        try:
+            return read_entity(db, kind, entity_id, Scope.everything(), base_url)
+        except EntityNotFoundError:
+            return None
+
+    return read
 
 
 def start_for_app(app: FastAPI) -> MqttService | None:
@@ -240,12 +230,14 @@ def start_for_app(app: FastAPI) -> MqttService | None:
         return None
     settings = get_settings()
     base_url = getattr(app.state, "base_url", None) or f"http://{settings.host}:{settings.port}"
+    db = auth_state_of(app).db
+    links = AppLinks(
+        db, event_hub_of(app), observation_events(db, base_url), entity_reader(db, base_url)
+    )
     service = start_mqtt(
         mode,
+        links,
         city_dir=app.state.city_dir,
-        db=auth_state_of(app).db,
-        hub=event_hub_of(app),
-        events_of=observation_events(base_url),
         host=getattr(app.state, "mqtt_host", "127.0.0.1"),
         port=getattr(app.state, "mqtt_port", settings.mqtt_port),
         websockets_port=settings.mqtt_websockets_port or None,

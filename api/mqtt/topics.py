@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from simulation.sensors.entities import entity_type
+
 ROOT = "v1.1"
 # What the server's client subscribes to: observations published by devices.
 CREATE_FILTER = f"{ROOT}/+/Observations"
@@ -37,13 +39,11 @@ def observation_topics(data: dict[str, Any], *, with_datastream: bool = True) ->
     return topics
 
 
-def entity_topics(kind: str, entity_id: int) -> list[str]:
-    """Where a created or updated entity is published: its collection and itself."""
-    plural = kind if kind.endswith("s") else _PLURALS.get(kind, kind + "s")
-    return [f"{ROOT}/{plural}", f"{ROOT}/{plural}({entity_id})"]
-
-
-_PLURALS = {"FeatureOfInterest": "FeaturesOfInterest", "ObservedProperty": "ObservedProperties"}
+def entity_topics(kind: str, entity_id: int, *, created: bool) -> list[str]:
+    """Where a created entity is published (its collection) or an updated one (its own
+    topic, ``v1.1/Things(3)``); ``kind``: its type's name, singular or plural."""
+    plural = entity_type(kind).plural
+    return [f"{ROOT}/{plural}"] if created else [f"{ROOT}/{plural}({entity_id})"]
 
 
 def sta_payload(data: dict[str, Any]) -> dict[str, Any]:

@@ -16,14 +16,10 @@ from api.app import create_app
 from api.auth import accounts
 from api.auth.clock import utc_now
 from api.auth.state import auth_state_of
-from api.events import event_hub_of
 from api.mqtt.broker import free_port
-from api.mqtt.service import MqttService, observation_events
+from api.mqtt.service import MqttService
 from cim.ops import OpsDatabase
 from cim.ops import sensor_tables as t
-from cim.scope import Scope
-from simulation.sensors.ingest import ingest
-from simulation.sensors.parse import observation_from_json
 from tests.signin import admin_client
 from tests.simulation.sensors.network import VILLAGE_A, VILLAGE_B, Network, build_network
 
@@ -61,11 +57,17 @@ class MqttApp:
         self.service.refresher.refresh()
 
     def create(self, datastream: int, body: dict[str, object]) -> int:
-        """Store an observation and publish its event, as the HTTP create route does."""
-        result = ingest(self.db, [observation_from_json(body, datastream)], Scope.everything())
-        assert not result.rejected, result.rejected
-        event_hub_of(self.app).publish_all(observation_events("http://testserver")(result.created))
-        return result.created[0].id
+        """Create an observation over HTTP (the data array extension); its id."""
+        group = {
+            "Datastream": {"@iot.id": datastream},
+            "components": ["phenomenonTime", "result"],
+            "dataArray": [[body["phenomenonTime"], body["result"]]],
+        }
+        answer = self.client.post("/sta/v1.1/CreateObservations", json=[group])
+        assert answer.status_code == 201, answer.text
+        link = answer.json()[0]
+        assert link.endswith(")"), link
+        return int(link.rsplit("(", 1)[1].rstrip(")"))
 
     def results(self, datastream: int) -> list[object]:
         """The results stored for ``datastream``, by phenomenon time."""

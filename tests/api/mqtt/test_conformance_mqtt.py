@@ -59,7 +59,7 @@ def test_a_created_observation_gets_every_property_it_was_sent(mqtt_app: MqttApp
     device.close()
 
 
-def test_subscriber_receives_observations_created_by_the_server(mqtt_app: MqttApp) -> None:
+def test_subscriber_receives_observations_created_over_http(mqtt_app: MqttApp) -> None:
     """A client subscribed to ``v1.1/Datastreams(id)/Observations`` receives each
     Observation created in it, as its JSON with ``@iot.id``. Requirement:
 
@@ -75,7 +75,7 @@ def test_subscriber_receives_observations_created_by_the_server(mqtt_app: MqttAp
     assert body["@iot.id"] == new_id
     assert body["result"] == 3.5
     assert body["phenomenonTime"].startswith("2026-12-03T09:00:00")
-    assert body["@iot.selfLink"].endswith(f"/Observations({new_id})")
+    assert body["@iot.selfLink"] == f"http://testserver/sta/v1.1/Observations({new_id})"
     assert "Thing@iot.id" not in body  # only SensorThings properties
     subscriber.close()
 
@@ -148,3 +148,21 @@ def test_an_observation_published_by_a_device_reaches_subscribers_once(mqtt_app:
     ]
     subscriber.close()
     device.close()
+
+
+def test_subscriber_of_an_entity_receives_its_updates(mqtt_app: MqttApp) -> None:
+    """A client subscribed to an entity's topic (``v1.1/Things(id)``) receives the entity
+    when it is updated, as its JSON. Requirement:
+
+    http://www.opengis.net/spec/iot_sensing/1.1/req/receive-updates-via-mqtt/receive-updates
+    """
+    thing = mqtt_app.network.things["a"]
+    key_id, key = mqtt_app.new_key(("read",))
+    subscriber = Device(mqtt_app.port, key_id, key)
+    subscriber.subscribe(f"v1.1/Things({thing})")
+    answer = mqtt_app.client.patch(f"/sta/v1.1/Things({thing})", json={"name": "renamed"})
+    assert answer.status_code == 200, answer.text
+    topic, body = subscriber.next_message()
+    assert topic == f"v1.1/Things({thing})"
+    assert (body["@iot.id"], body["name"]) == (thing, "renamed")
+    subscriber.close()

@@ -29,8 +29,8 @@ from tests.api.mqtt.devices import Device, eventually
 from tests.conftest import PROJECT_ROOT
 from tests.simulation.sensors.network import VILLAGE_A, build_network
 
-SENT = 3000
-KILL_AFTER = 800  # acknowledged messages before the server is killed
+SENT = 10_000
+KILL_AFTER = 1000  # acknowledged messages before the server is killed
 BASE_US = 1_796_000_000_000_000
 
 
@@ -132,6 +132,7 @@ class Publisher:
         self.topic = topic
         self.acknowledged: set[int] = set()
         self._pending: dict[int, int] = {}
+        self._early: set[int] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, reconnect_on_failure=False)
@@ -142,9 +143,13 @@ class Publisher:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _on_publish(self, _: Any, __: Any, mid: int, reason: Any, ___: Any) -> None:
-        with self._lock:
+        if reason.is_failure:
+            return
+        with self._lock:  # the PUBACK may come before publish() returned its mid
             time_us = self._pending.pop(mid, None)
-            if time_us is not None and not reason.is_failure:
+            if time_us is None:
+                self._early.add(mid)
+            else:
                 self.acknowledged.add(time_us)
 
     def start(self) -> None:
@@ -157,9 +162,14 @@ class Publisher:
                 return
             time_us = BASE_US + number
             body = f'{{"phenomenonTime":"{_iso(time_us)}","result":{number}}}'
+            # not under the lock: paho calls on_publish holding a lock publish() takes
+            info = self.client.publish(self.topic, body, qos=1)
             with self._lock:
-                info = self.client.publish(self.topic, body, qos=1)
-                self._pending[info.mid] = time_us
+                if info.mid in self._early:
+                    self._early.discard(info.mid)
+                    self.acknowledged.add(time_us)
+                else:
+                    self._pending[info.mid] = time_us
             with suppress(RuntimeError, ValueError):
                 while (
                     not info.is_published() and not self._stop.is_set() and len(self._pending) > 50

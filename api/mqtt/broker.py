@@ -132,6 +132,9 @@ class Broker:
         program = program or mosquitto_path()
         if program is None:
             raise BrokerError("Mosquitto is not installed (apt-get install mosquitto)")
+        for port in (config.port, config.websockets_port):
+            if port is not None and not _port_free(config.host, port):
+                raise BrokerError(f"port {port} of {config.host} is taken (CIMTWIN_MQTT_PORT)")
         config.folder.mkdir(parents=True, exist_ok=True)
         config.config_file.write_text(config.config_text())
         for needed in (config.password_file, config.acl_file):
@@ -197,6 +200,17 @@ class Broker:
             return "no log"
         tail = self.config.log_file.read_text(errors="replace").strip().splitlines()[-lines:]
         return " | ".join(tail) or "empty log"
+
+
+def _port_free(host: str, port: int) -> bool:
+    """Whether nothing listens on ``host:port`` (else a readiness probe would find it)."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def _truncate(path: Path) -> None:

@@ -104,6 +104,7 @@ def test_a_killed_server_loses_no_acknowledged_observation(tmp_path: Path) -> No
         eventually(lambda: not listening(mqtt_port), timeout=30)  # the broker followed it
         with served(city, port, mqtt_port, log):
             eventually(lambda: acknowledged <= stored_times(db, stream), timeout=60)
+    assert f"MQTT broker on mqtt://127.0.0.1:{mqtt_port}" in log.read_text()  # said at start
     assert KILL_AFTER <= len(acknowledged) < SENT + 1, log.read_text()[-2000:]
     assert len(before_restart) < len(acknowledged)  # some were only stored after the restart
 

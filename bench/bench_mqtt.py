@@ -145,7 +145,7 @@ def bench_create(
         )
         expected = stored_before + share * publishers
         while service.bridge.stored < expected:
-            time.sleep(0.005)
+            time.sleep(0.05)
         done = time.time()
         first_sent = min(pending.get(120))
     stored = service.bridge.stored - stored_before
@@ -224,7 +224,7 @@ def bench_latency(app: FastAPI, db: OpsDatabase, port: int, streams: list[int], 
     for flag in ready:
         flag.wait(60)
     hub = event_hub_of(app)
-    events_of = observation_events("http://127.0.0.1:8000")
+    events_of = observation_events(db, "http://127.0.0.1:8000")
     batch = max(1, rate // 50)
     number = 10_000_000
     begin = time.monotonic()

@@ -4,6 +4,7 @@ over the small sensor network of the sensing tests."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from sqlalchemy import select
 from api.app import create_app
 from api.auth import accounts
 from api.auth.clock import utc_now
-from api.auth.state import auth_state_of
+from api.auth.state import auth_state_of, configure
 from api.mqtt.broker import free_port
 from api.mqtt.service import MqttService
 from cim.ops import OpsDatabase
@@ -104,11 +105,29 @@ def locate_thing_b(db: OpsDatabase, network: Network) -> None:
         session.add(t.ThingLocation(thing_id=network.things["b"], location_id=place.id))
 
 
-@pytest.fixture()
-def mqtt_app(tmp_path: Path) -> Iterator[MqttApp]:
-    app, port = serve_mqtt(tmp_path / "city")
+@contextmanager
+def served_app(city: Path, url: str | None = None) -> Iterator[MqttApp]:
+    """The app of ``city`` with MQTT, over the sensor network (``url``: its operational
+    database, default the city's SQLite file)."""
+    app, port = serve_mqtt(city)
+    if url is not None:
+        configure(app, url=url)
     db = auth_state_of(app).db
     network = build_network(db)
     locate_thing_b(db, network)
     with admin_client(app) as client:
         yield MqttApp(app, client, db, network, port)
+
+
+@pytest.fixture()
+def mqtt_app(tmp_path: Path) -> Iterator[MqttApp]:
+    """The app on SQLite."""
+    with served_app(tmp_path / "city") as served:
+        yield served
+
+
+@pytest.fixture()
+def mqtt_app_each(tmp_path: Path, ops_url: str) -> Iterator[MqttApp]:
+    """The app on SQLite, then on PostgreSQL."""
+    with served_app(tmp_path / "city", ops_url) as served:
+        yield served

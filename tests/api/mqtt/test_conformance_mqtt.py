@@ -1,14 +1,21 @@
 """Conformance to SensorThings 1.1's MQTT extension, mirroring the OGC test suite's classes
 (ets-sta10: "create observations via MQTT", "receive updates via MQTT") over a real
-Mosquitto. Each test cites the requirement it checks."""
+Mosquitto, on SQLite and on PostgreSQL. Each test cites the requirement it checks."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from cim.ops import sensor_tables as t
 from tests.api.mqtt.conftest import MqttApp
 from tests.api.mqtt.devices import Device, eventually
+
+
+@pytest.fixture()
+def mqtt_app(mqtt_app_each: MqttApp) -> MqttApp:
+    """This module's tests run on SQLite, then on PostgreSQL."""
+    return mqtt_app_each
 
 
 def test_publishing_to_a_datastream_creates_an_observation(mqtt_app: MqttApp) -> None:
@@ -103,7 +110,9 @@ def test_subscriber_of_a_feature_receives_its_observations(mqtt_app: MqttApp) ->
     subscriber.close()
 
 
-def test_an_observation_published_by_a_device_reaches_subscribers_once(mqtt_app: MqttApp) -> None:
+def test_an_observation_published_by_a_device_reaches_subscribers_once(
+    mqtt_app: MqttApp,
+) -> None:
     """The device's own message goes to the datastream's subscribers; the server does not
     publish it there a second time, but does on its feature of interest's topic with its
     id. Requirements:

@@ -7,13 +7,14 @@ in the caller's scope. What a write stored goes out on the app's event hub.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.background import BackgroundTask
 
 from api.auth.deps import SignedInDep, require
 from api.auth.principal import Principal
@@ -27,7 +28,7 @@ from simulation.sensors.entities import OBSERVATION, EntityType, entity_type
 from simulation.sensors.errors import SensorInputError
 from simulation.sensors.ingest import ingest
 from simulation.sensors.parse import observations_from_data_array
-from simulation.sensors.records import IngestResult, Rejected
+from simulation.sensors.records import IngestResult, Rejected, StoredObservation
 
 PREFIX = "/sta/v1.1"
 router = APIRouter(prefix=PREFIX, tags=["SensorThings"])
@@ -49,13 +50,9 @@ async def json_body(request: Request) -> Any:
     """The request's JSON (400 naming the problem when it is not JSON)."""
     raw = await request.body()
     try:
-        return json.loads(raw, parse_constant=_no_constant)
-    except (ValueError, UnicodeDecodeError) as exc:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
         raise SensorInputError(f"the request body is not JSON: {exc}") from None
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
 
 
 JsonBody = Annotated[Any, Depends(json_body)]
@@ -140,9 +137,18 @@ def create_observations(
     rows, unreadable = observations_from_data_array(body)
     result = ingest(db, rows, scope)
     host = host_url(request)
-    hub.publish_all(observation_events(db, result.created, host))
     links = _row_links(len(rows), unreadable, result, host + PREFIX)
-    return JSONResponse(links, status_code=201)
+    # the events go out once the rows are acknowledged, and are made only for takers
+    later = None
+    if result.created and hub.has_takers:
+        later = BackgroundTask(_publish_observations, hub, db, result.created, host)
+    return JSONResponse(links, status_code=201, background=later)
+
+
+def _publish_observations(
+    hub: EventHub, db: OpsDep, created: list[StoredObservation], host: str
+) -> None:
+    hub.publish_all(observation_events(db, created, host))
 
 
 def _row_links(

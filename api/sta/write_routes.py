@@ -37,7 +37,7 @@ HubDep = Annotated[EventHub, Depends(event_hub)]
 ROW_ERROR = "error"
 # Largest id either backend's BIGINT holds.
 MAX_ID = 2**63 - 1
-_PATH = re.compile(r"(?P<set>[A-Za-z]+)(?:\((?P<id>'?\d{1,19}'?)\))?(?:/(?P<nav>[A-Za-z]+))?")
+_PATH = re.compile(r"(?P<set>[A-Za-z]+)(?:\((?P<id>'?\d{1,30}'?)\))?(?:/(?P<nav>[A-Za-z]+))?")
 _ANY_JSON: dict[str, Any] = {
     "requestBody": {
         "required": True,

@@ -204,6 +204,9 @@ def test_deep_insert_status_code_and_nothing_half_made(client: TestClient) -> No
         answer = client.post(f"{STA}/Things", json=bad)
         assert answer.status_code == 400 and named in answer.json()["detail"], answer.text
     assert client.post(f"{STA}/Things", content=b"{not json").status_code == 400
+    too_large = {**thing(), "Locations": [{"@iot.id": 2**64 - 1}]}
+    assert client.post(f"{STA}/Things", json=too_large).status_code == 400
+    assert client.patch(f"{STA}/Things({2**64})", json=thing()).status_code == 400
 
 
 def test_historical_location_auto_creation(client: TestClient) -> None:

@@ -113,6 +113,7 @@ def test_malformed_requests_are_refused_whole(client: TestClient, streams: dict[
     unknown components, is refused (400, naming the problem) and nothing is stored."""
     for body, named in (
         ({"Datastream": {"@iot.id": streams["first"]}}, "array"),
+        ([group(2**63, [["2020-01-01T00:00:00Z", 1, 1]])], "below 2**63"),
         ([{"components": COMPONENTS, "dataArray": []}], "Datastream"),
         ([group(streams["first"], [["2020-01-01T00:00:00Z", 1, 1]], ["time", "result", "x"])],
          "unknown components"),

@@ -27,12 +27,14 @@ from simulation.sensors import write
 from simulation.sensors.entities import OBSERVATION, EntityType, entity_type
 from simulation.sensors.errors import SensorInputError
 from simulation.sensors.ingest import ingest
+from simulation.sensors.jsonpatch import apply_patch
 from simulation.sensors.parse import observations_from_data_array
 from simulation.sensors.records import IngestResult, Rejected, StoredObservation
 
 PREFIX = "/sta/v1.1"
 router = APIRouter(prefix=PREFIX, tags=["SensorThings"])
 HubDep = Annotated[EventHub, Depends(event_hub)]
+JSON_PATCH = "application/json-patch+json"
 # What the data array extension answers for a row it did not store.
 ROW_ERROR = "error"
 # Largest id either backend's BIGINT holds.
@@ -226,8 +228,24 @@ def patch_entity(
     city: CityDirDep,
     hub: HubDep,
 ) -> JSONResponse:
-    """Change the properties the body names; link other entities by ``{"@iot.id": n}``."""
+    """Change the properties the body names; link other entities by ``{"@iot.id": n}``.
+    With ``Content-Type: application/json-patch+json`` the body is a JSON Patch."""
+    if request.headers.get("content-type", "").startswith(JSON_PATCH):
+        kind, entity_id = Target.parse(path).entity()
+        current = read_entity(db, kind, entity_id, scope, host_url(request))
+        body = _patched_properties(current, body)
     return _change(path, request, body, db, scope, principal, city, hub, replace=False)
+
+
+def _patched_properties(current: dict[str, Any], operations: Any) -> dict[str, Any]:
+    """The properties a JSON Patch changes (those it removes as null)."""
+    document = {key: value for key, value in current.items() if "@iot." not in key}
+    patched = apply_patch(document, operations)
+    return {
+        key: patched.get(key)
+        for key in document.keys() | patched.keys()
+        if key not in patched or key not in document or patched[key] != document[key]
+    }
 
 
 @router.put("/{path:path}", openapi_extra=_ANY_JSON)

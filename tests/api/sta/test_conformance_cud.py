@@ -285,6 +285,35 @@ def test_update_entity(client: TestClient) -> None:
     assert partial.status_code == 400 and "description" in partial.json()["detail"]
 
 
+def test_update_entity_jsonpatch(client: TestClient) -> None:
+    """http://www.opengis.net/spec/iot_sensing/1.1/req/create-update-delete/update-entity-jsonpatch
+
+    A PATCH with Content-Type application/json-patch+json applies its operations to the
+    entity; a failing operation changes nothing."""
+    made = network(client)
+    patch = [
+        {"op": "add", "path": "/properties", "value": {"floor": 3}},
+        {"op": "replace", "path": "/description", "value": "patched"},
+    ]
+    headers = {"Content-Type": "application/json-patch+json"}
+    answer = client.patch(f"{STA}/Things({made['Thing']})", json=patch, headers=headers)
+    assert answer.status_code == 200, answer.text
+    after = get(client, f"Things({made['Thing']})")
+    assert (after["description"], after["properties"]) == ("patched", {"floor": 3})
+    failing = [
+        {"op": "replace", "path": "/name", "value": "x"},
+        {"op": "test", "path": "/description", "value": "other"},
+    ]
+    refused = client.patch(f"{STA}/Things({made['Thing']})", json=failing, headers=headers)
+    assert refused.status_code == 400 and "test failed" in refused.json()["detail"]
+    assert get(client, f"Things({made['Thing']})")["name"] == "Test Thing"
+    removed = [{"op": "remove", "path": "/name"}]
+    assert (
+        client.patch(f"{STA}/Things({made['Thing']})", json=removed, headers=headers).status_code
+        == 400
+    )
+
+
 def test_invalid_patch_with_inline_entities(client: TestClient) -> None:
     """http://www.opengis.net/spec/iot_sensing/1.1/req/create-update-delete/update-entity
 
@@ -308,29 +337,78 @@ def test_invalid_patch_with_inline_entities(client: TestClient) -> None:
 @pytest.mark.parametrize(
     ("deleted", "gone", "kept"),
     [
-        ("Thing", {"Thing", "Datastream", "HistoricalLocation", "Observation"},
-         {"Location", "Sensor", "ObservedProperty", "FeatureOfInterest"}),
-        ("Datastream", {"Datastream", "Observation"},
-         {"Thing", "Sensor", "ObservedProperty", "FeatureOfInterest", "Location",
-          "HistoricalLocation"}),
-        ("Location", {"Location", "HistoricalLocation"},
-         {"Thing", "Sensor", "ObservedProperty", "FeatureOfInterest", "Datastream",
-          "Observation"}),
-        ("HistoricalLocation", {"HistoricalLocation"},
-         {"Thing", "Sensor", "ObservedProperty", "FeatureOfInterest", "Datastream",
-          "Observation", "Location"}),
-        ("Sensor", {"Sensor", "Datastream", "Observation"},
-         {"Thing", "ObservedProperty", "FeatureOfInterest", "Location", "HistoricalLocation"}),
-        ("ObservedProperty", {"ObservedProperty", "Datastream", "Observation"},
-         {"Thing", "Sensor", "FeatureOfInterest", "Location", "HistoricalLocation"}),
-        ("FeatureOfInterest", {"FeatureOfInterest", "Observation"},
-         {"Thing", "Sensor", "ObservedProperty", "Location", "HistoricalLocation",
-          "Datastream"}),
-        ("Observation", {"Observation"},
-         {"Thing", "Sensor", "ObservedProperty", "FeatureOfInterest", "Datastream",
-          "HistoricalLocation", "Location"}),
+        (
+            "Thing",
+            {"Thing", "Datastream", "HistoricalLocation", "Observation"},
+            {"Location", "Sensor", "ObservedProperty", "FeatureOfInterest"},
+        ),
+        (
+            "Datastream",
+            {"Datastream", "Observation"},
+            {
+                "Thing",
+                "Sensor",
+                "ObservedProperty",
+                "FeatureOfInterest",
+                "Location",
+                "HistoricalLocation",
+            },
+        ),
+        (
+            "Location",
+            {"Location", "HistoricalLocation"},
+            {
+                "Thing",
+                "Sensor",
+                "ObservedProperty",
+                "FeatureOfInterest",
+                "Datastream",
+                "Observation",
+            },
+        ),
+        (
+            "HistoricalLocation",
+            {"HistoricalLocation"},
+            {
+                "Thing",
+                "Sensor",
+                "ObservedProperty",
+                "FeatureOfInterest",
+                "Datastream",
+                "Observation",
+                "Location",
+            },
+        ),
+        (
+            "Sensor",
+            {"Sensor", "Datastream", "Observation"},
+            {"Thing", "ObservedProperty", "FeatureOfInterest", "Location", "HistoricalLocation"},
+        ),
+        (
+            "ObservedProperty",
+            {"ObservedProperty", "Datastream", "Observation"},
+            {"Thing", "Sensor", "FeatureOfInterest", "Location", "HistoricalLocation"},
+        ),
+        (
+            "FeatureOfInterest",
+            {"FeatureOfInterest", "Observation"},
+            {"Thing", "Sensor", "ObservedProperty", "Location", "HistoricalLocation", "Datastream"},
+        ),
+        (
+            "Observation",
+            {"Observation"},
+            {
+                "Thing",
+                "Sensor",
+                "ObservedProperty",
+                "FeatureOfInterest",
+                "Datastream",
+                "HistoricalLocation",
+                "Location",
+            },
+        ),
     ],
-)  # fmt: skip
+)
 def test_delete_entity(client: TestClient, deleted: str, gone: set[str], kept: set[str]) -> None:
     """http://www.opengis.net/spec/iot_sensing/1.1/req/create-update-delete/delete-entity
 

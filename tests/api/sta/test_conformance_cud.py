@@ -1,5 +1,6 @@
 """The "create-update-delete" conformance class of SensorThings 1.1, as the OGC test suite
-(ets-sta10, Capability2Tests) exercises it, over HTTP: each test cites its requirement."""
+(ets-sta10, Capability2Tests) exercises it, over HTTP on SQLite and PostgreSQL; each test
+cites its requirement."""
 
 from __future__ import annotations
 
@@ -29,8 +30,9 @@ from tests.signin import signed_in
 
 
 @pytest.fixture()
-def app(tmp_path: Path) -> FastAPI:
-    return empty_city_app(tmp_path / "city")
+def app(tmp_path: Path, ops_url: str) -> FastAPI:
+    """The app over an empty city, on SQLite then PostgreSQL."""
+    return empty_city_app(tmp_path / "city", ops_url)
 
 
 @pytest.fixture()

@@ -1,5 +1,5 @@
 """The data array extension of SensorThings 1.1 (ets-sta10 DataArrayTests), writing side:
-``POST /CreateObservations``; each test cites its requirement."""
+``POST /CreateObservations`` on SQLite and PostgreSQL; each test cites its requirement."""
 
 from __future__ import annotations
 
@@ -25,8 +25,9 @@ COMPONENTS = ["phenomenonTime", "result", "FeatureOfInterest/id"]
 
 
 @pytest.fixture()
-def app(tmp_path: Path) -> FastAPI:
-    return empty_city_app(tmp_path / "city")
+def app(tmp_path: Path, ops_url: str) -> FastAPI:
+    """The app over an empty city, on SQLite then PostgreSQL."""
+    return empty_city_app(tmp_path / "city", ops_url)
 
 
 @pytest.fixture()

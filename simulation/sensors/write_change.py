@@ -91,7 +91,7 @@ def update(
         if kind is e.OBSERVATION:
             refresh_datastream(session, row.datastream_id)
         changes.insert(0, Change(kind.name, entity_id, "updated", jurisdiction_of(session, row)))
-    return WriteResult(entity_id, changes)
+    return WriteResult(entity_id, list(dict.fromkeys(changes)))  # each change once
 
 
 def _references(kind: EntityType, parsed: Body) -> dict[str, list[int]]:
@@ -166,6 +166,7 @@ def _move_thing(
         return
     check_scope(e.THING, jurisdiction, scope)
     thing.jurisdiction = jurisdiction
+    changes.append(Change("Thing", thing.id, "updated", jurisdiction))
     for model in (t.Datastream, t.HistoricalLocation):
         moved = session.execute(select(model.id).where(model.thing_id == thing.id)).scalars()
         changes.extend(Change(model.__name__, i, "updated", jurisdiction) for i in moved)

@@ -44,7 +44,7 @@ from simulation.sensors.filter import filter_condition, order_by
 # Entities in a page when the client does not say ($top), and the most the server gives.
 DEFAULT_TOP = 100
 MAX_TOP = 1000
-# Parents whose children one expansion query reads (SQLite joins at most 500 selects).
+# Parents whose children one expansion query reads (keeps its IN list and VALUES short).
 KEYS_PER_QUERY = 200
 
 

@@ -312,6 +312,9 @@ def test_expand_refuses_what_is_not_a_link(sta: StaApp) -> None:
     assert "$expand" in _error(sta.admin, "Things", 400, **{"$expand": "Datastreams($top=x)"})
     assert "$expand" in _error(sta.admin, "Things", 400, **{"$expand": "Datastreams($top=1"})
     assert "$expand" in _error(sta.admin, "Things", 400, **{"$expand": "Datastreams($bottom=1)"})
+    deep = "/".join(["Datastreams/Thing"] * 5)
+    assert "deeper" in _error(sta.admin, "Things", 400, **{"$expand": deep})
+    assert _get(sta.admin, "Things(1)", **{"$expand": "/".join(["Datastreams/Thing"] * 4)})
 
 
 def test_top_limits_the_page(sta: StaApp) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from sqlalchemy import event
 
 from simulation.sensors import read
 from tests.api.sta import readdata
@@ -32,3 +35,27 @@ def test_expansion_in_chunks_of_one_parent_gives_the_same_answer(
     assert [d["name"] for d in rest["value"]] == ["Pump flags"]
     assert rest["@iot.count"] == 2 and "@iot.nextLink" not in rest
     assert [o["result"] for o in rest["value"][0]["Observations"]] == [False]
+
+
+def test_each_expanded_level_is_read_for_all_its_parents_at_once(sta: StaApp) -> None:
+    """PostgreSQL: one statement per level (a LATERAL join on the parents' keys). SQLite:
+    one prepared statement run per parent, in process, each an index range (SQLite's many
+    small queries cost what one big one does); never a parent's path resolved again."""
+    statements: list[str] = []
+
+    def record(*args: Any) -> None:
+        statements.append(args[2])
+
+    event.listen(sta.db.engine, "before_cursor_execute", record)
+    try:
+        answer = sta.admin.get("/sta/v1.1/Things", params={"$expand": "Datastreams/Observations"})
+    finally:
+        event.remove(sta.db.engine, "before_cursor_execute", record)
+    assert answer.status_code == 200
+    sensing = [s for s in statements if "sta_" in s]
+    things, datastreams = 3, 4
+    if sta.db.engine.dialect.name == "postgresql":
+        assert len(sensing) == 3, sensing
+    else:
+        assert len(sensing) == 1 + things + datastreams, sensing
+    assert not any("sta_things" in s for s in sensing[1:])  # no parent read again

@@ -15,9 +15,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
+from api.auth.audit import record_refusal
 from api.auth.deps import SignedInDep, require
 from api.auth.principal import Principal
 from api.deps import CityDirDep, OpsDep, ScopeDep
+from api.errors import ForbiddenError
 from api.events import EventHub, event_hub
 from api.sta.placing import CityPlace
 from api.sta.publish import entity_events, observation_events
@@ -45,7 +47,16 @@ _ANY_JSON: dict[str, Any] = {
 }
 
 
-async def json_body(request: Request) -> Any:
+def sensor_writer(request: Request, principal: SignedInDep) -> Principal:
+    """The caller, who may write some SensorThings entity (``observe`` or ``sensors``):
+    checked before the body is read, so a reader is refused whatever it sends."""
+    if principal.may("observe") or principal.may("sensors"):
+        return principal
+    record_refusal(request, principal, "sensors", "sensors not allowed")
+    raise ForbiddenError(f"{principal.subject} may not write sensor data")
+
+
+async def json_body(request: Request, _writer: Annotated[Principal, Depends(sensor_writer)]) -> Any:
     """The request's JSON (400 naming the problem when it is not JSON)."""
     raw = await request.body()
     try:
@@ -128,15 +139,15 @@ def _publish(hub: EventHub, db: Any, result: write.WriteResult, host: str) -> No
 @router.post("/CreateObservations", status_code=201, openapi_extra=_ANY_JSON)
 def create_observations(
     request: Request,
+    _observer: Annotated[Principal, Depends(require("observe"))],
     body: JsonBody,
     db: OpsDep,
     scope: ScopeDep,
-    principal: SignedInDep,
     hub: HubDep,
 ) -> JSONResponse:
     """Store data arrays of observations: one self link per row, ``"error"`` for a row not
-    stored, the others stored (the data array extension)."""
-    _allow(request, principal, OBSERVATION)
+    stored, the others stored (the data array extension). The caller's right to observe is
+    checked before the body is read."""
     rows, unreadable = observations_from_data_array(body)
     result = ingest(db, rows, scope)
     host = host_url(request)
@@ -245,7 +256,7 @@ def delete_entity(
     request: Request,
     db: OpsDep,
     scope: ScopeDep,
-    principal: SignedInDep,
+    principal: Annotated[Principal, Depends(sensor_writer)],
     hub: HubDep,
 ) -> Response:
     """Delete an entity and what goes with it."""

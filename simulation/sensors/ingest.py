@@ -20,7 +20,7 @@ import math
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, and_, func, literal, or_, select, update
+from sqlalchemy import Connection, Table, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from cim.ops import sensor_tables as t
@@ -321,39 +321,53 @@ def _update_datastreams(conn: Connection, created: list[StoredObservation]) -> N
         return
     least, greatest = _min_max(conn)
     c = DATASTREAMS.c
-    for datastream_id, (start, end, result_start, result_end) in extents.items():
-        changes: dict[str, Any] = {
-            "phenomenon_start_us": _widen(least, c.phenomenon_start_us, start),
-            "phenomenon_end_us": _widen(greatest, c.phenomenon_end_us, end),
-        }
-        if result_start is not None:
-            changes["result_start_us"] = _widen(least, c.result_start_us, result_start)
-            changes["result_end_us"] = _widen(greatest, c.result_end_us, result_end)
-        conn.execute(update(DATASTREAMS).where(c.id == datastream_id).values(**changes))
+    # one statement each, run for every touched datastream (executemany): compiled once
+    widen = (
+        update(DATASTREAMS)
+        .where(c.id == bindparam("d_id"))
+        .values(
+            phenomenon_start_us=_widen(least, c.phenomenon_start_us, "d_start"),
+            phenomenon_end_us=_widen(greatest, c.phenomenon_end_us, "d_end"),
+            result_start_us=_widen(least, c.result_start_us, "d_result_start"),
+            result_end_us=_widen(greatest, c.result_end_us, "d_result_end"),
+        )
+    )
+    conn.execute(
+        widen,
+        [
+            {"d_id": datastream_id, "d_start": start, "d_end": end,
+             "d_result_start": result_start, "d_result_end": result_end}
+            for datastream_id, (start, end, result_start, result_end) in extents.items()
+        ],
+    )  # fmt: skip
+    latest = (
+        update(DATASTREAMS)
+        .where(
+            c.id == bindparam("d_id"),
+            or_(
+                c.latest_phenomenon_us.is_(None),
+                c.latest_phenomenon_us <= bindparam("d_time", type_=t.TimeUs()),
+            ),
+        )
+        .values(
+            latest_observation_id=bindparam("d_observation"),
+            latest_phenomenon_us=bindparam("d_time", type_=t.TimeUs()),
+            latest_result_number=bindparam("d_number", type_=c.latest_result_number.type),
+            latest_result_json=bindparam("d_json", type_=c.latest_result_json.type),
+        )
+    )
+    changes = []
     for datastream_id, obs in newest.items():
         number = (
             float(obs.result)
             if isinstance(obs.result, int | float) and not isinstance(obs.result, bool)
             else None
         )
-        conn.execute(
-            update(DATASTREAMS)
-            .where(
-                and_(
-                    c.id == datastream_id,
-                    or_(
-                        c.latest_phenomenon_us.is_(None),
-                        c.latest_phenomenon_us <= obs.phenomenon_us,
-                    ),
-                )
-            )
-            .values(
-                latest_observation_id=obs.id,
-                latest_phenomenon_us=obs.phenomenon_us,
-                latest_result_number=number,
-                latest_result_json=None if number is not None else obs.result,
-            )
-        )
+        changes.append(
+            {"d_id": datastream_id, "d_observation": obs.id, "d_time": obs.phenomenon_us,
+             "d_number": number, "d_json": None if number is not None else obs.result}
+        )  # fmt: skip
+    conn.execute(latest, changes)
 
 
 def _min_max(conn: Connection) -> tuple[Any, Any]:
@@ -362,9 +376,11 @@ def _min_max(conn: Connection) -> tuple[Any, Any]:
     return func.min, func.max
 
 
-def _widen(combine: Any, column: Any, value: int | None) -> Any:
-    bound = literal(value, type_=t.TimeUs())
-    return combine(func.coalesce(column, bound), bound)
+def _widen(combine: Any, column: Any, name: str) -> Any:
+    """``column`` widened to the bound parameter ``name``; a NULL on either side is the
+    other side (both NULL: NULL)."""
+    bound = bindparam(name, type_=t.TimeUs())
+    return combine(func.coalesce(column, bound), func.coalesce(bound, column))
 
 
 def _chunks(items: Sequence[Any] | Iterable[Any], size: int) -> Iterator[list[Any]]:

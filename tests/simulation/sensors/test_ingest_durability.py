@@ -77,6 +77,42 @@ def test_shuffled_batches_with_repeats_store_each_time_once(sensing_db: OpsDatab
     assert [p.phenomenon_us for p in series] == times
 
 
+def test_the_latest_value_and_extents_follow_batches_of_any_kind(sensing_db: OpsDatabase) -> None:
+    stream = add_datastream(sensing_db, location=POINT).datastream_id
+    minute = 60 * SECOND_US
+    d = t.Datastream
+
+    def stored_state() -> tuple[object, ...]:
+        with sensing_db.engine.connect() as connection:
+            row = connection.execute(
+                select(d.latest_phenomenon_us, d.latest_result_number,
+                       d.latest_result_json.is_(None), d.phenomenon_start_us,
+                       d.phenomenon_end_us, d.result_start_us, d.result_end_us)
+                .where(d.id == stream)
+            ).one()  # fmt: skip
+        return tuple(row)
+
+    def latest() -> object:
+        (state,) = latest_states(sensing_db, ALL, now_us=T0 + 10 * minute)
+        return state.result
+
+    ingest(
+        sensing_db, [ObservationIn(stream, T0 + 2 * minute, "dry", result_us=T0 + 5 * minute)], ALL
+    )
+    assert latest() == "dry"
+    ingest(sensing_db, [ObservationIn(stream, T0 + minute, 5.0)], ALL)  # older, no result time
+    assert latest() == "dry"
+    assert stored_state() == (T0 + 2 * minute, None, False, T0 + minute, T0 + 2 * minute,
+                              T0 + 5 * minute, T0 + 5 * minute)  # fmt: skip
+    ingest(sensing_db, [ObservationIn(stream, T0 + 3 * minute, {"a": 1}, result_us=T0)], ALL)
+    assert latest() == {"a": 1}
+    ingest(sensing_db, [ObservationIn(stream, T0 + 4 * minute, 7.0,
+                                      phenomenon_end_us=T0 + 6 * minute)], ALL)  # fmt: skip
+    assert latest() == 7.0
+    assert stored_state() == (T0 + 4 * minute, 7.0, True, T0 + minute, T0 + 6 * minute,
+                              T0, T0 + 5 * minute)  # fmt: skip
+
+
 def test_each_bad_row_is_rejected_and_every_good_row_lands(sensing_db: OpsDatabase) -> None:
     ours = add_datastream(sensing_db, jurisdiction=TIANHE, location=POINT).datastream_id
     theirs = add_datastream(sensing_db, jurisdiction=YUEXIU, location=POINT).datastream_id

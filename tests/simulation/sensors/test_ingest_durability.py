@@ -77,6 +77,76 @@ def test_shuffled_batches_with_repeats_store_each_time_once(sensing_db: OpsDatab
     assert [p.phenomenon_us for p in series] == times
 
 
+def test_every_field_of_an_observation_is_stored_as_given(sensing_db: OpsDatabase) -> None:
+    stream = add_datastream(sensing_db, location=POINT).datastream_id
+    full = ObservationIn(
+        stream, T0, {"open": True, "doors": [1, 2]}, phenomenon_end_us=T0 + 60 * SECOND_US,
+        result_us=T0 + 61 * SECOND_US, valid_start_us=T0, valid_end_us=T0 + HOUR_US,
+        result_quality={"flag": "checked"}, parameters={"gain": 2.5, "note": "é 水位"},
+    )  # fmt: skip
+    others = ["dry", 7, False, [1, "a"]]
+    rows = [full] + [ObservationIn(stream, T0 + 1 + k, value) for k, value in enumerate(others)]
+    result = ingest(sensing_db, rows, ALL)
+    assert result.rejected == []
+    o = t.Observation
+    with sensing_db.engine.connect() as connection:
+        stored = connection.execute(
+            select(o.id, o.phenomenon_us, o.phenomenon_end_us, o.result_us, o.valid_start_us,
+                   o.valid_end_us, o.result_number, o.result_text, o.result_json,
+                   o.result_quality, o.parameters, o.feature_id)
+            .order_by(o.phenomenon_us)
+        ).all()  # fmt: skip
+    assert [row[0] for row in stored] == result.ids
+    assert tuple(stored[0][1:11]) == (
+        T0, T0 + 60 * SECOND_US, T0 + 61 * SECOND_US, T0, T0 + HOUR_US, None, None,
+        {"open": True, "doors": [1, 2]}, {"flag": "checked"}, {"gain": 2.5, "note": "é 水位"},
+    )  # fmt: skip
+    assert [tuple(row[6:11]) for row in stored[1:]] == [
+        (None, "dry", None, None, None), (7.0, None, None, None, None),
+        (None, None, False, None, None), (None, None, [1, "a"], None, None),
+    ]  # fmt: skip
+    assert len({row[11] for row in stored}) == 1 and stored[0][11] is not None
+    series = raw_series(sensing_db, stream, ALL, start_us=None, end_us=None, limit=10)
+    assert [p.result for p in series] == [{"open": True, "doors": [1, 2]}, "dry", 7.0, False,
+                                          [1, "a"]]  # fmt: skip
+
+
+def test_the_latest_value_and_extents_follow_batches_of_any_kind(sensing_db: OpsDatabase) -> None:
+    stream = add_datastream(sensing_db, location=POINT).datastream_id
+    minute = 60 * SECOND_US
+    d = t.Datastream
+
+    def stored_state() -> tuple[object, ...]:
+        with sensing_db.engine.connect() as connection:
+            row = connection.execute(
+                select(d.latest_phenomenon_us, d.latest_result_number,
+                       d.latest_result_json.is_(None), d.phenomenon_start_us,
+                       d.phenomenon_end_us, d.result_start_us, d.result_end_us)
+                .where(d.id == stream)
+            ).one()  # fmt: skip
+        return tuple(row)
+
+    def latest() -> object:
+        (state,) = latest_states(sensing_db, ALL, now_us=T0 + 10 * minute)
+        return state.result
+
+    ingest(
+        sensing_db, [ObservationIn(stream, T0 + 2 * minute, "dry", result_us=T0 + 5 * minute)], ALL
+    )
+    assert latest() == "dry"
+    ingest(sensing_db, [ObservationIn(stream, T0 + minute, 5.0)], ALL)  # older, no result time
+    assert latest() == "dry"
+    assert stored_state() == (T0 + 2 * minute, None, False, T0 + minute, T0 + 2 * minute,
+                              T0 + 5 * minute, T0 + 5 * minute)  # fmt: skip
+    ingest(sensing_db, [ObservationIn(stream, T0 + 3 * minute, {"a": 1}, result_us=T0)], ALL)
+    assert latest() == {"a": 1}
+    ingest(sensing_db, [ObservationIn(stream, T0 + 4 * minute, 7.0,
+                                      phenomenon_end_us=T0 + 6 * minute)], ALL)  # fmt: skip
+    assert latest() == 7.0
+    assert stored_state() == (T0 + 4 * minute, 7.0, True, T0 + minute, T0 + 6 * minute,
+                              T0, T0 + 5 * minute)  # fmt: skip
+
+
 def test_each_bad_row_is_rejected_and_every_good_row_lands(sensing_db: OpsDatabase) -> None:
     ours = add_datastream(sensing_db, jurisdiction=TIANHE, location=POINT).datastream_id
     theirs = add_datastream(sensing_db, jurisdiction=YUEXIU, location=POINT).datastream_id

@@ -7,13 +7,14 @@ in the caller's scope. What a write stored goes out on the app's event hub.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.background import BackgroundTask
 
 from api.auth.audit import record_refusal
 from api.auth.deps import SignedInDep, require
@@ -28,17 +29,19 @@ from simulation.sensors import write
 from simulation.sensors.entities import OBSERVATION, EntityType, entity_type
 from simulation.sensors.errors import SensorInputError
 from simulation.sensors.ingest import ingest
+from simulation.sensors.jsonpatch import apply_patch
 from simulation.sensors.parse import observations_from_data_array
-from simulation.sensors.records import IngestResult, Rejected
+from simulation.sensors.records import IngestResult, Rejected, StoredObservation
 
 PREFIX = "/sta/v1.1"
 router = APIRouter(prefix=PREFIX, tags=["SensorThings"])
 HubDep = Annotated[EventHub, Depends(event_hub)]
+JSON_PATCH = "application/json-patch+json"
 # What the data array extension answers for a row it did not store.
 ROW_ERROR = "error"
 # Largest id either backend's BIGINT holds.
 MAX_ID = 2**63 - 1
-_PATH = re.compile(r"(?P<set>[A-Za-z]+)(?:\((?P<id>'?\d{1,19}'?)\))?(?:/(?P<nav>[A-Za-z]+))?")
+_PATH = re.compile(r"(?P<set>[A-Za-z]+)(?:\((?P<id>'?\d{1,30}'?)\))?(?:/(?P<nav>[A-Za-z]+))?")
 _ANY_JSON: dict[str, Any] = {
     "requestBody": {
         "required": True,
@@ -60,13 +63,9 @@ async def json_body(request: Request, _writer: Annotated[Principal, Depends(sens
     """The request's JSON (400 naming the problem when it is not JSON)."""
     raw = await request.body()
     try:
-        return json.loads(raw, parse_constant=_no_constant)
-    except (ValueError, UnicodeDecodeError) as exc:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
         raise SensorInputError(f"the request body is not JSON: {exc}") from None
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
 
 
 JsonBody = Annotated[Any, Depends(json_body)]
@@ -151,9 +150,18 @@ def create_observations(
     rows, unreadable = observations_from_data_array(body)
     result = ingest(db, rows, scope)
     host = host_url(request)
-    hub.publish_all(observation_events(db, result.created, host))
     links = _row_links(len(rows), unreadable, result, host + PREFIX)
-    return JSONResponse(links, status_code=201)
+    # the events go out once the rows are acknowledged, and are made only for takers
+    later = None
+    if result.created and hub.has_takers:
+        later = BackgroundTask(_publish_observations, hub, db, result.created, host)
+    return JSONResponse(links, status_code=201, background=later)
+
+
+def _publish_observations(
+    hub: EventHub, db: OpsDep, created: list[StoredObservation], host: str
+) -> None:
+    hub.publish_all(observation_events(db, created, host))
 
 
 def _row_links(
@@ -231,8 +239,24 @@ def patch_entity(
     city: CityDirDep,
     hub: HubDep,
 ) -> JSONResponse:
-    """Change the properties the body names; link other entities by ``{"@iot.id": n}``."""
+    """Change the properties the body names; link other entities by ``{"@iot.id": n}``.
+    With ``Content-Type: application/json-patch+json`` the body is a JSON Patch."""
+    if request.headers.get("content-type", "").startswith(JSON_PATCH):
+        kind, entity_id = Target.parse(path).entity()
+        current = read_entity(db, kind, entity_id, scope, host_url(request))
+        body = _patched_properties(current, body)
     return _change(path, request, body, db, scope, principal, city, hub, replace=False)
+
+
+def _patched_properties(current: dict[str, Any], operations: Any) -> dict[str, Any]:
+    """The properties a JSON Patch changes (those it removes as null)."""
+    document = {key: value for key, value in current.items() if "@iot." not in key}
+    patched = apply_patch(document, operations)
+    return {
+        key: patched.get(key)
+        for key in document.keys() | patched.keys()
+        if key not in patched or key not in document or patched[key] != document[key]
+    }
 
 
 @router.put("/{path:path}", openapi_extra=_ANY_JSON)

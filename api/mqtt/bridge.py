@@ -17,11 +17,12 @@ again would not help) and logged with its reason.
 Publishing: every ``"observation"`` event of the app's hub goes to ``v1.1/Observations``,
 ``v1.1/Datastreams(<id>)/Observations`` and ``v1.1/FeaturesOfInterest(<id>)/Observations``
 (QoS 0) as its SensorThings JSON. An observation created over MQTT is not published again
-to its datastream's topic: the device's own message already went to that topic's
-subscribers. The client subscribes with "no local", so it never reads back what it
-publishes. ``"entity"`` events of created or updated entities go to the entity's
-collection and to the entity's own topic (``v1.1/Things(3)``) as ``{"@iot.id": 3}`` with
-the change.
+to its datastream's topic: the device's own message (its JSON as sent, without
+``@iot.id``) already went to that topic's subscribers; the two other topics carry the
+stored one. ``v1.1/Observations(<id>)`` is not published at creation: nobody can have
+subscribed to an id not yet given. The client subscribes with "no local", so it never reads
+back what it publishes. An ``"entity"`` event publishes the entity's JSON: a created one
+to its collection (``v1.1/Things``), an updated one to its own topic (``v1.1/Things(3)``).
 """
 
 from __future__ import annotations

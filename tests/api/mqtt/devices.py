@@ -7,10 +7,10 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
 WAIT = 15.0
@@ -19,9 +19,15 @@ WAIT = 15.0
 class Device:
     """A connected MQTT client (user name and password given), with its received messages."""
 
-    def __init__(self, port: int, user: str, password: str, *, v5: bool = False) -> None:
-        protocol = MQTTProtocolVersion.MQTTv5 if v5 else MQTTProtocolVersion.MQTTv311
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=protocol)
+    def __init__(
+        self,
+        port: int,
+        user: str,
+        password: str,
+        *,
+        transport: Literal["tcp", "websockets"] = "tcp",
+    ) -> None:
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, transport=transport)
         self.client.username_pw_set(user, password)
         self.messages: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
         self.connected = threading.Event()

@@ -145,3 +145,20 @@ def _alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return "\nState:\tZ" not in status
+
+
+def test_devices_may_connect_over_websockets(tmp_path: Path) -> None:
+    new = make_key()
+    assert new.mqtt_hash is not None
+    config = BrokerConfig(tmp_path / "mqtt", free_port(), websockets_port=free_port())
+    config.folder.mkdir()
+    config.password_file.write_text(f"{new.id}:{new.mqtt_hash}\n")
+    config.acl_file.write_text("")
+    broker = Broker.start(config)
+    try:
+        assert config.websockets_port is not None
+        device = Device(config.websockets_port, new.id, new.key, transport="websockets")
+        assert not device.wait_answer().is_failure
+        device.close()
+    finally:
+        broker.stop()

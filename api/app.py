@@ -24,6 +24,7 @@ from api.errors import DOMAIN_ERRORS, status_for
 from api.ratelimit import Rate, WriteRateLimit
 from api.routes import city, explore, imports, objects, ogc, sources, stats, terrain, tiles
 from api.routes import jurisdictions as jurisdiction_routes
+from api.routes import sensors as sensor_routes
 from api.security import SecurityHeaders, cors_options
 from api.settings import get_settings
 from api.static import viewer_folder
@@ -84,6 +85,7 @@ def create_app(
     for router in (module.router for module in routers):
         app.include_router(router)
     app.include_router(jurisdiction_routes.router)
+    app.include_router(sensor_routes.router)
     install_auth(app)
 
     install_error_handlers(app)

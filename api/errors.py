@@ -17,6 +17,7 @@ from cim.errors import (
     StoreBusyError,
 )
 from cim.ops.errors import AccountExistsError, AccountNotFoundError
+from simulation.sensors.errors import EntityNotFoundError, SensorError, SensorInputError
 from tiles.errors import NothingToTileError, TilesError, TilingBusyError
 
 
@@ -119,10 +120,19 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (TilingBusyError, 409),
     (TilesError, 500),
     (CimError, 400),
+    (EntityNotFoundError, 404),
+    (SensorInputError, 400),
+    (SensorError, 500),
     (ApiError, 500),
 )
 
-DOMAIN_ERRORS: tuple[type[Exception], ...] = (CimError, BimError, TilesError, ApiError)
+DOMAIN_ERRORS: tuple[type[Exception], ...] = (
+    CimError,
+    BimError,
+    TilesError,
+    ApiError,
+    SensorError,
+)
 
 
 def status_for(error: Exception) -> int:

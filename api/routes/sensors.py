@@ -12,6 +12,7 @@ import asyncio
 import json
 import math
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -62,6 +63,7 @@ class SensorState(BaseModel):
     lat: float | None
     height: float | None
     city_object: str | None
+    object_name: str | None = Field(description="the city object's name")
     building: str | None = Field(description="the building (or object) its level rolls up to")
     jurisdiction: str
     result: Any
@@ -134,14 +136,15 @@ def _now_us(request: Request) -> int:
     return int(moment.timestamp() * _US)
 
 
-def _states_json(states: list[DatastreamState], buildings: dict[str, str]) -> list[SensorState]:
+def _states_json(states: list[DatastreamState], places: dict[str, _Place]) -> list[SensorState]:
     return [
         SensorState(
             datastream_id=s.datastream_id, name=s.name, thing_id=s.thing_id,
             thing_name=s.thing_name, observed_property=s.observed_property,
             unit=s.unit_symbol, lon=s.lon, lat=s.lat, height=s.height,
             city_object=s.city_object,
-            building=buildings.get(s.city_object) if s.city_object else None,
+            object_name=places[s.city_object].name if s.city_object else None,
+            building=places[s.city_object].building if s.city_object else None,
             jurisdiction=s.jurisdiction, result=s.result,
             time=None if s.phenomenon_us is None else format_time(s.phenomenon_us),
             level=s.level,
@@ -150,11 +153,20 @@ def _states_json(states: list[DatastreamState], buildings: dict[str, str]) -> li
     ]  # fmt: skip
 
 
-def _building_of(store: CityStore, scope: Scope, object_ids: set[str]) -> dict[str, str]:
-    """The building each city object lies in (itself when in none: a GIS building, a road)."""
-    found = {record.id: record.building_id or record.id
+@dataclass(frozen=True)
+class _Place:
+    """The name of a city object a sensor sits in, and the building its level rolls up to."""
+
+    name: str | None
+    building: str
+
+
+def _places(store: CityStore, scope: Scope, object_ids: set[str]) -> dict[str, _Place]:
+    """Where each city object lies: its building (itself when in none: a GIS building, a
+    road; and when the store does not hold it)."""
+    found = {record.id: _Place(record.name or None, record.building_id or record.id)
              for record in store.records(ids=object_ids, scope=scope)}  # fmt: skip
-    return {object_id: found.get(object_id, object_id) for object_id in object_ids}
+    return {object_id: found.get(object_id, _Place(None, object_id)) for object_id in object_ids}
 
 
 def _parse_bbox(text: str) -> tuple[float, float, float, float]:
@@ -198,17 +210,16 @@ def sensor_states(
         west, south, east, north = _parse_bbox(bbox)
         states = [s for s in states if s.lon is not None and s.lat is not None
                   and west <= s.lon <= east and south <= s.lat <= north]  # fmt: skip
-    placed = {s.city_object for s in states if s.city_object}
-    buildings = _building_of(store, scope, placed)
+    places = _places(store, scope, {s.city_object for s in states if s.city_object})
     by_object: dict[str, list[Level]] = {}
     by_building: dict[str, list[Level]] = {}
     for state in states:
         if state.city_object:
             by_object.setdefault(state.city_object, []).append(state.level)
-            by_building.setdefault(buildings[state.city_object], []).append(state.level)
+            by_building.setdefault(places[state.city_object].building, []).append(state.level)
     return SensorStates(
         time=format_time(now_us),
-        sensors=_states_json(states, buildings),
+        sensors=_states_json(states, places),
         objects={key: worst(levels) for key, levels in by_object.items()},
         buildings={key: worst(levels) for key, levels in by_building.items()},
     )
@@ -245,11 +256,11 @@ def object_state(
     """The latest observation of every datastream in a city object and its children."""
     ids = ids_under(store, scope, object_id)
     states = latest_states(ops, scope, now_us=_now_us(request), city_objects=sorted(ids))
-    buildings = _building_of(store, scope, {s.city_object for s in states if s.city_object})
+    places = _places(store, scope, {s.city_object for s in states if s.city_object})
     return ObjectState(
         object_id=object_id,
         level=worst([s.level for s in states]),
-        sensors=_states_json(states, buildings),
+        sensors=_states_json(states, places),
     )
 
 

@@ -119,6 +119,7 @@ def test_the_state_holds_the_callers_datastreams_only(
     wall = names["A wall strain"]
     assert (wall["level"], wall["result"], wall["unit"]) == ("alarm", 3.5, "m")
     assert wall["city_object"] == "A-wall" and wall["building"] == "A-bldg"
+    assert wall["object_name"] == "A Hall wall"
     assert wall["lon"] == pytest.approx(_lonlat("A")[0]) and wall["height"] == 6.0
     assert wall["time"] == "2026-12-03T07:59:00Z"
     assert names["A annex power"]["level"] == "stale"

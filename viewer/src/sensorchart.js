@@ -26,15 +26,18 @@ export function resolutionMs(text) {
   return match ? Number(match[1]) * UNIT_MS[match[2]] : 0;
 }
 
-/** The series answer as drawable rows: {t, mean, min, max} (raw values: all three equal). */
+/**
+ * The series answer as drawable rows: {t, half, mean, min, max}, a bucket at its middle
+ * (`half` its half-width in ms), a raw value at its time (half 0, all three values equal).
+ */
 export function rowsOf(series) {
   const half = resolutionMs(series.resolution) / 2;
   if (series.resolution) {
-    return series.buckets.map((b) => ({ t: Date.parse(b.start) + half, mean: b.mean, min: b.min, max: b.max }));
+    return series.buckets.map((b) => ({ t: Date.parse(b.start) + half, half, mean: b.mean, min: b.min, max: b.max }));
   }
   return series.points
     .filter((p) => typeof p.result === "number" && Number.isFinite(p.result))
-    .map((p) => ({ t: Date.parse(p.time), mean: p.result, min: p.result, max: p.result }));
+    .map((p) => ({ t: Date.parse(p.time), half: 0, mean: p.result, min: p.result, max: p.result }));
 }
 
 export class SeriesChart {
@@ -65,9 +68,11 @@ export class SeriesChart {
     return Boolean(this.range && this.full && (this.range.start > this.full.start || this.range.end < this.full.end));
   }
 
+  /** The x of time `t` (ms), kept inside the plot: a bucket's middle may lie past an end. */
   x(t) {
     const { start, end } = this.range;
-    return PAD.left + ((t - start) / Math.max(1, end - start)) * (WIDTH - PAD.left - PAD.right);
+    const share = Math.min(1, Math.max(0, (t - start) / Math.max(1, end - start)));
+    return PAD.left + share * (WIDTH - PAD.left - PAD.right);
   }
 
   timeAt(px) {
@@ -81,7 +86,7 @@ export class SeriesChart {
     const plot = { x0: PAD.left, x1: WIDTH - PAD.right, y0: PAD.top, y1: HEIGHT - PAD.bottom };
     node("rect", { x: plot.x0, y: plot.y0, width: plot.x1 - plot.x0, height: plot.y1 - plot.y0, class: "plot" }, this.svg);
     if (!this.range) return;
-    const shown = this.rows.filter((r) => r.t >= this.range.start && r.t <= this.range.end);
+    const shown = this.rows.filter((r) => r.t + r.half >= this.range.start && r.t - r.half <= this.range.end);
     this.svg.dataset.shown = String(shown.length);
     if (!shown.length) return;
     let low = Math.min(...shown.map((r) => r.min));

@@ -17,7 +17,8 @@ from cim.errors import (
     StoreBusyError,
 )
 from cim.ops.errors import AccountExistsError, AccountNotFoundError
-from simulation.sensors.errors import EntityNotFoundError, SensorError, SensorInputError
+from simulation.errors import SimulationError
+from simulation.sensors.errors import EntityNotFoundError, SensorInputError
 from tiles.errors import NothingToTileError, TilesError, TilingBusyError
 
 
@@ -122,7 +123,6 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (CimError, 400),
     (EntityNotFoundError, 404),
     (SensorInputError, 400),
-    (SensorError, 500),
     (ApiError, 500),
 )
 
@@ -130,8 +130,8 @@ DOMAIN_ERRORS: tuple[type[Exception], ...] = (
     CimError,
     BimError,
     TilesError,
+    SimulationError,
     ApiError,
-    SensorError,
 )
 
 

@@ -18,11 +18,12 @@ from starlette.routing import BaseRoute
 from api.app import create_app
 from api.auth.deps import file_reader
 from api.auth.deps import signed_in as signed_in_dependency
+from api.auth.state import auth_state_of
 from api.deps import caller_scope
 from api.jobs import JobQueue
 from api.routes.sensors import stream_principal
 from cim.crs import transformer
-from cim.ops.database import OpsDatabase
+from cim.ops.sensor_tables import Thing
 from cim.scope import Scope
 from tests.scoped_city import (
     PLACES,
@@ -63,21 +64,21 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> ScopedCity:
 
 
 @pytest.fixture(scope="module")
-def jobs(city: ScopedCity) -> dict[str, str]:
+def jobs(city: ScopedCity, app: FastAPI) -> dict[str, str]:
     """A queued job of each town and one without a jurisdiction, and a datastream in each
-    town: their ids (the datastreams' under "datastream A" and "datastream B")."""
+    town (after the app's Things(1)): their ids (the datastreams' as "datastream A", "B")."""
     queue = JobQueue(city.folder)
     ids = {
         key: queue.submit("tile", {}, jurisdiction=code).id
         for key, code in (("A", TOWN_A), ("B", TOWN_B), ("none", None))
     }
-    with OpsDatabase.for_city(city.folder) as db:
-        for key, code in (("A", TOWN_A), ("B", TOWN_B)):
-            lon, lat = transformer("EPSG:4547", "EPSG:4326").transform(*PLACES[key])
-            datastream = add_datastream(db, name=f"{key} Hall gauge", jurisdiction=code,
-                                        city_object=f"{key}-bldg", lon=lon, lat=lat,
-                                        observations=[(1_700_000_000_000_000, 1.0)])  # fmt: skip
-            ids[f"datastream {key}"] = str(datastream)
+    db = auth_state_of(app).db
+    for key, code in (("A", TOWN_A), ("B", TOWN_B)):
+        lon, lat = transformer("EPSG:4547", "EPSG:4326").transform(*PLACES[key])
+        datastream = add_datastream(db, name=f"{key} Hall gauge", jurisdiction=code,
+                                    city_object=f"{key}-bldg", lon=lon, lat=lat,
+                                    observations=[(1_700_000_000_000_000, 1.0)])  # fmt: skip
+        ids[f"datastream {key}"] = str(datastream)
     return ids
 
 
@@ -91,6 +92,8 @@ def _scope_of_request(request: Request) -> Scope:
 def app(city: ScopedCity) -> FastAPI:
     app = create_app(city.folder, worker=False)
     app.dependency_overrides[caller_scope] = _scope_of_request
+    with auth_state_of(app).db.transaction() as session:  # a sensor of town B, Things(1)
+        session.add(Thing(id=1, name="B-site gauge", description="B", jurisdiction=TOWN_B))
     return app
 
 
@@ -121,7 +124,7 @@ def _url(path: str, operation: dict[str, Any], jobs: dict[str, str]) -> str:
     """``path`` with its parameters naming town B's things, and its required queries."""
     values = {"object_id": "B-wall", "feature_id": "B-roof", "collection_id": "IfcRoof",
               "source": "b2.ifc", "job_id": jobs["B"], "code": TOWN_B,
-              "datastream_id": jobs["datastream B"]}  # fmt: skip
+              "resource_path": "Things(1)", "datastream_id": jobs["datastream B"]}  # fmt: skip
     queries = {"q": "Hall"}
     url = path
     required = []

@@ -241,7 +241,9 @@ def test_a_click_on_a_marker_opens_its_zoomable_chart(
     assert page.inner_text("#sensor-panel .sensor-value") == "1.5"
     assert page.get_attribute("#sensor-panel", "data-level") == "normal"
     # the last interval holds the alarm (3.4) and the value after it: the chart reaches it
-    ticks = page.locator("#sensor-chart svg text.tick.y").all_inner_texts()
+    ticks = page.locator("#sensor-chart svg text.tick.y").evaluate_all(
+        "(texts) => texts.map((text) => text.textContent)"
+    )
     assert max(float(tick) for tick in ticks) == pytest.approx(3.4)
 
     # wheel over the chart: a narrower span, asked again at a finer resolution

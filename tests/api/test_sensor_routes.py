@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.auth.state import configure
+from api.auth.state import auth_state_of, configure
 from api.events import Event, event_hub_of
 from api.routes.sensors import MAX_POINTS
 from cim.crs import transformer
@@ -276,3 +276,19 @@ def test_the_stream_needs_a_fresh_ticket_or_a_header(served: tuple[str, FastAPI]
         with client.stream("GET", stream_url, headers=headers) as response:
             assert response.status_code == 200
             assert next(_events(response)) == ("ready", {"scope": "440106001"})
+
+
+def test_the_stream_ends_when_an_access_token_would_have(served: tuple[str, FastAPI]) -> None:
+    url, app = served
+    ticket = _ticket(url, signed_in(app, roles=("viewer",), jurisdiction=TOWN_A))
+    lifetime = auth_state_of(app).config
+    configure(app, config=replace(lifetime, access_lifetime=timedelta(seconds=1)))
+    try:
+        stream_url = f"{url}/api/sensors/stream?ticket={ticket}"
+        with httpx.Client(timeout=10) as client, client.stream("GET", stream_url) as response:
+            events = _events(response)
+            assert next(events)[0] == "ready"
+            assert next(events) == ("end", {"reason": "expired"})
+            assert list(events) == []  # and the server closes it
+    finally:
+        configure(app, config=lifetime)

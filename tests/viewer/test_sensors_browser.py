@@ -8,12 +8,14 @@ import base64
 import shutil
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from api.auth.state import auth_state_of, configure
 from api.events import Event, event_hub_of
 from api.sta.linking import city_placement
 from cim.ops.database import OpsDatabase
@@ -214,6 +216,36 @@ def test_a_new_observation_recolours_without_reload(
     assert _close_to(_marker_pixel(page, north), CSS["alarm"])
     assert _building_css(page, sensor_city.buildings["north"]) == CSS["alarm"]
     assert page.evaluate("window.__sameDocument") is True
+
+
+def test_the_stream_opens_again_after_it_ends(
+    viewer: ViewerPage, page: Any, server: str, sensor_city: SensorCity
+) -> None:
+    app = APPS[server]
+
+    def tickets() -> int:
+        return sum("/api/sensors/stream/ticket" in url for url in viewer.requests)
+
+    before = tickets()
+    connections = page.evaluate("window.cimtwin.sensors.connections")
+    lifetime = auth_state_of(app).config
+    configure(app, config=replace(lifetime, access_lifetime=timedelta(seconds=1)))
+    try:  # streams now end after a second: the page takes a new ticket each time
+        page.evaluate("window.cimtwin.sensors.connect()")
+        page.wait_for_function(
+            "(n) => window.cimtwin.sensors.connections >= n", arg=connections + 2, timeout=15_000
+        )
+    finally:
+        configure(app, config=lifetime)
+    assert tickets() >= before + 2
+    time.sleep(1.5)  # the last short stream ends; the next one lasts
+    page.wait_for_function("window.cimtwin.sensors.streamState === 'open'")
+    south = sensor_city.ids["South Hall humidity"]
+    _observe(app, south, 3.2, "alarm")
+    page.wait_for_function(
+        "(id) => window.cimtwin.sensors.markerCss(id) === '#e5322d'", arg=south, timeout=10_000
+    )
+    assert _building_css(page, sensor_city.buildings["south"]) == CSS["alarm"]
 
 
 def test_a_click_on_a_marker_opens_its_zoomable_chart(

@@ -10,6 +10,7 @@
 // Authorization header: a one-use ticket opens the stream; a new one after each loss).
 
 import { el, formatValue, getJson, postJson } from "./api.js";
+import { onSignedOut, onTokens } from "./auth.js";
 import { getLanguage, onLanguageChange, t } from "./i18n.js";
 import { SeriesChart } from "./sensorchart.js";
 
@@ -41,7 +42,10 @@ export class SensorLayer {
     this.source = null; // Cesium.CustomDataSource
     this.stream = null; // EventSource
     this.streamState = "closed"; // connecting | open | retrying | closed
+    this.started = false;
+    this.stopped = false; // the session ended: no stream until the next sign-in
     this.retryMs = 1000;
+    this.connections = 0; // streams opened so far
     this.loaded = false;
     this.openId = null; // datastream shown in the panel
     this.chart = null;
@@ -50,6 +54,15 @@ export class SensorLayer {
     this.reloadTimer = null;
     this.events = 0;
     ui.close.addEventListener("click", () => this.close());
+    // The stream's ticket stood for the session: it ends with it, and opens again with the
+    // next sign-in (a refresh alone leaves an open stream as it is).
+    onSignedOut(() => this.stop());
+    onTokens(() => {
+      if (this.started && this.stopped) {
+        this.stopped = false;
+        this.connect();
+      }
+    });
     onLanguageChange(() => {
       if (this.openId !== null) this.renderPanel();
     });
@@ -60,6 +73,7 @@ export class SensorLayer {
     this.source = new Cesium.CustomDataSource("sensors");
     await viewer.dataSources.add(this.source);
     await this.load();
+    this.started = true;
     this.connect();
     setInterval(() => {
       if (this.streamState === "open") this.load().catch(() => {});
@@ -163,6 +177,7 @@ export class SensorLayer {
   async connect() {
     if (this.stream) this.stream.close();
     this.stream = null;
+    if (this.stopped) return;
     this.streamState = "connecting";
     let ticket;
     try {
@@ -172,13 +187,14 @@ export class SensorLayer {
       this.retry();
       return;
     }
+    if (this.stopped || this.stream) return; // signed out, or another connect won meanwhile
     const stream = new EventSource(ticket.url);
     this.stream = stream;
     stream.addEventListener("ready", () => {
-      const lost = this.retryMs > 1000 || this.streamState === "retrying";
       this.streamState = "open";
       this.retryMs = 1000;
-      if (lost) this.reloadSoon(); // what happened while the stream was down
+      this.connections += 1;
+      if (this.connections > 1) this.reloadSoon(); // what happened while it was down
     });
     stream.addEventListener("observation", (event) => this.onObservation(JSON.parse(event.data)));
     stream.addEventListener("entity", () => this.reloadSoon());
@@ -191,7 +207,15 @@ export class SensorLayer {
     };
   }
 
+  stop() {
+    this.stopped = true;
+    if (this.stream) this.stream.close();
+    this.stream = null;
+    this.streamState = "closed";
+  }
+
   retry() {
+    if (this.stopped) return;
     this.streamState = "retrying";
     const wait = this.retryMs;
     this.retryMs = Math.min(MAX_RETRY_MS, this.retryMs * 2);

@@ -11,13 +11,15 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from api.auth.audit import record_refusal
@@ -136,21 +138,26 @@ def _now_us(request: Request) -> int:
     return int(moment.timestamp() * _US)
 
 
-def _states_json(states: list[DatastreamState], places: dict[str, _Place]) -> list[SensorState]:
-    return [
-        SensorState(
-            datastream_id=s.datastream_id, name=s.name, thing_id=s.thing_id,
-            thing_name=s.thing_name, observed_property=s.observed_property,
-            unit=s.unit_symbol, lon=s.lon, lat=s.lat, height=s.height,
-            city_object=s.city_object,
-            object_name=places[s.city_object].name if s.city_object else None,
-            building=places[s.city_object].building if s.city_object else None,
-            jurisdiction=s.jurisdiction, result=s.result,
-            time=None if s.phenomenon_us is None else format_time(s.phenomenon_us),
-            level=s.level,
-        )
-        for s in states
-    ]  # fmt: skip
+def _states_json(states: list[DatastreamState], places: dict[str, _Place]) -> list[dict[str, Any]]:
+    """The states as :class:`SensorState` documents, built as plain dicts: ten thousand of
+    them through pydantic cost more than the query that read them."""
+    rows = []
+    times: dict[int, str] = {}  # sensors report together: each instant formatted once
+    for s in states:
+        place = places[s.city_object] if s.city_object else None
+        moment = s.phenomenon_us
+        if moment is not None and moment not in times:
+            times[moment] = format_time(moment)
+        rows.append({
+            "datastream_id": s.datastream_id, "name": s.name, "thing_id": s.thing_id,
+            "thing_name": s.thing_name, "observed_property": s.observed_property,
+            "unit": s.unit_symbol, "lon": s.lon, "lat": s.lat, "height": s.height,
+            "city_object": s.city_object, "object_name": place.name if place else None,
+            "building": place.building if place else None, "jurisdiction": s.jurisdiction,
+            "result": s.result,
+            "time": None if moment is None else times[moment], "level": s.level,
+        })  # fmt: skip
+    return rows
 
 
 @dataclass(frozen=True)
@@ -200,7 +207,7 @@ def sensor_states(
     scope: ScopeDep,
     bbox: str | None = Query(None, description="min_lon,min_lat,max_lon,max_lat (CRS84)"),
     jurisdiction: str | None = Query(None, description="only under this node (12 digits)"),
-) -> SensorStates:
+) -> JSONResponse:
     """The latest value and level of every datastream in the caller's scope, and the worst
     level per city object and per building (from the objects under it)."""
     scope = _narrowed(store, scope, jurisdiction)
@@ -217,12 +224,13 @@ def sensor_states(
         if state.city_object:
             by_object.setdefault(state.city_object, []).append(state.level)
             by_building.setdefault(places[state.city_object].building, []).append(state.level)
-    return SensorStates(
-        time=format_time(now_us),
-        sensors=_states_json(states, places),
-        objects={key: worst(levels) for key, levels in by_object.items()},
-        buildings={key: worst(levels) for key, levels in by_building.items()},
-    )
+    # answered as built (documented by SensorStates, not validated again)
+    return JSONResponse({
+        "time": format_time(now_us),
+        "sensors": _states_json(states, places),
+        "objects": {key: worst(levels) for key, levels in by_object.items()},
+        "buildings": {key: worst(levels) for key, levels in by_building.items()},
+    })  # fmt: skip
 
 
 def ids_under(store: CityStore, scope: Scope, object_id: str) -> set[str]:
@@ -252,16 +260,16 @@ def ids_under(store: CityStore, scope: Scope, object_id: str) -> set[str]:
 @router.get("/api/objects/{object_id}/state", response_model=ObjectState)
 def object_state(
     object_id: str, request: Request, ops: OpsDep, store: StoreDep, scope: ScopeDep
-) -> ObjectState:
+) -> JSONResponse:
     """The latest observation of every datastream in a city object and its children."""
     ids = ids_under(store, scope, object_id)
     states = latest_states(ops, scope, now_us=_now_us(request), city_objects=sorted(ids))
     places = _places(store, scope, {s.city_object for s in states if s.city_object})
-    return ObjectState(
-        object_id=object_id,
-        level=worst([s.level for s in states]),
-        sensors=_states_json(states, places),
-    )
+    return JSONResponse({
+        "object_id": object_id,
+        "level": worst([s.level for s in states]),
+        "sensors": _states_json(states, places),
+    })  # fmt: skip
 
 
 def _series_range(
@@ -374,9 +382,35 @@ async def sensor_stream(
     )
 
 
-def _frame(kind: str, data: dict[str, Any], event_id: int | None = None) -> str:
-    head = f"id: {event_id}\n" if event_id is not None else ""
-    return f"{head}event: {kind}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+def _frame(kind: str, data: dict[str, Any]) -> str:
+    return f"event: {kind}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+
+
+class _EncodedEvents:
+    """Each event's frame, encoded once for all the streams that send it (a hundred viewers
+    would otherwise encode every event a hundred times). Holding the event keeps its
+    ``id()`` from being reused while it is cached; the lock, for apps served by several
+    event loops of one process (tests)."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._frames: OrderedDict[int, tuple[Event, str]] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def frame(self, event: Event) -> str:
+        with self._lock:
+            cached = self._frames.get(id(event))
+        if cached is not None and cached[0] is event:
+            return cached[1]
+        text = _frame(event.kind, {**event.data, "jurisdiction": event.jurisdiction})
+        with self._lock:
+            self._frames[id(event)] = (event, text)
+            if len(self._frames) > self._size:
+                self._frames.popitem(last=False)
+        return text
+
+
+_ENCODED = _EncodedEvents()
 
 
 async def _events(
@@ -389,24 +423,26 @@ async def _events(
     try:
         yield "retry: 3000\n" + _frame("ready", {"scope": subscription.scope.prefix})
         while (left := deadline - loop.time()) > 0:
-            # short waits: a closed connection is noticed within a second
+            # short waits while idle: a closed connection is noticed within a second (when
+            # events flow, writing to it fails first)
             event = await subscription.next_event(min(DISCONNECT_POLL_SECONDS, left))
-            if await request.is_disconnected():
-                return
-            if subscription.dropped:
-                yield _frame("dropped", {"count": subscription.dropped})
-                subscription.dropped = 0
-            if event is not None:
+            if event is None:
+                if await request.is_disconnected():
+                    return
+                if loop.time() - quiet_since >= KEEPALIVE_SECONDS:
+                    quiet_since = loop.time()
+                    yield ": idle\n\n"
+                continue
+            frames = []
+            while event is not None:  # what else is queued goes out in the same write
                 sent += 1
-                quiet_since = loop.time()
-                yield _frame(event.kind, _event_data(event), sent)
-            elif loop.time() - quiet_since >= KEEPALIVE_SECONDS:
-                quiet_since = loop.time()
-                yield ": idle\n\n"
+                frames.append(f"id: {sent}\n{_ENCODED.frame(event)}")
+                event = subscription.queue.get_nowait() if not subscription.queue.empty() else None
+            if subscription.dropped:
+                frames.append(_frame("dropped", {"count": subscription.dropped}))
+                subscription.dropped = 0
+            quiet_since = loop.time()
+            yield "".join(frames)
         yield _frame("end", {"reason": "expired"})
     finally:
         hub.unsubscribe(subscription)
-
-
-def _event_data(event: Event) -> dict[str, Any]:
-    return {**event.data, "jurisdiction": event.jurisdiction}

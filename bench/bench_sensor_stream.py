@@ -34,9 +34,9 @@ import time
 from pathlib import Path
 
 import httpx
+from bench_sensors import JURISDICTION, seed_datastreams
+from common import admin_headers, server_env, server_secret
 
-from bench.bench_sensors import JURISDICTION, seed_datastreams
-from bench.common import admin_headers, server_env, server_secret
 from cim.ops.database import OpsDatabase
 from cim.scope import Scope
 from cim.store import CityStore
@@ -162,14 +162,16 @@ async def bench_stream(city: Path, subscribers: int, rate: int, seconds: int) ->
         async with httpx.AsyncClient(timeout=None, limits=limits) as client:
             readers = [asyncio.create_task(read_stream(client, url, headers, delays))
                        for _ in range(subscribers)]  # fmt: skip
-            await asyncio.sleep(seconds + 8)
+            expected = subscribers * rate * seconds
+            deadline = time.monotonic() + seconds + 20  # the start included
+            while len(delays) < expected and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
             for reader in readers:
                 reader.cancel()
             await asyncio.gather(*readers, return_exceptions=True)
     finally:
         process.terminate()
         process.wait(30)
-    expected = subscribers * rate * seconds
     if not delays:
         print("stream: no event arrived")
         return

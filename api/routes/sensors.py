@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
@@ -41,6 +41,8 @@ from simulation.sensors.times import format_time, parse_time
 
 router = APIRouter(tags=["sensors"])
 
+# The largest id a database integer holds.
+MAX_ID = 2**63 - 1
 # Points a series answers at most without being asked for a resolution.
 MAX_POINTS = 2_000
 # A stream sends a comment this often when nothing happens (proxies close idle connections).
@@ -289,7 +291,7 @@ def _series_range(
 
 @router.get("/api/datastreams/{datastream_id}/series", response_model=Series)
 def datastream_series(
-    datastream_id: int,
+    datastream_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     ops: OpsDep,
     scope: ScopeDep,
     start: str | None = Query(None, description="ISO 8601 (default: the first value)"),

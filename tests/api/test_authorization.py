@@ -11,20 +11,23 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.auth.state import auth_state_of
 from api.jobs import JobQueue
 from bim.authoring import BuildingSpec, write_demo_building
 from bim.importer import ImportOptions, import_ifc
 from cim.errors import OutsideScopeError
 from cim.layout import CityLayout
+from cim.ops.sensor_tables import Thing
 from cim.scope import Scope
 from cim.store import CityStore
 from tests.api.storedigest import store_digest
-from tests.api.test_scoped_routes import B_MARKERS, _read_routes, _url
+from tests.api.test_scoped_routes import B_MARKERS, _read_routes, _url, town_datastreams
 from tests.scoped_city import PLACES, PROVINCE, TOWN_A, TOWN_B, ScopedCity, build_scoped_city
 from tests.signin import signed_in
 
 # POST routes that only read (a query in a body): any signed-in reader may call them.
-READING_POSTS = {"/api/objects/query", "/api/objects/values", "/api/stats"}
+READING_POSTS = {"/api/objects/query", "/api/objects/values", "/api/stats",
+                 "/api/sensors/stream/ticket"}  # fmt: skip
 # Sign-in and its session: open to anyone, or to the caller's own session.
 SESSION_ROUTES = {"/api/auth/token", "/api/auth/refresh", "/api/auth/logout"}
 
@@ -40,10 +43,14 @@ def app(city: ScopedCity) -> FastAPI:
 
 
 @pytest.fixture(scope="module")
-def jobs(city: ScopedCity) -> dict[str, str]:
+def jobs(city: ScopedCity, app: FastAPI) -> dict[str, str]:
     queue = JobQueue(city.folder)
-    return {key: queue.submit("tile", {}, jurisdiction=code).id
-            for key, code in (("A", TOWN_A), ("B", TOWN_B))}  # fmt: skip
+    ids = {key: queue.submit("tile", {}, jurisdiction=code).id
+           for key, code in (("A", TOWN_A), ("B", TOWN_B))}  # fmt: skip
+    db = auth_state_of(app).db
+    with db.transaction() as session:  # a sensor of town B, Things(1) (as _url names it)
+        session.add(Thing(id=1, name="B-site gauge", description="B", jurisdiction=TOWN_B))
+    return {**ids, **town_datastreams(db)}
 
 
 def client_of(app: FastAPI, role: str, jurisdiction: str) -> TestClient:

@@ -23,6 +23,7 @@ from api.deps import caller_scope
 from api.jobs import JobQueue
 from api.routes.sensors import stream_principal
 from cim.crs import transformer
+from cim.ops.database import OpsDatabase
 from cim.ops.sensor_tables import Thing
 from cim.scope import Scope
 from tests.scoped_city import (
@@ -66,13 +67,19 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> ScopedCity:
 @pytest.fixture(scope="module")
 def jobs(city: ScopedCity, app: FastAPI) -> dict[str, str]:
     """A queued job of each town and one without a jurisdiction, and a datastream in each
-    town (after the app's Things(1)): their ids (the datastreams' as "datastream A", "B")."""
+    town (after the app's Things(1)): their ids."""
     queue = JobQueue(city.folder)
     ids = {
         key: queue.submit("tile", {}, jurisdiction=code).id
         for key, code in (("A", TOWN_A), ("B", TOWN_B), ("none", None))
     }
-    db = auth_state_of(app).db
+    return {**ids, **town_datastreams(auth_state_of(app).db)}
+
+
+def town_datastreams(db: OpsDatabase) -> dict[str, str]:
+    """A datastream in each town's building ("A Hall gauge", "B Hall gauge"): their ids, as
+    "datastream A" and "datastream B"."""
+    ids = {}
     for key, code in (("A", TOWN_A), ("B", TOWN_B)):
         lon, lat = transformer("EPSG:4547", "EPSG:4326").transform(*PLACES[key])
         datastream = add_datastream(db, name=f"{key} Hall gauge", jurisdiction=code,

@@ -183,5 +183,5 @@ def test_sensor_stream_benchmark_prints_the_state_and_the_stream_delays() -> Non
         capture_output=True, text=True, check=False, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert "GET /api/sensors/state, 40 datastreams" in done.stdout
+    assert "GET /api/sensors/state (gzip), 40 datastreams" in done.stdout
     assert "40 of 40 delivered" in done.stdout, done.stdout

@@ -17,11 +17,16 @@ from bim.authoring import BuildingSpec, write_demo_building
 from bim.importer import ImportOptions, import_ifc
 from cim.errors import OutsideScopeError
 from cim.layout import CityLayout
-from cim.ops.sensor_tables import Thing
 from cim.scope import Scope
 from cim.store import CityStore
 from tests.api.storedigest import store_digest
-from tests.api.test_scoped_routes import B_MARKERS, _read_routes, _url, town_datastreams
+from tests.api.test_scoped_routes import (
+    B_MARKERS,
+    _read_routes,
+    _url,
+    add_town_b_sensor,
+    town_datastreams,
+)
 from tests.scoped_city import PLACES, PROVINCE, TOWN_A, TOWN_B, ScopedCity, build_scoped_city
 from tests.signin import signed_in
 
@@ -39,7 +44,9 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> ScopedCity:
 
 @pytest.fixture(scope="module")
 def app(city: ScopedCity) -> FastAPI:
-    return create_app(city.folder, worker=False)
+    app = create_app(city.folder, worker=False)
+    add_town_b_sensor(app)
+    return app
 
 
 @pytest.fixture(scope="module")
@@ -47,10 +54,7 @@ def jobs(city: ScopedCity, app: FastAPI) -> dict[str, str]:
     queue = JobQueue(city.folder)
     ids = {key: queue.submit("tile", {}, jurisdiction=code).id
            for key, code in (("A", TOWN_A), ("B", TOWN_B))}  # fmt: skip
-    db = auth_state_of(app).db
-    with db.transaction() as session:  # a sensor of town B, Things(1) (as _url names it)
-        session.add(Thing(id=1, name="B-site gauge", description="B", jurisdiction=TOWN_B))
-    return {**ids, **town_datastreams(db)}
+    return {**ids, **town_datastreams(auth_state_of(app).db)}
 
 
 def client_of(app: FastAPI, role: str, jurisdiction: str) -> TestClient:

@@ -292,3 +292,34 @@ def test_the_stream_ends_when_an_access_token_would_have(served: tuple[str, Fast
             assert list(events) == []  # and the server closes it
     finally:
         configure(app, config=lifetime)
+
+
+def test_an_observation_written_through_sensorthings_reaches_the_stream(
+    served: tuple[str, FastAPI], city: SensorCity
+) -> None:
+    url, app = served
+    viewer = signed_in(app, roles=("viewer",), jurisdiction=TOWN_A)
+    operator = signed_in(app, roles=("operator",), jurisdiction=TOWN_A)
+    other_town = signed_in(app, roles=("viewer",), jurisdiction=TOWN_B)
+    humidity = city.ids["A storey humidity"]
+    now = datetime.now(UTC).isoformat()
+    observation = {"result": 3.9, "phenomenonTime": now, "Datastream": {"@iot.id": humidity}}
+    with httpx.Client(base_url=url, timeout=10) as client:
+        mine = client.stream("GET", f"/api/sensors/stream?ticket={_ticket(url, viewer)}")
+        theirs = client.stream("GET", f"/api/sensors/stream?ticket={_ticket(url, other_town)}")
+        with mine as response, theirs as refused:
+            events, others = _events(response), _events(refused)
+            assert next(events)[0] == "ready" and next(others)[0] == "ready"
+            posted = client.post("/sta/v1.1/Observations", json=observation, headers=operator)
+            assert posted.status_code == 201, posted.text
+            kind, data = next(events)
+            assert kind == "observation"
+            assert (data["Datastream@iot.id"], data["result"]) == (humidity, 3.9)
+            assert (data["level"], data["cityObject"]) == ("alarm", "A-storey")
+            # town B's stream got nothing: the next thing it sees is an event of its own
+            event_hub_of(app).publish(Event("observation", TOWN_B, {"own": True}))
+            assert next(others) == ("observation", {"own": True, "jurisdiction": TOWN_B})
+        state = client.get("/api/sensors/state", headers=viewer).json()
+    humid = next(s for s in state["sensors"] if s["datastream_id"] == humidity)
+    assert (humid["result"], humid["level"]) == (3.9, "alarm")
+    assert state["buildings"]["A-bldg"] == "alarm"

@@ -13,16 +13,17 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from api.auth.state import auth_state_of, configure
-from api.events import Event, event_hub_of
 from api.sta.linking import city_placement
 from cim.ops.database import OpsDatabase
 from cim.scope import Scope
 from cim.store import CityStore
 from simulation.sensors.times import format_time
-from tests.sensor_rows import HOUR_US, add_datastream, add_observations
+from tests.sensor_rows import HOUR_US, add_datastream
+from tests.signin import signed_in
 from tests.viewer.conftest import APPS, ViewerPage, open_viewer, render, screenshot, serve
 
 pytestmark = pytest.mark.browser
@@ -194,14 +195,14 @@ def test_markers_and_buildings_take_their_levels_colours(
     assert _building_css(page, sensor_city.buildings["south"]) == CSS["warning"]
 
 
-def _observe(app: Any, datastream: int, value: float, level: str) -> None:
-    """Store a new value now and publish its event, as an ingest does."""
-    now = _now_us()
-    with OpsDatabase.for_city(app.state.city_dir) as db:
-        add_observations(db, datastream, [(now, value)])
-    data = {"@iot.id": 0, "phenomenonTime": format_time(now), "result": value,
-            "Datastream@iot.id": datastream, "level": level}  # fmt: skip
-    event_hub_of(app).publish(Event("observation", TOWN, data))
+def _observe(url: str, datastream: int, value: float) -> None:
+    """Send a new value now through SensorThings, as a device does: the server stores it and
+    publishes its event with the level it gives."""
+    headers = signed_in(APPS[url], roles=("operator",), jurisdiction=TOWN)
+    body = {"result": value, "phenomenonTime": format_time(_now_us()),
+            "Datastream": {"@iot.id": datastream}}  # fmt: skip
+    answer = httpx.post(f"{url}/sta/v1.1/Observations", json=body, headers=headers, timeout=30)
+    assert answer.status_code == 201, answer.text
 
 
 def test_a_new_observation_recolours_without_reload(
@@ -209,7 +210,7 @@ def test_a_new_observation_recolours_without_reload(
 ) -> None:
     page.evaluate("window.__sameDocument = true")
     north = sensor_city.ids["North Hall strain"]
-    _observe(APPS[server], north, 3.4, "alarm")
+    _observe(server, north, 3.4)
     page.wait_for_function(
         "(id) => window.cimtwin.sensors.markerCss(id) === '#e5322d'", arg=north, timeout=10_000
     )
@@ -241,7 +242,7 @@ def test_the_stream_opens_again_after_it_ends(
     time.sleep(1.5)  # the last short stream ends; the next one lasts
     page.wait_for_function("window.cimtwin.sensors.streamState === 'open'")
     south = sensor_city.ids["South Hall humidity"]
-    _observe(app, south, 3.2, "alarm")
+    _observe(server, south, 3.2)
     page.wait_for_function(
         "(id) => window.cimtwin.sensors.markerCss(id) === '#e5322d'", arg=south, timeout=10_000
     )
@@ -264,7 +265,7 @@ def test_a_click_on_a_marker_opens_its_zoomable_chart(
 
     # a new value while the chart is open: the value and the chart follow
     requests = state["requests"]
-    _observe(APPS[server], north, 1.5, "normal")
+    _observe(server, north, 1.5)
     page.wait_for_function(
         "(n) => window.cimtwin.sensors.chartState.requests > n"
         " && window.cimtwin.sensors.chartState.state === 'loaded'",

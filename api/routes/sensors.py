@@ -8,12 +8,7 @@ page first trades its access token for a one-use ticket (see :mod:`api.stream_ti
 
 from __future__ import annotations
 
-import asyncio
-import json
 import math
-import threading
-from collections import OrderedDict
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
@@ -28,7 +23,8 @@ from api.auth.principal import Principal
 from api.auth.state import auth_state
 from api.deps import OpsDep, ScopeDep, StoreDep
 from api.errors import NotAuthenticatedError
-from api.events import Event, EventHub, Subscription, event_hub
+from api.event_stream import event_frames
+from api.events import EventHub, event_hub
 from api.stream_tickets import TICKET_SECONDS, stream_tickets_of
 from cim.scope import Scope
 from cim.store import CityStore
@@ -45,10 +41,6 @@ router = APIRouter(tags=["sensors"])
 MAX_ID = 2**63 - 1
 # Points a series answers at most without being asked for a resolution.
 MAX_POINTS = 2_000
-# A stream sends a comment this often when nothing happens (proxies close idle connections).
-KEEPALIVE_SECONDS = 15.0
-# How often a stream waiting for events checks that its client is still there.
-DISCONNECT_POLL_SECONDS = 1.0
 # Kinds of events a stream carries.
 STREAM_KINDS = frozenset({"observation", "entity"})
 _US = 1_000_000
@@ -378,73 +370,7 @@ async def sensor_stream(
     lifetime = auth_state(request).config.access_lifetime.total_seconds()
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(
-        _events(request, hub, subscription, lifetime),
+        event_frames(request, hub, subscription, lifetime),
         media_type="text/event-stream",
         headers=headers,
     )
-
-
-def _frame(kind: str, data: dict[str, Any]) -> str:
-    return f"event: {kind}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
-
-
-class _EncodedEvents:
-    """Each event's frame, encoded once for all the streams that send it (a hundred viewers
-    would otherwise encode every event a hundred times). Holding the event keeps its
-    ``id()`` from being reused while it is cached; the lock, for apps served by several
-    event loops of one process (tests)."""
-
-    def __init__(self, size: int = 4096) -> None:
-        self._frames: OrderedDict[int, tuple[Event, str]] = OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()
-
-    def frame(self, event: Event) -> str:
-        with self._lock:
-            cached = self._frames.get(id(event))
-        if cached is not None and cached[0] is event:
-            return cached[1]
-        text = _frame(event.kind, {**event.data, "jurisdiction": event.jurisdiction})
-        with self._lock:
-            self._frames[id(event)] = (event, text)
-            if len(self._frames) > self._size:
-                self._frames.popitem(last=False)
-        return text
-
-
-_ENCODED = _EncodedEvents()
-
-
-async def _events(
-    request: Request, hub: EventHub, subscription: Subscription, lifetime: float
-) -> AsyncIterator[str]:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + lifetime
-    quiet_since = loop.time()
-    sent = 0
-    try:
-        yield "retry: 3000\n" + _frame("ready", {"scope": subscription.scope.prefix})
-        while (left := deadline - loop.time()) > 0:
-            # short waits while idle: a closed connection is noticed within a second (when
-            # events flow, writing to it fails first)
-            event = await subscription.next_event(min(DISCONNECT_POLL_SECONDS, left))
-            if event is None:
-                if await request.is_disconnected():
-                    return
-                if loop.time() - quiet_since >= KEEPALIVE_SECONDS:
-                    quiet_since = loop.time()
-                    yield ": idle\n\n"
-                continue
-            frames = []
-            while event is not None:  # what else is queued goes out in the same write
-                sent += 1
-                frames.append(f"id: {sent}\n{_ENCODED.frame(event)}")
-                event = subscription.queue.get_nowait() if not subscription.queue.empty() else None
-            if subscription.dropped:
-                frames.append(_frame("dropped", {"count": subscription.dropped}))
-                subscription.dropped = 0
-            quiet_since = loop.time()
-            yield "".join(frames)
-        yield _frame("end", {"reason": "expired"})
-    finally:
-        hub.unsubscribe(subscription)

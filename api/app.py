@@ -38,7 +38,7 @@ ECHO_CHARS = 200
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Start the city's job worker beside the server (when asked) and stop it with it."""
+    """Start the city's job worker and MQTT beside the server (when asked), stop them with it."""
     city: Path = app.state.city_dir
     worker = start_worker_process(city) if app.state.start_worker and city.is_dir() else None
     mqtt = _start_mqtt(app) if app.state.mqtt else None

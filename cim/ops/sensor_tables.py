@@ -28,6 +28,8 @@ from cim.ops.models import Base, BigId
 
 # Microseconds since the epoch, UTC.
 TimeUs = BigInteger
+# JSON whose Python None is SQL NULL (not the JSON text 'null').
+Json = JSON(none_as_null=True)
 
 
 def _key(table_column: str, name: str | None = None) -> Any:
@@ -53,7 +55,7 @@ class Thing(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     name: Mapped[str] = mapped_column(String(255))
     description: Mapped[str] = mapped_column(Text)
-    properties: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    properties: Mapped[dict[str, Any] | None] = mapped_column(Json)
     jurisdiction: Mapped[str] = mapped_column(String(12), index=True)
     city_object: Mapped[str | None] = mapped_column(String(64), index=True)
 
@@ -67,8 +69,8 @@ class Location(GeometryColumns, Base):
     name: Mapped[str] = mapped_column(String(255))
     description: Mapped[str] = mapped_column(Text)
     encoding_type: Mapped[str] = mapped_column(String(100))
-    location: Mapped[dict[str, Any]] = mapped_column(JSON)
-    properties: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    location: Mapped[dict[str, Any]] = mapped_column(Json)
+    properties: Mapped[dict[str, Any] | None] = mapped_column(Json)
     jurisdiction: Mapped[str] = mapped_column(String(12), index=True)
     city_object: Mapped[str | None] = mapped_column(String(64), index=True)
 
@@ -116,7 +118,7 @@ class Sensor(Base):
     description: Mapped[str] = mapped_column(Text)
     encoding_type: Mapped[str] = mapped_column(String(100))
     sensor_metadata: Mapped[str] = mapped_column("metadata", Text)
-    properties: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    properties: Mapped[dict[str, Any] | None] = mapped_column(Json)
     jurisdiction: Mapped[str] = mapped_column(String(12), index=True)
 
 
@@ -129,7 +131,7 @@ class ObservedProperty(Base):
     name: Mapped[str] = mapped_column(String(255))
     definition: Mapped[str] = mapped_column(Text)
     description: Mapped[str] = mapped_column(Text)
-    properties: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    properties: Mapped[dict[str, Any] | None] = mapped_column(Json)
     jurisdiction: Mapped[str] = mapped_column(String(12), index=True)
 
 
@@ -142,9 +144,9 @@ class Datastream(Base):
     name: Mapped[str] = mapped_column(String(255))
     description: Mapped[str] = mapped_column(Text)
     observation_type: Mapped[str] = mapped_column(String(200))
-    unit_of_measurement: Mapped[dict[str, Any]] = mapped_column(JSON)
-    observed_area: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    properties: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    unit_of_measurement: Mapped[dict[str, Any]] = mapped_column(Json)
+    observed_area: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    properties: Mapped[dict[str, Any] | None] = mapped_column(Json)
     thing_id: Mapped[int] = mapped_column(_key("sta_things.id"), index=True)
     sensor_id: Mapped[int] = mapped_column(_key("sta_sensors.id"), index=True)
     observed_property_id: Mapped[int] = mapped_column(
@@ -158,7 +160,7 @@ class Datastream(Base):
     latest_observation_id: Mapped[int | None] = mapped_column(BigInteger)
     latest_phenomenon_us: Mapped[int | None] = mapped_column(TimeUs)
     latest_result_number: Mapped[float | None] = mapped_column(Float)
-    latest_result_json: Mapped[Any | None] = mapped_column(JSON)
+    latest_result_json: Mapped[Any | None] = mapped_column(Json)
 
 
 class FeatureOfInterest(GeometryColumns, Base):
@@ -170,10 +172,13 @@ class FeatureOfInterest(GeometryColumns, Base):
     name: Mapped[str] = mapped_column(String(255))
     description: Mapped[str] = mapped_column(Text)
     encoding_type: Mapped[str] = mapped_column(String(100))
-    feature: Mapped[dict[str, Any]] = mapped_column(JSON)
-    properties: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    feature: Mapped[dict[str, Any]] = mapped_column(Json)
+    properties: Mapped[dict[str, Any] | None] = mapped_column(Json)
     jurisdiction: Mapped[str] = mapped_column(String(12), index=True)
     city_object: Mapped[str | None] = mapped_column(String(64), index=True)
+    # the Location this feature was made from (for observations sent without one), so the
+    # same location gives the same feature
+    source_location_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
 
 
 class Observation(Base):
@@ -195,7 +200,7 @@ class Observation(Base):
     valid_end_us: Mapped[int | None] = mapped_column(TimeUs)
     result_number: Mapped[float | None] = mapped_column(Float)
     result_text: Mapped[str | None] = mapped_column(Text)
-    result_json: Mapped[Any | None] = mapped_column(JSON)
-    result_quality: Mapped[Any | None] = mapped_column(JSON)
-    parameters: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    result_json: Mapped[Any | None] = mapped_column(Json)
+    result_quality: Mapped[Any | None] = mapped_column(Json)
+    parameters: Mapped[dict[str, Any] | None] = mapped_column(Json)
     feature_id: Mapped[int | None] = mapped_column(_key("sta_features.id"))

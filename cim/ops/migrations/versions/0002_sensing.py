@@ -36,6 +36,7 @@ def upgrade() -> None:
         sa.Column("lat_min", sa.Float(), nullable=True),
         sa.Column("lon_max", sa.Float(), nullable=True),
         sa.Column("lat_max", sa.Float(), nullable=True),
+        sa.Column("source_location_id", sa.BigInteger(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sta_features")),
     )
     with op.batch_alter_table("sta_features", schema=None) as batch_op:
@@ -44,6 +45,9 @@ def upgrade() -> None:
         )
         batch_op.create_index(
             batch_op.f("ix_sta_features_jurisdiction"), ["jurisdiction"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_sta_features_source_location_id"), ["source_location_id"], unique=False
         )
 
     op.create_table(

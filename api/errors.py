@@ -17,6 +17,8 @@ from cim.errors import (
     StoreBusyError,
 )
 from cim.ops.errors import AccountExistsError, AccountNotFoundError
+from simulation.errors import SimulationError
+from simulation.sensors.errors import EntityNotFoundError, SensorInputError
 from tiles.errors import NothingToTileError, TilesError, TilingBusyError
 
 
@@ -119,10 +121,19 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (TilingBusyError, 409),
     (TilesError, 500),
     (CimError, 400),
+    (EntityNotFoundError, 404),
+    (SensorInputError, 400),
+    (SimulationError, 500),
     (ApiError, 500),
 )
 
-DOMAIN_ERRORS: tuple[type[Exception], ...] = (CimError, BimError, TilesError, ApiError)
+DOMAIN_ERRORS: tuple[type[Exception], ...] = (
+    CimError,
+    BimError,
+    TilesError,
+    SimulationError,
+    ApiError,
+)
 
 
 def status_for(error: Exception) -> int:

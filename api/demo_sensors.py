@@ -1,0 +1,413 @@
+"""The demo's live sensors: the devices of ``data/demo/sensors.json`` made as SensorThings
+entities in the demo city, a day of history, and a replay that adds a value to every
+datastream every few seconds while the demo serves.
+
+Each Thing names the city object it sits in (``properties.cityObject``: a building, a
+storey, a space, a street of the demo district, found by name) and takes its location and
+jurisdiction from it. Values come from :mod:`simulation.sensors.replay`: functions of time,
+so the history and the live steps are one series. The replay runs in real time, with
+scripted events from its start (rain filling an underpass, a heavy convoy on a viaduct,
+an air-conditioning failure, a pollution episode): a new user sees values change at
+every step and sensors pass their warning and alarm thresholds within the first minutes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from fastapi import FastAPI
+from sqlalchemy import select
+
+from api.demo_plan import PlannedThing, SensorPlan, sensor_plan
+from api.errors import ApiError
+from api.events import Event, EventHub, event_hub_of
+from api.sta.linking import CITY_OBJECT_PROPERTY, Placement, city_placement
+from cim.ops import sensor_tables as t
+from cim.ops.database import OpsDatabase
+from cim.scope import Scope
+from cim.store import CityStore
+from simulation.sensors.ingest import ingest
+from simulation.sensors.records import IngestResult, ObservationIn, StoredObservation
+from simulation.sensors.replay import KINDS, SeriesSpec, generate, sample_times
+from simulation.sensors.times import format_time
+
+LOG = logging.getLogger("cimtwin.demo.sensors")
+US = 1_000_000
+MEASUREMENT = "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement"
+GEOJSON = "application/geo+json"
+# Rows per ingest batch while backfilling.
+BATCH = 5000
+
+
+class DemoSensorError(ApiError):
+    """A city object the sensor plan names is not in the demo city."""
+
+
+@dataclass(frozen=True)
+class LiveStream:
+    """A demo datastream as stored, with its series."""
+
+    datastream_id: int
+    thing_id: int
+    jurisdiction: str
+    city_object: str | None
+    properties: dict[str, Any]
+    series: SeriesSpec
+
+
+@dataclass
+class SensorBuild:
+    """What :func:`ensure_demo_sensors` did."""
+
+    created: list[str] = field(default_factory=list)
+    streams: int = 0
+    backfilled: int = 0
+
+
+def now_us() -> int:
+    """The current time in microseconds since the epoch."""
+    return time.time_ns() // 1000
+
+
+def ensure_demo_sensors(
+    store: CityStore,
+    db: OpsDatabase,
+    *,
+    now: int | None = None,
+    log: Callable[[str], None] = print,
+) -> SensorBuild:
+    """Make the planned devices the database lacks (by name), then fill each demo
+    datastream's history up to ``now``: the plan's last hours, or from its newest value."""
+    plan = sensor_plan()
+    end = now_us() if now is None else now
+    result = SensorBuild()
+    existing = _thing_names(db)
+    for thing in plan.things:
+        if thing.name in existing:
+            continue
+        object_id = resolve_object(store, thing.at)
+        placement = city_placement(store, Scope.everything(), object_id)
+        create_thing(db, thing_body(thing, object_id, plan), placement)
+        result.created.append(thing.name)
+    if result.created:
+        log(f"made {len(result.created)} demo sensor devices in their city objects")
+    streams = demo_streams(db, plan)
+    result.streams = len(streams)
+    result.backfilled = backfill(db, plan, streams, end)
+    if result.backfilled:
+        log(f"backfilled {result.backfilled} observations of {len(streams)} demo datastreams")
+    return result
+
+
+def resolve_object(store: CityStore, at: dict[str, str]) -> str:
+    """The id of the city object a plan entry names (see :data:`api.demo_plan.PLACES`)."""
+    everything = Scope.everything()
+    if "object" in at:
+        return store.get_object(at["object"], scope=everything).id
+    found = _named(store.objects(cls="IfcBuilding", scope=everything), at["building"], at)
+    if "storey" in at:
+        storeys = store.objects(cls="IfcBuildingStorey", parent_id=found, scope=everything)
+        found = _named(storeys, at["storey"], at)
+    if "space" in at:
+        found = _named(
+            store.objects(cls="IfcSpace", parent_id=found, scope=everything), at["space"], at
+        )
+    return found
+
+
+def _named(candidates: list[Any], name: str, at: dict[str, str]) -> str:
+    for candidate in candidates:
+        if candidate.name == name:
+            return str(candidate.id)
+    raise DemoSensorError(f"no city object {name!r} for the demo sensor at {at}")
+
+
+def thing_body(thing: PlannedThing, object_id: str, plan: SensorPlan) -> dict[str, Any]:
+    """The SensorThings JSON of a planned device (a deep insert: its datastreams with their
+    sensors and observed properties), placed by its city object."""
+    streams = []
+    for stream in thing.datastreams:
+        kind = KINDS[stream.series.kind]
+        streams.append(
+            {
+                "name": stream.name,
+                "description": f"{kind.description}, {thing.level} level",
+                "observationType": MEASUREMENT,
+                "unitOfMeasurement": kind.unit,
+                "properties": {
+                    "thresholds": stream.thresholds,
+                    "staleAfter": plan.stale_after_s,
+                    "kind": kind.name,
+                    "replay": stream.series.key,
+                },
+                "Sensor": {
+                    "name": f"{thing.name} ({kind.observed_property})",
+                    "description": f"The {kind.observed_property.lower()} sensor of {thing.name}",
+                    "encodingType": "text/html",
+                    "metadata": "https://github.com/cimtwin/cimtwin#demo-sensors",
+                },
+                "ObservedProperty": {
+                    "name": kind.observed_property,
+                    "definition": kind.definition,
+                    "description": kind.description,
+                },
+            }
+        )
+    return {
+        "name": thing.name,
+        "description": f"Demo device at {thing.level} level ({', '.join(thing.at.values())})",
+        "properties": {CITY_OBJECT_PROPERTY: object_id, "level": thing.level, "demo": True},
+        "Datastreams": streams,
+    }
+
+
+def create_thing(db: OpsDatabase, body: dict[str, Any], placement: Placement) -> int:
+    """Store a Thing body as :func:`thing_body` writes it, at ``placement``: its Location,
+    its datastreams, a sensor and an observed property each, all in the placement's
+    jurisdiction. (To give way to the SensorThings create of :mod:`simulation.sensors`.)"""
+    if placement.jurisdiction is None:
+        raise DemoSensorError(f"city object {placement.object_id!r} is outside every jurisdiction")
+    code = placement.jurisdiction
+    lon, lat = placement.lon, placement.lat
+    with db.transaction() as session:
+        thing = t.Thing(
+            name=body["name"],
+            description=body["description"],
+            properties=body["properties"],
+            jurisdiction=code,
+            city_object=placement.object_id,
+        )
+        where = t.Location(
+            name=body["name"],
+            description=f"In {placement.object_id}",
+            encoding_type=GEOJSON,
+            location=placement.geometry,
+            properties={CITY_OBJECT_PROPERTY: placement.object_id},
+            jurisdiction=code,
+            city_object=placement.object_id,
+            lon_min=lon,
+            lat_min=lat,
+            lon_max=lon,
+            lat_max=lat,
+        )
+        session.add_all([thing, where])
+        session.flush()
+        session.add(t.ThingLocation(thing_id=thing.id, location_id=where.id))
+        for stream in body["Datastreams"]:
+            sensor_body, property_body = stream["Sensor"], stream["ObservedProperty"]
+            sensor = t.Sensor(
+                name=sensor_body["name"],
+                description=sensor_body["description"],
+                encoding_type=sensor_body["encodingType"],
+                sensor_metadata=sensor_body["metadata"],
+                jurisdiction=code,
+            )
+            observed = t.ObservedProperty(
+                name=property_body["name"],
+                definition=property_body["definition"],
+                description=property_body["description"],
+                jurisdiction=code,
+            )
+            session.add_all([sensor, observed])
+            session.flush()
+            session.add(
+                t.Datastream(
+                    name=stream["name"],
+                    description=stream["description"],
+                    observation_type=stream["observationType"],
+                    unit_of_measurement=stream["unitOfMeasurement"],
+                    properties=stream["properties"],
+                    thing_id=thing.id,
+                    sensor_id=sensor.id,
+                    observed_property_id=observed.id,
+                    jurisdiction=code,
+                )
+            )
+        return int(thing.id)
+
+
+def _thing_names(db: OpsDatabase) -> set[str]:
+    with db.transaction() as session:
+        return set(session.scalars(select(t.Thing.name)))
+
+
+def demo_streams(db: OpsDatabase, plan: SensorPlan | None = None) -> list[LiveStream]:
+    """The planned datastreams the database holds (by name), in plan order."""
+    plan = plan or sensor_plan()
+    planned = plan.datastreams()
+    with db.transaction() as session:
+        rows = session.execute(
+            select(t.Datastream, t.Thing.city_object)
+            .join(t.Thing, t.Thing.id == t.Datastream.thing_id)
+            .where(t.Datastream.name.in_(list(planned)))
+            .order_by(t.Datastream.id)
+        ).all()
+        return [
+            LiveStream(
+                stream.id,
+                stream.thing_id,
+                stream.jurisdiction,
+                city_object,
+                dict(stream.properties or {}),
+                planned[stream.name].series,
+            )
+            for stream, city_object in rows
+        ]
+
+
+def backfill(db: OpsDatabase, plan: SensorPlan, streams: list[LiveStream], end: int) -> int:
+    """Store each stream's values on the plan's grid from its newest value (or the plan's
+    history span) up to ``end``; how many were stored."""
+    start = end - int(plan.backfill_hours * 3600 * US)
+    newest = _newest(db, [s.datastream_id for s in streams])
+    rows: list[ObservationIn] = []
+    stored = 0
+    for stream in streams:
+        since = max(start, newest.get(stream.datastream_id, start - 1) + 1)
+        times = sample_times(since, end, plan.backfill_step_s)
+        values = generate(
+            stream.series, times, seed=plan.seed, anchor_us=end, utc_offset_h=plan.utc_offset_h
+        )
+        rows += [
+            ObservationIn(stream.datastream_id, int(when), float(value))
+            for when, value in zip(times, values, strict=True)
+        ]
+    for first in range(0, len(rows), BATCH):
+        stored += len(ingest(db, rows[first : first + BATCH], Scope.everything()).created)
+    return stored
+
+
+def _newest(db: OpsDatabase, ids: list[int]) -> dict[int, int]:
+    with db.transaction() as session:
+        rows = session.execute(
+            select(t.Datastream.id, t.Datastream.phenomenon_end_us).where(t.Datastream.id.in_(ids))
+        ).all()
+    return {int(i): int(end) for i, end in rows if end is not None}
+
+
+class DemoReplay:
+    """Adds one value to every demo datastream per :meth:`step` and publishes each as an
+    ``"observation"`` event; the series' events count from ``anchor_us``."""
+
+    def __init__(
+        self,
+        db: OpsDatabase,
+        hub: EventHub,
+        streams: list[LiveStream],
+        plan: SensorPlan,
+        anchor_us: int,
+    ) -> None:
+        self.db, self.hub, self.streams, self.plan = db, hub, streams, plan
+        self.anchor_us = anchor_us
+        self._by_id = {stream.datastream_id: stream for stream in streams}
+
+    def step(self, now: int) -> IngestResult:
+        """Store and publish every stream's value at ``now`` (to the second)."""
+        when = np.array([now - now % US], dtype=np.int64)
+        rows = [
+            ObservationIn(
+                stream.datastream_id,
+                int(when[0]),
+                float(
+                    generate(
+                        stream.series,
+                        when,
+                        seed=self.plan.seed,
+                        anchor_us=self.anchor_us,
+                        utc_offset_h=self.plan.utc_offset_h,
+                    )[0]
+                ),
+            )
+            for stream in self.streams
+        ]
+        result = ingest(self.db, rows, Scope.everything())
+        self.hub.publish_all([self._event(stored, now) for stored in result.created])
+        return result
+
+    def _event(self, stored: StoredObservation, now: int) -> Event:
+        stream = self._by_id[stored.datastream_id]
+        data: dict[str, Any] = {
+            "@iot.id": stored.id,
+            "phenomenonTime": format_time(stored.phenomenon_us),
+            "resultTime": None,
+            "result": stored.result,
+            "Datastream@iot.id": stored.datastream_id,
+            "Thing@iot.id": stored.thing_id,
+            "level": _level(stored.result, stream.properties),
+        }
+        if stream.city_object is not None:
+            data[CITY_OBJECT_PROPERTY] = stream.city_object
+        return Event("observation", stored.jurisdiction, data)
+
+    async def run(self, interval_s: float | None = None) -> None:
+        """Step every ``interval_s`` seconds (default: the plan's) until cancelled; a failed
+        step is logged and the next one tried."""
+        interval = self.plan.replay_step_s if interval_s is None else interval_s
+        while True:
+            try:
+                await asyncio.to_thread(self.step, now_us())
+            except Exception:  # a locked or vanished database must not end the demo
+                LOG.exception("demo sensor replay step failed")
+            await asyncio.sleep(interval)
+
+
+def _level(result: float, properties: dict[str, Any]) -> str:
+    thresholds = properties.get("thresholds") or {}
+    warning, alarm = thresholds.get("warning"), thresholds.get("alarm")
+    if warning is None or alarm is None:
+        return "normal"
+    worse = (lambda v, limit: v >= limit) if alarm >= warning else (lambda v, limit: v <= limit)
+    return "alarm" if worse(result, alarm) else "warning" if worse(result, warning) else "normal"
+
+
+def demo_replay_of(app: FastAPI, db: OpsDatabase, anchor_us: int) -> DemoReplay | None:
+    """The replay of the demo datastreams ``db`` holds (None when it holds none)."""
+    plan = sensor_plan()
+    streams = demo_streams(db, plan)
+    if not streams:
+        return None
+    return DemoReplay(db, event_hub_of(app), streams, plan, anchor_us)
+
+
+@asynccontextmanager
+async def replay_demo_sensors(app: FastAPI) -> AsyncIterator[DemoReplay | None]:
+    """While the app serves, replay its demo sensors when ``app.state.demo_sensors`` is set
+    (the demo command sets it); stopped with the app."""
+    if not getattr(app.state, "demo_sensors", False):
+        yield None
+        return
+    from api.auth.state import auth_state_of
+
+    db = auth_state_of(app).db
+    replay = await asyncio.to_thread(demo_replay_of, app, db, now_us())
+    if replay is None:
+        yield None
+        return
+    task = asyncio.create_task(replay.run(), name="demo sensor replay")
+    app.state.sensor_replay = replay
+    try:
+        yield replay
+    finally:
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
+
+
+def city_demo_sensors(city_dir: Path, log: Callable[[str], None] = print) -> SensorBuild:
+    """:func:`ensure_demo_sensors` on the demo city in ``city_dir`` (its own databases)."""
+    from api.settings import get_settings
+
+    db = OpsDatabase.for_city(city_dir, get_settings().database_url)
+    try:
+        with CityStore.open(city_dir) as store:
+            return ensure_demo_sensors(store, db, log=log)
+    finally:
+        db.close()

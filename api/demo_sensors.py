@@ -392,7 +392,7 @@ async def replay_demo_sensors(app: FastAPI) -> AsyncIterator[DemoReplay | None]:
         yield None
         return
     task = asyncio.create_task(replay.run(), name="demo sensor replay")
-    app.state.sensor_replay = replay
+    app.state.sensor_replay, app.state.sensor_replay_task = replay, task
     try:
         yield replay
     finally:

@@ -123,7 +123,6 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (CimError, 400),
     (EntityNotFoundError, 404),
     (SensorInputError, 400),
-    (SimulationError, 500),
     (ApiError, 500),
 )
 

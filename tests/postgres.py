@@ -47,6 +47,24 @@ class PostgresServer:
         ) as connection:
             connection.execute(statement)  # type: ignore[arg-type]
 
+    def create_extension(self, url: str, extension: str) -> str | None:
+        """``CREATE EXTENSION`` in the database ``url`` names: None when done, else why not
+        (PostGIS is a separate Debian package, ``postgresql-15-postgis-3``)."""
+        import psycopg
+        from sqlalchemy.engine import make_url
+
+        try:
+            with psycopg.connect(
+                host=str(self.socket_dir),
+                user="postgres",
+                dbname=make_url(url).database,
+                autocommit=True,
+            ) as connection:
+                connection.execute(f"CREATE EXTENSION IF NOT EXISTS {extension}")  # type: ignore[arg-type]
+        except psycopg.Error as exc:
+            return f"PostgreSQL extension {extension} unavailable: {str(exc).strip()}"
+        return None
+
     def new_database(self) -> str:
         """Create an empty database; its URL."""
         name = f"cimtwin_test_{os.getpid()}_{next(_names)}"

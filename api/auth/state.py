@@ -64,10 +64,15 @@ class AuthState:
 
     @property
     def db(self) -> OpsDatabase:
-        """The operational database, opened (and migrated) at first use."""
+        """The operational database, opened (and migrated) at first use, with the SQL
+        functions SensorThings' spatial filters call on SQLite."""
         with self._lock:
             if self._db is None:
+                from simulation.sensors.filter import register_sqlite_functions
+
                 self._db = OpsDatabase.open(self.url)
+                # the geo functions of SensorThings' $filter, on every SQLite connection
+                register_sqlite_functions(self._db.engine)
             return self._db
 
     def close(self) -> None:

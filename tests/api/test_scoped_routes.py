@@ -18,9 +18,11 @@ from starlette.routing import BaseRoute
 from api.app import create_app
 from api.auth.deps import file_reader
 from api.auth.deps import signed_in as signed_in_dependency
+from api.auth.state import auth_state_of
 from api.deps import caller_scope
 from api.jobs import JobQueue
 from cim.crs import transformer
+from cim.ops.sensor_tables import Thing
 from cim.scope import Scope
 from tests.scoped_city import (
     PLACES,
@@ -77,6 +79,8 @@ def _scope_of_request(request: Request) -> Scope:
 def app(city: ScopedCity) -> FastAPI:
     app = create_app(city.folder, worker=False)
     app.dependency_overrides[caller_scope] = _scope_of_request
+    with auth_state_of(app).db.transaction() as session:  # a sensor of town B, Things(1)
+        session.add(Thing(id=1, name="B-site gauge", description="B", jurisdiction=TOWN_B))
     return app
 
 
@@ -106,7 +110,8 @@ def _read_routes(app: FastAPI) -> list[tuple[str, dict[str, Any]]]:
 def _url(path: str, operation: dict[str, Any], jobs: dict[str, str]) -> str:
     """``path`` with its parameters naming town B's things, and its required queries."""
     values = {"object_id": "B-wall", "feature_id": "B-roof", "collection_id": "IfcRoof",
-              "source": "b2.ifc", "job_id": jobs["B"], "code": TOWN_B}  # fmt: skip
+              "source": "b2.ifc", "job_id": jobs["B"], "code": TOWN_B,
+              "resource_path": "Things(1)"}  # fmt: skip
     queries = {"q": "Hall"}
     url = path
     required = []

@@ -36,7 +36,8 @@ def list_command(
     city: CityOption,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
 ) -> None:
-    """List the city's datastreams: id, name, thing, city object, jurisdiction, latest value.
+    """List the city's datastreams: id, name, thing, city object, jurisdiction, latest value and
+    its level (normal, warning, alarm past the datastream's thresholds; stale when old).
 
     Example:
 
@@ -53,12 +54,14 @@ def list_command(
         print_json(rows)
         return
     table = Table(title=f"{len(rows)} datastreams", title_justify="left")
-    for column in ("id", "datastream", "thing", "city object", "jurisdiction", "latest", "at"):
+    for column in ("id", "datastream", "thing", "city object", "jurisdiction", "latest", "at",
+                   "level"):  # fmt: skip
         table.add_column(column)
     for row in rows:
         latest = "" if row["latest"] is None else f"{row['latest']} {row['unit'] or ''}"
         table.add_row(str(row["id"]), row["name"], row["thing"], row["cityObject"] or "",
-                      row["jurisdiction"], latest.strip(), row["latestTime"] or "")  # fmt: skip
+                      row["jurisdiction"], latest.strip(), row["latestTime"] or "",
+                      row["level"])  # fmt: skip
     Console(width=max(console.width, 160)).print(table)  # one line per datastream
 
 

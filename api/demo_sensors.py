@@ -24,20 +24,21 @@ from typing import Any
 
 import numpy as np
 from fastapi import FastAPI
-from sqlalchemy import select
 
 from api.demo_plan import PlannedThing, SensorPlan, sensor_plan
 from api.errors import ApiError
 from api.events import Event, EventHub, event_hub_of
 from api.sta.linking import CITY_OBJECT_PROPERTY, Placement, city_placement
+from api.sta.serialize import observation_json
 from cim.ops import sensor_tables as t
 from cim.ops.database import OpsDatabase
 from cim.scope import Scope
 from cim.store import CityStore
+from simulation.sensors.catalog import datastreams_named, thing_names
 from simulation.sensors.ingest import ingest
 from simulation.sensors.records import IngestResult, ObservationIn, StoredObservation
 from simulation.sensors.replay import KINDS, SeriesSpec, generate, sample_times
-from simulation.sensors.times import format_time
+from simulation.sensors.state import level_of
 
 LOG = logging.getLogger("cimtwin.demo.sensors")
 US = 1_000_000
@@ -61,6 +62,7 @@ class LiveStream:
     city_object: str | None
     properties: dict[str, Any]
     series: SeriesSpec
+    newest_us: int | None = None
 
 
 @dataclass
@@ -89,7 +91,7 @@ def ensure_demo_sensors(
     plan = sensor_plan()
     end = now_us() if now is None else now
     result = SensorBuild()
-    existing = _thing_names(db)
+    existing = thing_names(db)
     for thing in plan.things:
         if thing.name in existing:
             continue
@@ -234,44 +236,24 @@ def create_thing(db: OpsDatabase, body: dict[str, Any], placement: Placement) ->
         return int(thing.id)
 
 
-def _thing_names(db: OpsDatabase) -> set[str]:
-    with db.transaction() as session:
-        return set(session.scalars(select(t.Thing.name)))
-
-
 def demo_streams(db: OpsDatabase, plan: SensorPlan | None = None) -> list[LiveStream]:
-    """The planned datastreams the database holds (by name), in plan order."""
-    plan = plan or sensor_plan()
-    planned = plan.datastreams()
-    with db.transaction() as session:
-        rows = session.execute(
-            select(t.Datastream, t.Thing.city_object)
-            .join(t.Thing, t.Thing.id == t.Datastream.thing_id)
-            .where(t.Datastream.name.in_(list(planned)))
-            .order_by(t.Datastream.id)
-        ).all()
-        return [
-            LiveStream(
-                stream.id,
-                stream.thing_id,
-                stream.jurisdiction,
-                city_object,
-                dict(stream.properties or {}),
-                planned[stream.name].series,
-            )
-            for stream, city_object in rows
-        ]
+    """The planned datastreams the database holds (by name), by id."""
+    planned = (plan or sensor_plan()).datastreams()
+    return [
+        LiveStream(stream.id, stream.thing_id, stream.jurisdiction, stream.city_object,
+                   stream.properties, planned[stream.name].series, stream.newest_us)
+        for stream in datastreams_named(db, planned)
+    ]  # fmt: skip
 
 
 def backfill(db: OpsDatabase, plan: SensorPlan, streams: list[LiveStream], end: int) -> int:
     """Store each stream's values on the plan's grid from its newest value (or the plan's
     history span) up to ``end``; how many were stored."""
     start = end - int(plan.backfill_hours * 3600 * US)
-    newest = _newest(db, [s.datastream_id for s in streams])
     rows: list[ObservationIn] = []
     stored = 0
     for stream in streams:
-        since = max(start, newest.get(stream.datastream_id, start - 1) + 1)
+        since = start if stream.newest_us is None else max(start, stream.newest_us + 1)
         times = sample_times(since, end, plan.backfill_step_s)
         values = generate(
             stream.series, times, seed=plan.seed, anchor_us=end, utc_offset_h=plan.utc_offset_h
@@ -283,14 +265,6 @@ def backfill(db: OpsDatabase, plan: SensorPlan, streams: list[LiveStream], end: 
     for first in range(0, len(rows), BATCH):
         stored += len(ingest(db, rows[first : first + BATCH], Scope.everything()).created)
     return stored
-
-
-def _newest(db: OpsDatabase, ids: list[int]) -> dict[int, int]:
-    with db.transaction() as session:
-        rows = session.execute(
-            select(t.Datastream.id, t.Datastream.phenomenon_end_us).where(t.Datastream.id.in_(ids))
-        ).all()
-    return {int(i): int(end) for i, end in rows if end is not None}
 
 
 class DemoReplay:
@@ -333,16 +307,14 @@ class DemoReplay:
         return result
 
     def _event(self, stored: StoredObservation, now: int) -> Event:
+        """The ``"observation"`` event of a stored value: its SensorThings JSON (links
+        relative to the server, which the replay does not know the address of) and where
+        and how it stands."""
         stream = self._by_id[stored.datastream_id]
-        data: dict[str, Any] = {
-            "@iot.id": stored.id,
-            "phenomenonTime": format_time(stored.phenomenon_us),
-            "resultTime": None,
-            "result": stored.result,
-            "Datastream@iot.id": stored.datastream_id,
-            "Thing@iot.id": stored.thing_id,
-            "level": _level(stored.result, stream.properties),
-        }
+        data = observation_json(stored, "/")
+        data["Datastream@iot.id"] = stored.datastream_id
+        data["Thing@iot.id"] = stored.thing_id
+        data["level"] = level_of(stored.result, stream.properties, stored.phenomenon_us, now)
         if stream.city_object is not None:
             data[CITY_OBJECT_PROPERTY] = stream.city_object
         return Event("observation", stored.jurisdiction, data)
@@ -357,15 +329,6 @@ class DemoReplay:
             except Exception:  # a locked or vanished database must not end the demo
                 LOG.exception("demo sensor replay step failed")
             await asyncio.sleep(interval)
-
-
-def _level(result: float, properties: dict[str, Any]) -> str:
-    thresholds = properties.get("thresholds") or {}
-    warning, alarm = thresholds.get("warning"), thresholds.get("alarm")
-    if warning is None or alarm is None:
-        return "normal"
-    worse = (lambda v, limit: v >= limit) if alarm >= warning else (lambda v, limit: v <= limit)
-    return "alarm" if worse(result, alarm) else "warning" if worse(result, warning) else "normal"
 
 
 def demo_replay_of(app: FastAPI, db: OpsDatabase, anchor_us: int) -> DemoReplay | None:

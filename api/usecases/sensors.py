@@ -3,20 +3,20 @@ long-format file into them."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from api.settings import get_settings
-from cim.ops import sensor_tables as t
 from cim.ops.database import OpsDatabase
 from cim.scope import Scope
 from cim.store import CityStore
+from simulation.sensors.catalog import missing_datastreams
 from simulation.sensors.errors import SensorInputError
 from simulation.sensors.ingest import ingest
 from simulation.sensors.longcsv import read_long_csv
 from simulation.sensors.records import ObservationIn
+from simulation.sensors.state import latest_states
 from simulation.sensors.times import format_time
 
 US_PER_HOUR = 3_600_000_000
@@ -30,34 +30,26 @@ def _database(city: Path) -> OpsDatabase:
 
 
 def datastream_rows(city: Path) -> list[dict[str, Any]]:
-    """Every datastream of the city with its thing, place and latest value, by id."""
+    """Every datastream of the city with its thing, place, latest value and level, by id."""
     db = _database(city)
     try:
-        with db.transaction() as session:
-            rows = session.execute(
-                select(t.Datastream, t.Thing.name, t.Thing.city_object)
-                .join(t.Thing, t.Thing.id == t.Datastream.thing_id)
-                .order_by(t.Datastream.id)
-            ).all()
-            return [
-                {
-                    "id": stream.id,
-                    "name": stream.name,
-                    "thing": thing,
-                    "cityObject": city_object,
-                    "jurisdiction": stream.jurisdiction,
-                    "unit": (stream.unit_of_measurement or {}).get("symbol"),
-                    "latest": stream.latest_result_number
-                    if stream.latest_result_number is not None
-                    else stream.latest_result_json,
-                    "latestTime": None
-                    if stream.latest_phenomenon_us is None
-                    else format_time(stream.latest_phenomenon_us),
-                }
-                for stream, thing, city_object in rows
-            ]
+        states = latest_states(db, Scope.everything(), now_us=time.time_ns() // 1000)
     finally:
         db.close()
+    return [
+        {
+            "id": state.datastream_id,
+            "name": state.name,
+            "thing": state.thing_name,
+            "cityObject": state.city_object,
+            "jurisdiction": state.jurisdiction,
+            "unit": state.unit_symbol,
+            "latest": state.result,
+            "latestTime": None if state.phenomenon_us is None else format_time(state.phenomenon_us),
+            "level": state.level,
+        }
+        for state in states
+    ]
 
 
 def parse_station_map(entries: list[str]) -> dict[str, int]:
@@ -97,8 +89,6 @@ def replay_file(
         )
     shift = 0
     if shift_to_now:
-        import time
-
         now = time.time_ns() // 1000 if now_us is None else now_us
         newest = max(int(series[s].times_us.max()) for s in mapping)
         shift = (now // US_PER_HOUR - newest // US_PER_HOUR) * US_PER_HOUR
@@ -115,9 +105,7 @@ def replay_file(
 
 
 def _check_datastreams(db: OpsDatabase, ids: set[int]) -> None:
-    with db.transaction() as session:
-        found = set(session.scalars(select(t.Datastream.id).where(t.Datastream.id.in_(ids))))
-    missing = sorted(ids - found)
+    missing = missing_datastreams(db, ids)
     if missing:
         raise SensorInputError(
             f"no datastream {', '.join(map(str, missing))} in the city:"

@@ -305,3 +305,18 @@ def test_cimtwin_sensors_fit_prints_the_demo_profile(shared_data: Path) -> None:
         cli, ["sensors", "fit", str(record), "--station", "BETR801", "--utc-offset", "2"]
     )
     assert result.exit_code == 0 and '"level": 2.9085' in result.stdout
+
+
+def test_the_demo_sensors_on_each_backend(demo_city: DemoCity, ops_url: str) -> None:
+    """Made, backfilled and replayed in an operational database on SQLite and PostgreSQL."""
+    served = create_app(demo_city.folder, worker=False)
+    with CityStore.open(demo_city.folder) as store, OpsDatabase.open(ops_url) as db:
+        build = ensure_demo_sensors(store, db, now=demo_city.built_us, log=lambda _: None)
+        assert len(build.created) == len(sensor_plan().things)
+        assert build.backfilled == demo_city.build.backfilled
+        replay = demo_replay_of(served, db, demo_city.built_us)
+        assert replay is not None
+        step = replay.step(demo_city.built_us + 60 * US)
+        assert len(step.created) == build.streams and not step.rejected
+        again = ensure_demo_sensors(store, db, now=demo_city.built_us, log=lambda _: None)
+        assert again.created == [] and again.backfilled == 0

@@ -27,6 +27,7 @@ from api.routes import jurisdictions as jurisdiction_routes
 from api.security import SecurityHeaders, cors_options
 from api.settings import get_settings
 from api.sta import read_routes as sta_read_routes
+from api.sta import write_routes as sta_write_routes
 from api.static import viewer_folder
 from api.worker import start_worker_process, stop_worker_process
 
@@ -90,6 +91,7 @@ def create_app(
         app.include_router(router)
     app.include_router(jurisdiction_routes.router)
     app.include_router(sta_read_routes.router)
+    app.include_router(sta_write_routes.router)
     install_auth(app)
 
     install_error_handlers(app)

@@ -22,6 +22,8 @@ from simulation.sensors.read import DEFAULT_TOP, MAX_TOP, Expansion, Query
 DATA_ARRAY = "dataArray"
 NESTED_OPTIONS = ("$filter", "$orderby", "$top", "$skip", "$count", "$select", "$expand")
 OPTIONS = (*NESTED_OPTIONS, "$resultFormat")
+# The most digits of $top and $skip (a 64-bit offset holds them).
+_DIGITS = 18
 # Characters left as they are in the query strings this server writes.
 _SAFE = "$(),;/='*:"
 
@@ -77,7 +79,10 @@ def _query(given: dict[str, str], etype: EntityType) -> Query:
     if "$select" in given:
         query = replace(query, select=_select(given["$select"], etype))
     if "$expand" in given:
-        query = replace(query, expand=_expand(given["$expand"], etype))
+        try:
+            query = replace(query, expand=_expand(given["$expand"], etype))
+        except SensorInputError as exc:
+            raise SensorInputError(f"$expand: {exc}") from None
     return query
 
 
@@ -90,6 +95,8 @@ def _expression(name: str, text: str) -> str:
 def _count_of(name: str, text: str) -> int:
     if not text.isdigit() or not text.isascii():
         raise SensorInputError(f"{name}: {text!r} is not a whole number (0 or more)")
+    if len(text) > _DIGITS:
+        raise SensorInputError(f"{name}: {text} is too large")
     return int(text)
 
 
@@ -110,7 +117,7 @@ def _select(text: str, etype: EntityType) -> tuple[str, ...]:
 
 def _expand(text: str, etype: EntityType) -> tuple[Expansion, ...]:
     expansions = []
-    for item in split_top_level(text, ",", "$expand"):
+    for item in split_top_level(text, ","):
         path, options = _item(item.strip())
         names = path.split("/")
         current = etype
@@ -118,8 +125,13 @@ def _expand(text: str, etype: EntityType) -> tuple[Expansion, ...]:
             try:
                 current = entity_type(current.link(name).target)
             except SensorInputError as exc:
-                raise SensorInputError(f"$expand: {exc}") from None
-        query = _query(_nested_options(options), current) if options is not None else Query()
+                raise SensorInputError(f"{path}: {exc}") from None
+        query = Query()
+        if options is not None:
+            try:
+                query = _query(_nested_options(options), current)
+            except SensorInputError as exc:
+                raise SensorInputError(f"{path}({options}): {exc}") from None
         expansion = Expansion(names[-1], query)
         for name in reversed(names[:-1]):
             expansion = Expansion(name, Query(expand=(expansion,)))
@@ -130,30 +142,30 @@ def _expand(text: str, etype: EntityType) -> tuple[Expansion, ...]:
 def _item(item: str) -> tuple[str, str | None]:
     """``Datastreams($top=1)`` as ``("Datastreams", "$top=1")``."""
     if not item:
-        raise SensorInputError("$expand: an empty item")
+        raise SensorInputError("an empty item")
     opening = item.find("(")
     if opening < 0:
         return item, None
     if not item.endswith(")"):
-        raise SensorInputError(f"$expand: {item!r} does not end with its closing parenthesis")
+        raise SensorInputError(f"{item!r} does not end with its closing parenthesis")
     return item[:opening].strip(), item[opening + 1 : -1]
 
 
 def _nested_options(text: str) -> dict[str, str]:
     given: dict[str, str] = {}
-    for part in split_top_level(text, ";", "$expand"):
+    for part in split_top_level(text, ";"):
         name, equals, value = part.strip().partition("=")
         if not equals or name not in NESTED_OPTIONS:
             raise SensorInputError(
-                f"$expand: {part.strip()!r} is not one of {', '.join(NESTED_OPTIONS)} = value"
+                f"{part.strip()!r} is not one of {', '.join(NESTED_OPTIONS)} = value"
             )
         if name in given:
-            raise SensorInputError(f"$expand: {name} given more than once")
+            raise SensorInputError(f"{name} given more than once")
         given[name] = value
     return given
 
 
-def split_top_level(text: str, separator: str, option: str) -> list[str]:
+def split_top_level(text: str, separator: str) -> list[str]:
     """``text`` split at ``separator`` outside parentheses and quoted text."""
     parts: list[str] = []
     depth = 0
@@ -169,12 +181,12 @@ def split_top_level(text: str, separator: str, option: str) -> list[str]:
         elif char == ")":
             depth -= 1
             if depth < 0:
-                raise SensorInputError(f"{option}: a ')' closes nothing in {text!r}")
+                raise SensorInputError(f"a ')' closes nothing in {text!r}")
         elif char == separator and depth == 0:
             parts.append(text[start:index])
             start = index + 1
     if depth or quoted:
-        raise SensorInputError(f"{option}: unbalanced parentheses or quotes in {text!r}")
+        raise SensorInputError(f"unbalanced parentheses or quotes in {text!r}")
     parts.append(text[start:])
     return parts
 

@@ -20,7 +20,7 @@ import math
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, and_, func, literal, or_, select, tuple_, update
+from sqlalchemy import Connection, Table, and_, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from cim.ops import sensor_tables as t
@@ -33,9 +33,8 @@ DATASTREAMS = cast(Table, t.Datastream.__table__)
 FEATURES = cast(Table, t.FeatureOfInterest.__table__)
 LOCATIONS = cast(Table, t.Location.__table__)
 THING_LOCATIONS = cast(Table, t.ThingLocation.__table__)
-# Ids in one IN list, key pairs in one row-value IN list.
+# Ids (or times of one datastream) in one IN list; rows in one INSERT.
 ID_CHUNK = 500
-KEY_CHUNK = 400
 INSERT_CHUNK = 1000
 
 Key = tuple[int, int]
@@ -214,14 +213,25 @@ def _insert(conn: Connection, values: list[dict[str, Any]]) -> dict[Key, int]:
 
 
 def _existing_ids(conn: Connection, keys: list[Key]) -> dict[Key, int]:
+    """The ids of observations already stored under ``keys``.
+
+    Asked datastream by datastream (``datastream_id = ? AND phenomenon_us IN (...)``), which
+    both backends answer from the unique index; SQLite scans the whole index for a row-value
+    ``(datastream_id, phenomenon_us) IN (...)``, so a batch of repeats slowed down as the
+    table grew.
+    """
     found: dict[Key, int] = {}
-    key_columns = tuple_(OBSERVATIONS.c.datastream_id, OBSERVATIONS.c.phenomenon_us)
-    for chunk in _chunks(keys, KEY_CHUNK):
-        query = select(
-            OBSERVATIONS.c.id, OBSERVATIONS.c.datastream_id, OBSERVATIONS.c.phenomenon_us
-        ).where(key_columns.in_(chunk))
-        for found_id, datastream_id, phenomenon in conn.execute(query):
-            found[(datastream_id, phenomenon)] = found_id
+    times_of: dict[int, list[int]] = {}
+    for datastream_id, phenomenon in keys:
+        times_of.setdefault(datastream_id, []).append(phenomenon)
+    o = OBSERVATIONS.c
+    for datastream_id, times in times_of.items():
+        for chunk in _chunks(times, ID_CHUNK):
+            query = select(o.id, o.phenomenon_us).where(
+                o.datastream_id == datastream_id, o.phenomenon_us.in_(chunk)
+            )
+            for found_id, phenomenon in conn.execute(query):
+                found[(datastream_id, phenomenon)] = found_id
     return found
 
 

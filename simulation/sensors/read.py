@@ -11,13 +11,21 @@ caller's scope; observations are in the scope of their datastream.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Label, Select, and_, func, select, true
-from sqlalchemy.sql.elements import KeyedColumnElement
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Label,
+    Select,
+    and_,
+    func,
+    select,
+    true,
+    union_all,
+)
 
 from cim.ops import sensor_tables as t
 from cim.ops.database import OpsDatabase
@@ -25,10 +33,13 @@ from cim.ops.scoping import within
 from cim.scope import Scope
 from simulation.sensors.entities import EntityType, Link, entity_type
 from simulation.sensors.errors import EntityNotFoundError, SensorInputError
+from simulation.sensors.filter import filter_condition, order_by
 
 # Entities in a page when the client does not say ($top), and the most the server gives.
 DEFAULT_TOP = 100
 MAX_TOP = 1000
+# Parents whose children one expansion query reads (SQLite joins at most 500 selects).
+KEYS_PER_QUERY = 200
 
 
 @dataclass(frozen=True)
@@ -248,54 +259,31 @@ def _entity(etype: EntityType, row: Any) -> Entity:
     return Entity(etype, int(values.pop("id")), values)
 
 
-def _filter_module() -> Any:
-    """:mod:`simulation.sensors.filter` when it is installed, else None."""
-    try:
-        return importlib.import_module("simulation.sensors.filter")
-    except ModuleNotFoundError:
-        return None
-
-
 def _where(etype: EntityType, text: str | None, dialect: str) -> ColumnElement[bool]:
     """The ``$filter`` condition (everything when there is none)."""
     if text is None:
         return true()
-    module = _filter_module()
-    if module is None:
-        raise SensorInputError("$filter: filtering is not available on this server")
     try:
-        condition: ColumnElement[bool] = module.filter_condition(etype, text, dialect)
+        return filter_condition(etype, text, dialect)
     except SensorInputError as exc:
-        raise SensorInputError(f"$filter: {exc}") from None
-    return condition
+        raise SensorInputError(_naming("$filter", exc)) from None
 
 
 def _ordering(etype: EntityType, text: str | None, dialect: str) -> list[ColumnElement[Any]]:
     """The ``$orderby`` terms, then the id (a stable order for paging)."""
     terms: list[ColumnElement[Any]] = []
     if text is not None:
-        module = _filter_module()
         try:
-            if module is not None:
-                terms = list(module.order_by(etype, text, dialect))
-            else:
-                terms = _plain_order(etype, text)
+            terms = order_by(etype, text, dialect)
         except SensorInputError as exc:
-            raise SensorInputError(f"$orderby: {exc}") from None
+            raise SensorInputError(_naming("$orderby", exc)) from None
     return [*terms, etype.model.id.asc()]
 
 
-def _plain_order(etype: EntityType, text: str) -> list[ColumnElement[Any]]:
-    """``$orderby`` on plain properties (``name desc, id``), for want of the filter module."""
-    terms: list[ColumnElement[Any]] = []
-    for part in text.split(","):
-        words = part.split()
-        if not words or len(words) > 2 or (len(words) == 2 and words[1] not in ("asc", "desc")):
-            raise SensorInputError(f"{part.strip()!r} is not 'property [asc|desc]'")
-        attribute = "id" if words[0] == "id" else field_columns(etype, words[0])[0]
-        column: KeyedColumnElement[Any] = getattr(etype.model, attribute)
-        terms.append(column.desc() if words[-1] == "desc" else column.asc())
-    return terms
+def _naming(option: str, error: SensorInputError) -> str:
+    """``error``'s message, starting with the option it is about."""
+    message = str(error)
+    return message if message.startswith(option) else f"{option}: {message}"
 
 
 def _expand(
@@ -351,57 +339,116 @@ def _expand_many(
     query: Query,
     scope: Scope,
 ) -> list[Entity]:
-    model = target.model
+    """Expand a link to many: per parent, a count when asked and a page of ``top`` children
+    after ``skip``, in one query per :data:`KEYS_PER_QUERY` parents."""
+    keys = sorted({parent.id if link.local == "id" else parent.values[link.local]
+                   for parent in parents} - {None})  # fmt: skip
+    key, joined = _child_key(link, target)
     dialect = connection.dialect.name
-    keys = {parent.id if link.local == "id" else parent.values[link.local] for parent in parents}
-    keys.discard(None)
-    if link.through is not None:
-        assert link.this_side is not None and link.target_side is not None
-        key = getattr(link.through, link.this_side)
-        joined = (model, link.through, getattr(link.through, link.target_side) == model.id)
-    else:
-        key = getattr(model, link.remote)
-        joined = None
-    condition = and_(
-        key.in_(keys), scope_condition(target, scope), _where(target, query.filter, dialect)
-    )
-
-    def based(statement: Select[Any]) -> Select[Any]:
+    condition = and_(_child_scope(link, target, scope), _where(target, query.filter, dialect))
+    pages = {k: Page([], 0 if query.count else None) for k in keys}
+    for start in range(0, len(keys), KEYS_PER_QUERY):
+        chunk = keys[start : start + KEYS_PER_QUERY]
+        if query.count:
+            counting = _joined(select(key.label("_key"), func.count()), joined)
+            counting = counting.where(key.in_(chunk), condition).group_by(key)
+            for found, count in connection.execute(counting):
+                pages[found].count = int(count)
+        if query.top == 0:
+            continue
         if joined is None:
-            return statement
-        return statement.join_from(joined[0], joined[1], joined[2])
-
-    counts: dict[Any, int] = {}
-    if query.count:
-        counting = based(select(key.label("_key"), func.count())).where(condition).group_by(key)
-        counts = {row[0]: int(row[1]) for row in connection.execute(counting)}
-    pages = {k: Page([], counts.get(k, 0) if query.count else None) for k in keys}
-    if query.top > 0:
-        rank = func.row_number().over(
-            partition_by=key, order_by=_ordering(target, query.orderby, dialect)
-        )
-        ranked = (
-            based(select(*_columns(target, query), key.label("_key"), rank.label("_rank")))
-            .where(condition)
-            .subquery()
-        )
-        last = query.skip + query.top
-        rows = connection.execute(
-            select(ranked)
-            .where(ranked.c._rank > query.skip, ranked.c._rank <= last + 1)
-            .order_by(ranked.c._key, ranked.c._rank)
-        ).mappings()
-        for row in rows:
+            statement = _pages_by_union(target, key, chunk, condition, query, dialect)
+        else:
+            statement = _pages_by_window(target, key, joined, chunk, condition, query, dialect)
+        for row in connection.execute(statement).mappings():
             values = dict(row)
             page = pages[values.pop("_key")]
-            if values.pop("_rank") > last:
+            if len(page.entities) == query.top:
                 page.more = True
             else:
                 page.entities.append(_entity(target, values))
-    children: list[Entity] = []
     for parent in parents:
-        key_value = parent.id if link.local == "id" else parent.values[link.local]
-        parent.expanded[link.name] = pages.get(key_value) or Page([], 0 if query.count else None)
-    for page in pages.values():
-        children.extend(page.entities)
-    return children
+        found = pages.get(parent.id if link.local == "id" else parent.values[link.local])
+        parent.expanded[link.name] = found or Page([], 0 if query.count else None)
+    return [child for page in pages.values() for child in page.entities]
+
+
+def _child_key(link: Link, target: EntityType) -> tuple[Any, tuple[Any, Any, Any] | None]:
+    """The column holding a child's parent key, and the join from the child's table to the
+    association table holding it (tables and condition), if any."""
+    if link.through is None:
+        return getattr(target.model, link.remote), None
+    assert link.this_side is not None and link.target_side is not None
+    through = link.through
+    return getattr(through, link.this_side), (
+        target.model,
+        through,
+        getattr(through, link.target_side) == target.model.id,
+    )
+
+
+def _child_scope(link: Link, target: EntityType, scope: Scope) -> ColumnElement[bool]:
+    """The scope condition on children: none for observations expanded from their own
+    datastream (in scope already: observations take their datastream's), else the target's."""
+    if not hasattr(target.model, "jurisdiction") and link.remote == "datastream_id":
+        return true()
+    return scope_condition(target, scope)
+
+
+def _joined(statement: Select[Any], joined: tuple[Any, Any, Any] | None) -> Select[Any]:
+    return statement if joined is None else statement.join_from(*joined)
+
+
+def _pages_by_union(
+    target: EntityType,
+    key: Any,
+    keys: list[Any],
+    condition: ColumnElement[bool],
+    query: Query,
+    dialect: str,
+) -> Any:
+    """One page (and one row more) per key as its own ``ORDER BY ... LIMIT``: each an index
+    range on the key, however many children a parent has; the pages are joined by ``UNION
+    ALL``, whose parts both backends give one after the other, each in its order."""
+    order = _ordering(target, query.orderby, dialect)
+    columns = _columns(target, query)
+    parts = []
+    for value in keys:
+        page = (
+            select(*columns, key.label("_key"))
+            .where(key == value, condition)
+            .order_by(*order)
+            .limit(query.top + 1)
+            .offset(query.skip)
+            .subquery()
+        )
+        parts.append(select(page))
+    return union_all(*parts)
+
+
+def _pages_by_window(
+    target: EntityType,
+    key: Any,
+    joined: tuple[Any, Any, Any],
+    keys: list[Any],
+    condition: ColumnElement[bool],
+    query: Query,
+    dialect: str,
+) -> Any:
+    """Pages (and one row more) of children reached through an association table: ranked
+    per parent by a window function, in order of parent and rank."""
+    rank = func.row_number().over(
+        partition_by=key, order_by=_ordering(target, query.orderby, dialect)
+    )
+    ranked = (
+        _joined(select(*_columns(target, query), key.label("_key"), rank.label("_rank")), joined)
+        .where(key.in_(keys), condition)
+        .subquery()
+    )
+    last = query.skip + query.top
+    kept = [column for column in ranked.c if column.name != "_rank"]
+    return (
+        select(*kept)
+        .where(ranked.c._rank > query.skip, ranked.c._rank <= last + 1)
+        .order_by(ranked.c._key, ranked.c._rank)
+    )

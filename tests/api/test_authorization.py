@@ -19,7 +19,7 @@ from cim.layout import CityLayout
 from cim.scope import Scope
 from cim.store import CityStore
 from tests.api.storedigest import store_digest
-from tests.api.test_scoped_routes import B_MARKERS, _read_routes, _url
+from tests.api.test_scoped_routes import B_MARKERS, _read_routes, _url, add_town_b_sensor
 from tests.scoped_city import PLACES, PROVINCE, TOWN_A, TOWN_B, ScopedCity, build_scoped_city
 from tests.signin import signed_in
 
@@ -36,7 +36,9 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> ScopedCity:
 
 @pytest.fixture(scope="module")
 def app(city: ScopedCity) -> FastAPI:
-    return create_app(city.folder, worker=False)
+    app = create_app(city.folder, worker=False)
+    add_town_b_sensor(app)
+    return app
 
 
 @pytest.fixture(scope="module")

@@ -79,9 +79,14 @@ def _scope_of_request(request: Request) -> Scope:
 def app(city: ScopedCity) -> FastAPI:
     app = create_app(city.folder, worker=False)
     app.dependency_overrides[caller_scope] = _scope_of_request
-    with auth_state_of(app).db.transaction() as session:  # a sensor of town B, Things(1)
-        session.add(Thing(id=1, name="B-site gauge", description="B", jurisdiction=TOWN_B))
+    add_town_b_sensor(app)
     return app
+
+
+def add_town_b_sensor(app: FastAPI) -> None:
+    """A SensorThings Thing of town B, ``Things(1)``, for the walks over the routes."""
+    with auth_state_of(app).db.transaction() as session:
+        session.add(Thing(id=1, name="B-site gauge", description="B", jurisdiction=TOWN_B))
 
 
 @pytest.fixture()

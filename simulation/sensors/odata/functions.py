@@ -87,10 +87,11 @@ def _endswith(call: Call) -> Value:
 
 
 def _substring(call: Call) -> Value:
-    text, start = call.sql(0, "text"), call.sql(1, "number")
+    text, start = call.sql(0, "text"), sa.cast(call.sql(1, "number"), sa.Integer)
     if len(call.args) == 2:
         return _text(call, sa.func.substr(text, start + 1))
-    return _text(call, sa.func.substr(text, start + 1, call.sql(2, "number")))
+    count = sa.cast(call.sql(2, "number"), sa.Integer)
+    return _text(call, sa.func.substr(text, start + 1, count))
 
 
 def _concat(call: Call) -> Value:

@@ -98,40 +98,43 @@ def _prepared(text: str) -> _Source:
     return _Source("".join(parts), tuple(shifts))
 
 
-def parse_expression(text: str, option: str = "$filter") -> Any:
-    """The syntax tree of one OData expression (``option`` names it in error messages)."""
+def parse_expression(text: str, offset: int = 0) -> Any:
+    """The syntax tree of one OData expression (``offset``: where ``text`` starts in what
+    the caller gave, for the positions in the messages)."""
     if not isinstance(text, str) or not text.strip():
-        raise SensorInputError(f"{option} is empty: give an expression")
-    source = _prepared(text.strip())
+        raise SensorInputError("the expression is empty")
+    offset += len(text) - len(text.lstrip())
+    text = text.strip()
+    source = _prepared(text)
     parser = ODataParser()
     parser.__dict__["_function_call"] = _call
     try:
         return parser.parse(_Lexer().tokenize(source.text))
     except TokenizingException as exc:
         at = source.original_position(exc.token.index)
-        raise SensorInputError(
-            f"{option}: cannot read {_snippet(exc.token.value)!r} at position {at}"
-        ) from None
+        shown = _snippet(text[at:])
+        raise SensorInputError(f"cannot read {shown!r} at position {at + offset}") from None
     except ParsingException as exc:
         if exc.eof or exc.token is None:
-            raise SensorInputError(f"{option}: {text.strip()!r} ends too early") from None
+            raise SensorInputError(f"{text!r} ends too early") from None
         at = source.original_position(exc.token.index)
-        rest = text.strip()[at : at + 24]
-        raise SensorInputError(f"{option}: cannot understand {rest!r} at position {at}") from None
+        shown = _snippet(text[at:])
+        raise SensorInputError(f"cannot understand {shown!r} at position {at + offset}") from None
     except ODataException as exc:
-        raise SensorInputError(f"{option}: {exc}") from None
+        raise SensorInputError(str(exc)) from None
 
 
-def _snippet(value: object) -> str:
-    return str(value)[:20]
+def _snippet(rest: str) -> str:
+    return rest[:24]
 
 
-def split_order(text: str) -> list[tuple[str, bool]]:
-    """``phenomenonTime desc, result`` as ``[("phenomenonTime", True), ("result", False)]``
-    (expression text, descending), split at the commas outside parentheses and quotes."""
+def split_order(text: str) -> list[tuple[str, bool, int]]:
+    """``phenomenonTime desc, result`` as ``[("phenomenonTime", True, 0), ("result", False,
+    21)]`` (expression, descending, where it starts), split at the commas outside
+    parentheses and quotes."""
     if not isinstance(text, str) or not text.strip():
-        raise SensorInputError("$orderby is empty: give a property, e.g. 'id desc'")
-    items: list[str] = []
+        raise SensorInputError("empty: give a property, e.g. 'id desc'")
+    items: list[tuple[str, int]] = []
     depth, start, quoted = 0, 0, False
     for index, char in enumerate(text):
         if char == "'":
@@ -143,15 +146,15 @@ def split_order(text: str) -> list[tuple[str, bool]]:
         elif char == ")":
             depth -= 1
         elif char == "," and depth == 0:
-            items.append(text[start:index])
+            items.append((text[start:index], start))
             start = index + 1
-    items.append(text[start:])
-    ordered: list[tuple[str, bool]] = []
-    for item in items:
-        match = _ORDER.match(item.strip())
-        expression = match.group("expr").strip() if match else ""
-        if not expression:
-            raise SensorInputError(f"$orderby {text!r} has an empty item")
+    items.append((text[start:], start))
+    ordered: list[tuple[str, bool, int]] = []
+    for item, at in items:
+        match = _ORDER.match(item)
+        expression = match.group("expr") if match else ""
+        if not expression.strip():
+            raise SensorInputError(f"{text!r} has an empty item at position {at}")
         direction = (match.group("direction") or "asc").lower() if match else "asc"
-        ordered.append((expression, direction == "desc"))
+        ordered.append((expression, direction == "desc", at))
     return ordered

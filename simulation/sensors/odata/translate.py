@@ -44,6 +44,7 @@ _COMPARATORS: dict[type[Any], tuple[str, Callable[[Any, Any], Any]]] = {
     ast.LtE: ("le", operator.le),
 }
 _ARITHMETIC = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Mod: "mod"}
+_LARGEST = 2**63 - 1  # a BIGINT's range
 _ORDERED = {"number", "text", "time", "duration", "timeofday"}
 # (left type, operator, right type) -> result type, for the arithmetic on times
 _TIME_ARITHMETIC: dict[tuple[str, str, str], ValueType] = {
@@ -64,7 +65,6 @@ class Translator:
 
     etype: EntityType
     dialect: str
-    option: str = "$filter"
     _joins: list[Joins] = field(default_factory=list)
 
     # --- conditions ----------------------------------------------------------------------
@@ -75,26 +75,32 @@ class Translator:
             left, right = self.condition(node.left), self.condition(node.right)
             return sa.and_(left, right) if isinstance(node.op, ast.And) else sa.or_(left, right)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-            return sa.not_(self.condition(node.operand))
-        joins = Joins()
+            try:
+                return sa.not_(self.condition(node.operand))
+            except SensorInputError as exc:
+                if isinstance(node.operand, ast.Compare | ast.Call | ast.BoolOp):
+                    raise
+                hint = "'not' applies to what follows it only: write not (a eq b)"
+                raise SensorInputError(f"{exc}; {hint}") from None
+        joins = Joins.over(self.etype.model)
         self._joins.append(joins)
         try:
             found = self.value(node)
-            condition = as_condition(found, self.dialect, f"{self.option} {found.text}")
+            condition = as_condition(found, self.dialect, found.text)
         finally:
             self._joins.pop()
         return exists(joins, condition)
 
     def ordering(self, node: Any, text: str) -> list[ColumnElement[Any]]:
         """The ORDER BY expressions of one ``$orderby`` item (a result: number, then text)."""
-        joins = Joins()
+        joins = Joins.over(self.etype.model)
         self._joins.append(joins)
         try:
             found = self.value(node)
         finally:
             self._joins.pop()
         if found.type == "geometry":
-            raise SensorInputError(f"$orderby {text!r}: geometries have no order")
+            raise SensorInputError(f"{text!r}: geometries have no order")
         if found.type == "result":
             entity = found.result
             expressions = [entity.result_number, entity.result_text]
@@ -123,15 +129,15 @@ class Translator:
         if isinstance(node, ast.Call):
             return self._call(node)
         if isinstance(node, ast.CollectionLambda):
-            raise SensorInputError(f"{self.option}: any() and all() are not supported")
-        raise SensorInputError(f"{self.option}: cannot use {type(node).__name__} here")
+            raise SensorInputError("any() and all() are not supported")
+        raise SensorInputError(f"cannot use {type(node).__name__} here")
 
     def _path(self, node: Any) -> Value:
         segments = segments_of(node)
         if segments is None:
-            raise SensorInputError(f"{self.option}: not a property path")
+            raise SensorInputError("not a property path")
         if not self._joins:
-            raise SensorInputError(f"{self.option}: a property outside a condition")
+            raise SensorInputError("a property outside a condition")
         return resolve(self.etype, segments, self._joins[-1])
 
     def _literal(self, node: Any) -> Value:
@@ -139,6 +145,8 @@ class Translator:
             return literal_value("null", None, "null")
         if isinstance(node, ast.Boolean):
             return literal_value("bool", node.py_val, node.val)
+        if isinstance(node, ast.Integer) and abs(node.py_val) > _LARGEST:
+            raise SensorInputError(f"{node.val} is too large a whole number")
         if isinstance(node, ast.Integer | ast.Float):
             return literal_value("number", node.py_val, node.val)
         if isinstance(node, ast.String):
@@ -155,9 +163,7 @@ class Translator:
             return literal_value("duration", round(seconds * 1_000_000), node.val)
         if isinstance(node, ast.Geography):
             return geo.literal_geometry(node.val, f"geography'{node.val}'")
-        raise SensorInputError(
-            f"{self.option}: literals of type {type(node).__name__} are not known"
-        )
+        raise SensorInputError(f"literals of type {type(node).__name__} are not known")
 
     # --- comparison ----------------------------------------------------------------------
 
@@ -167,7 +173,7 @@ class Translator:
         name, compare = _COMPARATORS[type(node.comparator)]
         left, right = self.value(node.left), self.value(node.right)
         text = f"{left.text} {name} {right.text}"
-        where = f"{self.option} {text}"
+        where = text
         if left.type == "null" or right.type == "null":
             other = right if left.type == "null" else left
             return Value("bool", self._null_test(other, name, where), text)
@@ -197,24 +203,19 @@ class Translator:
                 Value("text", natural(right, self.dialect), right.text),
             )
         if left.type in flexible:
-            return coerce(left, self._target(right), self.dialect, where), right
-        if right.type in flexible:
-            return left, coerce(right, self._target(left), self.dialect, where)
-        if left.type == "time" and right.type == "text":
-            return left, coerce(right, "time", self.dialect, where)
-        if right.type == "time" and left.type == "text":
-            return coerce(left, "time", self.dialect, where), right
+            left = coerce(left, right.type, self.dialect, where)
+        elif right.type in flexible:
+            right = coerce(right, left.type, self.dialect, where)
+        elif left.type == "time" and right.type == "text":
+            right = coerce(right, "time", self.dialect, where)
+        elif right.type == "time" and left.type == "text":
+            left = coerce(left, "time", self.dialect, where)
         if left.type != right.type:
             raise SensorInputError(
                 f"{where}: {left.text} is {type_name(left.type)} and {right.text} "
                 f"is {type_name(right.type)}"
             )
         return left, right
-
-    @staticmethod
-    def _target(other: Value) -> ValueType:
-        # a result or JSON value compared with a time literal reads as text (ISO 8601)
-        return "text" if other.type in ("time", "timeofday", "duration") else other.type
 
     def _null_test(self, value: Value, name: str, where: str) -> ColumnElement[bool]:
         if name not in ("eq", "ne"):
@@ -237,7 +238,7 @@ class Translator:
     def _in(self, node: Any) -> Value:
         left = self.value(node.left)
         items = [self.value(item) for item in node.right.val]
-        where = f"{self.option} {left.text} in (...)"
+        where = f"{left.text} in (...)"
         if not items:
             raise SensorInputError(f"{where}: the list is empty")
         unified = [self._unified(left, item, where) for item in items]
@@ -252,7 +253,7 @@ class Translator:
         operand = self.value(node.operand)
         if operand.type == "duration":
             return Value("duration", -operand.expr, f"-{operand.text}")
-        number = coerce(operand, "number", self.dialect, f"{self.option} -{operand.text}")
+        number = coerce(operand, "number", self.dialect, f"-{operand.text}")
         if number.is_literal:
             return literal_value("number", -number.literal, f"-{number.text}")
         return Value("number", -number.expr, f"-{number.text}")
@@ -261,7 +262,7 @@ class Translator:
         name = _ARITHMETIC[type(node.op)]
         left, right = self.value(node.left), self.value(node.right)
         text = f"{left.text} {name} {right.text}"
-        where = f"{self.option} {text}"
+        where = text
         timed = _TIME_ARITHMETIC.get((left.type, name, right.type))
         if timed is not None:
             expr = left.expr + right.expr if name == "add" else left.expr - right.expr
@@ -293,7 +294,7 @@ class Translator:
             return self._geo(lowered, args, text)
         known = FUNCTIONS.get(lowered)
         if known is None:
-            raise SensorInputError(f"{self.option}: unknown function {name!r}")
+            raise SensorInputError(f"unknown function {name!r}")
         least, most, translate = known
         _check_count(name, args, least, most)
         return translate(Call(lowered, args, self.dialect, text))
@@ -304,7 +305,7 @@ class Translator:
         for index, argument in enumerate(args[:2]):
             if argument.type != "geometry":
                 raise SensorInputError(
-                    f"{self.option} {text}: argument {index + 1} of {name} is "
+                    f"{text}: argument {index + 1} of {name} is "
                     f"{type_name(argument.type)}, not a geometry"
                 )
         if name == "geo.length":
@@ -314,7 +315,7 @@ class Translator:
         if name == "st_relate":
             pattern = args[2]
             if not pattern.is_literal or pattern.type != "text":
-                raise SensorInputError(f"{self.option} {text}: the pattern must be a text")
+                raise SensorInputError(f"{text}: the pattern must be a text")
             condition = geo.predicate(name, args[0], args[1], self.dialect, pattern.literal)
             return Value("bool", condition, text)
         return Value("bool", geo.predicate(name, args[0], args[1], self.dialect), text)

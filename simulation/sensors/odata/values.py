@@ -123,9 +123,15 @@ def coerce(value: Value, wanted: ValueType, dialect: str, where: str) -> Value:
     """``value`` as a ``wanted`` value, or a 400 naming ``where`` the mismatch happened."""
     if value.type == wanted or value.type == "null":
         return value
-    if value.type == "json" and value.json is not None and wanted in ("number", "text", "bool"):
+    readable = ("number", "text", "bool")
+    if value.type in ("json", "result") and wanted not in readable:
+        raise SensorInputError(
+            f"{where}: {value.text} is {type_name(value.type)}, compared with numbers, texts "
+            f"and booleans only, not with {type_name(wanted)}"
+        )
+    if value.type == "json" and value.json is not None and wanted in readable:
         return replace(value, type=wanted, expr=json_read(value.json, wanted, dialect))
-    if value.type == "result" and wanted in ("number", "text", "bool"):
+    if value.type == "result":
         entity = value.result
         if wanted == "number":
             return replace(value, type="number", expr=entity.result_number)

@@ -5,7 +5,8 @@ Town A: two things (a weather station with a location and a historical location,
 house), three datastreams (air temperature: 12 numeric observations a minute apart;
 status: 3 text observations; flags: 2 JSON observations), one sensor, two observed
 properties, one feature of interest. Town B: one thing with one datastream (river level:
-5 observations), its own sensor, observed property, location and feature.
+5 observations), its own sensor, observed property, location and feature; the weather
+station of town A is linked to that location too (a link only the province sees).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class StaApp:
     admin: TestClient
     town_a: TestClient
     town_b: TestClient
+    no_geo: str | None = None  # why geo functions cannot run here (PostGIS missing)
 
 
 def _point(lon: float, lat: float) -> dict[str, Any]:
@@ -91,6 +93,7 @@ def fill(db: OpsDatabase) -> None:
         session.add_all([
             t.ThingLocation(thing_id=1, location_id=1),
             t.ThingLocation(thing_id=3, location_id=2),
+            t.ThingLocation(thing_id=1, location_id=2),  # a link across the towns' border
             t.HistoricalLocation(id=1, thing_id=1, time_us=T0 - 3600 * 1_000_000,
                                  jurisdiction=TOWN_A),
             t.Datastream(id=1, name="Air temperature", description="Roof air temperature",
@@ -143,13 +146,13 @@ def fill(db: OpsDatabase) -> None:
         session.add_all(rows)
 
 
-def _app(folder: Path, url: str) -> StaApp:
+def _app(folder: Path, url: str, no_geo: str | None = None) -> StaApp:
     app = create_app(folder, viewer_dir=folder / "no-viewer", worker=False)
     state = configure(app, url=url, secret=secrets.token_urlsafe(48))
     fill(state.db)
     town_a = TestClient(app, headers=signed_in(app, roles=("viewer",), jurisdiction=TOWN_A))
     town_b = TestClient(app, headers=signed_in(app, roles=("viewer",), jurisdiction=TOWN_B))
-    return StaApp(app, state.db, admin_client(app), town_a, town_b)
+    return StaApp(app, state.db, admin_client(app), town_a, town_b, no_geo)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -160,12 +163,13 @@ def sta(
     folder = tmp_path_factory.mktemp("sta-read")
     if request.param == "sqlite":
         url = f"sqlite:///{folder / 'ops.sqlite'}"
-        server = None
+        server, no_geo = None, None
     else:
         server = request.getfixturevalue("postgres_server")
         assert isinstance(server, PostgresServer)
         url = server.new_database()
-    served = _app(folder, url)
+        no_geo = server.create_extension(url, "postgis")
+    served = _app(folder, url, no_geo)
     try:
         yield served
     finally:

@@ -59,7 +59,7 @@ GEOMETRIES = {
 
 
 def _fill(db: OpsDatabase) -> None:
-    """Three things, four locations, two datastreams, seven observations."""
+    """Three things, four locations, two datastreams, eight observations."""
     with db.transaction() as session:
         session.add_all(
             [
@@ -97,6 +97,7 @@ def _fill(db: OpsDatabase) -> None:
             [
                 t.ThingLocation(thing_id=1, location_id=1),
                 t.ThingLocation(thing_id=2, location_id=2),
+                t.ThingLocation(thing_id=1, location_id=2),
                 t.ThingLocation(thing_id=3, location_id=3),
                 t.HistoricalLocation(
                     id=1, thing_id=1, time_us=_us("2020-01-01T00:00:00Z"), jurisdiction=CODE
@@ -156,6 +157,7 @@ def _fill(db: OpsDatabase) -> None:
             (5, 2, "2021-01-01T00:00:00Z", None, "high"),
             (6, 2, "2021-01-02T00:00:00Z", None, {"a": 1, "ok": True}),
             (7, 2, "2021-01-03T00:00:00Z", None, 7),
+            (8, 2, "2021-01-04T00:00:00Z", None, True),
         ]
         for number, stream, start, end, result in rows:
             session.add(
@@ -164,9 +166,9 @@ def _fill(db: OpsDatabase) -> None:
                     datastream_id=stream,
                     phenomenon_us=_us(start),
                     phenomenon_end_us=_us(end) if end else None,
-                    result_number=result if isinstance(result, int | float) else None,
+                    result_number=None if isinstance(result, bool | str | dict) else result,
                     result_text=result if isinstance(result, str) else None,
-                    result_json=result if isinstance(result, dict) else None,
+                    result_json=result if isinstance(result, bool | dict) else None,
                     parameters={"quality": "good" if number % 2 else "bad"},
                     feature_id=1,
                 )
@@ -247,6 +249,8 @@ def _check(backend: Backend, entity: str, text: str, expected: list[int]) -> Non
         ("Observations", "result eq 'high'", [5]),
         ("Observations", "result eq -3", [3]),
         ("Observations", "result eq null", []),
+        ("Observations", "result eq true", [8]),
+        ("Observations", "result eq false", []),
     ],
 )
 def test_comparison(backend: Backend, entity: str, text: str, expected: list[int]) -> None:
@@ -312,9 +316,11 @@ def test_arithmetic(backend: Backend, entity: str, text: str, expected: list[int
         ("Things", "properties/nested/level eq 2", [1]),
         ("Things", "properties/on eq true", [1]),
         ("Things", "properties/on eq false", [2]),
+        ("Things", "properties/on", [1]),
+        ("Things", "not properties/on", [2]),
         ("Things", "properties/missing eq null", [1, 2, 3]),
         ("Datastreams", "unitOfMeasurement/symbol eq 'ug/m3'", [2]),
-        ("Observations", "parameters/quality eq 'bad'", [2, 4, 6]),
+        ("Observations", "parameters/quality eq 'bad'", [2, 4, 6, 8]),
         ("Observations", "result/a eq 1", [6]),
         ("Observations", "result/ok eq true", [6]),
     ],
@@ -330,15 +336,15 @@ def test_json_properties(backend: Backend, entity: str, text: str, expected: lis
 @pytest.mark.parametrize(
     ("entity", "text", "expected"),
     [
-        ("Observations", "Datastream/id eq 2", [5, 6, 7]),
+        ("Observations", "Datastream/id eq 2", [5, 6, 7, 8]),
         ("Observations", "Datastream/@iot.id eq 1", [1, 2, 3, 4]),
-        ("Observations", "Datastream/Thing/name eq 'station b'", [5, 6, 7]),
+        ("Observations", "Datastream/Thing/name eq 'station b'", [5, 6, 7, 8]),
         ("Observations", "Datastream/Thing/properties/kind eq 'gauge' and result gt 2", [2, 4]),
-        ("Observations", "FeatureOfInterest/name eq 'F1'", [1, 2, 3, 4, 5, 6, 7]),
+        ("Observations", "FeatureOfInterest/name eq 'F1'", [1, 2, 3, 4, 5, 6, 7, 8]),
         ("Things", "Datastreams/name eq 'stream 2'", [2]),
         ("Things", "Datastreams/Observations/result gt 9", [1]),
         ("Things", "Locations/name eq 'L3'", [3]),
-        ("Locations", "Things/name eq 'Station A'", [1]),
+        ("Locations", "Things/name eq 'Station A'", [1, 2]),
         ("HistoricalLocations", "Thing/name eq 'Station A'", [1]),
         (
             "Datastreams",
@@ -357,14 +363,32 @@ def test_navigation(backend: Backend, entity: str, text: str, expected: list[int
     _check(backend, entity, text, expected)
 
 
+def test_filter_inside_a_query_joining_link_tables(backend: Backend) -> None:
+    """The reader expands ``Things(2)/Locations`` by joining the link table itself; the
+    filter's own use of that table stays its own (not correlated with the reader's row).
+
+    Mirrors ets-sta10 http://www.opengis.net/spec/iot_sensing/1.1/req/request-data/filter
+    ($filter inside $expand, on properties of related entities)."""
+    for text in ("Things/name eq 'Station A'", "concat(Things/name, name) eq 'Station AL2'"):
+        condition = filter_condition(entity_type("Locations"), text, backend.dialect)
+        statement = (
+            sa.select(t.Location.id)
+            .join_from(t.Location, t.ThingLocation, t.ThingLocation.location_id == t.Location.id)
+            .where(t.ThingLocation.thing_id == 2, condition)
+        )
+        with backend.db.engine.connect() as connection:
+            found = list(connection.scalars(statement))
+        assert found == [2], text
+
+
 # --- time -----------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("entity", "text", "expected"),
     [
-        ("Observations", "phenomenonTime ge 2020-03-15T12:30:45.250Z", [2, 3, 5, 6, 7]),
-        ("Observations", "phenomenonTime gt 2020-03-15T12:30:45.250Z", [3, 5, 6, 7]),
+        ("Observations", "phenomenonTime ge 2020-03-15T12:30:45.250Z", [2, 3, 5, 6, 7, 8]),
+        ("Observations", "phenomenonTime gt 2020-03-15T12:30:45.250Z", [3, 5, 6, 7, 8]),
         ("Observations", "phenomenonTime lt 2020-02-01T12:00:00Z", [1]),
         ("Observations", "phenomenonTime le 2020-02-02T00:00:00Z", [1, 4]),
         ("Observations", "phenomenonTime eq 2020-02-01T12:00:00Z", [4]),
@@ -374,17 +398,17 @@ def test_navigation(backend: Backend, entity: str, text: str, expected: list[int
             "phenomenonTime ne 2020-01-01T00:00:00Z and Datastream/id eq 1",
             [2, 3, 4],
         ),
-        ("Observations", "phenomenonTime gt '2021-01-01T00:00:00Z'", [6, 7]),
+        ("Observations", "phenomenonTime gt '2021-01-01T00:00:00Z'", [6, 7, 8]),
         ("Datastreams", "phenomenonTime eq 2021-03-01T00:00:00Z", [2]),
         ("Datastreams", "phenomenonTime lt 2020-12-31T00:00:00Z", [1]),
         ("HistoricalLocations", "time eq 2020-01-01T00:00:00Z", [1]),
-        ("Observations", "resultTime eq null", [1, 2, 3, 4, 5, 6, 7]),
+        ("Observations", "resultTime eq null", [1, 2, 3, 4, 5, 6, 7, 8]),
         (
             "Observations",
             "phenomenonTime sub duration'P1D' ge 2021-01-01T00:00:00Z",
-            [6, 7],
+            [6, 7, 8],
         ),
-        ("Observations", "phenomenonTime lt now() sub duration'P365D'", [1, 2, 3, 4, 5, 6, 7]),
+        ("Observations", "phenomenonTime lt now() sub duration'P365D'", [1, 2, 3, 4, 5, 6, 7, 8]),
     ],
 )
 def test_time_comparison(backend: Backend, entity: str, text: str, expected: list[int]) -> None:
@@ -398,7 +422,7 @@ def test_time_comparison(backend: Backend, entity: str, text: str, expected: lis
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("year(phenomenonTime) eq 2021", [5, 6, 7]),
+        ("year(phenomenonTime) eq 2021", [5, 6, 7, 8]),
         ("month(phenomenonTime) eq 3", [2]),
         ("day(phenomenonTime) eq 15", [2]),
         ("hour(phenomenonTime) eq 23", [3]),
@@ -408,10 +432,10 @@ def test_time_comparison(backend: Backend, entity: str, text: str, expected: lis
         ("date(phenomenonTime) eq 2020-06-01", [3]),
         ("time(phenomenonTime) eq 23:00:00", [3]),
         ("time(phenomenonTime) gt 12:00:00", [2, 3]),
-        ("totaloffsetminutes(phenomenonTime) eq 0", [1, 2, 3, 4, 5, 6, 7]),
+        ("totaloffsetminutes(phenomenonTime) eq 0", [1, 2, 3, 4, 5, 6, 7, 8]),
         (
             "phenomenonTime gt mindatetime() and phenomenonTime lt maxdatetime()",
-            [1, 2, 3, 4, 5, 6, 7],
+            [1, 2, 3, 4, 5, 6, 7, 8],
         ),
         ("phenomenonTime gt now()", []),
     ],
@@ -443,6 +467,8 @@ def test_time_functions(backend: Backend, text: str, expected: list[int]) -> Non
         ("indexof(name, 'zzz') eq -1", [1, 2, 3]),
         ("substring(name, 8) eq 'A'", [1]),
         ("substring(name, 0, 3) eq 'sta'", [2]),
+        ("substring(name, 8.0) eq 'A'", [1]),
+        ("substring(name, length(name) sub 1, 1.0) eq 'A'", [1]),
         ("tolower(name) eq 'station a'", [1]),
         ("toupper(name) eq 'STATION B'", [2]),
         ("trim(name) eq 'Trimmed'", [3]),
@@ -519,7 +545,11 @@ SQUARE = (
         ("Things", f"st_within(Locations/location, {SQUARE})", [1, 2]),
         ("FeaturesOfInterest", f"st_within(feature, {SQUARE})", [1]),
         ("Datastreams", "st_contains(observedArea, geography'POINT(113.05 23.05)')", [1]),
-        ("Observations", f"st_within(FeatureOfInterest/feature, {SQUARE})", [1, 2, 3, 4, 5, 6, 7]),
+        (
+            "Observations",
+            f"st_within(FeatureOfInterest/feature, {SQUARE})",
+            [1, 2, 3, 4, 5, 6, 7, 8],
+        ),
         ("Locations", "location/type eq 'Polygon'", [3]),
     ],
 )
@@ -564,15 +594,15 @@ def test_geo_functions_registered_once(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("entity", "text", "expected"),
     [
-        ("Observations", "phenomenonTime desc", [7, 6, 5, 3, 2, 4, 1]),
-        ("Observations", "phenomenonTime", [1, 4, 2, 3, 5, 6, 7]),
-        ("Observations", "Datastream/id desc, phenomenonTime asc", [5, 6, 7, 1, 4, 2, 3]),
-        ("Observations", "result", [3, 1, 2, 7, 4, 5, 6]),
+        ("Observations", "phenomenonTime desc", [8, 7, 6, 5, 3, 2, 4, 1]),
+        ("Observations", "phenomenonTime", [1, 4, 2, 3, 5, 6, 7, 8]),
+        ("Observations", "Datastream/id desc, phenomenonTime asc", [5, 6, 7, 8, 1, 4, 2, 3]),
+        ("Observations", "result", [3, 1, 2, 7, 4, 5, 6, 8]),
         ("Things", "name", [3, 1, 2]),
         ("Things", "length(name) desc, id desc", [3, 2, 1]),
         ("Things", "properties/kind desc", [3, 1, 2]),
         ("Datastreams", "Thing/name desc", [2, 1]),
-        ("Observations", "Datastream/Thing/name, result desc", [4, 2, 1, 3, 6, 5, 7]),
+        ("Observations", "Datastream/Thing/name, result desc", [4, 2, 1, 3, 6, 8, 5, 7]),
     ],
 )
 def test_order_by(backend: Backend, entity: str, text: str, expected: list[int]) -> None:
@@ -592,7 +622,7 @@ def test_order_by(backend: Backend, entity: str, text: str, expected: list[int])
         ("Things", "name eq 'a' and", "' and' at position 11"),
         ("Things", "(name eq 'a'", "ends too early"),
         ("Things", "name eq 'a' 'b'", "position 11"),
-        ("Things", "not name eq 'a'", "not a boolean"),
+        ("Things", "not name eq 'a'", r"not a boolean; 'not' applies to what follows it only"),
         ("Things", "name eq #", "position 8"),
         ("Things", "Datastream/@iot.id eq 1 and name eq ]", "position 36"),
         ("Things", "colour eq 'red'", "no property 'colour'"),
@@ -613,6 +643,9 @@ def test_order_by(backend: Backend, entity: str, text: str, expected: list[int])
         ("Locations", "st_within(name, geography'POINT(1 2)')", "not a geometry"),
         ("Locations", "location eq 3", "is a geometry"),
         ("Things", "", "is empty"),
+        ("Things", "id eq 99999999999999999999", "too large a whole number"),
+        ("Observations", "result eq 2020-01-01T00:00:00Z", "not with a time"),
+        ("Things", "properties/floor gt duration'P1D'", "not with a duration"),
     ],
 )
 def test_filter_errors(entity: str, text: str, message: str) -> None:
@@ -630,7 +663,9 @@ def test_filter_errors(entity: str, text: str, message: str) -> None:
     [
         ("Things", "Datastreams/name", "a set of entities has no order"),
         ("Locations", "location", "geometries have no order"),
-        ("Things", "name sideways", "position"),
+        ("Things", "name sideways", "' sideways' at position 4"),
+        ("Things", "id,  name sideways", "' sideways' at position 9"),
+        ("Things", "id, name eq", "' eq' at position 8"),
         ("Things", "name,", "empty item"),
         ("Things", "nam", "no property 'nam'"),
     ],
@@ -641,3 +676,69 @@ def test_order_by_errors(entity: str, text: str, message: str) -> None:
     Mirrors ets-sta10 http://www.opengis.net/spec/iot_sensing/1.1/req/request-data/order."""
     with pytest.raises(SensorInputError, match=message):
         order_by(entity_type(entity), text, "sqlite")
+
+
+def test_navigation_through_missing_links(ops_url: str) -> None:
+    """An observation without a feature of interest is not "about F1", so ``not`` keeps
+    it; a feature none of whose observations matches is kept by ``not`` too (no SQL NULL
+    leaks out of the semi-join, which the unlinked observation would bring into it).
+
+    Mirrors ets-sta10 http://www.opengis.net/spec/iot_sensing/1.1/req/request-data/filter
+    (filtering on properties of related entities, with the logical operators)."""
+    with OpsDatabase.open(ops_url) as db:
+        with db.transaction() as session:
+            session.add(t.Thing(id=1, name="T", description="", jurisdiction=CODE))
+            session.add(
+                t.Sensor(
+                    id=1,
+                    name="S",
+                    description="",
+                    encoding_type="x",
+                    sensor_metadata="",
+                    jurisdiction=CODE,
+                )
+            )
+            session.add(
+                t.ObservedProperty(id=1, name="P", definition="", description="", jurisdiction=CODE)
+            )
+            session.flush()
+            session.add(
+                t.Datastream(
+                    id=1,
+                    name="D",
+                    description="",
+                    observation_type="m",
+                    unit_of_measurement={},
+                    thing_id=1,
+                    sensor_id=1,
+                    observed_property_id=1,
+                    jurisdiction=CODE,
+                )
+            )
+            for number in (1, 2):
+                session.add(
+                    t.FeatureOfInterest(
+                        id=number,
+                        name=f"F{number}",
+                        description="",
+                        encoding_type="application/geo+json",
+                        feature=GEOMETRIES[1],
+                        jurisdiction=CODE,
+                    )
+                )
+            session.flush()
+            for number, feature, result in ((1, 1, 20.0), (2, None, 20.0), (3, 2, 1.0)):
+                session.add(
+                    t.Observation(
+                        id=number,
+                        datastream_id=1,
+                        phenomenon_us=number,
+                        result_number=result,
+                        feature_id=feature,
+                    )
+                )
+        backend = Backend(db, None)
+        assert backend.ids("Observations", "FeatureOfInterest/name eq 'F1'") == [1]
+        assert backend.ids("Observations", "not (FeatureOfInterest/name eq 'F1')") == [2, 3]
+        assert backend.ids("FeaturesOfInterest", "Observations/result gt 9") == [1]
+        assert backend.ids("FeaturesOfInterest", "not (Observations/result gt 9)") == [2]

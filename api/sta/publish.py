@@ -1,0 +1,70 @@
+"""Events of the SensorThings writes on the app's hub: one ``"observation"`` per stored
+observation, one ``"entity"`` per entity created, changed or deleted.
+
+Also for the other ways observations arrive (MQTT): hand :func:`observation_events` what
+:func:`simulation.sensors.ingest.ingest` created.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+
+from api.events import Event
+from api.sta.serialize import observation_json
+from cim.ops import sensor_tables as t
+from cim.ops.database import OpsDatabase
+from simulation.sensors.records import StoredObservation
+from simulation.sensors.state import level_of
+from simulation.sensors.write_common import Change, now_us
+
+# Datastream ids in one IN list.
+ID_CHUNK = 500
+
+
+def entity_events(changes: Sequence[Change]) -> list[Event]:
+    """The ``"entity"`` event of each change."""
+    return [Event("entity", c.jurisdiction, c.event_data()) for c in changes]
+
+
+def observation_events(
+    db: OpsDatabase, created: Sequence[StoredObservation], base_url: str
+) -> list[Event]:
+    """The ``"observation"`` event of each stored observation: its SensorThings JSON with
+    its Datastream and Thing ids, the city object its Thing sits in, and the level of its
+    datastream that the value gives (``base_url``: ``http://host``, as for
+    :func:`api.sta.serialize.observation_json`)."""
+    if not created:
+        return []
+    streams = _streams(db, {obs.datastream_id for obs in created})
+    now = now_us()
+    events = []
+    for obs in created:
+        properties, city_object = streams.get(obs.datastream_id, (None, None))
+        data = observation_json(obs, base_url)
+        data["Datastream@iot.id"] = obs.datastream_id
+        data["Thing@iot.id"] = obs.thing_id
+        if city_object is not None:
+            data["cityObject"] = city_object
+        data["level"] = level_of(obs.result, properties, obs.phenomenon_us, now)
+        events.append(Event("observation", obs.jurisdiction, data))
+    return events
+
+
+def _streams(db: OpsDatabase, ids: set[int]) -> dict[int, tuple[Any, str | None]]:
+    """Each datastream's properties and its Thing's city object."""
+    ds, thing = t.Datastream, t.Thing
+    found: dict[int, tuple[Any, str | None]] = {}
+    ordered = sorted(ids)
+    with db.engine.connect() as conn:
+        for start in range(0, len(ordered), ID_CHUNK):
+            chunk = ordered[start : start + ID_CHUNK]
+            query = (
+                select(ds.id, ds.properties, thing.city_object)
+                .join(thing, thing.id == ds.thing_id)
+                .where(ds.id.in_(chunk))
+            )
+            found.update({row[0]: (row[1], row[2]) for row in conn.execute(query)})
+    return found

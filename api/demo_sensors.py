@@ -27,23 +27,22 @@ from fastapi import FastAPI
 
 from api.demo_plan import PlannedThing, SensorPlan, sensor_plan
 from api.errors import ApiError
-from api.events import Event, EventHub, event_hub_of
-from api.sta.linking import CITY_OBJECT_PROPERTY, Placement, city_placement
-from api.sta.serialize import observation_json
-from cim.ops import sensor_tables as t
+from api.events import EventHub, event_hub_of
+from api.sta.linking import CITY_OBJECT_PROPERTY, city_placement
+from api.sta.placing import CityPlace
+from api.sta.publish import observation_events
 from cim.ops.database import OpsDatabase
 from cim.scope import Scope
 from cim.store import CityStore
 from simulation.sensors.catalog import datastreams_named, thing_names
 from simulation.sensors.ingest import ingest
-from simulation.sensors.records import IngestResult, ObservationIn, StoredObservation
+from simulation.sensors.records import IngestResult, ObservationIn
 from simulation.sensors.replay import KINDS, SeriesSpec, generate, sample_times
-from simulation.sensors.state import level_of
+from simulation.sensors.write import create
 
 LOG = logging.getLogger("cimtwin.demo.sensors")
 US = 1_000_000
 MEASUREMENT = "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement"
-GEOJSON = "application/geo+json"
 # Rows per ingest batch while backfilling.
 BATCH = 5000
 
@@ -95,9 +94,7 @@ def ensure_demo_sensors(
     for thing in plan.things:
         if thing.name in existing:
             continue
-        object_id = resolve_object(store, thing.at)
-        placement = city_placement(store, Scope.everything(), object_id)
-        create_thing(db, thing_body(thing, object_id, plan), placement)
+        create_thing(db, store, thing_body(thing, resolve_object(store, thing.at), plan))
         result.created.append(thing.name)
     if result.created:
         log(f"made {len(result.created)} demo sensor devices in their city objects")
@@ -171,69 +168,16 @@ def thing_body(thing: PlannedThing, object_id: str, plan: SensorPlan) -> dict[st
     }
 
 
-def create_thing(db: OpsDatabase, body: dict[str, Any], placement: Placement) -> int:
-    """Store a Thing body as :func:`thing_body` writes it, at ``placement``: its Location,
-    its datastreams, a sensor and an observed property each, all in the placement's
-    jurisdiction. (To give way to the SensorThings create of :mod:`simulation.sensors`.)"""
+def create_thing(db: OpsDatabase, store: CityStore, body: dict[str, Any]) -> int:
+    """Create a Thing body as :func:`thing_body` writes it through the SensorThings create
+    (deep insert): placed by its city object, its sensors and observed properties in the
+    same jurisdiction as it (visible to whoever sees the thing)."""
+    object_id = body["properties"][CITY_OBJECT_PROPERTY]
+    placement = city_placement(store, Scope.everything(), object_id)
     if placement.jurisdiction is None:
-        raise DemoSensorError(f"city object {placement.object_id!r} is outside every jurisdiction")
-    code = placement.jurisdiction
-    lon, lat = placement.lon, placement.lat
-    with db.transaction() as session:
-        thing = t.Thing(
-            name=body["name"],
-            description=body["description"],
-            properties=body["properties"],
-            jurisdiction=code,
-            city_object=placement.object_id,
-        )
-        where = t.Location(
-            name=body["name"],
-            description=f"In {placement.object_id}",
-            encoding_type=GEOJSON,
-            location=placement.geometry,
-            properties={CITY_OBJECT_PROPERTY: placement.object_id},
-            jurisdiction=code,
-            city_object=placement.object_id,
-            lon_min=lon,
-            lat_min=lat,
-            lon_max=lon,
-            lat_max=lat,
-        )
-        session.add_all([thing, where])
-        session.flush()
-        session.add(t.ThingLocation(thing_id=thing.id, location_id=where.id))
-        for stream in body["Datastreams"]:
-            sensor_body, property_body = stream["Sensor"], stream["ObservedProperty"]
-            sensor = t.Sensor(
-                name=sensor_body["name"],
-                description=sensor_body["description"],
-                encoding_type=sensor_body["encodingType"],
-                sensor_metadata=sensor_body["metadata"],
-                jurisdiction=code,
-            )
-            observed = t.ObservedProperty(
-                name=property_body["name"],
-                definition=property_body["definition"],
-                description=property_body["description"],
-                jurisdiction=code,
-            )
-            session.add_all([sensor, observed])
-            session.flush()
-            session.add(
-                t.Datastream(
-                    name=stream["name"],
-                    description=stream["description"],
-                    observation_type=stream["observationType"],
-                    unit_of_measurement=stream["unitOfMeasurement"],
-                    properties=stream["properties"],
-                    thing_id=thing.id,
-                    sensor_id=sensor.id,
-                    observed_property_id=observed.id,
-                    jurisdiction=code,
-                )
-            )
-        return int(thing.id)
+        raise DemoSensorError(f"city object {object_id!r} is outside every jurisdiction")
+    with CityPlace(store.city_dir, Scope.everything(), placement.jurisdiction) as place:
+        return create(db, "Thing", body, Scope.everything(), place=place)
 
 
 def demo_streams(db: OpsDatabase, plan: SensorPlan | None = None) -> list[LiveStream]:
@@ -269,7 +213,8 @@ def backfill(db: OpsDatabase, plan: SensorPlan, streams: list[LiveStream], end: 
 
 class DemoReplay:
     """Adds one value to every demo datastream per :meth:`step` and publishes each as an
-    ``"observation"`` event; the series' events count from ``anchor_us``."""
+    ``"observation"`` event (links relative to the server, whose address the replay does
+    not know); the series' events count from ``anchor_us``."""
 
     def __init__(
         self,
@@ -281,7 +226,6 @@ class DemoReplay:
     ) -> None:
         self.db, self.hub, self.streams, self.plan = db, hub, streams, plan
         self.anchor_us = anchor_us
-        self._by_id = {stream.datastream_id: stream for stream in streams}
 
     def step(self, now: int) -> IngestResult:
         """Store and publish every stream's value at ``now`` (to the second)."""
@@ -303,21 +247,8 @@ class DemoReplay:
             for stream in self.streams
         ]
         result = ingest(self.db, rows, Scope.everything())
-        self.hub.publish_all([self._event(stored, now) for stored in result.created])
+        self.hub.publish_all(observation_events(self.db, result.created, "/"))
         return result
-
-    def _event(self, stored: StoredObservation, now: int) -> Event:
-        """The ``"observation"`` event of a stored value: its SensorThings JSON (links
-        relative to the server, which the replay does not know the address of) and where
-        and how it stands."""
-        stream = self._by_id[stored.datastream_id]
-        data = observation_json(stored, "/")
-        data["Datastream@iot.id"] = stored.datastream_id
-        data["Thing@iot.id"] = stored.thing_id
-        data["level"] = level_of(stored.result, stream.properties, stored.phenomenon_us, now)
-        if stream.city_object is not None:
-            data[CITY_OBJECT_PROPERTY] = stream.city_object
-        return Event("observation", stored.jurisdiction, data)
 
     async def run(self, interval_s: float | None = None) -> None:
         """Step every ``interval_s`` seconds (default: the plan's) until cancelled; a failed

@@ -31,6 +31,7 @@ from cim.ops import sensor_tables as t
 from cim.ops.database import OpsDatabase
 from cim.scope import Scope
 from cim.store import CityStore
+from tests.signin import signed_in
 
 US = 1_000_000
 HOUR = 3600 * US
@@ -320,3 +321,20 @@ def test_the_demo_sensors_on_each_backend(demo_city: DemoCity, ops_url: str) -> 
         assert len(step.created) == build.streams and not step.rejected
         again = ensure_demo_sensors(store, db, now=demo_city.built_us, log=lambda _: None)
         assert again.created == [] and again.backfilled == 0
+
+
+def test_a_village_viewer_reads_its_sensors_through_sensorthings(demo_city: DemoCity) -> None:
+    """The community's viewer sees its datastreams, each with its sensor and observed property
+    (made in the thing's jurisdiction, not the caller's), and no other."""
+    served = create_app(demo_city.folder, worker=False)
+    viewer = signed_in(served, roles=("viewer",), jurisdiction=VILLAGE)
+    with OpsDatabase.for_city(demo_city.folder) as db:
+        mine = {s.datastream_id for s in demo_streams(db) if s.jurisdiction == VILLAGE}
+    with TestClient(served) as client:
+        expand = {"$expand": "Sensor,ObservedProperty,Thing", "$top": "100"}
+        answer = client.get("/sta/v1.1/Datastreams", headers=viewer, params=expand)
+    assert answer.status_code == 200, answer.text
+    streams = answer.json()["value"]
+    assert {s["@iot.id"] for s in streams} == mine
+    assert all(s["Sensor"]["name"] and s["ObservedProperty"]["name"] for s in streams)
+    assert all(s["Thing"]["properties"]["cityObject"] for s in streams)

@@ -59,7 +59,6 @@ class LiveStream:
     thing_id: int
     jurisdiction: str
     city_object: str | None
-    properties: dict[str, Any]
     series: SeriesSpec
     newest_us: int | None = None
 
@@ -185,7 +184,7 @@ def demo_streams(db: OpsDatabase, plan: SensorPlan | None = None) -> list[LiveSt
     planned = (plan or sensor_plan()).datastreams()
     return [
         LiveStream(stream.id, stream.thing_id, stream.jurisdiction, stream.city_object,
-                   stream.properties, planned[stream.name].series, stream.newest_us)
+                   planned[stream.name].series, stream.newest_us)
         for stream in datastreams_named(db, planned)
     ]  # fmt: skip
 
@@ -229,26 +228,18 @@ class DemoReplay:
 
     def step(self, now: int) -> IngestResult:
         """Store and publish every stream's value at ``now`` (to the second)."""
-        when = np.array([now - now % US], dtype=np.int64)
-        rows = [
-            ObservationIn(
-                stream.datastream_id,
-                int(when[0]),
-                float(
-                    generate(
-                        stream.series,
-                        when,
-                        seed=self.plan.seed,
-                        anchor_us=self.anchor_us,
-                        utc_offset_h=self.plan.utc_offset_h,
-                    )[0]
-                ),
-            )
-            for stream in self.streams
-        ]
+        when = now - now % US
+        rows = [ObservationIn(s.datastream_id, when, self.value(s, when)) for s in self.streams]
         result = ingest(self.db, rows, Scope.everything())
         self.hub.publish_all(observation_events(self.db, result.created, "/"))
         return result
+
+    def value(self, stream: LiveStream, when: int) -> float:
+        """The value of ``stream`` at ``when`` in this replay."""
+        plan, times = self.plan, np.array([when], dtype=np.int64)
+        values = generate(stream.series, times, seed=plan.seed, anchor_us=self.anchor_us,
+                          utc_offset_h=plan.utc_offset_h)  # fmt: skip
+        return float(values[0])
 
     async def run(self, interval_s: float | None = None) -> None:
         """Step every ``interval_s`` seconds (default: the plan's) until cancelled; a failed

@@ -117,6 +117,13 @@ class EventHub:
                 self._listeners.remove(listener)
 
     @property
+    def has_takers(self) -> bool:
+        """Whether an event published now would reach a stream or a listener (publishers
+        with costly events may skip making them when none would)."""
+        with self._lock:
+            return bool(self._subscriptions or self._listeners)
+
+    @property
     def stream_count(self) -> int:
         """How many streams are open."""
         with self._lock:

@@ -22,6 +22,8 @@ from simulation.sensors.read import DEFAULT_TOP, MAX_TOP, Expansion, Query
 DATA_ARRAY = "dataArray"
 NESTED_OPTIONS = ("$filter", "$orderby", "$top", "$skip", "$count", "$select", "$expand")
 OPTIONS = (*NESTED_OPTIONS, "$resultFormat")
+# The deepest $expand (each level is one more query).
+MAX_DEPTH = 8
 # The most digits of $top and $skip (a 64-bit offset holds them).
 _DIGITS = 18
 # Characters left as they are in the query strings this server writes.
@@ -62,7 +64,7 @@ def parse_options(pairs: Iterable[tuple[str, str]], etype: EntityType) -> Option
     return Options(query, result_format)
 
 
-def _query(given: dict[str, str], etype: EntityType) -> Query:
+def _query(given: dict[str, str], etype: EntityType, depth: int = 0) -> Query:
     query = Query()
     if "$top" in given:
         query = replace(query, top=min(_count_of("$top", given["$top"]), MAX_TOP))
@@ -80,7 +82,7 @@ def _query(given: dict[str, str], etype: EntityType) -> Query:
         query = replace(query, select=_select(given["$select"], etype))
     if "$expand" in given:
         try:
-            query = replace(query, expand=_expand(given["$expand"], etype))
+            query = replace(query, expand=_expand(given["$expand"], etype, depth))
         except SensorInputError as exc:
             raise SensorInputError(f"$expand: {exc}") from None
     return query
@@ -115,11 +117,13 @@ def _select(text: str, etype: EntityType) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def _expand(text: str, etype: EntityType) -> tuple[Expansion, ...]:
+def _expand(text: str, etype: EntityType, depth: int) -> tuple[Expansion, ...]:
     expansions = []
     for item in split_top_level(text, ","):
         path, options = _item(item.strip())
         names = path.split("/")
+        if depth + len(names) > MAX_DEPTH:
+            raise SensorInputError(f"expansions nest deeper than {MAX_DEPTH} levels")
         current = etype
         for name in names:
             try:
@@ -129,7 +133,7 @@ def _expand(text: str, etype: EntityType) -> tuple[Expansion, ...]:
         query = Query()
         if options is not None:
             try:
-                query = _query(_nested_options(options), current)
+                query = _query(_nested_options(options), current, depth + len(names))
             except SensorInputError as exc:
                 raise SensorInputError(f"{path}({options}): {exc}") from None
         expansion = Expansion(names[-1], query)

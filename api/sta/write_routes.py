@@ -7,17 +7,20 @@ in the caller's scope. What a write stored goes out on the app's event hub.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.background import BackgroundTask
 
+from api.auth.audit import record_refusal
 from api.auth.deps import SignedInDep, require
 from api.auth.principal import Principal
 from api.deps import CityDirDep, OpsDep, ScopeDep
+from api.errors import ForbiddenError
 from api.events import EventHub, event_hub
 from api.sta.placing import CityPlace
 from api.sta.publish import entity_events, observation_events
@@ -26,17 +29,19 @@ from simulation.sensors import write
 from simulation.sensors.entities import OBSERVATION, EntityType, entity_type
 from simulation.sensors.errors import SensorInputError
 from simulation.sensors.ingest import ingest
+from simulation.sensors.jsonpatch import apply_patch
 from simulation.sensors.parse import observations_from_data_array
-from simulation.sensors.records import IngestResult, Rejected
+from simulation.sensors.records import IngestResult, Rejected, StoredObservation
 
 PREFIX = "/sta/v1.1"
 router = APIRouter(prefix=PREFIX, tags=["SensorThings"])
 HubDep = Annotated[EventHub, Depends(event_hub)]
+JSON_PATCH = "application/json-patch+json"
 # What the data array extension answers for a row it did not store.
 ROW_ERROR = "error"
 # Largest id either backend's BIGINT holds.
 MAX_ID = 2**63 - 1
-_PATH = re.compile(r"(?P<set>[A-Za-z]+)(?:\((?P<id>'?\d{1,19}'?)\))?(?:/(?P<nav>[A-Za-z]+))?")
+_PATH = re.compile(r"(?P<set>[A-Za-z]+)(?:\((?P<id>'?\d{1,30}'?)\))?(?:/(?P<nav>[A-Za-z]+))?")
 _ANY_JSON: dict[str, Any] = {
     "requestBody": {
         "required": True,
@@ -45,17 +50,22 @@ _ANY_JSON: dict[str, Any] = {
 }
 
 
-async def json_body(request: Request) -> Any:
+def sensor_writer(request: Request, principal: SignedInDep) -> Principal:
+    """The caller, who may write some SensorThings entity (``observe`` or ``sensors``):
+    checked before the body is read, so a reader is refused whatever it sends."""
+    if principal.may("observe") or principal.may("sensors"):
+        return principal
+    record_refusal(request, principal, "sensors", "sensors not allowed")
+    raise ForbiddenError(f"{principal.subject} may not write sensor data")
+
+
+async def json_body(request: Request, _writer: Annotated[Principal, Depends(sensor_writer)]) -> Any:
     """The request's JSON (400 naming the problem when it is not JSON)."""
     raw = await request.body()
     try:
-        return json.loads(raw, parse_constant=_no_constant)
-    except (ValueError, UnicodeDecodeError) as exc:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
         raise SensorInputError(f"the request body is not JSON: {exc}") from None
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
 
 
 JsonBody = Annotated[Any, Depends(json_body)]
@@ -128,21 +138,30 @@ def _publish(hub: EventHub, db: Any, result: write.WriteResult, host: str) -> No
 @router.post("/CreateObservations", status_code=201, openapi_extra=_ANY_JSON)
 def create_observations(
     request: Request,
+    _observer: Annotated[Principal, Depends(require("observe"))],
     body: JsonBody,
     db: OpsDep,
     scope: ScopeDep,
-    principal: SignedInDep,
     hub: HubDep,
 ) -> JSONResponse:
     """Store data arrays of observations: one self link per row, ``"error"`` for a row not
-    stored, the others stored (the data array extension)."""
-    _allow(request, principal, OBSERVATION)
+    stored, the others stored (the data array extension). The caller's right to observe is
+    checked before the body is read."""
     rows, unreadable = observations_from_data_array(body)
     result = ingest(db, rows, scope)
     host = host_url(request)
-    hub.publish_all(observation_events(db, result.created, host))
     links = _row_links(len(rows), unreadable, result, host + PREFIX)
-    return JSONResponse(links, status_code=201)
+    # the events go out once the rows are acknowledged, and are made only for takers
+    later = None
+    if result.created and hub.has_takers:
+        later = BackgroundTask(_publish_observations, hub, db, result.created, host)
+    return JSONResponse(links, status_code=201, background=later)
+
+
+def _publish_observations(
+    hub: EventHub, db: OpsDep, created: list[StoredObservation], host: str
+) -> None:
+    hub.publish_all(observation_events(db, created, host))
 
 
 def _row_links(
@@ -220,8 +239,24 @@ def patch_entity(
     city: CityDirDep,
     hub: HubDep,
 ) -> JSONResponse:
-    """Change the properties the body names; link other entities by ``{"@iot.id": n}``."""
+    """Change the properties the body names; link other entities by ``{"@iot.id": n}``.
+    With ``Content-Type: application/json-patch+json`` the body is a JSON Patch."""
+    if request.headers.get("content-type", "").startswith(JSON_PATCH):
+        kind, entity_id = Target.parse(path).entity()
+        current = read_entity(db, kind, entity_id, scope, host_url(request))
+        body = _patched_properties(current, body)
     return _change(path, request, body, db, scope, principal, city, hub, replace=False)
+
+
+def _patched_properties(current: dict[str, Any], operations: Any) -> dict[str, Any]:
+    """The properties a JSON Patch changes (those it removes as null)."""
+    document = {key: value for key, value in current.items() if "@iot." not in key}
+    patched = apply_patch(document, operations)
+    return {
+        key: patched.get(key)
+        for key in document.keys() | patched.keys()
+        if key not in patched or key not in document or patched[key] != document[key]
+    }
 
 
 @router.put("/{path:path}", openapi_extra=_ANY_JSON)
@@ -245,7 +280,7 @@ def delete_entity(
     request: Request,
     db: OpsDep,
     scope: ScopeDep,
-    principal: SignedInDep,
+    principal: Annotated[Principal, Depends(sensor_writer)],
     hub: HubDep,
 ) -> Response:
     """Delete an entity and what goes with it."""

@@ -27,6 +27,8 @@ OBSERVATION_KEYS = frozenset(
         "FeatureOfInterest",
     }
 )
+# The largest id a BIGINT column holds (on both backends).
+MAX_ID = 2**63 - 1
 IGNORED_KEYS = frozenset({"@iot.id", "@iot.selfLink", "id"})
 # Components of a data array row (the data array extension of SensorThings 1.1).
 COMPONENTS = frozenset(
@@ -56,11 +58,13 @@ def reference_id(value: Any, what: str) -> int:
 
 
 def entity_id(value: Any, what: str) -> int:
-    """``value`` as an entity id (a positive integer, or its decimal text)."""
+    """``value`` as an entity id (a positive integer a BIGINT holds, or its decimal text)."""
     if isinstance(value, str) and value.isdigit():
         value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise SensorInputError(f"{what} id must be a positive integer, not {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
+        raise SensorInputError(
+            f"{what} id must be a positive integer below 2**63, not {str(value)[:30]!r}"
+        )
     return value
 
 

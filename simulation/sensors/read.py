@@ -3,28 +3,34 @@
 Everything is SQL: a resource path (``Things(1)/Datastreams``) becomes nested ``IN``
 subqueries along the :class:`~simulation.sensors.entities.Link` of each step, ``$filter``
 and ``$orderby`` become conditions and ordering terms (:mod:`simulation.sensors.filter`),
-paging is ``LIMIT``/``OFFSET`` (one row more than asked tells whether a next page exists),
-and each expanded level is one query over the parents of the level above (``IN``, with a
-``row_number()`` window for the per-parent ``$top``/``$skip``). Every step is limited to the
-caller's scope; observations are in the scope of their datastream.
+paging is ``LIMIT``/``OFFSET`` (one row more than asked tells whether a next page exists).
+An expanded level is read for all the parents of the level above at once, never by
+resolving each parent's path again: a link to one is one ``IN`` query; a link to many
+gives each parent its own ``$top``/``$skip`` page over the link's index (one ``LATERAL``
+query on PostgreSQL, one prepared statement run per parent on SQLite, a ``row_number()``
+window through association tables). Every step is limited to the caller's scope;
+observations are in the scope of their datastream.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    CursorResult,
     Label,
     Select,
     and_,
+    bindparam,
+    column,
     func,
     select,
     true,
-    union_all,
+    values,
 )
 
 from cim.ops import sensor_tables as t
@@ -38,7 +44,7 @@ from simulation.sensors.filter import filter_condition, order_by
 # Entities in a page when the client does not say ($top), and the most the server gives.
 DEFAULT_TOP = 100
 MAX_TOP = 1000
-# Parents whose children one expansion query reads (SQLite joins at most 500 selects).
+# Parents whose children one expansion query reads (keeps its IN list and VALUES short).
 KEYS_PER_QUERY = 200
 
 
@@ -134,13 +140,15 @@ def _collection(connection: Connection, steps: Sequence[Step], query: Query, sco
     entities: list[Entity] = []
     more = False
     if query.top > 0:
-        rows = connection.execute(
-            select(*_columns(etype, query))
-            .where(condition)
-            .order_by(*_ordering(etype, query.orderby, dialect))
-            .limit(query.top + 1)
-            .offset(query.skip)
-        ).mappings()
+        rows = _rows(
+            connection.execute(
+                select(*_columns(etype, query))
+                .where(condition)
+                .order_by(*_ordering(etype, query.orderby, dialect))
+                .limit(query.top + 1)
+                .offset(query.skip)
+            )
+        )
         entities = [_entity(etype, row) for row in rows]
         more = len(entities) > query.top
         del entities[query.top :]
@@ -151,7 +159,7 @@ def _collection(connection: Connection, steps: Sequence[Step], query: Query, sco
 def _one(connection: Connection, steps: Sequence[Step], query: Query, scope: Scope) -> Entity:
     etype = steps[-1].etype
     statement = select(*_columns(etype, query)).where(path_condition(steps, scope)).limit(1)
-    row = connection.execute(statement).mappings().first()
+    row = next(_rows(connection.execute(statement)), None)
     if row is None:
         raise EntityNotFoundError(f"no {_describe(steps)}")
     entity = _entity(etype, row)
@@ -254,9 +262,17 @@ def _columns(etype: EntityType, query: Query) -> list[Label[Any]]:
     return [getattr(model, attribute).label(attribute) for attribute in unique]
 
 
-def _entity(etype: EntityType, row: Any) -> Entity:
-    values = dict(row)
-    return Entity(etype, int(values.pop("id")), values)
+def _rows(result: CursorResult[Any]) -> Iterator[dict[str, Any]]:
+    """The rows of ``result`` as dictionaries by column label (the labels read once: a
+    mapping per row costs more than the row)."""
+    names = list(result.keys())
+    for row in result:
+        yield dict(zip(names, row, strict=True))
+
+
+def _entity(etype: EntityType, row: dict[str, Any]) -> Entity:
+    """An entity from its row (which it takes, less the id)."""
+    return Entity(etype, int(row.pop("id")), row)
 
 
 def _where(etype: EntityType, text: str | None, dialect: str) -> ColumnElement[bool]:
@@ -323,9 +339,8 @@ def _expand_one(
     )
     columns = [*_columns(target, query), remote.label("_key")]
     found: dict[Any, Entity] = {}
-    for row in connection.execute(select(*columns).where(condition)).mappings():
-        values = dict(row)
-        found[values.pop("_key")] = _entity(target, values)
+    for row in _rows(connection.execute(select(*columns).where(condition))):
+        found[row.pop("_key")] = _entity(target, row)
     for parent in parents:
         parent.expanded[link.name] = found.get(parent.values[link.local])
     return list({id(entity): entity for entity in found.values()}.values())
@@ -357,16 +372,16 @@ def _expand_many(
         if query.top == 0:
             continue
         if joined is None:
-            statement = _pages_by_union(target, key, chunk, condition, query, dialect)
+            rows = _pages_by_key(connection, target, key, chunk, condition, query)
         else:
-            statement = _pages_by_window(target, key, joined, chunk, condition, query, dialect)
-        for row in connection.execute(statement).mappings():
-            values = dict(row)
-            page = pages[values.pop("_key")]
+            window = _pages_by_window(target, key, joined, chunk, condition, query, dialect)
+            rows = _rows(connection.execute(window))
+        for row in rows:
+            page = pages[row.pop("_key")]
             if len(page.entities) == query.top:
                 page.more = True
             else:
-                page.entities.append(_entity(target, values))
+                page.entities.append(_entity(target, row))
     for parent in parents:
         found = pages.get(parent.id if link.local == "id" else parent.values[link.local])
         parent.expanded[link.name] = found or Page([], 0 if query.count else None)
@@ -399,31 +414,49 @@ def _joined(statement: Select[Any], joined: tuple[Any, Any, Any] | None) -> Sele
     return statement if joined is None else statement.join_from(*joined)
 
 
-def _pages_by_union(
+def _pages_by_key(
+    connection: Connection,
     target: EntityType,
     key: Any,
     keys: list[Any],
     condition: ColumnElement[bool],
     query: Query,
-    dialect: str,
-) -> Any:
-    """One page (and one row more) per key as its own ``ORDER BY ... LIMIT``: each an index
-    range on the key, however many children a parent has; the pages are joined by ``UNION
-    ALL``, whose parts both backends give one after the other, each in its order."""
+) -> Iterator[dict[str, Any]]:
+    """The page (and one row more) of each key's children, in order: each an ``ORDER BY
+    ... LIMIT`` over the key's index, however many children a parent has. PostgreSQL reads
+    them all in one query (a ``LATERAL`` join on the keys); SQLite, in process, runs one
+    prepared statement per key."""
+    dialect = connection.dialect.name
     order = _ordering(target, query.orderby, dialect)
     columns = _columns(target, query)
-    parts = []
-    for value in keys:
+    if dialect == "postgresql":
+        parents = values(column("_key", key.type), name="parents").data([(k,) for k in keys])
+        rank = func.row_number().over(order_by=order).label("_rank")
         page = (
-            select(*columns, key.label("_key"))
-            .where(key == value, condition)
+            select(*columns, rank)
+            .where(key == parents.c._key, condition)
             .order_by(*order)
             .limit(query.top + 1)
             .offset(query.skip)
-            .subquery()
+            .lateral("page")
         )
-        parts.append(select(page))
-    return union_all(*parts)
+        kept = [column for column in page.c if column.name != "_rank"]
+        statement = (
+            select(*kept, parents.c._key)
+            .select_from(parents.join(page, true()))
+            .order_by(parents.c._key, page.c._rank)
+        )
+        yield from _rows(connection.execute(statement))
+        return
+    each = (
+        select(*columns, key.label("_key"))
+        .where(key == bindparam("_parent"), condition)
+        .order_by(*order)
+        .limit(query.top + 1)
+        .offset(query.skip)
+    )
+    for value in keys:
+        yield from _rows(connection.execute(each, {"_parent": value}))
 
 
 def _pages_by_window(

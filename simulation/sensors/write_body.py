@@ -17,6 +17,7 @@ from shapely.geometry import shape
 
 from simulation.sensors.entities import EntityType, Field
 from simulation.sensors.errors import SensorInputError
+from simulation.sensors.parse import entity_id
 from simulation.sensors.times import parse_interval, parse_time
 
 # The property of an entity's ``properties`` naming the city object it sits in (the same
@@ -61,13 +62,7 @@ def reference_id(value: Any) -> int | None:
     A client may send the whole entity it read with its id; the id alone decides."""
     if not isinstance(value, dict) or ID_KEY not in value:
         return None
-    entity_id = value[ID_KEY]
-    if isinstance(entity_id, bool) or not isinstance(entity_id, int | str):
-        raise SensorInputError(f"@iot.id must be an integer, not {entity_id!r}")
-    try:
-        return int(entity_id)
-    except ValueError:
-        raise SensorInputError(f"@iot.id must be an integer, not {entity_id!r}") from None
+    return entity_id(value[ID_KEY], "the linked entity's")
 
 
 def read_body(etype: EntityType, data: Any, *, complete: bool) -> Body:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import delete as sql_delete
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -91,7 +91,7 @@ def update(
         if kind is e.OBSERVATION:
             refresh_datastream(session, row.datastream_id)
         changes.insert(0, Change(kind.name, entity_id, "updated", jurisdiction_of(session, row)))
-    return WriteResult(entity_id, changes)
+    return WriteResult(entity_id, list(dict.fromkeys(changes)))  # each change once
 
 
 def _references(kind: EntityType, parsed: Body) -> dict[str, list[int]]:
@@ -166,6 +166,7 @@ def _move_thing(
         return
     check_scope(e.THING, jurisdiction, scope)
     thing.jurisdiction = jurisdiction
+    changes.append(Change("Thing", thing.id, "updated", jurisdiction))
     for model in (t.Datastream, t.HistoricalLocation):
         moved = session.execute(select(model.id).where(model.thing_id == thing.id)).scalars()
         changes.extend(Change(model.__name__, i, "updated", jurisdiction) for i in moved)
@@ -202,12 +203,34 @@ def _relink_located(
                 setattr(row, name, value)
             row.encoding_type = GEOJSON_ENCODINGS[0]
         check_scope(kind, placed.jurisdiction, scope)
+        moved = placed.jurisdiction != row.jurisdiction
         row.city_object, row.jurisdiction = city_object, placed.jurisdiction
+        if moved and kind is e.LOCATION:
+            _follow_location(session, row, scope, changes)
     for thing_id in refs.get("Things", []):
         thing = visible(session, e.THING, thing_id, scope)
         if thing.city_object is None:
             _move_thing(session, thing, row.jurisdiction, scope, changes)
         set_locations(session, thing, [row.id], now_us(), changes)
+
+
+def _follow_location(
+    session: Session, location: t.Location, scope: Scope, changes: list[Change]
+) -> None:
+    """Things placed by this Location (their first one, no city object) move with it."""
+    link = t.ThingLocation
+    first = (
+        select(link.thing_id, func.min(link.location_id).label("first"))
+        .group_by(link.thing_id)
+        .subquery()
+    )
+    placed = session.execute(
+        select(t.Thing)
+        .join(first, first.c.thing_id == t.Thing.id)
+        .where(first.c.first == location.id, t.Thing.city_object.is_(None))
+    ).scalars()
+    for thing in list(placed):
+        _move_thing(session, thing, location.jurisdiction, scope, changes)
 
 
 def _relink_history(

@@ -1,5 +1,6 @@
 """The "create-update-delete" conformance class of SensorThings 1.1, as the OGC test suite
-(ets-sta10, Capability2Tests) exercises it, over HTTP: each test cites its requirement."""
+(ets-sta10, Capability2Tests) exercises it, over HTTP on SQLite and PostgreSQL; each test
+cites its requirement."""
 
 from __future__ import annotations
 
@@ -29,8 +30,9 @@ from tests.signin import signed_in
 
 
 @pytest.fixture()
-def app(tmp_path: Path) -> FastAPI:
-    return empty_city_app(tmp_path / "city")
+def app(tmp_path: Path, ops_url: str) -> FastAPI:
+    """The app over an empty city, on SQLite then PostgreSQL."""
+    return empty_city_app(tmp_path / "city", ops_url)
 
 
 @pytest.fixture()
@@ -204,6 +206,9 @@ def test_deep_insert_status_code_and_nothing_half_made(client: TestClient) -> No
         answer = client.post(f"{STA}/Things", json=bad)
         assert answer.status_code == 400 and named in answer.json()["detail"], answer.text
     assert client.post(f"{STA}/Things", content=b"{not json").status_code == 400
+    too_large = {**thing(), "Locations": [{"@iot.id": 2**64 - 1}]}
+    assert client.post(f"{STA}/Things", json=too_large).status_code == 400
+    assert client.patch(f"{STA}/Things({2**64})", json=thing()).status_code == 400
 
 
 def test_historical_location_auto_creation(client: TestClient) -> None:
@@ -282,6 +287,35 @@ def test_update_entity(client: TestClient) -> None:
     assert partial.status_code == 400 and "description" in partial.json()["detail"]
 
 
+def test_update_entity_jsonpatch(client: TestClient) -> None:
+    """http://www.opengis.net/spec/iot_sensing/1.1/req/create-update-delete/update-entity-jsonpatch
+
+    A PATCH with Content-Type application/json-patch+json applies its operations to the
+    entity; a failing operation changes nothing."""
+    made = network(client)
+    patch = [
+        {"op": "add", "path": "/properties", "value": {"floor": 3}},
+        {"op": "replace", "path": "/description", "value": "patched"},
+    ]
+    headers = {"Content-Type": "application/json-patch+json"}
+    answer = client.patch(f"{STA}/Things({made['Thing']})", json=patch, headers=headers)
+    assert answer.status_code == 200, answer.text
+    after = get(client, f"Things({made['Thing']})")
+    assert (after["description"], after["properties"]) == ("patched", {"floor": 3})
+    failing = [
+        {"op": "replace", "path": "/name", "value": "x"},
+        {"op": "test", "path": "/description", "value": "other"},
+    ]
+    refused = client.patch(f"{STA}/Things({made['Thing']})", json=failing, headers=headers)
+    assert refused.status_code == 400 and "test failed" in refused.json()["detail"]
+    assert get(client, f"Things({made['Thing']})")["name"] == "Test Thing"
+    removed = [{"op": "remove", "path": "/name"}]
+    assert (
+        client.patch(f"{STA}/Things({made['Thing']})", json=removed, headers=headers).status_code
+        == 400
+    )
+
+
 def test_invalid_patch_with_inline_entities(client: TestClient) -> None:
     """http://www.opengis.net/spec/iot_sensing/1.1/req/create-update-delete/update-entity
 
@@ -305,29 +339,78 @@ def test_invalid_patch_with_inline_entities(client: TestClient) -> None:
 @pytest.mark.parametrize(
     ("deleted", "gone", "kept"),
     [
-        ("Thing", {"Thing", "Datastream", "HistoricalLocation", "Observation"},
-         {"Location", "Sensor", "ObservedProperty", "FeatureOfInterest"}),
-        ("Datastream", {"Datastream", "Observation"},
-         {"Thing", "Sensor", "ObservedProperty", "FeatureOfInterest", "Location",
-          "HistoricalLocation"}),
-        ("Location", {"Location", "HistoricalLocation"},
-         {"Thing", "Sensor", "ObservedProperty", "FeatureOfInterest", "Datastream",
-          "Observation"}),
-        ("HistoricalLocation", {"HistoricalLocation"},
-         {"Thing", "Sensor", "ObservedProperty", "FeatureOfInterest", "Datastream",
-          "Observation", "Location"}),
-        ("Sensor", {"Sensor", "Datastream", "Observation"},
-         {"Thing", "ObservedProperty", "FeatureOfInterest", "Location", "HistoricalLocation"}),
-        ("ObservedProperty", {"ObservedProperty", "Datastream", "Observation"},
-         {"Thing", "Sensor", "FeatureOfInterest", "Location", "HistoricalLocation"}),
-        ("FeatureOfInterest", {"FeatureOfInterest", "Observation"},
-         {"Thing", "Sensor", "ObservedProperty", "Location", "HistoricalLocation",
-          "Datastream"}),
-        ("Observation", {"Observation"},
-         {"Thing", "Sensor", "ObservedProperty", "FeatureOfInterest", "Datastream",
-          "HistoricalLocation", "Location"}),
+        (
+            "Thing",
+            {"Thing", "Datastream", "HistoricalLocation", "Observation"},
+            {"Location", "Sensor", "ObservedProperty", "FeatureOfInterest"},
+        ),
+        (
+            "Datastream",
+            {"Datastream", "Observation"},
+            {
+                "Thing",
+                "Sensor",
+                "ObservedProperty",
+                "FeatureOfInterest",
+                "Location",
+                "HistoricalLocation",
+            },
+        ),
+        (
+            "Location",
+            {"Location", "HistoricalLocation"},
+            {
+                "Thing",
+                "Sensor",
+                "ObservedProperty",
+                "FeatureOfInterest",
+                "Datastream",
+                "Observation",
+            },
+        ),
+        (
+            "HistoricalLocation",
+            {"HistoricalLocation"},
+            {
+                "Thing",
+                "Sensor",
+                "ObservedProperty",
+                "FeatureOfInterest",
+                "Datastream",
+                "Observation",
+                "Location",
+            },
+        ),
+        (
+            "Sensor",
+            {"Sensor", "Datastream", "Observation"},
+            {"Thing", "ObservedProperty", "FeatureOfInterest", "Location", "HistoricalLocation"},
+        ),
+        (
+            "ObservedProperty",
+            {"ObservedProperty", "Datastream", "Observation"},
+            {"Thing", "Sensor", "FeatureOfInterest", "Location", "HistoricalLocation"},
+        ),
+        (
+            "FeatureOfInterest",
+            {"FeatureOfInterest", "Observation"},
+            {"Thing", "Sensor", "ObservedProperty", "Location", "HistoricalLocation", "Datastream"},
+        ),
+        (
+            "Observation",
+            {"Observation"},
+            {
+                "Thing",
+                "Sensor",
+                "ObservedProperty",
+                "FeatureOfInterest",
+                "Datastream",
+                "HistoricalLocation",
+                "Location",
+            },
+        ),
     ],
-)  # fmt: skip
+)
 def test_delete_entity(client: TestClient, deleted: str, gone: set[str], kept: set[str]) -> None:
     """http://www.opengis.net/spec/iot_sensing/1.1/req/create-update-delete/delete-entity
 

@@ -1,5 +1,5 @@
 """The data array extension of SensorThings 1.1 (ets-sta10 DataArrayTests), writing side:
-``POST /CreateObservations``; each test cites its requirement."""
+``POST /CreateObservations`` on SQLite and PostgreSQL; each test cites its requirement."""
 
 from __future__ import annotations
 
@@ -25,8 +25,9 @@ COMPONENTS = ["phenomenonTime", "result", "FeatureOfInterest/id"]
 
 
 @pytest.fixture()
-def app(tmp_path: Path) -> FastAPI:
-    return empty_city_app(tmp_path / "city")
+def app(tmp_path: Path, ops_url: str) -> FastAPI:
+    """The app over an empty city, on SQLite then PostgreSQL."""
+    return empty_city_app(tmp_path / "city", ops_url)
 
 
 @pytest.fixture()
@@ -113,6 +114,7 @@ def test_malformed_requests_are_refused_whole(client: TestClient, streams: dict[
     unknown components, is refused (400, naming the problem) and nothing is stored."""
     for body, named in (
         ({"Datastream": {"@iot.id": streams["first"]}}, "array"),
+        ([group(2**63, [["2020-01-01T00:00:00Z", 1, 1]])], "below 2**63"),
         ([{"components": COMPONENTS, "dataArray": []}], "Datastream"),
         ([group(streams["first"], [["2020-01-01T00:00:00Z", 1, 1]], ["time", "result", "x"])],
          "unknown components"),

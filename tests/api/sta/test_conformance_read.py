@@ -61,6 +61,21 @@ def test_the_service_root_lists_every_entity_set_and_the_conformance(sta: StaApp
     assert sta.admin.get(f"{ROOT}/").json() == root
 
 
+def test_the_service_root_lists_mqtt_when_the_app_has_a_broker(
+    sta: StaApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """http://www.opengis.net/spec/iot_sensing/1.1/req/create-observations-via-mqtt/observations-creation
+    (the MQTT classes and their endpoints in serverSettings, only with a broker)."""
+    mqtt = (
+        "http://www.opengis.net/spec/iot_sensing/1.1/req/receive-updates-via-mqtt/receive-updates"
+    )
+    assert mqtt not in _get(sta.admin, "")["serverSettings"]["conformance"]
+    monkeypatch.setattr(sta.app.state, "mqtt_endpoints", ["mqtt://127.0.0.1:1883"], raising=False)
+    settings = _get(sta.admin, "")["serverSettings"]
+    assert mqtt in settings["conformance"]
+    assert settings[mqtt] == {"endpoints": ["mqtt://127.0.0.1:1883"]}
+
+
 @pytest.mark.parametrize("plural", [e.plural for e in ENTITY_TYPES])
 def test_each_entity_set_gives_its_entities_with_properties_and_links(
     sta: StaApp, plural: str
@@ -297,6 +312,9 @@ def test_expand_refuses_what_is_not_a_link(sta: StaApp) -> None:
     assert "$expand" in _error(sta.admin, "Things", 400, **{"$expand": "Datastreams($top=x)"})
     assert "$expand" in _error(sta.admin, "Things", 400, **{"$expand": "Datastreams($top=1"})
     assert "$expand" in _error(sta.admin, "Things", 400, **{"$expand": "Datastreams($bottom=1)"})
+    deep = "/".join(["Datastreams/Thing"] * 5)
+    assert "deeper" in _error(sta.admin, "Things", 400, **{"$expand": deep})
+    assert _get(sta.admin, "Things(1)", **{"$expand": "/".join(["Datastreams/Thing"] * 4)})
 
 
 def test_top_limits_the_page(sta: StaApp) -> None:

@@ -150,8 +150,10 @@ def test_the_client_updates_and_deletes(
 ) -> None:
     thing = service.things().find(made["thing"].id)
     thing.description = "moved upstream"
-    service.update(thing)
+    service.update(thing)  # PUT
     assert service.things().find(thing.id).description == "moved upstream"
+    service.patch(thing, [{"op": "replace", "path": "/name", "value": "upstream station"}])
+    assert service.things().find(thing.id).name == "upstream station"  # JSON Patch
     service.delete(made["level"])
     with pytest.raises(OSError, match="404 Client Error"):  # requests' HTTPError
         service.datastreams().find(made["level"].id)

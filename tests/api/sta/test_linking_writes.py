@@ -142,3 +142,45 @@ def test_a_feature_of_interest_naming_a_storey_gets_its_geometry(app: FastAPI) -
         json={"name": "n", "description": "d", "properties": {"cityObject": "no-such-object"}},
     )
     assert missing.status_code == 404
+
+
+def test_a_thing_moves_with_the_location_that_placed_it(app: FastAPI) -> None:
+    province = manager_of(app, PROVINCE)
+    point = {"type": "Point", "coordinates": lonlat("A", east=300)}
+    location = post(
+        province,
+        "Locations",
+        {
+            "name": "buoy",
+            "description": "river",
+            "encodingType": "application/geo+json",
+            "location": point,
+        },
+    )
+    thing = post(
+        province,
+        "Things",
+        {"name": "buoy", "description": "d", "Locations": [ref(location["@iot.id"])]},
+    )
+    stream = post(
+        province,
+        "Datastreams",
+        datastream(
+            Thing=ref(thing["@iot.id"]), Sensor=sensor(), ObservedProperty=observed_property()
+        ),
+    )
+    assert jurisdiction_of(app, t.Thing, thing["@iot.id"])[0] == TOWN_A
+    drifted = {"location": {"type": "Point", "coordinates": lonlat("B", east=300)}}
+    moved = province.patch(f"{STA}/Locations({location['@iot.id']})", json=drifted)
+    assert moved.status_code == 200, moved.text
+    assert jurisdiction_of(app, t.Location, location["@iot.id"])[0] == TOWN_B
+    assert jurisdiction_of(app, t.Thing, thing["@iot.id"])[0] == TOWN_B
+    assert jurisdiction_of(app, t.Datastream, stream["@iot.id"])[0] == TOWN_B
+    town_a = manager_of(app, TOWN_A)  # town A may not move it back out of town B's sight
+    assert (
+        town_a.patch(
+            f"{STA}/Locations({location['@iot.id']})",
+            json={"location": {"type": "Point", "coordinates": lonlat("A")}},
+        ).status_code
+        == 404
+    )

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.auth.state import configure
 from api.events import Event, event_hub_of
 from cim.store import CityStore
 from tests.signin import admin_client
@@ -20,10 +21,14 @@ MEASUREMENT = "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurem
 POINT = {"type": "Point", "coordinates": [-114.05, 51.05]}
 
 
-def empty_city_app(folder: Path) -> FastAPI:
-    """The app of a new city without objects or jurisdictions (no job worker)."""
+def empty_city_app(folder: Path, database_url: str | None = None) -> FastAPI:
+    """The app of a new city without objects or jurisdictions (no job worker), on the
+    city's operational database or ``database_url``."""
     CityStore.create(folder, "EPSG:4547", "sensing").close()
-    return create_app(folder, worker=False)
+    app = create_app(folder, worker=False)
+    if database_url is not None:
+        configure(app, url=database_url)
+    return app
 
 
 def admin(app: FastAPI) -> TestClient:

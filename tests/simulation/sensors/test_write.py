@@ -387,3 +387,21 @@ def test_delete_cascades_as_the_standard_says(
     assert {name for name in kept if not count(sensing_db, models[name])} == set()
     with pytest.raises(EntityNotFoundError):
         write.delete(sensing_db, deleted, target, TOWN)
+
+
+def test_a_thing_follows_the_location_that_placed_it(
+    sensing_db: OpsDatabase, network: Network
+) -> None:
+    def by_longitude(city_object: str | None, geometry: dict[str, Any] | None) -> Placed:
+        east = geometry is not None and geometry["coordinates"][0] > 114
+        return Placed(VILLAGE_B if east else VILLAGE_A)
+
+    moved = {"location": {"type": "Point", "coordinates": [114.5, 23.1]}}
+    location = network.locations["a"]
+    result = write.update(sensing_db, "Locations", location, moved, TOWN, place=by_longitude)
+    assert ("Thing", network.things["a"]) in {(c.type, c.id) for c in result.changes}
+    with sensing_db.transaction() as session:
+        thing = session.get(t.Thing, network.things["a"])
+        stream = session.get(t.Datastream, network.datastreams["a-level"])
+        assert thing is not None and stream is not None
+        assert (thing.jurisdiction, stream.jurisdiction) == (VILLAGE_B, VILLAGE_B)

@@ -3,7 +3,7 @@
 Usage::
 
     .venv/bin/python bench/bench_sensors.py [--datastreams 10000] [--minutes 525600]
-        [--ingest 100000] [--batch 5000] [--repeat 20] [--postgres]
+        [--ingest 100000] [--batch 5000] [--repeat 20] [--postgres] [--settle PCT]
 
 - latest state: :func:`simulation.sensors.state.latest_states` of N datastreams (on N/4
   things with a location each, thresholds in their properties), the whole city in one call
@@ -14,6 +14,11 @@ Usage::
 - ingest: :func:`simulation.sensors.ingest.ingest` of ``--ingest`` observations over 100
   datastreams in batches of ``--batch`` (each batch one transaction), observations per
   second; then the same batches again (all already stored: the idempotent path).
+
+Times are the median, best and worst of the repeats, with the CPU pressure (Linux PSI
+avg10: the share of time runnable tasks waited for a CPU) when they were taken: on a shared
+machine the best is the figure to compare. ``--settle PCT`` waits (at most a minute) for
+the pressure to fall to PCT before each measure.
 
 ``--postgres`` runs the same on a throwaway PostgreSQL cluster (``initdb`` in a temporary
 folder, a Unix socket only). The peers' published figures are printed beside ours: FROST
@@ -29,13 +34,20 @@ import pwd
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import insert, update
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from common import cpu_pressure, settle
 
 from cim.ops import sensor_tables as t
 from cim.ops.database import OpsDatabase
@@ -111,18 +123,29 @@ def seed_year(db: OpsDatabase, datastream_id: int, minutes: int) -> None:
         )  # fmt: skip
 
 
-def timed(call: Callable[[], object], repeat: int) -> tuple[float, float]:
-    """Mean and worst milliseconds of ``repeat`` calls (after one to warm the caches)."""
+SETTLE: float | None = None  # --settle
+
+
+def timed(call: Callable[[], object], repeat: int) -> str:
+    """Median, best and worst milliseconds of ``repeat`` calls (after one to warm the
+    caches), and the CPU pressure meanwhile."""
+    if SETTLE is not None:
+        settle(SETTLE, longest=60.0)
     call()
     times = []
     for _ in range(repeat):
         started = time.perf_counter()
         call()
         times.append((time.perf_counter() - started) * 1000)
-    return statistics.fmean(times), max(times)
+    pressure = cpu_pressure()
+    return (
+        f"median {statistics.median(times):.1f} ms, best {min(times):.1f} ms,"
+        f" worst {max(times):.1f} ms (CPU pressure {pressure if pressure is not None else '?'}%)"
+    )
 
 
 def bench_state(db: OpsDatabase, count: int, repeat: int, label: str) -> None:
+    """Latest state of every datastream, and of the datastreams of 100 city objects."""
     from simulation.sensors.state import latest_states
 
     now_us = START_US + 400 * 86_400_000_000
@@ -130,52 +153,47 @@ def bench_state(db: OpsDatabase, count: int, repeat: int, label: str) -> None:
     scope = Scope.of(JURISDICTION)
     found = latest_states(db, scope, now_us=now_us)
     levels = {level: sum(s.level == level for s in found) for level in LEVELS}
-    mean, worst = timed(lambda: latest_states(db, scope, now_us=now_us), repeat)
+    figures = timed(lambda: latest_states(db, scope, now_us=now_us), repeat)
     print(
-        f"[{label}] latest state of {len(found)} datastreams {levels}: mean {mean:.1f} ms,"
-        f" worst {worst:.1f} ms (aim {STATE_AIM_MS:.0f} ms; FROST: times out, #1107/#287)"
+        f"[{label}] latest state of {len(found)} datastreams {levels}: {figures}"
+        f" | aim {STATE_AIM_MS:.0f} ms; FROST: times out (its issues #1107, #287)"
     )
     objects = [f"b:{i}" for i in range(0, count // 4, max(1, count // 400))][:100]
     picked = latest_states(db, scope, now_us=now_us, city_objects=objects)
-    mean, worst = timed(lambda: latest_states(db, scope, now_us=now_us, city_objects=objects),
-                        repeat)  # fmt: skip
-    print(
-        f"[{label}] latest state of {len(objects)} city objects ({len(picked)} datastreams):"
-        f" mean {mean:.1f} ms, worst {worst:.1f} ms"
-    )
+    figures = timed(lambda: latest_states(db, scope, now_us=now_us, city_objects=objects), repeat)
+    print(f"[{label}] latest state of {len(objects)} city objects ({len(picked)} datastreams):"
+          f" {figures}")  # fmt: skip
 
 
 def bench_series(db: OpsDatabase, minutes: int, repeat: int, label: str) -> None:
+    """Downsampling a year of minute data at 1 h and 1 d; one day of raw values."""
     from simulation.sensors.series import downsampled, raw_series
 
     started = time.perf_counter()
     seed_year(db, 1, minutes)
     seed_year(db, 2, minutes // 4)  # another datastream's rows around it
-    print(
-        f"[{label}] stored {minutes + minutes // 4} observations in"
-        f" {time.perf_counter() - started:.1f} s"
-    )
+    print(f"[{label}] stored {minutes + minutes // 4} observations (setup) in"
+          f" {time.perf_counter() - started:.1f} s")  # fmt: skip
     scope = Scope.of(JURISDICTION)
     end = START_US + minutes * MINUTE_US
     for name, resolution in (("1h", HOUR_US), ("1d", 24 * HOUR_US)):
-        buckets = downsampled(db, 1, scope, start_us=START_US, end_us=end,
-                              resolution_us=resolution)  # fmt: skip
+
+        def ask(resolution_us: int = resolution) -> list[Any]:
+            return downsampled(db, 1, scope, start_us=START_US, end_us=end,
+                               resolution_us=resolution_us)  # fmt: skip
+
+        buckets = ask()
         assert sum(b.count for b in buckets) == minutes
-        mean, worst = timed(lambda r=resolution: downsampled(  # type: ignore[misc]
-            db, 1, scope, start_us=START_US, end_us=end, resolution_us=r), repeat)  # fmt: skip
-        print(
-            f"[{label}] downsampled {minutes} minute values at {name} ({len(buckets)} buckets):"
-            f" mean {mean:.1f} ms, worst {worst:.1f} ms (aim {SERIES_AIM_MS:.0f} ms)"
-        )
+        print(f"[{label}] downsampled {minutes} minute values at {name} ({len(buckets)}"
+              f" buckets): {timed(ask, repeat)} | aim {SERIES_AIM_MS:.0f} ms")  # fmt: skip
     day_end = START_US + 200 * 24 * HOUR_US
-    mean, worst = timed(lambda: raw_series(db, 1, scope, start_us=day_end - 24 * HOUR_US,
-                                           end_us=day_end, limit=10_000), repeat)  # fmt: skip
-    print(
-        f"[{label}] raw series of one day (1 440 values): mean {mean:.1f} ms, worst {worst:.1f} ms"
-    )
+    figures = timed(lambda: raw_series(db, 1, scope, start_us=day_end - 24 * HOUR_US,
+                                       end_us=day_end, limit=10_000), repeat)  # fmt: skip
+    print(f"[{label}] raw series of one day (1 440 values): {figures}")
 
 
 def bench_ingest(db: OpsDatabase, total: int, batch: int, label: str) -> None:
+    """:func:`ingest` of ``total`` new observations over 100 datastreams, then again."""
     from simulation.sensors.ingest import ingest
     from simulation.sensors.records import ObservationIn
 
@@ -188,29 +206,25 @@ def bench_ingest(db: OpsDatabase, total: int, batch: int, label: str) -> None:
     ]  # fmt: skip
     scope = Scope.of(JURISDICTION)
     for name in ("new", "again (already stored)"):
+        if SETTLE is not None:
+            settle(SETTLE, longest=60.0)
         started = time.perf_counter()
         rejected = 0
         for start in range(0, total, batch):
             rejected += len(ingest(db, rows[start : start + batch], scope).rejected)
-        seconds = time.perf_counter() - started
-        rate = total / seconds
-        print(
-            f"[{label}] ingest {total} observations in batches of {batch}, {name}:"
-            f" {rate:,.0f} obs/s ({rejected} rejected; Hamburg FROST ~{FROST_INGEST:,.0f}/s,"
-            f" ratio {rate / FROST_INGEST:.1f})"
-        )
+        rate = total / (time.perf_counter() - started)
+        print(f"[{label}] ingest {total} observations in batches of {batch}, {name}:"
+              f" {rate:,.0f} obs/s ({rejected} rejected; CPU pressure {cpu_pressure()}%)"
+              f" | Hamburg's FROST ~{FROST_INGEST:,.0f}/s sustained,"
+              f" ratio {rate / FROST_INGEST:.1f}")  # fmt: skip
 
 
 def run_all(url: str, args: argparse.Namespace, label: str) -> None:
+    """Every measure on the database ``url``."""
     with OpsDatabase.open(url) as db:
         bench_state(db, args.datastreams, args.repeat, label)
         bench_series(db, args.minutes, max(3, args.repeat // 4), label)
-        try:
-            import simulation.sensors.ingest  # noqa: F401
-        except ImportError:
-            print(f"[{label}] ingest: simulation.sensors.ingest is not there yet")
-        else:
-            bench_ingest(db, args.ingest, args.batch, label)
+        bench_ingest(db, args.ingest, args.batch, label)
 
 
 @contextmanager
@@ -247,7 +261,11 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=5_000)
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL too")
+    parser.add_argument("--settle", type=float, default=None, metavar="PCT",
+                        help="before each measure, wait for CPU pressure <= PCT %%")  # fmt: skip
     args = parser.parse_args()
+    global SETTLE
+    SETTLE = args.settle
     print(f"cores: {os.cpu_count()}")
     with tempfile.TemporaryDirectory(prefix="bench-sensors-") as folder:
         run_all(f"sqlite:///{Path(folder) / 'ops.sqlite'}", args, "SQLite")

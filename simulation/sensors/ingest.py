@@ -16,12 +16,13 @@ writers queue on the busy timeout instead of failing when a read turns into a wr
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, and_, func, literal, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Table, and_, bindparam, func, or_, select, update
+from sqlalchemy.dialects import sqlite
 
 from cim.ops import sensor_tables as t
 from cim.ops.database import OpsDatabase
@@ -136,8 +137,7 @@ def _created(
                 parameters=row.parameters,
             )
         )
-    created.sort(key=lambda s: first_of[(s.datastream_id, s.phenomenon_us)])
-    return created
+    return created  # in input order: first_of is
 
 
 def _problem(
@@ -197,11 +197,14 @@ def _values(row: ObservationIn, default_feature: int | None) -> dict[str, Any]:
 
 def _insert(conn: Connection, values: list[dict[str, Any]]) -> dict[Key, int]:
     """Insert the rows not stored yet; the ids of those inserted, by key."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    if not values:
+        return {}
+    if conn.dialect.name == "postgresql":
+        return _insert_postgresql(conn, values)
     inserted: dict[Key, int] = {}
     for chunk in _chunks(values, INSERT_CHUNK):
         statement = (
-            dialect.insert(OBSERVATIONS)
+            sqlite.insert(OBSERVATIONS)
             .on_conflict_do_nothing(index_elements=["datastream_id", "phenomenon_us"])
             .returning(
                 OBSERVATIONS.c.id, OBSERVATIONS.c.datastream_id, OBSERVATIONS.c.phenomenon_us
@@ -210,6 +213,38 @@ def _insert(conn: Connection, values: list[dict[str, Any]]) -> dict[Key, int]:
         for new_id, datastream_id, phenomenon in conn.execute(statement, chunk):
             inserted[(datastream_id, phenomenon)] = new_id
     return inserted
+
+
+# PostgreSQL array type of each observation column given to unnest (JSON goes as text).
+_PG_ARRAYS = {
+    "result_number": "float8[]",
+    "result_text": "text[]",
+    "result_json": "text[]::json[]",
+    "result_quality": "text[]::json[]",
+    "parameters": "text[]::json[]",
+}
+
+
+def _insert_postgresql(conn: Connection, values: list[dict[str, Any]]) -> dict[Key, int]:
+    """The rows as one array per column, expanded by ``unnest``: one statement of a dozen
+    parameters, where a multi-row VALUES of thousands of placeholders costs the driver more
+    to build and parse than the server takes to store it."""
+    columns = list(values[0])
+    arrays: list[list[Any]] = []
+    for name in columns:
+        column = [row[name] for row in values]
+        if _PG_ARRAYS.get(name, "").endswith("json[]"):
+            column = [None if value is None else json.dumps(value) for value in column]
+        arrays.append(column)
+    casts = ", ".join(f"%s::{_PG_ARRAYS.get(name, 'int8[]')}" for name in columns)
+    statement = (
+        f"INSERT INTO {OBSERVATIONS.name} ({', '.join(columns)})"
+        f" SELECT * FROM unnest({casts})"
+        " ON CONFLICT (datastream_id, phenomenon_us) DO NOTHING"
+        " RETURNING id, datastream_id, phenomenon_us"
+    )
+    rows = conn.exec_driver_sql(statement, tuple(arrays))
+    return {(datastream_id, phenomenon): new_id for new_id, datastream_id, phenomenon in rows}
 
 
 def _existing_ids(conn: Connection, keys: list[Key]) -> dict[Key, int]:
@@ -297,7 +332,8 @@ def _feature_from_location(conn: Connection, location_id: int) -> int:
 
 
 def _update_datastreams(conn: Connection, created: list[StoredObservation]) -> None:
-    """Move each touched datastream's latest observation and time extents."""
+    """Move each touched datastream's latest observation and time extents: two statements,
+    each run once over every touched datastream."""
     newest: dict[int, StoredObservation] = {}
     extents: dict[int, tuple[int, int, int | None, int | None]] = {}
     for obs in created:
@@ -309,8 +345,10 @@ def _update_datastreams(conn: Connection, created: list[StoredObservation]) -> N
             obs.datastream_id, (obs.phenomenon_us, end, None, None)
         )
         if obs.result_us is not None:
-            first_result = min(first_result or obs.result_us, obs.result_us)
-            last_result = max(last_result or obs.result_us, obs.result_us)
+            first_result = (
+                obs.result_us if first_result is None else min(first_result, obs.result_us)
+            )
+            last_result = obs.result_us if last_result is None else max(last_result, obs.result_us)
         extents[obs.datastream_id] = (
             min(start, obs.phenomenon_us),
             max(stop, end),
@@ -319,52 +357,75 @@ def _update_datastreams(conn: Connection, created: list[StoredObservation]) -> N
         )
     if not newest:
         return
-    least, greatest = _min_max(conn)
+    conn.execute(
+        _WIDEN_STATEMENTS[conn.dialect.name == "postgresql"],
+        [
+            {"b_id": ds, "b_ps": start, "b_pe": end, "b_rs": first, "b_re": last}
+            for ds, (start, end, first, last) in extents.items()
+        ],
+    )
+    conn.execute(
+        _LATEST_STATEMENT,
+        [
+            {
+                "b_id": ds,
+                "b_obs": obs.id,
+                "b_time": obs.phenomenon_us,
+                "b_number": _number(obs.result),
+                "b_json": None if _number(obs.result) is not None else obs.result,
+            }
+            for ds, obs in newest.items()
+        ],
+    )
+
+
+def _number(result: Any) -> float | None:
+    if isinstance(result, int | float) and not isinstance(result, bool):
+        return float(result)
+    return None
+
+
+def _widen_statement(postgres: bool) -> Any:
+    """``UPDATE`` widening the time extents by bound values (a NULL value keeps the column:
+    SQLite's two-argument MIN/MAX is NULL when an argument is)."""
+    least, greatest = (func.least, func.greatest) if postgres else (func.min, func.max)
     c = DATASTREAMS.c
-    for datastream_id, (start, end, result_start, result_end) in extents.items():
-        changes: dict[str, Any] = {
-            "phenomenon_start_us": _widen(least, c.phenomenon_start_us, start),
-            "phenomenon_end_us": _widen(greatest, c.phenomenon_end_us, end),
-        }
-        if result_start is not None:
-            changes["result_start_us"] = _widen(least, c.result_start_us, result_start)
-            changes["result_end_us"] = _widen(greatest, c.result_end_us, result_end)
-        conn.execute(update(DATASTREAMS).where(c.id == datastream_id).values(**changes))
-    for datastream_id, obs in newest.items():
-        number = (
-            float(obs.result)
-            if isinstance(obs.result, int | float) and not isinstance(obs.result, bool)
-            else None
+
+    def widen(combine: Any, column: Any, name: str) -> Any:
+        value = bindparam(name, type_=t.TimeUs())
+        return func.coalesce(combine(func.coalesce(column, value), value), column)
+
+    return (
+        update(DATASTREAMS)
+        .where(c.id == bindparam("b_id"))
+        .values(
+            phenomenon_start_us=widen(least, c.phenomenon_start_us, "b_ps"),
+            phenomenon_end_us=widen(greatest, c.phenomenon_end_us, "b_pe"),
+            result_start_us=widen(least, c.result_start_us, "b_rs"),
+            result_end_us=widen(greatest, c.result_end_us, "b_re"),
         )
-        conn.execute(
-            update(DATASTREAMS)
-            .where(
-                and_(
-                    c.id == datastream_id,
-                    or_(
-                        c.latest_phenomenon_us.is_(None),
-                        c.latest_phenomenon_us <= obs.phenomenon_us,
-                    ),
-                )
-            )
-            .values(
-                latest_observation_id=obs.id,
-                latest_phenomenon_us=obs.phenomenon_us,
-                latest_result_number=number,
-                latest_result_json=None if number is not None else obs.result,
-            )
+    )
+
+
+_WIDEN_STATEMENTS = {False: _widen_statement(False), True: _widen_statement(True)}
+_LATEST_STATEMENT = (
+    update(DATASTREAMS)
+    .where(
+        and_(
+            DATASTREAMS.c.id == bindparam("b_id"),
+            or_(
+                DATASTREAMS.c.latest_phenomenon_us.is_(None),
+                DATASTREAMS.c.latest_phenomenon_us <= bindparam("b_time"),
+            ),
         )
-
-
-def _min_max(conn: Connection) -> tuple[Any, Any]:
-    if conn.dialect.name == "postgresql":
-        return func.least, func.greatest
-    return func.min, func.max
-
-
-def _widen(combine: Any, column: Any, value: int | None) -> Any:
-    bound = literal(value, type_=t.TimeUs())
-    return combine(func.coalesce(column, bound), bound)
+    )
+    .values(
+        latest_observation_id=bindparam("b_obs"),
+        latest_phenomenon_us=bindparam("b_time"),
+        latest_result_number=bindparam("b_number"),
+        latest_result_json=bindparam("b_json", type_=t.Json),
+    )
+)
 
 
 def _chunks(items: Sequence[Any] | Iterable[Any], size: int) -> Iterator[list[Any]]:

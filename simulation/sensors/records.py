@@ -36,7 +36,7 @@ class Rejected:
     reason: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StoredObservation:
     """An observation as stored, with what events and MQTT topics need."""
 

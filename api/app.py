@@ -24,6 +24,7 @@ from api.errors import DOMAIN_ERRORS, status_for
 from api.ratelimit import Rate, WriteRateLimit
 from api.routes import city, explore, imports, objects, ogc, sources, stats, terrain, tiles
 from api.routes import jurisdictions as jurisdiction_routes
+from api.routes import sensors as sensor_routes
 from api.security import SecurityHeaders, cors_options
 from api.settings import get_settings
 from api.sta import read_routes as sta_read_routes
@@ -37,18 +38,28 @@ ECHO_CHARS = 200
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Start the city's job worker beside the server (when asked) and stop it with it; replay
-    the demo's sensors when serving the demo."""
+    """Start the city's job worker and MQTT beside the server (when asked), stop them with it;
+    replay the demo's sensors when serving the demo."""
     from api.demo_sensors import replay_demo_sensors
 
     city: Path = app.state.city_dir
     worker = start_worker_process(city) if app.state.start_worker and city.is_dir() else None
+    mqtt = _start_mqtt(app) if app.state.mqtt else None
     try:
         async with replay_demo_sensors(app):
             yield
     finally:
+        if mqtt is not None:
+            await asyncio.to_thread(mqtt.stop)
         if worker is not None:
             await asyncio.to_thread(stop_worker_process, worker)
+
+
+def _start_mqtt(app: FastAPI) -> Any:
+    """SensorThings' MQTT extension for ``app`` (imported only when asked)."""
+    from api.mqtt.service import start_for_app
+
+    return start_for_app(app)
 
 
 def create_app(
@@ -57,6 +68,7 @@ def create_app(
     max_upload_mb: float | None = None,
     worker: bool | None = None,
     anonymous_read: bool | None = None,
+    mqtt: str | None = None,
 ) -> FastAPI:
     """Build the app serving the city in ``city_dir`` (default: the ``CIMTWIN_CITY`` setting).
 
@@ -66,6 +78,8 @@ def create_app(
     runs for the city, the new one leaves the queue to it. ``anonymous_read`` lets callers
     who have not signed in read tiles, terrain and imagery (default:
     ``CIMTWIN_ANONYMOUS_READ``, false); everything else needs a signed-in caller.
+    ``mqtt`` starts SensorThings' MQTT extension with the app (see :mod:`api.mqtt.service`;
+    default: off; `cimtwin serve` passes ``CIMTWIN_MQTT``).
     """
     settings = get_settings()
     app = FastAPI(
@@ -77,9 +91,12 @@ def create_app(
     app.state.city_dir = (city_dir or settings.city).resolve()
     app.state.start_worker = settings.worker if worker is None else worker
     app.state.anonymous_read = settings.anonymous_read if anonymous_read is None else anonymous_read
+    app.state.mqtt = mqtt
     upload_mb = settings.max_upload_mb if max_upload_mb is None else max_upload_mb
     app.state.max_upload_bytes = int(upload_mb * 2**20)
-    app.add_middleware(GZipMiddleware, minimum_size=512)
+    # level 5: 8 % larger than level 9 in a fifth of its time (the 3.6 MB state of 10 000
+    # sensors: 28 ms against 152 ms); small answers are sent as they are
+    app.add_middleware(GZipMiddleware, minimum_size=512, compresslevel=5)
     app.add_middleware(BodyLimit, max_bytes=int(settings.max_body_mb * 2**20))
     app.add_middleware(WriteRateLimit, rate=Rate.parse(settings.write_rate))
     app.add_middleware(CORSMiddleware, **cors_options(settings.cors_origins))
@@ -92,6 +109,7 @@ def create_app(
     app.include_router(jurisdiction_routes.router)
     app.include_router(sta_read_routes.router)
     app.include_router(sta_write_routes.router)
+    app.include_router(sensor_routes.router)
     install_auth(app)
 
     install_error_handlers(app)

@@ -31,6 +31,9 @@ PortOption = Annotated[
 def serve(city: CityOption, host: HostOption = None, port: PortOption = None) -> None:
     """Serve the API, the tiles and the viewer, with the city's job worker beside it.
 
+    With Mosquitto installed, an MQTT broker (SensorThings' MQTT extension) runs beside it
+    on 127.0.0.1:1883 (CIMTWIN_MQTT=off: none; CIMTWIN_MQTT_PORT: another port); devices
+    connect with user name = their API key's id and password = the key.
     The worker (a process of its own) runs the imports and tilings sent to the API and is
     stopped with the server; set CIMTWIN_WORKER=false to run it apart (`cimtwin worker`).
     Tokens are signed with CIMTWIN_SECRET_KEY: the server refuses to start without one
@@ -61,11 +64,26 @@ def _serve(city: Path, host: str | None, port: int | None, demo: bool) -> None:
         CityStore.open(city).close()
         configured = settings.secret_key.get_secret_value() if settings.secret_key else None
         secret = demo_secret(city) if demo else check_secret(configured)
-        served = create_app(city, anonymous_read=True if demo else None)
+        served = create_app(city, anonymous_read=True if demo else None, mqtt=settings.mqtt)
         served.state.demo_sensors = demo
         configure(served, secret=secret)
         say(f"serving {city} on http://{host}:{port}/ (API docs at /docs)")
+        _say_mqtt_news()
         uvicorn.run(served, host=host, port=port, log_level="info")
+
+
+def _say_mqtt_news() -> None:
+    """Print what MQTT does as the server starts (the broker's address, or why it is off)
+    and the observations it refuses."""
+    import logging
+
+    class Say(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            say(record.getMessage())
+
+    logger = logging.getLogger("api.mqtt")
+    logger.setLevel(logging.INFO)
+    logger.addHandler(Say())
 
 
 def worker(

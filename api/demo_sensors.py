@@ -34,8 +34,8 @@ from api.sta.publish import observation_events
 from cim.ops.database import OpsDatabase
 from cim.scope import Scope
 from cim.store import CityStore
-from simulation.sensors.catalog import datastreams_named, thing_names
 from simulation.sensors.ingest import ingest
+from simulation.sensors.lookup import datastreams_named, thing_names
 from simulation.sensors.records import IngestResult, ObservationIn
 from simulation.sensors.replay import KINDS, SeriesSpec, generate, sample_times
 from simulation.sensors.write import create

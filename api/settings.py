@@ -52,6 +52,13 @@ class Settings(BaseSettings):
     write_rate: str = "30/minute"
     cors_origins: str = ""
     https: bool = False
+    # MQTT (SensorThings' MQTT extension), for `cimtwin serve` and `cimtwin demo`: "auto"
+    # runs Mosquitto (when installed) beside the server on mqtt_port of 127.0.0.1 (and MQTT
+    # over WebSocket on mqtt_websockets_port unless 0); "off"; or
+    # mqtt://user:password@host:port of a broker the operator runs.
+    mqtt: str = "auto"
+    mqtt_port: int = 1883
+    mqtt_websockets_port: int = 0
 
 
 @lru_cache

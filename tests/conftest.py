@@ -33,6 +33,9 @@ from tests.postgres import ops_url, postgres_server  # noqa: F401  (fixtures)
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # Servers the tests start (in this process or as `cimtwin serve`) sign tokens with this.
 os.environ.setdefault("CIMTWIN_SECRET_KEY", secrets.token_urlsafe(48))
+# ... and start no MQTT broker unless a test asks for one on a port of its own (the MQTT
+# tests do), so that no two servers reach for the default port.
+os.environ["CIMTWIN_MQTT"] = "off"
 SHARED_DATA_ENV = "CIMTWIN_SHARED_DATA"
 MIN_IFC_FILES = 6
 

@@ -83,6 +83,7 @@ def create_key(
         db,
         new.id,
         secret_hash=new.secret_hash,
+        mqtt_hash=new.mqtt_hash,
         name=name,
         jurisdiction=jurisdiction,
         actions=action_list,

@@ -8,6 +8,7 @@ import secrets
 from dataclasses import dataclass
 
 from api.auth.tokens import new_opaque_token, token_hash
+from api.mqtt.credentials import mosquitto_hash
 
 PREFIX = "ck_"
 _KEY = re.compile(r"ck_([0-9a-f]{12})_([A-Za-z0-9_-]{20,128})")
@@ -15,18 +16,21 @@ _KEY = re.compile(r"ck_([0-9a-f]{12})_([A-Za-z0-9_-]{20,128})")
 
 @dataclass(frozen=True)
 class NewKey:
-    """A key as made: its id, the full key to hand out once, and the hash to store."""
+    """A key as made: its id, the full key to hand out once, the hash of its secret to
+    store, and the whole key hashed for the MQTT broker's password file."""
 
     id: str
     key: str
     secret_hash: str
+    mqtt_hash: str | None = None
 
 
 def make_key() -> NewKey:
     """A new random key."""
     key_id = secrets.token_hex(6)
     secret = new_opaque_token()
-    return NewKey(key_id, f"{PREFIX}{key_id}_{secret}", token_hash(secret))
+    key = f"{PREFIX}{key_id}_{secret}"
+    return NewKey(key_id, key, token_hash(secret), mosquitto_hash(key))
 
 
 def looks_like_key(credential: str) -> bool:

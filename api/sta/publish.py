@@ -48,6 +48,7 @@ def observation_events(
         data = stored_observation_json(obs, root)
         data["Datastream@iot.id"] = obs.datastream_id
         data["Thing@iot.id"] = obs.thing_id
+        data["FeatureOfInterest@iot.id"] = obs.feature_id  # its MQTT topic
         if city_object is not None:
             data["cityObject"] = city_object
         data["level"] = level_of(obs.result, properties, obs.phenomenon_us, now)

@@ -11,10 +11,10 @@ from api.settings import get_settings
 from cim.ops.database import OpsDatabase
 from cim.scope import Scope
 from cim.store import CityStore
-from simulation.sensors.catalog import missing_datastreams
 from simulation.sensors.errors import SensorInputError
 from simulation.sensors.ingest import ingest
 from simulation.sensors.longcsv import read_long_csv
+from simulation.sensors.lookup import missing_datastreams
 from simulation.sensors.records import ObservationIn
 from simulation.sensors.state import latest_states
 from simulation.sensors.times import format_time

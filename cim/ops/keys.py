@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from cim.ops.database import OpsDatabase
 from cim.ops.errors import AccountNotFoundError, OpsError
@@ -28,6 +28,7 @@ class KeyRecord:
     created_at: datetime
     revoked_at: datetime | None
     secret_hash: str = field(repr=False)
+    mqtt_hash: str | None = field(default=None, repr=False)
 
     @property
     def revoked(self) -> bool:
@@ -44,8 +45,10 @@ def add_key(
     jurisdiction: str,
     actions: Iterable[str],
     now: datetime,
+    mqtt_hash: str | None = None,
 ) -> KeyRecord:
-    """Store a new key."""
+    """Store a new key (``mqtt_hash``: the whole key hashed for the MQTT broker's password
+    file; without it the key cannot connect to the broker)."""
     check_code(jurisdiction)
     action_list = sorted(set(actions))
     if not action_list:
@@ -61,6 +64,7 @@ def add_key(
             actions=action_list,
             created_at=now,
             revoked_at=None,
+            mqtt_hash=mqtt_hash,
         )
         session.add(key)
         session.flush()
@@ -91,6 +95,16 @@ def revoke_key(db: OpsDatabase, key_id: str, now: datetime) -> KeyRecord:
         return _record(key)
 
 
+def keys_fingerprint(db: OpsDatabase) -> tuple[object, ...]:
+    """How many keys there are, how many are revoked, how many have an MQTT hash: changes
+    whenever a key is added or revoked."""
+    with db.transaction() as session:
+        row = session.execute(
+            select(func.count(), func.count(ApiKey.revoked_at), func.count(ApiKey.mqtt_hash))
+        ).one()
+    return tuple(row)
+
+
 def _record(key: ApiKey) -> KeyRecord:
     return KeyRecord(
         id=key.id,
@@ -100,4 +114,5 @@ def _record(key: ApiKey) -> KeyRecord:
         created_at=key.created_at,
         revoked_at=key.revoked_at,
         secret_hash=key.secret_hash,
+        mqtt_hash=key.mqtt_hash,
     )

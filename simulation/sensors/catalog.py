@@ -1,63 +1,63 @@
-"""Finding stored sensing entities by name (the demo's plan names its devices and
-datastreams) and checking datastream ids, for the callers outside SensorThings requests."""
+"""Which datastreams, things and features of interest exist, and in which jurisdiction:
+what the MQTT broker's access list is made of, and a cheap fingerprint telling when it
+must be made again."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from cim.ops import sensor_tables as t
 from cim.ops.database import OpsDatabase
+from cim.ops.sensor_tables import Datastream, FeatureOfInterest, Thing
+from cim.scope import Scope
+
+_ENTITIES = (Datastream, Thing, FeatureOfInterest)
 
 
 @dataclass(frozen=True)
-class NamedDatastream:
-    """A datastream with what a replay needs: its thing, place, properties, newest time."""
+class Catalog:
+    """Ids with their jurisdiction code: ``(id, jurisdiction)`` pairs in id order."""
 
-    id: int
-    name: str
-    thing_id: int
-    jurisdiction: str
-    city_object: str | None
-    properties: dict[str, Any]
-    newest_us: int | None
+    datastreams: tuple[tuple[int, str], ...]
+    things: tuple[tuple[int, str], ...]
+    features: tuple[tuple[int, str], ...]
+
+    def within(self, scope: Scope) -> CatalogIds:
+        """The ids inside ``scope``."""
+
+        def inside(pairs: tuple[tuple[int, str], ...]) -> tuple[int, ...]:
+            return tuple(id_ for id_, code in pairs if scope.contains(code))
+
+        return CatalogIds(inside(self.datastreams), inside(self.things), inside(self.features))
 
 
-def thing_names(db: OpsDatabase) -> set[str]:
-    """The names of every stored Thing."""
+@dataclass(frozen=True)
+class CatalogIds:
+    """The datastream, thing and feature-of-interest ids of one scope."""
+
+    datastreams: tuple[int, ...]
+    things: tuple[int, ...]
+    features: tuple[int, ...]
+
+
+def read_catalog(db: OpsDatabase) -> Catalog:
+    """Every datastream, thing and feature of interest with its jurisdiction."""
     with db.transaction() as session:
-        return set(session.scalars(select(t.Thing.name)))
+        pairs = [
+            tuple((row.id, row.jurisdiction) for row in session.execute(
+                select(model.id, model.jurisdiction).order_by(model.id)
+            ))
+            for model in _ENTITIES
+        ]  # fmt: skip
+    return Catalog(*pairs)
 
 
-def datastreams_named(db: OpsDatabase, names: Collection[str]) -> list[NamedDatastream]:
-    """The datastreams whose name is one of ``names``, by id, with their thing's city object
-    and the end of their phenomenon times (None before the first observation)."""
+def catalog_fingerprint(db: OpsDatabase) -> tuple[object, ...]:
+    """Counts and largest ids of the catalog's tables: changes when one is added or deleted
+    (a change of jurisdiction alone is seen through the app's ``"entity"`` events)."""
     with db.transaction() as session:
-        rows = session.execute(
-            select(t.Datastream, t.Thing.city_object)
-            .join(t.Thing, t.Thing.id == t.Datastream.thing_id)
-            .where(t.Datastream.name.in_(list(names)))
-            .order_by(t.Datastream.id)
-        ).all()
-        return [
-            NamedDatastream(
-                stream.id,
-                stream.name,
-                stream.thing_id,
-                stream.jurisdiction,
-                city_object,
-                dict(stream.properties or {}),
-                stream.phenomenon_end_us,
-            )
-            for stream, city_object in rows
+        rows = [
+            session.execute(select(func.count(), func.max(model.id))).one() for model in _ENTITIES
         ]
-
-
-def missing_datastreams(db: OpsDatabase, ids: Collection[int]) -> list[int]:
-    """The ids among ``ids`` of no stored datastream, in order."""
-    with db.transaction() as session:
-        found = set(session.scalars(select(t.Datastream.id).where(t.Datastream.id.in_(ids))))
-    return sorted(set(ids) - found)
+    return tuple(value for row in rows for value in row)

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.auth.state import auth_state_of
 from api.jobs import JobQueue
 from bim.authoring import BuildingSpec, write_demo_building
 from bim.importer import ImportOptions, import_ifc
@@ -19,12 +20,19 @@ from cim.layout import CityLayout
 from cim.scope import Scope
 from cim.store import CityStore
 from tests.api.storedigest import store_digest
-from tests.api.test_scoped_routes import B_MARKERS, _read_routes, _url, add_town_b_sensor
+from tests.api.test_scoped_routes import (
+    B_MARKERS,
+    _read_routes,
+    _url,
+    add_town_b_sensor,
+    town_datastreams,
+)
 from tests.scoped_city import PLACES, PROVINCE, TOWN_A, TOWN_B, ScopedCity, build_scoped_city
 from tests.signin import signed_in
 
 # POST routes that only read (a query in a body): any signed-in reader may call them.
-READING_POSTS = {"/api/objects/query", "/api/objects/values", "/api/stats"}
+READING_POSTS = {"/api/objects/query", "/api/objects/values", "/api/stats",
+                 "/api/sensors/stream/ticket"}  # fmt: skip
 # Sign-in and its session: open to anyone, or to the caller's own session.
 SESSION_ROUTES = {"/api/auth/token", "/api/auth/refresh", "/api/auth/logout"}
 
@@ -42,10 +50,11 @@ def app(city: ScopedCity) -> FastAPI:
 
 
 @pytest.fixture(scope="module")
-def jobs(city: ScopedCity) -> dict[str, str]:
+def jobs(city: ScopedCity, app: FastAPI) -> dict[str, str]:
     queue = JobQueue(city.folder)
-    return {key: queue.submit("tile", {}, jurisdiction=code).id
-            for key, code in (("A", TOWN_A), ("B", TOWN_B))}  # fmt: skip
+    ids = {key: queue.submit("tile", {}, jurisdiction=code).id
+           for key, code in (("A", TOWN_A), ("B", TOWN_B))}  # fmt: skip
+    return {**ids, **town_datastreams(auth_state_of(app).db)}
 
 
 def client_of(app: FastAPI, role: str, jurisdiction: str) -> TestClient:

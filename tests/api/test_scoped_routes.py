@@ -21,7 +21,9 @@ from api.auth.deps import signed_in as signed_in_dependency
 from api.auth.state import auth_state_of
 from api.deps import caller_scope
 from api.jobs import JobQueue
+from api.routes.sensors import stream_principal
 from cim.crs import transformer
+from cim.ops.database import OpsDatabase
 from cim.ops.sensor_tables import Thing
 from cim.scope import Scope
 from tests.scoped_city import (
@@ -32,6 +34,7 @@ from tests.scoped_city import (
     ScopedCity,
     build_scoped_city,
 )
+from tests.sensor_rows import add_datastream
 from tests.signin import signed_in
 
 # Routes anyone may reach: liveness, the API's description, and the generated files (tiles,
@@ -49,6 +52,8 @@ PUBLIC_ROUTES = {
 # within their scope, their sign-out), and the files any signed-in reader may stream.
 ACCOUNT_ROUTES = {"/api/me", "/api/auth/logout", "/api/audit"}
 FILE_ROUTES = {"/tiles/{path}", "/terrain/{path}", "/imagery/{z}/{x}/{y}.png"}
+# The event stream: opened with a one-use ticket (EventSource sends no header), scoped by it.
+STREAM_ROUTES = {"/api/sensors/stream"}
 # What town A's user must never see of town B: ids, names, sources, its only class.
 B_MARKERS = ("B-site", "B-bldg", "B-storey", "B-wall", "B-roof", "blocks.gpkg:B", "B Hall",
              "b2.ifc", "b.ifc", "IfcRoof", "far.gpkg")  # fmt: skip
@@ -60,13 +65,28 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> ScopedCity:
 
 
 @pytest.fixture(scope="module")
-def jobs(city: ScopedCity) -> dict[str, str]:
-    """A queued job of each town and one without a jurisdiction: their ids."""
+def jobs(city: ScopedCity, app: FastAPI) -> dict[str, str]:
+    """A queued job of each town and one without a jurisdiction, and a datastream in each
+    town (after the app's Things(1)): their ids."""
     queue = JobQueue(city.folder)
-    return {
+    ids = {
         key: queue.submit("tile", {}, jurisdiction=code).id
         for key, code in (("A", TOWN_A), ("B", TOWN_B), ("none", None))
     }
+    return {**ids, **town_datastreams(auth_state_of(app).db)}
+
+
+def town_datastreams(db: OpsDatabase) -> dict[str, str]:
+    """A datastream in each town's building ("A Hall gauge", "B Hall gauge"): their ids, as
+    "datastream A" and "datastream B"."""
+    ids = {}
+    for key, code in (("A", TOWN_A), ("B", TOWN_B)):
+        lon, lat = transformer("EPSG:4547", "EPSG:4326").transform(*PLACES[key])
+        datastream = add_datastream(db, name=f"{key} Hall gauge", jurisdiction=code,
+                                    city_object=f"{key}-bldg", lon=lon, lat=lat,
+                                    observations=[(1_700_000_000_000_000, 1.0)])  # fmt: skip
+        ids[f"datastream {key}"] = str(datastream)
+    return ids
 
 
 def _scope_of_request(request: Request) -> Scope:
@@ -107,7 +127,7 @@ def province(app: FastAPI) -> TestClient:
 def _read_routes(app: FastAPI) -> list[tuple[str, dict[str, Any]]]:
     """The GET operations of the OpenAPI document, less the public ones."""
     paths = app.openapi()["paths"]
-    skipped = PUBLIC_ROUTES | ACCOUNT_ROUTES | FILE_ROUTES
+    skipped = PUBLIC_ROUTES | ACCOUNT_ROUTES | FILE_ROUTES | STREAM_ROUTES
     return [(path, item["get"]) for path, item in paths.items()
             if "get" in item and path not in skipped]  # fmt: skip
 
@@ -116,7 +136,7 @@ def _url(path: str, operation: dict[str, Any], jobs: dict[str, str]) -> str:
     """``path`` with its parameters naming town B's things, and its required queries."""
     values = {"object_id": "B-wall", "feature_id": "B-roof", "collection_id": "IfcRoof",
               "source": "b2.ifc", "job_id": jobs["B"], "code": TOWN_B,
-              "resource_path": "Things(1)"}  # fmt: skip
+              "resource_path": "Things(1)", "datastream_id": jobs["datastream B"]}  # fmt: skip
     queries = {"q": "Hall"}
     url = path
     required = []
@@ -142,7 +162,7 @@ def test_every_read_route_hides_another_towns_things(
         expected = 404 if "{" in path else 200
         assert response.status_code == expected, (url, response.text[:300])
         # a 404 may echo what was asked for, nothing else
-        markers = [m for m in (*B_MARKERS, jobs["B"]) if m not in url]
+        markers = [m for m in (*B_MARKERS, jobs["B"], "B Hall gauge") if m not in url]
         leaked = [marker for marker in markers if marker in response.text]
         assert not leaked, (url, leaked)
 
@@ -261,6 +281,7 @@ def test_every_route_depends_on_the_callers_scope_or_is_public(app: FastAPI) -> 
     guard = {
         **dict.fromkeys(ACCOUNT_ROUTES, signed_in_dependency),
         **dict.fromkeys(FILE_ROUTES, file_reader),
+        **dict.fromkeys(STREAM_ROUTES, stream_principal),
     }
     unscoped = [f"{method.upper()} {path}" for path, method in operations
                 if not _depends_on(_route(app, path, method).dependant,

@@ -173,3 +173,15 @@ def test_scope_benchmark_prints_each_read_under_each_scope() -> None:
     assert done.returncode == 0, done.stderr
     lines = [line for line in done.stdout.splitlines() if "ratio" in line]
     assert len(lines) == 5 and all("town" in line and "county" in line for line in lines)
+
+
+def test_sensor_stream_benchmark_prints_the_state_and_the_stream_delays() -> None:
+    """Tiny sizes: the state of 40 datastreams over HTTP, 2 streams at 20 events/s."""
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "bench_sensor_stream.py"), "--datastreams", "40",
+         "--repeat", "1", "--subscribers", "2", "--rate", "20", "--seconds", "1"],
+        capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "GET /api/sensors/state (gzip), 40 datastreams" in done.stdout
+    assert "40 of 40 delivered" in done.stdout, done.stdout

@@ -10,14 +10,16 @@
 // and imagery included; the camera frames the user's jurisdiction, its boundary drawn.
 //
 // API used (same origin): GET /api/city, GET /api/objects/{id}, GET /api/objects/{id}/extent,
-// GET /api/objects?building=ID, GET /api/search?q=, POST /api/objects/values, /tiles/...
+// GET /api/objects?building=ID, GET /api/search?q=, POST /api/objects/values, /tiles/...,
+// and the live sensors' routes (sensors.js).
 //
 // For automated tests: window.cimtwin = {me, session, viewer, tileset, state ("loading" | "ready" |
 // "error"), selected, city, error, lastJob, metrics: {firstTileMs, readyMs}, style, layers,
 // measure, clip, screenPositionOf(lon, lat, height), reloadTileset(), refreshCity(),
 // select(id, {fly}), clearSelection(), flyToObject(id), isolateBuilding(id),
 // isolateStorey(id), showAll(), colorBy(attribute), setLanguage(lang), search(text),
-// featureStats(), home(), util: {el, getJson, postJson, t}}.
+// featureStats(), home(), sensors (sensors.js: sensors, buildings, streamState, open(id),
+// chartState, markerCss(id), screenPosition(id)), util: {el, getJson, postJson, t}}.
 
 import { el, getJson, postJson } from "./api.js";
 import { authHeaders, onTokens, refresh } from "./auth.js";
@@ -28,6 +30,7 @@ import { LayerTree } from "./layers.js";
 import { MeasureTool } from "./measure.js";
 import { NavControls } from "./nav.js";
 import { SearchBox } from "./search.js";
+import { SensorLayer } from "./sensors.js";
 import { SessionUi } from "./session.js";
 import { CityStyle, featureId, layerOf, NO_VALUE_CSS, property } from "./style.js";
 
@@ -101,6 +104,12 @@ window.cimtwin = app;
 app.session = new SessionUi(app);
 app.style = new CityStyle(() => app.viewer && app.viewer.scene.requestRender());
 app.inspector = new Inspector(app, ui);
+app.sensors = new SensorLayer(app, {
+  panel: $("sensor-panel"),
+  title: $("sensor-title"),
+  body: $("sensor-body"),
+  close: $("sensor-close"),
+});
 app.layers = new LayerTree(app, ui.layerTree);
 app.searchBox = new SearchBox(app, $("search-input"), $("search-results"));
 app.measure = new MeasureTool(app, { result: ui.measureResult, hint: ui.measureHint, finish: ui.measureFinish });
@@ -380,6 +389,8 @@ function onClick(movement) {
     console.error("cimtwin: pick failed", err);
     return;
   }
+  if (app.sensors.pick(picked)) return;
+  app.sensors.close();
   if (picked instanceof Cesium.Cesium3DTileFeature) {
     const id = featureId(picked);
     if (id) app.inspector.select(id, { fallback: { name: property(picked, "name"), class: property(picked, "class") } });
@@ -704,6 +715,7 @@ async function main() {
   }
   mark("city");
   showCity(city);
+  app.sensors.start(app.viewer).catch((err) => console.error("cimtwin: cannot show the sensors", err));
   try {
     app.frame = await app.session.drawJurisdiction(app.viewer, Number(city.center?.height) || 0);
   } catch (err) {

@@ -11,6 +11,8 @@ export class Inspector {
     this.ui = ui; // {info, infoTitle, infoBody, infoClose}
     this.token = 0;
     this.object = null;
+    this.sensorSection = null; // {id, node}: the sensors in the object shown
+
     ui.infoClose.addEventListener("click", () => this.clear());
     onLanguageChange(() => {
       if (this.object) this.render(this.object);
@@ -33,6 +35,8 @@ export class Inspector {
   async select(id, { fly = false, fallback = null } = {}) {
     const token = ++this.token;
     const { info, infoTitle, infoBody } = this.ui;
+    this.app.sensors.close();
+    this.sensorSection = null;
     this.app.selected = null;
     this.object = null;
     this.app.style.setSelected(id);
@@ -64,6 +68,14 @@ export class Inspector {
     this.app.selected = object;
     info.dataset.state = "loaded";
     this.render(object);
+    this.app.sensors
+      .sectionFor(id)
+      .then((node) => {
+        if (!node || token !== this.token) return;
+        this.sensorSection = { id, node };
+        infoBody.append(node);
+      })
+      .catch((err) => console.warn(`cimtwin: sensors of ${id}`, err.message));
     this.app.highlightContents(object).catch((err) => console.warn("cimtwin: highlight", err.message));
     return object;
   }
@@ -110,6 +122,7 @@ export class Inspector {
       parts.push(table(name, rows, i === 0 && !Object.keys(attributes).length));
     });
     if (!sets.length) parts.push(el("p", { className: "loading" }, t("info.noPsets")));
+    if (this.sensorSection?.id === obj.id) parts.push(this.sensorSection.node);
     infoBody.replaceChildren(...parts);
   }
 

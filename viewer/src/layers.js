@@ -1,12 +1,12 @@
 // The layer tree: feature layers of the tileset (BIM buildings, GIS buildings, roads, other),
-// the globe's terrain and imagery, and the layers still without data (sensors, incidents,
-// simulation results), each with visibility and opacity.
+// the globe's terrain and imagery, the live sensors (with their levels' legend), and the
+// layers still without data (incidents, simulation results), each with visibility and opacity.
 
 import { el } from "./api.js";
 import { formatNumber, onLanguageChange, t } from "./i18n.js";
 import { FEATURE_LAYERS, layerOfClass } from "./style.js";
 
-const EMPTY_LAYERS = ["sensors", "incidents", "simulation"];
+const EMPTY_LAYERS = ["incidents", "simulation"];
 
 export class LayerTree {
   constructor(app, container) {
@@ -24,6 +24,7 @@ export class LayerTree {
   }
 
   state(key) {
+    if (key === "sensors") return this.app.sensors.layer;
     return this.app.style.layers[key] || this.globe[key] || null;
   }
 
@@ -35,6 +36,8 @@ export class LayerTree {
       if (options.visible !== undefined) layer.visible = Boolean(options.visible);
       if (options.opacity !== undefined) layer.opacity = Math.max(0, Math.min(1, Number(options.opacity)));
       this.applyGlobe();
+    } else if (key === "sensors") {
+      this.app.sensors.setLayer(options);
     } else {
       throw new Error(`layer ${key} has no data`);
     }
@@ -75,6 +78,12 @@ export class LayerTree {
     }
     rows.push(this.row("terrain", null, city.terrain ? null : t("layer.ellipsoid"), false));
     rows.push(this.row("imagery", null, city.imagery ? null : t("layer.basemap"), false));
+    const sensors = this.app.sensors;
+    const none = sensors.loaded && sensors.sensors.size === 0;
+    const sensorRow = this.row("sensors", sensors.loaded && !none ? formatNumber(sensors.sensors.size) : null,
+      none ? t("layer.noData") : null, none);
+    sensorRow.append(sensors.legend());
+    rows.push(sensorRow);
     for (const key of EMPTY_LAYERS) rows.push(this.row(key, null, t("layer.noData"), true));
     this.container.replaceChildren(...rows);
   }

@@ -57,6 +57,7 @@ export class CityStyle {
     this.isolation = null; // {building, storey, members: Map(id -> storey id)}
     this.coloring = null; // {attribute, kind, values: Map, classes: [{color, label, test}]}
     this.selected = new Set(); // ids drawn highlighted: an object, or a building's elements
+    this.sensorColors = null; // Map(building or object id -> Cesium.Color): worst sensor level
     this.style = null; // made with the first tileset (Cesium may have failed to load)
     this.highlight = null;
   }
@@ -106,6 +107,17 @@ export class CityStyle {
     this.refresh();
   }
 
+  /** Colour buildings (and the elements in them) by their sensors: Map(id -> CSS) or null. */
+  setSensorColors(colors) {
+    this.sensorColors = colors ? new Map([...colors].map(([id, css]) => [id, Cesium.Color.fromCssColorString(css)])) : null;
+    this.refresh();
+  }
+
+  sensorColorOf(feature, id) {
+    if (!this.sensorColors) return null;
+    return this.sensorColors.get(id) ?? this.sensorColors.get(property(feature, "building")) ?? null;
+  }
+
   shows(feature) {
     const id = featureId(feature);
     const layer = this.layers[layerOf(id, property(feature, "class"))];
@@ -124,10 +136,9 @@ export class CityStyle {
   colorOf(feature, result) {
     const id = featureId(feature);
     const layer = this.layers[layerOf(id, property(feature, "class"))];
-    let color;
-    if (id !== null && this.selected.has(id)) color = this.highlight;
-    else if (this.coloring) color = this.coloring.colorFor(feature, id);
-    else color = Cesium.Color.WHITE;
+    // the selection first, then the live state of the building's sensors, then data
+    let color = id !== null && this.selected.has(id) ? this.highlight : this.sensorColorOf(feature, id);
+    if (!color) color = this.coloring ? this.coloring.colorFor(feature, id) : Cesium.Color.WHITE;
     result = Cesium.Color.clone(color, result);
     result.alpha = layer.opacity;
     return result;

@@ -338,3 +338,29 @@ def test_a_village_viewer_reads_its_sensors_through_sensorthings(demo_city: Demo
     assert {s["@iot.id"] for s in streams} == mine
     assert all(s["Sensor"]["name"] and s["ObservedProperty"]["name"] for s in streams)
     assert all(s["Thing"]["properties"]["cityObject"] for s in streams)
+
+
+def test_the_viewer_state_follows_the_served_replay(demo_copy: DemoCity) -> None:
+    """What the viewer asks for: the community's sensors and the worst level of Tianhe
+    Office A's, before and after the replay (driven ahead of the clock) floods the underpass
+    and overheats a storey."""
+    served = create_app(demo_copy.folder, worker=False)
+    served.state.demo_sensors = True
+    viewer = signed_in(served, roles=("viewer",), jurisdiction=VILLAGE)
+    with TestClient(served) as client:
+        replay = served.state.sensor_replay
+        replay.step(replay.anchor_us)  # the served replay's first step, at its start
+        before = client.get("/api/sensors/state", headers=viewer).json()
+        for second in range(5, 95, 5):
+            replay.step(replay.anchor_us + second * US)
+        after = client.get("/api/sensors/state", headers=viewer).json()
+    level = {s["name"]: s["level"] for s in after["sensors"]}
+    assert {s["jurisdiction"] for s in after["sensors"]} == {VILLAGE}
+    assert {s["name"]: s["level"] for s in before["sensors"]}[UNDERPASS] == "normal"
+    assert level[UNDERPASS] == "alarm"
+    assert level["Tianhe Office A level 6 air temperature"] in ("warning", "alarm")
+    office = next(s["building"] for s in after["sensors"] if s["name"].startswith("Tianhe Off"))
+    assert after["buildings"][office] in ("warning", "alarm")
+    changed = [s["name"] for s, b in zip(after["sensors"], before["sensors"], strict=True)
+               if s["result"] != b["result"]]  # fmt: skip
+    assert len(changed) >= len(after["sensors"]) // 2

@@ -2,7 +2,9 @@
 server created.
 
 Creating: it subscribes to ``v1.1/+/Observations`` with QoS 1 in a persistent session
-(MQTT 5, no expiry while the server is away for less than a week) and acknowledges
+(MQTT 3.1.1, clean session off: paho decodes an MQTT 5 message's properties at a cost
+that capped ingest; the broker's ``max_inflight_messages`` lets a batch's worth of
+messages wait for their acknowledgement) and acknowledges
 manually: a message's PUBACK goes out only once the batch holding it is committed, so an
 observation the broker accepted is stored or still waits in the broker for the next
 connection, whatever happens to the server. Messages are stored in batches (up to
@@ -20,9 +22,11 @@ Publishing: every ``"observation"`` event of the app's hub goes to ``v1.1/Observ
 to its datastream's topic: the device's own message (its JSON as sent, without
 ``@iot.id``) already went to that topic's subscribers; the two other topics carry the
 stored one. ``v1.1/Observations(<id>)`` is not published at creation: nobody can have
-subscribed to an id not yet given. The client subscribes with "no local", so it never reads
-back what it publishes. An ``"entity"`` event publishes the entity's JSON: a created one
-to its collection (``v1.1/Things``), an updated one to its own topic (``v1.1/Things(3)``).
+subscribed to an id not yet given. The client reads back what it publishes to datastream
+topics: a message carrying ``@iot.selfLink`` announces a stored entity, is no creation,
+and is acknowledged and skipped unread. An ``"entity"`` event publishes the entity's JSON:
+a created one to its collection (``v1.1/Things``), an updated one to its own topic
+(``v1.1/Things(3)``).
 """
 
 from __future__ import annotations
@@ -38,10 +42,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
-from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from api.events import Event, EventHub
 from api.mqtt.broker import BrokerError
@@ -64,8 +65,8 @@ log = logging.getLogger(__name__)
 BATCH_SIZE = 1000
 BATCH_WAIT = 0.02
 # Unacknowledged messages the broker may send the server (MQTT 5 Receive Maximum).
-RECEIVE_MAXIMUM = 5000
-SESSION_EXPIRY = 7 * 24 * 3600
+# What marks a message as the announcement of a stored entity, not a creation.
+ANNOUNCEMENT = b'"@iot.selfLink"'
 CONNECT_WAIT = 10.0
 READ_AHEAD = 65536
 RETRY_WAIT_MAX = 5.0
@@ -168,7 +169,8 @@ class Bridge:
         self.client = _ReadAheadClient(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
-            protocol=MQTTProtocolVersion.MQTTv5,
+            protocol=MQTTProtocolVersion.MQTTv311,
+            clean_session=False,
             manual_ack=True,
         )
         self.client.username_pw_set(endpoint.user, endpoint.password)
@@ -185,14 +187,8 @@ class Bridge:
         BrokerError
             When the broker refuses the server's account or cannot be reached.
         """
-        properties = Properties(PacketTypes.CONNECT)
-        properties.SessionExpiryInterval = SESSION_EXPIRY
-        properties.ReceiveMaximum = RECEIVE_MAXIMUM
         try:
-            self.client.connect(
-                self.endpoint.host, self.endpoint.port, keepalive=30, clean_start=False,
-                properties=properties,
-            )  # fmt: skip
+            self.client.connect(self.endpoint.host, self.endpoint.port, keepalive=30)
         except OSError as exc:
             raise BrokerError(f"cannot reach the MQTT broker: {exc}") from None
         self.client.loop_start()
@@ -228,8 +224,7 @@ class Bridge:
             self._refusal = str(reason)
             client.disconnect()  # no reconnection with a refused account
             return
-        options = SubscribeOptions(qos=1, noLocal=True)
-        client.subscribe(CREATE_FILTER, options=options)
+        client.subscribe(CREATE_FILTER, qos=1)
 
     def _on_subscribe(self, *_: Any) -> None:
         self._subscribed.set()
@@ -268,6 +263,8 @@ class Bridge:
         rows: list[ObservationIn] = []
         problems: list[str] = []
         for received in batch:
+            if ANNOUNCEMENT in received.message.payload:  # the server's own
+                continue
             try:
                 rows.append(_parse(received.message))
             except (ValueError, SensorError) as exc:

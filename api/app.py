@@ -38,12 +38,16 @@ ECHO_CHARS = 200
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Start the city's job worker and MQTT beside the server (when asked), stop them with it."""
+    """Start the city's job worker and MQTT beside the server (when asked), stop them with it;
+    replay the demo's sensors when serving the demo."""
+    from api.demo_sensors import replay_demo_sensors
+
     city: Path = app.state.city_dir
     worker = start_worker_process(city) if app.state.start_worker and city.is_dir() else None
     mqtt = _start_mqtt(app) if app.state.mqtt else None
     try:
-        yield
+        async with replay_demo_sensors(app):
+            yield
     finally:
         if mqtt is not None:
             await asyncio.to_thread(mqtt.stop)

@@ -15,6 +15,7 @@ import typer
 from api.cli_common import CityOption, clear_errors, console, print_json, progress_bar, say
 from api.cli_jurisdictions import register as register_jurisdiction_commands
 from api.cli_raster import register as register_raster_commands
+from api.cli_sensors import register as register_sensor_commands
 from api.cli_serve import register as register_serve_commands
 from api.cli_users import register as register_user_commands
 from cim.layout import CityLayout
@@ -44,6 +45,7 @@ export_app = typer.Typer(help="Export the city model.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
 register_user_commands(app)
 register_serve_commands(app)
+register_sensor_commands(app)
 
 
 @app.command()

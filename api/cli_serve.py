@@ -65,6 +65,7 @@ def _serve(city: Path, host: str | None, port: int | None, demo: bool) -> None:
         configured = settings.secret_key.get_secret_value() if settings.secret_key else None
         secret = demo_secret(city) if demo else check_secret(configured)
         served = create_app(city, anonymous_read=True if demo else None, mqtt=settings.mqtt)
+        served.state.demo_sensors = demo
         configure(served, secret=secret)
         say(f"serving {city} on http://{host}:{port}/ (API docs at /docs)")
         _say_mqtt_news()
@@ -127,6 +128,12 @@ def demo(
     account per level (printed at start; the viewer asks for one). Tiles are readable
     without signing in while the demo serves. A second run reuses what the first built.
 
+    Sensors of every kind (water level, PM2.5, strain, occupancy, power, temperature) sit
+    in its buildings, storeys, spaces and streets with a day of history; while it serves,
+    each gets a new value every 5 seconds, and scripted events (rain in an underpass, a
+    heavy convoy on a viaduct, an air-conditioning failure) pass their warning and alarm
+    thresholds within the first minutes. `cimtwin sensors list --city demo-city` lists them.
+
     Examples:
 
         cimtwin demo   (builds ./demo-city, serves it on http://127.0.0.1:8000/)
@@ -134,6 +141,7 @@ def demo(
     """
     from api.demo import build_demo
     from api.demo_accounts import ensure_demo_accounts
+    from api.demo_sensors import city_demo_sensors
 
     with clear_errors():
         result = build_demo(city, log=say)
@@ -142,6 +150,7 @@ def demo(
             f" tiles {'rebuilt' if result.tiled else 'reused'}"
         )
         accounts, made = ensure_demo_accounts(city)
+        city_demo_sensors(city, log=say)
     _print_demo_accounts(accounts, made)
     if serve_after:
         _serve(city, host, port, demo=True)

@@ -105,25 +105,25 @@ def collection_json(
     page: Page, base_url: str, query: Query, next_link: str | None
 ) -> dict[str, Any]:
     """A collection: ``@iot.count`` when asked, ``@iot.nextLink`` when more follow, ``value``."""
-    out: dict[str, Any] = {}
-    if page.count is not None:
-        out["@iot.count"] = page.count
-    if page.more and next_link is not None:
-        out["@iot.nextLink"] = next_link
-    out["value"] = [entity_json(entity, base_url, query) for entity in page.entities]
-    return out
+    values = [entity_json(entity, base_url, query) for entity in page.entities]
+    return _listing(page, next_link, values)
 
 
 def references_json(
     page: Page, base_url: str, etype: EntityType, next_link: str | None
 ) -> dict[str, Any]:
     """A collection of references (``$ref``): the self links of its entities."""
+    values = [{"@iot.selfLink": self_link(base_url, etype, e.id)} for e in page.entities]
+    return _listing(page, next_link, values)
+
+
+def _listing(page: Page, next_link: str | None, values: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if page.count is not None:
         out["@iot.count"] = page.count
     if page.more and next_link is not None:
         out["@iot.nextLink"] = next_link
-    out["value"] = [{"@iot.selfLink": self_link(base_url, etype, e.id)} for e in page.entities]
+    out["value"] = values
     return out
 
 

@@ -107,20 +107,8 @@ def observation_from_json(data: Any, datastream_id: int | None = None) -> Observ
         raise SensorInputError(
             'an inline FeatureOfInterest must be created first; name it by {"@iot.id": <id>}'
         )
-    start, end = _interval(data.get("phenomenonTime"), "phenomenonTime")
-    valid_start, valid_end = _interval(data.get("validTime"), "validTime")
-    return ObservationIn(
-        datastream_id=datastream_id,
-        phenomenon_us=start if start is not None else now_us(),
-        phenomenon_end_us=end,
-        result=checked_result(data["result"]),
-        result_us=_time(data.get("resultTime"), "resultTime"),
-        valid_start_us=valid_start,
-        valid_end_us=valid_end,
-        result_quality=data.get("resultQuality"),
-        parameters=_parameters(data.get("parameters")),
-        feature_id=None if feature is None else reference_id(feature, "FeatureOfInterest"),
-    )
+    feature_id = None if feature is None else reference_id(feature, "FeatureOfInterest")
+    return _observation(datastream_id, data, feature_id)
 
 
 def observations_from_data_array(body: Any) -> tuple[list[ObservationIn], list[Rejected]]:
@@ -177,20 +165,29 @@ def _array_row(datastream_id: int, components: list[str], values: Any) -> Observ
     if not isinstance(values, list) or len(values) != len(components):
         raise SensorInputError(f"a row must be an array of {len(components)} values")
     row = dict(zip(components, values, strict=True))
-    start, end = _interval(row.get("phenomenonTime"), "phenomenonTime")
-    valid_start, valid_end = _interval(row.get("validTime"), "validTime")
     feature = row.get("FeatureOfInterest/id")
+    feature_id = None if feature is None else entity_id(feature, "FeatureOfInterest")
+    return _observation(datastream_id, row, feature_id)
+
+
+def _observation(
+    datastream_id: int, fields: dict[str, Any], feature_id: int | None
+) -> ObservationIn:
+    """An observation from its fields by SensorThings name (a missing phenomenonTime is
+    the time of arrival)."""
+    start, end = _interval(fields.get("phenomenonTime"), "phenomenonTime")
+    valid_start, valid_end = _interval(fields.get("validTime"), "validTime")
     return ObservationIn(
         datastream_id=datastream_id,
         phenomenon_us=start if start is not None else now_us(),
         phenomenon_end_us=end,
-        result=checked_result(row["result"]),
-        result_us=_time(row.get("resultTime"), "resultTime"),
+        result=checked_result(fields["result"]),
+        result_us=_time(fields.get("resultTime"), "resultTime"),
         valid_start_us=valid_start,
         valid_end_us=valid_end,
-        result_quality=row.get("resultQuality"),
-        parameters=_parameters(row.get("parameters")),
-        feature_id=None if feature is None else entity_id(feature, "FeatureOfInterest"),
+        result_quality=fields.get("resultQuality"),
+        parameters=_parameters(fields.get("parameters")),
+        feature_id=feature_id,
     )
 
 

@@ -45,6 +45,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
 from api.events import Event, EventHub
+from api.mqtt.announcer import Announcer
 from api.mqtt.broker import BrokerError
 from api.mqtt.topics import (
     CREATE_FILTER,
@@ -100,8 +101,9 @@ class Endpoint:
 class _ReadAheadClient(mqtt.Client):
     """paho's client reading the socket in large chunks: paho asks for each packet's bytes
     in three or more ``recv`` calls after a ``select``; this serves them from one read of up
-    to ``READ_AHEAD`` bytes (relies on paho 2's ``_sock_recv``, ``_sock_close`` and
-    ``loop_read``)."""
+    to ``READ_AHEAD`` bytes; and dropping the server's own announcements unread (relies on
+    paho 2's ``_sock_recv``, ``_sock_close``, ``loop_read``, ``_handle_publish`` and
+    ``_in_packet``)."""
 
     _chunk = b""
     _offset = 0
@@ -123,6 +125,14 @@ class _ReadAheadClient(mqtt.Client):
     def _sock_close(self) -> None:
         self._chunk, self._offset = b"", 0
         super()._sock_close()
+
+    def _handle_publish(self) -> mqtt.MQTTErrorCode:
+        # the server's own announcements (QoS 0, with a self link) come back on the
+        # datastream topics it subscribes to: drop them before paho builds a message
+        packet = self._in_packet
+        if not packet["command"] & 0x06 and ANNOUNCEMENT in packet["packet"]:
+            return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
+        return super()._handle_publish()
 
 
 @dataclass(frozen=True)
@@ -173,6 +183,10 @@ class Bridge:
             clean_session=False,
             manual_ack=True,
         )
+        self.announcer = Announcer(
+            endpoint.host, endpoint.port, endpoint.user, endpoint.password,
+            f"{client_id}-announce", self._messages_of,
+        )  # fmt: skip
         self.client.username_pw_set(endpoint.user, endpoint.password)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
@@ -199,6 +213,11 @@ class Bridge:
                 raise BrokerError(
                     f"the MQTT broker refused the server: {self._refusal or 'no answer'}"
                 )
+        try:
+            self.announcer.start()
+        except BrokerError:
+            self.client.loop_stop()
+            raise
         self._worker.start()
         self._announcer.start()
         self.hub.add_listener(self.publish_event)
@@ -212,6 +231,7 @@ class Bridge:
         self._created.put(None)
         if self._announcer.is_alive():
             self._announcer.join()
+        self.announcer.stop()
         self.client.disconnect()
         self.client.loop_stop()
 
@@ -314,25 +334,32 @@ class Bridge:
     # --- publishing -----------------------------------------------------------------------
 
     def publish_event(self, event: Event) -> None:
-        """Publish a hub event on the extension's topics (a hub listener)."""
+        """Queue a hub event for the extension's topics (a hub listener: it never blocks;
+        the announcer publishes)."""
+        if event.kind in ("observation", "entity"):
+            self.announcer.put((event, getattr(self._from_devices, "active", False)))
+
+    def _messages_of(self, item: object) -> list[tuple[str, bytes]]:
+        """The topics and payload of a queued event (in the announcer's thread)."""
+        assert isinstance(item, tuple)
+        event, from_device = item
+        assert isinstance(event, Event)
         if event.kind == "observation":
-            from_device = getattr(self._from_devices, "active", False)
             topics = observation_topics(event.data, with_datastream=not from_device)
-            payload = json.dumps(sta_payload(event.data), separators=(",", ":"))
+            payload = json.dumps(sta_payload(event.data), separators=(",", ":")).encode()
         elif event.kind == "entity" and self.links.read_entity is not None:
             kind, entity_id = str(event.data["type"]), int(event.data["id"])
             if event.data.get("change") not in ("created", "updated"):
-                return
+                return []
             body = self.links.read_entity(kind, entity_id)
             if body is None:  # deleted since
-                return
+                return []
             created = event.data["change"] == "created"
             topics = entity_topics(kind, entity_id, created=created)
-            payload = json.dumps(body, separators=(",", ":"))
+            payload = json.dumps(body, separators=(",", ":")).encode()
         else:
-            return
-        for topic in topics:
-            self.client.publish(topic, payload, qos=0)
+            return []
+        return [(topic, payload) for topic in topics]
 
 
 def _parse(message: mqtt.MQTTMessage) -> ObservationIn:

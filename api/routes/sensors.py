@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import JSONResponse, ORJSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from api.auth.audit import record_refusal
@@ -201,7 +201,7 @@ def sensor_states(
     scope: ScopeDep,
     bbox: str | None = Query(None, description="min_lon,min_lat,max_lon,max_lat (CRS84)"),
     jurisdiction: str | None = Query(None, description="only under this node (12 digits)"),
-) -> JSONResponse:
+) -> Response:
     """The latest value and level of every datastream in the caller's scope, and the worst
     level per city object and per building (from the objects under it)."""
     scope = _narrowed(store, scope, jurisdiction)
@@ -220,12 +220,19 @@ def sensor_states(
             by_building.setdefault(places[state.city_object].building, []).append(state.level)
     # answered as built (documented by SensorStates, not validated again), encoded by
     # orjson: the 3 MB of 10 000 sensors in 4 ms instead of 41 ms
-    return ORJSONResponse({
+    return _orjson({
         "time": format_time(now_us),
         "sensors": _states_json(states, places),
         "objects": {key: worst(levels) for key, levels in by_object.items()},
         "buildings": {key: worst(levels) for key, levels in by_building.items()},
     })  # fmt: skip
+
+
+def _orjson(payload: dict[str, Any]) -> Response:
+    """``payload`` as JSON encoded by orjson (NaN would become null; results are finite)."""
+    import orjson
+
+    return Response(orjson.dumps(payload), media_type="application/json")
 
 
 def ids_under(store: CityStore, scope: Scope, object_id: str) -> set[str]:

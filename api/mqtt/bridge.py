@@ -22,9 +22,10 @@ Publishing: every ``"observation"`` event of the app's hub goes to ``v1.1/Observ
 to its datastream's topic: the device's own message (its JSON as sent, without
 ``@iot.id``) already went to that topic's subscribers; the two other topics carry the
 stored one. ``v1.1/Observations(<id>)`` is not published at creation: nobody can have
-subscribed to an id not yet given. The client reads back what it publishes to datastream
-topics: a message carrying ``@iot.selfLink`` announces a stored entity, is no creation,
-and is acknowledged and skipped unread. An ``"entity"`` event publishes the entity's JSON:
+subscribed to an id not yet given. The announcements (sent by :mod:`api.mqtt.announcer`
+on a connection of its own) come back to this client on the topics it reads: a message
+carrying ``@iot.selfLink`` announces a stored entity, is no creation, and is dropped
+unread (acknowledged when it came with QoS 1). An ``"entity"`` event publishes the entity's JSON:
 a created one to its collection (``v1.1/Things``), an updated one to its own topic
 (``v1.1/Things(3)``).
 """

@@ -2,8 +2,9 @@
 
 Every stored observation goes to two or three topics; through paho each publish costs about
 20 µs of the server's one interpreter, spent in the thread that stored it. The announcer
-keeps a connection of its own (MQTT 3.1.1, the server's account, no keep-alive) and writes QoS 0 PUBLISH packets itself: a fixed header, the
-topic, the payload (about 3 µs each), many per ``sendall``. Events wait in a queue that
+keeps a connection of its own (MQTT 3.1.1, the server's account, no keep-alive) and
+writes QoS 0 PUBLISH packets itself: a fixed header, the topic, the payload (about 3 µs
+each), many per ``sendall``. Events wait in a queue that
 the publishing threads fill without blocking; one thread turns them into packets. QoS 0
 means at most once: when the connection breaks, the announcements in flight are dropped
 and the next batch reconnects.

@@ -18,6 +18,12 @@ from cim.errors import (
 )
 from cim.ops.errors import AccountExistsError, AccountNotFoundError
 from simulation.errors import SimulationError
+from simulation.incidents.errors import (
+    IncidentInputError,
+    IncidentNotFoundError,
+    NotAllowedError,
+    WrongStatusError,
+)
 from simulation.sensors.errors import EntityNotFoundError, SensorInputError
 from tiles.errors import NothingToTileError, TilesError, TilingBusyError
 
@@ -123,6 +129,10 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (CimError, 400),
     (EntityNotFoundError, 404),
     (SensorInputError, 400),
+    (IncidentNotFoundError, 404),
+    (NotAllowedError, 403),
+    (WrongStatusError, 409),
+    (IncidentInputError, 422),
     (ApiError, 500),
 )
 

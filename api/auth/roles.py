@@ -11,9 +11,12 @@ ROLE_ORDER: tuple[str, ...] = ("viewer", "operator", "manager", "admin")
 OWN_ACTIONS: dict[str, frozenset[str]] = {
     "viewer": frozenset({"read"}),
     # observe: send observations (HTTP or MQTT); sensors: create, change and delete the
-    # other SensorThings entities (things, datastreams, sensors...)
-    "operator": frozenset({"import", "observe"}),
-    "manager": frozenset({"tile", "jurisdictions", "sensors"}),
+    # other SensorThings entities (things, datastreams, sensors...).
+    # The closed loop (simulation.incidents.workflow): report and comment on incidents,
+    # handle what is dispatched to one's department, verify on the spot (inspectors);
+    # register, dispatch, suspend and close (the command centre), manage alert rules.
+    "operator": frozenset({"import", "observe", "report", "handle", "verify"}),
+    "manager": frozenset({"tile", "jurisdictions", "sensors", "dispatch", "rules"}),
     "admin": frozenset({"users", "keys", "audit"}),
 }
 

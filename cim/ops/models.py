@@ -67,6 +67,9 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     jurisdiction: Mapped[str] = mapped_column(String(12), index=True)
     roles: Mapped[list[str]]
+    # the department the user works for (data/codes/departments.json), None for most users:
+    # only a department's staff handle the incidents dispatched to it
+    department: Mapped[str | None] = mapped_column(String(40))
     disabled: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -142,4 +145,5 @@ class AuditEntry(Base):
 
 
 # The sensing tables share this metadata (the migrations and their comparison see them).
+from cim.ops import incident_tables as _incident_tables  # noqa: E402, F401
 from cim.ops import sensor_tables as _sensor_tables  # noqa: E402, F401

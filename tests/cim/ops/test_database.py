@@ -33,7 +33,7 @@ def test_migrations_create_exactly_the_models(ops_db: OpsDatabase) -> None:
             connection, opts={"compare_type": True, "include_name": _not_postgis}
         )
         assert compare_metadata(context, Base.metadata) == []
-        assert context.get_current_revision() == "0003"
+        assert context.get_current_revision() == "0004"
 
 
 def _not_postgis(name: str | None, kind: str, _parents: object) -> bool:

@@ -279,8 +279,15 @@ class AlertEvaluator:
             .limit(1)
         ).first()
         place: tuple[float | None, float | None] = (None, None)
-        if row is not None and None not in tuple(row):
-            place = ((row[0] + row[2]) / 2, (row[1] + row[3]) / 2)
+        if row is not None:
+            lon_min, lat_min, lon_max, lat_max = row
+            if (
+                lon_min is not None
+                and lat_min is not None
+                and lon_max is not None
+                and lat_max is not None
+            ):
+                place = ((lon_min + lon_max) / 2, (lat_min + lat_max) / 2)
         with self._lock:
             self._places[info.id] = place
         return place
@@ -396,9 +403,19 @@ class _Run:
             )  # fmt: skip
         self.outcomes.append(
             AlertOutcome(
-                alert.id, rule, info.id, info.city_object, info.jurisdiction, "active", value,
-                time, lon, lat, alert.incident_id, touch,
-            )  # fmt: skip
+                alert.id,
+                rule,
+                info.id,
+                info.city_object,
+                info.jurisdiction,
+                "active",
+                value,
+                time,
+                lon,
+                lat,
+                alert.incident_id,
+                touch,
+            )
         )
 
     def clear_alert(
@@ -415,14 +432,25 @@ class _Run:
         lon, lat = self.evaluator.place_of(self.session, info)
         self.outcomes.append(
             AlertOutcome(
-                alert.id, rule, info.id, info.city_object, info.jurisdiction, "cleared", value,
-                alert.cleared_us, lon, lat, alert.incident_id, touch,
-            )  # fmt: skip
+                alert.id,
+                rule,
+                info.id,
+                info.city_object,
+                info.jurisdiction,
+                "cleared",
+                value,
+                alert.cleared_us,
+                lon,
+                lat,
+                alert.incident_id,
+                touch,
+            )
         )
 
     def write_states(self) -> None:
         """Store every state this batch touched: one INSERT and one UPDATE."""
-        new, changed = [], []
+        new: list[dict[str, Any]] = []
+        changed: list[dict[str, Any]] = []
         for rule_id, stream_id in sorted(self.touched):
             state = self.states[(rule_id, stream_id)]
             row = {
@@ -436,7 +464,7 @@ class _Run:
             self.session.execute(_UPDATE_STATE, changed)
 
 
-_STATE_VALUES = {
+_STATE_VALUES: dict[str, Any] = {
     "condition_since_us": bindparam("b_since"),
     "last_us": bindparam("b_last"),
     "last_value": bindparam("b_value"),

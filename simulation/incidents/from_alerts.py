@@ -163,9 +163,7 @@ def _open_incident(
 ) -> Incident | None:
     """The newest open incident of ``rule_id`` on ``city_object`` (with none: at ``lon``,
     ``lat`` in ``jurisdiction``)."""
-    query = select(Incident).where(
-        Incident.rule_id == rule_id, Incident.status.in_(OPEN_STATUSES)
-    )
+    query = select(Incident).where(Incident.rule_id == rule_id, Incident.status.in_(OPEN_STATUSES))
     if city_object is not None:
         query = query.where(Incident.city_object == city_object)
     else:
@@ -175,9 +173,7 @@ def _open_incident(
             Incident.lon.is_(None) if lon is None else Incident.lon == lon,
             Incident.lat.is_(None) if lat is None else Incident.lat == lat,
         )
-    found: Incident | None = session.scalars(
-        query.order_by(Incident.id.desc()).limit(1)
-    ).first()
+    found: Incident | None = session.scalars(query.order_by(Incident.id.desc()).limit(1)).first()
     return found
 
 
@@ -192,12 +188,18 @@ def _alert_data(alert: Alert) -> dict[str, Any]:
 
 
 def _description(rule: RuleLike, alert: Alert) -> str:
-    what = {
-        "above": f"above {rule.raise_value:g}",
-        "below": f"below {rule.raise_value:g}",
-        "rate_above": f"rising faster than {rule.raise_value:g} per second",
-        "silent": "silent",
-    }.get(rule.condition, rule.condition)
+    limit = rule.raise_value
+    what = (
+        {
+            "above": f"above {limit:g}",
+            "below": f"below {limit:g}",
+            "rate_above": f"rising faster than {limit:g} per second",
+        }.get(rule.condition, "silent")
+        if limit is not None
+        else "silent"
+    )
     held = f" for {rule.duration_s} s" if rule.duration_s else ""
     value = "" if alert.first_value is None else f" (value {alert.first_value:g})"
-    return f"Datastream {alert.datastream_id} {what}{held}{value}: alert {alert.id} of rule {rule.id}."
+    return (
+        f"Datastream {alert.datastream_id} {what}{held}{value}: alert {alert.id} of rule {rule.id}."
+    )

@@ -111,9 +111,7 @@ def create_rule(
     valid or outside the scope."""
     with db.transaction() as session:
         checked = _checked(session, rule, scope)
-        row = AlertRule(
-            **asdict(checked), created_by=creator, created_us=now_us, updated_us=now_us
-        )
+        row = AlertRule(**asdict(checked), created_by=creator, created_us=now_us, updated_us=now_us)
         session.add(row)
         session.flush()
         return RuleRecord.of(row)
@@ -123,7 +121,8 @@ def update_rule(
     db: OpsDatabase, rule_id: int, changes: Mapping[str, Any], *, scope: Scope, now_us: int
 ) -> RuleRecord:
     """Change the fields ``changes`` names (those of :class:`RuleIn`) of a rule in
-    ``scope``; the whole rule is checked again. Disabling a rule clears its active alerts
+    ``scope``; the whole rule is checked again. A clear value left at its default (the
+    raise value) follows a new raise value or condition. Disabling a rule clears its active alerts
     (see :func:`clear_alerts_of`)."""
     unknown = sorted(set(changes) - CHANGEABLE)
     if unknown:
@@ -131,8 +130,11 @@ def update_rule(
     with db.transaction() as session:
         row = _row(session, rule_id, scope)
         current = RuleRecord.of(row).description
-        if "condition" in changes and "clear_value" not in changes:
-            changes = {**changes, "clear_value": None}  # the old one may not suit
+        if "clear_value" not in changes and (
+            "condition" in changes
+            or ("raise_value" in changes and current.clear_value == current.raise_value)
+        ):
+            changes = {**changes, "clear_value": None}  # the default moves with them
         checked = _checked(session, replace(current, **changes), scope)
         for name, value in asdict(checked).items():
             setattr(row, name, value)
@@ -276,9 +278,7 @@ def _number(value: Any, name: str) -> float:
 
 def _thresholds(rule: RuleIn) -> tuple[float | None, float | None]:
     if rule.condition not in CONDITIONS:
-        raise IncidentInputError(
-            f"condition {rule.condition!r}: one of {', '.join(CONDITIONS)}"
-        )
+        raise IncidentInputError(f"condition {rule.condition!r}: one of {', '.join(CONDITIONS)}")
     if rule.condition == "silent":
         if rule.raise_value is not None or rule.clear_value is not None:
             raise IncidentInputError("a silent rule has no raise or clear value")

@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     mqtt: str = "auto"
     mqtt_port: int = 1883
     mqtt_websockets_port: int = 0
+    # Alert rules: how often silent rules are checked (seconds).
+    silence_check_seconds: float = 30.0
 
 
 @lru_cache

@@ -73,7 +73,17 @@ def jobs(city: ScopedCity, app: FastAPI) -> dict[str, str]:
         key: queue.submit("tile", {}, jurisdiction=code).id
         for key, code in (("A", TOWN_A), ("B", TOWN_B), ("none", None))
     }
-    return {**ids, **town_datastreams(auth_state_of(app).db)}
+    streams = town_datastreams(auth_state_of(app).db)
+    return {**ids, **streams, "rule B": town_b_rule(auth_state_of(app).db, streams)}
+
+
+def town_b_rule(db: OpsDatabase, streams: dict[str, str]) -> str:
+    """An alert rule of town B on its datastream: its id."""
+    from simulation.incidents.rules import RuleIn, create_rule
+
+    rule = RuleIn("B Hall water high", TOWN_B, "above", 2.5,
+                  datastream_id=int(streams["datastream B"]))  # fmt: skip
+    return str(create_rule(db, rule, creator="b", scope=Scope.everything(), now_us=0).id)
 
 
 def town_datastreams(db: OpsDatabase) -> dict[str, str]:
@@ -136,7 +146,8 @@ def _url(path: str, operation: dict[str, Any], jobs: dict[str, str]) -> str:
     """``path`` with its parameters naming town B's things, and its required queries."""
     values = {"object_id": "B-wall", "feature_id": "B-roof", "collection_id": "IfcRoof",
               "source": "b2.ifc", "job_id": jobs["B"], "code": TOWN_B,
-              "resource_path": "Things(1)", "datastream_id": jobs["datastream B"]}  # fmt: skip
+              "resource_path": "Things(1)", "datastream_id": jobs["datastream B"],
+              "rule_id": jobs["rule B"]}  # fmt: skip
     queries = {"q": "Hall"}
     url = path
     required = []

@@ -124,8 +124,9 @@ def test_a_crossing_posted_over_sensorthings_raises_an_alert_and_opens_an_incide
     assert incident[0].jurisdiction == "440000000000"
 
     # a data array taking the value back down past the clear value
+    rows = [["2026-12-01T08:02:00Z", 2.4], ["2026-12-01T08:03:00Z", 2.1]]
     array = [{"Datastream": {"@iot.id": stream_id}, "components": ["phenomenonTime", "result"],
-              "dataArray": [["2026-12-01T08:02:00Z", 2.4], ["2026-12-01T08:03:00Z", 2.1]]}]  # fmt: skip
+              "dataArray": rows}]  # fmt: skip
     assert served.post(f"{STA}/CreateObservations", json=array).status_code == 201
     assert engine(app).drain()
     cleared = [e.data for e in events if e.kind == "alert"][1]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
@@ -23,6 +23,10 @@ from simulation.sensors.times import format_time
 router = APIRouter(tags=["alerts"])
 
 RuleWriter = Annotated[Principal, Depends(require("rules"))]
+MAX_ID = 2**63 - 1
+RuleId = Annotated[int, Path(ge=1, le=MAX_ID)]
+# ids in a body: what a BIGINT column holds
+BodyId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class _Camel(BaseModel):
@@ -42,8 +46,8 @@ class RuleChange(_Camel):
     duration_seconds: int | None = Field(
         None, description="how long the condition must hold (silent: the silence)"
     )
-    datastream_id: int | None = None
-    observed_property_id: int | None = None
+    datastream_id: BodyId | None = None
+    observed_property_id: BodyId | None = None
     object_class: str | None = None
     category: str | None = Field(None, description="incident category (none: alerts only)")
     priority: int | None = Field(None, description="1 urgent to 4 low")
@@ -151,14 +155,14 @@ def post_rule(
 
 
 @router.get("/api/rules/{rule_id}", response_model=RuleJson)
-def get_rule(rule_id: int, db: OpsDep, scope: ScopeDep) -> RuleJson:
+def get_rule(rule_id: RuleId, db: OpsDep, scope: ScopeDep) -> RuleJson:
     """One rule (404 when missing or outside the caller's jurisdiction)."""
     return _json(domain.get_rule(db, rule_id, scope))
 
 
 @router.patch("/api/rules/{rule_id}", response_model=RuleJson)
 def patch_rule(
-    rule_id: int,
+    rule_id: RuleId,
     body: RuleChange,
     request: Request,
     db: OpsDep,
@@ -176,7 +180,7 @@ def patch_rule(
 
 @router.delete("/api/rules/{rule_id}", status_code=204)
 def delete_rule(
-    rule_id: int, request: Request, db: OpsDep, scope: ScopeDep, writer: RuleWriter
+    rule_id: RuleId, request: Request, db: OpsDep, scope: ScopeDep, writer: RuleWriter
 ) -> Response:
     """Delete a rule (its alerts are cleared and kept; its incidents stay)."""
     domain.delete_rule(db, rule_id, scope=scope, now_us=_now_us(request))
@@ -190,7 +194,7 @@ def get_alerts(
     db: OpsDep,
     scope: ScopeDep,
     status: Annotated[str | None, Query(description="active or cleared")] = None,
-    datastream: Annotated[int | None, Query(description="a datastream id")] = None,
+    datastream: Annotated[int | None, Query(ge=1, le=MAX_ID, description="a datastream id")] = None,
     city_object: Annotated[str | None, Query(alias="cityObject")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
 ) -> list[AlertJson]:

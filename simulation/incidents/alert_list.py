@@ -50,6 +50,8 @@ def list_alerts(
     first, at most ``limit`` (1 to 1 000)."""
     if status is not None and status not in STATUSES:
         raise IncidentInputError(f"status {status!r}: active or cleared")
+    if city_object is not None and (len(city_object) > 64 or "\x00" in city_object):
+        raise IncidentInputError("a city object id has at most 64 characters, none of them NUL")
     if not 1 <= limit <= MAX_LIMIT:
         raise IncidentInputError(f"limit {limit}: 1 to {MAX_LIMIT}")
     a, r = Alert, AlertRule

@@ -195,8 +195,8 @@ def _row(session: Session, rule_id: int, scope: Scope) -> AlertRule:
 
 def _checked(session: Session, rule: RuleIn, scope: Scope) -> RuleIn:
     """``rule`` validated, with its defaults filled in."""
-    name = (rule.name or "").strip()
-    if not name or len(name) > NAME_CHARS:
+    name = rule.name.strip() if isinstance(rule.name, str) else ""
+    if not name or len(name) > NAME_CHARS or "\x00" in name:
         raise IncidentInputError(f"a rule needs a name of 1 to {NAME_CHARS} characters")
     jurisdiction = _jurisdiction(rule.jurisdiction, scope)
     targets = [
@@ -266,7 +266,7 @@ def _check_target(session: Session, rule: RuleIn, jurisdiction: str, scope: Scop
     else:
         assert rule.object_class is not None
         cls = rule.object_class.strip() if isinstance(rule.object_class, str) else ""
-        if not cls or len(cls) > CLASS_CHARS:
+        if not cls or len(cls) > CLASS_CHARS or "\x00" in cls:
             raise IncidentInputError(f"an object class of 1 to {CLASS_CHARS} characters")
 
 

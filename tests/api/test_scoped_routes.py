@@ -73,8 +73,7 @@ def jobs(city: ScopedCity, app: FastAPI) -> dict[str, str]:
         key: queue.submit("tile", {}, jurisdiction=code).id
         for key, code in (("A", TOWN_A), ("B", TOWN_B), ("none", None))
     }
-    streams = town_datastreams(auth_state_of(app).db)
-    return {**ids, **streams, "rule B": town_b_rule(auth_state_of(app).db, streams)}
+    return {**ids, **town_datastreams(auth_state_of(app).db)}
 
 
 def town_b_rule(db: OpsDatabase, streams: dict[str, str]) -> str:
@@ -88,7 +87,7 @@ def town_b_rule(db: OpsDatabase, streams: dict[str, str]) -> str:
 
 def town_datastreams(db: OpsDatabase) -> dict[str, str]:
     """A datastream in each town's building ("A Hall gauge", "B Hall gauge"): their ids, as
-    "datastream A" and "datastream B"."""
+    "datastream A" and "datastream B"; and an alert rule on town B's ("rule B")."""
     ids = {}
     for key, code in (("A", TOWN_A), ("B", TOWN_B)):
         lon, lat = transformer("EPSG:4547", "EPSG:4326").transform(*PLACES[key])
@@ -96,6 +95,7 @@ def town_datastreams(db: OpsDatabase) -> dict[str, str]:
                                     city_object=f"{key}-bldg", lon=lon, lat=lat,
                                     observations=[(1_700_000_000_000_000, 1.0)])  # fmt: skip
         ids[f"datastream {key}"] = str(datastream)
+    ids["rule B"] = town_b_rule(db, ids)
     return ids
 
 

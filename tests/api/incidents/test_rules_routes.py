@@ -229,4 +229,6 @@ def test_alerts_are_listed_inside_the_callers_jurisdiction(app: FastAPI) -> None
                            headers=signed_in(app)).json()  # fmt: skip
     assert [a["jurisdiction"] for a in by_object] == [TOWN_B]
     assert client.get("/api/alerts", params={"status": "open"}, headers=town_a).status_code == 422
+    nul = client.get("/api/alerts", params={"cityObject": "a\x00"}, headers=town_a)
+    assert nul.status_code == 422
     assert client.get("/api/alerts").status_code == 401

@@ -74,6 +74,8 @@ def test_a_rule_is_stored_with_its_defaults_and_read_back(db: OpsDatabase) -> No
         ({"category": "fire"}, "unknown category 'fire'"),
         ({"priority": 7}, "priority 7"),
         ({"name": "  "}, "needs a name"),
+        ({"name": "a\x00b"}, "needs a name"),
+        ({"datastream_id": None, "object_class": "Ifc\x00"}, "an object class of 1 to 64"),
         ({"jurisdiction": "4401"}, "not 12 digits"),
         ({"jurisdiction": "440106002000"}, "outside the rule's jurisdiction 440106002000"),
     ],

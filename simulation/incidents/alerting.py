@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, and_, bindparam, insert, select, update
+from sqlalchemy import Connection, Table, select
 from sqlalchemy.orm import Session
 
 from cim.ops import sensor_tables as t
@@ -87,6 +87,7 @@ class _State:
     last_value: float | None = None
     alert_id: int | None = None
     stored: bool = False
+    alert: Alert | None = None  # the active alert, once loaded or raised
 
 
 @dataclass
@@ -231,7 +232,7 @@ class AlertEvaluator:
                 ordered = sorted(by_stream[stream_id], key=lambda o: o.phenomenon_us)
                 for rule in rules:
                     run.evaluate(rule, info, ordered)
-            run.write_states()
+            run.finish()
         return outcomes
 
     def check_silence(self, now_us: int) -> list[AlertOutcome]:
@@ -260,9 +261,9 @@ class AlertEvaluator:
             run = _Run(self, session, states, now_us, outcomes)
             for rule, info in due:
                 state = run.state(rule.id, info.id)
-                if state.alert_id is None:
+                if state.alert is None:
                     run.raise_alert(rule, info, state, now_us, None)
-            run.write_states()
+            run.finish()
         return outcomes
 
     def place_of(self, session: Session, info: StreamInfo) -> tuple[float | None, float | None]:
@@ -296,8 +297,22 @@ class AlertEvaluator:
 _RULE_FIELDS = tuple(RuleRecord.__dataclass_fields__)
 
 
+@dataclass
+class _Change:
+    """An alert raised or cleared in the batch, in the order it happened."""
+
+    status: str
+    alert: Alert
+    rule: RuleRecord
+    info: StreamInfo
+    value: float | None
+    time_us: int
+
+
 class _Run:
-    """The states and alerts of one batch, in its transaction."""
+    """The states and alerts of one batch, in its transaction: alerts are raised and
+    cleared in memory, inserted in one flush at the end, then their incidents written in
+    the order it all happened."""
 
     def __init__(
         self,
@@ -310,7 +325,26 @@ class _Run:
         self.evaluator, self.session, self.states = evaluator, session, states
         self.now_us, self.outcomes = now_us, outcomes
         self.touched: set[tuple[int, int]] = set()
-        self.alerts: dict[int, Alert] = {}
+        self.changes: list[_Change] = []
+        self._load_active()
+
+    def _load_active(self) -> None:
+        """The active alert of each state, in one query (a state whose alert was cleared
+        meanwhile, by its rule being disabled, forgets it)."""
+        ids = sorted({s.alert_id for s in self.states.values() if s.alert_id is not None})
+        found: dict[int, Alert] = {}
+        for start in range(0, len(ids), ID_CHUNK):
+            query = select(Alert).where(Alert.id.in_(ids[start : start + ID_CHUNK]))
+            found.update({alert.id: alert for alert in self.session.scalars(query)})
+        for key, state in self.states.items():
+            if state.alert_id is None:
+                continue
+            alert = found.get(state.alert_id)
+            if alert is None or alert.status != "active":
+                state.alert_id = None
+                self.touched.add(key)
+            else:
+                state.alert = alert
 
     def state(self, rule_id: int, stream_id: int) -> _State:
         key = (rule_id, stream_id)
@@ -318,14 +352,6 @@ class _Run:
         found = self.states.get(key)
         if found is None:
             found = self.states[key] = _State()
-        return found
-
-    def alert(self, alert_id: int) -> Alert:
-        found = self.alerts.get(alert_id)
-        if found is None:
-            found = self.session.get(Alert, alert_id)
-            assert found is not None, f"alert {alert_id} of a state is gone"
-            self.alerts[alert_id] = found
         return found
 
     def evaluate(
@@ -341,7 +367,7 @@ class _Run:
             value = _numeric(obs.result)
             if silent:
                 state.last_us = time
-                if state.alert_id is not None:
+                if state.alert is not None:
                     self.clear_alert(rule, info, state, time, value)
                 continue
             if value is None:
@@ -361,8 +387,8 @@ class _Run:
     ) -> None:
         assert rule.raise_value is not None and rule.clear_value is not None
         below = rule.condition == "below"
-        if state.alert_id is not None:
-            alert = self.alert(state.alert_id)
+        alert = state.alert
+        if alert is not None:
             alert.last_value = measure
             peak = alert.peak_value
             if peak is None or (measure < peak if below else measure > peak):
@@ -383,105 +409,89 @@ class _Run:
     def raise_alert(
         self, rule: RuleRecord, info: StreamInfo, state: _State, time: int, value: float | None
     ) -> None:
-        """Raise an alert of ``rule`` on ``info`` at ``time`` (and open or update its
-        incident when the rule has a category)."""
+        """Raise an alert of ``rule`` on ``info`` at ``time``."""
         alert = Alert(
             rule_id=rule.id, datastream_id=info.id, city_object=info.city_object,
             jurisdiction=info.jurisdiction, status="active", raised_us=time,
             first_value=value, peak_value=value, last_value=value,
         )  # fmt: skip
         self.session.add(alert)
-        self.session.flush()
-        self.alerts[alert.id] = alert
-        state.alert_id = alert.id
-        lon, lat = self.evaluator.place_of(self.session, info)
-        touch = None
-        if rule.category is not None:
-            touch = raise_on_incident(
-                self.session, rule, alert, now_us=self.now_us, city_object=info.city_object,
-                jurisdiction=info.jurisdiction, lon=lon, lat=lat,
-            )  # fmt: skip
-        self.outcomes.append(
-            AlertOutcome(
-                alert.id,
-                rule,
-                info.id,
-                info.city_object,
-                info.jurisdiction,
-                "active",
-                value,
-                time,
-                lon,
-                lat,
-                alert.incident_id,
-                touch,
-            )
-        )
+        state.alert = alert
+        self.changes.append(_Change("active", alert, rule, info, value, time))
 
     def clear_alert(
         self, rule: RuleRecord, info: StreamInfo, state: _State, time: int, value: float | None
     ) -> None:
         """Clear the active alert of ``state`` at ``time``."""
-        assert state.alert_id is not None
-        alert = self.alert(state.alert_id)
+        alert = state.alert
+        assert alert is not None
         alert.status = "cleared"
         alert.cleared_us = max(time, alert.raised_us)
-        state.alert_id = None
+        state.alert = None
         state.since_us = None
-        touch = alert_cleared(self.session, alert, now_us=self.now_us)
-        lon, lat = self.evaluator.place_of(self.session, info)
-        self.outcomes.append(
-            AlertOutcome(
-                alert.id,
-                rule,
-                info.id,
-                info.city_object,
-                info.jurisdiction,
-                "cleared",
-                value,
-                alert.cleared_us,
-                lon,
-                lat,
-                alert.incident_id,
-                touch,
-            )
-        )
+        self.changes.append(_Change("cleared", alert, rule, info, value, alert.cleared_us))
 
-    def write_states(self) -> None:
-        """Store every state this batch touched: one INSERT and one UPDATE."""
-        new: list[dict[str, Any]] = []
-        changed: list[dict[str, Any]] = []
+    def finish(self) -> None:
+        """Insert the new alerts (one flush), open or update their incidents in order,
+        and store every state the batch touched."""
+        if self.changes:
+            self.session.flush()
+        for change in self.changes:
+            alert, rule, info = change.alert, change.rule, change.info
+            lon, lat = self.evaluator.place_of(self.session, info)
+            touch = None
+            if change.status == "cleared":
+                touch = alert_cleared(self.session, alert, now_us=self.now_us)
+            elif rule.category is not None:
+                touch = raise_on_incident(
+                    self.session, rule, alert, now_us=self.now_us,
+                    city_object=info.city_object, jurisdiction=info.jurisdiction,
+                    lon=lon, lat=lat,
+                )  # fmt: skip
+            self.outcomes.append(
+                AlertOutcome(
+                    alert.id,
+                    rule,
+                    info.id,
+                    info.city_object,
+                    info.jurisdiction,
+                    change.status,
+                    change.value,
+                    change.time_us,
+                    lon,
+                    lat,
+                    alert.incident_id,
+                    touch,
+                )
+            )
+        self._write_states()
+
+    def _write_states(self) -> None:
+        """One INSERT of the new states and one UPDATE of the others, as plain driver
+        statements over tuples (thousands of states a batch: SQLAlchemy's per-row parameter
+        building cost more than the database)."""
+        new: list[tuple[Any, ...]] = []
+        changed: list[tuple[Any, ...]] = []
         for rule_id, stream_id in sorted(self.touched):
             state = self.states[(rule_id, stream_id)]
-            row = {
-                "b_rule": rule_id, "b_stream": stream_id, "b_since": state.since_us,
-                "b_last": state.last_us, "b_value": state.last_value, "b_alert": state.alert_id,
-            }  # fmt: skip
-            (changed if state.stored else new).append(row)
+            state.alert_id = None if state.alert is None else state.alert.id
+            values = (state.since_us, state.last_us, state.last_value, state.alert_id)
+            (changed if state.stored else new).append((*values, rule_id, stream_id))
+        conn = self.session.connection()
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
         if new:
-            self.session.execute(_INSERT_STATE, new)
+            conn.exec_driver_sql(_INSERT_STATE.replace("?", mark), new)
         if changed:
-            self.session.execute(_UPDATE_STATE, changed)
+            conn.exec_driver_sql(_UPDATE_STATE.replace("?", mark), changed)
 
 
-_STATE_VALUES: dict[str, Any] = {
-    "condition_since_us": bindparam("b_since"),
-    "last_us": bindparam("b_last"),
-    "last_value": bindparam("b_value"),
-    "alert_id": bindparam("b_alert"),
-}
-_INSERT_STATE = insert(STATES).values(
-    rule_id=bindparam("b_rule"), datastream_id=bindparam("b_stream"), **_STATE_VALUES
+_INSERT_STATE = (
+    f"INSERT INTO {STATES.name} (condition_since_us, last_us, last_value, alert_id, rule_id,"
+    " datastream_id) VALUES (?, ?, ?, ?, ?, ?)"
 )
 _UPDATE_STATE = (
-    update(STATES)
-    .where(
-        and_(
-            STATES.c.rule_id == bindparam("b_rule"),
-            STATES.c.datastream_id == bindparam("b_stream"),
-        )
-    )
-    .values(**_STATE_VALUES)
+    f"UPDATE {STATES.name} SET condition_since_us = ?, last_us = ?, last_value = ?,"
+    " alert_id = ? WHERE rule_id = ? AND datastream_id = ?"
 )
 
 

@@ -231,6 +231,10 @@ def test_a_rule_change_takes_effect_after_invalidation(db: OpsDatabase) -> None:
     evaluator.invalidate()
     assert not evaluator.has_rules()
     assert alerts(db)[0][0] == "cleared"  # disabling cleared it
+    update_rule(db, made.id, {"enabled": True}, scope=Scope.everything(), now_us=T0)
+    evaluator.invalidate()
+    assert feed(evaluator, db, gauge, [(3, 2.0)]) == [("active", 2.0)]  # a new alert
+    assert [a[0] for a in alerts(db)] == ["cleared", "active"]
 
 
 def test_a_failed_batch_leaves_nothing_half_written(db: OpsDatabase, monkeypatch: Any) -> None:

@@ -4,14 +4,15 @@ evaluated per second.
 Usage::
 
     .venv/bin/python bench/bench_rules.py [--datastreams 1000] [--rules 1000]
-        [--observations 50000] [--batch 1000] [--repeat 2] [--postgres]
+        [--observations 20000] [--batch 1000] [--repeat 2] [--sweep 1] [--postgres]
 
 Two operational databases, each with ``--datastreams`` datastreams (seeded as
 bench_sensors.py does, five observed properties): one without rules, one with ``--rules``
 rules — nine in ten on one datastream each (above, below and rate, some with a minimum
 duration, a tenth with an incident category), the rest silent rules on datastreams, plus two
-rules per observed property. The same ``--observations`` (values sweeping up and down, so
-alerts raise and clear and incidents open and get steps) go in batches of ``--batch``:
+rules per observed property. The same ``--observations`` (values sweeping 0..100 and back by
+``--sweep`` a second, so alerts raise and clear and incidents open and get steps; 7 makes
+an alert change every few values) go in batches of ``--batch``:
 
 - without rules: :func:`simulation.sensors.ingest.ingest` per batch (what the server does
   when no rule is enabled: the alert engine does not even listen);
@@ -93,16 +94,16 @@ def _rule(
     return row
 
 
-def observations(streams: list[int], total: int, start_us: int) -> list[Any]:
+def observations(streams: list[int], total: int, start_us: int, sweep: int) -> list[Any]:
     """``total`` rows over ``streams``, one second apart per datastream, values sweeping
-    0..100 and back with a phase per datastream."""
+    0..100 and back by ``sweep`` a second, with a phase per datastream."""
     from simulation.sensors.records import ObservationIn
 
     rows = []
     for i in range(total):
         stream = streams[i % len(streams)]
         step = i // len(streams)
-        phase = (step * 7 + stream * 13) % 200
+        phase = (step * sweep + stream * 13) % 200
         value = float(phase if phase <= 100 else 200 - phase)
         rows.append(ObservationIn(stream, start_us + step * SECOND_US, value))
     return rows
@@ -147,7 +148,7 @@ def bench(url_of: Any, args: argparse.Namespace, label: str) -> None:
             count = 0
             for attempt in range(args.repeat):
                 start = START_US + attempt * 10**6 * (args.observations // len(streams) + 1)
-                rows = observations(streams, args.observations, start)
+                rows = observations(streams, args.observations, start, args.sweep)
                 best_plain = min(best_plain, run(plain, rows, args.batch, None)[0])
                 spent, evaluating, outcomes = run(ruled, rows, args.batch, evaluator)
                 best_ruled, best_eval = min(best_ruled, spent), min(best_eval, evaluating)
@@ -177,9 +178,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datastreams", type=int, default=1000)
     parser.add_argument("--rules", type=int, default=1000)
-    parser.add_argument("--observations", type=int, default=50_000)
+    parser.add_argument("--observations", type=int, default=20_000)
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--sweep", type=int, default=1,
+                        help="value change per second (7: an alert every few values)")  # fmt: skip
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL too")
     args = parser.parse_args()
     print(f"cores: {os.cpu_count()}")

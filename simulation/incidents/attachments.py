@@ -99,8 +99,8 @@ def check_attachments(
             raise IncidentInputError(f"attachment {name!r} is empty")
         if len(item.content) > max_bytes:
             raise IncidentInputError(
-                f"attachment {name!r} is {len(item.content) / 1048576:.1f} MB:"
-                f" photos may be {max_bytes / 1048576:g} MB at most"
+                f"attachment {name!r} is {_size(len(item.content))}:"
+                f" photos may be {_size(max_bytes)} at most"
             )
         found = sniff(item.content)
         if found is None:
@@ -115,6 +115,10 @@ def check_attachments(
             )
         checked.append(AttachmentIn(name, found, item.content))
     return checked
+
+
+def _size(size: int) -> str:
+    return f"{size / 1048576:.1f} MB" if size >= 104857 else f"{size} bytes"
 
 
 def safe_filename(filename: str) -> str:

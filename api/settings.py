@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     mqtt: str = "auto"
     mqtt_port: int = 1883
     mqtt_websockets_port: int = 0
+    # The closed loop: the largest photo attached to an incident, and how often overdue
+    # incidents are escalated (seconds; 0: never).
+    max_photo_mb: float = 10.0
+    escalation_seconds: float = 30.0
 
 
 @lru_cache

@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from starlette.routing import BaseRoute
 
 from api.app import create_app
@@ -24,6 +25,7 @@ from api.jobs import JobQueue
 from api.routes.sensors import stream_principal
 from cim.crs import transformer
 from cim.ops.database import OpsDatabase
+from cim.ops.incident_tables import IncidentAttachment
 from cim.ops.sensor_tables import Thing
 from cim.scope import Scope
 from tests.scoped_city import (
@@ -73,7 +75,25 @@ def jobs(city: ScopedCity, app: FastAPI) -> dict[str, str]:
         key: queue.submit("tile", {}, jurisdiction=code).id
         for key, code in (("A", TOWN_A), ("B", TOWN_B), ("none", None))
     }
-    return {**ids, **town_datastreams(auth_state_of(app).db)}
+    db = auth_state_of(app).db
+    return {**ids, **town_datastreams(db), **town_b_incident(db)}
+
+
+def town_b_incident(db: OpsDatabase) -> dict[str, str]:
+    """An incident of town B with a photo: its id and the photo's, as "incident B" and
+    "attachment B"."""
+    from simulation.incidents.actors import Actor
+    from simulation.incidents.incidents import AttachmentIn, IncidentReport, report_incident
+    from tests.simulation.incidents.people import png_bytes
+
+    reporter = Actor("B-inspector", "user", TOWN_B, Scope.of(TOWN_B), frozenset({"report"}))
+    photo = AttachmentIn("b.png", "image/png", png_bytes())
+    new = IncidentReport("road_damage", "B-site pothole", "", "inspector", TOWN_B,
+                         attachments=(photo,))  # fmt: skip
+    record = report_incident(db, new, reporter, now_us=1_700_000_000_000_000)
+    with db.transaction() as session:
+        attachment = session.scalar(select(IncidentAttachment.id))
+    return {"incident B": str(record.id), "attachment B": str(attachment)}
 
 
 def town_datastreams(db: OpsDatabase) -> dict[str, str]:
@@ -136,7 +156,8 @@ def _url(path: str, operation: dict[str, Any], jobs: dict[str, str]) -> str:
     """``path`` with its parameters naming town B's things, and its required queries."""
     values = {"object_id": "B-wall", "feature_id": "B-roof", "collection_id": "IfcRoof",
               "source": "b2.ifc", "job_id": jobs["B"], "code": TOWN_B,
-              "resource_path": "Things(1)", "datastream_id": jobs["datastream B"]}  # fmt: skip
+              "resource_path": "Things(1)", "datastream_id": jobs["datastream B"],
+              "incident_id": jobs["incident B"], "attachment_id": jobs["attachment B"]}  # fmt: skip
     queries = {"q": "Hall"}
     url = path
     required = []
@@ -162,7 +183,8 @@ def test_every_read_route_hides_another_towns_things(
         expected = 404 if "{" in path else 200
         assert response.status_code == expected, (url, response.text[:300])
         # a 404 may echo what was asked for, nothing else
-        markers = [m for m in (*B_MARKERS, jobs["B"], "B Hall gauge") if m not in url]
+        markers = [m for m in (*B_MARKERS, jobs["B"], "B Hall gauge", "B-site pothole")
+                   if m not in url]  # fmt: skip
         leaked = [marker for marker in markers if marker in response.text]
         assert not leaked, (url, leaked)
 

@@ -111,15 +111,16 @@ class Subscription:
     reset: str | None = None
     start_seq: int = 0
     last_seq: int = 0
+    # whether this stream receives an event
+    wants: Callable[[Event], bool] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.wants = _wanting(self.scope, self.filter)
 
     @property
     def kinds(self) -> frozenset[str]:
         """The kinds this stream receives (empty: every kind)."""
         return self.filter.kinds
-
-    def wants(self, event: Event) -> bool:
-        """Whether this stream receives ``event``."""
-        return self.scope.contains(event.jurisdiction) and self.filter.passes(event)
 
     def offer(self, stamped: Stamped) -> None:
         """Queue an event (on the stream's loop), dropping the oldest when full."""
@@ -169,6 +170,17 @@ class Subscription:
         """The next event, or None after ``timeout`` seconds without one."""
         stamped = await self.next_stamped(timeout)
         return None if stamped is None else stamped[1]
+
+
+def _wanting(scope: Scope, wanted: EventFilter) -> Callable[[Event], bool]:
+    """Whether a stream of ``scope`` through ``wanted`` receives an event: the test made
+    once per stream, as publishing runs it for every stream and event."""
+    if wanted.categories or wanted.bbox is not None:
+        return lambda event: scope.contains(event.jurisdiction) and wanted.passes(event)
+    kinds, contains = wanted.kinds, scope.contains
+    if not kinds:
+        return lambda event: contains(event.jurisdiction)
+    return lambda event: event.kind in kinds and contains(event.jurisdiction)
 
 
 Listener = Callable[[Event], None]

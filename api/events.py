@@ -242,9 +242,14 @@ class EventHub:
     def _deliver(self, subscriptions: list[Subscription], stamped: list[Stamped]) -> None:
         """Queue on each stream what it wants, one wake-up per event loop."""
         by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Subscription, list[Stamped]]]] = {}
+        # streams of one scope and filter (viewers of one town) want the same: sorted once
+        sorted_for: dict[tuple[Scope, EventFilter], list[Stamped]] = {}
         for subscription in subscriptions:
-            wants = subscription.wants
-            wanted = [item for item in stamped if wants(item[1])]
+            key = (subscription.scope, subscription.filter)
+            wanted = sorted_for.get(key)
+            if wanted is None:
+                wants = subscription.wants
+                wanted = sorted_for[key] = [item for item in stamped if wants(item[1])]
             if wanted:
                 by_loop.setdefault(subscription.loop, []).append((subscription, wanted))
         gone: list[Subscription] = []

@@ -24,6 +24,7 @@ from api.errors import DOMAIN_ERRORS, status_for
 from api.ratelimit import Rate, WriteRateLimit
 from api.routes import city, explore, imports, objects, ogc, sources, stats, terrain, tiles
 from api.routes import incidents as incident_routes
+from api.routes import events as event_routes
 from api.routes import jurisdictions as jurisdiction_routes
 from api.routes import sensors as sensor_routes
 from api.security import SecurityHeaders, cors_options
@@ -115,6 +116,7 @@ def create_app(
     app.include_router(sta_write_routes.router)
     app.include_router(sensor_routes.router)
     app.include_router(incident_routes.router)
+    app.include_router(event_routes.router)
     install_auth(app)
 
     install_error_handlers(app)

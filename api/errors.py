@@ -93,6 +93,10 @@ class AccountInputError(ApiError):
     """A new account's details are unusable (unknown role or action, weak password)."""
 
 
+class StreamFilterError(ApiError):
+    """An event stream's filter is unusable (an unknown kind or category, a bad box)."""
+
+
 class InsecureSecretError(ApiError):
     """The token-signing secret is missing, too short or a well-known default."""
 
@@ -106,6 +110,7 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (AccountNotFoundError, 404),
     (AccountExistsError, 409),
     (AccountInputError, 422),
+    (StreamFilterError, 422),
     (JobNotFoundError, 404),
     (FileNotServedError, 404),
     (NoGeometryError, 404),

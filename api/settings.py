@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 VIEWER_DIST = Path(__file__).resolve().parent.parent / "viewer" / "dist"
@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     # incidents are escalated (seconds; 0: never).
     max_photo_mb: float = 10.0
     escalation_seconds: float = 30.0
+    # Events the hub keeps so that a stream reopened with Last-Event-ID gets what it missed.
+    event_replay: int = Field(default=20_000, ge=0)
 
 
 @lru_cache

@@ -55,7 +55,7 @@ PUBLIC_ROUTES = {
 ACCOUNT_ROUTES = {"/api/me", "/api/auth/logout", "/api/audit"}
 FILE_ROUTES = {"/tiles/{path}", "/terrain/{path}", "/imagery/{z}/{x}/{y}.png"}
 # The event stream: opened with a one-use ticket (EventSource sends no header), scoped by it.
-STREAM_ROUTES = {"/api/sensors/stream"}
+STREAM_ROUTES = {"/api/sensors/stream", "/api/events/stream"}
 # What town A's user must never see of town B: ids, names, sources, its only class.
 B_MARKERS = ("B-site", "B-bldg", "B-storey", "B-wall", "B-roof", "blocks.gpkg:B", "B Hall",
              "b2.ifc", "b.ifc", "IfcRoof", "far.gpkg")  # fmt: skip

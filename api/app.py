@@ -26,6 +26,7 @@ from api.routes import city, explore, imports, objects, ogc, sources, stats, ter
 from api.routes import incidents as incident_routes
 from api.routes import events as event_routes
 from api.routes import jurisdictions as jurisdiction_routes
+from api.routes import rules as rule_routes
 from api.routes import sensors as sensor_routes
 from api.security import SecurityHeaders, cors_options
 from api.settings import get_settings
@@ -41,7 +42,8 @@ ECHO_CHARS = 200
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Start the city's job worker and MQTT beside the server (when asked), stop them with it;
-    replay the demo's sensors when serving the demo."""
+    run the alert rules; replay the demo's sensors when serving the demo."""
+    from api.alert_engine import run_alert_engine
     from api.demo_sensors import replay_demo_sensors
     from api.incident_escalation import escalating
 
@@ -49,7 +51,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     worker = start_worker_process(city) if app.state.start_worker and city.is_dir() else None
     mqtt = _start_mqtt(app) if app.state.mqtt else None
     try:
-        async with replay_demo_sensors(app), escalating(app):
+        async with run_alert_engine(app), replay_demo_sensors(app), escalating(app):
             yield
     finally:
         if mqtt is not None:
@@ -117,6 +119,7 @@ def create_app(
     app.include_router(sensor_routes.router)
     app.include_router(incident_routes.router)
     app.include_router(event_routes.router)
+    app.include_router(rule_routes.router)
     install_auth(app)
 
     install_error_handlers(app)

@@ -43,11 +43,15 @@ Stamped = tuple[int, "Event"]
 
 @dataclass(frozen=True)
 class Event:
-    """Something that happened: its kind, the jurisdiction it happened in, its JSON data."""
+    """Something that happened: its kind, the jurisdiction it happened in, its JSON data;
+    ``source`` is the domain record it was made from for listeners in the process (an
+    ``"observation"``'s :class:`~simulation.sensors.records.StoredObservation`), never
+    sent anywhere."""
 
     kind: str
     jurisdiction: str
     data: dict[str, Any]
+    source: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     escalation_seconds: float = 30.0
     # Events the hub keeps so that a stream reopened with Last-Event-ID gets what it missed.
     event_replay: int = Field(default=20_000, ge=0)
+    # Alert rules: how often silent rules are checked (seconds).
+    silence_check_seconds: float = 30.0
 
 
 @lru_cache

@@ -96,9 +96,18 @@ def town_b_incident(db: OpsDatabase) -> dict[str, str]:
     return {"incident B": str(record.id), "attachment B": str(attachment)}
 
 
+def town_b_rule(db: OpsDatabase, streams: dict[str, str]) -> str:
+    """An alert rule of town B on its datastream: its id."""
+    from simulation.incidents.rules import RuleIn, create_rule
+
+    rule = RuleIn("B Hall water high", TOWN_B, "above", 2.5,
+                  datastream_id=int(streams["datastream B"]))  # fmt: skip
+    return str(create_rule(db, rule, creator="b", scope=Scope.everything(), now_us=0).id)
+
+
 def town_datastreams(db: OpsDatabase) -> dict[str, str]:
     """A datastream in each town's building ("A Hall gauge", "B Hall gauge"): their ids, as
-    "datastream A" and "datastream B"."""
+    "datastream A" and "datastream B"; and an alert rule on town B's ("rule B")."""
     ids = {}
     for key, code in (("A", TOWN_A), ("B", TOWN_B)):
         lon, lat = transformer("EPSG:4547", "EPSG:4326").transform(*PLACES[key])
@@ -106,6 +115,7 @@ def town_datastreams(db: OpsDatabase) -> dict[str, str]:
                                     city_object=f"{key}-bldg", lon=lon, lat=lat,
                                     observations=[(1_700_000_000_000_000, 1.0)])  # fmt: skip
         ids[f"datastream {key}"] = str(datastream)
+    ids["rule B"] = town_b_rule(db, ids)
     return ids
 
 
@@ -157,7 +167,8 @@ def _url(path: str, operation: dict[str, Any], jobs: dict[str, str]) -> str:
     values = {"object_id": "B-wall", "feature_id": "B-roof", "collection_id": "IfcRoof",
               "source": "b2.ifc", "job_id": jobs["B"], "code": TOWN_B,
               "resource_path": "Things(1)", "datastream_id": jobs["datastream B"],
-              "incident_id": jobs["incident B"], "attachment_id": jobs["attachment B"]}  # fmt: skip
+              "incident_id": jobs["incident B"], "attachment_id": jobs["attachment B"],
+              "rule_id": jobs["rule B"]}  # fmt: skip
     queries = {"q": "Hall"}
     url = path
     required = []

@@ -21,6 +21,7 @@ from api import openapi30
 from api.auth.install import install_auth
 from api.bodylimit import BodyLimit
 from api.errors import DOMAIN_ERRORS, status_for
+from api.open311 import routes as open311_routes
 from api.ratelimit import Rate, WriteRateLimit
 from api.routes import city, explore, imports, objects, ogc, sources, stats, terrain, tiles
 from api.routes import jurisdictions as jurisdiction_routes
@@ -110,6 +111,7 @@ def create_app(
     app.include_router(sta_read_routes.router)
     app.include_router(sta_write_routes.router)
     app.include_router(sensor_routes.router)
+    app.include_router(open311_routes.router)
     install_auth(app)
 
     install_error_handlers(app)

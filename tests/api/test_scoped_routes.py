@@ -47,6 +47,12 @@ PUBLIC_ROUTES = {
     "/redoc",
     "/api/auth/token",
     "/api/auth/refresh",
+    # Open311 GeoReport v2: discovery and the service list and definitions are the incident
+    # categories of the code list, the same for every jurisdiction; the standard reads them
+    # without a key
+    "/open311/v2/discovery.{fmt}",
+    "/open311/v2/services.{fmt}",
+    "/open311/v2/services/{service_code}.{fmt}",
 }
 # Routes that read no city data but need a signed-in caller (who they are, their audit log
 # within their scope, their sign-out), and the files any signed-in reader may stream.

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
 
 from api.errors import DOMAIN_ERRORS, status_for
 from api.open311.documents import error_answer
@@ -18,11 +19,11 @@ Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
 
 def open311_status(status: int) -> int:
-    """The Open311 status of the platform's: 404 and 403 kept, 401 (credentials) as 403,
-    server errors kept, every other client error 400."""
+    """The Open311 status of the platform's: 401 (credentials) as 403; 403, 404, 413 (too
+    large), 429 (too many) and server errors kept; every other client error 400."""
     if status == 401:
         return 403
-    if status in (403, 404) or status >= 500:
+    if status in (403, 404, 413, 429) or status >= 500:
         return status
     return 400
 
@@ -47,6 +48,9 @@ class Open311Route(APIRoute):
             except DOMAIN_ERRORS as exc:
                 status = open311_status(status_for(exc))
                 return error_answer(answer_format(request), status, str(exc))
+            except HTTPException as exc:  # a body over the size limit, as it arrives
+                status = open311_status(exc.status_code)
+                return error_answer(answer_format(request), status, str(exc.detail))
 
         return open311_handler
 

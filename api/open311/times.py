@@ -33,6 +33,11 @@ def parse_w3c(text: str, field: str) -> int:
         )
     if moment.tzinfo is None:
         raise Open311RequestError(f"{field} {text!r} has no time zone: add Z or an offset")
+    return us_of(moment)
+
+
+def us_of(moment: datetime) -> int:
+    """Microseconds since the epoch of an aware ``datetime``."""
     delta = moment - EPOCH
     return (delta.days * 86_400 + delta.seconds) * _US + delta.microseconds
 

@@ -37,7 +37,7 @@ def discovery(request: Request, fmt: FormatPath) -> Response:
         "changeset": changeset,
         "contact": "The city's command centre (the CIMTwin platform's administrators).",
         "key_service": "API keys are given by the city's administrators"
-        " (cimtwin key add --actions report).",
+        " (cimtwin key add NAME --jurisdiction CODE --action report).",
         "endpoints": [
             {
                 "specification": SPECIFICATION,

@@ -4,6 +4,7 @@ of GET requests."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import parse_qsl
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from api.errors import Open311RequestError
 from api.open311.parse import checked_attributes, report_form, requests_query
 from api.open311.times import parse_w3c, w3c_time
-from simulation.incidents.codes import category
+from simulation.incidents.codes import Category, category
 from tests.api.open311.wiki_examples import POST_BODY
 
 NOW = parse_w3c("2026-12-03T08:00:00Z", "now")
@@ -117,3 +118,34 @@ def test_dates_are_w3c_with_a_zone_within_90_days() -> None:
     ):
         with pytest.raises(Open311RequestError, match=message):
             requests_query(params, NOW)
+
+
+def _category_asking(*attributes: dict[str, object]) -> Category:
+    """A category whose service definition asks ``attributes``."""
+    return replace(category("air_quality"), attributes=attributes)
+
+
+def test_every_datatype_of_the_standard_is_checked() -> None:
+    kinds = {
+        "code": "kinds",
+        "datatype": "multivaluelist",
+        "required": True,
+        "values": [{"key": "smoke", "name": "Smoke"}, {"key": "dust", "name": "Dust"}],
+    }
+    asked = _category_asking(
+        kinds,
+        {"code": "level", "datatype": "number", "required": False},
+        {"code": "seen", "datatype": "datetime", "required": False},
+        {"code": "story", "datatype": "text", "required": False},
+    )  # fmt: skip
+    given = {"kinds": ["smoke", "dust"], "level": ["3.5"], "seen": ["2026-12-03T07:30:00+08:00"],
+             "story": ["first line\nsecond line"]}  # fmt: skip
+    assert checked_attributes(asked, given) == {"kinds": ["smoke", "dust"], "level": "3.5",
+                                                "seen": "2026-12-03T07:30:00+08:00",
+                                                "story": "first line\nsecond line"}  # fmt: skip
+    for wrong, message in (({"kinds": ["smoke", "fog"]}, "'fog' is not one of its keys"),
+                           ({"kinds": ["dust"], "level": ["high"]}, "not a number"),
+                           ({"kinds": ["dust"], "seen": ["dawn"]}, "not an ISO 8601 date"),
+                           ({}, r"attribute\[kinds\] is required")):  # fmt: skip
+        with pytest.raises(Open311RequestError, match=message):
+            checked_attributes(asked, wrong)

@@ -113,12 +113,13 @@ def test_the_status_follows_the_workflow(
         return dict(answered.json()[0])
 
     assert (shown()["status"], shown()["status_notes"]) == ("open", "Reported")
-    steps = [(MANAGER, "register", {}), (MANAGER, "dispatch", {"department": "water"}),
-             (WATER, "accept", {}), (WATER, "handle", {"note": "pumped away"}),
-             (MANAGER, "verify", {})]  # fmt: skip
-    for actor, action, options in steps:
+    steps = [(MANAGER, "register", "", None), (MANAGER, "dispatch", "", "water"),
+             (WATER, "accept", "", None), (WATER, "handle", "pumped away", None),
+             (MANAGER, "verify", "", None)]  # fmt: skip
+    for actor, action, note, department in steps:
         clock.advance(minutes=5)
-        take_step(db, made, action, actor, now_us=_now_us(clock), **options)  # type: ignore[arg-type]
+        take_step(db, made, action, actor, now_us=_now_us(clock), note=note,
+                  department=department)  # fmt: skip
         assert shown()["status"] == "open", action
     handled_note = shown()["status_notes"]
     assert handled_note == "Verified"
@@ -284,3 +285,16 @@ def test_a_plain_http_client_posts_form_data_and_reads_it_back(
     refused = requests.post(f"{served}/requests.xml", data={"service_code": code}, timeout=10)
     assert refused.status_code == 403
     assert ET.fromstring(refused.content).findtext("error/code") == "403"
+
+
+def test_xml_stays_well_formed_whatever_the_description_holds(
+    client: TestClient, keys: dict[str, str]
+) -> None:
+    text = "<b>deep</b> & ]]> \x07bell \u2028积水"
+    made = _post(client, keys["A"], description=text)
+    xml = client.get(f"{V2}/requests/{made}.xml", params={"api_key": keys["A"]})
+    request = ET.fromstring(xml.content).find("request")  # parses: well-formed
+    assert request is not None
+    assert request.findtext("description") == text.replace("\x07", "")
+    json = client.get(f"{V2}/requests/{made}.json", params={"api_key": keys["A"]}).json()
+    assert json[0]["description"] == text

@@ -21,10 +21,11 @@ from api import openapi30
 from api.auth.install import install_auth
 from api.bodylimit import BodyLimit
 from api.errors import DOMAIN_ERRORS, status_for
+from api.open311 import routes as open311_routes
 from api.ratelimit import Rate, WriteRateLimit
 from api.routes import city, explore, imports, objects, ogc, sources, stats, terrain, tiles
-from api.routes import incidents as incident_routes
 from api.routes import events as event_routes
+from api.routes import incidents as incident_routes
 from api.routes import jurisdictions as jurisdiction_routes
 from api.routes import rules as rule_routes
 from api.routes import sensors as sensor_routes
@@ -120,6 +121,7 @@ def create_app(
     app.include_router(incident_routes.router)
     app.include_router(event_routes.router)
     app.include_router(rule_routes.router)
+    app.include_router(open311_routes.router)
     install_auth(app)
 
     install_error_handlers(app)

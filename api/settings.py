@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     # Tiles, terrain and imagery readable without signing in (the API's attributes never
     # are). Off by default; `cimtwin demo` turns it on for its own server.
     anonymous_read: bool = False
+    # Open311 GeoReport v2: anonymous callers may list the service requests citizens made
+    # (the standard's GET requests needs no key; contact details are never shown).
+    open311_public: bool = True
     # Hardening: limits of the child process that parses an import (address space in MiB,
     # wall-clock seconds); writes allowed per client address and per principal (N/second,
     # N/minute or N/hour; empty: no limit); origins allowed to call the API from another

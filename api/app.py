@@ -23,6 +23,7 @@ from api.bodylimit import BodyLimit
 from api.errors import DOMAIN_ERRORS, status_for
 from api.ratelimit import Rate, WriteRateLimit
 from api.routes import city, explore, imports, objects, ogc, sources, stats, terrain, tiles
+from api.routes import incident_stats as incident_stats_routes
 from api.routes import jurisdictions as jurisdiction_routes
 from api.routes import sensors as sensor_routes
 from api.security import SecurityHeaders, cors_options
@@ -110,6 +111,8 @@ def create_app(
     app.include_router(sta_read_routes.router)
     app.include_router(sta_write_routes.router)
     app.include_router(sensor_routes.router)
+    # before the incidents router: its /api/incidents/{id} would take "stats" for an id
+    app.include_router(incident_stats_routes.router)
     install_auth(app)
 
     install_error_handlers(app)

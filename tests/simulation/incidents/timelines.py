@@ -64,3 +64,56 @@ def write_timelines(db: OpsDatabase, timelines: Sequence[Timeline]) -> dict[str,
                 previous = incident.status
             ids[timeline.name] = incident.id
     return ids
+
+
+# -- the timelines of the statistics' tests --------------------------------------------
+
+COUNTY = "440106000000"
+TOWN_A = "440106001000"
+VILLAGE_A = "440106001001"
+TOWN_B = "440106002000"
+OTHER_COUNTY_TOWN = "440107001000"
+DAY = 1440
+# The period: the first week of November 2026; now: two days after it.
+START, END, NOW = 0, 7 * DAY, 9 * DAY
+
+TIMELINES = [
+    # waterlogging (limits: reported 10, registered 10, dispatched 15, handling 120,
+    # handled 30, verified 30 minutes): the whole loop, late only in "registered" (15 > 10);
+    # the comment at 100 leaves "handling" whole (60 -> 200)
+    Timeline("W1", "waterlogging", TOWN_A, [
+        Step(60, "report", "reported"), Step(65, "register", "registered"),
+        Step(80, "dispatch", "dispatched"), Step(90, "accept", "handling"),
+        Step(100, "comment"), Step(200, "handle", "handled"), Step(220, "verify", "verified"),
+        Step(240, "close", "closed"),
+    ]),
+    # not accepted after exactly its limit (10 minutes is not late), in a village of town A
+    Timeline("W2", "waterlogging", VILLAGE_A, [
+        Step(DAY, "report", "reported"), Step(DAY + 10, "reject", "not_accepted"),
+    ]),
+    # road damage (reported 60, registered 60, dispatched 120, handling 2880, handled 480,
+    # verified 480): registered late (90 > 60), escalated while dispatched, overdue now
+    Timeline("R1", "road_damage", TOWN_B, [
+        Step(DAY + 120, "report", "reported"), Step(DAY + 210, "register", "registered"),
+        Step(DAY + 240, "dispatch", "dispatched"), Step(DAY + 440, "escalate"),
+    ]),
+    # reported before the period, handled late (4370 > 2880) and closed in it
+    Timeline("R2", "road_damage", TOWN_B, [
+        Step(-DAY, "report", "reported"), Step(-DAY + 40, "register", "registered"),
+        Step(-DAY + 60, "dispatch", "dispatched"), Step(-DAY + 70, "accept", "handling"),
+        Step(3000, "handle", "handled"), Step(3100, "verify", "verified"),
+        Step(3200, "close", "closed"),
+    ]),
+    # reported on the last day and left waiting: overdue now
+    Timeline("W3", "waterlogging", TOWN_A, [Step(6 * DAY + 100, "report", "reported")]),
+    # located in the county itself, in none of its towns; registered, overdue now
+    Timeline("W4", "waterlogging", COUNTY, [
+        Step(2 * DAY, "report", "reported"), Step(2 * DAY + 5, "register", "registered"),
+    ]),
+    # reported after the period (open now, within its limit: 30 minutes)
+    Timeline("A1", "air_quality", TOWN_A, [Step(NOW - 10, "report", "reported")]),
+    # another county: never counted
+    Timeline("X1", "waterlogging", OTHER_COUNTY_TOWN, [
+        Step(100, "report", "reported"), Step(105, "reject", "not_accepted"),
+    ]),
+]  # fmt: skip

@@ -14,12 +14,9 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.auth.state import auth_state_of, configure
-from cim.jurisdictions import Jurisdiction
 from cim.ops.database import OpsDatabase
-from cim.store import CityStore
+from tests.api.incidents.stats_city import build_stats_city
 from tests.api.test_scoped_routes import _served_routes
-from tests.conftest import LOCAL_CRS
-from tests.scoped_city import jurisdiction_tree
 from tests.signin import signed_in
 from tests.simulation.incidents.timelines import (
     COUNTY,
@@ -31,18 +28,12 @@ from tests.simulation.incidents.timelines import (
     write_timelines,
 )
 
-NAMES = {"440000000000": "广东省", "440100000000": "广州市", COUNTY: "天河区",
-         TOWN_A: "五山街道", TOWN_B: "石牌街道"}  # fmt: skip
 PERIOD = {"start": "2026-11-01T00:00:00Z", "end": "2026-11-08T00:00:00Z"}
 
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
-    folder = tmp_path_factory.mktemp("incident-stats") / "city"
-    with CityStore.create(folder, LOCAL_CRS, "天河") as store, store.transaction() as writer:
-        writer.replace_jurisdictions(
-            [Jurisdiction.of(n.code, NAMES[n.code], n.boundary) for n in jurisdiction_tree()]
-        )
+    folder = build_stats_city(tmp_path_factory.mktemp("incident-stats") / "city")
     app = create_app(folder, worker=False)
     configure(app, clock=lambda: datetime.fromtimestamp(at(NOW) / 1e6, UTC))
     db: OpsDatabase = auth_state_of(app).db

@@ -35,13 +35,19 @@ class Timeline:
     steps: Sequence[Step]
 
 
-def at(minute: float) -> int:
-    """The time ``minute`` minutes after :data:`T0_US` (µs)."""
-    return T0_US + round(minute * MINUTE_US)
+def at(minute: float, t0_us: int = T0_US) -> int:
+    """The time ``minute`` minutes after ``t0_us`` (µs)."""
+    return t0_us + round(minute * MINUTE_US)
 
 
-def write_timelines(db: OpsDatabase, timelines: Sequence[Timeline]) -> dict[str, int]:
-    """Store the incidents with their histories; their ids by name."""
+def write_timelines(
+    db: OpsDatabase, timelines: Sequence[Timeline], t0_us: int = T0_US
+) -> dict[str, int]:
+    """Store the incidents with their histories (minute 0 at ``t0_us``); their ids by name."""
+
+    def at(minute: float) -> int:
+        return t0_us + round(minute * MINUTE_US)
+
     ids = {}
     with db.transaction() as session:
         for timeline in timelines:

@@ -25,6 +25,7 @@ from api.open311 import routes as open311_routes
 from api.ratelimit import Rate, WriteRateLimit
 from api.routes import city, explore, imports, objects, ogc, sources, stats, terrain, tiles
 from api.routes import events as event_routes
+from api.routes import incident_stats as incident_stats_routes
 from api.routes import incidents as incident_routes
 from api.routes import jurisdictions as jurisdiction_routes
 from api.routes import rules as rule_routes
@@ -118,6 +119,8 @@ def create_app(
     app.include_router(sta_read_routes.router)
     app.include_router(sta_write_routes.router)
     app.include_router(sensor_routes.router)
+    # before the incidents router: its /api/incidents/{id} would take "stats" for an id
+    app.include_router(incident_stats_routes.router)
     app.include_router(incident_routes.router)
     app.include_router(event_routes.router)
     app.include_router(rule_routes.router)

@@ -24,6 +24,7 @@ from tests.api.open311 import wiki_examples as wiki
 from tests.api.open311.city import PDF, V2, Clock, api_key, lonlat, open311_app, png_bytes
 from tests.api.open311.shapes import json_shape, xml_shape
 from tests.scoped_city import TOWN_A, TOWN_B, ScopedCity, build_scoped_city
+from tests.signin import signed_in
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
 
@@ -261,3 +262,18 @@ def test_a_photo_may_be_larger_than_other_bodies(
         assert made.status_code == 201, made.text
         other = client.post("/api/objects/query", json={"padding": "x" * 5_000})
         assert other.status_code == 413
+
+
+def test_a_signed_in_operator_may_post_and_a_viewer_may_not(
+    app: FastAPI, client: TestClient, key_a: str
+) -> None:
+    fields = {k: v for k, v in _report(key_a).items() if k != "api_key"}
+    operator = signed_in(app, roles=("operator",), jurisdiction=TOWN_A, department="water")
+    made = client.post(f"{V2}/requests.json", data=fields, headers=operator)
+    assert made.status_code == 201, made.text
+    (step,) = incident_history(auth_state_of(app).db, made.json()[0]["service_request_id"],
+                               Scope.everything())  # fmt: skip
+    assert (step.actor_kind, step.department) == ("user", "water")
+    viewer = signed_in(app, roles=("viewer",), jurisdiction=TOWN_A)
+    refused = client.post(f"{V2}/requests.json", data=fields, headers=viewer)
+    assert refused.status_code == 403 and "may not report" in refused.json()[0]["description"]

@@ -25,6 +25,7 @@ from tests.api.test_scoped_routes import (
     _read_routes,
     _url,
     add_town_b_sensor,
+    town_b_incident,
     town_datastreams,
 )
 from tests.scoped_city import PLACES, PROVINCE, TOWN_A, TOWN_B, ScopedCity, build_scoped_city
@@ -56,7 +57,8 @@ def jobs(city: ScopedCity, app: FastAPI) -> dict[str, str]:
     queue = JobQueue(city.folder)
     ids = {key: queue.submit("tile", {}, jurisdiction=code).id
            for key, code in (("A", TOWN_A), ("B", TOWN_B))}  # fmt: skip
-    return {**ids, **town_datastreams(auth_state_of(app).db)}
+    db = auth_state_of(app).db
+    return {**ids, **town_datastreams(db), **town_b_incident(db)}
 
 
 def client_of(app: FastAPI, role: str, jurisdiction: str) -> TestClient:

@@ -181,12 +181,12 @@ class Subscription:
     async def next_stamped(self, timeout: float | None = None) -> Stamped | None:
         """The next event and its sequence number, or None after ``timeout`` seconds
         without one."""
-        ready = self.take_ready(1)
-        if ready:
-            return ready[0]
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
         while True:
+            ready = self.take_ready(1)
+            if ready:
+                return ready[0]
             left = None if deadline is None else max(0.0, deadline - loop.time())
             try:
                 stamped = await asyncio.wait_for(self.queue.get(), left)

@@ -33,7 +33,7 @@ from tests.signin import signed_in
 
 # POST routes that only read (a query in a body): any signed-in reader may call them.
 READING_POSTS = {"/api/objects/query", "/api/objects/values", "/api/stats",
-                 "/api/sensors/stream/ticket"}  # fmt: skip
+                 "/api/sensors/stream/ticket", "/api/events/stream/ticket"}  # fmt: skip
 # Sign-in and its session: open to anyone, or to the caller's own session.
 SESSION_ROUTES = {"/api/auth/token", "/api/auth/refresh", "/api/auth/logout"}
 # Open311 answers a missing api_key with 403, as its standard says (not 401).

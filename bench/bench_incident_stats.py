@@ -165,6 +165,8 @@ def _percentile_peer(
     fetched = select(left.status, left.spent_us)
 
     with db.engine.connect() as connection:
+        if not native:
+            connection.exec_driver_sql("PRAGMA temp_store = MEMORY")  # as the statistics
         _INTERVALS.create(connection)
         counting.fill_intervals(connection)
 

@@ -180,6 +180,11 @@ def incident_stats(
     counting = _Counting(scope, node, query, now_us, db.engine.dialect.name == "postgresql")
     with db.engine.connect() as connection:
         try:
+            if connection.dialect.name == "sqlite":
+                # sort the windows and hold the temporary table in memory: on disk (the
+                # default) the statistics of 100 000 incidents took four times as long;
+                # set before the table is made (changing it drops the temporary tables)
+                connection.exec_driver_sql("PRAGMA temp_store = MEMORY")
             _INTERVALS.create(connection)
             counting.fill_intervals(connection)
             total = counting.figures(connection, grouped=False)[""]

@@ -153,14 +153,15 @@ def test_an_alert_opens_an_incident_and_later_ones_update_it(db: OpsDatabase) ->
     (first,) = evaluator.evaluate(store(db, gauge, [(T0, 2.6)]), NOW)
     assert first.incident is not None and first.incident.created
     incident_id = first.incident_id
-    cols = first.incident.columns
-    assert (cols["status"], cols["source"], cols["reporter"], cols["priority"]) == (
+    opened = first.incident.record
+    assert (opened.status, opened.source, opened.reporter, opened.priority) == (
         "reported", "sensor", f"rule:{made.id}", 2,
     )  # fmt: skip
-    assert (cols["city_object"], cols["jurisdiction"], cols["rule_id"]) == (
+    assert (opened.city_object, opened.jurisdiction, opened.rule_id) == (
         "culvert-7", "440106001001", made.id,
     )  # fmt: skip
-    assert (cols["lon"], cols["lat"], cols["alert_active"]) == (113.3, 23.1, True)
+    assert (opened.lon, opened.lat, opened.alert_active) == (113.3, 23.1, True)
+    assert opened.last_step_id == first.incident.step_id
     later = store(db, gauge, [(T0 + MINUTE, 2.0), (T0 + 2 * MINUTE, 3.0)])
     cleared, raised = evaluator.evaluate(later, NOW)
     assert (cleared.status, raised.status) == ("cleared", "active")

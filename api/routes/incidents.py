@@ -2,6 +2,9 @@
 history and the actions the caller may take now, taking a step (with photos), reading an
 attachment, and the code lists (``/api/incident-codes``).
 
+Incident ids in paths match digits only, so that other routes under ``/api/incidents/``
+(statistics) are reached whatever the order of the routers.
+
 Every write is recorded in the audit log (refused ones too, with why) and published on the
 app's event hub as an ``incident`` event. The domain (:mod:`simulation.incidents`) decides
 who may do what; these routes parse, locate and answer.
@@ -360,7 +363,7 @@ async def report(
     return _answer(detail, 201)
 
 
-@router.get("/api/incidents/{incident_id}")
+@router.get("/api/incidents/{incident_id:int}")
 def incident(
     incident_id: IdPath, request: Request, principal: PrincipalDep, scope: ScopeDep, ops: OpsDep
 ) -> Response:
@@ -380,7 +383,7 @@ def incident(
 
 
 @router.post(
-    "/api/incidents/{incident_id}/steps",
+    "/api/incidents/{incident_id:int}/steps",
     openapi_extra=_body_doc(StepBody, "photos of the step (JPEG, PNG, WebP)"),
 )
 async def step(
@@ -431,7 +434,7 @@ async def step(
 
 
 @router.get(
-    "/api/incidents/{incident_id}/attachments/{attachment_id}",
+    "/api/incidents/{incident_id:int}/attachments/{attachment_id:int}",
     response_class=Response,
     responses={200: {"content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}}}},
 )

@@ -194,3 +194,17 @@ def test_photos_are_checked_by_their_bytes_and_nothing_is_kept_when_refused(
     )
     assert too_many.status_code == 422 and "at most 6 photos" in too_many.text
     assert len(inspector.get(f"/api/incidents/{detail['id']}").json()["steps"]) == 1
+
+
+def test_ids_are_digits_and_an_unknown_action_is_bad_input(loop: LoopApp) -> None:
+    centre = loop.client("manager", TOWN_A, "zhang")
+    incident = _report(centre).json()
+    unknown = centre.post(f"/api/incidents/{incident['id']}/steps", json={"action": "burn"})
+    assert unknown.status_code == 422 and "unknown action 'burn'" in unknown.text
+    assert centre.get("/api/incidents/abc").status_code == 404  # another route's name
+    assert centre.get("/api/incidents/0").status_code == 422
+    assert centre.get(f"/api/incidents/{incident['id'] + 1}").status_code == 404
+    extra = centre.post(
+        f"/api/incidents/{incident['id']}/steps", json={"action": "comment", "note": "x", "who": 1}
+    )
+    assert extra.status_code == 422 and "who" in extra.text

@@ -83,6 +83,9 @@ class ReportBody(BaseModel):
     priority: int | None = Field(None, ge=1, le=4, description="1 urgent ... 4 low")
     source: str = Field("inspector", description=f"one of {', '.join(REPORT_SOURCES)}")
     attributes: dict[str, Any] | None = Field(None, description="Open311 attribute answers")
+    contact: dict[str, str] | None = Field(
+        None, description="the caller's name, phone, email (shown to dispatchers only)"
+    )
 
 
 class StepBody(BaseModel):
@@ -165,8 +168,9 @@ async def _read_body(
                     )
                 elif value != "":
                     fields[name] = value
-        if "attributes" in fields:
-            fields["attributes"] = _json_field("attributes", fields["attributes"])
+        for name in ("attributes", "contact"):
+            if name in fields:
+                fields[name] = _json_field(name, fields[name])
     else:
         try:
             fields = orjson.loads(await request.body())
@@ -346,6 +350,7 @@ async def report(
             city_object=fields["city_object"],
             address=fields["address"],
             attributes=fields["attributes"],
+            contact=fields["contact"],
             attachments=tuple(photos),
         )
         record = report_incident(ops, new, actor, now_us=now_us, max_photo_bytes=_max_photo_bytes())

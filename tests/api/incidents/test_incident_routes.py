@@ -26,7 +26,9 @@ def test_the_whole_loop_through_the_api(loop: LoopApp) -> None:
     centre = loop.client("manager", TOWN_A, "zhang")
     water = loop.client("operator", TOWN_A, "shuiwu", department="water")
 
-    reported = _report(inspector, description="30 cm deep", priority=2)
+    reported = _report(
+        inspector, description="30 cm deep", priority=2, contact={"phone": "020-12345"}
+    )
     assert reported.status_code == 201, reported.text
     incident = reported.json()
     assert (incident["jurisdiction"], incident["status"], incident["priority"]) == (
@@ -38,7 +40,9 @@ def test_the_whole_loop_through_the_api(loop: LoopApp) -> None:
     assert incident["dueTime"] == "2026-12-03T09:10:00Z" and incident["overdue"] is False
     assert incident["actions"] == ["comment"] and "contact" not in incident
     url = f"/api/incidents/{incident['id']}"
-    assert centre.get(url).json()["actions"] == ["register", "reject", "comment"]
+    seen_by_centre = centre.get(url).json()
+    assert seen_by_centre["actions"] == ["register", "reject", "comment"]
+    assert seen_by_centre["contact"] == {"phone": "020-12345"}
 
     def step(client: Any, **body: Any) -> dict[str, Any]:
         loop.clock.advance(minutes=1)

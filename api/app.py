@@ -21,10 +21,14 @@ from api import openapi30
 from api.auth.install import install_auth
 from api.bodylimit import BodyLimit
 from api.errors import DOMAIN_ERRORS, status_for
+from api.open311 import routes as open311_routes
 from api.ratelimit import Rate, WriteRateLimit
 from api.routes import city, explore, imports, objects, ogc, sources, stats, terrain, tiles
+from api.routes import events as event_routes
+from api.routes import incident_stats as incident_stats_routes
 from api.routes import incidents as incident_routes
 from api.routes import jurisdictions as jurisdiction_routes
+from api.routes import rules as rule_routes
 from api.routes import sensors as sensor_routes
 from api.security import SecurityHeaders, cors_options
 from api.settings import get_settings
@@ -40,7 +44,8 @@ ECHO_CHARS = 200
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Start the city's job worker and MQTT beside the server (when asked), stop them with it;
-    replay the demo's sensors when serving the demo."""
+    run the alert rules; replay the demo's sensors when serving the demo."""
+    from api.alert_engine import run_alert_engine
     from api.demo_sensors import replay_demo_sensors
     from api.incident_escalation import escalating
 
@@ -48,7 +53,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     worker = start_worker_process(city) if app.state.start_worker and city.is_dir() else None
     mqtt = _start_mqtt(app) if app.state.mqtt else None
     try:
-        async with replay_demo_sensors(app), escalating(app):
+        async with run_alert_engine(app), replay_demo_sensors(app), escalating(app):
             yield
     finally:
         if mqtt is not None:
@@ -101,7 +106,9 @@ def create_app(
     app.add_middleware(GZipMiddleware, minimum_size=512, compresslevel=5)
     app.state.escalation_seconds = settings.escalation_seconds
     body_bytes = int(settings.max_body_mb * 2**20)
-    photo_body = (("/api/incidents", max(body_bytes, photo_body_bytes(settings.max_photo_mb))),)
+    photo_body = (("/api/incidents", max(body_bytes, photo_body_bytes(settings.max_photo_mb))),
+                  ("/open311/v2/requests",
+                   max(body_bytes, int((settings.max_photo_mb + 1) * 2**20))))  # fmt: skip
     app.add_middleware(BodyLimit, max_bytes=body_bytes, larger=photo_body)
     app.add_middleware(WriteRateLimit, rate=Rate.parse(settings.write_rate))
     app.add_middleware(CORSMiddleware, **cors_options(settings.cors_origins))
@@ -115,7 +122,12 @@ def create_app(
     app.include_router(sta_read_routes.router)
     app.include_router(sta_write_routes.router)
     app.include_router(sensor_routes.router)
+    # before the incidents router: its /api/incidents/{id} would take "stats" for an id
+    app.include_router(incident_stats_routes.router)
     app.include_router(incident_routes.router)
+    app.include_router(event_routes.router)
+    app.include_router(rule_routes.router)
+    app.include_router(open311_routes.router)
     install_auth(app)
 
     install_error_handlers(app)

@@ -1,5 +1,6 @@
 """Statistics of the incidents of a jurisdiction over a period, computed by SQL aggregates
-(SQLite and PostgreSQL alike; no incident is read into Python).
+on SQLite and PostgreSQL (no incident is read into Python: at most, on SQLite, the
+durations whose percentiles are taken; see below).
 
 For a node of the jurisdiction tree (within the caller's scope) and a period
 ``[start, end)``, :func:`incident_stats` counts

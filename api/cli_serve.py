@@ -162,11 +162,12 @@ def _print_demo_accounts(accounts: list[DemoAccount], made: list[str]) -> None:
     from rich.table import Table
 
     table = Table(title="demo accounts (sign in to the viewer with one)", title_justify="left")
-    for column in ("user", "name", "level", "jurisdiction", "roles", "password"):
+    for column in ("user", "name", "level", "jurisdiction", "roles", "department", "password"):
         table.add_column(column)
     for account in accounts:
         new = " (new)" if account.name in made else ""
         table.add_row(account.name + new, account.display_name, account.level,
-                      account.jurisdiction, ", ".join(account.roles), account.password)  # fmt: skip
+                      account.jurisdiction, ", ".join(account.roles), account.department or "",
+                      account.password)  # fmt: skip
     terminal = Console(stderr=True)
     Console(stderr=True, width=max(terminal.width, 120)).print(table)  # one line per account

@@ -1,10 +1,13 @@
-"""The demo's accounts: one per level of its jurisdiction chain (``data/demo/accounts.json``),
-made in the demo city's operational database when missing."""
+"""The demo's accounts (``data/demo/accounts.json``): one per level of its jurisdiction
+chain, the district's departments, a second street inspector and the 12345 hotline, made in
+the demo city's operational database when missing."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+
+from sqlalchemy import update
 
 from api.auth.accounts import create_user
 from api.auth.clock import utc_now
@@ -12,14 +15,18 @@ from api.settings import get_settings
 from cim.data import DataFileError, read_json
 from cim.ops import users
 from cim.ops.database import OpsDatabase
+from cim.ops.models import User
 from cim.scope import Level, level_of
+from simulation.incidents.codes import department
+from simulation.incidents.errors import IncidentError
 
 ACCOUNTS_FILE = "demo/accounts.json"
 
 
 @dataclass(frozen=True)
 class DemoAccount:
-    """A demo user: name, display name, jurisdiction code and level, roles, password."""
+    """A demo user: name, display name, jurisdiction code and level, roles, password and
+    the department it works for (None: none)."""
 
     name: str
     display_name: str
@@ -27,6 +34,7 @@ class DemoAccount:
     level: Level
     roles: tuple[str, ...]
     password: str
+    department: str | None = None
 
 
 def demo_accounts() -> list[DemoAccount]:
@@ -42,11 +50,25 @@ def demo_accounts() -> list[DemoAccount]:
                 level=level_of(str(entry["jurisdiction"])),
                 roles=tuple(str(role) for role in entry["roles"]),
                 password=password,
+                department=_department(entry.get("department")),
             )
             for entry in document["accounts"]
         ]
-    except (KeyError, TypeError, ValueError) as error:
+    except (KeyError, TypeError, ValueError, IncidentError) as error:
         raise DataFileError(f"{ACCOUNTS_FILE}: malformed ({error!r})") from error
+
+
+def demo_account(name: str) -> DemoAccount:
+    """The demo account called ``name``."""
+    for account in demo_accounts():
+        if account.name == name:
+            return account
+    raise DataFileError(f"{ACCOUNTS_FILE}: no account {name!r}")
+
+
+def _department(code: object) -> str | None:
+    """A department code of ``data/codes/departments.json`` (checked), or None."""
+    return None if code is None else department(str(code)).code
 
 
 def ensure_demo_accounts(city_dir: Path) -> tuple[list[DemoAccount], list[str]]:
@@ -68,7 +90,15 @@ def ensure_demo_accounts(city_dir: Path) -> tuple[list[DemoAccount], list[str]]:
                     actor="demo",
                     display_name=account.display_name,
                 )
+                if account.department is not None:
+                    _set_department(database, account.name, account.department)
                 made.append(account.name)
     finally:
         database.close()
     return accounts, made
+
+
+def _set_department(database: OpsDatabase, name: str, code: str) -> None:
+    """Make the user ``name`` work for department ``code``."""
+    with database.transaction() as session:
+        session.execute(update(User).where(User.name == name).values(department=code))

@@ -159,18 +159,24 @@ def _every_level_signs_in_and_sees_its_subtree(folder: Path, total: int) -> None
     """Each demo account signs in with the published password and sees its subtree only:
     the province all, each level below no more than the one above, the village some."""
     client = TestClient(create_app(folder, worker=False))
-    seen = []
-    for account in demo_accounts():
+    seen: dict[str, int] = {}
+    accounts = demo_accounts()
+    for account in accounts:
         form = {"username": account.name, "password": account.password}
         token = client.post("/api/auth/token", data=form).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
         me = client.get("/api/me", headers=headers).json()
         assert me["jurisdiction"]["code"] == account.jurisdiction
         assert me["jurisdiction"]["name"] and me["jurisdiction"]["level"] == account.level
-        seen.append(client.get("/api/city", headers=headers).json()["object_count"])
-    assert [account.level for account in demo_accounts()] == list(LEVELS)
-    assert seen[0] == total and seen == sorted(seen, reverse=True) and seen[-1] > 0
-    assert seen[-1] < seen[-2]  # the village sees part of its town
+        seen[account.name] = client.get("/api/city", headers=headers).json()["object_count"]
+    levels = [account.level for account in accounts]
+    assert sorted(set(levels), key=levels.index) == list(LEVELS)  # the chain, province first
+    assert seen["guangdong"] == total and seen["huachengnan"] > 0
+    for account in accounts:  # no account sees more than one of a node above it
+        for above in accounts:
+            if Scope.of(above.jurisdiction).covers(Scope.of(account.jurisdiction)):
+                assert seen[account.name] <= seen[above.name]
+    assert seen["huachengnan"] < seen["huacheng"]  # the village sees part of its town
 
 
 def test_import_with_tile_writes_the_tiles_in_one_command(city: Path, building: Path) -> None:

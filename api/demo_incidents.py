@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import heapq
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -40,6 +41,7 @@ from api.demo_script import (
 from api.errors import ApiError
 from api.sta.linking import city_placement, jurisdiction_at
 from cim.crs import to_lonlat
+from cim.errors import ObjectNotFoundError
 from cim.ops import sensor_tables as t
 from cim.ops.database import OpsDatabase
 from cim.ops.incident_tables import Incident
@@ -115,7 +117,7 @@ def _rule_in(db: OpsDatabase, planned: PlannedRule, maker: Actor) -> RuleIn:
             if stream is None:
                 raise DemoIncidentError(f"the demo rule {planned.name!r}: no datastream"
                                         f" {planned.datastream!r}")  # fmt: skip
-        else:
+        elif planned.observed_property is not None:
             property_id = session.scalar(
                 select(t.ObservedProperty.id).where(
                     t.ObservedProperty.name == planned.observed_property
@@ -133,6 +135,7 @@ def _rule_in(db: OpsDatabase, planned: PlannedRule, maker: Actor) -> RuleIn:
         duration_s=planned.duration_s,
         datastream_id=stream,
         observed_property_id=property_id,
+        object_class=planned.object_class,
         category=planned.category,
         priority=planned.priority,
     )
@@ -205,7 +208,7 @@ class _History:
         self.store, self.db, self.build, self.now_us = store, db, build, now_us
         self.rules = {rule.name: rule for rule in rules}
         self.timeline = _Timeline()
-        self.evaluator = AlertEvaluator(db)
+        self.evaluator = AlertEvaluator(db, classes_of=object_classes(store))
         # planned rule incidents waiting for their rule to open one, by rule id
         self.waiting: dict[int, PlannedIncident] = {}
 
@@ -354,6 +357,19 @@ class _History:
                                            row.result_number, None))  # fmt: skip
         if batch:
             yield batch[0].phenomenon_us, batch
+
+
+def object_classes(store: CityStore) -> Callable[[Collection[str]], Mapping[str, str]]:
+    """What class rules ask of the city: the class of each object found among ids."""
+
+    def classes_of(ids: Collection[str]) -> Mapping[str, str]:
+        found: dict[str, str] = {}
+        for object_id in ids:
+            with suppress(ObjectNotFoundError):
+                found[object_id] = store.get_object(object_id, scope=Scope.everything()).cls
+        return found
+
+    return classes_of
 
 
 def city_demo_incidents(city_dir: Path, log: Callable[[str], None] = print) -> IncidentBuild:

@@ -21,8 +21,8 @@ VIAS = ("rule", "open311", "inspector", "hotline", "operator")
 
 @dataclass(frozen=True)
 class PlannedRule:
-    """An alert rule of the demo: it watches one datastream or every datastream of an
-    observed property, both by name."""
+    """An alert rule of the demo: it watches one datastream (by name), every datastream
+    of an observed property (by name) or those in city objects of a class."""
 
     name: str
     condition: str
@@ -33,6 +33,7 @@ class PlannedRule:
     priority: int
     datastream: str | None = None
     observed_property: str | None = None
+    object_class: str | None = None
 
 
 @dataclass(frozen=True)
@@ -94,9 +95,11 @@ def rule_plan() -> RulePlan:
 
 
 def _rule(entry: dict[str, Any]) -> PlannedRule:
-    targets = [key for key in ("datastream", "observed_property") if entry.get(key)]
+    targets = [key for key in ("datastream", "observed_property", "object_class") if entry.get(key)]
     if len(targets) != 1:
-        raise ValueError(f"rule {entry.get('name')!r} names a datastream or an observed property")
+        raise ValueError(
+            f"rule {entry.get('name')!r} names a datastream, an observed property or a class"
+        )
     code = entry.get("category")
     return PlannedRule(
         name=str(entry["name"]),
@@ -108,6 +111,7 @@ def _rule(entry: dict[str, Any]) -> PlannedRule:
         priority=int(entry.get("priority", 3)),
         datastream=entry.get("datastream"),
         observed_property=entry.get("observed_property"),
+        object_class=entry.get("object_class"),
     )
 
 

@@ -35,6 +35,7 @@ from simulation.incidents.actors import Actor
 from simulation.incidents.alerting import AlertEvaluator
 from simulation.incidents.errors import IncidentNotFoundError, NotAllowedError
 from simulation.incidents.incidents import get_incident, take_step
+from simulation.incidents.rules import RuleRecord, list_rules
 from simulation.incidents.workflow import STATUSES
 
 US = 1_000_000
@@ -154,9 +155,7 @@ def test_each_incident_made_by_its_path_and_each_step_by_its_account(
                 assert taken.department == step.department
 
 
-def _rules(db: OpsDatabase) -> list:  # type: ignore[type-arg]
-    from simulation.incidents.rules import list_rules
-
+def _rules(db: OpsDatabase) -> list[RuleRecord]:
     return list_rules(db, Scope.everything())
 
 

@@ -7,15 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import update
-
 from api.auth.accounts import create_user
 from api.auth.clock import utc_now
 from api.settings import get_settings
 from cim.data import DataFileError, read_json
 from cim.ops import users
 from cim.ops.database import OpsDatabase
-from cim.ops.models import User
 from cim.scope import Level, level_of
 from simulation.incidents.codes import department
 from simulation.incidents.errors import IncidentError
@@ -89,16 +86,9 @@ def ensure_demo_accounts(city_dir: Path) -> tuple[list[DemoAccount], list[str]]:
                     now=utc_now(),
                     actor="demo",
                     display_name=account.display_name,
+                    department=account.department,
                 )
-                if account.department is not None:
-                    _set_department(database, account.name, account.department)
                 made.append(account.name)
     finally:
         database.close()
     return accounts, made
-
-
-def _set_department(database: OpsDatabase, name: str, code: str) -> None:
-    """Make the user ``name`` work for department ``code``."""
-    with database.transaction() as session:
-        session.execute(update(User).where(User.name == name).values(department=code))

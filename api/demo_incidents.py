@@ -3,11 +3,12 @@ incidents in every status of the workflow, played in time order before the demo 
 
 The history (:mod:`api.demo_script`) goes through the same paths as live use: the rules
 evaluated on the day of sensor history (:class:`~simulation.incidents.alerting.AlertEvaluator`,
-batch by batch at each observation's time) open the sensor incidents; citizens report with
-the demo's Open311 key; inspectors, the 12345 hotline and operators report, and every step
-is taken by its demo account, through :mod:`simulation.incidents.incidents` (so its checks of
-permission, jurisdiction, department and status apply); overdue incidents are escalated
-every few minutes of the history as the server does. All times lie before the build time.
+batch by batch at each observation's time) open the sensor incidents; citizens post their
+reports to the city's Open311 endpoint with the demo's Open311 key (:mod:`api.demo_open311`);
+inspectors, the 12345 hotline and operators report, and every step is taken by its demo
+account, through :mod:`simulation.incidents.incidents` (so its checks of permission,
+jurisdiction, department and status apply); overdue incidents are escalated as they fall
+due, as the server does. All times lie before the build time.
 """
 
 from __future__ import annotations
@@ -24,11 +25,14 @@ from pathlib import Path
 from typing import Any
 
 import shapely
+from fastapi import FastAPI
 from sqlalchemy import func, select
 
-from api.auth.accounts import create_key
-from api.auth.roles import ROLE_ORDER, actions_of
-from api.demo_accounts import DemoAccount, demo_account
+from api.auth.accounts import create_key, revoke_key
+from api.auth.principal import Principal
+from api.auth.state import auth_state_of, configure
+from api.demo_accounts import demo_account
+from api.demo_open311 import post_service_request
 from api.demo_photos import photo_png
 from api.demo_script import (
     IncidentScript,
@@ -39,10 +43,12 @@ from api.demo_script import (
     rule_plan,
 )
 from api.errors import ApiError
+from api.incident_actor import actor_of
 from api.sta.linking import city_placement, jurisdiction_at
 from cim.crs import to_lonlat
 from cim.errors import ObjectNotFoundError
 from cim.ops import sensor_tables as t
+from cim.ops import users
 from cim.ops.database import OpsDatabase
 from cim.ops.incident_tables import Incident
 from cim.ops.keys import list_keys
@@ -92,7 +98,7 @@ def ensure_demo_rules(db: OpsDatabase, *, now_us: int) -> tuple[list[RuleRecord]
     """Make the demo's rules the database lacks (by name), by their account, dated
     :data:`RULES_AGE_US` before ``now_us``; every demo rule, and the names made now."""
     plan = rule_plan()
-    maker = account_actor(demo_account(plan.created_by))
+    maker = account_actor(db, plan.created_by)
     existing = {rule.name: rule for rule in list_rules(db, Scope.everything())}
     made: list[str] = []
     for planned in plan.rules:
@@ -144,11 +150,13 @@ def _rule_in(db: OpsDatabase, planned: PlannedRule, maker: Actor) -> RuleIn:
 # --- accounts as actors -------------------------------------------------------------------
 
 
-def account_actor(account: DemoAccount) -> Actor:
-    """The demo account as the incident domain sees a signed-in user."""
-    role = max(account.roles, key=ROLE_ORDER.index)
-    return Actor(account.name, "user", account.jurisdiction, Scope.of(account.jurisdiction),
-                 actions_of(account.roles), account.department, role)  # fmt: skip
+def account_actor(db: OpsDatabase, name: str) -> Actor:
+    """The demo account ``name`` as stored, as the incident domain sees it signed in."""
+    user = users.find_user(db, demo_account(name).name)
+    if user is None:
+        raise DemoIncidentError(f"the demo account {name!r} is not in the city's database")
+    principal = Principal.user(user.name, user.jurisdiction, frozenset(user.roles))
+    return actor_of(principal, principal.scope, db)
 
 
 # --- the history --------------------------------------------------------------------------
@@ -187,7 +195,11 @@ def ensure_demo_incidents(
     with db.transaction() as session:
         if session.scalar(select(func.count()).select_from(Incident)):
             return build  # played before: the incidents stay as people left them
-    _History(store, db, build, rules, now_us).play(incident_script())
+    history = _History(store, db, build, rules, now_us)
+    try:
+        history.play(incident_script())
+    finally:
+        history.close()
     log(f"played the demo's incident history: {len(build.incidents)} scripted incidents,"
         f" {len(build.by_rules)} opened by rules on the sensor history, {build.steps} steps,"
         f" {build.photos} photos, {build.escalations} escalations")  # fmt: skip
@@ -209,11 +221,12 @@ class _History:
         self.rules = {rule.name: rule for rule in rules}
         self.timeline = _Timeline()
         self.evaluator = AlertEvaluator(db, classes_of=object_classes(store))
+        self.app: FastAPI | None = None
         # planned rule incidents waiting for their rule to open one, by rule id
         self.waiting: dict[int, PlannedIncident] = {}
 
     def play(self, script: IncidentScript) -> None:
-        citizen_key = self._open311_actor(script)
+        api_key = self._open311_key(script)
         for planned in script.incidents:
             if planned.via == "rule":
                 rule = self.rules.get(planned.rule or "")
@@ -223,12 +236,11 @@ class _History:
                 self.waiting[rule.id] = planned
                 continue
             when = self.now_us + round(planned.at_min * MINUTE_US)
-            reporter = (
-                citizen_key
-                if planned.via == "open311"
-                else account_actor(demo_account(planned.by or ""))
-            )
-            self.timeline.at(when, partial(self._report, planned, reporter))
+            if planned.via == "open311":
+                self.timeline.at(when, partial(self._citizen_report, planned, api_key))
+            else:
+                reporter = account_actor(self.db, planned.by or "")
+                self.timeline.at(when, partial(self._report, planned, reporter))
         for when, batch in self._sensor_history():
             self.timeline.at(when, partial(self._evaluate, batch))
         self.timeline.at(self.now_us, self._escalate)
@@ -239,7 +251,7 @@ class _History:
     def _report(self, planned: PlannedIncident, reporter: Actor, when: int) -> None:
         place = self._place(planned.at or {})
         photos = () if planned.photo is None else (self._photo(planned, planned.photo, 0),)
-        source = "citizen" if planned.via == "open311" else planned.via
+        source = planned.via
         report = IncidentReport(
             category=planned.category,
             title=planned.title,
@@ -250,7 +262,6 @@ class _History:
             lat=place.lat,
             city_object=place.city_object,
             address=place.address,
-            contact=planned.citizen,
             attributes=planned.attributes,
             attachments=photos,
         )
@@ -272,7 +283,7 @@ class _History:
         self, planned: PlannedIncident, incident_id: int, step: PlannedStep, index: int, when: int
     ) -> None:
         photos = () if step.photo is None else (self._photo(planned, step.photo, index),)
-        actor = account_actor(demo_account(step.by))
+        actor = account_actor(self.db, step.by)
         record = take_step(self.db, incident_id, step.action, actor, now_us=when,
                            note=step.note, department=step.department,
                            attachments=photos)  # fmt: skip
@@ -314,20 +325,53 @@ class _History:
 
     # what the reports need
 
-    def _open311_actor(self, script: IncidentScript) -> Actor:
-        """The demo's Open311 client key as an actor (made when missing)."""
-        found = [k for k in list_keys(self.db) if k.name == script.open311_key_name]
-        if found:
-            key = found[0]
-        else:
-            key, secret = create_key(
-                self.db, script.open311_key_name, jurisdiction=script.open311_key_jurisdiction,
-                actions=["report"], now=datetime.fromtimestamp(self.now_us / US, UTC),
-                actor="demo",
-            )  # fmt: skip
-            self.build.open311_key = secret
-        return Actor(f"key:{key.id}", "key", key.jurisdiction, Scope.of(key.jurisdiction),
-                     frozenset(key.actions))  # fmt: skip
+    def _open311_key(self, script: IncidentScript) -> str:
+        """A new Open311 client key of the demo (an older one of the same name revoked:
+        its secret is gone); the key itself."""
+        now = datetime.fromtimestamp(self.now_us / US, UTC)
+        for older in list_keys(self.db):
+            if older.name == script.open311_key_name and not older.revoked:
+                revoke_key(self.db, older.id, now=now, actor="demo")
+        _, secret = create_key(self.db, script.open311_key_name, actions=["report"],
+                               jurisdiction=script.open311_key_jurisdiction, now=now,
+                               actor="demo")  # fmt: skip
+        self.build.open311_key = secret
+        return secret
+
+    def _citizen_report(self, planned: PlannedIncident, api_key: str, when: int) -> None:
+        """Post the citizen's report to the city's Open311 endpoint."""
+        place = self._place(planned.at or {})
+        fields = [
+            ("api_key", api_key),
+            ("service_code", planned.category),
+            ("lat", f"{place.lat:.7f}"),
+            ("long", f"{place.lon:.7f}"),
+            ("address_string", place.address or ""),
+            ("description", f"{planned.title}\n{planned.description}"),
+            *(planned.citizen or {}).items(),
+            *((f"attribute[{code}]", str(value))
+              for code, value in (planned.attributes or {}).items()),
+        ]  # fmt: skip
+        media = None if planned.photo is None else self._photo(planned, planned.photo, 0)
+        incident_id = post_service_request(self._open311_app(), fields, at_us=when, media=media)
+        self.build.incidents[planned.key] = incident_id
+        self.build.photos += media is not None
+        self._watch(get_incident(self.db, incident_id, Scope.everything()))
+        self._schedule_steps(planned, incident_id, when)
+
+    def _open311_app(self) -> FastAPI:
+        """The city's app (not started: no worker, engine or replay), on this database."""
+        if self.app is None:
+            from api.app import create_app
+
+            self.app = create_app(self.store.city_dir, worker=False)
+            configure(self.app, url=self.db.engine.url.render_as_string(hide_password=False))
+        return self.app
+
+    def close(self) -> None:
+        """Close the database the app opened for the citizens' reports."""
+        if self.app is not None:
+            auth_state_of(self.app).close()
 
     def _photo(self, planned: PlannedIncident, kind: str, index: int) -> AttachmentIn:
         seed = zlib.crc32(f"{planned.key}:{index}".encode())

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from api.app import create_app
-from api.auth.roles import ROLE_ORDER, actions_of
 from api.demo import build_demo
 from api.demo_accounts import demo_accounts, ensure_demo_accounts
 from api.demo_incidents import IncidentBuild, ensure_demo_incidents, object_classes
@@ -28,15 +28,11 @@ from api.demo_sensors import demo_replay_of, ensure_demo_sensors, now_us
 from cim.ops import users
 from cim.ops.database import OpsDatabase
 from cim.ops.incident_tables import Incident, IncidentAttachment, IncidentStep
-from cim.ops.models import User
 from cim.scope import Scope
 from cim.store import CityStore
-from simulation.incidents.actors import Actor
 from simulation.incidents.alerting import AlertEvaluator
-from simulation.incidents.errors import IncidentNotFoundError, NotAllowedError
-from simulation.incidents.incidents import get_incident, take_step
 from simulation.incidents.rules import RuleRecord, list_rules
-from simulation.incidents.workflow import STATUSES
+from simulation.incidents.workflow import ACTIONS, STATUSES
 
 US = 1_000_000
 MINUTE = 60 * US
@@ -91,17 +87,6 @@ def steps_of(folder: Path, incident_id: int) -> list[IncidentStep]:
         return list(rows)
 
 
-def stored_actor(db: OpsDatabase, name: str) -> Actor:
-    """A demo account as stored (its roles, jurisdiction and department), as the incident
-    domain sees the signed-in user."""
-    user = users.get_user(db, name)
-    with db.transaction() as session:
-        department = session.scalar(select(User.department).where(User.name == name))
-    role = max(user.roles, key=ROLE_ORDER.index)
-    return Actor(name, "user", user.jurisdiction, Scope.of(user.jurisdiction),
-                 actions_of(user.roles), department, role)  # fmt: skip
-
-
 def test_every_status_with_overdue_and_escalated_ones(demo_city: DemoCity) -> None:
     rows = incidents(demo_city.folder)
     assert {row.status for row in rows} == set(STATUSES)
@@ -135,7 +120,7 @@ def test_each_incident_made_by_its_path_and_each_step_by_its_account(
         report = steps[0]
         assert report.action == "report" and report.at_us == row.created_us
         if planned.via == "rule":
-            assert row.source == "sensor" and row.rule_id == rule_ids[planned.rule]
+            assert row.source == "sensor" and row.rule_id == rule_ids[planned.rule or ""]
             assert row.reporter == f"rule:{row.rule_id}"
         elif planned.via == "open311":
             assert row.source == "citizen" and report.actor_kind == "key"
@@ -196,14 +181,13 @@ def _png_size(content: bytes) -> tuple[int, int]:
 def test_the_demo_accounts_walk_the_loop_and_the_wrong_ones_are_refused(
     demo_copy: DemoCity,
 ) -> None:
-    """The citizen's report of water at the school gate, still ``reported``: registered by
-    the district, dispatched to its water department, taken up and handled by its operator,
+    """The citizen's report of water at the school gate, still ``reported``, walked through
+    the API by the demo accounts signed in with the published password: registered by the
+    district, dispatched to its water department, taken up and handled by its operator,
     verified by the street's inspector, closed by the district; each step first tried by
-    an account that may not take it."""
+    accounts that may not take it (403; 404 for an inspector of another street, who does
+    not see it)."""
     incident_id = demo_copy.build.incidents["school-gate-water"]
-    clock = demo_copy.built_us
-    # who may not: an inspector, a department or a viewer where the command centre acts,
-    # another department, an inspector of another street (who does not even see it)
     walk = [
         ("register", "tianhe", ["huacheng", "tianhe_water", "huachengnan"], {}),
         ("dispatch", "tianhe", ["tianhe_water", "huacheng"], {"department": "water"}),
@@ -212,28 +196,38 @@ def test_the_demo_accounts_walk_the_loop_and_the_wrong_ones_are_refused(
         ("verify", "huacheng", ["zhujiangnan", "huachengnan"], {}),
         ("close", "tianhe", ["huacheng", "tianhe_water"], {}),
     ]
-    with OpsDatabase.for_city(demo_copy.folder) as db:
-        assert get_incident(db, incident_id, Scope.everything()).status == "reported"
-        for action, right, wrong, options in walk:
-            for name in wrong:
-                clock += MINUTE
-                refusal = IncidentNotFoundError if name == "zhujiangnan" else NotAllowedError
-                with pytest.raises(refusal):
-                    take_step(db, incident_id, action, stored_actor(db, name), now_us=clock,
-                              **options)  # type: ignore[arg-type]  # fmt: skip
-            clock += MINUTE
-            record = take_step(db, incident_id, action, stored_actor(db, right), now_us=clock,
-                               **options)  # type: ignore[arg-type]  # fmt: skip
-        assert record.status == "closed" and record.department == "water"
-        assert record.department_jurisdiction == "440106000000"
-    taken = [(s.action, s.actor) for s in steps_of(demo_copy.folder, incident_id)]
-    assert taken[1:] == [(action, right) for action, right, *_ in walk]
+    client = TestClient(create_app(demo_copy.folder, worker=False))
+    password = demo_accounts()[0].password
+    headers = {}
+    for account in {name for _, right, wrong, _ in walk for name in (right, *wrong)}:
+        form = {"username": account, "password": password}
+        token = client.post("/api/auth/token", data=form).json()["access_token"]
+        headers[account] = {"Authorization": f"Bearer {token}"}
+    path = f"/api/incidents/{incident_id}"
+    assert client.get(path, headers=headers["tianhe"]).json()["status"] == "reported"
+    for action, right, wrong, options in walk:
+        for name in wrong:
+            refused = client.post(f"{path}/steps", headers=headers[name],
+                                  json={"action": action, **options})  # fmt: skip
+            assert refused.status_code == (404 if name == "zhujiangnan" else 403), name
+        mine = client.get(path, headers=headers[right]).json()
+        assert action in mine["actions"]
+        body = {"action": action, "version": mine["version"], **options}
+        taken = client.post(f"{path}/steps", headers=headers[right], json=body)
+        assert taken.status_code == 200, taken.text
+    done = client.get(path, headers=headers["tianhe"]).json()
+    assert done["status"] == "closed" and done["department"] == "water"
+    assert done["departmentJurisdiction"] == "440106000000"
+    people = [(s["action"], s["actor"]) for s in done["steps"] if s["action"] in ACTIONS]
+    assert people == [(action, right) for action, right, *_ in walk]
 
 
 def test_every_demo_account_is_stored_with_its_department(demo_city: DemoCity) -> None:
     with OpsDatabase.for_city(demo_city.folder) as db:
         for account in demo_accounts():
-            assert stored_actor(db, account.name).department == account.department
+            stored = users.get_user(db, account.name)
+            assert stored.department == account.department
+            assert (stored.jurisdiction, stored.roles) == (account.jurisdiction, account.roles)
     assert {a.department for a in demo_accounts()} >= {"water", "environment", "housing"}
 
 

@@ -12,31 +12,35 @@ import shutil
 import struct
 import zlib
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from api.alert_engine import alert_engine_of
 from api.app import create_app
+from api.auth.state import configure
 from api.demo import build_demo
 from api.demo_accounts import demo_accounts, ensure_demo_accounts
-from api.demo_incidents import IncidentBuild, ensure_demo_incidents, object_classes
+from api.demo_incidents import IncidentBuild, ensure_demo_incidents
 from api.demo_photos import DRAWINGS, photo_png
 from api.demo_script import incident_script, rule_plan
-from api.demo_sensors import demo_replay_of, ensure_demo_sensors, now_us
+from api.demo_sensors import ensure_demo_sensors, now_us
+from api.events import Event, event_hub_of
 from cim.ops import users
 from cim.ops.database import OpsDatabase
 from cim.ops.incident_tables import Incident, IncidentAttachment, IncidentStep
 from cim.scope import Scope
 from cim.store import CityStore
-from simulation.incidents.alerting import AlertEvaluator
 from simulation.incidents.rules import RuleRecord, list_rules
 from simulation.incidents.workflow import ACTIONS, STATUSES
 
 US = 1_000_000
 MINUTE = 60 * US
 UNDERPASS_RULE = "东西三路下穿隧道积水 Underpass flooding, East-West Road 3"
+VILLAGE = "440106001001"  # Huacheng South Community: the underpass is in it
 
 
 @dataclass(frozen=True)
@@ -231,43 +235,49 @@ def test_every_demo_account_is_stored_with_its_department(demo_city: DemoCity) -
     assert {a.department for a in demo_accounts()} >= {"water", "environment", "housing"}
 
 
-def test_the_replay_crosses_the_rules_within_minutes(demo_copy: DemoCity) -> None:
-    """The replay driven ahead of the clock and each step evaluated as the server's engine
-    does: the convoy's strain jump opens a structural safety incident in the first minute,
-    the flooding underpass a waterlogging incident in the first two, the pollution episode
-    an air quality one within seven; the footbridge gauge, silent from its first minute, a
-    sensor one after ten minutes of silence."""
+def test_the_served_replay_crosses_the_rules_within_minutes(demo_copy: DemoCity) -> None:
+    """The served demo: its replay driven ahead of the clock, the app's clock following it,
+    its alert engine evaluating every step: the convoy's strain jump opens a structural
+    safety incident in the first minute, the flooding underpass a waterlogging incident in
+    the first two, the pollution episode an air quality alert within seven; the footbridge
+    gauge, silent from its first minute, a sensor incident after ten minutes of silence."""
     served = create_app(demo_copy.folder, worker=False)
-    anchor = (demo_copy.built_us // US + 1) * US
-    opened: dict[str, float] = {}
-    created: dict[str, bool] = {}
-    with OpsDatabase.for_city(demo_copy.folder) as db, CityStore.open(demo_copy.folder) as store:
-        before = {row.id for row in incidents(demo_copy.folder)}
-        replay = demo_replay_of(served, db, anchor)
-        assert replay is not None
-        evaluator = AlertEvaluator(db, classes_of=object_classes(store))
-        for second in range(0, 12 * 60 + 1, 5):
+    served.state.demo_sensors = True
+    seen: list[Event] = []
+    event_hub_of(served).add_listener(seen.append)
+    opened: dict[str, int] = {}
+    before = {row.id for row in incidents(demo_copy.folder)}
+    with TestClient(served):
+        replay, engine = served.state.sensor_replay, alert_engine_of(served)
+        assert replay is not None and engine is not None and engine.drain()
+        anchor = replay.anchor_us
+        clock = [datetime.fromtimestamp(anchor / US, UTC)]
+        configure(served, clock=lambda: clock[0])
+        for second in range(5, 12 * 60 + 1, 5):
             now = anchor + second * US
-            outcomes = evaluator.evaluate(replay.step(now).created, now)
-            outcomes += evaluator.check_silence(now)
-            for outcome in outcomes:  # an incident opened, or an open one alerted again
-                if outcome.incident is not None and outcome.status == "active":
-                    opened.setdefault(outcome.rule.category or "", second)
-                    created.setdefault(outcome.rule.category or "", outcome.incident.created)
-        rows = [r for r in incidents(demo_copy.folder) if r.id not in before]
+            clock[0] = datetime.fromtimestamp(now / US, UTC)
+            replay.step(now)
+            engine.check_silence()
+            assert engine.drain()
+            for event in seen:
+                if event.kind == "alert" and event.data["status"] == "active":
+                    opened.setdefault(event.data["category"] or "", second)
     assert opened["structural_safety"] <= 60
     assert 60 <= opened["waterlogging"] <= 120
-    assert opened["air_quality"] <= 7 * 60  # (the day's PM2.5 may have opened it before)
+    assert opened["air_quality"] <= 7 * 60
     assert 10 * 60 <= opened["sensor_offline"] <= 12 * 60
-    assert created["waterlogging"] and created["structural_safety"] and created["sensor_offline"]
-    flood = next(r for r in rows if r.category == "waterlogging")
+    new = {r.category: r for r in incidents(demo_copy.folder) if r.id not in before}
+    assert {"structural_safety", "waterlogging", "sensor_offline"} <= set(new)
+    flood = new["waterlogging"]
+    assert anchor + 60 * US <= flood.created_us <= anchor + 120 * US
     # the water receded within the 12 minutes: the alert cleared, the incident stays
     assert flood.status == "reported" and flood.source == "sensor" and not flood.alert_active
-    changes = [s.action for s in steps_of(demo_copy.folder, flood.id)]
-    assert changes == ["report", "alert_cleared"]
+    assert [s.action for s in steps_of(demo_copy.folder, flood.id)] == ["report", "alert_cleared"]
     with OpsDatabase.for_city(demo_copy.folder) as db:
         underpass = next(r for r in _rules(db) if r.name == UNDERPASS_RULE)
     assert flood.rule_id == underpass.id and flood.city_object == "streets:5"
+    reported = [e for e in seen if e.kind == "incident" and e.data["id"] == flood.id]
+    assert reported[0].data["change"] == "report" and reported[0].jurisdiction == VILLAGE
 
 
 def test_a_second_build_keeps_the_history(demo_copy: DemoCity) -> None:

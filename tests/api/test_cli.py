@@ -148,11 +148,15 @@ def test_demo_builds_then_reuses(tmp_path: Path) -> None:
     assert "1 replaced by BIM" in err
     assert "imported jurisdictions.geojson: 12 jurisdictions" in err
     assert "demo accounts" in err and "huachengnan (new)" in err
+    assert "tianhe_water (new)" in err and "water" in err  # a department's operator
+    assert "made 5 demo alert rules" in err and "played the demo's incident history" in err
+    assert "the demo's Open311 key" in err
     _every_level_signs_in_and_sees_its_subtree(folder, sum(counts.values()))
     code, _, err = run("demo", "--city", str(folder), "--no-serve")
     assert code == 0 and "6 reused" in err and "tiles reused" in err
     assert "jurisdictions.geojson" not in err  # the same file: kept
     assert "huachengnan" in err and "(new)" not in err  # the accounts are kept
+    assert "alert rules" not in err and "incident history" not in err  # so are the incidents
 
 
 def _every_level_signs_in_and_sees_its_subtree(folder: Path, total: int) -> None:

@@ -6,7 +6,8 @@ the ingest paths (SensorThings over HTTP, data arrays, MQTT, the demo replay, al
 :func:`api.sta.publish.observation_events`) never wait for rules. The engine's thread
 takes everything queued at once as one batch
 (:meth:`simulation.incidents.alerting.AlertEvaluator.evaluate`: one transaction), checks
-silent rules every ``CIMTWIN_SILENCE_CHECK_SECONDS`` with the app's clock, and publishes an
+silent rules every ``CIMTWIN_SILENCE_CHECK_SECONDS`` with the app's clock (and then writes
+the rule states whose last value alone moved, as it does when it stops), and publishes an
 ``"alert"`` event per alert raised or cleared and an ``"incident"`` event per incident step
 an alert added.
 
@@ -183,6 +184,8 @@ class AlertEngine:
                 if _SILENCE in batch or time.monotonic() >= next_check:
                     next_check = time.monotonic() + self.silence_seconds
                     self._silence()
+                if _STOP in batch and self._evaluator is not None:
+                    self._evaluator.persist()
             except Exception:  # a database down: log, go on with the next batch
                 self.failures += 1
                 log.exception("alert rules: a batch of %d observations failed", len(observations))
@@ -206,6 +209,7 @@ class AlertEngine:
         evaluator = self.evaluator()
         self._listen(evaluator.has_rules())
         self._publish(evaluator.check_silence(self.now_us()))
+        evaluator.persist()
 
     def _publish(self, outcomes: list[AlertOutcome]) -> None:
         if not outcomes:

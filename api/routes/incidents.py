@@ -20,11 +20,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.datastructures import UploadFile
 
-from api.auth.audit import record_write
-from api.auth.deps import PrincipalDep, require
+from api.auth.audit import record_refusal, record_write
+from api.auth.deps import PrincipalDep, SignedInDep, require
 from api.auth.principal import Principal
 from api.auth.state import auth_state
 from api.deps import OpsDep, ScopeDep, StoreDep
+from api.errors import ForbiddenError
 from api.incident_actor import actor_of
 from api.incident_json import (
     codes_json,
@@ -48,6 +49,7 @@ from simulation.incidents.incidents import (
     take_step,
 )
 from simulation.incidents.records import SOURCES, IncidentQuery, IncidentReport, Order
+from simulation.incidents.workflow import ACTIONS
 from simulation.sensors.errors import SensorInputError
 from simulation.sensors.times import parse_time
 
@@ -58,6 +60,8 @@ IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 _US = 1_000_000
 # Sources a person may give a report (sensor: the rules; citizen: Open311).
 REPORT_SOURCES = ("inspector", "hotline", "operator")
+# The permissions of the workflow's actions: a caller with none of them takes no step.
+STEP_PERMISSIONS = frozenset(action.permission for action in ACTIONS.values())
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 
@@ -88,6 +92,15 @@ class StepBody(BaseModel):
     department: str | None = Field(None, max_length=40)
     department_jurisdiction: str | None = Field(None, alias="departmentJurisdiction", max_length=12)
     version: int | None = Field(None, ge=0, le=2**31 - 1)
+
+
+def step_taker(request: Request, principal: SignedInDep) -> Principal:
+    """The caller, who has some permission of the workflow (checked before the body is
+    read: a viewer is refused whatever it sends; the domain checks the step itself)."""
+    if any(principal.may(permission) for permission in STEP_PERMISSIONS):
+        return principal
+    record_refusal(request, principal, "handle", "no permission of the incident workflow")
+    raise ForbiddenError(f"{principal.subject} may not take steps of incidents")
 
 
 def _body_doc(model: type[BaseModel], photos: str) -> dict[str, Any]:
@@ -371,7 +384,11 @@ def incident(
     openapi_extra=_body_doc(StepBody, "photos of the step (JPEG, PNG, WebP)"),
 )
 async def step(
-    incident_id: IdPath, request: Request, principal: PrincipalDep, scope: ScopeDep, ops: OpsDep
+    incident_id: IdPath,
+    request: Request,
+    principal: Annotated[Principal, Depends(step_taker)],
+    scope: ScopeDep,
+    ops: OpsDep,
 ) -> Response:
     """Take a step of the workflow: JSON, or a multipart form with ``photos``. Refusals
     say what is missing: 403 (role, jurisdiction, department), 409 (status, or changed

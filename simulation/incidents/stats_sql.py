@@ -111,24 +111,51 @@ def bucket_label(index: int, grouping: TimeGrouping) -> str:
 
 def limit_us(category: ColumnElement[str], status: ColumnElement[str]) -> ColumnElement[int]:
     """The time limit (µs) of ``status`` for ``category`` from the code list (NULL: none)."""
-    whens = [
-        ((category == code) & (status == timed), _big(minutes * MINUTE_US))
+    # CASE category WHEN ... THEN (CASE status WHEN ...): a dozen comparisons a row, not
+    # one per (category, status) pair
+    per_category = {
+        code: case(
+            {
+                timed: _big(minutes * MINUTE_US)
+                for timed, minutes in entry.limits_minutes.items()
+                if timed in TIMED_STATUSES
+            },
+            value=status,
+            else_=None,
+        )
         for code, entry in categories().items()
-        for timed, minutes in entry.limits_minutes.items()
-        if timed in TIMED_STATUSES
-    ]
-    return case(*whens, else_=None)
+    }
+    return case(per_category, value=category, else_=None)
 
 
 def distribution(
-    keys: Sequence[ColumnElement[Any]], value: ColumnElement[Any], source: Select[Any]
+    keys: Sequence[ColumnElement[Any]],
+    value: ColumnElement[Any],
+    source: Select[Any],
+    summed: ColumnElement[Any] | None = None,
+    *,
+    native: bool = False,
 ) -> Select[Any]:
     """Per group of ``keys`` (named ``k0``, ``k1``... in ``source``'s columns): the count,
-    the mean, the median and the 90th percentile of ``value``.
+    the mean, the median and the 90th percentile of ``value`` (and the sum of ``summed``).
 
     ``keys`` and ``value`` are expressions over ``source``'s FROM clause and WHERE; the
-    answer's columns are the keys, then ``count``, ``mean``, ``median``, ``p90``.
+    answer's columns are the keys, then ``count``, ``mean``, ``median``, ``p90``, and
+    ``summed`` when asked for. ``native``: by the ordered-set aggregate
+    ``percentile_cont`` (PostgreSQL), in one pass without the window functions.
     """
+    extra = [] if summed is None else [func.sum(summed).label("summed")]
+    if native:
+        measured = cast(value, Float)
+        answer = source.with_only_columns(
+            *keys,
+            func.count().label("count"),
+            func.avg(measured).label("mean"),
+            func.percentile_cont(0.5).within_group(measured).label("median"),
+            func.percentile_cont(0.9).within_group(measured).label("p90"),
+            *extra,
+        )
+        return answer.group_by(*keys) if keys else answer
     partition = list(keys) or None
     ranked = (
         source.with_only_columns(
@@ -136,6 +163,7 @@ def distribution(
             value.label("v"),
             (func.row_number().over(partition_by=partition, order_by=value) - 1).label("rn"),
             func.count().over(partition_by=partition).label("n"),
+            *([] if summed is None else [summed.label("s")]),
         )
     ).subquery("ranked")
     groups = [ranked.c[f"k{i}"] for i in range(len(keys))]
@@ -146,6 +174,7 @@ def distribution(
         func.avg(cast(v, Float)).label("mean"),
         _percentile(v, rn, n, 1, 2).label("median"),
         _percentile(v, rn, n, 9, 10).label("p90"),
+        *([] if summed is None else [func.sum(ranked.c.s).label("summed")]),
     ).select_from(ranked)
     return answer.group_by(*groups) if groups else answer
 

@@ -25,6 +25,7 @@ from tests.api.test_scoped_routes import (
     _read_routes,
     _url,
     add_town_b_sensor,
+    town_b_incident,
     town_datastreams,
 )
 from tests.scoped_city import PLACES, PROVINCE, TOWN_A, TOWN_B, ScopedCity, build_scoped_city
@@ -32,7 +33,7 @@ from tests.signin import signed_in
 
 # POST routes that only read (a query in a body): any signed-in reader may call them.
 READING_POSTS = {"/api/objects/query", "/api/objects/values", "/api/stats",
-                 "/api/sensors/stream/ticket"}  # fmt: skip
+                 "/api/sensors/stream/ticket", "/api/events/stream/ticket"}  # fmt: skip
 # Sign-in and its session: open to anyone, or to the caller's own session.
 SESSION_ROUTES = {"/api/auth/token", "/api/auth/refresh", "/api/auth/logout"}
 # Open311 answers a missing api_key with 403, as its standard says (not 401).
@@ -56,7 +57,8 @@ def jobs(city: ScopedCity, app: FastAPI) -> dict[str, str]:
     queue = JobQueue(city.folder)
     ids = {key: queue.submit("tile", {}, jurisdiction=code).id
            for key, code in (("A", TOWN_A), ("B", TOWN_B))}  # fmt: skip
-    return {**ids, **town_datastreams(auth_state_of(app).db)}
+    db = auth_state_of(app).db
+    return {**ids, **town_datastreams(db), **town_b_incident(db)}
 
 
 def client_of(app: FastAPI, role: str, jurisdiction: str) -> TestClient:

@@ -253,3 +253,29 @@ def test_a_failed_batch_leaves_nothing_half_written(db: OpsDatabase, monkeypatch
     assert alerts(db) == []
     with db.transaction() as session:
         assert session.scalars(select(AlertState)).all() == []
+    monkeypatch.undo()  # the evaluator read its states again: the next batch raises
+    assert feed(evaluator, db, gauge, [(2, 3.5)]) == [("active", 3.5)]
+
+
+def test_states_are_kept_in_memory_and_persisted_for_a_restart(db: OpsDatabase) -> None:
+    gauge = stream(db)
+    rule(db, gauge, duration_s=600)
+    evaluator = AlertEvaluator(db, persist_every=1000)
+
+    def stored() -> tuple[int | None, int | None]:
+        with db.transaction() as session:
+            state = session.scalars(select(AlertState)).one()
+            return state.condition_since_us, state.last_us
+
+    assert feed(evaluator, db, gauge, [(0, 2.0)]) == []
+    assert stored() == (None, T0)  # a new state is written at once
+    assert feed(evaluator, db, gauge, [(1, 2.1)]) == []
+    assert stored() == (None, T0)  # only its last value moved: written later
+    assert feed(evaluator, db, gauge, [(2, 2.6)]) == []
+    assert stored() == (T0 + 2 * MINUTE, T0 + 2 * MINUTE)  # the condition started
+    assert feed(evaluator, db, gauge, [(5, 2.7)]) == []
+    evaluator.persist()
+    assert stored() == (T0 + 2 * MINUTE, T0 + 5 * MINUTE)
+    restarted = AlertEvaluator(db)
+    assert feed(restarted, db, gauge, [(4, 9.0)]) == []  # late for the stored state too
+    assert feed(restarted, db, gauge, [(12, 2.6)]) == [("active", 2.6)]  # since minute 2

@@ -71,24 +71,28 @@ def _department(code: object) -> str | None:
 def ensure_demo_accounts(city_dir: Path) -> tuple[list[DemoAccount], list[str]]:
     """Make the demo accounts that the city's operational database lacks; the accounts and
     the names made now (an account already there, perhaps with a changed password, is left)."""
-    accounts = demo_accounts()
-    made: list[str] = []
     database = OpsDatabase.for_city(city_dir, get_settings().database_url)
     try:
-        for account in accounts:
-            if users.find_user(database, account.name) is None:
-                create_user(
-                    database,
-                    account.name,
-                    password=account.password,
-                    jurisdiction=account.jurisdiction,
-                    roles=account.roles,
-                    now=utc_now(),
-                    actor="demo",
-                    display_name=account.display_name,
-                    department=account.department,
-                )
-                made.append(account.name)
+        return demo_accounts(), make_demo_accounts(database)
     finally:
         database.close()
-    return accounts, made
+
+
+def make_demo_accounts(database: OpsDatabase) -> list[str]:
+    """Make the demo accounts ``database`` lacks; the names made."""
+    made: list[str] = []
+    for account in demo_accounts():
+        if users.find_user(database, account.name) is None:
+            create_user(
+                database,
+                account.name,
+                password=account.password,
+                jurisdiction=account.jurisdiction,
+                roles=account.roles,
+                now=utc_now(),
+                actor="demo",
+                display_name=account.display_name,
+                department=account.department,
+            )
+            made.append(account.name)
+    return made

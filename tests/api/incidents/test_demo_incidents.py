@@ -23,7 +23,7 @@ from api.alert_engine import alert_engine_of
 from api.app import create_app
 from api.auth.state import configure
 from api.demo import build_demo
-from api.demo_accounts import demo_accounts, ensure_demo_accounts
+from api.demo_accounts import demo_accounts, ensure_demo_accounts, make_demo_accounts
 from api.demo_incidents import IncidentBuild, ensure_demo_incidents
 from api.demo_photos import DRAWINGS, photo_png
 from api.demo_script import incident_script, rule_plan
@@ -287,3 +287,27 @@ def test_a_second_build_keeps_the_history(demo_copy: DemoCity) -> None:
         again = ensure_demo_incidents(store, db, now_us=later, log=lambda _: None)
     assert again.rules_made == [] and again.incidents == {} and again.open311_key is None
     assert [(r.id, r.status, r.version) for r in incidents(demo_copy.folder)] == before
+
+
+def test_the_history_on_each_backend(demo_city: DemoCity, ops_url: str) -> None:
+    """Rules, reports (the citizens' through the Open311 route on that database), steps and
+    escalations alike on SQLite and PostgreSQL."""
+    with CityStore.open(demo_city.folder) as store, OpsDatabase.open(ops_url) as db:
+        make_demo_accounts(db)
+        ensure_demo_sensors(store, db, now=demo_city.built_us, log=lambda _: None)
+        build = ensure_demo_incidents(store, db, now_us=demo_city.built_us, log=lambda _: None)
+        statuses = _statuses(db, build)
+    with OpsDatabase.for_city(demo_city.folder) as db:
+        assert statuses == _statuses(db, demo_city.build)
+    assert build.steps == demo_city.build.steps and build.photos == demo_city.build.photos
+    assert {status for status, _ in statuses.values()} == set(STATUSES)
+
+
+def _statuses(db: OpsDatabase, build: IncidentBuild) -> dict[str, tuple[str, int]]:
+    """The status and escalation level of each scripted incident, by key."""
+    with db.transaction() as session:
+        return {
+            key: (row.status, row.escalation_level)
+            for key, row in ((k, session.get(Incident, i)) for k, i in build.incidents.items())
+            if row is not None
+        }

@@ -176,7 +176,7 @@ def encode_png(pixels: NDArray[np.uint8]) -> bytes:
     return (
         b"\x89PNG\r\n\x1a\n"
         + _chunk(b"IHDR", header)
-        + _chunk(b"IDAT", zlib.compress(rows.tobytes(), 9))
+        + _chunk(b"IDAT", zlib.compress(rows.tobytes(), 6))
         + _chunk(b"IEND", b"")
     )
 

@@ -181,4 +181,4 @@ def _print_demo_accounts(accounts: list[DemoAccount], made: list[str]) -> None:
                       account.jurisdiction, ", ".join(account.roles), account.department or "",
                       account.password)  # fmt: skip
     terminal = Console(stderr=True)
-    Console(stderr=True, width=max(terminal.width, 120)).print(table)  # one line per account
+    Console(stderr=True, width=max(terminal.width, 150)).print(table)  # one line per account

@@ -186,8 +186,8 @@ def ensure_demo_incidents(
     log: Callable[[str], None] = print,
 ) -> IncidentBuild:
     """Make the demo's rules (when missing) and, when the city has no incident yet, play
-    its history up to ``now_us``: the rules on the stored sensor history of the last
-    ``history_hours``, the script's reports and steps, the escalations."""
+    its history up to ``now_us``: the rules on the sensor observations stored up to then,
+    the script's reports and steps, the escalations (the demo accounts must exist)."""
     build = IncidentBuild()
     rules, build.rules_made = ensure_demo_rules(db, now_us=now_us)
     if build.rules_made:

@@ -12,7 +12,9 @@ the rule states whose last value alone moved, as it does when it stops), and pub
 an alert added.
 
 The engine listens only while some rule is enabled (the hub's ``has_takers`` then stays
-false for ingest without viewers, as before); rule writes call :meth:`AlertEngine.rules_changed`.
+false for ingest without viewers, as before); rule writes call
+:meth:`AlertEngine.rules_changed`, and each silence tick reads the rules again (rules written
+by another process count within ``CIMTWIN_SILENCE_CHECK_SECONDS``).
 """
 
 from __future__ import annotations
@@ -207,6 +209,7 @@ class AlertEngine:
 
     def _silence(self) -> None:
         evaluator = self.evaluator()
+        evaluator.invalidate()  # rules another process wrote (the demo, a command) too
         self._listen(evaluator.has_rules())
         self._publish(evaluator.check_silence(self.now_us()))
         evaluator.persist()

@@ -236,6 +236,7 @@ class EventHub:
         self._ring: deque[Stamped] = deque(maxlen=replay)
         self._subscriptions: set[Subscription] = set()
         self._listeners: list[Listener] = []
+        self._streamed = False  # whether a stream has been opened: it may come back
 
     def event_id(self, seq: int) -> str:
         """The id of event ``seq`` of this hub."""
@@ -320,6 +321,7 @@ class EventHub:
             subscription.catching_up = self.events_from
         with self._lock:
             self._subscriptions.add(subscription)
+            self._streamed = True
             subscription.start_seq = subscription.last_seq = start = self._seq
             if last_event_id is None:
                 return subscription
@@ -377,11 +379,14 @@ class EventHub:
 
     @property
     def has_takers(self) -> bool:
-        """Whether an event published now would be kept or reach a stream or a listener
-        (publishers with costly events may skip making them when none would). With a replay
-        ring, always: a stream that resumes later must find it."""
+        """Whether an event published now would reach a stream or a listener, or be kept
+        for a stream that resumes later (with a replay ring, once a stream has been opened:
+        none can resume before). Publishers with costly events may skip making them when
+        none would: an ingest without listeners makes no events until a viewer comes."""
         with self._lock:
-            return bool(self._ring.maxlen or self._subscriptions or self._listeners)
+            return bool(
+                self._subscriptions or self._listeners or (self._ring.maxlen and self._streamed)
+            )
 
     @property
     def stream_count(self) -> int:

@@ -2,6 +2,9 @@
 history and the actions the caller may take now, taking a step (with photos), reading an
 attachment, and the code lists (``/api/incident-codes``).
 
+Incident ids in paths match digits only, so that other routes under ``/api/incidents/``
+(statistics) are reached whatever the order of the routers.
+
 Every write is recorded in the audit log (refused ones too, with why) and published on the
 app's event hub as an ``incident`` event. The domain (:mod:`simulation.incidents`) decides
 who may do what; these routes parse, locate and answer.
@@ -80,6 +83,9 @@ class ReportBody(BaseModel):
     priority: int | None = Field(None, ge=1, le=4, description="1 urgent ... 4 low")
     source: str = Field("inspector", description=f"one of {', '.join(REPORT_SOURCES)}")
     attributes: dict[str, Any] | None = Field(None, description="Open311 attribute answers")
+    contact: dict[str, str] | None = Field(
+        None, description="the caller's name, phone, email (shown to dispatchers only)"
+    )
 
 
 class StepBody(BaseModel):
@@ -162,8 +168,9 @@ async def _read_body(
                     )
                 elif value != "":
                     fields[name] = value
-        if "attributes" in fields:
-            fields["attributes"] = _json_field("attributes", fields["attributes"])
+        for name in ("attributes", "contact"):
+            if name in fields:
+                fields[name] = _json_field(name, fields[name])
     else:
         try:
             fields = orjson.loads(await request.body())
@@ -343,6 +350,7 @@ async def report(
             city_object=fields["city_object"],
             address=fields["address"],
             attributes=fields["attributes"],
+            contact=fields["contact"],
             attachments=tuple(photos),
         )
         record = report_incident(ops, new, actor, now_us=now_us, max_photo_bytes=_max_photo_bytes())
@@ -360,7 +368,7 @@ async def report(
     return _answer(detail, 201)
 
 
-@router.get("/api/incidents/{incident_id}")
+@router.get("/api/incidents/{incident_id:int}")
 def incident(
     incident_id: IdPath, request: Request, principal: PrincipalDep, scope: ScopeDep, ops: OpsDep
 ) -> Response:
@@ -380,7 +388,7 @@ def incident(
 
 
 @router.post(
-    "/api/incidents/{incident_id}/steps",
+    "/api/incidents/{incident_id:int}/steps",
     openapi_extra=_body_doc(StepBody, "photos of the step (JPEG, PNG, WebP)"),
 )
 async def step(
@@ -431,7 +439,7 @@ async def step(
 
 
 @router.get(
-    "/api/incidents/{incident_id}/attachments/{attachment_id}",
+    "/api/incidents/{incident_id:int}/attachments/{attachment_id:int}",
     response_class=Response,
     responses={200: {"content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}}}},
 )

@@ -198,6 +198,13 @@ def test_a_resume_the_hub_cannot_serve_is_a_reset() -> None:
         assert found[case][1] == []  # only live events follow a reset
 
 
-def test_the_ring_keeps_events_for_later_streams_unless_it_holds_none() -> None:
-    assert EventHub().has_takers
-    assert not EventHub(replay=0).has_takers
+def test_events_are_wanted_for_the_ring_once_a_stream_has_been_opened() -> None:
+    async def open_and_close(hub: EventHub) -> None:
+        hub.unsubscribe(hub.subscribe(Scope.everything()))
+
+    with_ring, without = EventHub(), EventHub(replay=0)
+    assert not with_ring.has_takers and not without.has_takers  # none could resume
+    for hub in (with_ring, without):
+        asyncio.run(open_and_close(hub))
+    assert with_ring.has_takers  # the stream may come back for what happens now
+    assert not without.has_takers

@@ -231,7 +231,7 @@ export function markerCanvas({ icon, status, overdue = false, escalated = false,
   g.arc(C, C, DISC_RADIUS, 0, 2 * Math.PI);
   g.fillStyle = fill;
   g.fill();
-  drawGlyph(g, icon, C, C, 20, light(fill) ? DARK : "#ffffff");
+  drawGlyph(g, icon, C, C, 23, light(fill) ? DARK : "#ffffff");
   if (escalated) {
     const [x, y, r] = [SIZE - 11, 11, 9];
     g.beginPath();

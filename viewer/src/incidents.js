@@ -290,7 +290,7 @@ export class IncidentLayer {
     this.streamState = "connecting";
     let ticket;
     try {
-      ticket = await postJson("/api/events/stream/ticket", { kinds: ["incident", "alert"] });
+      ticket = await postJson("/api/events/stream/ticket", {});
     } catch (err) {
       if (err.status === 404 || err.status === 405) {
         this.poll(); // a server without the event stream

@@ -83,16 +83,17 @@ export function nameOf(item, fallback) {
   return (zh ? item.zh ?? item.name_zh : item.en ?? item.name_en) ?? item.name ?? fallback;
 }
 
-/** The jurisdictions of the caller's subtree (GET /api/jurisdictions) as a flat list. */
+/** The jurisdictions of the caller's subtree (GET /api/jurisdictions) as a flat list of
+ * {code, name, level, depth, parent}. */
 export async function loadJurisdictions() {
   const flat = [];
-  const visit = (nodes, depth) => {
+  const visit = (nodes, depth, parent) => {
     for (const node of nodes || []) {
-      flat.push({ code: node.code, name: node.name || node.code, level: node.level, depth });
-      visit(node.children, depth + 1);
+      flat.push({ code: node.code, name: node.name || node.code, level: node.level, depth, parent });
+      visit(node.children, depth + 1, node.code);
     }
   };
-  visit(await getJson("/api/jurisdictions"), 0);
+  visit(await getJson("/api/jurisdictions"), 0, null);
   return flat;
 }
 

@@ -39,9 +39,11 @@ export class IncidentPanel {
     return this.layer.app;
   }
 
+  /** Show the panel in place of the sensor's and the object's (whose selection stays:
+   * the report form may use it). */
   show() {
     this.app.sensors?.close();
-    this.app.inspector?.clear?.();
+    document.getElementById("info").hidden = true;
     this.ui.panel.hidden = false;
   }
 
@@ -54,6 +56,7 @@ export class IncidentPanel {
     this.state = "closed";
     this.report.stop();
     this.ui.panel.hidden = true;
+    if (this.app.inspector?.object) document.getElementById("info").hidden = false;
     delete this.ui.panel.dataset.incident;
     this.ui.panel.dataset.state = "closed";
     for (const url of this.blobs.values()) URL.revokeObjectURL(url);
@@ -80,7 +83,7 @@ export class IncidentPanel {
     if (!this.detail || String(this.detail.id) !== id) body.replaceChildren(el("p", { className: "loading" }, t("incident.loading")));
     let detail;
     try {
-      detail = await getJson(`/api/incidents/${encodeURIComponent(id)}`);
+      [detail] = await Promise.all([getJson(`/api/incidents/${encodeURIComponent(id)}`), this.ensureJurisdictions()]);
     } catch (err) {
       if (token !== this.token) return false;
       this.state = "error";
@@ -306,7 +309,7 @@ export class IncidentPanel {
       for (const [code] of this.layer.codes.departments) department.append(el("option", { value: code, selected: code === usual }, this.layer.departmentName(code)));
       if (!this.layer.codes.departments.size && usual) department.append(el("option", { value: usual }, usual));
       departmentJurisdiction = el("select", { name: "department_jurisdiction" });
-      this.fillJurisdictions(departmentJurisdiction, detail.escalatedTo || detail.jurisdiction);
+      this.fillJurisdictions(departmentJurisdiction, detail.jurisdiction);
       form.append(el("label", { className: "field" }, el("span", null, t("incident.department")), department),
         el("label", { className: "field" }, el("span", null, t("incident.departmentJurisdiction")), departmentJurisdiction));
     }
@@ -338,18 +341,31 @@ export class IncidentPanel {
     return form;
   }
 
-  async fillJurisdictions(select, preferred) {
-    if (!this.jurisdictions) {
-      try {
-        this.jurisdictions = await loadJurisdictions();
-      } catch (err) {
-        console.warn("cimtwin: jurisdictions", err.message);
-        this.jurisdictions = [];
-      }
+  /** The caller's subtree of jurisdictions, read once (names for codes, dispatch targets). */
+  async ensureJurisdictions() {
+    if (this.jurisdictions) return this.jurisdictions;
+    try {
+      this.jurisdictions = await loadJurisdictions();
+    } catch (err) {
+      console.warn("cimtwin: jurisdictions", err.message);
+      return [];
     }
-    const options = this.jurisdictions.map((j) =>
-      el("option", { value: j.code, selected: j.code === preferred }, `${"\u00a0\u00a0".repeat(j.depth)}${j.name}`));
-    if (preferred && !this.jurisdictions.some((j) => j.code === preferred)) options.unshift(el("option", { value: preferred, selected: true }, preferred));
+    return this.jurisdictions;
+  }
+
+  /**
+   * Offer the nodes a department may be dispatched from: the incident's jurisdiction and
+   * those above it, inside the caller's subtree; the caller's own node first chosen.
+   */
+  async fillJurisdictions(select, incidentJurisdiction) {
+    const nodes = await this.ensureJurisdictions();
+    const byCode = new Map(nodes.map((j) => [j.code, j]));
+    const chain = [];
+    for (let code = incidentJurisdiction; code && byCode.has(code); code = byCode.get(code).parent) chain.unshift(byCode.get(code));
+    const mine = this.app.me?.jurisdiction?.code;
+    const preferred = chain.some((j) => j.code === mine) ? mine : incidentJurisdiction;
+    const options = chain.map((j) => el("option", { value: j.code, selected: j.code === preferred }, `${j.name} (${t(`auth.level.${j.level}`)})`));
+    if (!chain.length && incidentJurisdiction) options.push(el("option", { value: incidentJurisdiction, selected: true }, incidentJurisdiction));
     select.replaceChildren(...options);
   }
 

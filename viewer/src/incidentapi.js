@@ -71,7 +71,8 @@ export async function loadCodes() {
     categories: byCode(body.categories),
     departments: byCode(body.departments),
     statuses: byCode(body.statuses),
-    actions: byCode(body.actions),
+    // the workflow's actions, and the steps the system records (report, escalate...)
+    actions: byCode([...listOf(body.actions), ...listOf(body.systemSteps)]),
     maxPhotoMb: Number(body.maxPhotoMb ?? body.max_photo_mb) || 10,
   };
 }

@@ -25,7 +25,7 @@ export class IncidentList {
     if (status === "open" && ["closed", "not_accepted"].includes(incident.status)) return false;
     if (status && status !== "open" && incident.status !== status) return false;
     if (category && incident.category !== category) return false;
-    if (overdue && !incident.overdue) return false;
+    if (overdue && !this.layer.overdue(incident)) return false;
     if (text) {
       const words = text.toLowerCase().split(/\s+/).filter(Boolean);
       const haystack = [incident.id, incident.title, incident.description, incident.address, this.layer.categoryName(incident.category)]
@@ -132,7 +132,8 @@ export class IncidentList {
     const id = String(incident.id);
     const layer = this.layer;
     const due = incident.dueTime ? Date.parse(incident.dueTime) - now : null;
-    const timing = incident.overdue
+    const late = this.layer.overdue(incident);
+    const timing = late
       ? el("span", { className: "incident-overdue" }, due === null ? t("incident.overdue") : t("incident.overdueBy", { time: span(due) }))
       : due !== null
         ? el("span", null, t("incident.dueIn", { time: span(due) }))
@@ -146,7 +147,7 @@ export class IncidentList {
           Number(incident.escalationLevel) > 0 ? el("span", { className: "incident-escalated" }, ` · ${t("incident.escalated", { n: incident.escalationLevel })}`) : null)));
     button.addEventListener("click", () => layer.open(id));
     const li = el("li", { dataset: { incident: id } }, button);
-    li.classList.toggle("overdue", Boolean(incident.overdue));
+    li.classList.toggle("overdue", late);
     li.classList.toggle("new", this.flashing.has(id));
     li.classList.toggle("open", layer.panel.openId === id);
     return li;

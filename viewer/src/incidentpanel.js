@@ -153,7 +153,7 @@ export class IncidentPanel {
   head(detail) {
     const layer = this.layer;
     const badges = [el("span", { className: "incident-status big", style: `--status:${statusCss(detail.status)}`, dataset: { status: detail.status } }, layer.statusName(detail.status))];
-    if (detail.overdue) badges.push(el("span", { className: "incident-badge overdue" }, t("incident.overdue")));
+    if (layer.overdue(detail)) badges.push(el("span", { className: "incident-badge overdue" }, t("incident.overdue")));
     if (Number(detail.escalationLevel) > 0) badges.push(el("span", { className: "incident-badge escalated" }, t("incident.escalated", { n: detail.escalationLevel })));
     if (detail.alertActive) badges.push(el("span", { className: "incident-badge alert" }, t("incident.alertActive")));
     return el("div", { className: "incident-head" }, layer.iconImage(detail), el("div", { className: "incident-badges" }, ...badges));
@@ -163,7 +163,7 @@ export class IncidentPanel {
     const layer = this.layer;
     const due = detail.dueTime ? Date.parse(detail.dueTime) - Date.now() : null;
     const dueText = detail.dueTime
-      ? `${when(detail.dueTime)} (${detail.overdue ? t("incident.overdueBy", { time: span(due) }) : t("incident.dueIn", { time: span(due) })})`
+      ? `${when(detail.dueTime)} (${this.layer.overdue(detail) ? t("incident.overdueBy", { time: span(due) }) : t("incident.dueIn", { time: span(due) })})`
       : "—";
     const place = Number.isFinite(detail.lon) ? `${detail.lon.toFixed(6)}, ${detail.lat.toFixed(6)}` : "—";
     const department = detail.department

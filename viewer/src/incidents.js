@@ -22,6 +22,7 @@ const PAGE = 500; // summaries per request while reading the list
 const POLL_MS = 5_000; // without the event stream: how often the list is read again
 const PULSE_MS = 800; // the overdue rings' beat
 const MAX_RETRY_MS = 30_000;
+const LAPSE_MS = 60_000;
 const MARKER_PX = 34; // on screen
 
 export class IncidentLayer {
@@ -83,6 +84,7 @@ export class IncidentLayer {
     }
     this.connect();
     setInterval(() => this.pulse(), PULSE_MS);
+    setInterval(() => this.changed(), LAPSE_MS); // due times pass: rings and list follow
   }
 
   /** Read every incident in scope again (all pages). */
@@ -160,11 +162,16 @@ export class IncidentLayer {
     return nameOf(this.codes.departments.get(code), code || "—");
   }
 
+  /** Overdue: as the server judged it, or its due time has passed since. */
+  overdue(incident) {
+    return Boolean(incident.overdue) || (Boolean(incident.dueTime) && Date.parse(incident.dueTime) <= Date.now());
+  }
+
   look(incident) {
     return {
       icon: this.category(incident.category)?.icon || "other",
       status: incident.status,
-      overdue: Boolean(incident.overdue),
+      overdue: this.overdue(incident),
       escalated: Number(incident.escalationLevel) > 0 || Boolean(incident.escalatedTo),
     };
   }

@@ -1,7 +1,9 @@
 // Incident markers drawn on a canvas: a disc in the status's colour holding the category's
 // glyph (the `icon` code of data/codes/incident_categories.json), a hazard ring of pink and
 // black dashes when overdue (no status is pink, none is dashed), and a black badge with an
-// up arrow when escalated. The same images stand in the list and the legend.
+// up arrow when escalated. The same images stand in the list and the legend. The overdue
+// markers' pulse is a separate echo ring (echoCanvas) whose scale beats: a billboard's
+// scale changes without a new image (a new image blinks out until the atlas holds it).
 
 export const STATUS_CSS = {
   reported: "#e53935",
@@ -202,8 +204,8 @@ export function drawGlyph(g, icon, x, y, size, color) {
 const cache = new Map();
 
 /** A marker's canvas (SIZE x SIZE), cached by its look. */
-export function markerCanvas({ icon, status, overdue = false, escalated = false, phase = 0 }) {
-  const key = `${icon}|${status}|${overdue}|${escalated}|${phase}`;
+export function markerCanvas({ icon, status, overdue = false, escalated = false }) {
+  const key = `${icon}|${status}|${overdue}|${escalated}`;
   let canvas = cache.get(key);
   if (canvas) return canvas;
   canvas = document.createElement("canvas");
@@ -212,14 +214,14 @@ export function markerCanvas({ icon, status, overdue = false, escalated = false,
   const g = canvas.getContext("2d");
   const fill = statusCss(status);
   if (overdue) {
-    // hazard ring: pink and black dashes; the phase turns them (the pulse)
+    // hazard ring: pink and black dashes
     const dashes = 12;
     for (let i = 0; i < dashes; i += 1) {
-      const start = ((i + phase / 2) * 2 * Math.PI) / dashes;
+      const start = (i * 2 * Math.PI) / dashes;
       g.beginPath();
       g.arc(C, C, RING_RADIUS, start, start + (2 * Math.PI) / dashes);
       g.strokeStyle = i % 2 ? "#000000" : OVERDUE_CSS;
-      g.lineWidth = phase % 2 ? 7 : 5;
+      g.lineWidth = 6;
       g.stroke();
     }
   }
@@ -259,8 +261,25 @@ export function markerUrl(look) {
   const key = `url|${look.icon}|${look.status}|${Boolean(look.overdue)}|${Boolean(look.escalated)}`;
   let url = cache.get(key);
   if (!url) {
-    url = markerCanvas({ ...look, phase: 0 }).toDataURL("image/png");
+    url = markerCanvas(look).toDataURL("image/png");
     cache.set(key, url);
   }
   return url;
+}
+
+/** The overdue markers' echo: a thin pink ring just outside the hazard ring. */
+export function echoCanvas() {
+  let canvas = cache.get("echo");
+  if (canvas) return canvas;
+  canvas = document.createElement("canvas");
+  canvas.width = SIZE;
+  canvas.height = SIZE;
+  const g = canvas.getContext("2d");
+  g.beginPath();
+  g.arc(C, C, C - 2, 0, 2 * Math.PI);
+  g.strokeStyle = OVERDUE_CSS;
+  g.lineWidth = 3;
+  g.stroke();
+  cache.set("echo", canvas);
+  return canvas;
 }

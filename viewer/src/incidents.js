@@ -12,7 +12,7 @@
 import { el, getJson, postJson } from "./api.js";
 import { onSignedOut, onTokens } from "./auth.js";
 import { loadCodes, nameOf } from "./incidentapi.js";
-import { markerCanvas, markerUrl, STATUS_CSS, statusCss } from "./incidenticons.js";
+import { echoCanvas, markerCanvas, markerUrl, STATUS_CSS, statusCss } from "./incidenticons.js";
 import { IncidentList } from "./incidentlist.js";
 import { IncidentPanel } from "./incidentpanel.js";
 import "./incidentstrings.js";
@@ -20,7 +20,8 @@ import { onLanguageChange, t } from "./i18n.js";
 
 const PAGE = 500; // summaries per request while reading the list
 const POLL_MS = 5_000; // without the event stream: how often the list is read again
-const PULSE_MS = 800; // the overdue rings' beat
+const PULSE_MS = 700; // the overdue markers' echo beats (unless the user asks for less motion)
+const REDUCED_MOTION = window.matchMedia?.("(prefers-reduced-motion: reduce)");
 const MAX_RETRY_MS = 30_000;
 const LAPSE_MS = 60_000;
 const MARKER_PX = 34; // on screen
@@ -31,6 +32,7 @@ export class IncidentLayer {
     this.ui = ui; // {panel, title, body, close, list: {...}}
     this.incidents = new Map(); // id (string) -> summary
     this.entities = new Map(); // id -> Cesium.Entity
+    this.echoes = new Map(); // id -> the echo ring's Cesium.Entity (overdue ones)
     this.codes = { categories: new Map(), departments: new Map(), statuses: new Map(), actions: new Map(), maxPhotoMb: 10 };
     this.layer = { visible: true, opacity: 1 };
     this.source = null;
@@ -129,6 +131,7 @@ export class IncidentLayer {
     const entity = this.entities.get(id);
     if (entity) this.source.entities.remove(entity);
     this.entities.delete(id);
+    this.drawEcho(id, null, false);
   }
 
   /** Redraw the markers, list and layer row after a change. */
@@ -212,24 +215,42 @@ export class IncidentLayer {
     }
     const look = this.look(incident);
     entity.look = look;
-    entity.billboard.image = markerCanvas({ ...look, phase: look.overdue ? this.phase : 0 });
+    entity.billboard.image = markerCanvas(look);
     entity.billboard.color = Cesium.Color.WHITE.withAlpha(this.layer.opacity);
     // higher priority and overdue in front
     entity.billboard.eyeOffset = new Cesium.Cartesian3(0, 0, look.overdue ? -2 : -(5 - Number(incident.priority || 3)) * 0.1);
     entity.show = this.layer.visible && this.list.matches(incident);
+    this.drawEcho(id, position, look.overdue && entity.show && !REDUCED_MOTION?.matches);
   }
 
-  /** The overdue rings beat: their dashes turn and thicken every PULSE_MS. */
-  pulse() {
-    if (!this.layer.visible || document.hidden) return;
-    let any = false;
-    this.phase = (this.phase + 1) % 4;
-    for (const entity of this.entities.values()) {
-      if (!entity.look?.overdue || !entity.show) continue;
-      entity.billboard.image = markerCanvas({ ...entity.look, phase: this.phase });
-      any = true;
+  drawEcho(id, position, wanted) {
+    let echo = this.echoes.get(id);
+    if (!wanted) {
+      if (echo) this.source.entities.remove(echo);
+      this.echoes.delete(id);
+      return;
     }
-    if (any) this.app.viewer?.scene.requestRender();
+    if (!echo) {
+      echo = this.source.entities.add({
+        id: `incident-echo-${id}`,
+        position,
+        billboard: { image: echoCanvas(), width: MARKER_PX, height: MARKER_PX, disableDepthTestDistance: Number.POSITIVE_INFINITY },
+      });
+      echo.incidentId = id;
+      this.echoes.set(id, echo);
+    }
+    echo.position = position;
+  }
+
+  /** The overdue markers' echo rings beat: wide and faint, then close and strong. */
+  pulse() {
+    if (!this.echoes.size || !this.layer.visible || document.hidden) return;
+    this.phase = (this.phase + 1) % 2;
+    for (const echo of this.echoes.values()) {
+      echo.billboard.scale = this.phase ? 1.45 : 1.1;
+      echo.billboard.color = Cesium.Color.WHITE.withAlpha((this.phase ? 0.35 : 0.95) * this.layer.opacity);
+    }
+    this.app.viewer?.scene.requestRender();
   }
 
   /** The status colour a marker is drawn with now, null when hidden (tests, legend). */

@@ -21,9 +21,14 @@ from api import openapi30
 from api.auth.install import install_auth
 from api.bodylimit import BodyLimit
 from api.errors import DOMAIN_ERRORS, status_for
+from api.open311 import routes as open311_routes
 from api.ratelimit import Rate, WriteRateLimit
 from api.routes import city, explore, imports, objects, ogc, sources, stats, terrain, tiles
+from api.routes import events as event_routes
+from api.routes import incident_stats as incident_stats_routes
+from api.routes import incidents as incident_routes
 from api.routes import jurisdictions as jurisdiction_routes
+from api.routes import rules as rule_routes
 from api.routes import sensors as sensor_routes
 from api.security import SecurityHeaders, cors_options
 from api.settings import get_settings
@@ -39,14 +44,16 @@ ECHO_CHARS = 200
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Start the city's job worker and MQTT beside the server (when asked), stop them with it;
-    replay the demo's sensors when serving the demo."""
+    run the alert rules; replay the demo's sensors when serving the demo."""
+    from api.alert_engine import run_alert_engine
     from api.demo_sensors import replay_demo_sensors
+    from api.incident_escalation import escalating
 
     city: Path = app.state.city_dir
     worker = start_worker_process(city) if app.state.start_worker and city.is_dir() else None
     mqtt = _start_mqtt(app) if app.state.mqtt else None
     try:
-        async with replay_demo_sensors(app):
+        async with run_alert_engine(app), replay_demo_sensors(app), escalating(app):
             yield
     finally:
         if mqtt is not None:
@@ -97,7 +104,9 @@ def create_app(
     # level 5: 8 % larger than level 9 in a fifth of its time (the 3.6 MB state of 10 000
     # sensors: 28 ms against 152 ms); small answers are sent as they are
     app.add_middleware(GZipMiddleware, minimum_size=512, compresslevel=5)
-    app.add_middleware(BodyLimit, max_bytes=int(settings.max_body_mb * 2**20))
+    app.state.escalation_seconds = settings.escalation_seconds
+    photo_body = (("/api/incidents", photo_body_bytes(settings.max_photo_mb)),)
+    app.add_middleware(BodyLimit, max_bytes=int(settings.max_body_mb * 2**20), larger=photo_body)
     app.add_middleware(WriteRateLimit, rate=Rate.parse(settings.write_rate))
     app.add_middleware(CORSMiddleware, **cors_options(settings.cors_origins))
     viewer = viewer_folder(viewer_dir or settings.viewer_dir)
@@ -110,12 +119,26 @@ def create_app(
     app.include_router(sta_read_routes.router)
     app.include_router(sta_write_routes.router)
     app.include_router(sensor_routes.router)
+    # before the incidents router: its /api/incidents/{id} would take "stats" for an id
+    app.include_router(incident_stats_routes.router)
+    app.include_router(incident_routes.router)
+    app.include_router(event_routes.router)
+    app.include_router(rule_routes.router)
+    app.include_router(open311_routes.router)
     install_auth(app)
 
     install_error_handlers(app)
     openapi30.install(app)
     _mount_viewer(app, viewer)
     return app
+
+
+def photo_body_bytes(max_photo_mb: float) -> int:
+    """The largest body of a request carrying photos: the most a step may carry, and a MiB
+    for its other fields."""
+    from simulation.incidents.attachments import MAX_ATTACHMENTS
+
+    return int((MAX_ATTACHMENTS * max_photo_mb + 1) * 2**20)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -23,17 +23,22 @@ class BodyLimit:
     FastAPI's body parser passes on as it is (any other becomes a 400).
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, larger: tuple[tuple[str, int], ...] = ()
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        # (path prefix, cap): routes taking photos have a cap of their own
+        self.larger = larger
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(UPLOAD_PATHS):
             await self.app(scope, receive, send)
             return
+        cap = next((n for p, n in self.larger if scope["path"].startswith(p)), self.max_bytes)
         length = dict(scope.get("headers") or []).get(b"content-length", b"")
-        if length.isdigit() and int(length) > self.max_bytes:
-            await self._refuse(send)
+        if length.isdigit() and int(length) > cap:
+            await self._refuse(send, cap)
             return
         received = 0
 
@@ -41,17 +46,17 @@ class BodyLimit:
             nonlocal received
             message = await receive()
             received += len(message.get("body", b""))
-            if received > self.max_bytes:
-                raise HTTPException(413, self._detail())
+            if received > cap:
+                raise HTTPException(413, self._detail(cap))
             return message
 
         await self.app(scope, counted_receive, send)
 
-    def _detail(self) -> str:
-        return f"request body larger than {self.max_bytes / 2**20:g} MiB"
+    def _detail(self, cap: int) -> str:
+        return f"request body larger than {cap / 2**20:g} MiB"
 
-    async def _refuse(self, send: Send) -> None:
-        body = json.dumps({"detail": self._detail()}).encode()
+    async def _refuse(self, send: Send, cap: int) -> None:
+        body = json.dumps({"detail": self._detail(cap)}).encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"),
                                 (b"content-length", str(len(body)).encode())]})  # fmt: skip

@@ -102,6 +102,10 @@ def add_user(
         list[str], typer.Option("--role", help=f"A role ({', '.join(ROLE_ORDER)}); repeatable.")
     ],
     display_name: Annotated[str | None, typer.Option(help="The name shown in the viewer.")] = None,
+    department: Annotated[
+        str | None,
+        typer.Option(help="The department the user works for (e.g. water); see incident codes."),
+    ] = None,
 ) -> None:
     """Add a user; the password comes from standard input (never from an argument).
 
@@ -116,6 +120,7 @@ def add_user(
     with clear_errors():
         _check_node(city, jurisdiction)
         check_roles(role)
+        accounts.check_department(department)
         with _database(city) as db:
             user = accounts.create_user(
                 db,
@@ -126,8 +131,10 @@ def add_user(
                 now=utc_now(),
                 actor=_actor(),
                 display_name=display_name,
+                department=department,
             )
-    say(f"added user {user.name} ({', '.join(user.roles)}) in {user.jurisdiction}")
+    works = f", department {user.department}" if user.department else ""
+    say(f"added user {user.name} ({', '.join(user.roles)}) in {user.jurisdiction}{works}")
 
 
 @user_app.command("list")
@@ -143,6 +150,7 @@ def list_users(city: CityOption) -> None:
                     "display_name": u.display_name,
                     "jurisdiction": u.jurisdiction,
                     "roles": list(u.roles),
+                    "department": u.department,
                     "disabled": u.disabled,
                     "created_at": u.created_at,
                 }
@@ -169,6 +177,28 @@ def enable_user(name: Annotated[str, typer.Argument()], city: CityOption) -> Non
     with clear_errors(), _database(city) as db:
         accounts.set_disabled(db, name, False, now=utc_now(), actor=_actor())
     say(f"enabled user {name}")
+
+
+@user_app.command("set-department")
+def set_department(
+    name: Annotated[str, typer.Argument()],
+    department: Annotated[str, typer.Argument(help="A department code, or 'none'.")],
+    city: CityOption,
+) -> None:
+    """Say which department a user works for ('none': no department).
+
+    Example:
+
+        cimtwin user set-department shuiwu water --city guangzhou
+    """
+    from api.auth import accounts
+
+    code = None if department == "none" else department
+    with clear_errors():
+        accounts.check_department(code)
+        with _database(city) as db:
+            accounts.set_department(db, name, code, now=utc_now(), actor=_actor())
+    say(f"user {name} works for {code or 'no department'}")
 
 
 @user_app.command("reset-password")

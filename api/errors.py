@@ -93,6 +93,19 @@ class AccountInputError(ApiError):
     """A new account's details are unusable (unknown role or action, weak password)."""
 
 
+class StreamFilterError(ApiError):
+    """An event stream's filter is unusable (an unknown kind or category, a bad box)."""
+
+
+class Open311RequestError(ApiError):
+    """An Open311 GeoReport v2 request misses a field or has a value the standard or the
+    service's definition does not allow."""
+
+
+class Open311NotFoundError(Open311RequestError):
+    """No Open311 service has the requested ``service_code``."""
+
+
 class InsecureSecretError(ApiError):
     """The token-signing secret is missing, too short or a well-known default."""
 
@@ -106,6 +119,9 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (AccountNotFoundError, 404),
     (AccountExistsError, 409),
     (AccountInputError, 422),
+    (StreamFilterError, 422),
+    (Open311NotFoundError, 404),
+    (Open311RequestError, 400),
     (JobNotFoundError, 404),
     (FileNotServedError, 404),
     (NoGeometryError, 404),

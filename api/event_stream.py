@@ -1,5 +1,11 @@
-"""Server-sent events of the event hub: the frames a stream writes, each event encoded once
-for every stream that sends it, what is queued sent in one write."""
+"""Server-sent events of the event hub: who opens a stream (a one-use ticket or the
+Authorization header), where it resumes (``Last-Event-ID``), and the frames it writes, each
+event encoded once for every stream that sends it, what is queued sent in one write.
+
+Each event frame's ``id:`` is the hub's id of the event. A stream opened without a last id
+(or told to ``reset``) gives the id of the hub's latest event on its first frame, so that
+reopening it with the last id the client saw loses nothing from its start on.
+"""
 
 from __future__ import annotations
 
@@ -8,20 +14,34 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Header, Query, Request
+from fastapi.responses import StreamingResponse
 
-from api.events import Event, EventHub, Subscription
+from api.auth.audit import record_refusal
+from api.auth.deps import PrincipalDep
+from api.auth.principal import Principal
+from api.auth.state import auth_state
+from api.errors import NotAuthenticatedError
+from api.events import Event, EventFilter, EventHub, Subscription
+from api.stream_tickets import stream_tickets_of
 
 # A stream sends a comment this often when nothing happens (proxies close idle connections).
 KEEPALIVE_SECONDS = 15.0
 # How often a stream waiting for events checks that its client is still there.
 DISCONNECT_POLL_SECONDS = 1.0
+# Events sent in one write at most (a resume may have thousands to send).
+WRITE_EVENTS = 1000
+# What a browser's EventSource waits before it reconnects on its own (milliseconds).
+RETRY_MS = 3000
+# The longest last event id read (anything longer is not one of ours).
+MAX_ID_CHARS = 64
 
 
-def _frame(kind: str, data: dict[str, Any]) -> str:
-    return f"event: {kind}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+def _frame(kind: str, data: dict[str, Any], event_id: str | None = None) -> str:
+    head = "" if event_id is None else f"id: {event_id}\n"
+    return f"{head}event: {kind}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
 
 class _EncodedEvents:
@@ -51,34 +71,106 @@ class _EncodedEvents:
 _ENCODED = _EncodedEvents()
 
 
+def stream_principal(
+    request: Request,
+    principal: PrincipalDep,
+    ticket: str | None = Query(None, description="from POST /api/events/stream/ticket"),
+) -> Principal:
+    """The caller of a stream: the ticket's, or the one of the Authorization header."""
+    if ticket is not None:
+        try:
+            return stream_tickets_of(request.app).redeem(ticket, auth_state(request).clock())
+        except NotAuthenticatedError as exc:
+            record_refusal(request, None, None, str(exc))
+            raise
+    if principal.anonymous:
+        record_refusal(request, principal, None, "no credentials")
+        raise NotAuthenticatedError("open the stream with a ticket or an Authorization header")
+    return principal
+
+
+def last_event_id(
+    header: Annotated[
+        str | None,
+        Header(alias="Last-Event-ID", description="sent by EventSource when it reconnects"),
+    ] = None,
+    query: Annotated[
+        str | None,
+        Query(
+            alias="lastEventId",
+            description="the id of the last event received, for a stream opened again with a"
+            " new ticket (the Last-Event-ID header wins when both are given)",
+        ),
+    ] = None,
+) -> str | None:
+    """Where a stream resumes: the id of the last event its client received, or None."""
+    given = header if header else query
+    return given[:MAX_ID_CHARS] if given else None
+
+
+def open_stream(
+    request: Request,
+    hub: EventHub,
+    principal: Principal,
+    event_filter: EventFilter,
+    resume_after: str | None,
+) -> StreamingResponse:
+    """The server-sent event stream of ``principal``'s scope through ``event_filter``,
+    resumed after ``resume_after`` when given; it ends when an access token would have
+    expired."""
+    subscription = hub.subscribe(principal.scope, filter=event_filter, last_event_id=resume_after)
+    lifetime = auth_state(request).config.access_lifetime.total_seconds()
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return StreamingResponse(
+        event_frames(request, hub, subscription, lifetime, resumed=resume_after is not None),
+        media_type="text/event-stream",
+        headers=headers,
+    )
+
+
+def _opening(hub: EventHub, subscription: Subscription, resumed: bool) -> str:
+    """The first frames: ``ready`` (with the id to resume from unless resuming), and
+    ``reset`` when a resume was refused."""
+    ready = {"scope": subscription.scope.prefix}
+    start_id = hub.event_id(subscription.start_seq)
+    if subscription.reset is not None:
+        return _frame("ready", ready) + _frame(
+            "reset", {"reason": subscription.reset}, event_id=start_id
+        )
+    return _frame("ready", ready, event_id=None if resumed else start_id)
+
+
 async def event_frames(
-    request: Request, hub: EventHub, subscription: Subscription, lifetime: float
+    request: Request,
+    hub: EventHub,
+    subscription: Subscription,
+    lifetime: float,
+    *,
+    resumed: bool = False,
 ) -> AsyncIterator[str]:
-    """The text of a server-sent event stream of ``subscription``: ``ready`` first, the
-    events as they come (``id`` counts them), ``dropped`` when a slow reader lost some, a
-    comment when idle, ``end`` after ``lifetime`` seconds; unsubscribes when it stops."""
+    """The text of a server-sent event stream of ``subscription``: ``ready`` first
+    (``reset`` after it when a resume was refused), what the stream missed then the live
+    events with their hub ids, ``dropped`` when a slow reader lost some, a comment when
+    idle, ``end`` after ``lifetime`` seconds; unsubscribes when it stops."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + lifetime
     quiet_since = loop.time()
-    sent = 0
     try:
-        yield "retry: 3000\n" + _frame("ready", {"scope": subscription.scope.prefix})
+        yield f"retry: {RETRY_MS}\n" + _opening(hub, subscription, resumed)
         while (left := deadline - loop.time()) > 0:
             # short waits while idle: a closed connection is noticed within a second (when
             # events flow, writing to it fails first)
-            event = await subscription.next_event(min(DISCONNECT_POLL_SECONDS, left))
-            if event is None:
+            first = await subscription.next_stamped(min(DISCONNECT_POLL_SECONDS, left))
+            if first is None:
                 if await request.is_disconnected():
                     return
                 if loop.time() - quiet_since >= KEEPALIVE_SECONDS:
                     quiet_since = loop.time()
                     yield ": idle\n\n"
                 continue
-            frames = []
-            while event is not None:  # what else is queued goes out in the same write
-                sent += 1
-                frames.append(f"id: {sent}\n{_ENCODED.frame(event)}")
-                event = subscription.queue.get_nowait() if not subscription.queue.empty() else None
+            # what else is ready goes out in the same write
+            ready = [first, *subscription.take_ready(WRITE_EVENTS - 1)]
+            frames = [f"id: {hub.event_id(seq)}\n{_ENCODED.frame(event)}" for seq, event in ready]
             if subscription.dropped:
                 frames.append(_frame("dropped", {"count": subscription.dropped}))
                 subscription.dropped = 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 VIEWER_DIST = Path(__file__).resolve().parent.parent / "viewer" / "dist"
@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     # Tiles, terrain and imagery readable without signing in (the API's attributes never
     # are). Off by default; `cimtwin demo` turns it on for its own server.
     anonymous_read: bool = False
+    # Open311 GeoReport v2: anonymous callers may list the service requests citizens made
+    # (the standard's GET requests needs no key; contact details are never shown).
+    open311_public: bool = True
     # Hardening: limits of the child process that parses an import (address space in MiB,
     # wall-clock seconds); writes allowed per client address and per principal (N/second,
     # N/minute or N/hour; empty: no limit); origins allowed to call the API from another
@@ -59,6 +62,14 @@ class Settings(BaseSettings):
     mqtt: str = "auto"
     mqtt_port: int = 1883
     mqtt_websockets_port: int = 0
+    # The closed loop: the largest photo attached to an incident, and how often overdue
+    # incidents are escalated (seconds; 0: never).
+    max_photo_mb: float = 10.0
+    escalation_seconds: float = 30.0
+    # Events the hub keeps so that a stream reopened with Last-Event-ID gets what it missed.
+    event_replay: int = Field(default=20_000, ge=0)
+    # Alert rules: how often silent rules are checked (seconds).
+    silence_check_seconds: float = 30.0
 
 
 @lru_cache

@@ -3,7 +3,7 @@
 ``EventSource`` cannot send an ``Authorization`` header. Rather than accept the access
 token in the URL (where it would sit in server logs, proxies and the browser's history for
 its whole lifetime, and be good for every route), the page trades its token for a ticket
-(``POST /api/sensors/stream/ticket``, bearer token in the header): a random value, good for
+(``POST /api/events/stream/ticket``, bearer token in the header): a random value, good for
 one connection to the stream route only, within :data:`TICKET_SECONDS`, held by this
 server process. Only its SHA-256 is kept.
 """
@@ -60,7 +60,7 @@ class StreamTickets:
         if held is None or held.expires_at <= now:
             raise NotAuthenticatedError(
                 "unknown, used or expired stream ticket: ask for a new one"
-                " (POST /api/sensors/stream/ticket)"
+                " (POST /api/events/stream/ticket or /api/sensors/stream/ticket)"
             )
         return held.principal
 

@@ -28,9 +28,13 @@ def signed_in(
     roles: tuple[str, ...] = ("admin",),
     jurisdiction: str = PROVINCE,
     name: str | None = None,
+    department: str | None = None,
 ) -> dict[str, str]:
-    """The Authorization header of a new user of ``app`` with ``roles`` at ``jurisdiction``."""
-    return _sign_in(auth_state_of(app), roles=roles, jurisdiction=jurisdiction, name=name)
+    """The Authorization header of a new user of ``app`` with ``roles`` at ``jurisdiction``
+    (working for ``department`` when given)."""
+    return _sign_in(
+        auth_state_of(app), roles=roles, jurisdiction=jurisdiction, name=name, department=department
+    )
 
 
 def _sign_in(
@@ -39,6 +43,7 @@ def _sign_in(
     roles: tuple[str, ...] = ("admin",),
     jurisdiction: str = PROVINCE,
     name: str | None = None,
+    department: str | None = None,
 ) -> dict[str, str]:
     name = name or f"tester-{secrets.token_hex(4)}"
     users.add_user(
@@ -48,6 +53,7 @@ def _sign_in(
         jurisdiction=jurisdiction,
         roles=roles,
         now=state.clock(),
+        department=department,
     )
     pair = service.sign_in(state, name, PASSWORD, "testclient")
     return {"Authorization": f"Bearer {pair.access_token}"}

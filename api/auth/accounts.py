@@ -13,11 +13,13 @@ from datetime import datetime
 from api.auth.apikeys import make_key
 from api.auth.passwords import hash_password
 from api.auth.roles import check_actions, check_roles
+from api.errors import AccountInputError
 from cim.ops import OpsDatabase, audit, keys, users
 from cim.ops.audit import AuditEvent
 from cim.ops.keys import KeyRecord
 from cim.ops.users import UserRecord
 from cim.scope import check_code
+from simulation.incidents.codes import departments
 
 
 def create_user(
@@ -30,10 +32,13 @@ def create_user(
     now: datetime,
     actor: str,
     display_name: str | None = None,
+    department: str | None = None,
 ) -> UserRecord:
-    """Add a user whose password is ``password`` (checked for length, stored as argon2id)."""
+    """Add a user whose password is ``password`` (checked for length, stored as argon2id),
+    working for ``department`` (a code of the department list) when given."""
     check_code(jurisdiction)
     role_list = check_roles(roles)
+    check_department(department)
     user = users.add_user(
         db,
         name,
@@ -42,8 +47,26 @@ def create_user(
         roles=role_list,
         now=now,
         display_name=display_name,
+        department=department,
     )
     _record(db, now, actor, "user add", name)
+    return user
+
+
+def check_department(code: str | None) -> str | None:
+    """``code`` when it names a department of the list (None: no department)."""
+    if code is not None and code not in departments():
+        raise AccountInputError(f"unknown department {code!r}: use {', '.join(departments())}")
+    return code
+
+
+def set_department(
+    db: OpsDatabase, name: str, department: str | None, *, now: datetime, actor: str
+) -> UserRecord:
+    """Say which department a user works for (None: none)."""
+    check_department(department)
+    user = users.set_department(db, name, department, now)
+    _record(db, now, actor, "user set-department", name)
     return user
 
 

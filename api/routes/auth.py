@@ -58,6 +58,8 @@ class Me(BaseModel):
     roles: list[str]
     actions: list[str]
     jurisdiction: Jurisdiction
+    # the department a user works for (incidents dispatched to it are theirs to handle)
+    department: str | None = None
 
 
 class AuditEntry(BaseModel):
@@ -119,8 +121,10 @@ def me(principal: SignedInDep, state: StateDep, city: CityDirDep) -> dict[str, A
     """Who the caller is: name, roles and actions, jurisdiction (its name from the city's
     jurisdictions; null while the city holds none for that code)."""
     assert principal.jurisdiction is not None
+    department = None
     if principal.kind == "user":
-        display_name = users.get_user(state.db, principal.subject).display_name
+        user = users.get_user(state.db, principal.subject)
+        display_name, department = user.display_name, user.department
     else:
         key = keys.find_key(state.db, principal.subject.removeprefix("key:"))
         display_name = key.name if key else principal.subject
@@ -134,6 +138,7 @@ def me(principal: SignedInDep, state: StateDep, city: CityDirDep) -> dict[str, A
             "name": jurisdiction_name(city, principal.jurisdiction),
             "level": level_of(principal.jurisdiction),
         },
+        "department": department,
     }
 
 

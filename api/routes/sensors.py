@@ -17,14 +17,12 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
-from api.auth.audit import record_refusal
-from api.auth.deps import PrincipalDep, SignedInDep
+from api.auth.deps import SignedInDep
 from api.auth.principal import Principal
 from api.auth.state import auth_state
 from api.deps import OpsDep, ScopeDep, StoreDep
-from api.errors import NotAuthenticatedError
-from api.event_stream import event_frames
-from api.events import EventHub, event_hub
+from api.event_stream import last_event_id, open_stream, stream_principal
+from api.events import EventFilter, EventHub, event_hub
 from api.stream_tickets import TICKET_SECONDS, stream_tickets_of
 from cim.scope import Scope
 from cim.store import CityStore
@@ -342,24 +340,6 @@ def stream_ticket(request: Request, principal: SignedInDep, _scope: ScopeDep) ->
     )
 
 
-def stream_principal(
-    request: Request,
-    principal: PrincipalDep,
-    ticket: str | None = Query(None, description="from POST /api/sensors/stream/ticket"),
-) -> Principal:
-    """The caller of the stream: the ticket's, or the one of the Authorization header."""
-    if ticket is not None:
-        try:
-            return stream_tickets_of(request.app).redeem(ticket, auth_state(request).clock())
-        except NotAuthenticatedError as exc:
-            record_refusal(request, None, None, str(exc))
-            raise
-    if principal.anonymous:
-        record_refusal(request, principal, None, "no credentials")
-        raise NotAuthenticatedError("open the stream with a ticket or an Authorization header")
-    return principal
-
-
 @router.get(
     "/api/sensors/stream",
     response_class=StreamingResponse,
@@ -369,16 +349,12 @@ async def sensor_stream(
     request: Request,
     principal: Annotated[Principal, Depends(stream_principal)],
     hub: Annotated[EventHub, Depends(event_hub)],
+    resume_after: Annotated[str | None, Depends(last_event_id)],
 ) -> StreamingResponse:
     """Server-sent events of new observations (``observation``) and entity changes
     (``entity``) in the caller's scope. The stream starts with a ``ready`` event, sends a
     comment when idle, tells of events lost to a slow reader (``dropped``), and ends when an
-    access token would have expired (``end``): reconnect with a new ticket."""
-    subscription = hub.subscribe(principal.scope, STREAM_KINDS)
-    lifetime = auth_state(request).config.access_lifetime.total_seconds()
-    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return StreamingResponse(
-        event_frames(request, hub, subscription, lifetime),
-        media_type="text/event-stream",
-        headers=headers,
-    )
+    access token would have expired (``end``): reconnect with a new ticket, and with
+    ``lastEventId`` (or ``Last-Event-ID``) to get what happened meanwhile first (see
+    ``GET /api/events/stream``, of which this is the sensor part)."""
+    return open_stream(request, hub, principal, EventFilter(STREAM_KINDS), resume_after)

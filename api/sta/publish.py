@@ -52,7 +52,7 @@ def observation_events(
         if city_object is not None:
             data["cityObject"] = city_object
         data["level"] = level_of(obs.result, properties, obs.phenomenon_us, now)
-        events.append(Event("observation", obs.jurisdiction, data))
+        events.append(Event("observation", obs.jurisdiction, data, source=obs))
     return events
 
 

@@ -1,4 +1,6 @@
-"""Users: a name, a display name, a password hash, one jurisdiction node and some roles."""
+"""Users: a name, a display name, a password hash, one jurisdiction node, some roles, and
+the department they work for (a code of the closed loop's department list, checked by the
+callers: ``cim`` does not know the list)."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from cim.ops.scoping import within
 from cim.scope import Scope, check_code
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
+DEPARTMENT = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,7 @@ class UserRecord:
     created_at: datetime
     updated_at: datetime
     password_hash: str = field(repr=False)
+    department: str | None = None
 
 
 def check_name(name: str) -> str:
@@ -54,6 +58,7 @@ def add_user(
     roles: Iterable[str],
     now: datetime,
     display_name: str | None = None,
+    department: str | None = None,
 ) -> UserRecord:
     """Store a new user; an existing name is refused."""
     check_name(name)
@@ -70,6 +75,7 @@ def add_user(
             password_hash=password_hash,
             jurisdiction=jurisdiction,
             roles=role_list,
+            department=check_department_code(department),
             disabled=False,
             created_at=now,
             updated_at=now,
@@ -114,6 +120,24 @@ def set_disabled(db: OpsDatabase, name: str, disabled: bool, now: datetime) -> U
         return record_of(user)
 
 
+def set_department(db: OpsDatabase, name: str, department: str | None, now: datetime) -> UserRecord:
+    """Set the department a user works for (None: none)."""
+    check_department_code(department)
+    with db.transaction() as session:
+        user = _user(session, name)
+        user.department = department
+        user.updated_at = now
+        return record_of(user)
+
+
+def check_department_code(code: str | None) -> str | None:
+    """``code`` when it can be a department code (1 to 40 lower-case letters, digits and
+    ``_``); whether the department exists is for the caller to check."""
+    if code is not None and not DEPARTMENT.fullmatch(code):
+        raise OpsError(f"department {code!r}: use a code of lower-case letters, digits and '_'")
+    return code
+
+
 def set_password_hash(db: OpsDatabase, name: str, password_hash: str, now: datetime) -> UserRecord:
     """Replace a user's password hash and end every session of theirs."""
     with db.transaction() as session:
@@ -151,7 +175,11 @@ def record_from_row(row: Mapping[Any, Any]) -> UserRecord:
         "updated_at",
         "password_hash",
     )
-    return UserRecord(**{name: row[name] for name in fields}, roles=tuple(row["roles"]))
+    return UserRecord(
+        **{name: row[name] for name in fields},
+        roles=tuple(row["roles"]),
+        department=row.get("department"),
+    )
 
 
 def record_of(user: User) -> UserRecord:
@@ -166,4 +194,5 @@ def record_of(user: User) -> UserRecord:
         created_at=user.created_at,
         updated_at=user.updated_at,
         password_hash=user.password_hash,
+        department=user.department,
     )

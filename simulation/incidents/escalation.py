@@ -12,6 +12,7 @@ from cim.ops.incident_tables import Incident, IncidentStep
 from cim.scope import parent_of
 from simulation.incidents.actors import Actor
 from simulation.incidents.codes import category
+from simulation.incidents.locking import claim
 from simulation.incidents.records import IncidentRecord, incident_record
 from simulation.incidents.steps import append_step
 from simulation.incidents.workflow import TIMED_STATUSES
@@ -65,8 +66,13 @@ def _escalate(session: Session, row: Incident, now_us: int, system: Actor) -> in
             IncidentStep.at_us >= row.status_since_us,
         )
     )
+    levels = owed - int(taken or 0)
+    if levels <= 0 or parent_of(row.escalated_to or row.jurisdiction) is None:
+        return None
+    if not claim(session, row.id, row.version):
+        return None  # changed since it was read: the next run looks again
     last_step: int | None = None
-    for _ in range(owed - int(taken or 0)):
+    for _ in range(levels):
         source = row.escalated_to or row.jurisdiction
         target = parent_of(source)
         if target is None:  # the province answers: nobody above it

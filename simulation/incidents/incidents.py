@@ -11,9 +11,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from sqlalchemy import update
-from sqlalchemy.orm import Session
-
 from cim.errors import JurisdictionCodeError
 from cim.ops.database import OpsDatabase
 from cim.ops.incident_tables import Incident
@@ -27,6 +24,7 @@ from simulation.incidents.attachments import (
 from simulation.incidents.authority import GERUNDS, allowed_actions, ancestors_or_self, check_actor
 from simulation.incidents.codes import category, department, departments
 from simulation.incidents.errors import IncidentInputError, NotAllowedError, WrongStatusError
+from simulation.incidents.locking import claim
 from simulation.incidents.queries import (
     get_incident,
     incident_history,
@@ -223,7 +221,10 @@ def take_step(
                 f"incident {incident_id} changed meanwhile (version {record.version},"
                 f" you saw {expected_version}): reload it and try again"
             )
-        _claim(session, incident_id, record.version)
+        if not claim(session, incident_id, record.version):
+            raise WrongStatusError(
+                f"incident {incident_id} changed meanwhile: reload it and try again"
+            )
         if dispatched is not None:
             row.department, row.department_jurisdiction = dispatched
         if target != record.status:
@@ -275,16 +276,3 @@ def _dispatch_target(
             f" {actor.name}'s jurisdiction ({actor.jurisdiction})"
         )
     return department_code, node
-
-
-def _claim(session: Session, incident_id: int, version: int) -> None:
-    """Take the incident's row for this transaction if it is still at ``version``
-    (SQLite takes its write lock here; PostgreSQL already holds the row lock)."""
-    claimed = session.execute(
-        update(Incident)
-        .where(Incident.id == incident_id, Incident.version == version)
-        .values(version=version)
-        .execution_options(synchronize_session=False)
-    )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        raise WrongStatusError(f"incident {incident_id} changed meanwhile: reload it and try again")

@@ -127,6 +127,8 @@ def _conditions(scope: Scope, query: IncidentQuery) -> list[ColumnElement[bool]]
         conditions.append(within(Incident.jurisdiction, node))
     if query.overdue_at_us is not None:
         conditions.append(Incident.due_us < query.overdue_at_us)
+    if query.on_time_at_us is not None:
+        conditions.append(or_(Incident.due_us.is_(None), Incident.due_us >= query.on_time_at_us))
     if query.bbox is not None:
         conditions.extend(_bbox(query.bbox))
     if query.created_from_us is not None:

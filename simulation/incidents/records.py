@@ -133,7 +133,8 @@ class IncidentQuery:
     """Filters of a list of incidents (each None or empty: no filter).
 
     ``jurisdiction`` keeps the incidents of that node's subtree; ``bbox`` is (min lon, min
-    lat, max lon, max lat); ``overdue_at_us`` keeps those past their limit at that time;
+    lat, max lon, max lat); ``overdue_at_us`` keeps those past their limit at that time,
+    ``on_time_at_us`` the others (within their limit, or with none);
     ``created_from_us`` is inclusive, ``created_to_us`` exclusive; ``text`` is searched in
     title, description and address.
     """
@@ -143,6 +144,7 @@ class IncidentQuery:
     sources: tuple[str, ...] = ()
     jurisdiction: str | None = None
     overdue_at_us: int | None = None
+    on_time_at_us: int | None = None
     bbox: tuple[float, float, float, float] | None = None
     created_from_us: int | None = None
     created_to_us: int | None = None

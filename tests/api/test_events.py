@@ -1,5 +1,8 @@
-"""The app's event hub: each stream gets the events of its scope and kinds, in order, from
-any thread; a full stream drops its oldest; a stream whose loop has closed is forgotten."""
+"""The app's event hub: each stream gets the events of its scope and filter (kinds,
+categories, area), in order, from any thread; every event gets the next hub-wide id; a
+stream resumed after an id gets what it missed then the live events, each once, or a reset
+when the hub cannot know them; a full stream drops its oldest; a stream whose loop has
+closed is forgotten."""
 
 from __future__ import annotations
 
@@ -68,3 +71,115 @@ def test_a_stream_whose_loop_has_closed_is_forgotten() -> None:
     assert hub.stream_count == 1
     hub.publish(_event(TOWN_A, 1))
     assert hub.stream_count == 0
+
+
+def test_every_event_gets_the_next_hub_id_whichever_thread_publishes_it() -> None:
+    async def run() -> tuple[EventHub, list[int]]:
+        hub = EventHub()
+        stream = hub.subscribe(Scope.everything())
+        senders = [threading.Thread(target=hub.publish_all,
+                                    args=([_event(TOWN_A, n) for n in range(50)],))
+                   for _ in range(8)]  # fmt: skip
+        for sender in senders:
+            sender.start()
+        for sender in senders:
+            sender.join()
+        got = []
+        while (stamped := await stream.next_stamped(0.2)) is not None:
+            got.append(stamped[0])
+        return hub, got
+
+    hub, seqs = asyncio.run(run())
+    assert seqs == list(range(1, 401))  # in order, none lost, none twice
+    assert hub.last_id == f"{hub.boot}-400" and hub.event_id(7) == f"{hub.boot}-7"
+    assert EventHub().boot != hub.boot
+
+
+def _alert(code: str, n: int, category: str, lon: float | None = None,
+           lat: float | None = None, kind: str = "alert") -> Event:  # fmt: skip
+    data: dict[str, object] = {"n": n, "category": category}
+    if lon is not None:
+        data |= {"lon": lon, "lat": lat}
+    return Event(kind, code, data)
+
+
+def test_a_filter_keeps_the_kinds_categories_and_area_asked_for() -> None:
+    box = (113.0, 23.0, 113.5, 23.5)
+    events = [
+        _alert(TOWN_A, 1, "waterlogging", 113.2, 23.2),
+        _alert(TOWN_A, 2, "air_quality", 113.2, 23.2),  # another category
+        _alert(TOWN_A, 3, "waterlogging", 114.0, 23.2),  # outside the box
+        _alert(TOWN_A, 4, "waterlogging", kind="incident"),  # no location
+        _event(TOWN_A, 5),  # an observation: no category, no location
+        _alert(TOWN_B, 6, "waterlogging", 113.2, 23.2),  # another town
+        _alert(TOWN_A, 7, "waterlogging", 113.5, 23.0, kind="incident"),  # on the edge
+    ]
+    wide = hub_module.EventFilter(categories=frozenset({"waterlogging"}), bbox=box)
+    strict = hub_module.EventFilter(frozenset({"alert", "incident"}),
+                                    frozenset({"waterlogging"}), box, strict_area=True)  # fmt: skip
+
+    async def run() -> tuple[list[int], list[int], list[int]]:
+        hub = EventHub()
+        streams = [hub.subscribe(Scope.of(TOWN_A), filter=wide),
+                   hub.subscribe(Scope.of(TOWN_A), filter=strict),
+                   hub.subscribe(Scope.of(TOWN_A), frozenset({"incident"}))]  # fmt: skip
+        hub.publish_all(events)
+        await asyncio.sleep(0)
+        return await _drain(streams[0]), await _drain(streams[1]), await _drain(streams[2])
+
+    assert asyncio.run(run()) == ([1, 4, 5, 7], [1, 7], [4, 7])
+
+
+def test_a_stream_resumed_after_its_last_id_gets_what_it_missed_then_live_once() -> None:
+    async def run() -> tuple[list[int], list[tuple[int, int]], str | None]:
+        hub = EventHub()
+        first = hub.subscribe(Scope.of(TOWN_A), frozenset({"observation"}))
+        hub.publish_all([_event(TOWN_A, 1), _event(TOWN_A, 2)])
+        seen = [await first.next_stamped(1) for _ in range(2)]
+        hub.unsubscribe(first)  # the connection broke
+        last_seq = seen[-1][0] if seen[-1] else 0
+        hub.publish_all([_event(TOWN_A, 3), _event(TOWN_B, 4), _event(TOWN_A, 5, "entity"),
+                         _event(TOWN_A, 6)])  # fmt: skip
+        again = hub.subscribe(
+            Scope.of(TOWN_A), frozenset({"observation"}), last_event_id=hub.event_id(last_seq)
+        )
+        hub.publish(_event(TOWN_A, 7))
+        await asyncio.sleep(0)
+        again.offer((again.start_seq, _event(TOWN_A, 6)))  # a late copy of a missed event
+        resumed = []
+        while (stamped := await again.next_stamped(0.2)) is not None:
+            resumed.append((stamped[0], stamped[1].data["n"]))
+        return [s[1].data["n"] for s in seen if s], resumed, again.reset
+
+    before, resumed, reset = asyncio.run(run())
+    assert before == [1, 2] and reset is None
+    assert resumed == [(3, 3), (6, 6), (7, 7)]  # what it missed, then live: each once, in order
+
+
+def test_a_resume_the_hub_cannot_serve_is_a_reset() -> None:
+    async def run() -> dict[str, tuple[str | None, list[int]]]:
+        hub = EventHub(replay=5)
+        hub.publish_all([_event(TOWN_A, n) for n in range(1, 11)])  # the ring: 6..10
+        asked = {"oldest kept": hub.event_id(5), "too old": hub.event_id(4),
+                 "another boot": "0badb007-9", "not yet": hub.event_id(11),
+                 "not an id": "yesterday", "latest": hub.last_id}  # fmt: skip
+        found = {}
+        for case, last in asked.items():
+            stream = hub.subscribe(Scope.everything(), last_event_id=last)
+            found[case] = (stream.reset, await _drain(stream))
+        return found
+
+    found = asyncio.run(run())
+    assert found["oldest kept"] == (None, [6, 7, 8, 9, 10])
+    assert found["latest"] == (None, [])
+    assert "older than the 5 events kept" in str(found["too old"][0])
+    assert "restarted" in str(found["another boot"][0])
+    assert "has not happened" in str(found["not yet"][0])
+    assert "not an event id" in str(found["not an id"][0])
+    for case in ("too old", "another boot", "not yet", "not an id"):
+        assert found[case][1] == []  # only live events follow a reset
+
+
+def test_the_ring_keeps_events_for_later_streams_unless_it_holds_none() -> None:
+    assert EventHub().has_takers
+    assert not EventHub(replay=0).has_takers

@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from starlette.routing import BaseRoute
 
 from api.app import create_app
@@ -21,9 +22,11 @@ from api.auth.deps import signed_in as signed_in_dependency
 from api.auth.state import auth_state_of
 from api.deps import caller_scope
 from api.jobs import JobQueue
+from api.open311.callers import open311_caller
 from api.routes.sensors import stream_principal
 from cim.crs import transformer
 from cim.ops.database import OpsDatabase
+from cim.ops.incident_tables import IncidentAttachment
 from cim.ops.sensor_tables import Thing
 from cim.scope import Scope
 from tests.scoped_city import (
@@ -47,13 +50,24 @@ PUBLIC_ROUTES = {
     "/redoc",
     "/api/auth/token",
     "/api/auth/refresh",
+    # Open311 GeoReport v2: discovery and the service list and definitions are the incident
+    # categories of the code list, the same for every jurisdiction; the standard reads them
+    # without a key
+    "/open311/v2/discovery.{fmt}",
+    "/open311/v2/services.{fmt}",
+    "/open311/v2/services/{service_code}.{fmt}",
 }
 # Routes that read no city data but need a signed-in caller (who they are, their audit log
 # within their scope, their sign-out), and the files any signed-in reader may stream.
 ACCOUNT_ROUTES = {"/api/me", "/api/auth/logout", "/api/audit"}
 FILE_ROUTES = {"/tiles/{path}", "/terrain/{path}", "/imagery/{z}/{x}/{y}.png"}
 # The event stream: opened with a one-use ticket (EventSource sends no header), scoped by it.
-STREAM_ROUTES = {"/api/sensors/stream"}
+STREAM_ROUTES = {"/api/sensors/stream", "/api/events/stream"}
+# Open311 service requests: the caller is the standard's api_key field (or the headers);
+# a key sees its jurisdiction, an anonymous caller the city's public list (the requests
+# citizens made, without contact details) when CIMTWIN_OPEN311_PUBLIC allows it. Their
+# scoping is tested in tests/api/open311.
+OPEN311_ROUTES = {"/open311/v2/requests.{fmt}", "/open311/v2/requests/{service_request_id}.{fmt}"}
 # What town A's user must never see of town B: ids, names, sources, its only class.
 B_MARKERS = ("B-site", "B-bldg", "B-storey", "B-wall", "B-roof", "blocks.gpkg:B", "B Hall",
              "b2.ifc", "b.ifc", "IfcRoof", "far.gpkg")  # fmt: skip
@@ -73,12 +87,39 @@ def jobs(city: ScopedCity, app: FastAPI) -> dict[str, str]:
         key: queue.submit("tile", {}, jurisdiction=code).id
         for key, code in (("A", TOWN_A), ("B", TOWN_B), ("none", None))
     }
-    return {**ids, **town_datastreams(auth_state_of(app).db)}
+    db = auth_state_of(app).db
+    return {**ids, **town_datastreams(db), **town_b_incident(db)}
+
+
+def town_b_incident(db: OpsDatabase) -> dict[str, str]:
+    """An incident of town B with a photo: its id and the photo's, as "incident B" and
+    "attachment B"."""
+    from simulation.incidents.actors import Actor
+    from simulation.incidents.incidents import AttachmentIn, IncidentReport, report_incident
+    from tests.simulation.incidents.people import png_bytes
+
+    reporter = Actor("B-inspector", "user", TOWN_B, Scope.of(TOWN_B), frozenset({"report"}))
+    photo = AttachmentIn("b.png", "image/png", png_bytes())
+    new = IncidentReport("road_damage", "B-site pothole", "", "inspector", TOWN_B,
+                         attachments=(photo,))  # fmt: skip
+    record = report_incident(db, new, reporter, now_us=1_700_000_000_000_000)
+    with db.transaction() as session:
+        attachment = session.scalar(select(IncidentAttachment.id))
+    return {"incident B": str(record.id), "attachment B": str(attachment)}
+
+
+def town_b_rule(db: OpsDatabase, streams: dict[str, str]) -> str:
+    """An alert rule of town B on its datastream: its id."""
+    from simulation.incidents.rules import RuleIn, create_rule
+
+    rule = RuleIn("B Hall water high", TOWN_B, "above", 2.5,
+                  datastream_id=int(streams["datastream B"]))  # fmt: skip
+    return str(create_rule(db, rule, creator="b", scope=Scope.everything(), now_us=0).id)
 
 
 def town_datastreams(db: OpsDatabase) -> dict[str, str]:
     """A datastream in each town's building ("A Hall gauge", "B Hall gauge"): their ids, as
-    "datastream A" and "datastream B"."""
+    "datastream A" and "datastream B"; and an alert rule on town B's ("rule B")."""
     ids = {}
     for key, code in (("A", TOWN_A), ("B", TOWN_B)):
         lon, lat = transformer("EPSG:4547", "EPSG:4326").transform(*PLACES[key])
@@ -86,6 +127,7 @@ def town_datastreams(db: OpsDatabase) -> dict[str, str]:
                                     city_object=f"{key}-bldg", lon=lon, lat=lat,
                                     observations=[(1_700_000_000_000_000, 1.0)])  # fmt: skip
         ids[f"datastream {key}"] = str(datastream)
+    ids["rule B"] = town_b_rule(db, ids)
     return ids
 
 
@@ -127,7 +169,7 @@ def province(app: FastAPI) -> TestClient:
 def _read_routes(app: FastAPI) -> list[tuple[str, dict[str, Any]]]:
     """The GET operations of the OpenAPI document, less the public ones."""
     paths = app.openapi()["paths"]
-    skipped = PUBLIC_ROUTES | ACCOUNT_ROUTES | FILE_ROUTES | STREAM_ROUTES
+    skipped = PUBLIC_ROUTES | ACCOUNT_ROUTES | FILE_ROUTES | STREAM_ROUTES | OPEN311_ROUTES
     return [(path, item["get"]) for path, item in paths.items()
             if "get" in item and path not in skipped]  # fmt: skip
 
@@ -136,7 +178,9 @@ def _url(path: str, operation: dict[str, Any], jobs: dict[str, str]) -> str:
     """``path`` with its parameters naming town B's things, and its required queries."""
     values = {"object_id": "B-wall", "feature_id": "B-roof", "collection_id": "IfcRoof",
               "source": "b2.ifc", "job_id": jobs["B"], "code": TOWN_B,
-              "resource_path": "Things(1)", "datastream_id": jobs["datastream B"]}  # fmt: skip
+              "resource_path": "Things(1)", "datastream_id": jobs["datastream B"],
+              "incident_id": jobs["incident B"], "attachment_id": jobs["attachment B"],
+              "rule_id": jobs["rule B"]}  # fmt: skip
     queries = {"q": "Hall"}
     url = path
     required = []
@@ -162,7 +206,8 @@ def test_every_read_route_hides_another_towns_things(
         expected = 404 if "{" in path else 200
         assert response.status_code == expected, (url, response.text[:300])
         # a 404 may echo what was asked for, nothing else
-        markers = [m for m in (*B_MARKERS, jobs["B"], "B Hall gauge") if m not in url]
+        markers = [m for m in (*B_MARKERS, jobs["B"], "B Hall gauge", "B-site pothole")
+                   if m not in url]  # fmt: skip
         leaked = [marker for marker in markers if marker in response.text]
         assert not leaked, (url, leaked)
 
@@ -282,6 +327,7 @@ def test_every_route_depends_on_the_callers_scope_or_is_public(app: FastAPI) -> 
         **dict.fromkeys(ACCOUNT_ROUTES, signed_in_dependency),
         **dict.fromkeys(FILE_ROUTES, file_reader),
         **dict.fromkeys(STREAM_ROUTES, stream_principal),
+        **dict.fromkeys(OPEN311_ROUTES, open311_caller),
     }
     unscoped = [f"{method.upper()} {path}" for path, method in operations
                 if not _depends_on(_route(app, path, method).dependant,

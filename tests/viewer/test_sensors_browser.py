@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from api.auth.state import auth_state_of, configure
+from api.events import event_hub_of
 from api.sta.linking import city_placement
 from cim.ops.database import OpsDatabase
 from cim.scope import Scope
@@ -247,6 +248,36 @@ def test_the_stream_opens_again_after_it_ends(
         "(id) => window.cimtwin.sensors.markerCss(id) === '#e5322d'", arg=south, timeout=10_000
     )
     assert _building_css(page, sensor_city.buildings["south"]) == CSS["alarm"]
+
+
+def test_a_broken_stream_resumes_with_what_happened_meanwhile(
+    viewer: ViewerPage, page: Any, server: str, sensor_city: SensorCity
+) -> None:
+    hub = event_hub_of(APPS[server])
+    page.wait_for_function("window.cimtwin.sensors.streamState === 'open'")
+    page.evaluate("""() => {  // the connection breaks
+        const sensors = window.cimtwin.sensors;
+        sensors.stream.close();
+        sensors.stream = null;
+    }""")
+    received, resume_from = page.evaluate(
+        "[window.cimtwin.sensors.events, window.cimtwin.sensors.lastEventId]"
+    )
+    assert resume_from.startswith(hub.boot + "-")
+    published = hub.last_id
+    annex = sensor_city.ids["North Hall strain"]
+    _observe(server, annex, 1.25)
+    deadline = time.monotonic() + 10
+    while hub.last_id == published:  # the event is out while no stream is open
+        assert time.monotonic() < deadline, "the observation was not published"
+        time.sleep(0.05)
+    page.evaluate("window.cimtwin.sensors.connect()")
+    page.wait_for_function(
+        "(id) => window.cimtwin.sensors.sensors.get(id).result === 1.25", arg=annex, timeout=10_000
+    )
+    assert page.evaluate("window.cimtwin.sensors.events") > received  # through the stream
+    opened = [url for url in viewer.requests if "/api/sensors/stream?" in url][-1]
+    assert f"lastEventId={resume_from}" in opened
 
 
 def test_a_click_on_a_marker_opens_its_zoomable_chart(

@@ -25,6 +25,7 @@
 import { el, getJson, postJson } from "./api.js";
 import { authHeaders, onTokens, refresh } from "./auth.js";
 import { ClipTool } from "./clip.js";
+import { Dashboard } from "./dashboard.js"; // incident statistics
 import { getLanguage, onLanguageChange, setLanguage, t, translate } from "./i18n.js";
 import { Inspector } from "./inspect.js";
 import { LayerTree } from "./layers.js";
@@ -119,6 +120,7 @@ app.incidents = new IncidentLayer(app, {
   close: $("incident-close"),
   list: $("tab-incidents"),
 });
+app.dashboard = new Dashboard(app); // incident statistics (dashboard.js)
 app.layers = new LayerTree(app, ui.layerTree);
 app.searchBox = new SearchBox(app, $("search-input"), $("search-results"));
 app.measure = new MeasureTool(app, { result: ui.measureResult, hint: ui.measureHint, finish: ui.measureFinish });

@@ -7,7 +7,9 @@
 // /api/datastreams/{id}/series?start=&end= (the server picks raw values or a resolution that
 // keeps the answer small), GET /api/objects/{id}/state (the sensors in an object), POST
 // /api/sensors/stream/ticket then GET /api/sensors/stream?ticket= (EventSource sends no
-// Authorization header: a one-use ticket opens the stream; a new one after each loss).
+// Authorization header: a one-use ticket opens the stream; a new one after each loss, with
+// &lastEventId= the id of the last event received, so that the server sends what happened
+// meanwhile first, or a "reset" event when it no longer knows: then the state is read again).
 
 import { el, formatValue, getJson, postJson } from "./api.js";
 import { onSignedOut, onTokens } from "./auth.js";
@@ -46,6 +48,7 @@ export class SensorLayer {
     this.stopped = false; // the session ended: no stream until the next sign-in
     this.retryMs = 1000;
     this.connections = 0; // streams opened so far
+    this.lastEventId = ""; // id of the last event received: where a new stream resumes
     this.loaded = false;
     this.openId = null; // datastream shown in the panel
     this.chart = null;
@@ -188,17 +191,26 @@ export class SensorLayer {
       return;
     }
     if (this.stopped || this.stream) return; // signed out, or another connect won meanwhile
-    const stream = new EventSource(ticket.url);
+    const resumed = Boolean(this.lastEventId);
+    const after = resumed ? `&lastEventId=${encodeURIComponent(this.lastEventId)}` : "";
+    const stream = new EventSource(ticket.url + after);
     this.stream = stream;
-    stream.addEventListener("ready", () => {
+    const on = (name, handle) =>
+      stream.addEventListener(name, (event) => {
+        if (event.lastEventId) this.lastEventId = event.lastEventId;
+        handle(event);
+      });
+    on("ready", () => {
       this.streamState = "open";
       this.retryMs = 1000;
       this.connections += 1;
-      if (this.connections > 1) this.reloadSoon(); // what happened while it was down
+      // what happened while it was down comes first when resumed; else read the state again
+      if (this.connections > 1 && !resumed) this.reloadSoon();
     });
-    stream.addEventListener("observation", (event) => this.onObservation(JSON.parse(event.data)));
-    stream.addEventListener("entity", () => this.reloadSoon());
-    stream.addEventListener("dropped", () => this.reloadSoon());
+    on("reset", () => this.reloadSoon()); // the server no longer knows what was missed
+    on("observation", (event) => this.onObservation(JSON.parse(event.data)));
+    on("entity", () => this.reloadSoon());
+    on("dropped", () => this.reloadSoon());
     stream.addEventListener("end", () => this.connect());
     stream.onerror = () => {
       if (stream !== this.stream) return;
@@ -209,6 +221,7 @@ export class SensorLayer {
 
   stop() {
     this.stopped = true;
+    this.lastEventId = ""; // the next session may see other places: it reads the state anew
     if (this.stream) this.stream.close();
     this.stream = null;
     this.streamState = "closed";

@@ -109,3 +109,26 @@ def test_final_and_suspended_incidents_are_never_escalated(ops_db: OpsDatabase) 
     take_step(ops_db, suspended.id, "register", ZHANG, now_us=T0 + 1)
     take_step(ops_db, suspended.id, "suspend", ZHANG, now_us=T0 + 2, note="Needs works")
     assert escalate_overdue(ops_db, T0 + 100 * LIMIT) == []
+
+
+def test_an_incident_changed_while_escalation_looked_is_left_for_the_next_run(
+    ops_db: OpsDatabase,
+) -> None:
+    from cim.ops.incident_tables import Incident
+    from simulation.incidents.actors import Actor
+    from simulation.incidents.escalation import _escalate
+
+    record = report_incident(ops_db, report(), HUACHENG, now_us=T0)
+    late = T0 + LIMIT + 1
+    with ops_db.transaction() as session:
+        row = session.get(Incident, record.id)  # read by the escalation...
+        assert row is not None
+        # ... and meanwhile changed by someone else
+        take_step(ops_db, record.id, "register", ZHANG, now_us=late)
+        assert _escalate(session, row, late, Actor.system()) is None
+    after = get_incident(ops_db, record.id, Scope.everything())
+    assert (after.status, after.version, after.escalated_to) == ("registered", 2, None)
+    assert [s.action for s in incident_history(ops_db, record.id, Scope.everything())] == [
+        "report",
+        "register",
+    ]

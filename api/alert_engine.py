@@ -1,0 +1,330 @@
+"""Alert rules evaluated on ingest: a listener of the app's ``"observation"`` events and a
+thread of its own that evaluates them in batches.
+
+The listener only queues the stored observation each event carries (``Event.source``), so
+the ingest paths (SensorThings over HTTP, data arrays, MQTT, the demo replay, all through
+:func:`api.sta.publish.observation_events`) never wait for rules. The engine's thread
+takes everything queued at once as one batch
+(:meth:`simulation.incidents.alerting.AlertEvaluator.evaluate`: one transaction), checks
+silent rules every ``CIMTWIN_SILENCE_CHECK_SECONDS`` with the app's clock, and publishes an
+``"alert"`` event per alert raised or cleared and an ``"incident"`` event per incident step
+an alert added.
+
+The engine listens only while some rule is enabled (the hub's ``has_takers`` then stays
+false for ingest without viewers, as before); rule writes call :meth:`AlertEngine.rules_changed`.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import AsyncIterator, Collection, Mapping
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+
+from api.events import Event, EventHub, event_hub_of
+from cim.ops.database import OpsDatabase
+from cim.scope import Scope
+from simulation.incidents.alerting import AlertEvaluator, AlertOutcome
+from simulation.incidents.from_alerts import IncidentTouch
+from simulation.sensors.records import StoredObservation
+from simulation.sensors.times import format_time
+
+log = logging.getLogger(__name__)
+
+# Most observations evaluated in one batch (one transaction).
+BATCH_MAX = 5000
+# Entity changes that change which rules apply to a datastream, or where it is.
+PLACING_TYPES = frozenset({"Datastream", "Thing", "Location"})
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class _Signal:
+    """A request to the engine's thread."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+_SILENCE = _Signal("silence")
+_STOP = _Signal("stop")
+
+
+class AlertEngine:
+    """The rules of one app, evaluated on what it stores."""
+
+    def __init__(self, app: FastAPI, silence_seconds: float | None = None) -> None:
+        from api.settings import get_settings
+
+        self.app = app
+        self.hub: EventHub = event_hub_of(app)
+        self.silence_seconds = (
+            get_settings().silence_check_seconds if silence_seconds is None else silence_seconds
+        )
+        self.evaluated = 0
+        self.failures = 0
+        self._queue: queue.SimpleQueue[StoredObservation | _Signal] = queue.SimpleQueue()
+        self._pending = 0
+        self._idle = threading.Condition()
+        self._lock = threading.Lock()
+        self._evaluator: AlertEvaluator | None = None
+        self._listening = False
+        self._thread: threading.Thread | None = None
+
+    # --- life -----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the engine's thread (it starts listening once it has found a rule)."""
+        self._thread = threading.Thread(target=self._run, name="alert engine", daemon=True)
+        self._thread.start()
+        self._put(_SILENCE)  # also reads the rules first, off the server's start-up
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop listening and end the thread (what is queued is evaluated first)."""
+        self._listen(False)
+        if self._thread is not None:
+            self._put(_STOP)
+            self._thread.join(timeout)
+            self._thread = None
+
+    def drain(self, timeout: float = 10.0) -> bool:
+        """Wait until everything queued so far is evaluated and published; whether it was
+        within ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        with self._idle:
+            while self._pending:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._idle.wait(left)
+        return True
+
+    def check_silence(self) -> None:
+        """Check silent rules now (in the engine's thread; :meth:`drain` waits for it)."""
+        self._put(_SILENCE)
+
+    def rules_changed(self) -> None:
+        """Rules were created, changed or deleted: read them again, and listen to ingest
+        only when some rule is enabled."""
+        evaluator = self.evaluator()
+        evaluator.invalidate()
+        self._listen(evaluator.has_rules())
+
+    @property
+    def listening(self) -> bool:
+        """Whether the engine receives observations now."""
+        return self._listening
+
+    # --- the listener (publishing threads) ------------------------------------------------
+
+    def on_event(self, event: Event) -> None:
+        """Queue a stored observation; forget datastream placements that changed."""
+        if event.kind == "observation":
+            if isinstance(event.source, StoredObservation):
+                self._put(event.source)
+        elif (
+            event.kind == "entity"
+            and event.data.get("type") in PLACING_TYPES
+            and self._evaluator is not None
+        ):
+            self._evaluator.invalidate(rules=False)
+
+    def _listen(self, on: bool) -> None:
+        with self._lock:
+            if on and not self._listening:
+                self.hub.add_listener(self.on_event)
+            elif not on and self._listening:
+                self.hub.remove_listener(self.on_event)
+            self._listening = on
+
+    def _put(self, item: StoredObservation | _Signal) -> None:
+        with self._idle:
+            self._pending += 1
+        self._queue.put(item)
+
+    # --- the engine's thread --------------------------------------------------------------
+
+    def evaluator(self) -> AlertEvaluator:
+        """The evaluator over the app's current operational database."""
+        db = _database(self.app)
+        with self._lock:
+            if self._evaluator is None or self._evaluator.db is not db:
+                self._evaluator = AlertEvaluator(db, _classes_resolver(self.app.state.city_dir))
+            return self._evaluator
+
+    def now_us(self) -> int:
+        """The app's clock, in microseconds since the epoch."""
+        from api.auth.state import auth_state_of
+
+        return (auth_state_of(self.app).clock() - _EPOCH) // _MICROSECOND
+
+    def _run(self) -> None:
+        next_check = time.monotonic() + self.silence_seconds
+        while True:
+            try:
+                batch = [self._queue.get(timeout=max(0.0, next_check - time.monotonic()))]
+            except queue.Empty:
+                batch = []
+            while len(batch) < BATCH_MAX:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            observations = [item for item in batch if isinstance(item, StoredObservation)]
+            try:
+                if observations:
+                    self._evaluate(observations)
+                if _SILENCE in batch or time.monotonic() >= next_check:
+                    next_check = time.monotonic() + self.silence_seconds
+                    self._silence()
+            except Exception:  # a database down: log, go on with the next batch
+                self.failures += 1
+                log.exception("alert rules: a batch of %d observations failed", len(observations))
+            finally:
+                self._done(len(batch))
+            if _STOP in batch:
+                return
+
+    def _done(self, count: int) -> None:
+        with self._idle:
+            self._pending = max(0, self._pending - count)
+            if not self._pending:
+                self._idle.notify_all()
+
+    def _evaluate(self, observations: list[StoredObservation]) -> None:
+        outcomes = self.evaluator().evaluate(observations, self.now_us())
+        self.evaluated += len(observations)
+        self._publish(outcomes)
+
+    def _silence(self) -> None:
+        evaluator = self.evaluator()
+        self._listen(evaluator.has_rules())
+        self._publish(evaluator.check_silence(self.now_us()))
+
+    def _publish(self, outcomes: list[AlertOutcome]) -> None:
+        if not outcomes:
+            return
+        now = self.now_us()
+        events: list[Event] = []
+        for outcome in outcomes:
+            events.append(Event("alert", outcome.jurisdiction, alert_json(outcome)))
+            if outcome.incident is not None:
+                touch = outcome.incident
+                data = incident_event_json(touch, now)
+                events.append(Event("incident", touch.columns["jurisdiction"], data))
+        self.hub.publish_all(events)
+
+
+_MICROSECOND = datetime(1970, 1, 1, 0, 0, 0, 1, tzinfo=UTC) - _EPOCH
+
+
+def _database(app: FastAPI) -> OpsDatabase:
+    from api.auth.state import auth_state_of
+
+    return auth_state_of(app).db
+
+
+def _classes_resolver(city_dir: Path) -> Any:
+    """``classes_of(object ids)``: the class of each object of the city store."""
+
+    def classes_of(ids: Collection[str]) -> Mapping[str, str]:
+        from cim.store import CityStore
+
+        with CityStore.open(city_dir) as store:
+            return {r.id: r.cls for r in store.records(ids, scope=Scope.everything())}
+
+    return classes_of
+
+
+def alert_json(outcome: AlertOutcome) -> dict[str, Any]:
+    """The data of an ``"alert"`` event."""
+    return {
+        "id": outcome.alert_id,
+        "ruleId": outcome.rule.id,
+        "ruleName": outcome.rule.name,
+        "datastreamId": outcome.datastream_id,
+        "cityObject": outcome.city_object,
+        "status": outcome.status,
+        "value": outcome.value,
+        "time": format_time(outcome.time_us),
+        "incidentId": outcome.incident_id,
+        "category": outcome.rule.category,
+        "lon": outcome.lon,
+        "lat": outcome.lat,
+    }
+
+
+def incident_event_json(touch: IncidentTouch, now_us: int) -> dict[str, Any]:
+    """The data of an ``"incident"`` event: the incident's summary with the change and the
+    step."""
+    return {**incident_summary(touch.columns, now_us), "change": touch.change,
+            "stepId": touch.step_id}  # fmt: skip
+
+
+def incident_summary(columns: Mapping[str, Any], now_us: int) -> dict[str, Any]:
+    """The summary JSON of an incident from its columns (``overdue`` by ``now_us``)."""
+
+    def when(us: int | None) -> str | None:
+        return None if us is None else format_time(us)
+
+    due = columns["due_us"]
+    return {
+        "id": columns["id"],
+        "category": columns["category"],
+        "title": columns["title"],
+        "description": columns["description"],
+        "status": columns["status"],
+        "priority": columns["priority"],
+        "source": columns["source"],
+        "jurisdiction": columns["jurisdiction"],
+        "escalatedTo": columns["escalated_to"],
+        "escalationLevel": columns["escalation_level"],
+        "department": columns["department"],
+        "departmentJurisdiction": columns["department_jurisdiction"],
+        "cityObject": columns["city_object"],
+        "lon": columns["lon"],
+        "lat": columns["lat"],
+        "address": columns["address"],
+        "ruleId": columns["rule_id"],
+        "alertActive": columns["alert_active"],
+        "reporter": columns["reporter"],
+        "createdTime": when(columns["created_us"]),
+        "updatedTime": when(columns["updated_us"]),
+        "statusSince": when(columns["status_since_us"]),
+        "dueTime": when(due),
+        "overdue": due is not None and columns["closed_us"] is None and due < now_us,
+        "closedTime": when(columns["closed_us"]),
+        "version": columns["version"],
+    }
+
+
+def alert_engine_of(app: FastAPI) -> AlertEngine | None:
+    """The app's running engine (None before the app has started, or when it has no city
+    folder)."""
+    engine: AlertEngine | None = getattr(app.state, "alert_engine", None)
+    return engine
+
+
+@asynccontextmanager
+async def run_alert_engine(app: FastAPI) -> AsyncIterator[AlertEngine | None]:
+    """While the app serves, run its alert engine (not for an app without a city folder)."""
+    import asyncio
+
+    city: Path = app.state.city_dir
+    if not city.is_dir():
+        yield None
+        return
+    engine = AlertEngine(app)
+    engine.start()
+    app.state.alert_engine = engine
+    try:
+        yield engine
+    finally:
+        app.state.alert_engine = None
+        await asyncio.to_thread(engine.stop)

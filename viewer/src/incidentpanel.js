@@ -11,7 +11,7 @@ import { blobUrl, loadJurisdictions, postForm, span, when } from "./incidentapi.
 import { statusCss } from "./incidenticons.js";
 import { ReportForm } from "./incidentreport.js";
 import { PhotoInput } from "./incidentphotos.js";
-import { t } from "./i18n.js";
+import { onLanguageChange, t } from "./i18n.js";
 
 // The workflow's needs (simulation/incidents/workflow.py) while the codes do not say them.
 const NEEDS_NOTE = new Set(["reject", "return", "handle", "send_back", "suspend", "comment"]);
@@ -33,6 +33,10 @@ export class IncidentPanel {
     this.jurisdictions = null;
     this.report = new ReportForm(layer, this);
     ui.close.addEventListener("click", () => this.close());
+    onLanguageChange(() => {
+      if (this.state === "loaded") this.render();
+      else if (this.state === "report") ui.title.textContent = t("incident.report.title");
+    });
   }
 
   get app() {

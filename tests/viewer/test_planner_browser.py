@@ -107,11 +107,12 @@ def test_layer_tree_visibility_opacity_and_empty_layers(page: Any) -> None:
     keys = [rows.nth(i).get_attribute("data-layer") for i in range(rows.count())]
     assert keys[:3] == ["bim", "gis", "roads"]
     assert {"terrain", "imagery", "sensors", "incidents", "simulation"} <= set(keys)
+    page.wait_for_function("window.cimtwin.sensors.loaded && window.cimtwin.incidents.loaded")
     for empty in ("sensors", "incidents", "simulation"):
         row = page.locator(f"[data-layer={empty}]")
         assert "暂无数据" in row.inner_text()
-        # sensors may come at any time: their layer can be switched even while empty
-        assert row.locator(".layer-visible").is_disabled() == (empty != "sensors")
+        # sensors and incidents may come at any time: their layers can be switched while empty
+        assert row.locator(".layer-visible").is_disabled() == (empty == "simulation")
 
     stats = page.evaluate("window.cimtwin.featureStats()")
     assert stats["byLayer"]["gis"]["shown"] == 3 and stats["byLayer"]["bim"]["shown"] > 20

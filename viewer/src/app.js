@@ -19,7 +19,8 @@
 // select(id, {fly}), clearSelection(), flyToObject(id), isolateBuilding(id),
 // isolateStorey(id), showAll(), colorBy(attribute), setLanguage(lang), search(text),
 // featureStats(), home(), sensors (sensors.js: sensors, buildings, streamState, open(id),
-// chartState, markerCss(id), screenPosition(id)), util: {el, getJson, postJson, t}}.
+// chartState, markerCss(id), screenPosition(id)), incidents (incidents.js: incidents, loaded,
+// streamState, markerCss(id), screenPosition(id), open(id), list, panel), util: {el, getJson, postJson, t}}.
 
 import { el, getJson, postJson } from "./api.js";
 import { authHeaders, onTokens, refresh } from "./auth.js";
@@ -32,6 +33,7 @@ import { MeasureTool } from "./measure.js";
 import { NavControls } from "./nav.js";
 import { SearchBox } from "./search.js";
 import { SensorLayer } from "./sensors.js";
+import { IncidentLayer } from "./incidents.js";
 import { SessionUi } from "./session.js";
 import { CityStyle, featureId, layerOf, NO_VALUE_CSS, property } from "./style.js";
 
@@ -110,6 +112,13 @@ app.sensors = new SensorLayer(app, {
   title: $("sensor-title"),
   body: $("sensor-body"),
   close: $("sensor-close"),
+});
+app.incidents = new IncidentLayer(app, {
+  panel: $("incident-panel"),
+  title: $("incident-title"),
+  body: $("incident-body"),
+  close: $("incident-close"),
+  list: $("tab-incidents"),
 });
 app.dashboard = new Dashboard(app); // incident statistics (dashboard.js)
 app.layers = new LayerTree(app, ui.layerTree);
@@ -391,8 +400,10 @@ function onClick(movement) {
     console.error("cimtwin: pick failed", err);
     return;
   }
-  if (app.sensors.pick(picked)) return;
+  if (app.incidents.mapClick(movement.position)) return;
+  if (app.sensors.pick(picked) || app.incidents.pick(picked)) return;
   app.sensors.close();
+  if (app.incidents.panel.state !== "report") app.incidents.close();
   if (picked instanceof Cesium.Cesium3DTileFeature) {
     const id = featureId(picked);
     if (id) app.inspector.select(id, { fallback: { name: property(picked, "name"), class: property(picked, "class") } });
@@ -718,6 +729,7 @@ async function main() {
   mark("city");
   showCity(city);
   app.sensors.start(app.viewer).catch((err) => console.error("cimtwin: cannot show the sensors", err));
+  app.incidents.start(app.viewer).catch((err) => console.error("cimtwin: cannot show the incidents", err));
   try {
     app.frame = await app.session.drawJurisdiction(app.viewer, Number(city.center?.height) || 0);
   } catch (err) {

@@ -330,6 +330,11 @@ const CLASS_NAMES_ZH = {
   green: "绿地", district: "片区", Building: "建筑", BuildingPart: "建筑部件",
 };
 
+/** Add a module's strings (`{"zh-CN": {...}, en: {...}}`) to the tables t() reads. */
+export function addStrings(tables) {
+  for (const [language, strings] of Object.entries(tables)) Object.assign(STRINGS[language], strings);
+}
+
 export const LANGUAGES = ["zh-CN", "en"];
 const listeners = [];
 let current = initialLanguage();

@@ -1,12 +1,13 @@
 // The layer tree: feature layers of the tileset (BIM buildings, GIS buildings, roads, other),
-// the globe's terrain and imagery, the live sensors (with their levels' legend), and the
-// layers still without data (incidents, simulation results), each with visibility and opacity.
+// the globe's terrain and imagery, the live sensors (with their levels' legend), the
+// incidents (with their statuses' legend), and the layers still without data (simulation
+// results), each with visibility and opacity.
 
 import { el } from "./api.js";
 import { formatNumber, onLanguageChange, t } from "./i18n.js";
 import { FEATURE_LAYERS, layerOfClass } from "./style.js";
 
-const EMPTY_LAYERS = ["incidents", "simulation"];
+const EMPTY_LAYERS = ["simulation"];
 
 export class LayerTree {
   constructor(app, container) {
@@ -25,6 +26,7 @@ export class LayerTree {
 
   state(key) {
     if (key === "sensors") return this.app.sensors.layer;
+    if (key === "incidents") return this.app.incidents.layer;
     return this.app.style.layers[key] || this.globe[key] || null;
   }
 
@@ -38,6 +40,8 @@ export class LayerTree {
       this.applyGlobe();
     } else if (key === "sensors") {
       this.app.sensors.setLayer(options);
+    } else if (key === "incidents") {
+      this.app.incidents.setLayer(options);
     } else {
       throw new Error(`layer ${key} has no data`);
     }
@@ -84,6 +88,12 @@ export class LayerTree {
       none ? t("layer.noData") : null, none);
     sensorRow.append(sensors.legend());
     rows.push(sensorRow);
+    const incidents = this.app.incidents;
+    const noIncidents = incidents.loaded && incidents.incidents.size === 0;
+    const incidentRow = this.row("incidents", incidents.loaded && !noIncidents ? formatNumber(incidents.incidents.size) : null,
+      noIncidents ? t("layer.noData") : null, noIncidents);
+    incidentRow.append(incidents.legend());
+    rows.push(incidentRow);
     for (const key of EMPTY_LAYERS) rows.push(this.row(key, null, t("layer.noData"), true));
     this.container.replaceChildren(...rows);
   }

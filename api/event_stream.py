@@ -18,6 +18,7 @@ from typing import Annotated, Any
 
 from fastapi import Header, Query, Request
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
 
 from api.auth.audit import record_refusal
 from api.auth.deps import PrincipalDep
@@ -25,7 +26,7 @@ from api.auth.principal import Principal
 from api.auth.state import auth_state
 from api.errors import NotAuthenticatedError
 from api.events import Event, EventFilter, EventHub, Subscription
-from api.stream_tickets import stream_tickets_of
+from api.stream_tickets import TICKET_SECONDS, stream_tickets_of
 
 # A stream sends a comment this often when nothing happens (proxies close idle connections).
 KEEPALIVE_SECONDS = 15.0
@@ -69,6 +70,23 @@ class _EncodedEvents:
 
 
 _ENCODED = _EncodedEvents()
+
+
+class StreamTicket(BaseModel):
+    """A one-use ticket that opens an event stream."""
+
+    ticket: str
+    expires_in: int
+    url: str
+
+
+def issue_ticket(request: Request, principal: Principal, stream_path: str) -> StreamTicket:
+    """A ticket that opens the stream at ``stream_path`` once, within a minute (the
+    browser's ``EventSource`` cannot send the ``Authorization`` header)."""
+    ticket = stream_tickets_of(request.app).issue(principal, auth_state(request).clock())
+    return StreamTicket(
+        ticket=ticket, expires_in=TICKET_SECONDS, url=f"{stream_path}?ticket={ticket}"
+    )
 
 
 def stream_principal(

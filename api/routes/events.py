@@ -17,30 +17,25 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
 
 from api.auth.deps import SignedInDep
 from api.auth.principal import Principal
-from api.auth.state import auth_state
 from api.deps import ScopeDep
 from api.errors import StreamFilterError
-from api.event_stream import last_event_id, open_stream, stream_principal
+from api.event_stream import (
+    StreamTicket,
+    issue_ticket,
+    last_event_id,
+    open_stream,
+    stream_principal,
+)
 from api.events import BBox, EventFilter, EventHub, event_hub
-from api.stream_tickets import TICKET_SECONDS, stream_tickets_of
 from simulation.incidents.codes import categories as category_codes
 
 router = APIRouter(tags=["events"])
 
 # The kinds of events on the hub.
 EVENT_KINDS = frozenset({"observation", "entity", "alert", "incident"})
-
-
-class StreamTicket(BaseModel):
-    """A one-use ticket that opens an event stream."""
-
-    ticket: str
-    expires_in: int
-    url: str
 
 
 def _names(text: str | None, known: frozenset[str], what: str) -> frozenset[str]:
@@ -103,10 +98,7 @@ def events_stream_ticket(
 ) -> StreamTicket:
     """A ticket that opens ``GET /api/events/stream`` once, within a minute (the browser's
     ``EventSource`` cannot send the ``Authorization`` header)."""
-    ticket = stream_tickets_of(request.app).issue(principal, auth_state(request).clock())
-    return StreamTicket(
-        ticket=ticket, expires_in=TICKET_SECONDS, url=f"/api/events/stream?ticket={ticket}"
-    )
+    return issue_ticket(request, principal, "/api/events/stream")
 
 
 @router.get(

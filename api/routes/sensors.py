@@ -21,9 +21,14 @@ from api.auth.deps import SignedInDep
 from api.auth.principal import Principal
 from api.auth.state import auth_state
 from api.deps import OpsDep, ScopeDep, StoreDep
-from api.event_stream import last_event_id, open_stream, stream_principal
+from api.event_stream import (
+    StreamTicket,
+    issue_ticket,
+    last_event_id,
+    open_stream,
+    stream_principal,
+)
 from api.events import EventFilter, EventHub, event_hub
-from api.stream_tickets import TICKET_SECONDS, stream_tickets_of
 from cim.scope import Scope
 from cim.store import CityStore
 from simulation.sensors.charting import fitting_resolution, phenomenon_extent
@@ -110,14 +115,6 @@ class Series(BaseModel):
     resolution: str | None = Field(description="null: raw points")
     points: list[SeriesPoint]
     buckets: list[SeriesBucket]
-
-
-class StreamTicket(BaseModel):
-    """A one-use ticket that opens the event stream."""
-
-    ticket: str
-    expires_in: int
-    url: str
 
 
 def worst(levels: list[Level]) -> Level:
@@ -334,10 +331,7 @@ def _time(us: int | None) -> str | None:
 def stream_ticket(request: Request, principal: SignedInDep, _scope: ScopeDep) -> StreamTicket:
     """A ticket that opens ``GET /api/sensors/stream`` once, within a minute (the browser's
     ``EventSource`` cannot send the ``Authorization`` header)."""
-    ticket = stream_tickets_of(request.app).issue(principal, auth_state(request).clock())
-    return StreamTicket(
-        ticket=ticket, expires_in=TICKET_SECONDS, url=f"/api/sensors/stream?ticket={ticket}"
-    )
+    return issue_ticket(request, principal, "/api/sensors/stream")
 
 
 @router.get(

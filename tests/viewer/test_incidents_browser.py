@@ -161,10 +161,14 @@ def page(viewer: ViewerPage) -> Iterator[Any]:
     assert viewer.errors[before:] == [], f"console errors: {viewer.errors[before:]}"
 
 
-def colour_counts(page: Any, spots: list[tuple[float, float, str]], half: int = 18) -> list[int]:
+def colour_counts(
+    page: Any, spots: list[tuple[float, float, str]], half: int = 18, ask: bool = True
+) -> list[int]:
     """For each (x, y, css): how many pixels of the square around (x, y) are close to
-    ``css`` in one rendered screenshot of the page."""
-    render(page)
+    ``css`` in one screenshot of the page (taken after a frame is drawn if ``ask``, else
+    of what the page drew by itself)."""
+    if ask:
+        render(page)
     png_data = page.screenshot()
     counts: list[int] = page.evaluate(
         """async ([data, spots, half]) => {
@@ -544,5 +548,9 @@ def test_the_whole_loop_from_a_sensor_to_a_closed_incident(
     )
     assert centre.inner_text("#incident-panel .incident-status") == "结案"
     assert css_of(centre, incident) == CSS["closed"]
+    # the page drew it in its new colour by itself, not in the last one it had seen
+    spot = marker_spot(centre, incident)
+    centre.wait_for_timeout(1_000)
+    assert colour_counts(centre, [(spot["x"], spot["y"], CSS["closed"])], ask=False)[0] > 60
     assert centre.evaluate("window.__sameDocument") is True
     screenshot(centre, "incident-loop-zh")

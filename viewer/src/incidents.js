@@ -49,6 +49,7 @@ export class IncidentLayer {
     this.stopped = false;
     this.started = false;
     this.phase = 0;
+    this.renderTimers = null;
     this.pollTimer = null;
     this.loadTimer = null;
     this.listeners = [];
@@ -217,7 +218,12 @@ export class IncidentLayer {
     }
     const look = this.look(incident);
     entity.look = look;
-    entity.billboard.image = markerCanvas({ ...look, pin: true });
+    const image = markerCanvas({ ...look, pin: true });
+    if (entity.image !== image) {
+      entity.image = image;
+      entity.billboard.image = image;
+      this.renderSoon();
+    }
     entity.billboard.color = Cesium.Color.WHITE.withAlpha(this.layer.opacity);
     // higher priority and overdue in front
     entity.billboard.eyeOffset = new Cesium.Cartesian3(0, 0, look.overdue ? -2 : -(5 - Number(incident.priority || 3)) * 0.1);
@@ -248,6 +254,19 @@ export class IncidentLayer {
       this.echoes.set(id, echo);
     }
     echo.position = position;
+  }
+
+  /**
+   * Render again a little later: a billboard's new image reaches the texture atlas
+   * asynchronously, and the scene (rendering on request) would keep showing the old one.
+   */
+  renderSoon() {
+    if (this.renderTimers) return;
+    this.renderTimers = [60, 250, 700].map((ms, i, all) =>
+      setTimeout(() => {
+        this.app.viewer?.scene.requestRender();
+        if (i === all.length - 1) this.renderTimers = null;
+      }, ms));
   }
 
   /** The overdue markers' echo rings beat: wide and faint, then close and strong. */

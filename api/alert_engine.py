@@ -6,12 +6,15 @@ the ingest paths (SensorThings over HTTP, data arrays, MQTT, the demo replay, al
 :func:`api.sta.publish.observation_events`) never wait for rules. The engine's thread
 takes everything queued at once as one batch
 (:meth:`simulation.incidents.alerting.AlertEvaluator.evaluate`: one transaction), checks
-silent rules every ``CIMTWIN_SILENCE_CHECK_SECONDS`` with the app's clock, and publishes an
+silent rules every ``CIMTWIN_SILENCE_CHECK_SECONDS`` with the app's clock (and then writes
+the rule states whose last value alone moved, as it does when it stops), and publishes an
 ``"alert"`` event per alert raised or cleared and an ``"incident"`` event per incident step
-an alert added.
+an alert added (:func:`api.incident_json.incident_event`, as for every incident change).
 
-The engine listens only while some rule is enabled (the hub's ``has_takers`` then stays
-false for ingest without viewers, as before); rule writes call :meth:`AlertEngine.rules_changed`.
+The engine listens only while some rule is enabled (it queues nothing otherwise); rule
+writes call
+:meth:`AlertEngine.rules_changed`, and each silence tick reads the rules again (rules written
+by another process count within ``CIMTWIN_SILENCE_CHECK_SECONDS``).
 """
 
 from __future__ import annotations
@@ -29,10 +32,10 @@ from typing import Any
 from fastapi import FastAPI
 
 from api.events import Event, EventHub, event_hub_of
+from api.incident_json import incident_event
 from cim.ops.database import OpsDatabase
 from cim.scope import Scope
 from simulation.incidents.alerting import AlertEvaluator, AlertOutcome
-from simulation.incidents.from_alerts import IncidentTouch
 from simulation.sensors.records import StoredObservation
 from simulation.sensors.times import format_time
 
@@ -183,6 +186,8 @@ class AlertEngine:
                 if _SILENCE in batch or time.monotonic() >= next_check:
                     next_check = time.monotonic() + self.silence_seconds
                     self._silence()
+                if _STOP in batch and self._evaluator is not None:
+                    self._evaluator.persist()
             except Exception:  # a database down: log, go on with the next batch
                 self.failures += 1
                 log.exception("alert rules: a batch of %d observations failed", len(observations))
@@ -204,8 +209,10 @@ class AlertEngine:
 
     def _silence(self) -> None:
         evaluator = self.evaluator()
+        evaluator.invalidate()  # rules another process wrote (the demo, a command) too
         self._listen(evaluator.has_rules())
         self._publish(evaluator.check_silence(self.now_us()))
+        evaluator.persist()
 
     def _publish(self, outcomes: list[AlertOutcome]) -> None:
         if not outcomes:
@@ -216,8 +223,7 @@ class AlertEngine:
             events.append(Event("alert", outcome.jurisdiction, alert_json(outcome)))
             if outcome.incident is not None:
                 touch = outcome.incident
-                data = incident_event_json(touch, now)
-                events.append(Event("incident", touch.columns["jurisdiction"], data))
+                events.append(incident_event(touch.record, touch.change, now, touch.step_id))
         self.hub.publish_all(events)
 
 
@@ -257,50 +263,6 @@ def alert_json(outcome: AlertOutcome) -> dict[str, Any]:
         "category": outcome.rule.category,
         "lon": outcome.lon,
         "lat": outcome.lat,
-    }
-
-
-def incident_event_json(touch: IncidentTouch, now_us: int) -> dict[str, Any]:
-    """The data of an ``"incident"`` event: the incident's summary with the change and the
-    step."""
-    return {**incident_summary(touch.columns, now_us), "change": touch.change,
-            "stepId": touch.step_id}  # fmt: skip
-
-
-def incident_summary(columns: Mapping[str, Any], now_us: int) -> dict[str, Any]:
-    """The summary JSON of an incident from its columns (``overdue`` by ``now_us``)."""
-
-    def when(us: int | None) -> str | None:
-        return None if us is None else format_time(us)
-
-    due = columns["due_us"]
-    return {
-        "id": columns["id"],
-        "category": columns["category"],
-        "title": columns["title"],
-        "description": columns["description"],
-        "status": columns["status"],
-        "priority": columns["priority"],
-        "source": columns["source"],
-        "jurisdiction": columns["jurisdiction"],
-        "escalatedTo": columns["escalated_to"],
-        "escalationLevel": columns["escalation_level"],
-        "department": columns["department"],
-        "departmentJurisdiction": columns["department_jurisdiction"],
-        "cityObject": columns["city_object"],
-        "lon": columns["lon"],
-        "lat": columns["lat"],
-        "address": columns["address"],
-        "ruleId": columns["rule_id"],
-        "alertActive": columns["alert_active"],
-        "reporter": columns["reporter"],
-        "createdTime": when(columns["created_us"]),
-        "updatedTime": when(columns["updated_us"]),
-        "statusSince": when(columns["status_since_us"]),
-        "dueTime": when(due),
-        "overdue": due is not None and columns["closed_us"] is None and due < now_us,
-        "closedTime": when(columns["closed_us"]),
-        "version": columns["version"],
     }
 
 

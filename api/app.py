@@ -105,8 +105,11 @@ def create_app(
     # sensors: 28 ms against 152 ms); small answers are sent as they are
     app.add_middleware(GZipMiddleware, minimum_size=512, compresslevel=5)
     app.state.escalation_seconds = settings.escalation_seconds
-    photo_body = (("/api/incidents", photo_body_bytes(settings.max_photo_mb)),)
-    app.add_middleware(BodyLimit, max_bytes=int(settings.max_body_mb * 2**20), larger=photo_body)
+    body_bytes = int(settings.max_body_mb * 2**20)
+    photo_body = (("/api/incidents", max(body_bytes, photo_body_bytes(settings.max_photo_mb))),
+                  ("/open311/v2/requests",
+                   max(body_bytes, int((settings.max_photo_mb + 1) * 2**20))))  # fmt: skip
+    app.add_middleware(BodyLimit, max_bytes=body_bytes, larger=photo_body)
     app.add_middleware(WriteRateLimit, rate=Rate.parse(settings.write_rate))
     app.add_middleware(CORSMiddleware, **cors_options(settings.cors_origins))
     viewer = viewer_folder(viewer_dir or settings.viewer_dir)

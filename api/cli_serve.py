@@ -134,6 +134,13 @@ def demo(
     heavy convoy on a viaduct, an air-conditioning failure) pass their warning and alarm
     thresholds within the first minutes. `cimtwin sensors list --city demo-city` lists them.
 
+    The closed loop: alert rules on those sensors, and a history of incidents in every
+    status (reported by the rules, by citizens through Open311, by inspectors, the 12345
+    hotline and operators; registered, dispatched to the district's departments, handled,
+    verified and closed by the demo accounts). The flooding underpass opens a new incident
+    within the first two minutes; `tianhe` registers and dispatches it to `water`,
+    `tianhe_water` takes it up and handles it, `huacheng` verifies it, `tianhe` closes it.
+
     Examples:
 
         cimtwin demo   (builds ./demo-city, serves it on http://127.0.0.1:8000/)
@@ -141,6 +148,7 @@ def demo(
     """
     from api.demo import build_demo
     from api.demo_accounts import ensure_demo_accounts
+    from api.demo_incidents import city_demo_incidents
     from api.demo_sensors import city_demo_sensors
 
     with clear_errors():
@@ -151,7 +159,10 @@ def demo(
         )
         accounts, made = ensure_demo_accounts(city)
         city_demo_sensors(city, log=say)
+        incidents = city_demo_incidents(city, log=say)
     _print_demo_accounts(accounts, made)
+    if incidents.open311_key is not None:
+        say(f"the demo's Open311 key (citizens' reports, shown once): {incidents.open311_key}")
     if serve_after:
         _serve(city, host, port, demo=True)
 
@@ -162,11 +173,12 @@ def _print_demo_accounts(accounts: list[DemoAccount], made: list[str]) -> None:
     from rich.table import Table
 
     table = Table(title="demo accounts (sign in to the viewer with one)", title_justify="left")
-    for column in ("user", "name", "level", "jurisdiction", "roles", "password"):
+    for column in ("user", "name", "level", "jurisdiction", "roles", "department", "password"):
         table.add_column(column)
     for account in accounts:
         new = " (new)" if account.name in made else ""
         table.add_row(account.name + new, account.display_name, account.level,
-                      account.jurisdiction, ", ".join(account.roles), account.password)  # fmt: skip
+                      account.jurisdiction, ", ".join(account.roles), account.department or "",
+                      account.password)  # fmt: skip
     terminal = Console(stderr=True)
-    Console(stderr=True, width=max(terminal.width, 120)).print(table)  # one line per account
+    Console(stderr=True, width=max(terminal.width, 150)).print(table)  # one line per account

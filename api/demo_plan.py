@@ -19,11 +19,13 @@ PLACES = ("object", "building", "storey", "space")
 
 @dataclass(frozen=True)
 class PlannedDatastream:
-    """A datastream of the plan: its name, thresholds and series."""
+    """A datastream of the plan: its name, thresholds and series; ``silent_after_s``: the
+    replay stops sending its values that long after it started (None: never)."""
 
     name: str
     thresholds: dict[str, float]
     series: SeriesSpec
+    silent_after_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,7 @@ def _thing(entry: dict[str, Any], profiles: dict[str, ProfileModel]) -> PlannedT
                 tuple(Event.from_dict(e) for e in stream.get("events", [])),
                 profiles[stream["profile"]] if "profile" in stream else None,
             ),
+            None if stream.get("silent_after_s") is None else float(stream["silent_after_s"]),
         )
         for stream in entry["datastreams"]
     )

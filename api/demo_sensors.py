@@ -7,8 +7,9 @@ storey, a space, a street of the demo district, found by name) and takes its loc
 jurisdiction from it. Values come from :mod:`simulation.sensors.replay`: functions of time,
 so the history and the live steps are one series. The replay runs in real time, with
 scripted events from its start (rain filling an underpass, a heavy convoy on a viaduct,
-an air-conditioning failure, a pollution episode): a new user sees values change at
-every step and sensors pass their warning and alarm thresholds within the first minutes.
+an air-conditioning failure, a pollution episode, a gauge losing its power): a new user
+sees values change at every step and sensors pass their warning and alarm thresholds within
+the first minutes.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ class LiveStream:
     city_object: str | None
     series: SeriesSpec
     newest_us: int | None = None
+    silent_after_s: float | None = None
 
 
 @dataclass
@@ -184,7 +186,8 @@ def demo_streams(db: OpsDatabase, plan: SensorPlan | None = None) -> list[LiveSt
     planned = (plan or sensor_plan()).datastreams()
     return [
         LiveStream(stream.id, stream.thing_id, stream.jurisdiction, stream.city_object,
-                   planned[stream.name].series, stream.newest_us)
+                   planned[stream.name].series, stream.newest_us,
+                   planned[stream.name].silent_after_s)
         for stream in datastreams_named(db, planned)
     ]  # fmt: skip
 
@@ -227,9 +230,14 @@ class DemoReplay:
         self.anchor_us = anchor_us
 
     def step(self, now: int) -> IngestResult:
-        """Store and publish every stream's value at ``now`` (to the second)."""
+        """Store and publish the value at ``now`` (to the second) of every stream not yet
+        silent (see :attr:`LiveStream.silent_after_s`)."""
         when = now - now % US
-        rows = [ObservationIn(s.datastream_id, when, self.value(s, when)) for s in self.streams]
+        rows = [
+            ObservationIn(s.datastream_id, when, self.value(s, when))
+            for s in self.streams
+            if s.silent_after_s is None or when < self.anchor_us + s.silent_after_s * US
+        ]
         result = ingest(self.db, rows, Scope.everything())
         self.hub.publish_all(observation_events(self.db, result.created, "/"))
         return result

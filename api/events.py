@@ -9,8 +9,10 @@ missed, then the live events: none lost, none twice. An id of another boot (the 
 restarted) or older than the ring cannot be resumed: the stream is told to ``reset``.
 
 A stream gets only events inside its scope that pass its :class:`EventFilter` (kinds,
-categories, area), in a bounded queue; a subscriber too slow to keep up loses the oldest
-events and is told how many (``dropped``), rather than slowing ingest.
+categories, area), in a bounded queue, rather than slowing ingest: a subscriber too slow
+to keep up stops taking live events until it has read its queue, then catches up from
+the ring; only what the ring no longer holds is lost, and the stream is told
+(``dropped``).
 """
 
 from __future__ import annotations
@@ -103,7 +105,9 @@ class Subscription:
     queue; read them with ``await next_stamped()`` (or ``next_event()``).
 
     ``reset`` holds the reason a resume was refused (the stream should reload its state);
-    ``start_seq``, the hub's last sequence number when the stream subscribed.
+    ``start_seq``, the hub's last sequence number when the stream subscribed; ``last_seq``,
+    that of the last event handed out (none is handed out twice); ``dropped``, how many
+    events (at least) the stream lost.
     """
 
     scope: Scope
@@ -115,6 +119,10 @@ class Subscription:
     reset: str | None = None
     start_seq: int = 0
     last_seq: int = 0
+    # where a stream that fell behind reads what it missed (the hub's ring), and from which
+    # event it missed them
+    catching_up: Callable[[int], tuple[list[Stamped], bool]] | None = None
+    behind_from: int | None = None
     # whether this stream receives an event
     wants: Callable[[Event], bool] = field(init=False, repr=False)
 
@@ -127,11 +135,27 @@ class Subscription:
         return self.filter.kinds
 
     def offer(self, stamped: Stamped) -> None:
-        """Queue an event (on the stream's loop), dropping the oldest when full."""
+        """Queue an event (on the stream's loop). When the queue is full, the stream falls
+        behind: it takes no more live events until it has read its queue, then catches up
+        from the hub's replay ring; without a ring (or once the ring no longer holds what
+        it missed) the oldest are dropped and counted."""
+        if self.behind_from is not None:
+            return
         if self.queue.full():
+            if self.catching_up is not None:
+                self.behind_from = stamped[0]
+                return
             self.queue.get_nowait()
             self.dropped += 1
         self.queue.put_nowait(stamped)
+
+    def _catch_up(self, behind_from: int) -> None:
+        """Read what the stream missed since event ``behind_from`` from the ring."""
+        assert self.catching_up is not None
+        kept, complete = self.catching_up(behind_from)
+        if not complete:
+            self.dropped += 1  # at least: the ring no longer holds them all
+        self.backlog.extend(item for item in kept if self.wants(item[1]))
 
     def _take(self, stamped: Stamped) -> bool:
         """Whether ``stamped`` is new to the stream (and note it as sent)."""
@@ -143,12 +167,17 @@ class Subscription:
     def take_ready(self, limit: int) -> list[Stamped]:
         """Up to ``limit`` events that need no waiting, in order, each once."""
         taken: list[Stamped] = []
-        while self.backlog and len(taken) < limit:
-            stamped = self.backlog.popleft()
-            if self._take(stamped):
-                taken.append(stamped)
-        while not self.queue.empty() and len(taken) < limit:
-            stamped = self.queue.get_nowait()
+        while len(taken) < limit:
+            if self.backlog:
+                stamped = self.backlog.popleft()
+            elif not self.queue.empty():
+                stamped = self.queue.get_nowait()
+            elif self.behind_from is not None:  # the queue is read: catch up, take live ones
+                behind_from, self.behind_from = self.behind_from, None
+                self._catch_up(behind_from)
+                continue
+            else:
+                break
             if self._take(stamped):
                 taken.append(stamped)
         return taken
@@ -156,12 +185,12 @@ class Subscription:
     async def next_stamped(self, timeout: float | None = None) -> Stamped | None:
         """The next event and its sequence number, or None after ``timeout`` seconds
         without one."""
-        ready = self.take_ready(1)
-        if ready:
-            return ready[0]
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
         while True:
+            ready = self.take_ready(1)
+            if ready:
+                return ready[0]
             left = None if deadline is None else max(0.0, deadline - loop.time())
             try:
                 stamped = await asyncio.wait_for(self.queue.get(), left)
@@ -207,6 +236,7 @@ class EventHub:
         self._ring: deque[Stamped] = deque(maxlen=replay)
         self._subscriptions: set[Subscription] = set()
         self._listeners: list[Listener] = []
+        self._streamed = False  # whether a stream has been opened: it may come back
 
     def event_id(self, seq: int) -> str:
         """The id of event ``seq`` of this hub."""
@@ -287,8 +317,11 @@ class EventHub:
         elif kinds and not filter.kinds:
             filter = EventFilter(kinds, filter.categories, filter.bbox, filter.strict_area)
         subscription = Subscription(scope, asyncio.get_running_loop(), filter)
+        if self._ring.maxlen:
+            subscription.catching_up = self.events_from
         with self._lock:
             self._subscriptions.add(subscription)
+            self._streamed = True
             subscription.start_seq = subscription.last_seq = start = self._seq
             if last_event_id is None:
                 return subscription
@@ -316,6 +349,13 @@ class EventHub:
             )
         return seq, None
 
+    def events_from(self, seq: int) -> tuple[list[Stamped], bool]:
+        """The ring's events from ``seq`` on, and whether it still holds them all."""
+        with self._lock:
+            if not self._ring or seq < self._ring[0][0]:
+                return list(self._ring), seq > self._seq
+            return self._after(seq - 1), True
+
     def _after(self, seq: int) -> list[Stamped]:
         """The ring's events after ``seq`` (under the lock; ``seq`` within it)."""
         if not self._ring:
@@ -339,11 +379,14 @@ class EventHub:
 
     @property
     def has_takers(self) -> bool:
-        """Whether an event published now would be kept or reach a stream or a listener
-        (publishers with costly events may skip making them when none would). With a replay
-        ring, always: a stream that resumes later must find it."""
+        """Whether an event published now would reach a stream or a listener, or be kept
+        for a stream that resumes later (with a replay ring, once a stream has been opened:
+        none can resume before). Publishers with costly events may skip making them when
+        none would: an ingest without listeners makes no events until a viewer comes."""
         with self._lock:
-            return bool(self._ring.maxlen or self._subscriptions or self._listeners)
+            return bool(
+                self._subscriptions or self._listeners or (self._ring.maxlen and self._streamed)
+            )
 
     @property
     def stream_count(self) -> int:

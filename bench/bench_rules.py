@@ -4,7 +4,7 @@ evaluated per second.
 Usage::
 
     .venv/bin/python bench/bench_rules.py [--datastreams 1000] [--rules 1000]
-        [--observations 20000] [--batch 1000] [--repeat 2] [--sweep 1] [--postgres]
+        [--observations 20000] [--batch 1000] [--repeat 2] [--sweep 1] [--postgres] [--http]
 
 Two operational databases, each with ``--datastreams`` datastreams (seeded as
 bench_sensors.py does, five observed properties): one without rules, one with ``--rules``
@@ -16,10 +16,15 @@ an alert change every few values) go in batches of ``--batch``:
 
 - without rules: :func:`simulation.sensors.ingest.ingest` per batch (what the server does
   when no rule is enabled: the alert engine does not even listen);
-- with rules: the same ingest, then
-  :meth:`simulation.incidents.alerting.AlertEvaluator.evaluate` of what it stored (one
-  transaction per batch), serially here: in the server the engine's thread does it beside
-  ingest.
+- with rules: the same ingest, then the ``"observation"`` events of what it stored
+  (:func:`api.sta.publish.observation_events`: the server makes them once the engine
+  listens) and :meth:`simulation.incidents.alerting.AlertEvaluator.evaluate` of their
+  observations (one transaction per batch), serially here: in the server the engine's
+  thread evaluates beside ingest.
+
+``--http`` does the same over HTTP: data arrays (as bench_sta_ingest.py sends them) to
+``cimtwin serve`` of a city without rules and of one with the rules, the acknowledged rate
+of each, and when the alert engine (its own thread in the server) has evaluated every row.
 
 It prints observations/s of both and their ratio (best of ``--repeat`` runs, alternating,
 each on fresh observation times), the evaluation alone (rule evaluations per second: one per
@@ -111,21 +116,26 @@ def observations(streams: list[int], total: int, start_us: int, sweep: int) -> l
 
 def run(
     db: OpsDatabase, rows: list[Any], batch: int, evaluator: Any | None
-) -> tuple[float, float, int]:
-    """Ingest (and evaluate) ``rows``; (seconds in all, seconds evaluating, outcomes)."""
+) -> tuple[float, float, float, int]:
+    """Ingest ``rows`` (with an evaluator: make their hub events and evaluate them too);
+    (seconds in all, seconds making events, seconds evaluating, alerts raised or cleared)."""
+    from api.sta.publish import observation_events
     from simulation.sensors.ingest import ingest
 
     scope = Scope.of(JURISDICTION)
-    evaluating = 0.0
+    making = evaluating = 0.0
     outcomes = 0
     started = time.perf_counter()
     for first in range(0, len(rows), batch):
         created = ingest(db, rows[first : first + batch], scope).created
         if evaluator is not None:
             began = time.perf_counter()
-            outcomes += len(evaluator.evaluate(created, START_US))
-            evaluating += time.perf_counter() - began
-    return time.perf_counter() - started, evaluating, outcomes
+            events = observation_events(db, created, "http://bench")
+            made = time.perf_counter()
+            outcomes += len(evaluator.evaluate([e.source for e in events], START_US))
+            making += made - began
+            evaluating += time.perf_counter() - made
+    return time.perf_counter() - started, making, evaluating, outcomes
 
 
 def evaluations(evaluator: Any, rows: list[Any]) -> int:
@@ -144,14 +154,15 @@ def bench(url_of: Any, args: argparse.Namespace, label: str) -> None:
             seed_datastreams(ruled, args.datastreams, START_US)
             seed_rules(ruled, streams, args.rules)
             evaluator = AlertEvaluator(ruled)
-            best_plain = best_ruled = best_eval = float("inf")
+            best_plain = best_ruled = best_eval = best_events = float("inf")
             count = 0
             for attempt in range(args.repeat):
                 start = START_US + attempt * 10**6 * (args.observations // len(streams) + 1)
                 rows = observations(streams, args.observations, start, args.sweep)
                 best_plain = min(best_plain, run(plain, rows, args.batch, None)[0])
-                spent, evaluating, outcomes = run(ruled, rows, args.batch, evaluator)
+                spent, making, evaluating, outcomes = run(ruled, rows, args.batch, evaluator)
                 best_ruled, best_eval = min(best_ruled, spent), min(best_eval, evaluating)
+                best_events = min(best_events, making)
                 count += outcomes
             per_obs = evaluations(evaluator, rows)
             with ruled.transaction() as session:
@@ -166,12 +177,66 @@ def bench(url_of: Any, args: argparse.Namespace, label: str) -> None:
     print(f"[{label}] {args.datastreams} datastreams, {n} observations in batches of"
           f" {args.batch}, best of {args.repeat} (CPU pressure {cpu_pressure()}%):")  # fmt: skip
     print(f"[{label}]   ingest without rules: {without:,.0f} obs/s")
-    print(f"[{label}]   ingest + evaluation with {rules} rules: {with_rules:,.0f} obs/s,"
-          f" ratio {with_rules / without:.2f} of the rate without")  # fmt: skip
+    print(f"[{label}]   ingest + hub events + evaluation with {rules} rules:"
+          f" {with_rules:,.0f} obs/s, ratio {with_rules / without:.2f} of the rate without"
+          f" (making the events alone: {n / best_events:,.0f} obs/s)")  # fmt: skip
     print(f"[{label}]   evaluation alone: {per_obs} rule evaluations per {n} observations in"
           f" {best_eval:.3f} s: {per_obs / best_eval:,.0f} evaluations/s,"
           f" {n / best_eval:,.0f} obs/s; {count} alerts raised or cleared"
           f" ({alerts} alerts, {incidents} incidents stored)")  # fmt: skip
+
+
+def bench_http(args: argparse.Namespace) -> None:
+    """The same comparison over HTTP: data arrays to ``cimtwin serve`` (as
+    bench_sta_ingest.py sends them) of a city without rules and of one with ``--rules``;
+    the acknowledged rate, and when the alert engine has evaluated every row."""
+    import bench_sta_ingest as http
+    from sqlalchemy import text
+
+    from cim.store import CityStore
+    from simulation.incidents.alerting import AlertEvaluator
+
+    # states whose last value alone moved are written on the engine's silence tick: a
+    # short one, so that the database shows when every row was evaluated (within 0.5 s)
+    os.environ.update({"CIMTWIN_MQTT": "off", "CIMTWIN_WRITE_RATE": "",
+                       "CIMTWIN_SILENCE_CHECK_SECONDS": "0.5"})  # fmt: skip
+    figures: dict[str, tuple[float, float | None]] = {}
+    for label, rules in (("without rules", 0), (f"with {args.rules} rules", args.rules)):
+        with tempfile.TemporaryDirectory(prefix="bench-rules-http-") as folder:
+            city = Path(folder) / "city"
+            CityStore.create(city, "EPSG:4547", "rules").close()
+            streams, key = http.seed(city, args.datastreams)
+            pairs = 0
+            if rules:
+                with OpsDatabase.for_city(city) as db:
+                    seed_rules(db, streams, rules)
+                    applying = AlertEvaluator(db).applying(streams)
+                    pairs = sum(len(found[1]) for found in applying.values())
+            requests = http.bodies(streams, args.observations, args.batch)
+            last_us = (http.START_S + args.observations // len(streams) - 1) * SECOND_US
+            with http.serving(city) as (url, _server):
+                started = time.perf_counter()
+                seconds, refused = http.send(url, key, requests, 1)
+                assert not refused, f"{refused} rows refused"
+                evaluated = None
+                if pairs:
+                    with OpsDatabase.for_city(city) as db, db.engine.connect() as conn:
+                        count = text("SELECT COUNT(*) FROM alert_states WHERE last_us >= :t")
+                        deadline = time.monotonic() + 300
+                        while conn.execute(count, {"t": last_us}).scalar_one() < pairs:
+                            assert time.monotonic() < deadline, "the engine did not catch up"
+                            time.sleep(0.05)
+                            conn.rollback()
+                        evaluated = time.perf_counter() - started
+            figures[label] = (args.observations / seconds, evaluated)
+    (plain, _), (ruled, evaluated) = figures.values()
+    print(f"[HTTP] {args.observations} observations in data arrays of {args.batch} to"
+          f" `cimtwin serve` (SQLite, MQTT off), {args.datastreams} datastreams:")  # fmt: skip
+    print(f"[HTTP]   acknowledged without rules: {plain:,.0f} obs/s")
+    print(f"[HTTP]   acknowledged with {args.rules} rules: {ruled:,.0f} obs/s, ratio"
+          f" {ruled / plain:.2f}; every row evaluated after"
+          f" {evaluated or float('nan'):.2f} s: {args.observations / (evaluated or 1):,.0f} obs/s"
+          f" end to end")  # fmt: skip
 
 
 def main() -> None:
@@ -184,8 +249,11 @@ def main() -> None:
     parser.add_argument("--sweep", type=int, default=1,
                         help="value change per second (7: an alert every few values)")  # fmt: skip
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL too")
+    parser.add_argument("--http", action="store_true", help="over HTTP to `cimtwin serve` too")
     args = parser.parse_args()
     print(f"cores: {os.cpu_count()}")
+    if args.http:
+        bench_http(args)
     from contextlib import contextmanager
 
     with tempfile.TemporaryDirectory(prefix="bench-rules-") as folder:

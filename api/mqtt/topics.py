@@ -14,9 +14,10 @@ _DATASTREAM_OBSERVATIONS = re.compile(
     rf"{re.escape(ROOT)}/Datastreams\(([1-9][0-9]{{0,17}})\)/Observations"
 )
 # Keys the server adds to an observation event beside its SensorThings JSON.
-EVENT_KEYS = frozenset(
-    {"Datastream@iot.id", "Thing@iot.id", "FeatureOfInterest@iot.id", "cityObject", "level"}
-)
+EVENT_KEYS = frozenset({
+    "Datastream@iot.id", "Thing@iot.id", "FeatureOfInterest@iot.id", "cityObject", "lon", "lat",
+    "level",
+})  # fmt: skip
 
 
 def datastream_of(topic: str) -> int | None:

@@ -11,7 +11,6 @@ Open311) unless ``CIMTWIN_OPEN311_PUBLIC`` is off. Personal contact data is neve
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -26,8 +25,6 @@ from api.auth.state import auth_state
 from api.errors import ForbiddenError, NotAuthenticatedError
 from api.settings import get_settings
 from cim.scope import Scope
-from simulation.incidents.actors import Actor, ActorKind
-from simulation.incidents.attachments import DEFAULT_MAX_PHOTO_MB
 
 # Parts of a multipart report: its fields and one photo.
 MAX_FORM_FIELDS = 200
@@ -106,14 +103,6 @@ ReadersDep = Annotated[Readers, Depends(open311_readers)]
 ReporterDep = Annotated[Principal, Depends(open311_reporter)]
 
 
-def reporting_actor(reporter: Principal) -> Actor:
-    """The actor of a report made through Open311: the key (or user) that posted it; the
-    citizen's name stays in the incident's contact details, out of its history."""
-    kind: ActorKind = "key" if reporter.kind == "key" else "user"
-    return Actor(reporter.subject, kind, reporter.jurisdiction, reporter.scope, reporter.actions)
-
-
 def max_photo_bytes() -> int:
-    """The largest photo a report may carry (``CIMTWIN_MAX_PHOTO_MB``, default 10 MB)."""
-    megabytes = float(os.environ.get("CIMTWIN_MAX_PHOTO_MB", DEFAULT_MAX_PHOTO_MB))
-    return int(megabytes * 1024 * 1024)
+    """The largest photo a report may carry (``CIMTWIN_MAX_PHOTO_MB``)."""
+    return int(get_settings().max_photo_mb * 2**20)

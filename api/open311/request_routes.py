@@ -14,6 +14,8 @@ from api.auth.principal import Principal
 from api.auth.state import auth_state
 from api.deps import OpsDep, StoreDep
 from api.errors import Open311RequestError
+from api.incident_actor import actor_of
+from api.incident_json import publish_incidents
 from api.open311.callers import (
     CITIZEN_SOURCE,
     MAX_FORM_FIELDS,
@@ -22,7 +24,6 @@ from api.open311.callers import (
     ReadersDep,
     ReporterDep,
     max_photo_bytes,
-    reporting_actor,
 )
 from api.open311.documents import answer, checked_format
 from api.open311.language import Language, chosen_language
@@ -228,11 +229,13 @@ async def post_request(
         attributes=attributes or None,
         attachments=photos,
     )
+    now_us = _now_us(request)
+    actor = actor_of(reporter, reporter.scope, db)
     record = await run_in_threadpool(
-        report_incident, db, report, reporting_actor(reporter), now_us=_now_us(request),
-        max_photo_bytes=max_photo_bytes(),
-    )  # fmt: skip
+        report_incident, db, report, actor, now_us=now_us, max_photo_bytes=max_photo_bytes()
+    )
     record_write(request, reporter, "report", f"incident:{record.id}", details={"open311": True})
+    publish_incidents(request.app, [(record, "report")], now_us)
     answered = {
         "service_request_id": record.id,
         "service_notice": service_notice(kind, language),

@@ -2,6 +2,9 @@
 history and the actions the caller may take now, taking a step (with photos), reading an
 attachment, and the code lists (``/api/incident-codes``).
 
+Incident ids in paths match digits only, so that other routes under ``/api/incidents/``
+(statistics) are reached whatever the order of the routers.
+
 Every write is recorded in the audit log (refused ones too, with why) and published on the
 app's event hub as an ``incident`` event. The domain (:mod:`simulation.incidents`) decides
 who may do what; these routes parse, locate and answer.
@@ -20,11 +23,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.datastructures import UploadFile
 
-from api.auth.audit import record_write
-from api.auth.deps import PrincipalDep, require
+from api.auth.audit import record_refusal, record_write
+from api.auth.deps import PrincipalDep, SignedInDep, require
 from api.auth.principal import Principal
 from api.auth.state import auth_state
 from api.deps import OpsDep, ScopeDep, StoreDep
+from api.errors import ForbiddenError
 from api.incident_actor import actor_of
 from api.incident_json import (
     codes_json,
@@ -48,6 +52,7 @@ from simulation.incidents.incidents import (
     take_step,
 )
 from simulation.incidents.records import SOURCES, IncidentQuery, IncidentReport, Order
+from simulation.incidents.workflow import ACTIONS
 from simulation.sensors.errors import SensorInputError
 from simulation.sensors.times import parse_time
 
@@ -58,6 +63,8 @@ IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 _US = 1_000_000
 # Sources a person may give a report (sensor: the rules; citizen: Open311).
 REPORT_SOURCES = ("inspector", "hotline", "operator")
+# The permissions of the workflow's actions: a caller with none of them takes no step.
+STEP_PERMISSIONS = frozenset(action.permission for action in ACTIONS.values())
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 
@@ -76,6 +83,9 @@ class ReportBody(BaseModel):
     priority: int | None = Field(None, ge=1, le=4, description="1 urgent ... 4 low")
     source: str = Field("inspector", description=f"one of {', '.join(REPORT_SOURCES)}")
     attributes: dict[str, Any] | None = Field(None, description="Open311 attribute answers")
+    contact: dict[str, str] | None = Field(
+        None, description="the caller's name, phone, email (shown to dispatchers only)"
+    )
 
 
 class StepBody(BaseModel):
@@ -88,6 +98,15 @@ class StepBody(BaseModel):
     department: str | None = Field(None, max_length=40)
     department_jurisdiction: str | None = Field(None, alias="departmentJurisdiction", max_length=12)
     version: int | None = Field(None, ge=0, le=2**31 - 1)
+
+
+def step_taker(request: Request, principal: SignedInDep) -> Principal:
+    """The caller, who has some permission of the workflow (checked before the body is
+    read: a viewer is refused whatever it sends; the domain checks the step itself)."""
+    if any(principal.may(permission) for permission in STEP_PERMISSIONS):
+        return principal
+    record_refusal(request, principal, "handle", "no permission of the incident workflow")
+    raise ForbiddenError(f"{principal.subject} may not take steps of incidents")
 
 
 def _body_doc(model: type[BaseModel], photos: str) -> dict[str, Any]:
@@ -149,8 +168,9 @@ async def _read_body(
                     )
                 elif value != "":
                     fields[name] = value
-        if "attributes" in fields:
-            fields["attributes"] = _json_field("attributes", fields["attributes"])
+        for name in ("attributes", "contact"):
+            if name in fields:
+                fields[name] = _json_field(name, fields[name])
     else:
         try:
             fields = orjson.loads(await request.body())
@@ -330,6 +350,7 @@ async def report(
             city_object=fields["city_object"],
             address=fields["address"],
             attributes=fields["attributes"],
+            contact=fields["contact"],
             attachments=tuple(photos),
         )
         record = report_incident(ops, new, actor, now_us=now_us, max_photo_bytes=_max_photo_bytes())
@@ -347,7 +368,7 @@ async def report(
     return _answer(detail, 201)
 
 
-@router.get("/api/incidents/{incident_id}")
+@router.get("/api/incidents/{incident_id:int}")
 def incident(
     incident_id: IdPath, request: Request, principal: PrincipalDep, scope: ScopeDep, ops: OpsDep
 ) -> Response:
@@ -367,11 +388,15 @@ def incident(
 
 
 @router.post(
-    "/api/incidents/{incident_id}/steps",
+    "/api/incidents/{incident_id:int}/steps",
     openapi_extra=_body_doc(StepBody, "photos of the step (JPEG, PNG, WebP)"),
 )
 async def step(
-    incident_id: IdPath, request: Request, principal: PrincipalDep, scope: ScopeDep, ops: OpsDep
+    incident_id: IdPath,
+    request: Request,
+    principal: Annotated[Principal, Depends(step_taker)],
+    scope: ScopeDep,
+    ops: OpsDep,
 ) -> Response:
     """Take a step of the workflow: JSON, or a multipart form with ``photos``. Refusals
     say what is missing: 403 (role, jurisdiction, department), 409 (status, or changed
@@ -414,7 +439,7 @@ async def step(
 
 
 @router.get(
-    "/api/incidents/{incident_id}/attachments/{attachment_id}",
+    "/api/incidents/{incident_id:int}/attachments/{attachment_id:int}",
     response_class=Response,
     responses={200: {"content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}}}},
 )

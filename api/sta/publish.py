@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from api.events import Event
 from api.sta.serialize import service_url, whole
@@ -34,8 +34,9 @@ def observation_events(
     db: OpsDatabase, created: Sequence[StoredObservation], base_url: str
 ) -> list[Event]:
     """The ``"observation"`` event of each stored observation: its SensorThings JSON with
-    its Datastream and Thing ids, the city object its Thing sits in, and the level of its
-    datastream that the value gives (``base_url``: ``http://host``, as for
+    its Datastream and Thing ids, the city object its Thing sits in, where its Thing stands
+    (``lon``, ``lat``: the middle of its first location, for the streams' area filters),
+    and the level of its datastream that the value gives (``base_url``: ``http://host``, as for
     :func:`api.sta.serialize.observation_json`)."""
     if not created:
         return []
@@ -44,13 +45,15 @@ def observation_events(
     root = service_url(base_url)
     events = []
     for obs in created:
-        properties, city_object = streams.get(obs.datastream_id, (None, None))
+        properties, city_object, lon, lat = streams.get(obs.datastream_id, _NOWHERE)
         data = stored_observation_json(obs, root)
         data["Datastream@iot.id"] = obs.datastream_id
         data["Thing@iot.id"] = obs.thing_id
         data["FeatureOfInterest@iot.id"] = obs.feature_id  # its MQTT topic
         if city_object is not None:
             data["cityObject"] = city_object
+        if lon is not None and lat is not None:
+            data["lon"], data["lat"] = lon, lat
         data["level"] = level_of(obs.result, properties, obs.phenomenon_us, now)
         events.append(Event("observation", obs.jurisdiction, data, source=obs))
     return events
@@ -78,18 +81,30 @@ def stored_observation_json(obs: StoredObservation, root: str) -> dict[str, Any]
     }
 
 
-def _streams(db: OpsDatabase, ids: set[int]) -> dict[int, tuple[Any, str | None]]:
-    """Each datastream's properties and its Thing's city object."""
-    ds, thing = t.Datastream, t.Thing
-    found: dict[int, tuple[Any, str | None]] = {}
+_Stream = tuple[Any, str | None, float | None, float | None]
+_NOWHERE: _Stream = (None, None, None, None)
+
+
+def _streams(db: OpsDatabase, ids: set[int]) -> dict[int, _Stream]:
+    """Each datastream's properties, its Thing's city object and the middle of its Thing's
+    first location."""
+    ds, thing, place = t.Datastream, t.Thing, t.Location
+    first_location = (
+        select(func.min(t.ThingLocation.location_id))
+        .where(t.ThingLocation.thing_id == ds.thing_id)
+        .scalar_subquery()
+    )
+    found: dict[int, _Stream] = {}
     ordered = sorted(ids)
     with db.engine.connect() as conn:
         for start in range(0, len(ordered), ID_CHUNK):
             chunk = ordered[start : start + ID_CHUNK]
             query = (
-                select(ds.id, ds.properties, thing.city_object)
+                select(ds.id, ds.properties, thing.city_object,
+                       (place.lon_min + place.lon_max) / 2, (place.lat_min + place.lat_max) / 2)
                 .join(thing, thing.id == ds.thing_id)
+                .outerjoin(place, place.id == first_location)
                 .where(ds.id.in_(chunk))
-            )
-            found.update({row[0]: (row[1], row[2]) for row in conn.execute(query)})
+            )  # fmt: skip
+            found.update({row[0]: tuple(row[1:]) for row in conn.execute(query)})
     return found

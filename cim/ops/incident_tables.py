@@ -179,9 +179,11 @@ class IncidentStep(Base):
     """One step of an incident's history (append-only)."""
 
     __tablename__ = "incident_steps"
+    # an incident's history in order (statistics walk every incident's steps by time)
+    __table_args__ = (Index("ix_incident_steps_incident_at", "incident_id", "at_us", "id"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    incident_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("incidents.id"), index=True)
+    incident_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("incidents.id"))
     # an action of simulation.incidents.workflow.ACTIONS, or a system step
     action: Mapped[str] = mapped_column(Code)
     from_status: Mapped[str | None] = mapped_column(Code)

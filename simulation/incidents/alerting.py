@@ -17,7 +17,11 @@ Silent rules are checked by :meth:`~AlertEvaluator.check_silence`, with the call
 clock.
 
 Each batch is one transaction: states, alerts and incident steps all land or none does.
-The states of a batch are read in one query and written back in one statement per kind.
+The evaluator keeps the states it has read (it is their only writer): a state whose
+condition or alert changed is written in its batch; one whose last value alone moved is
+written every ``persist_every`` batches and by :meth:`~AlertEvaluator.persist` (a restart
+may thus find a slightly older ``last_us``: a late row in between is then evaluated once).
+A failed batch makes it read them again.
 """
 
 from __future__ import annotations
@@ -128,9 +132,18 @@ class AlertEvaluator:
     """The rules of one operational database, evaluated on what it stores (thread-safe:
     :meth:`invalidate` may be called from any thread)."""
 
-    def __init__(self, db: OpsDatabase, classes_of: ClassesOf | None = None) -> None:
+    def __init__(
+        self, db: OpsDatabase, classes_of: ClassesOf | None = None, persist_every: int = 20
+    ) -> None:
         self.db = db
         self.classes_of = classes_of
+        self.persist_every = persist_every
+        # the states, read once and kept (this evaluator is their only writer); those whose
+        # last value alone moved are written every ``persist_every`` batches
+        self._states: dict[tuple[int, int], _State] = {}
+        self._dirty: set[tuple[int, int]] = set()
+        self._batches = 0
+        self._pruned_for: _Targets | None = None
         self._lock = threading.Lock()
         self._targets: _Targets | None = None
         self._classes: dict[str, str | None] = {}
@@ -224,16 +237,56 @@ class AlertEvaluator:
         applying = self.applying(list(by_stream))
         if not applying:
             return []
+        keys = {(rule.id, i) for i, (_, rules) in applying.items() for rule in rules}
         outcomes: list[AlertOutcome] = []
-        with _write_session(self.db) as session:
-            states = _load_states(session, set(applying))
-            run = _Run(self, session, states, now_us, outcomes)
+        with self._batch(keys, now_us, outcomes) as run:
             for stream_id, (info, rules) in applying.items():
                 ordered = sorted(by_stream[stream_id], key=lambda o: o.phenomenon_us)
                 for rule in rules:
                     run.evaluate(rule, info, ordered)
-            run.finish()
         return outcomes
+
+    def persist(self) -> None:
+        """Write the states whose last value alone moved since they were last written (the
+        engine calls it periodically and when it stops)."""
+        if not self._dirty:
+            return
+        with self._batch(set(), 0, []) as run:
+            run.persist_all = True
+
+    @contextmanager
+    def _batch(
+        self, keys: set[tuple[int, int]], now_us: int, outcomes: list[AlertOutcome]
+    ) -> Iterator[_Run]:
+        """A run over the states ``keys`` in one transaction; on failure the kept states
+        are forgotten (read again from the database)."""
+        self._prune()
+        try:
+            with _write_session(self.db) as session:
+                missing = {key for key in keys if key not in self._states}
+                if missing:
+                    loaded = _load_states(session, {stream for _, stream in missing})
+                    for key in missing:
+                        self._states[key] = loaded.get(key) or _State()
+                run = _Run(self, session, keys, now_us, outcomes)
+                yield run
+                self._batches += 1
+                run.finish(run.persist_all or self._batches % self.persist_every == 0)
+        except BaseException:
+            self._states.clear()
+            self._dirty.clear()
+            raise
+
+    def _prune(self) -> None:
+        """Forget the kept states of rules no longer enabled."""
+        targets = self._current_targets()
+        if targets is self._pruned_for:
+            return
+        enabled = {rule.id for rule in targets.rules}
+        for key in [key for key in self._states if key[0] not in enabled]:
+            del self._states[key]
+            self._dirty.discard(key)
+        self._pruned_for = targets
 
     def check_silence(self, now_us: int) -> list[AlertOutcome]:
         """Raise the alerts of silent rules on datastreams whose latest phenomenon time is
@@ -256,14 +309,11 @@ class AlertEvaluator:
         if not due:
             return []
         outcomes: list[AlertOutcome] = []
-        with _write_session(self.db) as session:
-            states = _load_states(session, {info.id for _, info in due})
-            run = _Run(self, session, states, now_us, outcomes)
+        with self._batch({(rule.id, info.id) for rule, info in due}, now_us, outcomes) as run:
             for rule, info in due:
                 state = run.state(rule.id, info.id)
                 if state.alert is None:
                     run.raise_alert(rule, info, state, now_us, None)
-            run.finish()
         return outcomes
 
     def place_of(self, session: Session, info: StreamInfo) -> tuple[float | None, float | None]:
@@ -318,40 +368,44 @@ class _Run:
         self,
         evaluator: AlertEvaluator,
         session: Session,
-        states: dict[tuple[int, int], _State],
+        keys: set[tuple[int, int]],
         now_us: int,
         outcomes: list[AlertOutcome],
     ) -> None:
-        self.evaluator, self.session, self.states = evaluator, session, states
+        self.evaluator, self.session, self.states = evaluator, session, evaluator._states
         self.now_us, self.outcomes = now_us, outcomes
-        self.touched: set[tuple[int, int]] = set()
+        self.persist_all = False
+        # (since, alert) of each state the run touched, as they were: what must be written
+        self.before: dict[tuple[int, int], tuple[int | None, int | None]] = {}
         self.changes: list[_Change] = []
-        self._load_active()
+        self._load_active(keys)
 
-    def _load_active(self) -> None:
-        """The active alert of each state, in one query (a state whose alert was cleared
-        meanwhile, by its rule being disabled, forgets it)."""
-        ids = sorted({s.alert_id for s in self.states.values() if s.alert_id is not None})
+    def _load_active(self, keys: set[tuple[int, int]]) -> None:
+        """The active alert of each state of ``keys``, in one query (a state whose alert was
+        cleared meanwhile, by its rule being disabled, forgets it)."""
+        held = {key: self.states[key].alert_id for key in keys}
+        ids = sorted({alert_id for alert_id in held.values() if alert_id is not None})
         found: dict[int, Alert] = {}
         for start in range(0, len(ids), ID_CHUNK):
             query = select(Alert).where(Alert.id.in_(ids[start : start + ID_CHUNK]))
             found.update({alert.id: alert for alert in self.session.scalars(query)})
-        for key, state in self.states.items():
-            if state.alert_id is None:
+        for key, alert_id in held.items():
+            if alert_id is None:
                 continue
-            alert = found.get(state.alert_id)
+            alert = found.get(alert_id)
+            state = self.state(*key)
             if alert is None or alert.status != "active":
                 state.alert_id = None
-                self.touched.add(key)
             else:
                 state.alert = alert
 
     def state(self, rule_id: int, stream_id: int) -> _State:
         key = (rule_id, stream_id)
-        self.touched.add(key)
         found = self.states.get(key)
         if found is None:
             found = self.states[key] = _State()
+        if key not in self.before:
+            self.before[key] = (found.since_us, found.alert_id)
         return found
 
     def evaluate(
@@ -431,9 +485,10 @@ class _Run:
         state.since_us = None
         self.changes.append(_Change("cleared", alert, rule, info, value, alert.cleared_us))
 
-    def finish(self) -> None:
+    def finish(self, persist_all: bool) -> None:
         """Insert the new alerts (one flush), open or update their incidents in order,
-        and store every state the batch touched."""
+        and store the states whose condition or alert changed (``persist_all``: every
+        state whose last value moved too)."""
         if self.changes:
             self.session.flush()
         for change in self.changes:
@@ -464,19 +519,32 @@ class _Run:
                     touch,
                 )
             )
-        self._write_states()
+        self._write_states(persist_all)
 
-    def _write_states(self) -> None:
-        """One INSERT of the new states and one UPDATE of the others, as plain driver
+    def _write_states(self, persist_all: bool) -> None:
+        """One INSERT of the new states and one UPDATE of the changed ones, as plain driver
         statements over tuples (thousands of states a batch: SQLAlchemy's per-row parameter
         building cost more than the database)."""
+        dirty = self.evaluator._dirty
+        for key in self.before:
+            state = self.states[key]
+            state.alert_id = None if state.alert is None else state.alert.id
+            state.alert = None  # an ORM row of this session only
+        dirty.update(self.before)
         new: list[tuple[Any, ...]] = []
         changed: list[tuple[Any, ...]] = []
-        for rule_id, stream_id in sorted(self.touched):
-            state = self.states[(rule_id, stream_id)]
-            state.alert_id = None if state.alert is None else state.alert.id
-            values = (state.since_us, state.last_us, state.last_value, state.alert_id)
-            (changed if state.stored else new).append((*values, rule_id, stream_id))
+        for key in sorted(dirty if persist_all else self.before):
+            kept = self.states.get(key)
+            if kept is None:
+                continue
+            now = (kept.since_us, kept.alert_id)
+            if kept.stored and not persist_all and self.before[key] == now:
+                continue  # only its last value moved: written later
+            values = (kept.since_us, kept.last_us, kept.last_value, kept.alert_id, *key)
+            (changed if kept.stored else new).append(values)
+            kept.stored = True
+        written = {(row[4], row[5]) for row in (*new, *changed)}
+        dirty.difference_update(written)
         conn = self.session.connection()
         mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
         if new:

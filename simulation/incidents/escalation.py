@@ -4,14 +4,14 @@ province; each level is an ``escalate`` step by the system."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import BigInteger, ColumnElement, and_, case, func, literal, select
 from sqlalchemy.orm import Session
 
 from cim.ops.database import OpsDatabase
 from cim.ops.incident_tables import Incident, IncidentStep
 from cim.scope import parent_of
 from simulation.incidents.actors import Actor
-from simulation.incidents.codes import category
+from simulation.incidents.codes import categories, category
 from simulation.incidents.locking import claim
 from simulation.incidents.records import IncidentRecord, incident_record
 from simulation.incidents.steps import append_step
@@ -19,6 +19,8 @@ from simulation.incidents.workflow import TIMED_STATUSES
 
 # How many overdue incidents one run looks at (the rest wait for the next run).
 BATCH = 500
+# The codes of provinces, where escalation stops (LIKE pattern).
+PROVINCE_CODES = "__0000000000"
 
 
 def escalate_overdue(db: OpsDatabase, now_us: int) -> list[IncidentRecord]:
@@ -40,7 +42,7 @@ def escalate_overdue(db: OpsDatabase, now_us: int) -> list[IncidentRecord]:
     with db.transaction() as session:
         candidates = session.scalars(
             select(Incident)
-            .where(Incident.due_us < now_us, Incident.status.in_(TIMED_STATUSES))
+            .where(*owing(now_us))
             .order_by(Incident.due_us, Incident.id)
             .limit(BATCH)
             .with_for_update(skip_locked=True)
@@ -50,6 +52,41 @@ def escalate_overdue(db: OpsDatabase, now_us: int) -> list[IncidentRecord]:
             if last_step is not None:
                 escalated.append(incident_record(row, last_step))
     return escalated
+
+
+def owing(now_us: int) -> list[ColumnElement[bool]]:
+    """The SQL conditions of an incident owed an escalation at ``now_us``: overdue in a
+    timed status, below the province, and owed more levels in its status than its
+    ``escalate`` steps since it entered it (so that those escalated as far as they are owed
+    never fill a run's batch)."""
+    limit = case(
+        *(
+            (and_(Incident.category == kind.code, Incident.status == status), limit_us)
+            for kind in categories().values()
+            for status in TIMED_STATUSES
+            if (limit_us := kind.limit_us(status))
+        ),
+        else_=None,
+    )
+    taken = (
+        select(func.count())
+        .select_from(IncidentStep)
+        .where(
+            IncidentStep.incident_id == Incident.id,
+            IncidentStep.action == "escalate",
+            IncidentStep.at_us >= Incident.status_since_us,
+        )
+        .correlate(Incident)
+        .scalar_subquery()
+    )
+    # integer division (times are positive: the floor)
+    owed = 1 + (literal(now_us, BigInteger) - Incident.due_us) // limit
+    return [
+        Incident.due_us < now_us,
+        Incident.status.in_(TIMED_STATUSES),
+        func.coalesce(Incident.escalated_to, Incident.jurisdiction).not_like(PROVINCE_CODES),
+        owed > taken,
+    ]
 
 
 def _escalate(session: Session, row: Incident, now_us: int, system: Actor) -> int | None:

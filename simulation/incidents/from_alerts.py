@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cim.ops.incident_tables import Alert, Incident
+from simulation.incidents.records import IncidentRecord, incident_record
 from simulation.incidents.steps import append_step, enter_status
 from simulation.incidents.workflow import STATUSES
 
@@ -46,14 +47,14 @@ class RuleLike(Protocol):
 
 @dataclass(frozen=True)
 class IncidentTouch:
-    """What an alert did to an incident: the step it added and the incident's columns
-    after it (for the ``"incident"`` event)."""
+    """What an alert did to an incident: the step it added and the incident after it (for
+    the ``"incident"`` event)."""
 
     incident_id: int
     step_id: int
     change: str  # report | alert_raised | alert_cleared
     created: bool
-    columns: dict[str, Any]
+    record: IncidentRecord
 
 
 def open_or_update_for_alert(
@@ -101,7 +102,8 @@ def raise_on_incident(
             actor_kind="system", actor_jurisdiction=rule.jurisdiction, now_us=now_us, data=data,
         )  # fmt: skip
         alert.incident_id = incident.id
-        return IncidentTouch(incident.id, step.id, "alert_raised", False, columns_of(incident))
+        record = incident_record(incident, step.id)
+        return IncidentTouch(incident.id, step.id, "alert_raised", False, record)
     incident = Incident(
         category=rule.category,
         title=rule.name[:TITLE_CHARS],
@@ -128,7 +130,7 @@ def raise_on_incident(
         actor_jurisdiction=rule.jurisdiction, now_us=now_us, data=data,
     )  # fmt: skip
     alert.incident_id = incident.id
-    return IncidentTouch(incident.id, step.id, "report", True, columns_of(incident))
+    return IncidentTouch(incident.id, step.id, "report", True, incident_record(incident, step.id))
 
 
 def alert_cleared(session: Session, alert: Alert, *, now_us: int) -> IncidentTouch | None:
@@ -145,12 +147,8 @@ def alert_cleared(session: Session, alert: Alert, *, now_us: int) -> IncidentTou
         actor=f"rule:{alert.rule_id}" if alert.rule_id is not None else "system",
         actor_kind="system", actor_jurisdiction=None, now_us=now_us, data=_alert_data(alert),
     )  # fmt: skip
-    return IncidentTouch(incident.id, step.id, "alert_cleared", False, columns_of(incident))
-
-
-def columns_of(incident: Incident) -> dict[str, Any]:
-    """The incident's columns by name."""
-    return {column.key: getattr(incident, column.key) for column in Incident.__table__.columns}
+    record = incident_record(incident, step.id)
+    return IncidentTouch(incident.id, step.id, "alert_cleared", False, record)
 
 
 def _open_incident(

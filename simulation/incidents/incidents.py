@@ -42,7 +42,7 @@ from simulation.incidents.records import (
     incident_record,
 )
 from simulation.incidents.steps import append_step, enter_status
-from simulation.incidents.workflow import action_named, next_status
+from simulation.incidents.workflow import ACTIONS, action_named, next_status
 
 __all__ = [
     "Actor",
@@ -193,8 +193,11 @@ def take_step(
     WrongStatusError
         The status does not allow it, or the incident changed since ``expected_version``.
     IncidentInputError
-        A missing note, an unknown department or node, a bad attachment.
+        An unknown action, a missing note, an unknown department or node, a bad
+        attachment.
     """
+    if action not in ACTIONS:
+        raise IncidentInputError(f"unknown action {action!r}: use {', '.join(ACTIONS)}")
     step_action = action_named(action)
     note = (note or "").strip()
     photos = check_attachments(attachments, max_photo_bytes)

@@ -1,15 +1,7 @@
-"""SQL building blocks of the incident statistics, the same on SQLite and PostgreSQL: time
-buckets of a microsecond column, percentiles by window functions, and the time limits of
-the code list as an expression.
-
-Percentiles are computed in the database, never by fetching rows: each value is ranked
-within its group (``row_number`` and ``count`` over the group, ordered by the value) and
-the percentile ``p = num / den`` interpolates linearly between the values ranked
-``floor(p * (n - 1))`` and the one after it, as PostgreSQL's ``percentile_cont`` and
-numpy's default do. The interpolation weights are whole numbers (``den - r`` and ``r``
-where ``r = num * (n - 1) mod den``), so both backends compute them with the same integer
-arithmetic and give the same answer.
-"""
+"""SQL building blocks of the incident statistics: time buckets of a microsecond column
+(the same on SQLite and PostgreSQL), the time limits of the code list as an expression,
+and PostgreSQL's percentiles (``percentile_cont``; SQLite has none, see
+:meth:`simulation.incidents.stats._Counting._measured`)."""
 
 from __future__ import annotations
 
@@ -27,7 +19,6 @@ from sqlalchemy import (
     cast,
     func,
     literal,
-    select,
 )
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -111,55 +102,43 @@ def bucket_label(index: int, grouping: TimeGrouping) -> str:
 
 def limit_us(category: ColumnElement[str], status: ColumnElement[str]) -> ColumnElement[int]:
     """The time limit (µs) of ``status`` for ``category`` from the code list (NULL: none)."""
-    whens = [
-        ((category == code) & (status == timed), _big(minutes * MINUTE_US))
+    # CASE category WHEN ... THEN (CASE status WHEN ...): a dozen comparisons a row, not
+    # one per (category, status) pair
+    per_category = {
+        code: case(
+            {
+                timed: _big(minutes * MINUTE_US)
+                for timed, minutes in entry.limits_minutes.items()
+                if timed in TIMED_STATUSES
+            },
+            value=status,
+            else_=None,
+        )
         for code, entry in categories().items()
-        for timed, minutes in entry.limits_minutes.items()
-        if timed in TIMED_STATUSES
-    ]
-    return case(*whens, else_=None)
+    }
+    return case(per_category, value=category, else_=None)
 
 
 def distribution(
-    keys: Sequence[ColumnElement[Any]], value: ColumnElement[Any], source: Select[Any]
+    keys: Sequence[ColumnElement[Any]],
+    value: ColumnElement[Any],
+    source: Select[Any],
+    summed: ColumnElement[Any] | None = None,
 ) -> Select[Any]:
-    """Per group of ``keys`` (named ``k0``, ``k1``... in ``source``'s columns): the count,
-    the mean, the median and the 90th percentile of ``value``.
+    """Per group of ``keys``: the count, the mean, the median and the 90th percentile of
+    ``value`` (and the sum of ``summed``), by PostgreSQL's ``percentile_cont``.
 
     ``keys`` and ``value`` are expressions over ``source``'s FROM clause and WHERE; the
-    answer's columns are the keys, then ``count``, ``mean``, ``median``, ``p90``.
+    answer's columns are the keys, then ``count``, ``mean``, ``median``, ``p90``, and
+    ``summed`` when asked for.
     """
-    partition = list(keys) or None
-    ranked = (
-        source.with_only_columns(
-            *(key.label(f"k{i}") for i, key in enumerate(keys)),
-            value.label("v"),
-            (func.row_number().over(partition_by=partition, order_by=value) - 1).label("rn"),
-            func.count().over(partition_by=partition).label("n"),
-        )
-    ).subquery("ranked")
-    groups = [ranked.c[f"k{i}"] for i in range(len(keys))]
-    v, rn, n = ranked.c.v, ranked.c.rn, ranked.c.n
-    answer = select(
-        *groups,
+    measured = cast(value, Float)
+    answer = source.with_only_columns(
+        *keys,
         func.count().label("count"),
-        func.avg(cast(v, Float)).label("mean"),
-        _percentile(v, rn, n, 1, 2).label("median"),
-        _percentile(v, rn, n, 9, 10).label("p90"),
-    ).select_from(ranked)
-    return answer.group_by(*groups) if groups else answer
-
-
-def _percentile(
-    value: ColumnElement[int],
-    rank: ColumnElement[int],
-    count: ColumnElement[int],
-    num: int,
-    den: int,
-) -> ColumnElement[Any]:
-    """The ``num / den`` percentile of ``value`` within a group, interpolated linearly."""
-    position = cast(count - 1, BigInteger) * num
-    low = position // den
-    rest = position % den
-    weight = case((rank == low, den - rest), else_=0) + case((rank == low + 1, rest), else_=0)
-    return func.sum(cast(value, Float) * weight) / float(den)
+        func.avg(measured).label("mean"),
+        func.percentile_cont(0.5).within_group(measured).label("median"),
+        func.percentile_cont(0.9).within_group(measured).label("p90"),
+        *([] if summed is None else [func.sum(summed).label("summed")]),
+    )
+    return answer.group_by(*keys) if keys else answer

@@ -87,7 +87,8 @@ KINDS: dict[str, Kind] = {
 class Event:
     """A scripted event: from ``at_s`` seconds after the anchor it rises towards
     ``magnitude`` (time constant ``rise_s``), holds for ``duration_s``, then recedes (time
-    constant ``fall_s``); again every ``every_s`` seconds when given."""
+    constant ``fall_s``); again every ``every_s`` seconds when given. ``additive``: added to a
+    PM2.5 value instead of multiplying it (an episode reaching a level whatever the day's)."""
 
     at_s: float
     magnitude: float
@@ -95,6 +96,7 @@ class Event:
     duration_s: float = 300.0
     fall_s: float = 120.0
     every_s: float | None = None
+    additive: bool = False
 
     def pulse(self, seconds: Floats) -> Floats:
         """The event's share of its magnitude (0 to 1) at ``seconds`` after the anchor."""
@@ -118,6 +120,7 @@ class Event:
                 float(data.get("duration_s", 300.0)),
                 float(data.get("fall_s", 120.0)),
                 None if every is None else float(every),
+                bool(data.get("additive", False)),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise SensorInputError(f"not an event: {error!r}") from error
@@ -132,7 +135,7 @@ class SeriesSpec:
     model, required); ``strain``: ``base``, ``drift_per_day``, ``thermal``, ``spike``;
     ``occupancy``: ``capacity`` and ``pattern``; ``power``: ``base``, ``peak`` and
     ``pattern``; ``temperature``: ``setpoint`` and ``pattern``. Events add to the value,
-    or multiply it (PM2.5: a magnitude of 1 doubles it at the peak).
+    or multiply it (PM2.5, unless additive: a magnitude of 1 doubles it at the peak).
     """
 
     kind: str
@@ -183,9 +186,11 @@ def generate(
     times = np.asarray(times_us, dtype=np.int64)
     clock = _Clock(times, anchor_us, utc_offset_h, seed ^ spec.stream_key)
     values = _GENERATORS[spec.kind](spec, clock)
-    events = sum((e.magnitude * e.pulse(clock.since_anchor) for e in spec.events),
-                 np.zeros(len(times)))  # fmt: skip
-    values = values * (1.0 + events) if spec.kind == "pm25" else values + events
+    scaling = [e for e in spec.events if spec.kind == "pm25" and not e.additive]
+    adding = [e for e in spec.events if e not in scaling]
+    scale, add = (sum((e.magnitude * e.pulse(clock.since_anchor) for e in events),
+                      np.zeros(len(times))) for events in (scaling, adding))  # fmt: skip
+    values = values * (1.0 + scale) + add
     if spec.kind in ("occupancy", "power", "pm25"):
         values = np.maximum(values, 0.0)
     return np.round(values, KINDS[spec.kind].decimals)

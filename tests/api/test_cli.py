@@ -148,29 +148,39 @@ def test_demo_builds_then_reuses(tmp_path: Path) -> None:
     assert "1 replaced by BIM" in err
     assert "imported jurisdictions.geojson: 12 jurisdictions" in err
     assert "demo accounts" in err and "huachengnan (new)" in err
+    assert "tianhe_water (new)" in err and "water" in err  # a department's operator
+    assert "made 5 demo alert rules" in err and "played the demo's incident history" in err
+    assert "the demo's Open311 key" in err
     _every_level_signs_in_and_sees_its_subtree(folder, sum(counts.values()))
     code, _, err = run("demo", "--city", str(folder), "--no-serve")
     assert code == 0 and "6 reused" in err and "tiles reused" in err
     assert "jurisdictions.geojson" not in err  # the same file: kept
     assert "huachengnan" in err and "(new)" not in err  # the accounts are kept
+    assert "alert rules" not in err and "incident history" not in err  # so are the incidents
 
 
 def _every_level_signs_in_and_sees_its_subtree(folder: Path, total: int) -> None:
     """Each demo account signs in with the published password and sees its subtree only:
     the province all, each level below no more than the one above, the village some."""
     client = TestClient(create_app(folder, worker=False))
-    seen = []
-    for account in demo_accounts():
+    seen: dict[str, int] = {}
+    accounts = demo_accounts()
+    for account in accounts:
         form = {"username": account.name, "password": account.password}
         token = client.post("/api/auth/token", data=form).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
         me = client.get("/api/me", headers=headers).json()
         assert me["jurisdiction"]["code"] == account.jurisdiction
         assert me["jurisdiction"]["name"] and me["jurisdiction"]["level"] == account.level
-        seen.append(client.get("/api/city", headers=headers).json()["object_count"])
-    assert [account.level for account in demo_accounts()] == list(LEVELS)
-    assert seen[0] == total and seen == sorted(seen, reverse=True) and seen[-1] > 0
-    assert seen[-1] < seen[-2]  # the village sees part of its town
+        seen[account.name] = client.get("/api/city", headers=headers).json()["object_count"]
+    levels = [account.level for account in accounts]
+    assert sorted(set(levels), key=levels.index) == list(LEVELS)  # the chain, province first
+    assert seen["guangdong"] == total and seen["huachengnan"] > 0
+    for account in accounts:  # no account sees more than one of a node above it
+        for above in accounts:
+            if Scope.of(above.jurisdiction).covers(Scope.of(account.jurisdiction)):
+                assert seen[account.name] <= seen[above.name]
+    assert seen["huachengnan"] < seen["huacheng"]  # the village sees part of its town
 
 
 def test_import_with_tile_writes_the_tiles_in_one_command(city: Path, building: Path) -> None:

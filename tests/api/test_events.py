@@ -49,9 +49,9 @@ def test_streams_get_their_scopes_events_in_order_from_another_thread() -> None:
     assert [event.data["n"] for event in heard] == [1, 2, 3, 4]
 
 
-def test_a_full_stream_drops_its_oldest_and_counts_them() -> None:
+def test_a_full_stream_without_a_ring_drops_its_oldest_and_counts_them() -> None:
     async def run() -> tuple[list[int], int]:
-        hub = EventHub()
+        hub = EventHub(replay=0)
         stream = hub.subscribe(Scope.everything())
         stream.queue = asyncio.Queue(3)
         hub.publish_all([_event(TOWN_A, n) for n in range(5)])
@@ -59,6 +59,24 @@ def test_a_full_stream_drops_its_oldest_and_counts_them() -> None:
         return await _drain(stream), stream.dropped
 
     assert asyncio.run(run()) == ([2, 3, 4], 2)
+
+
+def test_a_stream_that_fell_behind_catches_up_from_the_ring() -> None:
+    async def run(replay: int) -> tuple[list[int], int]:
+        hub = EventHub(replay=replay)
+        stream = hub.subscribe(Scope.of(TOWN_A))
+        stream.queue = asyncio.Queue(3)
+        hub.publish_all([_event(TOWN_A if n % 5 else TOWN_B, n) for n in range(12)])
+        await asyncio.sleep(0)
+        hub.publish(_event(TOWN_A, 12))  # while it is behind
+        await asyncio.sleep(0)
+        got = await _drain(stream)
+        hub.publish(_event(TOWN_A, 13))  # caught up: live again
+        return got + await _drain(stream), stream.dropped
+
+    assert asyncio.run(run(100)) == ([1, 2, 3, 4, 6, 7, 8, 9, 11, 12, 13], 0)
+    # a ring of 4 holds 9 to 12 only: the stream is told it lost some
+    assert asyncio.run(run(4)) == ([1, 2, 3, 9, 11, 12, 13], 1)
 
 
 def test_a_stream_whose_loop_has_closed_is_forgotten() -> None:
@@ -180,6 +198,13 @@ def test_a_resume_the_hub_cannot_serve_is_a_reset() -> None:
         assert found[case][1] == []  # only live events follow a reset
 
 
-def test_the_ring_keeps_events_for_later_streams_unless_it_holds_none() -> None:
-    assert EventHub().has_takers
-    assert not EventHub(replay=0).has_takers
+def test_events_are_wanted_for_the_ring_once_a_stream_has_been_opened() -> None:
+    async def open_and_close(hub: EventHub) -> None:
+        hub.unsubscribe(hub.subscribe(Scope.everything()))
+
+    with_ring, without = EventHub(), EventHub(replay=0)
+    assert not with_ring.has_takers and not without.has_takers  # none could resume
+    for hub in (with_ring, without):
+        asyncio.run(open_and_close(hub))
+    assert with_ring.has_takers  # the stream may come back for what happens now
+    assert not without.has_takers

@@ -78,9 +78,8 @@ def _check_charts(page: Any, url: str) -> dict[str, Any]:
         stacked[g["key"], "onTime"] = g["openNow"] - g["overdueNow"]
         stacked[g["key"], "overdue"] = g["overdueNow"]
     assert _marks(page, "jurisdiction") == stacked
-    points = {
-        (g["key"], series): g[series] for g in days["groups"] for series in ("opened", "closed")
-    }
+    series = ("opened", "closed")
+    points = {(g["key"], name): g[name] for g in days["groups"] for name in series}
     assert _marks(page, "time", "circle.point") == points
     overdue = page.inner_text("#dashboard [data-kpi=overdueNow] b")
     assert overdue == str(status["total"]["overdueNow"])

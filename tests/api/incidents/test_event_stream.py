@@ -7,6 +7,7 @@ producers are tested with them)."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -21,7 +22,10 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.auth.state import auth_state_of, configure
 from api.events import Event, EventHub, event_hub_of
+from cim.ops.database import OpsDatabase
+from simulation.sensors.times import format_time
 from tests.scoped_city import PROVINCE, TOWN_A, TOWN_B, build_scoped_city
+from tests.sensor_rows import add_datastream
 from tests.signin import signed_in
 from tests.viewer.conftest import APPS, serve
 
@@ -71,7 +75,12 @@ def observation(code: str, n: int) -> Event:
 
 @pytest.fixture(scope="module")
 def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_scoped_city(tmp_path_factory.mktemp("event-stream") / "city").folder
+    """The scoped city, with a gauge of town A inside BOX and one east of it."""
+    folder = build_scoped_city(tmp_path_factory.mktemp("event-stream") / "city").folder
+    with OpsDatabase.for_city(folder) as db:
+        for name, lon in (("inside", INSIDE[0]), ("outside", 114.0)):
+            add_datastream(db, name=name, jurisdiction=TOWN_A, lon=lon, lat=INSIDE[1])
+    return folder
 
 
 @pytest.fixture(scope="module")
@@ -240,9 +249,9 @@ def test_the_sensor_stream_resumes_with_its_own_kinds(served: tuple[str, FastAPI
 
 def test_a_stream_through_the_test_client_replays_then_ends(city: Path) -> None:
     app = create_app(city, worker=False)
-    config = auth_state_of(app).config
+    headers = signed_in(app, roles=("viewer",), jurisdiction=TOWN_B)  # a token of minutes
+    config = auth_state_of(app).config  # streams end after a second
     configure(app, config=replace(config, access_lifetime=timedelta(seconds=1)))
-    headers = signed_in(app, roles=("viewer",), jurisdiction=TOWN_B)
     hub = event_hub_of(app)
     hub.publish_all([incident(TOWN_B, 1), incident(TOWN_A, 2), incident(TOWN_B, 3)])
     with TestClient(app) as client:
@@ -255,3 +264,26 @@ def test_a_stream_through_the_test_client_replays_then_ends(city: Path) -> None:
     got = list(frames(answer))
     assert [(f.kind, f.id) for f in got] == [
         ("ready", None), ("incident", hub.event_id(3)), ("end", None)]  # fmt: skip
+
+
+def test_observations_carry_where_their_thing_stands_for_the_area_filter(
+    served: tuple[str, FastAPI],
+) -> None:
+    url, app = served
+    viewer = signed_in(app, roles=("viewer",), jurisdiction=TOWN_A)
+    operator = signed_in(app, roles=("operator",), jurisdiction=TOWN_A)
+    with OpsDatabase.for_city(app.state.city_dir) as db, db.engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT id, name FROM sta_datastreams").all()
+    ids = {name: number for number, name in rows}
+    stream = f"{ticket_url(url, viewer)}&kinds=observation&bbox={BOX}&strictArea=true"
+    with httpx.Client(base_url=url, timeout=10) as client, client.stream("GET", stream) as response:
+        got = frames(response)
+        assert next(got).kind == "ready"
+        for name in ("outside", "inside"):
+            body = {"result": 1.5, "phenomenonTime": format_time(time.time_ns() // 1000),
+                    "Datastream": {"@iot.id": ids[name]}}  # fmt: skip
+            posted = client.post("/sta/v1.1/Observations", json=body, headers=operator)
+            assert posted.status_code == 201, posted.text
+        seen = next(got)
+    assert seen.data["Datastream@iot.id"] == ids["inside"]
+    assert (seen.data["lon"], seen.data["lat"]) == pytest.approx(INSIDE)

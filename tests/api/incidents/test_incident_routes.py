@@ -26,7 +26,9 @@ def test_the_whole_loop_through_the_api(loop: LoopApp) -> None:
     centre = loop.client("manager", TOWN_A, "zhang")
     water = loop.client("operator", TOWN_A, "shuiwu", department="water")
 
-    reported = _report(inspector, description="30 cm deep", priority=2)
+    reported = _report(
+        inspector, description="30 cm deep", priority=2, contact={"phone": "020-12345"}
+    )
     assert reported.status_code == 201, reported.text
     incident = reported.json()
     assert (incident["jurisdiction"], incident["status"], incident["priority"]) == (
@@ -38,7 +40,9 @@ def test_the_whole_loop_through_the_api(loop: LoopApp) -> None:
     assert incident["dueTime"] == "2026-12-03T09:10:00Z" and incident["overdue"] is False
     assert incident["actions"] == ["comment"] and "contact" not in incident
     url = f"/api/incidents/{incident['id']}"
-    assert centre.get(url).json()["actions"] == ["register", "reject", "comment"]
+    seen_by_centre = centre.get(url).json()
+    assert seen_by_centre["actions"] == ["register", "reject", "comment"]
+    assert seen_by_centre["contact"] == {"phone": "020-12345"}
 
     def step(client: Any, **body: Any) -> dict[str, Any]:
         loop.clock.advance(minutes=1)
@@ -194,3 +198,17 @@ def test_photos_are_checked_by_their_bytes_and_nothing_is_kept_when_refused(
     )
     assert too_many.status_code == 422 and "at most 6 photos" in too_many.text
     assert len(inspector.get(f"/api/incidents/{detail['id']}").json()["steps"]) == 1
+
+
+def test_ids_are_digits_and_an_unknown_action_is_bad_input(loop: LoopApp) -> None:
+    centre = loop.client("manager", TOWN_A, "zhang")
+    incident = _report(centre).json()
+    unknown = centre.post(f"/api/incidents/{incident['id']}/steps", json={"action": "burn"})
+    assert unknown.status_code == 422 and "unknown action 'burn'" in unknown.text
+    assert centre.get("/api/incidents/abc").status_code == 404  # another route's name
+    assert centre.get("/api/incidents/0").status_code == 422
+    assert centre.get(f"/api/incidents/{incident['id'] + 1}").status_code == 404
+    extra = centre.post(
+        f"/api/incidents/{incident['id']}/steps", json={"action": "comment", "note": "x", "who": 1}
+    )
+    assert extra.status_code == 422 and "who" in extra.text

@@ -15,6 +15,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from api.auth.state import auth_state_of
+from api.events import Event, event_hub_of
+from api.settings import get_settings
 from cim.ops.incident_tables import Incident, IncidentAttachment
 from cim.scope import Scope
 from simulation.incidents.incidents import get_incident, incident_history
@@ -22,6 +24,7 @@ from tests.api.open311 import wiki_examples as wiki
 from tests.api.open311.city import PDF, V2, Clock, api_key, lonlat, open311_app, png_bytes
 from tests.api.open311.shapes import json_shape, xml_shape
 from tests.scoped_city import TOWN_A, TOWN_B, ScopedCity, build_scoped_city
+from tests.signin import signed_in
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
 
@@ -161,7 +164,7 @@ def test_a_photo_comes_as_media_and_is_checked_by_its_bytes(
                       files={"media": ("photo.jpg", PDF, "image/jpeg")})  # fmt: skip
     assert pdf.status_code == 400
     assert "a PDF document" in pdf.json()[0]["description"]
-    monkeypatch.setenv("CIMTWIN_MAX_PHOTO_MB", "0.0001")  # about 100 bytes
+    monkeypatch.setattr(get_settings(), "max_photo_mb", 0.0001)  # about 100 bytes
     padded = png_bytes() + b"\x00" * 200
     big = client.post(f"{V2}/requests.json", data=_report(key_a),
                       files={"media": ("big.png", padded, "image/png")})  # fmt: skip
@@ -227,3 +230,50 @@ def test_a_key_reports_only_inside_its_jurisdiction_and_with_the_report_action(
                          headers={"X-API-Key": key_a})  # fmt: skip
     assert header.status_code == 201  # the platform's header works too
     assert _stored(app)[0] == before[0] + 1
+
+
+def test_a_report_is_published_as_an_incident_event_without_the_contact(
+    app: FastAPI, client: TestClient, key_a: str
+) -> None:
+    events: list[Event] = []
+    event_hub_of(app).add_listener(events.append)
+    try:
+        made = client.post(f"{V2}/requests.json", data=_report(key_a, email="li@example.cn"))
+    finally:
+        event_hub_of(app).remove_listener(events.append)
+    (event,) = [e for e in events if e.kind == "incident"]
+    assert event.jurisdiction == TOWN_A
+    assert event.data["id"] == made.json()[0]["service_request_id"]
+    assert (event.data["change"], event.data["source"]) == ("report", "citizen")
+    assert "li@example.cn" not in str(event.data)
+
+
+def test_a_photo_may_be_larger_than_other_bodies(
+    city: ScopedCity, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(get_settings(), "max_body_mb", 0.001)  # about 1 KB
+    monkeypatch.setattr(get_settings(), "max_photo_mb", 0.01)  # about 10 KB
+    app = open311_app(city, Clock())
+    key = api_key(app, TOWN_A)
+    photo = png_bytes() + b"\x00" * 5_000
+    with TestClient(app) as client:
+        made = client.post(f"{V2}/requests.json", data=_report(key),
+                           files={"media": ("gate.png", photo, "image/png")})  # fmt: skip
+        assert made.status_code == 201, made.text
+        other = client.post("/api/objects/query", json={"padding": "x" * 5_000})
+        assert other.status_code == 413
+
+
+def test_a_signed_in_operator_may_post_and_a_viewer_may_not(
+    app: FastAPI, client: TestClient, key_a: str
+) -> None:
+    fields = {k: v for k, v in _report(key_a).items() if k != "api_key"}
+    operator = signed_in(app, roles=("operator",), jurisdiction=TOWN_A, department="water")
+    made = client.post(f"{V2}/requests.json", data=fields, headers=operator)
+    assert made.status_code == 201, made.text
+    (step,) = incident_history(auth_state_of(app).db, made.json()[0]["service_request_id"],
+                               Scope.everything())  # fmt: skip
+    assert (step.actor_kind, step.department) == ("user", "water")
+    viewer = signed_in(app, roles=("viewer",), jurisdiction=TOWN_A)
+    refused = client.post(f"{V2}/requests.json", data=fields, headers=viewer)
+    assert refused.status_code == 403 and "may not report" in refused.json()[0]["description"]

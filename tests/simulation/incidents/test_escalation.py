@@ -3,6 +3,8 @@ limit elapsed, never above the province, idempotent; the parent's manager may th
 
 from __future__ import annotations
 
+import pytest
+
 from cim.ops import OpsDatabase
 from cim.scope import Scope
 from simulation.incidents.codes import category
@@ -30,6 +32,7 @@ from tests.simulation.incidents.people import (
 )
 
 LIMIT = category("waterlogging").limit_us("reported") or 0
+HUACHENG_PROVINCE = person("gd_inspector", PROVINCE)
 
 
 def test_an_incident_is_overdue_once_its_limit_has_passed(ops_db: OpsDatabase) -> None:
@@ -132,3 +135,21 @@ def test_an_incident_changed_while_escalation_looked_is_left_for_the_next_run(
         "report",
         "register",
     ]
+
+
+def test_incidents_escalated_as_far_as_owed_do_not_fill_a_run(
+    ops_db: OpsDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from simulation.incidents import escalation
+
+    monkeypatch.setattr(escalation, "BATCH", 1)
+    first = report_incident(ops_db, report(), HUACHENG, now_us=T0)
+    second = report_incident(ops_db, report(), HUACHENG, now_us=T0 + 1)
+    at_province = report_incident(
+        ops_db, report(jurisdiction=PROVINCE), HUACHENG_PROVINCE, now_us=T0
+    )
+    late = T0 + LIMIT + 2
+    assert [r.id for r in escalate_overdue(ops_db, late)] == [first.id]
+    assert [r.id for r in escalate_overdue(ops_db, late)] == [second.id]
+    assert escalate_overdue(ops_db, late) == []
+    assert get_incident(ops_db, at_province.id, Scope.everything()).escalation_level == 0

@@ -111,7 +111,7 @@ def test_a_step_the_status_does_not_allow_is_a_conflict(ops_db: OpsDatabase) -> 
     record = report_incident(ops_db, report(), HUACHENG, now_us=T0)
     with pytest.raises(WrongStatusError, match="'close' starts from verified"):
         take_step(ops_db, record.id, "close", ZHANG, now_us=T0 + 1)
-    with pytest.raises(WrongStatusError, match="unknown action 'burn'"):
+    with pytest.raises(IncidentInputError, match="unknown action 'burn': use register"):
         take_step(ops_db, record.id, "burn", ZHANG, now_us=T0 + 1)
     _unchanged(ops_db, record)
 

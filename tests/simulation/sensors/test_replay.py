@@ -84,6 +84,26 @@ def test_an_event_rises_holds_recedes_and_repeats() -> None:
     assert share[5] == pytest.approx(share[2]) and share[6] == pytest.approx(share[3], rel=1e-3)
 
 
+def test_an_additive_pm25_event_reaches_its_level_whatever_the_day() -> None:
+    """A PM2.5 event multiplies the value unless additive: then it adds its magnitude, so an
+    episode passes 75 µg/m³ even on a clean day."""
+    plan = sensor_plan()
+    profile = plan.datastreams()["East-West Road 5 PM2.5"].series.profile
+    times = sample_times(MONDAY, MONDAY + 7 * 24 * HOUR, 600)
+    series = {
+        additive: SeriesSpec("pm25", "episode", {}, (Event(0, 110, 60, 30 * 24 * 3600, 60,
+                                                          None, additive),), profile)
+        for additive in (False, True)
+    }  # fmt: skip
+    plain = generate(SeriesSpec("pm25", "episode", {}, (), profile), times, seed=SEED,
+                     anchor_us=MONDAY - HOUR)  # fmt: skip
+    scaled, added = (generate(series[a], times, seed=SEED, anchor_us=MONDAY - HOUR)
+                     for a in (False, True))  # fmt: skip
+    assert np.allclose(added, plain + 110, atol=0.2) and added.min() > 75
+    assert np.allclose(scaled, plain * 111, atol=6)  # both rounded to 0.1
+    assert Event.from_dict({"at_s": 0, "magnitude": 1, "additive": True}).additive
+
+
 def test_one_series_whatever_the_times_asked() -> None:
     """A live step gives the value the backfill would have given at that time."""
     plan = sensor_plan()

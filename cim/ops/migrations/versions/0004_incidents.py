@@ -240,7 +240,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("incident_steps", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_incident_steps_incident_id"), ["incident_id"], unique=False
+            "ix_incident_steps_incident_at", ["incident_id", "at_us", "id"], unique=False
         )
 
     op.create_table(
@@ -291,7 +291,7 @@ def downgrade() -> None:
 
     op.drop_table("incident_attachments")
     with op.batch_alter_table("incident_steps", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_incident_steps_incident_id"))
+        batch_op.drop_index("ix_incident_steps_incident_at")
 
     op.drop_table("incident_steps")
     with op.batch_alter_table("alerts", schema=None) as batch_op:

@@ -24,6 +24,7 @@ const DARK = "#1b1d21";
 export const SIZE = 64;
 const C = SIZE / 2;
 export const DISC_RADIUS = 19; // where the status colour is
+export const TAIL = 14; // a pin's tail below the disc, its tip on the incident's place
 const RING_RADIUS = 26; // the overdue ring's middle
 
 /** Whether a colour is light enough to need a dark glyph. */
@@ -203,16 +204,28 @@ export function drawGlyph(g, icon, x, y, size, color) {
 
 const cache = new Map();
 
-/** A marker's canvas (SIZE x SIZE), cached by its look. */
-export function markerCanvas({ icon, status, overdue = false, escalated = false }) {
-  const key = `${icon}|${status}|${overdue}|${escalated}`;
+/** A marker's canvas (SIZE x SIZE, or a pin SIZE x SIZE + TAIL), cached by its look. */
+export function markerCanvas({ icon, status, overdue = false, escalated = false, pin = false }) {
+  const key = `${icon}|${status}|${overdue}|${escalated}|${pin}`;
   let canvas = cache.get(key);
   if (canvas) return canvas;
   canvas = document.createElement("canvas");
   canvas.width = SIZE;
-  canvas.height = SIZE;
+  canvas.height = SIZE + (pin ? TAIL : 0);
   const g = canvas.getContext("2d");
   const fill = statusCss(status);
+  if (pin) {
+    g.beginPath();
+    g.moveTo(C - 8, C + DISC_RADIUS - 4);
+    g.lineTo(C + 8, C + DISC_RADIUS - 4);
+    g.lineTo(C, SIZE + TAIL - 1);
+    g.closePath();
+    g.fillStyle = "#ffffff";
+    g.fill();
+    g.strokeStyle = "#15191e";
+    g.lineWidth = 1.5;
+    g.stroke();
+  }
   if (overdue) {
     // hazard ring: pink and black dashes
     const dashes = 12;

@@ -212,7 +212,7 @@ export class IncidentPanel {
     const list = el("ol", { className: "incident-timeline", id: "incident-timeline" });
     for (const step of detail.steps || []) {
       const who = step.actorKind === "system" ? t("incident.actor.system") : step.actor || "—";
-      const to = step.to && step.to !== step.from ? ` → ${this.layer.statusName(step.to)}` : "";
+      const to = step.from && step.to && step.to !== step.from ? ` → ${this.layer.statusName(step.to)}` : "";
       const photos = (step.attachments || []).map((a) => this.thumbnail(a));
       const item = el("li", { className: "incident-step", dataset: { action: step.action, step: String(step.id) }, style: `--status:${statusCss(step.to || detail.status)}` },
         el("div", { className: "step-head" },

@@ -12,7 +12,7 @@
 import { el, getJson, postJson } from "./api.js";
 import { onSignedOut, onTokens } from "./auth.js";
 import { loadCodes, nameOf } from "./incidentapi.js";
-import { echoCanvas, markerCanvas, markerUrl, STATUS_CSS, statusCss } from "./incidenticons.js";
+import { echoCanvas, markerCanvas, markerUrl, SIZE, STATUS_CSS, statusCss, TAIL } from "./incidenticons.js";
 import { IncidentList } from "./incidentlist.js";
 import { IncidentPanel } from "./incidentpanel.js";
 import "./incidentstrings.js";
@@ -24,7 +24,9 @@ const PULSE_MS = 700; // the overdue markers' echo beats (unless the user asks f
 const REDUCED_MOTION = window.matchMedia?.("(prefers-reduced-motion: reduce)");
 const MAX_RETRY_MS = 30_000;
 const LAPSE_MS = 60_000;
-const MARKER_PX = 34; // on screen
+const MARKER_PX = 34; // the disc's width on screen
+const PIN_PX = (MARKER_PX * (SIZE + TAIL)) / SIZE; // the pin's height, tail included
+const LIFT_PX = PIN_PX - MARKER_PX / 2; // from the place (the tail's tip) up to the disc's centre
 
 export class IncidentLayer {
   constructor(app, ui) {
@@ -47,6 +49,7 @@ export class IncidentLayer {
     this.stopped = false;
     this.started = false;
     this.phase = 0;
+    this.renderTimers = null;
     this.pollTimer = null;
     this.loadTimer = null;
     this.listeners = [];
@@ -202,8 +205,8 @@ export class IncidentLayer {
         position,
         billboard: {
           width: MARKER_PX,
-          height: MARKER_PX,
-          verticalOrigin: Cesium.VerticalOrigin.CENTER,
+          height: PIN_PX,
+          verticalOrigin: Cesium.VerticalOrigin.BOTTOM, // the tail's tip on the place
           // always drawn over the buildings and the ground they are in
           disableDepthTestDistance: Number.POSITIVE_INFINITY,
         },
@@ -215,7 +218,12 @@ export class IncidentLayer {
     }
     const look = this.look(incident);
     entity.look = look;
-    entity.billboard.image = markerCanvas(look);
+    const image = markerCanvas({ ...look, pin: true });
+    if (entity.image !== image) {
+      entity.image = image;
+      entity.billboard.image = image;
+      this.renderSoon();
+    }
     entity.billboard.color = Cesium.Color.WHITE.withAlpha(this.layer.opacity);
     // higher priority and overdue in front
     entity.billboard.eyeOffset = new Cesium.Cartesian3(0, 0, look.overdue ? -2 : -(5 - Number(incident.priority || 3)) * 0.1);
@@ -234,12 +242,31 @@ export class IncidentLayer {
       echo = this.source.entities.add({
         id: `incident-echo-${id}`,
         position,
-        billboard: { image: echoCanvas(), width: MARKER_PX, height: MARKER_PX, disableDepthTestDistance: Number.POSITIVE_INFINITY },
+        billboard: {
+          image: echoCanvas(),
+          width: MARKER_PX,
+          height: MARKER_PX,
+          pixelOffset: new Cesium.Cartesian2(0, -LIFT_PX), // round the disc
+          disableDepthTestDistance: Number.POSITIVE_INFINITY,
+        },
       });
       echo.incidentId = id;
       this.echoes.set(id, echo);
     }
     echo.position = position;
+  }
+
+  /**
+   * Render again a little later: a billboard's new image reaches the texture atlas
+   * asynchronously, and the scene (rendering on request) would keep showing the old one.
+   */
+  renderSoon() {
+    if (this.renderTimers) return;
+    this.renderTimers = [60, 250, 700].map((ms, i, all) =>
+      setTimeout(() => {
+        this.app.viewer?.scene.requestRender();
+        if (i === all.length - 1) this.renderTimers = null;
+      }, ms));
   }
 
   /** The overdue markers' echo rings beat: wide and faint, then close and strong. */
@@ -259,11 +286,14 @@ export class IncidentLayer {
     return entity && entity.show ? statusCss(entity.look.status) : null;
   }
 
-  /** Screen position of an incident's marker (see window.cimtwin.screenPositionOf). */
+  /** Screen position of an incident's marker, the middle of its disc (see
+   * window.cimtwin.screenPositionOf; `place`: where the pin's tip points). */
   screenPosition(id) {
     const incident = this.incidents.get(String(id));
     if (!incident) return null;
-    return this.app.screenPositionOf(incident.lon, incident.lat, this.groundHeight());
+    const place = this.app.screenPositionOf(incident.lon, incident.lat, this.groundHeight());
+    if (!place) return null;
+    return { x: place.x, y: place.y - LIFT_PX, clientX: place.clientX, clientY: place.clientY - LIFT_PX, place };
   }
 
   setLayer({ visible, opacity }) {

@@ -6,12 +6,13 @@ always in the shape the code expects.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
@@ -51,6 +52,10 @@ class OpsDatabase:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        # SQLite has one writer at a time: the batch writers of this process (ingest, alert
+        # evaluation) queue here, woken as soon as the writer before them commits, rather
+        # than in SQLite's busy handler, which sleeps in steps of up to 100 ms
+        self._sqlite_writer = threading.RLock()
 
     @classmethod
     def open(cls, url: str) -> OpsDatabase:
@@ -83,6 +88,24 @@ class OpsDatabase:
         """A session whose work is committed at the end of the block, or rolled back."""
         with self._sessions.begin() as session:
             yield session
+
+    @contextmanager
+    def write_connection(self) -> Iterator[Connection]:
+        """A connection in a write transaction, for batch writers: on SQLite the write lock
+        is taken first (``BEGIN IMMEDIATE``, so a busy database waits instead of failing
+        mid-batch), in turn with the other batch writers of this process. Commit on the
+        connection; leaving the block without committing rolls back."""
+        with self.engine.connect() as conn:
+            if conn.dialect.name != "sqlite":
+                yield conn
+                return
+            with self._sqlite_writer:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                finally:
+                    if conn.in_transaction():
+                        conn.rollback()
 
     def close(self) -> None:
         """Release the connections."""

@@ -567,9 +567,7 @@ _UPDATE_STATE = (
 def _write_session(db: OpsDatabase) -> Iterator[Session]:
     """A session in one transaction, committed at the end of the block (SQLite: the write
     lock taken first, so that a busy database waits instead of failing mid-batch)."""
-    with db.engine.connect() as conn:
-        if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+    with db.write_connection() as conn:
         session = Session(bind=conn, autoflush=False, expire_on_commit=False)
         try:
             yield session

@@ -45,9 +45,7 @@ def ingest(db: OpsDatabase, rows: Sequence[ObservationIn], scope: Scope) -> Inge
     """Store ``rows`` in one transaction; what became of each (see :class:`IngestResult`)."""
     if not rows:
         return IngestResult([], [], [])
-    with db.engine.connect() as conn:
-        if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+    with db.write_connection() as conn:
         result = _ingest(conn, rows, scope)
         conn.commit()
     return result

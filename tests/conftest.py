@@ -28,6 +28,7 @@ from bim.importer import ImportOptions, ImportReport, import_ifc
 from cim.model import CityObject, Material, MeshPart
 from cim.scope import Scope
 from cim.store import CityStore
+from tests.demo_build import built_demo  # noqa: F401  (fixture)
 from tests.postgres import ops_url, postgres_server  # noqa: F401  (fixtures)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]

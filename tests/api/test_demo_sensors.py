@@ -1,7 +1,8 @@
 """The demo's sensors: every kind at every level, each in its city object and jurisdiction, a
 day of history, values that change while the demo serves, and a recorded file replayed.
 
-The demo city is built once for the module (about 15 s); tests that write take a copy."""
+The demo city is built once per session (tests/demo_build.py) and copied for the
+module; tests that write take a copy of that."""
 
 from __future__ import annotations
 
@@ -21,9 +22,8 @@ from typer.testing import CliRunner
 
 from api.app import create_app
 from api.cli import app as cli
-from api.demo import build_demo
 from api.demo_plan import sensor_plan
-from api.demo_sensors import SensorBuild, demo_replay_of, demo_streams, ensure_demo_sensors, now_us
+from api.demo_sensors import SensorBuild, demo_replay_of, demo_streams, ensure_demo_sensors
 from api.events import Event, event_hub_of
 from api.sta.linking import jurisdiction_at
 from cim.crs import transformer
@@ -31,6 +31,7 @@ from cim.ops import sensor_tables as t
 from cim.ops.database import OpsDatabase
 from cim.scope import Scope
 from cim.store import CityStore
+from tests.demo_build import BuiltDemo
 from tests.signin import signed_in
 
 US = 1_000_000
@@ -49,14 +50,11 @@ class DemoCity:
 
 
 @pytest.fixture(scope="module")
-def demo_city(tmp_path_factory: pytest.TempPathFactory) -> DemoCity:
-    """The demo district with its sensors and a day of history up to the build time."""
-    folder = tmp_path_factory.mktemp("demo") / "demo-city"
-    build_demo(folder, log=lambda _: None)
-    built = now_us()
-    with CityStore.open(folder) as store, OpsDatabase.for_city(folder) as db:
-        build = ensure_demo_sensors(store, db, now=built, log=lambda _: None)
-    return DemoCity(folder, built, build)
+def demo_city(built_demo: BuiltDemo, tmp_path_factory: pytest.TempPathFactory) -> DemoCity:
+    """The demo district with its sensors and a day of history up to the build time (this
+    module's copy of the session's build)."""
+    folder = built_demo.copy(tmp_path_factory.mktemp("demo") / "demo-city")
+    return DemoCity(folder, built_demo.built_us, built_demo.sensors)
 
 
 @pytest.fixture()

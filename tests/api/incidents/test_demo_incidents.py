@@ -3,8 +3,8 @@ names and each step by its demo account at its time; the demo accounts walk the 
 open incident and the wrong ones are refused; the replay's scripted events cross the demo's
 rules, which open incidents, within the first minutes.
 
-The demo city is built once for the module (about half a minute); tests that write take a
-copy."""
+The demo city is built once per session (tests/demo_build.py) and copied for the
+module; tests that write take a copy of that."""
 
 from __future__ import annotations
 
@@ -22,12 +22,11 @@ from sqlalchemy import select
 from api.alert_engine import alert_engine_of
 from api.app import create_app
 from api.auth.state import configure
-from api.demo import build_demo
-from api.demo_accounts import demo_accounts, ensure_demo_accounts, make_demo_accounts
+from api.demo_accounts import demo_accounts, make_demo_accounts
 from api.demo_incidents import IncidentBuild, ensure_demo_incidents
 from api.demo_photos import DRAWINGS, photo_png
 from api.demo_script import incident_script, rule_plan
-from api.demo_sensors import ensure_demo_sensors, now_us
+from api.demo_sensors import ensure_demo_sensors
 from api.events import Event, event_hub_of
 from cim.ops import users
 from cim.ops.database import OpsDatabase
@@ -36,6 +35,7 @@ from cim.scope import Scope
 from cim.store import CityStore
 from simulation.incidents.rules import RuleRecord, list_rules
 from simulation.incidents.workflow import ACTIONS, STATUSES
+from tests.demo_build import BuiltDemo
 
 US = 1_000_000
 MINUTE = 60 * US
@@ -53,16 +53,11 @@ class DemoCity:
 
 
 @pytest.fixture(scope="module")
-def demo_city(tmp_path_factory: pytest.TempPathFactory) -> DemoCity:
-    """The demo district with its accounts, sensors, rules and incident history."""
-    folder = tmp_path_factory.mktemp("demo") / "demo-city"
-    build_demo(folder, log=lambda _: None)
-    ensure_demo_accounts(folder)
-    built = now_us()
-    with CityStore.open(folder) as store, OpsDatabase.for_city(folder) as db:
-        ensure_demo_sensors(store, db, now=built, log=lambda _: None)
-        build = ensure_demo_incidents(store, db, now_us=built, log=lambda _: None)
-    return DemoCity(folder, built, build)
+def demo_city(built_demo: BuiltDemo, tmp_path_factory: pytest.TempPathFactory) -> DemoCity:
+    """The demo district with its accounts, sensors, rules and incident history (this
+    module's copy of the session's build)."""
+    folder = built_demo.copy(tmp_path_factory.mktemp("demo") / "demo-city")
+    return DemoCity(folder, built_demo.built_us, built_demo.incidents)
 
 
 @pytest.fixture()

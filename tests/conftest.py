@@ -30,6 +30,7 @@ from cim.scope import Scope
 from cim.store import CityStore
 from tests.demo_build import built_demo  # noqa: F401  (fixture)
 from tests.postgres import ops_url, postgres_server  # noqa: F401  (fixtures)
+from tests.wheel import project_wheel  # noqa: F401  (fixture)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # Servers the tests start (in this process or as `cimtwin serve`) sign tokens with this.

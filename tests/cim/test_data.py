@@ -6,7 +6,6 @@ import dataclasses
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -28,10 +27,6 @@ ROOT = Path(__file__).resolve().parents[2]
 CODE = re.compile(r"\d{12}")
 # Digits of the code each level fixes: 2 province, 2 city, 2 county, 3 town, 3 village.
 LEVEL_DIGITS = {"province": 2, "city": 4, "county": 6, "town": 9, "village": 12}
-SKIP = shutil.ignore_patterns(
-    ".git", ".venv", "node_modules", "__pycache__", ".mypy_cache", ".ruff_cache",
-    ".pytest_cache", "test-artifacts", "demo-city", "build", "*.egg-info", "viewer",
-)  # fmt: skip
 
 
 def test_the_demo_district_defines_valid_buildings_inside_its_layout() -> None:
@@ -153,19 +148,8 @@ def test_a_missing_data_file_is_a_clear_error() -> None:
 
 
 @pytest.mark.slow
-def test_an_installed_wheel_finds_its_data(tmp_path: Path) -> None:
-    source = tmp_path / "src"
-    shutil.copytree(ROOT, source, ignore=SKIP, symlinks=False)
-    wheels = tmp_path / "wheels"
-    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet",
-               "--wheel-dir", str(wheels), str(source)]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
-    if done.returncode != 0:  # no index for the isolated build: the environment's setuptools
-        done = subprocess.run(
-            [*command, "--no-build-isolation"], capture_output=True, text=True, timeout=600
-        )
-    assert done.returncode == 0, done.stderr[-2000:]
-    [wheel] = wheels.glob("cimtwin-*.whl")
+def test_an_installed_wheel_finds_its_data(project_wheel: Path, tmp_path: Path) -> None:
+    wheel = project_wheel  # built once for the session (tests/wheel.py)
     shipped = {p.relative_to(ROOT / "data").as_posix() for p in (ROOT / "data").rglob("*.*json")}
     names = zipfile.ZipFile(wheel).namelist()
     packed = {n.split("/share/cimtwin/data/", 1)[1] for n in names if "/share/cimtwin/data/" in n}

@@ -362,11 +362,16 @@ export function t(key, vars) {
   return text.replace(/\{(\w+)\}/g, (m, name) => (name in vars ? String(vars[name]) : m));
 }
 
+/** Take the class names of the code list (data/codes/classes.json: {class, zh, en}). */
+export function setClassNames(items) {
+  for (const item of items) if (item.class && item.zh) CLASS_NAMES_ZH[item.class] = item.zh;
+}
+
 /** "墙 IfcWall" in Chinese, "IfcWall" in English. */
 export function className(cls) {
   if (!cls) return "";
   const zh = current === "zh-CN" ? CLASS_NAMES_ZH[cls] : null;
-  return zh ? `${zh} ${cls}` : cls;
+  return zh && zh !== cls ? `${zh} ${cls}` : cls;
 }
 
 /** A number with the locale's grouping. */

@@ -21,9 +21,11 @@ from api import openapi30
 from api.auth.install import install_auth
 from api.bodylimit import BodyLimit
 from api.errors import DOMAIN_ERRORS, status_for
+from api.locale import error_detail
 from api.open311 import routes as open311_routes
 from api.ratelimit import Rate, WriteRateLimit
 from api.routes import city, explore, imports, objects, ogc, sources, stats, terrain, tiles
+from api.routes import codes as code_routes
 from api.routes import events as event_routes
 from api.routes import incident_stats as incident_stats_routes
 from api.routes import incidents as incident_routes
@@ -128,6 +130,7 @@ def create_app(
     app.include_router(event_routes.router)
     app.include_router(rule_routes.router)
     app.include_router(open311_routes.router)
+    app.include_router(code_routes.router)
     install_auth(app)
 
     install_error_handlers(app)
@@ -148,8 +151,10 @@ def install_error_handlers(app: FastAPI) -> None:
     """Answer domain errors with their status from the one table, and validation errors with
     422 whose echoed input is always valid JSON."""
 
-    async def domain_error(_: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse(status_code=status_for(exc), content={"detail": str(exc)})
+    async def domain_error(request: Request, exc: Exception) -> JSONResponse:
+        status = status_for(exc)
+        detail = error_detail(request, exc, status)
+        return JSONResponse(status_code=status, content={"detail": detail})
 
     async def invalid_request(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 
 from api.auth.state import auth_state_of
 from api.errors import NotAuthenticatedError, TooManySignInsError, status_for
+from api.locale import error_detail
 from api.routes import auth as auth_routes
 
 
@@ -16,10 +17,11 @@ def install_auth(app: FastAPI) -> None:
     auth_state_of(app)
     app.include_router(auth_routes.router)
 
-    async def with_headers(_: Request, exc: Exception) -> JSONResponse:
+    async def with_headers(request: Request, exc: Exception) -> JSONResponse:
+        status = status_for(exc)
         return JSONResponse(
-            status_code=status_for(exc),
-            content={"detail": str(exc)},
+            status_code=status,
+            content={"detail": error_detail(request, exc, status)},
             headers=getattr(exc, "headers", None),
         )
 

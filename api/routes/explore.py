@@ -30,7 +30,9 @@ class SearchHit(BaseModel):
     name: str
     building: str | None
     storey: str | None
-    match: str = Field(description="id, name or address")
+    building_name: str | None = Field(description="the name of the object's building")
+    storey_name: str | None = Field(description="the name of the object's storey")
+    match: str = Field(description="id, name, pinyin (of a Chinese name) or address")
     address: str | None
 
 
@@ -74,16 +76,21 @@ class Extent(BaseModel):
 def search_objects(
     store: StoreDep,
     scope: ScopeDep,
-    q: str = Query(..., min_length=1, max_length=200, description="id, name or address"),
+    q: str = Query(
+        ..., min_length=1, max_length=200, description="id, name (Chinese or pinyin) or address"
+    ),
     limit: int = Query(20, ge=1, le=200),
 ) -> dict[str, Any]:
-    """Objects whose id, name or an address field contains ``q``, best matches first."""
+    """Objects whose id, name or an address field contains ``q``, or whose Chinese name reads
+    as ``q`` in pinyin: buildings first, then places, spaces and elements; each with the
+    names of its building and storey."""
     hits = finder.search(store, q, limit, scope=scope)
     return {
         "query": q,
         "results": [
             {"id": h.id, "class": h.cls, "name": h.name, "building": h.building_id,
-             "storey": h.storey_id, "match": h.match, "address": h.address}
+             "storey": h.storey_id, "building_name": h.building_name,
+             "storey_name": h.storey_name, "match": h.match, "address": h.address}
             for h in hits
         ],
     }  # fmt: skip

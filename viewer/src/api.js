@@ -1,14 +1,17 @@
 // HTTP and DOM helpers shared by the viewer's modules (and import.js, through
 // window.cimtwin.util). Same origin only: the page never talks to another host. Every request
-// carries the session's bearer token; a 401 refreshes the session once and retries.
+// carries the session's bearer token and the interface language (Accept-Language: the
+// server's error messages come in it); a 401 refreshes the session once and retries.
 
 import { authHeaders, expire, hasSession, refresh } from "./auth.js";
+import { acceptLanguage, t } from "./i18n.js";
 
 async function send(url, init) {
+  const headers = { "Accept-Language": acceptLanguage(), ...init.headers, ...authHeaders() };
   try {
-    return await fetch(url, { ...init, headers: { ...init.headers, ...authHeaders() } });
+    return await fetch(url, { ...init, headers });
   } catch (err) {
-    throw new Error(`cannot reach the server (${err.message || err})`);
+    throw new Error(t("api.unreachable", { error: err.message || err }));
   }
 }
 
@@ -44,7 +47,7 @@ async function request(url, init) {
   try {
     return await response.json();
   } catch (err) {
-    throw new Error(`invalid JSON from ${url} (${err.message || err})`);
+    throw new Error(t("api.invalidJson", { url, error: err.message || err }));
   }
 }
 

@@ -20,18 +20,22 @@
 // isolateStorey(id), showAll(), colorBy(attribute), setLanguage(lang), search(text),
 // featureStats(), home(), sensors (sensors.js: sensors, buildings, streamState, open(id),
 // chartState, markerCss(id), screenPosition(id)), incidents (incidents.js: incidents, loaded,
-// streamState, markerCss(id), screenPosition(id), open(id), list, panel), util: {el, getJson, postJson, t}}.
+// streamState, markerCss(id), screenPosition(id), open(id), list, panel), util: {el, getJson, postJson, t,
+// acceptLanguage, serverText, jobText, jobStatus, reportLabel}, zh (servertext.js, ifcnames.js: serverText,
+// jobText, reportLabel, psetName, propertyName, useName)}.
 
 import { el, getJson, postJson } from "./api.js";
 import { authHeaders, onTokens, refresh } from "./auth.js";
 import { ClipTool } from "./clip.js";
 import { Dashboard } from "./dashboard.js"; // incident statistics
-import { getLanguage, onLanguageChange, setLanguage, t, translate } from "./i18n.js";
+import { acceptLanguage, getLanguage, onLanguageChange, setLanguage, t, translate } from "./i18n.js";
 import { Inspector } from "./inspect.js";
 import { LayerTree } from "./layers.js";
 import { MeasureTool } from "./measure.js";
 import { NavControls } from "./nav.js";
 import { SearchBox } from "./search.js";
+import { jobStatus, jobText, reportLabel, serverText } from "./servertext.js"; // part: zh
+import { propertyName, psetName, useName } from "./ifcnames.js"; // part: zh
 import { SensorLayer } from "./sensors.js";
 import { IncidentLayer } from "./incidents.js";
 import { SessionUi } from "./session.js";
@@ -100,7 +104,8 @@ const app = {
   featureStats,
   me: null,
   frame: null, // the rectangle of the user's jurisdiction, which the camera frames
-  util: { el, getJson, postJson, t, authHeaders },
+  util: { el, getJson, postJson, t, authHeaders, acceptLanguage, serverText, jobText, jobStatus, reportLabel },
+  zh: { serverText, jobText, reportLabel, psetName, propertyName, useName }, // part: zh
 };
 window.cimtwin = app;
 

@@ -66,6 +66,41 @@ const STRINGS = {
     "search.none": "没有找到“{q}”",
     "search.failed": "搜索失败：{error}",
     "search.byAddress": "地址",
+    "search.byPinyin": "拼音",
+    "api.unreachable": "无法连接服务器（{error}）",
+    "api.invalidJson": "{url} 返回的不是有效的 JSON（{error}）",
+    "search.in": "{building} › {storey}",
+    "job.status.queued": "排队中",
+    "job.status.running": "运行中",
+    "job.status.succeeded": "完成",
+    "job.status.failed": "失败",
+    "report.objects": "{n} 个对象",
+    "report.source": "文件",
+    "report.schema": "IFC 版本",
+    "report.application": "创建软件",
+    "report.georeference": "地理参照",
+    "report.method": "参照方式",
+    "report.crs": "坐标系",
+    "report.origin": "使用的原点",
+    "report.rotation_deg": "旋转角（度）",
+    "report.scale": "比例",
+    "report.notes": "说明",
+    "report.unit": "长度单位",
+    "report.elements_with_mesh": "有网格的构件",
+    "report.triangles": "三角形",
+    "report.replaced_objects": "被替换的对象",
+    "report.objects_by_class": "各类对象数量",
+    "report.without_mesh": "没有网格的构件",
+    "report.tessellated_by_cimtwin": "由 CIMTwin 细分的构件",
+    "report.failed": "失败的构件",
+    "report.kernel": "几何内核",
+    "report.outside_storeys": "不在楼层中的构件",
+    "report.lods": "细节层次",
+    "report.findings": "检查发现",
+    "report.validation": "模式校验",
+    "report.warnings": "警告",
+    "report.seconds": "用时（秒）",
+    "report.version": "版本",
     "tab.layers": "图层",
     "tab.style": "专题",
     "tab.tools": "工具",
@@ -224,6 +259,41 @@ const STRINGS = {
     "search.none": "Nothing found for “{q}”",
     "search.failed": "Search failed: {error}",
     "search.byAddress": "address",
+    "search.byPinyin": "pinyin",
+    "api.unreachable": "cannot reach the server ({error})",
+    "api.invalidJson": "invalid JSON from {url} ({error})",
+    "search.in": "{building} › {storey}",
+    "job.status.queued": "queued",
+    "job.status.running": "running",
+    "job.status.succeeded": "done",
+    "job.status.failed": "failed",
+    "report.objects": "{n} objects",
+    "report.source": "file",
+    "report.schema": "schema",
+    "report.application": "authoring application",
+    "report.georeference": "georeference",
+    "report.method": "method",
+    "report.crs": "CRS",
+    "report.origin": "origin used",
+    "report.rotation_deg": "rotation (degrees)",
+    "report.scale": "scale",
+    "report.notes": "notes",
+    "report.unit": "length unit",
+    "report.elements_with_mesh": "elements with mesh",
+    "report.triangles": "triangles",
+    "report.replaced_objects": "replaced objects",
+    "report.objects_by_class": "objects by class",
+    "report.without_mesh": "products without mesh",
+    "report.tessellated_by_cimtwin": "elements tessellated by CIMTwin",
+    "report.failed": "failed elements",
+    "report.kernel": "geometry kernel",
+    "report.outside_storeys": "elements outside any storey",
+    "report.lods": "levels of detail",
+    "report.findings": "findings",
+    "report.validation": "schema validation",
+    "report.warnings": "warnings",
+    "report.seconds": "seconds",
+    "report.version": "version",
     "tab.layers": "Layers",
     "tab.style": "Themes",
     "tab.tools": "Tools",
@@ -355,6 +425,11 @@ export function getLanguage() {
   return current;
 }
 
+/** The Accept-Language header of the current language: the server answers in it. */
+export function acceptLanguage(language = current) {
+  return language === "zh-CN" ? "zh-CN,zh;q=0.9,en;q=0.5" : "en,zh-CN;q=0.1";
+}
+
 /** The text of `key` in the current language, with {name} placeholders filled from `vars`. */
 export function t(key, vars) {
   const text = STRINGS[current][key] ?? STRINGS.en[key] ?? key;
@@ -362,11 +437,16 @@ export function t(key, vars) {
   return text.replace(/\{(\w+)\}/g, (m, name) => (name in vars ? String(vars[name]) : m));
 }
 
+/** Take the class names of the code list (data/codes/classes.json: {class, zh, en}). */
+export function setClassNames(items) {
+  for (const item of items) if (item.class && item.zh) CLASS_NAMES_ZH[item.class] = item.zh;
+}
+
 /** "墙 IfcWall" in Chinese, "IfcWall" in English. */
 export function className(cls) {
   if (!cls) return "";
   const zh = current === "zh-CN" ? CLASS_NAMES_ZH[cls] : null;
-  return zh ? `${zh} ${cls}` : cls;
+  return zh && zh !== cls ? `${zh} ${cls}` : cls;
 }
 
 /** A number with the locale's grouping. */

@@ -1,8 +1,18 @@
-// The search box: objects by id, name or address (GET /api/search), keyboard and mouse;
-// choosing one selects it and flies to it.
+// The search box: objects by name (Chinese or pinyin), address or id (GET /api/search),
+// buildings first, each shown with its building and storey; keyboard and mouse; choosing
+// one selects it and flies to it.
 
 import { el, getJson } from "./api.js";
 import { className, t } from "./i18n.js";
+
+/** Where a hit is (building › storey), its matching address, or its id when the id matched. */
+export function describe(hit) {
+  if (hit.match === "address") return `${t("search.byAddress")}: ${hit.address}`;
+  const place = [hit.building_name, hit.storey_name].filter(Boolean);
+  if (place.length === 2) return t("search.in", { building: place[0], storey: place[1] });
+  if (place.length === 1) return place[0];
+  return hit.match === "id" ? hit.id : "";
+}
 
 export class SearchBox {
   constructor(app, input, list) {
@@ -54,7 +64,7 @@ export class SearchBox {
     this.results = results;
     this.active = results.length ? 0 : -1;
     const items = results.map((r, i) => {
-      const detail = r.match === "address" ? `${t("search.byAddress")}: ${r.address}` : r.id;
+      const detail = describe(r);
       const item = el(
         "li",
         { className: "search-item", role: "option", id: `search-item-${i}`, dataset: { objectId: r.id } },

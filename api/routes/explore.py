@@ -18,6 +18,9 @@ from cim.crs import transformer
 router = APIRouter(prefix="/api", tags=["explore"])
 
 MAX_IDS = 200_000
+# Units of the derived numeric attributes (cim.search.values); other attributes have none
+# known (a quantity's unit is the model's own, not recorded with its value).
+UNITS = {"height": "m"}
 
 
 class SearchHit(BaseModel):
@@ -52,6 +55,7 @@ class Values(BaseModel):
     owners: int = Field(description="objects holding a value of their own (e.g. buildings)")
     range: list[float] | None = Field(description="[min, max] of numbers")
     categories: list[list[Any]] = Field(description="[value, count], most common first")
+    unit: str | None = Field(None, description="unit of the numbers (e.g. m), when known")
     values: dict[str, Any]
 
 
@@ -128,6 +132,7 @@ def object_values(query: ValuesQuery, store: StoreDep, scope: ScopeDep) -> dict[
         "owners": len(owners),
         "range": [min(numbers), max(numbers)] if kind == "number" else None,
         "categories": [[value, count] for value, count in categories],
+        "unit": UNITS.get(query.attribute) if kind == "number" else None,
         "values": found,
     }
 

@@ -44,6 +44,7 @@ def test_values_by_attribute(planner: TestClient) -> None:
         "/api/objects/values", json={"attribute": "height", "ids": ["blocks:b2", "nope"]}
     ).json()
     assert height["values"] == {"blocks:b2": 45.0}
+    assert height["unit"] == "m" and year["unit"] is None and use["unit"] is None
     address = planner.post("/api/objects/values", json={"attribute": "addr:street"}).json()
     assert address["values"] == {f"blocks:{b[0]}": b[3] for b in BLOCKS}
     pset = planner.post(

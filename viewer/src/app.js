@@ -20,9 +20,10 @@
 // isolateStorey(id), showAll(), colorBy(attribute), setLanguage(lang), search(text),
 // featureStats(), home(), sensors (sensors.js: sensors, buildings, streamState, open(id),
 // chartState, markerCss(id), screenPosition(id)), incidents (incidents.js: incidents, loaded,
-// streamState, markerCss(id), screenPosition(id), open(id), list, panel), util: {el, getJson, postJson, t,
-// acceptLanguage, serverText, jobText, jobStatus, reportLabel}, zh (servertext.js, ifcnames.js: serverText,
-// jobText, reportLabel, psetName, propertyName, useName)}.
+// streamState, markerCss(id), screenPosition(id), open(id), list, panel), theme: {lighting
+// (lighting.js: state(), setFlat), legend (legend.js: showOnly(index)), outline (outline.js)},
+// util: {el, getJson, postJson, t, acceptLanguage, serverText, jobText, jobStatus, reportLabel},
+// zh (servertext.js, ifcnames.js: serverText, jobText, reportLabel, psetName, propertyName, useName)}.
 
 import { el, getJson, postJson } from "./api.js";
 import { authHeaders, onTokens, refresh } from "./auth.js";
@@ -31,6 +32,9 @@ import { Dashboard } from "./dashboard.js"; // incident statistics
 import { acceptLanguage, getLanguage, onLanguageChange, setLanguage, t, translate } from "./i18n.js";
 import { Inspector } from "./inspect.js";
 import { LayerTree } from "./layers.js";
+import { Legend } from "./legend.js";
+import { Lighting } from "./lighting.js";
+import { SelectionOutline } from "./outline.js";
 import { MeasureTool } from "./measure.js";
 import { NavControls } from "./nav.js";
 import { SearchBox } from "./search.js";
@@ -39,7 +43,7 @@ import { propertyName, psetName, useName } from "./ifcnames.js"; // part: zh
 import { SensorLayer } from "./sensors.js";
 import { IncidentLayer } from "./incidents.js";
 import { SessionUi } from "./session.js";
-import { CityStyle, featureId, layerOf, NO_VALUE_CSS, property } from "./style.js";
+import { CityStyle, featureId, layerOf, property } from "./style.js";
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -111,6 +115,8 @@ window.cimtwin = app;
 
 app.session = new SessionUi(app);
 app.style = new CityStyle(() => app.viewer && app.viewer.scene.requestRender());
+app.theme = { lighting: new Lighting(), legend: new Legend(app, ui), outline: new SelectionOutline() };
+app.style.outline = app.theme.outline;
 app.inspector = new Inspector(app, ui);
 app.sensors = new SensorLayer(app, {
   panel: $("sensor-panel"),
@@ -241,6 +247,8 @@ function createViewer() {
     maximumRenderTimeChange: Infinity,
   });
   viewer.scene.globe.depthTestAgainstTerrain = false;
+  app.theme.lighting.attachViewer(viewer);
+  app.theme.outline.attach(viewer.scene);
   viewer.scene.renderError.addEventListener((_scene, err) => {
     fail(`rendering failed: ${err && err.message ? err.message : err}`, err);
   });
@@ -289,7 +297,10 @@ async function flyToObject(id, { pitch = -0.55, duration = 1.2 } = {}) {
 
 /** Load a tileset and wire its events; it counts tiles only while it is app.tileset. */
 async function openTileset(url) {
-  const tileset = await Cesium.Cesium3DTileset.fromUrl(authorized(url), { showCreditsOnScreen: false });
+  const tileset = await Cesium.Cesium3DTileset.fromUrl(authorized(url), {
+    showCreditsOnScreen: false,
+    ...app.theme.lighting.tilesetOptions(),
+  });
   const current = () => tileset === app.tileset;
   tileset.tileLoad.addEventListener(() => {
     mark("firstTileLoaded");
@@ -320,6 +331,7 @@ async function openTileset(url) {
     });
   });
   app.style.attach(tileset);
+  app.theme.lighting.attachTileset(tileset);
   return tileset;
 }
 
@@ -540,51 +552,8 @@ function wireTools() {
 
 // ---------------------------------------------------------------- colouring by data
 
-async function colorBy(attribute) {
-  ui.colorStatus.textContent = attribute ? t("style.loading") : "";
-  let coloring;
-  try {
-    coloring = await app.style.colorBy(attribute || null);
-  } catch (err) {
-    ui.colorStatus.textContent = t("style.failed", { error: err.message });
-    throw err;
-  }
-  renderLegend();
-  return coloring ? { attribute, kind: coloring.kind, count: coloring.count, legend: coloring.entries.map((e) => ({ color: e.css, label: e.label })) } : null;
-}
-
-function renderLegend() {
-  const coloring = app.style.coloring;
-  ui.legend.hidden = !coloring;
-  if (!coloring) {
-    ui.colorStatus.textContent = "";
-    return;
-  }
-  const names = { height: t("style.height"), use: t("style.use"), year: t("style.year") };
-  ui.legendTitle.textContent = names[coloring.attribute] || coloring.attribute;
-  ui.colorStatus.textContent =
-    coloring.kind === "empty" ? t("style.empty", { attr: coloring.attribute }) : t("style.count", { n: coloring.count });
-  const item = (css, label) => el("li", null, el("span", { className: "swatch", style: `background:${css}` }), el("span", null, label));
-  ui.legendItems.replaceChildren(...coloring.entries.map((e) => item(e.css, e.label)), item(NO_VALUE_CSS, t("style.noValue")));
-}
-
-function wireStyle() {
-  const apply = () => {
-    const choice = ui.colorBy.value;
-    ui.colorAttr.hidden = choice !== "custom";
-    ui.colorApply.hidden = choice !== "custom";
-    if (choice === "custom") {
-      if (ui.colorAttr.value.trim()) colorBy(ui.colorAttr.value.trim()).catch(() => {});
-      else ui.colorAttr.focus();
-      return;
-    }
-    colorBy(choice === "none" ? null : choice).catch(() => {});
-  };
-  ui.colorBy.addEventListener("change", apply);
-  ui.colorApply.addEventListener("click", () => colorBy(ui.colorAttr.value.trim()).catch(() => {}));
-  ui.colorAttr.addEventListener("keydown", (e) => {
-    if (e.key === "Enter") colorBy(ui.colorAttr.value.trim()).catch(() => {});
-  });
+function colorBy(attribute) {
+  return app.theme.legend.colorBy(attribute);
 }
 
 // ---------------------------------------------------------------- panels, language
@@ -608,7 +577,7 @@ function wirePanels() {
     setStatus(statusKey[0], statusKey[1], ui.status.dataset.state);
     if (app.city) showCity(app.city);
     showIsolation();
-    renderLegend();
+    app.theme.legend.render();
   });
   document.addEventListener("keydown", (e) => {
     if (e.key !== "Escape" || e.target instanceof HTMLInputElement) return;
@@ -639,9 +608,9 @@ function screenPositionOf(lon, lat, height) {
   return { x: win.x, y: win.y, clientX: rect.left + win.x, clientY: rect.top + win.y };
 }
 
-/** Loaded features by layer, and how many of them the style shows. */
+/** Loaded features by layer, and how many of them the style shows (ghosts apart). */
 function featureStats() {
-  const stats = { total: 0, shown: 0, byLayer: {}, shownIds: [] };
+  const stats = { total: 0, shown: 0, ghosted: 0, byLayer: {}, shownIds: [] };
   const tileset = app.tileset;
   if (!tileset) return stats;
   const seen = new Set();
@@ -657,7 +626,8 @@ function featureStats() {
         const entry = (stats.byLayer[layer] ||= { total: 0, shown: 0 });
         stats.total += 1;
         entry.total += 1;
-        if (feature.show) {
+        if (feature.show && app.style.isGhost(feature)) stats.ghosted += 1;
+        else if (feature.show) {
           stats.shown += 1;
           entry.shown += 1;
           stats.shownIds.push(id);
@@ -703,7 +673,7 @@ async function main() {
   cityRequest.catch(() => {}); // handled where awaited
   wirePanels();
   wireTools();
-  wireStyle();
+  app.theme.legend.wire();
   if (typeof Cesium === "undefined") {
     fail("Cesium.js did not load (is /cesium/ served?)");
     return;
@@ -733,6 +703,7 @@ async function main() {
   }
   mark("city");
   showCity(city);
+  app.theme.lighting.placeAt(city.center);
   app.sensors.start(app.viewer).catch((err) => console.error("cimtwin: cannot show the sensors", err));
   app.incidents.start(app.viewer).catch((err) => console.error("cimtwin: cannot show the incidents", err));
   try {

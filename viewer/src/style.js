@@ -3,12 +3,17 @@
 // colouring by data and the selection highlight all work on the tiles as served (no
 // re-tiling). A change only marks the style dirty: Cesium re-evaluates the loaded features.
 //
+// While isolating, what is not isolated is ghosted (translucent, neutral) unless the isolation
+// says `ghost: false`. The selection is outlined (outline.js); only while nothing is coloured
+// is it also tinted, in the outline's colour, which no class of a legend has.
+//
 // Per feature the tiles carry (EXT_structural_metadata): id, class, name, and when the tiler
 // writes them building, storey, height, use, year. Missing properties fall back to what the
 // API says (values per id, members of a building).
 
 import { postJson } from "./api.js";
 import { t } from "./i18n.js";
+import { OUTLINE_CSS } from "./outline.js";
 
 export const FEATURE_LAYERS = ["bim", "gis", "roads", "other"];
 const ROAD_CLASSES = new Set(["road", "Road", "street", "railway", "Railway", "TransportationSquare"]);
@@ -19,7 +24,11 @@ const RAMP = ["#2b83ba", "#64abb0", "#9dd3a7", "#c7e9ad", "#fee08b", "#fdae61", 
 const PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#76b7b2", "#edc948", "#ff9da7", "#9c755f"];
 const OTHER = "#bab0ac";
 const NO_VALUE = "#5d6570";
-const SELECTED = "#ffd84d";
+const SELECTED = OUTLINE_CSS;
+const GHOST = "#c9ced6";
+const GHOST_ALPHA = 0.18;
+// Classes of numbers: at most this many, and never more than the distinct values.
+export const MAX_NUMBER_CLASSES = 7;
 
 /** Which layer of the layer tree a feature belongs to, from its id and class. */
 export function layerOf(id, cls) {
@@ -54,12 +63,16 @@ export class CityStyle {
     this.requestRender = requestRender;
     this.tileset = null;
     this.layers = Object.fromEntries(FEATURE_LAYERS.map((k) => [k, { visible: true, opacity: 1 }]));
-    this.isolation = null; // {building, storey, members: Map(id -> storey id)}
+    this.isolation = null; // {building, storey, members: Map(id -> storey id), ghost = true}
     this.coloring = null; // {attribute, kind, values: Map, classes: [{color, label, test}]}
     this.selected = new Set(); // ids drawn highlighted: an object, or a building's elements
     this.sensorColors = null; // Map(building or object id -> Cesium.Color): worst sensor level
     this.style = null; // made with the first tileset (Cesium may have failed to load)
     this.highlight = null;
+    this.ghost = null;
+    this.onlyClass = null; // index of the legend class shown alone, -1 "no value", or null
+    this.outline = null; // a SelectionOutline (outline.js), when the scene has one
+    this.outlinePending = false;
   }
 
   attach(tileset) {
@@ -69,8 +82,13 @@ export class CityStyle {
       style.color = { evaluateColor: (feature, result) => this.colorOf(feature, result) };
       this.style = style;
       this.highlight = Cesium.Color.fromCssColorString(SELECTED);
+      this.ghost = Cesium.Color.fromCssColorString(GHOST);
     }
     this.tileset = tileset;
+    tileset.tileLoad.addEventListener(() => {
+      if (this.selected.size && tileset === this.tileset) this.scheduleOutline();
+    });
+    this.scheduleOutline();
     tileset.style = this.style;
     this.applyBlend();
   }
@@ -83,8 +101,9 @@ export class CityStyle {
 
   applyBlend() {
     if (!this.tileset) return;
-    // Data colours replace the material colour (mostly); otherwise they tint it.
-    this.tileset.colorBlendMode = this.coloring ? Cesium.Cesium3DTileColorBlendMode.MIX : Cesium.Cesium3DTileColorBlendMode.HIGHLIGHT;
+    // Data colours replace the material colour (the legend's colour is drawn); otherwise they
+    // tint it.
+    this.tileset.colorBlendMode = this.coloring ? Cesium.Cesium3DTileColorBlendMode.REPLACE : Cesium.Cesium3DTileColorBlendMode.HIGHLIGHT;
     this.tileset.colorBlendAmount = 0.85;
   }
 
@@ -104,6 +123,46 @@ export class CityStyle {
   /** Highlight one id, a Set of ids (a building or storey and its elements), or nothing. */
   setSelected(ids) {
     this.selected = ids instanceof Set ? ids : new Set(ids ? [ids] : []);
+    this.updateOutline();
+    this.refresh();
+  }
+
+  /** Outline the loaded features of the selection (again once more tiles have loaded). */
+  scheduleOutline() {
+    if (this.outlinePending) return;
+    this.outlinePending = true;
+    setTimeout(() => {
+      this.outlinePending = false;
+      this.updateOutline();
+    }, 0);
+  }
+
+  updateOutline() {
+    if (!this.outline) return;
+    this.outline.setFeatures(this.selected.size ? this.loadedFeatures((id) => this.selected.has(id)) : []);
+  }
+
+  /** The loaded features of the tileset whose id passes `wanted`. */
+  loadedFeatures(wanted) {
+    const found = [];
+    const tileset = this.tileset;
+    if (!tileset || tileset.isDestroyed()) return found;
+    const visit = (tile) => {
+      const content = tile.content;
+      for (let i = 0; content && i < content.featuresLength; i += 1) {
+        const feature = content.getFeature(i);
+        const id = featureId(feature);
+        if (id !== null && wanted(id)) found.push(feature);
+      }
+      for (const child of tile.children) visit(child);
+    };
+    visit(tileset.root);
+    return found;
+  }
+
+  /** Show only the features of one class of the legend (its index, -1: no value), or all (null). */
+  setOnlyClass(index) {
+    this.onlyClass = this.coloring && index !== null && index !== undefined ? Number(index) : null;
     this.refresh();
   }
 
@@ -122,6 +181,18 @@ export class CityStyle {
     const id = featureId(feature);
     const layer = this.layers[layerOf(id, property(feature, "class"))];
     if (!layer.visible || layer.opacity <= 0) return false;
+    if (this.coloring && this.onlyClass !== null && this.coloring.classOf(feature, id) !== this.onlyClass) return false;
+    return this.isolates(feature, id) || this.isolation.ghost !== false;
+  }
+
+  /** Whether the feature is drawn ghosted: outside the isolation, which ghosts the rest. */
+  isGhost(feature) {
+    const iso = this.isolation;
+    return Boolean(iso && iso.ghost !== false && !this.isolates(feature, featureId(feature)));
+  }
+
+  /** Whether the feature is part of what is isolated (true when nothing is). */
+  isolates(feature, id) {
     const iso = this.isolation;
     if (!iso) return true;
     if (id === iso.building) return !iso.storey;
@@ -136,9 +207,16 @@ export class CityStyle {
   colorOf(feature, result) {
     const id = featureId(feature);
     const layer = this.layers[layerOf(id, property(feature, "class"))];
-    // the selection first, then the live state of the building's sensors, then data
-    let color = id !== null && this.selected.has(id) ? this.highlight : this.sensorColorOf(feature, id);
-    if (!color) color = this.coloring ? this.coloring.colorFor(feature, id) : Cesium.Color.WHITE;
+    if (this.isolation && this.isolation.ghost !== false && !this.isolates(feature, id)) {
+      result = Cesium.Color.clone(this.ghost, result);
+      result.alpha = Math.min(layer.opacity, GHOST_ALPHA);
+      return result;
+    }
+    // the live state of the building's sensors, then data; the selection (outlined) is
+    // tinted only while nothing is coloured
+    let color = this.sensorColorOf(feature, id);
+    if (!color && this.coloring) color = this.coloring.colorFor(feature, id);
+    if (!color) color = id !== null && this.selected.has(id) ? this.highlight : Cesium.Color.WHITE;
     result = Cesium.Color.clone(color, result);
     result.alpha = layer.opacity;
     return result;
@@ -149,6 +227,7 @@ export class CityStyle {
    * building take the building's value), else the feature's own tile property.
    */
   async colorBy(attribute) {
+    this.onlyClass = null;
     if (!attribute) {
       this.coloring = null;
       this.refresh();
@@ -166,48 +245,62 @@ export class Coloring {
   constructor(attribute, answer) {
     this.attribute = attribute;
     this.kind = answer.kind;
+    this.unit = answer.unit || null; // of numbers, e.g. "m"
     this.count = answer.owners ?? answer.count; // buildings and objects holding a value
     this.values = new Map(Object.entries(answer.values || {}));
     this.noValue = Cesium.Color.fromCssColorString(NO_VALUE);
-    this.entries = []; // {css, color, label, matches(value)}
-    if (answer.kind === "number") this.numberClasses(answer.range);
+    this.entries = []; // {index, css, color, label, matches(value)}
+    if (answer.kind === "number") this.numberClasses();
     else if (answer.kind === "category") this.categoryClasses(answer.categories);
   }
 
-  /** Classes of round width ("10 – 20", "2000 – 2004") over the range, at most RAMP.length. */
-  numberClasses([low, high]) {
-    const integer = [...this.values.values()].every((v) => Number.isInteger(v));
-    if (low === high) {
-      this.entries.push(entry(RAMP[4], format(low, integer), (v) => v === low));
+  /**
+   * One class per distinct value when there are few (never more classes than values); else
+   * MAX_NUMBER_CLASSES classes holding as many distinct values each (quantiles of the
+   * distinct values, so that one building of many elements does not weigh more than
+   * another), their breaks rounded where that keeps them apart.
+   */
+  numberClasses() {
+    const distinct = [...new Set([...this.values.values()].filter((v) => Number.isFinite(v)))].sort((a, b) => a - b);
+    if (!distinct.length) return;
+    const integer = distinct.every((v) => Number.isInteger(v));
+    const colours = (n) => Array.from({ length: n }, (_, i) => RAMP[n === 1 ? 4 : Math.round((i * (RAMP.length - 1)) / (n - 1))]);
+    if (distinct.length <= MAX_NUMBER_CLASSES) {
+      const css = colours(distinct.length);
+      distinct.forEach((value, i) => this.add(css[i], this.withUnit(format(value, integer)), (v) => v === value));
       return;
     }
-    let step = niceStep((high - low) / RAMP.length);
-    if (integer) step = Math.max(1, Math.round(step));
-    let first = Math.floor(low / step) * step;
-    let count = Math.floor((high - first) / step) + 1;
-    while (count > RAMP.length) {
-      step = niceStep(step * 1.01);
-      first = Math.floor(low / step) * step;
-      count = Math.floor((high - first) / step) + 1;
-    }
-    for (let i = 0; i < count; i += 1) {
-      const from = first + i * step;
-      const to = from + step;
-      const css = RAMP[count === 1 ? 4 : Math.round((i * (RAMP.length - 1)) / (count - 1))];
-      const label = integer && step > 1 ? `${from} – ${to - 1}` : integer ? `${from}` : `${format(from)} – ${format(to)}`;
-      this.entries.push(entry(css, label, (v) => v >= from && v < to));
+    const breaks = quantileBreaks(distinct, MAX_NUMBER_CLASSES, integer);
+    const bounds = [distinct[0], ...breaks, Infinity];
+    const css = colours(bounds.length - 1);
+    for (let i = 0; i + 1 < bounds.length; i += 1) {
+      const from = bounds[i];
+      const to = bounds[i + 1];
+      const last = i + 2 === bounds.length;
+      const top = last ? distinct[distinct.length - 1] : to;
+      const upper = integer && !last ? to - 1 : top; // the highest value the class can hold
+      const label = upper === from ? format(from, integer) : `${format(from, integer)} – ${format(upper, integer)}`;
+      this.add(css[i], this.withUnit(label), (v) => v >= from && v < to);
     }
   }
 
   categoryClasses(categories) {
     const shown = categories.slice(0, PALETTE.length);
     shown.forEach(([value, count], i) => {
-      this.entries.push(entry(PALETTE[i], `${value} (${count})`, (v) => v === value));
+      this.add(PALETTE[i], `${value} (${count})`, (v) => v === value);
     });
     if (categories.length > shown.length) {
       const rest = categories.slice(shown.length).reduce((sum, [, n]) => sum + n, 0);
-      this.entries.push(entry(OTHER, `${t("style.other")} (${rest})`, () => true));
+      this.add(OTHER, `${t("style.other")} (${rest})`, () => true);
     }
+  }
+
+  add(css, label, matches) {
+    this.entries.push({ index: this.entries.length, css, color: Cesium.Color.fromCssColorString(css), label, matches });
+  }
+
+  withUnit(label) {
+    return this.unit ? `${label} ${this.unit}` : label;
   }
 
   valueOf(feature, id) {
@@ -217,28 +310,53 @@ export class Coloring {
     return this.kind === "category" ? String(own) : own;
   }
 
-  colorFor(feature, id) {
+  /** Index of the feature's class in the legend, -1 when it has no value (or none fits). */
+  classOf(feature, id) {
     const value = this.valueOf(feature, id);
-    if (value === null || value === undefined) return this.noValue;
-    for (const e of this.entries) if (e.matches(value)) return e.color;
-    return this.noValue;
+    if (value === null || value === undefined) return -1;
+    for (const e of this.entries) if (e.matches(value)) return e.index;
+    return -1;
+  }
+
+  colorFor(feature, id) {
+    const index = this.classOf(feature, id);
+    return index < 0 ? this.noValue : this.entries[index].color;
   }
 }
 
-function entry(css, label, matches) {
-  return { css, color: Cesium.Color.fromCssColorString(css), label, matches };
+/**
+ * Lower bounds of classes 2..k over sorted distinct `values`: each class gets about as many
+ * distinct values; each break is rounded to the coarsest round number that leaves the
+ * classes' contents unchanged.
+ */
+export function quantileBreaks(values, k, integer) {
+  const n = values.length;
+  const breaks = [];
+  for (let i = 1; i < k; i += 1) {
+    const at = Math.round((i * n) / k);
+    if (at <= 0 || at >= n) continue;
+    const [below, above] = [values[at - 1], values[at]];
+    breaks.push(roundBetween(below, above, integer));
+  }
+  return [...new Set(breaks)].sort((a, b) => a - b);
+}
+
+/** The roundest number r with below < r <= above (an integer when `integer`). */
+function roundBetween(below, above, integer) {
+  for (let power = 10 ** Math.ceil(Math.log10(Math.max(Math.abs(above), 1e-9))); power >= 1e-6; power /= 10) {
+    for (const m of [1, 0.5, 0.25, 0.2]) {
+      const step = power * m;
+      if (integer && !Number.isInteger(step)) continue;
+      const r = Math.floor(above / step) * step;
+      if (r > below) return Number(r.toPrecision(12));
+    }
+  }
+  return above;
 }
 
 function format(value, integer) {
   if (integer) return String(Math.round(value));
-  return String(Number(value.toFixed(Math.abs(value) >= 100 ? 0 : 1)));
-}
-
-/** The smallest of 1, 2, 2.5, 5 x 10^k at least `raw`. */
-function niceStep(raw) {
-  const power = 10 ** Math.floor(Math.log10(raw));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * power >= raw) return m * power;
-  return 10 * power;
+  return String(Number(value.toFixed(Math.abs(value) >= 1000 ? 0 : 2)));
 }
 
 export const NO_VALUE_CSS = NO_VALUE;

@@ -15,7 +15,8 @@
 //
 // For automated tests: window.cimtwin = {me, session, viewer, tileset, state ("loading" | "ready" |
 // "error"), selected, city, error, lastJob, metrics: {firstTileMs, readyMs}, style, layers,
-// measure, clip, screenPositionOf(lon, lat, height), reloadTileset(), refreshCity(),
+// measure, clip, context (context.js: debug, setDebug(on)), freeArea() (framing.js: the part of
+// the canvas no panel covers), screenPositionOf(lon, lat, height), reloadTileset(), refreshCity(),
 // select(id, {fly}), clearSelection(), flyToObject(id), isolateBuilding(id),
 // isolateStorey(id), showAll(), colorBy(attribute), setLanguage(lang), search(text),
 // featureStats(), home(), sensors (sensors.js: sensors, buildings, streamState, open(id),
@@ -27,7 +28,9 @@
 
 import { el, getJson, postJson } from "./api.js";
 import { authHeaders, onTokens, refresh } from "./auth.js";
-import { ClipTool } from "./clip.js";
+import { ClipTool, storeyCut } from "./clip.js";
+import { ViewContext } from "./context.js";
+import { frameSphere, freeArea } from "./framing.js";
 import { Dashboard } from "./dashboard.js"; // incident statistics
 import { acceptLanguage, getLanguage, onLanguageChange, setLanguage, t, translate } from "./i18n.js";
 import { Inspector } from "./inspect.js";
@@ -77,6 +80,8 @@ const ui = {
   isolationText: $("isolation-text"),
   isolationClear: $("isolation-clear"),
   isolationTool: $("isolation-tool"),
+  clipDown: $("clip-down"),
+  clipUp: $("clip-up"),
 };
 
 const app = {
@@ -106,6 +111,7 @@ const app = {
   setLanguage,
   search: (text) => app.searchBox.run(text),
   featureStats,
+  freeArea: () => freeArea(app.viewer.scene.canvas),
   me: null,
   frame: null, // the rectangle of the user's jurisdiction, which the camera frames
   util: { el, getJson, postJson, t, authHeaders, acceptLanguage, serverText, jobText, jobStatus, reportLabel },
@@ -113,6 +119,7 @@ const app = {
 };
 window.cimtwin = app;
 
+app.context = new ViewContext(app, { onDebugChange: () => app.state === "ready" && setReady() });
 app.session = new SessionUi(app);
 app.style = new CityStyle(() => app.viewer && app.viewer.scene.requestRender());
 app.theme = { lighting: new Lighting(), legend: new Legend(app, ui), outline: new SelectionOutline() };
@@ -134,8 +141,13 @@ app.incidents = new IncidentLayer(app, {
 app.dashboard = new Dashboard(app); // incident statistics (dashboard.js)
 app.layers = new LayerTree(app, ui.layerTree);
 app.searchBox = new SearchBox(app, $("search-input"), $("search-results"));
-app.measure = new MeasureTool(app, { result: ui.measureResult, hint: ui.measureHint, finish: ui.measureFinish });
-app.clip = new ClipTool(app);
+app.measure = new MeasureTool(app, {
+  result: ui.measureResult,
+  hint: ui.measureHint,
+  finish: ui.measureFinish,
+  buttons: document.querySelectorAll("[data-measure]"),
+});
+app.clip = new ClipTool(app, { enable: ui.clipEnable, height: ui.clipHeight, value: ui.clipValue, down: ui.clipDown, up: ui.clipUp });
 app.nav = new NavControls(app, { compass: $("compass"), needle: $("compass-needle"), home: $("home-button") });
 
 let tilesLoadedCount = 0;
@@ -173,7 +185,7 @@ function setReady() {
     app.state = "ready";
     if (app.metrics.readyMs === null) app.metrics.readyMs = performance.now();
   }
-  setStatus("status.ready", { n: tilesLoadedCount }, "ready");
+  setStatus(app.context.statusKey("ready"), { n: tilesLoadedCount }, "ready");
 }
 
 // ---------------------------------------------------------------- viewer
@@ -228,9 +240,7 @@ async function addTerrainAndImagery(viewer, city) {
 function createViewer() {
   app.flatTerrain = new Cesium.EllipsoidTerrainProvider();
   const viewer = new Cesium.Viewer(ui.container, {
-    baseLayer: Cesium.ImageryLayer.fromProviderAsync(
-      Cesium.TileMapServiceImageryProvider.fromUrl(Cesium.buildModuleUrl("Assets/Textures/NaturalEarthII")),
-    ),
+    baseLayer: false, // the bundled base map is added when it arrives (context.js)
     terrainProvider: app.flatTerrain,
     geocoder: false,
     baseLayerPicker: false,
@@ -249,6 +259,7 @@ function createViewer() {
   viewer.scene.globe.depthTestAgainstTerrain = false;
   app.theme.lighting.attachViewer(viewer);
   app.theme.outline.attach(viewer.scene);
+  app.context.groundFirst(viewer);
   viewer.scene.renderError.addEventListener((_scene, err) => {
     fail(`rendering failed: ${err && err.message ? err.message : err}`, err);
   });
@@ -277,20 +288,15 @@ function lookAtCenter(viewer, center, altitude) {
   });
 }
 
-/** Fly to an object, framed by its extent (GET /api/objects/{id}/extent). */
-async function flyToObject(id, { pitch = -0.55, duration = 1.2 } = {}) {
-  const extent = await getJson(`/api/objects/${encodeURIComponent(id)}/extent`);
+/**
+ * Fly to an object, framed by its extent (GET /api/objects/{id}/extent) in the part of the
+ * canvas the panels leave free (framing.js).
+ */
+async function flyToObject(id, { pitch = -0.55, duration = 1.2, extent = null } = {}) {
+  extent ||= await getJson(`/api/objects/${encodeURIComponent(id)}/extent`);
   const { lon, lat, height } = extent.center;
   const sphere = new Cesium.BoundingSphere(Cesium.Cartesian3.fromDegrees(lon, lat, height), extent.radius);
-  const range = Math.max(extent.radius * 3.2, 25);
-  await new Promise((resolve) => {
-    app.viewer.camera.flyToBoundingSphere(sphere, {
-      offset: new Cesium.HeadingPitchRange(app.viewer.camera.heading, pitch, range),
-      duration,
-      complete: resolve,
-      cancel: resolve,
-    });
-  });
+  await frameSphere(app.viewer, sphere, { pitch, duration });
   app.viewer.scene.requestRender();
   return extent;
 }
@@ -315,7 +321,7 @@ async function openTileset(url) {
   });
   tileset.loadProgress.addEventListener((pending, processing) => {
     if (current() && (pending > 0 || processing > 0)) {
-      setStatus("status.tilesLoading", { n: pending + processing }, app.state === "ready" ? "ready" : "loading");
+      setStatus(app.context.statusKey("loading"), { n: pending + processing }, app.state === "ready" ? "ready" : "loading");
     }
   });
   tileset.allTilesLoaded.addEventListener(() => {
@@ -374,7 +380,7 @@ async function reloadTileset() {
   app.tileset = tileset;
   viewer.scene.primitives.add(tileset);
   if (old) viewer.scene.primitives.remove(old); // also destroys it
-  if (app.clip.enabled || ui.clipEnable.checked) syncClipControls(false);
+  if (app.clip.enabled || ui.clipEnable.checked) app.clip.sync(false);
   if (!old) await viewer.zoomTo(tileset, defaultOffset(tileset));
   settle(viewer, tileset);
   return tileset;
@@ -460,9 +466,10 @@ async function isolateBuilding(building) {
   const [members, extent] = await Promise.all([buildingMembers(building), getJson(`/api/objects/${encodeURIComponent(building)}/extent`)]);
   app.style.setIsolation({ building, storey: null, members, names: { building: extent.name || building } });
   app.clip.disable();
-  syncClipControls(false);
+  app.clip.setSpan(extent);
+  app.clip.sync(false);
   showIsolation();
-  await flyToObject(building);
+  await flyToObject(building, { extent });
 }
 
 /**
@@ -483,17 +490,18 @@ async function isolateStorey(storey) {
     members,
     names: { building: buildingExtent.name || building, storey: extent.name || storey },
   });
-  const cut = Math.max(extent.base_height + 0.5, extent.top_height - 0.3);
-  app.clip.set(extent.center.lon, extent.center.lat, cut);
-  syncClipControls(true);
+  app.clip.setSpan(buildingExtent, extent.top_height - extent.base_height);
+  app.clip.set(extent.center.lon, extent.center.lat, storeyCut(extent));
+  app.clip.sync(true);
   showIsolation();
-  await flyToObject(storey, { pitch: -0.85 });
+  await flyToObject(storey, { pitch: -0.85, extent });
 }
 
 function showAll() {
   app.style.setIsolation(null);
   app.clip.disable();
-  syncClipControls(false);
+  app.clip.setSpan(null);
+  app.clip.sync(false);
   showIsolation();
   if (app.inspector.object) app.inspector.render(app.inspector.object);
 }
@@ -505,7 +513,7 @@ function showIsolation() {
   else if (iso) text = t("isolation.building", { name: iso.names.building });
   ui.isolation.hidden = !iso;
   ui.isolationText.textContent = text;
-  ui.isolationTool.textContent = text;
+  ui.isolationTool.textContent = iso ? text : t("context.noIsolation");
   ui.isolation.dataset.storey = iso?.storey || "";
   ui.isolation.dataset.building = iso?.building || "";
   if (app.inspector.object) app.inspector.render(app.inspector.object);
@@ -513,41 +521,11 @@ function showIsolation() {
 
 // ---------------------------------------------------------------- tools
 
-function syncClipControls(enabled) {
-  const { min, max } = app.clip.range();
-  ui.clipHeight.min = String(min);
-  ui.clipHeight.max = String(max);
-  ui.clipEnable.checked = enabled;
-  ui.clipHeight.disabled = !enabled;
-  if (enabled && app.clip.at) ui.clipHeight.value = String(app.clip.at.height);
-  ui.clipValue.textContent = enabled && app.clip.at ? `${app.clip.at.height.toFixed(1)} m` : "";
-}
-
 function wireTools() {
-  for (const button of document.querySelectorAll("[data-measure]")) {
-    button.addEventListener("click", () => {
-      const mode = button.dataset.measure;
-      if (mode === "clear") app.measure.clear();
-      else app.measure.start(mode);
-      for (const b of document.querySelectorAll("[data-measure]")) b.classList.toggle("active", b.dataset.measure === app.measure.mode);
-    });
-  }
-  ui.measureFinish.addEventListener("click", () => app.measure.finish());
-  ui.clipEnable.addEventListener("change", () => {
-    if (ui.clipEnable.checked) {
-      const { min, max } = app.clip.range();
-      const height = app.clip.at ? app.clip.at.height : (min + max) / 2;
-      app.clip.setHeight(height);
-    } else {
-      app.clip.disable();
-    }
-    syncClipControls(ui.clipEnable.checked);
-  });
-  ui.clipHeight.addEventListener("input", () => {
-    app.clip.setHeight(Number(ui.clipHeight.value));
-    syncClipControls(true);
-  });
+  app.measure.wire();
+  app.clip.wire();
   ui.isolationClear.addEventListener("click", showAll);
+  showIsolation();
 }
 
 // ---------------------------------------------------------------- colouring by data

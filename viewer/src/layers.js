@@ -2,12 +2,21 @@
 // the globe's terrain and imagery, the live sensors (with their levels' legend), the
 // incidents (with their statuses' legend), and the layers still without data (simulation
 // results), each with visibility and opacity.
+//
+// A layer's count is what a planner counts: BIM buildings (IfcBuilding), not every IFC object
+// they hold; GIS buildings, roads and parcels as features; the objects behind a count are in
+// its tooltip.
 
 import { el } from "./api.js";
 import { formatNumber, onLanguageChange, t } from "./i18n.js";
 import { FEATURE_LAYERS, layerOfClass } from "./style.js";
+import "./contextstrings.js";
 
 const EMPTY_LAYERS = ["simulation"];
+// Layers whose row is left out while they have nothing (the others say "no data").
+const OPTIONAL_LAYERS = ["parcels", "other"];
+// What a feature layer counts: the classes named here, else every object of the layer.
+const COUNTED_CLASSES = { bim: new Set(["IfcBuilding"]) };
 
 export class LayerTree {
   constructor(app, container) {
@@ -18,9 +27,19 @@ export class LayerTree {
   }
 
   /** Objects per feature layer, from /api/city's objects_by_class. */
-  counts() {
+  objectCounts() {
     const counts = Object.fromEntries(FEATURE_LAYERS.map((k) => [k, 0]));
     for (const [cls, n] of Object.entries(this.app.city?.objects_by_class || {})) counts[layerOfClass(cls)] += n;
+    return counts;
+  }
+
+  /** What each feature layer counts (BIM: its buildings), from /api/city's objects_by_class. */
+  counts() {
+    const counts = Object.fromEntries(FEATURE_LAYERS.map((k) => [k, 0]));
+    for (const [cls, n] of Object.entries(this.app.city?.objects_by_class || {})) {
+      const layer = layerOfClass(cls);
+      if (!COUNTED_CLASSES[layer] || COUNTED_CLASSES[layer].has(cls)) counts[layer] += n;
+    }
     return counts;
   }
 
@@ -74,11 +93,16 @@ export class LayerTree {
 
   render() {
     const counts = this.counts();
+    const objects = this.objectCounts();
     const city = this.app.city || {};
     const rows = [];
     for (const key of FEATURE_LAYERS) {
-      if (key === "other" && counts.other === 0) continue;
-      rows.push(this.row(key, formatNumber(counts[key]), null, counts[key] === 0));
+      if (OPTIONAL_LAYERS.includes(key) && objects[key] === 0) continue;
+      const row = this.row(key, formatNumber(counts[key]), null, objects[key] === 0);
+      if (objects[key] !== counts[key]) {
+        row.title = t("context.layerObjects", { n: formatNumber(counts[key]), objects: formatNumber(objects[key]) });
+      }
+      rows.push(row);
     }
     rows.push(this.row("terrain", null, city.terrain ? null : t("layer.ellipsoid"), false));
     rows.push(this.row("imagery", null, city.imagery ? null : t("layer.basemap"), false));

@@ -1,6 +1,10 @@
 // Measuring in the scene: distance (straight, with its horizontal and vertical parts), height
 // difference, and the horizontal area and perimeter of a polygon. Points come from the depth
 // buffer (on tiles and terrain), else from the ellipsoid. Drawn as entities.
+//
+// A tool is armed by its button (lit while armed) and disarmed by Esc, by its button again,
+// or by the result of a measure: a click after that picks a building again instead of
+// starting another measure unasked.
 
 import { formatArea, formatLength } from "./api.js";
 import { t } from "./i18n.js";
@@ -39,7 +43,7 @@ export function polygonArea(points) {
 export class MeasureTool {
   constructor(app, ui) {
     this.app = app;
-    this.ui = ui; // {result, hint, finish}
+    this.ui = ui; // {result, hint, finish, buttons: the [data-measure] buttons}
     this.mode = null; // "distance" | "height" | "area"
     this.points = [];
     this.entities = [];
@@ -54,8 +58,31 @@ export class MeasureTool {
     return this.mode !== null;
   }
 
+  /** Wire the tool's buttons: a mode's button arms it (disarms it when armed), "clear" clears. */
+  wire() {
+    for (const button of this.ui.buttons || []) {
+      button.addEventListener("click", () => {
+        const mode = button.dataset.measure;
+        if (mode === "clear") this.clear();
+        else if (this.mode === mode) this.stop();
+        else this.start(mode);
+      });
+    }
+    this.ui.finish.addEventListener("click", () => this.finish());
+  }
+
+  /** Light the button of the armed mode only. */
+  syncButtons() {
+    for (const button of this.ui.buttons || []) {
+      const lit = button.dataset.measure === this.mode;
+      button.classList.toggle("active", lit);
+      button.setAttribute("aria-pressed", String(lit));
+    }
+  }
+
   start(mode) {
     this.mode = mode;
+    this.syncButtons();
     this.points = [];
     this.ui.hint.textContent = t(`tools.hint${mode[0].toUpperCase()}${mode.slice(1)}`);
     this.ui.finish.hidden = mode !== "area";
@@ -65,6 +92,7 @@ export class MeasureTool {
   stop() {
     this.mode = null;
     this.points = [];
+    this.syncButtons();
     this.ui.hint.textContent = "";
     this.ui.finish.hidden = true;
     this.app.viewer?.container.classList.remove("measuring");
@@ -149,8 +177,7 @@ export class MeasureTool {
       return null;
     }
     this.ui.result.textContent = text;
-    this.stop();
-    this.start(mode); // ready for the next measure of the same kind
+    this.stop(); // the next click picks again; the button arms the next measure
     this.app.viewer.scene.requestRender();
     return this.last;
   }

@@ -15,9 +15,10 @@ import { postJson } from "./api.js";
 import { t } from "./i18n.js";
 import { OUTLINE_CSS } from "./outline.js";
 
-export const FEATURE_LAYERS = ["bim", "gis", "roads", "other"];
+export const FEATURE_LAYERS = ["bim", "gis", "roads", "parcels", "other"];
 const ROAD_CLASSES = new Set(["road", "Road", "street", "railway", "Railway", "TransportationSquare"]);
 const BUILDING_CLASSES = new Set(["building", "Building", "BuildingPart"]);
+const PARCEL_CLASSES = new Set(["parcel", "Parcel"]);
 
 // Sequential ramp (low -> high) and categorical palette.
 const RAMP = ["#2b83ba", "#64abb0", "#9dd3a7", "#c7e9ad", "#fee08b", "#fdae61", "#f46d43", "#d7191c"];
@@ -34,6 +35,7 @@ export const MAX_NUMBER_CLASSES = 7;
 export function layerOf(id, cls) {
   cls = cls || "";
   if (ROAD_CLASSES.has(cls)) return "roads";
+  if (PARCEL_CLASSES.has(cls)) return "parcels";
   const gis = typeof id === "string" && id.includes(":"); // GIS and CityJSON ids: <layer>:<id>
   if (!gis && cls.startsWith("Ifc")) return "bim";
   if (BUILDING_CLASSES.has(cls)) return "gis";

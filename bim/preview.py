@@ -25,6 +25,8 @@ from bim.georef import candidates
 from bim.reader import open_ifc, read_schema
 from cim.model import FloatArray, Material
 
+# Below the ground by design: not where a building stands.
+UNDERGROUND = ("IfcSite", "IfcFooting", "IfcPile", "IfcGeographicElement")
 # glTF constants: float components, vertex buffer target, triangles.
 _FLOAT, _ARRAY_BUFFER, _TRIANGLES = 5126, 34962, 4
 
@@ -47,6 +49,9 @@ class ModelPreview:
     bounds:
         ``[[min x, min y, min z], [max x, max y, max z]]`` of the meshes in the model's
         frame (metres), or None without any mesh.
+    base:
+        The lowest point of the elements a building stands on (all but the site, footings,
+        piles and terrain: :data:`UNDERGROUND`), else of every mesh; None without a mesh.
     elements, triangles:
         Meshed elements and their triangles.
     without_geometry:
@@ -58,6 +63,7 @@ class ModelPreview:
     unit: dict[str, Any]
     georeference: dict[str, Any] | None
     bounds: list[list[float]] | None = None
+    base: float | None = None
     elements: int = 0
     triangles: int = 0
     without_geometry: int = 0
@@ -87,7 +93,10 @@ def preview_ifc(path: Path, kernel: str = DEFAULT_KERNEL) -> ModelPreview:
     )
     by_material: dict[Material, list[FloatArray]] = {}
     meshed: set[str] = set()
+    bases: list[float] = []
     for shape in iterate_shapes(model, kernel, fallback=None, workers=1):
+        if len(shape.vertices) and model.by_guid(shape.guid).is_a() not in UNDERGROUND:
+            bases.append(float(shape.vertices[:, 2].min()))
         for material, faces in shape.parts:
             if len(faces):
                 by_material.setdefault(material, []).append(shape.vertices[faces.reshape(-1)])
@@ -100,6 +109,7 @@ def preview_ifc(path: Path, kernel: str = DEFAULT_KERNEL) -> ModelPreview:
         points = np.concatenate(list(triangles.values()))
         low, high = points.min(axis=0), points.max(axis=0)
         preview.bounds = [low.tolist(), high.tolist()]
+        preview.base = min(bases) if bases else float(low[2])
         preview.glb = to_glb(triangles, (low + high) / 2)
     return preview
 

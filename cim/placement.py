@@ -5,7 +5,8 @@ Its warnings, each a stable code with the numbers it names (for a translated mes
 an English message:
 
 ``below-terrain``
-    The model's lowest point lies more than :data:`BELOW_TOLERANCE` under the terrain there.
+    The model's base (the lowest point of what it stands on: its floors and walls, not its
+    footings) lies more than :data:`BELOW_TOLERANCE` under the terrain there.
 ``far-from-city``
     The origin is more than :data:`FAR_METRES` from the city's objects.
 ``outside-terrain``
@@ -44,7 +45,12 @@ class PlacementWarning:
 
 @dataclass
 class Placement:
-    """A checked placement: where the origin goes, the terrain there, and the warnings."""
+    """A checked placement: where the origin goes, the terrain there, and the warnings.
+
+    ``grid_north_deg`` is the bearing of grid north from true north there (clockwise,
+    degrees): a model turned by ``rotation_deg`` from grid east is turned by
+    ``rotation_deg - grid_north_deg`` from true east.
+    """
 
     crs: str
     origin: tuple[float, float, float]
@@ -52,6 +58,7 @@ class Placement:
     lon: float
     lat: float
     terrain_height: float | None
+    grid_north_deg: float = 0.0
     warnings: list[PlacementWarning] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -92,7 +99,7 @@ def check_placement(
     """Check a model origin ``(E, N[, H])`` in ``crs`` and turned by ``rotation_deg``.
 
     Without a height the origin takes the terrain height there (0 without a terrain).
-    ``bottom`` is the model's lowest point above its own origin (metres, usually <= 0);
+    ``bottom`` is the model's base above its own origin (metres, usually <= 0);
     ``extent`` the bounds of the city's objects (None: an empty city, no distance check).
 
     Raises
@@ -110,10 +117,20 @@ def check_placement(
     x, y, height = check_origin(given, crs)
     lon, lat = transform_arrays(horizontal_crs(crs), "EPSG:4326", np.array([x]), np.array([y]))
     placement = Placement(
-        crs, (x, y, height), rotation_deg % 360.0, float(lon[0]), float(lat[0]), ground
-    )
+        crs, (x, y, height), rotation_deg % 360.0, float(lon[0]), float(lat[0]), ground,
+        _grid_north(crs, x, y),
+    )  # fmt: skip
     placement.warnings = _warnings(city_dir, placement, bottom, extent)
     return placement
+
+
+def _grid_north(crs: str, x: float, y: float) -> float:
+    """The bearing of grid north at ``(x, y)``, clockwise from true north, in degrees."""
+    lon, lat = transform_arrays(
+        horizontal_crs(crs), "EPSG:4326", np.array([x, x]), np.array([y, y + 100.0])
+    )
+    east = (lon[1] - lon[0]) * math.cos(math.radians(lat[0]))
+    return round(math.degrees(math.atan2(east, lat[1] - lat[0])), 6)
 
 
 def _warnings(
@@ -126,7 +143,7 @@ def _warnings(
         depth = round(ground - height - bottom, 2)
         found.append(PlacementWarning(
             "below-terrain",
-            f"the model's lowest point is {depth:g} m below the terrain there ({ground:.2f} m)",
+            f"the model's base is {depth:g} m below the terrain there ({ground:.2f} m)",
             {"depth": depth, "terrain": round(ground, 2)},
         ))  # fmt: skip
     if extent is not None:

@@ -176,7 +176,8 @@ def preview_import(
     """Mesh one IFC file for a preview and describe it; nothing is stored.
 
     Answers the file's schema, length unit, the georeference it carries (null: it needs an
-    origin), the bounds of its meshes in its own frame (metres), its counts, and ``glb``:
+    origin), the bounds of its meshes in its own frame (metres) and its base (the lowest
+    point of what it stands on, footings and site left out), its counts, and ``glb``:
     a base64 binary glTF of the model in that frame (Z up, X forward), to be placed with
     a model matrix. 422 for a file that is not IFC.
     """
@@ -202,7 +203,9 @@ class PlacementRequest(BaseModel):
     rotation: float = Field(
         0.0, description="degrees the model's +X axis turns counter-clockwise from grid east"
     )
-    bottom: float = Field(0.0, description="the model's lowest point above its origin (m)")
+    bottom: float = Field(
+        0.0, description="the model's base above its origin (m): the preview's base"
+    )
 
 
 @router.post("/imports/placement")

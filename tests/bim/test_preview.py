@@ -55,6 +55,9 @@ def test_an_ungeoreferenced_model_is_previewed_in_its_own_frame(
     assert preview.bounds is not None
     np.testing.assert_allclose(points.min(axis=0), preview.bounds[0], atol=1e-3)
     np.testing.assert_allclose(points.max(axis=0), preview.bounds[1], atol=1e-3)
+    # the site's terrain block reaches 8 m down; the house stands at its ground floor slab
+    assert preview.bounds[0][2] == pytest.approx(-8.13)
+    assert preview.base == pytest.approx(-0.4, abs=0.05)
     glb = tmp_path / "preview.glb"
     glb.write_bytes(preview.glb)
     report = validate_glbs([glb], tmp_path)[str(glb)]

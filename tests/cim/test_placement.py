@@ -43,6 +43,8 @@ def test_the_height_defaults_to_the_terrain_there(city: Path) -> None:
     assert placement.rotation_deg == 330.0
     assert (placement.lon, placement.lat) == pytest.approx((-97.33, 32.70))
     assert placement.warnings == []
+    # east of the zone's central meridian (99 W), grid north lies east of true north
+    assert 0.5 < placement.grid_north_deg < 1.5
     assert terrain_height(city, CRS, x, y) == pytest.approx(ground)
     assert to_city(-97.33, 32.70, CRS) == pytest.approx((x, y))
 

@@ -150,7 +150,8 @@ def _import_files(context: JobContext, paths: list[Path], tile: bool) -> dict[st
     kept as the job's checkpoint once committed."""
     params = context.job.params
     origin = params.get("origin")
-    user_origin = UserOrigin(params["crs"], tuple(origin)) if origin else None
+    rotation = float(params.get("rotation") or 0.0)
+    user_origin = UserOrigin(params["crs"], tuple(origin), rotation) if origin else None
     options = ImportOptions(user_origin=user_origin, kernel=params.get("kernel", DEFAULT_KERNEL))
     with CityStore.open(context.city_dir) as store:
         store.limit_writes(Scope(params.get("scope", "")))  # the importer's jurisdiction

@@ -49,10 +49,15 @@ _CONVERSION_ATTRIBUTES = (
 
 @dataclass(frozen=True)
 class UserOrigin:
-    """A user's placement: the model origin at ``origin`` in ``crs``, axes along the grid."""
+    """A user's placement: the model origin at ``origin`` in ``crs``, its axes turned.
+
+    ``rotation_deg`` turns the model's +X axis counter-clockwise from the grid's east
+    (as IfcMapConversion's XAxisAbscissa/XAxisOrdinate do); 0 keeps the axes along the grid.
+    """
 
     crs: str
     origin: tuple[float, float, float]
+    rotation_deg: float = 0.0
 
 
 @dataclass
@@ -146,6 +151,9 @@ def resolve(model: ifcopenshell.file, user: UserOrigin | None = None) -> Georefe
 
 def _user_georeference(model: ifcopenshell.file, user: UserOrigin) -> Georeference:
     origin = check_origin(user.origin, user.crs)
+    rotation = float(user.rotation_deg)
+    if not math.isfinite(rotation):
+        raise GeoreferenceError(f"rotation {user.rotation_deg!r} is not a finite number of degrees")
     notes = _compound_notes(user.crs)
     try:
         found = _map_conversion(model) or _site_location(model)
@@ -153,7 +161,11 @@ def _user_georeference(model: ifcopenshell.file, user: UserOrigin) -> Georeferen
         notes.append(f"overrides the file's unusable georeference ({exc})")
     else:
         notes += [f"overrides {found.method} found in the file"] if found else []
-    return Georeference("user origin", horizontal_crs(user.crs), origin, notes=notes)
+    angle = math.radians(rotation % 360.0)
+    return Georeference(
+        "user origin", horizontal_crs(user.crs), origin, (math.cos(angle), math.sin(angle)),
+        notes=notes,
+    )  # fmt: skip
 
 
 def candidates(model: ifcopenshell.file) -> list[Georeference]:

@@ -3,13 +3,18 @@
 ``POST /api/imports`` copies the uploaded files in 1 MiB chunks into
 ``<city>/.uploads/<job id>/`` and queues an import job (see :mod:`api.jobs`), which the
 city's worker process runs and which removes that folder when it ends. ``POST
-/api/tilings`` queues a re-tiling. ``GET /api/jobs/{id}`` tells how a job is doing, from
-the jobs table in the city folder (any server process answers, across restarts). A job
-records the submitter's jurisdiction; callers see the jobs of their jurisdiction only.
+/api/imports/preview`` meshes one uploaded file into a GLB without storing anything, and
+``POST /api/imports/placement`` checks where a user puts a model (terrain height there,
+warnings) before the upload that imports it. ``POST /api/tilings`` queues a re-tiling.
+``GET /api/jobs/{id}`` tells how a job is doing, from the jobs table in the city folder
+(any server process answers, across restarts). A job records the submitter's
+jurisdiction; callers see the jobs of their jurisdiction only.
 """
 
 from __future__ import annotations
 
+import base64
+import math
 import shutil
 from collections.abc import Callable, Coroutine
 from pathlib import Path, PureWindowsPath
@@ -18,6 +23,7 @@ from typing import Annotated, Any, BinaryIO
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, Response, UploadFile
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from pydantic import BaseModel, Field
 from starlette.types import Message
 
 from api.auth.audit import record_write
@@ -30,7 +36,9 @@ from api.jobtable import KEEP_JOBS
 from api.worker import running_worker
 from bim.geometry import DEFAULT_KERNEL, KERNELS
 from bim.georef import UserOrigin
+from bim.preview import preview_ifc
 from cim.crs import parse_origin
+from cim.placement import check_placement
 
 CHUNK_SIZE = 1 << 20
 # Room for the multipart framing and the form fields on top of the files' bytes.
@@ -105,6 +113,13 @@ def create_import(
         DEFAULT_KERNEL
     ),
     retile: Annotated[bool, Form(description="rewrite the 3D Tiles after the import")] = True,
+    rotation: Annotated[
+        float,
+        Form(
+            description="degrees the model's +X axis turns counter-clockwise from grid east"
+            " (with origin)"
+        ),
+    ] = 0.0,
 ) -> dict[str, Any]:
     """Upload IFC files and queue their import; poll the job at the returned URL.
 
@@ -120,7 +135,11 @@ def create_import(
         raise UploadRejectedError(f"unknown kernel {kernel!r} (known: {', '.join(KERNELS)})")
     if crs and not origin:
         raise UploadRejectedError("crs is the CRS of origin: give origin too")
-    user_origin = user_origin_of(origin, crs or store.crs) if origin else None
+    if not math.isfinite(rotation):
+        raise UploadRejectedError(f"rotation {rotation!r} is not a finite number of degrees")
+    if rotation and not origin:
+        raise UploadRejectedError("rotation turns the model about its origin: give origin too")
+    user_origin = user_origin_of(origin, crs or store.crs, rotation) if origin else None
     job_id = new_job_id()
     folder = upload_folder(store.city_dir, job_id)
     limit: int = request.app.state.max_upload_bytes
@@ -133,6 +152,7 @@ def create_import(
             "files": [{"name": n, "bytes": b} for n, b in zip(names, sizes, strict=True)],
             "origin": None if user_origin is None else list(user_origin.origin),
             "crs": None if user_origin is None else user_origin.crs,
+            "rotation": None if user_origin is None else user_origin.rotation_deg,
             "kernel": kernel,
             "retile": retile,
             "scope": scope.prefix,  # the objects must land inside it
@@ -144,6 +164,65 @@ def create_import(
     record_write(request, importer, "import", f"job:{job_id}", details={"files": names})
     response.headers["Location"] = job["url"]
     return {"id": job["id"], "status": job["status"], "url": job["url"]}
+
+
+@router.post("/imports/preview")
+def preview_import(
+    request: Request,
+    store: StoreDep,
+    _importer: ImporterDep,
+    file: Annotated[UploadFile, File(description="one IFC file")],
+) -> dict[str, Any]:
+    """Mesh one IFC file for a preview and describe it; nothing is stored.
+
+    Answers the file's schema, length unit, the georeference it carries (null: it needs an
+    origin), the bounds of its meshes in its own frame (metres) and its base (the lowest
+    point of what it stands on, footings and site left out), its counts, and ``glb``:
+    a base64 binary glTF of the model in that frame (Z up, X forward), to be placed with
+    a model matrix. 422 for a file that is not IFC.
+    """
+    name = upload_name(file.filename)
+    folder = upload_folder(store.city_dir, f"preview-{new_job_id()}")
+    limit: int = request.app.state.max_upload_bytes
+    try:
+        folder.mkdir(parents=True)
+        save_upload(file.file, folder / name, limit, limit)
+        preview = preview_ifc(folder / name)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return {**preview.to_dict(), "glb": base64.b64encode(preview.glb).decode("ascii")}
+
+
+class PlacementRequest(BaseModel):
+    """Where a user puts a model: its origin, rotation and lowest point."""
+
+    origin: list[float] = Field(
+        min_length=2, max_length=3, description="E, N[, H] in metres (H: the terrain there)"
+    )
+    crs: str | None = Field(None, description="CRS of origin (default: the city's)")
+    rotation: float = Field(
+        0.0, description="degrees the model's +X axis turns counter-clockwise from grid east"
+    )
+    bottom: float = Field(
+        0.0, description="the model's base above its origin (m): the preview's base"
+    )
+
+
+@router.post("/imports/placement")
+def check_import_placement(
+    body: PlacementRequest, store: StoreDep, scope: ScopeDep, _importer: ImporterDep
+) -> dict[str, Any]:
+    """Check a placement before importing with it: the origin used (the height defaults to
+    the terrain there), longitude/latitude, the terrain height, and warnings (``below-terrain``,
+    ``far-from-city``, ``outside-terrain``: codes with their numbers and an English message).
+    422 for an unusable origin.
+    """
+    crs = body.crs or store.crs
+    extent = store.extent(scope=scope) if crs == store.crs else None
+    placement = check_placement(
+        store.city_dir, crs, tuple(body.origin), body.rotation, body.bottom, extent
+    )
+    return placement.to_dict()
 
 
 @router.post("/tilings", status_code=202)
@@ -207,9 +286,10 @@ def upload_name(filename: str | None) -> str:
     return name
 
 
-def user_origin_of(text: str, crs: str) -> UserOrigin:
-    """``E,N[,H]`` in metres, in ``crs``, as a user origin (checked by the one parser in cim)."""
-    return UserOrigin(crs, parse_origin(text, crs))
+def user_origin_of(text: str, crs: str, rotation: float = 0.0) -> UserOrigin:
+    """``E,N[,H]`` in metres, in ``crs``, as a user origin (checked by the one parser in cim)
+    turned by ``rotation`` degrees."""
+    return UserOrigin(crs, parse_origin(text, crs), rotation % 360.0)
 
 
 def save_upload(source: BinaryIO, target: Path, budget: int, limit: int) -> int:

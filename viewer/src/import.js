@@ -1,18 +1,22 @@
 // CIMTwin viewer: the "Import IFC" dialog.
 //
-// Uploads IFC files to POST /api/imports with XMLHttpRequest (for the upload progress), polls
-// GET /api/jobs/{id} every 500 ms, shows the import reports, and when the job rewrote the
-// tiles reloads the tileset and the header counts (window.cimtwin.reloadTileset/refreshCity).
+// A chosen file is previewed and, without georeference, placed on the map first
+// (placement.js). Uploads IFC files to POST /api/imports with XMLHttpRequest (for the upload
+// progress), polls GET /api/jobs/{id} every 500 ms, shows the import reports (the origin
+// used, the findings, translated), and when the job rewrote the tiles reloads the tileset and
+// the header counts (window.cimtwin.reloadTileset/refreshCity), then flies to the model.
 //
 // For automated tests: window.cimtwin.lastJob is the last job JSON; #import-dialog has
-// data-state "idle" | "uploading" | "queued" | "running" | "succeeded" | "failed" | "error".
-"use strict";
+// data-state "idle" | "uploading" | "warned" | "queued" | "running" | "succeeded" | "failed" |
+// "error"; window.cimtwin.placement is the Placement (placement.js).
+
+import { onLanguageChange, t, translate } from "./i18n.js";
+import { methodName, Placement, unitName } from "./placement.js";
 
 (() => {
   const app = window.cimtwin;
   if (!app) return;
   const { el, getJson, authHeaders } = app.util;
-  const t = app.util.t;
   const $ = (id) => document.getElementById(id);
   const ui = {
     open: $("import-open"),
@@ -29,6 +33,24 @@
     file: $("import-file"),
     result: $("import-result"),
   };
+  const placement = new Placement(app, {
+    dialog: ui.dialog,
+    origin: ui.origin,
+    panel: $("place-panel"),
+    note: $("place-note"),
+    pick: $("place-pick"),
+    adjust: $("place-adjust"),
+    rotation: $("place-rotation"),
+    rotationRange: $("place-rotation-range"),
+    height: $("place-height"),
+    where: $("place-where"),
+    warnings: $("place-warnings"),
+    shown: $("place-shown"),
+    banner: $("place-banner"),
+  });
+  app.placement = placement;
+  // app.js translated the page before this module added its strings
+  for (const root of [ui.dialog, $("place-banner").parentElement]) translate(root);
   const POLL_MS = 500;
   const OPEN_LABEL = ui.open.textContent;
   let limits = null; // GET /api/imports: {max_upload_bytes, kernels, default_kernel}
@@ -83,15 +105,23 @@
   // ---------------------------------------------------------------- upload and polling
 
   async function openDialog() {
+    ui.dialog.classList.remove("docked");
     if (!ui.dialog.open) ui.dialog.showModal();
+    renderHint();
     if (limits) return;
     try {
       limits = await getJson("/api/imports");
-      const crs = app.city && app.city.crs ? ` (${app.city.crs})` : "";
-      ui.hint.textContent = `${app.util.t("import.hint")} ${crs.trim()} ≤ ${megabytes(limits.max_upload_bytes)}`;
+      renderHint();
     } catch {
       /* the server checks the limit anyway */
     }
+  }
+
+  /** The hint under the origin: the city's CRS and the upload limit, in the current language. */
+  function renderHint() {
+    const crs = app.city && app.city.crs ? app.city.crs : "…";
+    const limit = limits ? ` ≤ ${megabytes(limits.max_upload_bytes)}` : "";
+    ui.hint.textContent = t("import.hintText", { crs }) + limit;
   }
 
   function start(event) {
@@ -105,10 +135,14 @@
     if (limits && total > limits.max_upload_bytes) {
       return showError(t("import.tooLarge", { size: megabytes(total), limit: megabytes(limits.max_upload_bytes) }));
     }
+    if (placement.needsPlace()) return showError(t("place.needed"));
+    if (placement.needsAcknowledgement()) return setState("warned", t("place.confirmWarnings"));
     const data = new FormData();
     for (const file of files) data.append("files", file, file.name);
-    const origin = ui.origin.value.trim();
+    const placed = placement.upload();
+    const origin = placed ? placed.origin : ui.origin.value.trim();
     if (origin) data.append("origin", origin);
+    if (placed && placed.rotation) data.append("rotation", String(placed.rotation));
 
     app.lastJob = null;
     setBusy(true);
@@ -186,6 +220,13 @@
     } catch (err) {
       ui.result.append(el("p", { className: "error" }, t("import.noRefresh", { error: err.message || err })));
     }
+    const reports = (job.result && job.result.reports) || [];
+    if (reports.length) {
+      setState(job.status, t("place.flying"));
+      await placement.flyTo(reports[0]);
+      setState(job.status, job.message || t("import.done"));
+    }
+    placement.clear();
   }
 
   // ---------------------------------------------------------------- results
@@ -222,14 +263,17 @@
     const section = el(
       "section",
       { className: "report" },
-      el("h3", null, report.source, el("span", { className: "count" }, ` ${report.schema || ""} · ${objects} objects`)),
+      el("h3", null, report.source, el("span", { className: "count" }, ` ${report.schema || ""} · ${t("report.objects", { n: objects })}`)),
       fields([
-        ["elements with mesh", report.elements_with_mesh],
-        ["triangles", Number(report.triangles || 0).toLocaleString("en-US")],
-        ["georeference", [geo.method, geo.crs].filter(Boolean).join(" · ")],
-        ["replaced objects", report.replaced_objects || null],
-        ["seconds", report.seconds],
+        [t("report.elementsWithMesh"), report.elements_with_mesh],
+        [t("report.triangles"), Number(report.triangles || 0).toLocaleString("en-US")],
+        [t("report.method"), [geo.method && methodName(geo.method), geo.crs].filter(Boolean).join(" · ")],
+        [t("report.originUsed"), originText(geo), "origin-used"],
+        [t("report.rotation"), geo.rotation_deg ? `${Number(geo.rotation_deg).toFixed(1)}°` : null],
+        [t("report.replaced"), report.replaced_objects || null],
+        [t("report.seconds"), report.seconds],
       ]),
+      findings(report),
       classTable(counts),
     );
     section.dataset.source = report.source;
@@ -243,11 +287,46 @@
 
   function fields(pairs) {
     const dl = el("dl");
-    for (const [label, value] of pairs) {
+    for (const [label, value, className] of pairs) {
       if (value === null || value === undefined || value === "") continue;
-      dl.append(el("dt", null, label), el("dd", null, String(value)));
+      dl.append(el("dt", null, label), el("dd", className ? { className } : null, String(value)));
     }
     return dl;
+  }
+
+  /** Where the georeference put the model origin: E/N/H and its CRS, or lon/lat/height. */
+  function originText(geo) {
+    const origin = geo.origin;
+    if (!Array.isArray(origin) || origin.length < 3) return null;
+    if (geo.crs === "EPSG:4979") return `${origin[0].toFixed(6)}, ${origin[1].toFixed(6)} · H ${origin[2].toFixed(2)}`;
+    const [x, y, h] = origin.map((v) => Number(v).toFixed(3));
+    return `E ${x} · N ${y} · H ${h} (${geo.crs})`;
+  }
+
+  /** The model check's findings, each in the current language (its English message if unknown). */
+  function findings(report) {
+    const items = report.findings || [];
+    if (!items.length) return null;
+    const geo = report.georeference || {};
+    const list = el("ul", { className: "findings" });
+    for (const finding of items) {
+      const unit = /length unit (.+) \(([-\d.e+]+) m\)/.exec(finding.message || "");
+      const vars = {
+        n: finding.id_count ?? (finding.ids || []).length,
+        message: finding.message,
+        method: methodName(geo.method || ""),
+        crs: geo.crs || "",
+        unit: unit ? unitName(unit[1]) : "",
+        metres: unit ? unit[2] : "",
+      };
+      const key = `finding.${finding.code}`;
+      const text = t(key, vars) === key ? finding.message : t(key, vars);
+      list.append(
+        el("li", { className: finding.level, dataset: { code: finding.code } },
+          el("b", null, t(`finding.level.${finding.level}`)), ` ${text}`),
+      );
+    }
+    return el("div", { className: "findings-box" }, el("h4", null, t("report.findings")), list);
   }
 
   /** Objects by class, two class/count pairs a row. */
@@ -283,6 +362,20 @@
 
   ui.open.addEventListener("click", openDialog);
   ui.close.addEventListener("click", () => ui.dialog.close());
+  ui.dialog.addEventListener("close", () => {
+    if (!placement.state.picking && !busy) placement.clear();
+  });
+  ui.files.addEventListener("change", () => {
+    const files = [...ui.files.files];
+    placement.load(files.length === 1 && /\.ifc$/i.test(files[0].name) ? files[0] : null);
+  });
+  onLanguageChange(() => {
+    renderHint();
+    const job = app.lastJob;
+    if (!busy && job && (job.status === "succeeded" || job.status === "failed")) {
+      ui.result.replaceChildren(...renderJob(job));
+    }
+  });
   ui.form.addEventListener("submit", start);
   ui.dialog.addEventListener("keydown", (e) => e.stopPropagation()); // keep Escape off the page
 })();

@@ -124,32 +124,20 @@ def server(seeded: Seeded) -> Iterator[str]:
         yield url
 
 
-def start_opening(browser: Any, url: str, who: Account, wait_until: str = "commit") -> ViewerPage:
-    """The viewer signed in as ``who``, loading (by default no further than the
-    navigation's start): :func:`wait_ready` waits for it, so that pages load at once."""
+def open_as(browser: Any, url: str, who: Account) -> ViewerPage:
+    """The viewer signed in as ``who``, its incidents loaded."""
     opened = ViewerPage(new_page(browser, url, who.session))
     page = opened.page
     page.on("console", lambda m: opened.errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: opened.errors.append(str(e)))
     page.emulate_media(reduced_motion="reduce")  # no beating echo rings: fewer frames
-    page.goto(url + "/", wait_until=wait_until)
-    return opened
-
-
-def wait_ready(opened: ViewerPage) -> ViewerPage:
-    """``opened`` once loaded, its viewer ready and its incidents loaded."""
-    opened.page.wait_for_load_state("load", timeout=90_000)
-    opened.page.wait_for_function(
+    page.goto(url + "/")
+    page.wait_for_function(
         "window.cimtwin && ['ready', 'error'].includes(window.cimtwin.state)"
         " && window.cimtwin.incidents.loaded",
         timeout=90_000,
     )
     return opened
-
-
-def open_as(browser: Any, url: str, who: Account) -> ViewerPage:
-    """The viewer signed in as ``who``, its incidents loaded."""
-    return wait_ready(start_opening(browser, url, who, wait_until="load"))
 
 
 @pytest.fixture(scope="module")
@@ -497,8 +485,7 @@ def test_the_whole_loop_from_a_sensor_to_a_closed_incident(
     inspector = account(server, "operator")
     guest = account(server, "viewer")
     transport = account(server, "operator", department="transport")
-    # the other people's pages load together, while the centre's page sees the alert
-    pages = {who: start_opening(browser, server, acc) for who, acc in
+    pages = {who: open_as(browser, server, acc) for who, acc in
              (("water", water), ("inspector", inspector), ("guest", guest))}  # fmt: skip
     try:
         # the water level crosses its rule's threshold: an alert opens an incident, which
@@ -509,7 +496,7 @@ def test_the_whole_loop_from_a_sensor_to_a_closed_incident(
             "(rule) => [...window.cimtwin.incidents.incidents.values()]"
             ".find((i) => i.ruleId === rule)?.id",
             arg=rule,
-            timeout=60_000,  # while the other pages load
+            timeout=20_000,
         ).json_value()
         centre.wait_for_selector(f"#incident-list li[data-incident='{incident}']")
         summary = centre.evaluate(
@@ -519,8 +506,6 @@ def test_the_whole_loop_from_a_sensor_to_a_closed_incident(
         assert summary["category"] == "waterlogging"
         assert centre.evaluate("window.__sameDocument") is True
         assert css_of(centre, incident) == CSS["reported"]
-        for opened in pages.values():
-            wait_ready(opened)
 
         # registered by the manager; a department's operator may not
         _refused(pages["water"].page, incident, "register")

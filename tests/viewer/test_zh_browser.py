@@ -95,7 +95,8 @@ def test_an_address_split_over_street_and_number_is_found(page: Any) -> None:
     page.keyboard.press("Escape")
 
 
-def test_server_errors_come_in_the_interface_language(page: Any) -> None:
+def test_server_errors_come_in_the_interface_language(page: Any, viewer: ViewerPage) -> None:
+    logged = len(viewer.errors)
     ask = (
         "async () => { try { await window.cimtwin.util.getJson('/api/objects/no-such-id'); }"
         " catch (e) { return e.message; } }"
@@ -103,6 +104,9 @@ def test_server_errors_come_in_the_interface_language(page: Any) -> None:
     assert page.evaluate(ask) == "404 Not Found: 没有编号为 'no-such-id' 的对象"
     page.evaluate("window.cimtwin.setLanguage('en')")
     assert page.evaluate(ask) == "404 Not Found: no object with id 'no-such-id'"
+    # the browser logs the two 404 answers asked for: nothing else may be logged
+    assert all("404" in e for e in viewer.errors[logged:]), viewer.errors[logged:]
+    del viewer.errors[logged:]
 
 
 def test_job_progress_and_report_labels_follow_the_language(page: Any) -> None:

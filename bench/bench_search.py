@@ -30,23 +30,25 @@ from cim.model import CityObject
 from cim.scope import Scope
 from cim.store import CityStore
 
-WORDS = ["天河", "珠江", "体育", "花城", "中山", "越秀", "海珠", "白云", "黄埔", "番禺",
-         "广州", "图书", "大厦", "广场", "中心", "公寓", "花园", "学校", "医院", "商场"]  # fmt: skip
+WORDS = [
+    "天河", "珠江", "体育", "花城", "中山", "越秀", "海珠", "白云", "黄埔",
+    "番禺", "广州", "图书", "大厦", "广场", "中心", "公寓", "花园", "学校",
+]  # fmt: skip
 STREETS = ["天河路", "体育西路", "珠江东路", "中山大道", "黄埔大道"]
 
 
 def build(folder: Path, count: int) -> Path:
     rng = random.Random(7)
-    with CityStore.create(folder / "city", "EPSG:4547", "Bench") as store:
-        with store.transaction() as writer:
-            for i in range(count):
-                x, y = 430_000 + (i % 200) * 25, 2_557_000 + (i // 200) * 25
-                name = "".join(rng.sample(WORDS, 3))
-                address = {"addr:street": rng.choice(STREETS), "addr:housenumber": f"{i}号"}
-                writer.add_object(CityObject(f"b:{i}", "building", name, attributes=address,
-                                             footprint=box(x, y, x + 20, y + 20),
-                                             base_height=0.0, top_height=30.0))  # fmt: skip
-            writer.record_source("bench", "", "", "synthetic", {})
+    store = CityStore.create(folder / "city", "EPSG:4547", "Bench")
+    with store, store.transaction() as writer:
+        for i in range(count):
+            x, y = 430_000 + (i % 200) * 25, 2_557_000 + (i // 200) * 25
+            name = "".join(rng.sample(WORDS, 3))
+            address = {"addr:street": rng.choice(STREETS), "addr:housenumber": f"{i}号"}
+            writer.add_object(CityObject(f"b:{i}", "building", name, attributes=address,
+                                         footprint=box(x, y, x + 20, y + 20),
+                                         base_height=0.0, top_height=30.0))  # fmt: skip
+        writer.record_source("bench", "", "", "synthetic", {})
     return folder / "city"
 
 

@@ -102,10 +102,12 @@ def test_server_errors_come_in_the_interface_language(page: Any, viewer: ViewerP
         " catch (e) { return e.message; } }"
     )
     assert page.evaluate(ask) == "404 Not Found: 没有编号为 'no-such-id' 的对象"
+    invalid = page.evaluate(ask.replace("/api/objects/no-such-id", "/api/search?q="))
+    assert invalid.startswith("422 Unprocessable Entity: 请求参数无效：q: "), invalid
     page.evaluate("window.cimtwin.setLanguage('en')")
     assert page.evaluate(ask) == "404 Not Found: no object with id 'no-such-id'"
-    # the browser logs the two 404 answers asked for: nothing else may be logged
-    assert all("404" in e for e in viewer.errors[logged:]), viewer.errors[logged:]
+    # the browser logs the answers asked for (404, 422): nothing else may be logged
+    assert all("status of 4" in e for e in viewer.errors[logged:]), viewer.errors[logged:]
     del viewer.errors[logged:]
 
 

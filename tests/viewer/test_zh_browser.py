@@ -95,14 +95,20 @@ def test_an_address_split_over_street_and_number_is_found(page: Any) -> None:
     page.keyboard.press("Escape")
 
 
-def test_server_errors_come_in_the_interface_language(page: Any) -> None:
+def test_server_errors_come_in_the_interface_language(page: Any, viewer: ViewerPage) -> None:
+    logged = len(viewer.errors)
     ask = (
         "async () => { try { await window.cimtwin.util.getJson('/api/objects/no-such-id'); }"
         " catch (e) { return e.message; } }"
     )
     assert page.evaluate(ask) == "404 Not Found: 没有编号为 'no-such-id' 的对象"
+    invalid = page.evaluate(ask.replace("/api/objects/no-such-id", "/api/search?q="))
+    assert invalid.startswith("422 Unprocessable Entity: 请求参数无效：q: "), invalid
     page.evaluate("window.cimtwin.setLanguage('en')")
     assert page.evaluate(ask) == "404 Not Found: no object with id 'no-such-id'"
+    # the browser logs the answers asked for (404, 422): nothing else may be logged
+    assert all("status of 4" in e for e in viewer.errors[logged:]), viewer.errors[logged:]
+    del viewer.errors[logged:]
 
 
 def test_job_progress_and_report_labels_follow_the_language(page: Any) -> None:

@@ -32,7 +32,7 @@ async function request(url, init) {
       const text = await response.text();
       try {
         const body = JSON.parse(text);
-        detail = typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail ?? body);
+        detail = typeof body.detail === "string" ? body.detail : describeDetail(body.detail ?? body);
       } catch {
         detail = text.trim().slice(0, 300);
       }
@@ -49,6 +49,13 @@ async function request(url, init) {
   } catch (err) {
     throw new Error(t("api.invalidJson", { url, error: err.message || err }));
   }
+}
+
+/** A validation error's list ([{loc, msg}], FastAPI's 422) as "field: message; ...". */
+function describeDetail(detail) {
+  if (!Array.isArray(detail) || !detail.every((d) => d && d.msg)) return JSON.stringify(detail);
+  const fields = detail.map((d) => `${(d.loc || []).slice(-1)[0] ?? ""}: ${d.msg}`).join("; ");
+  return t("api.invalidRequest", { fields });
 }
 
 /** GET a JSON document; throws an Error with a readable message on non-2xx or bad JSON. */

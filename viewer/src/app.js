@@ -20,7 +20,8 @@
 // isolateStorey(id), showAll(), colorBy(attribute), setLanguage(lang), search(text),
 // featureStats(), home(), sensors (sensors.js: sensors, buildings, streamState, open(id),
 // chartState, markerCss(id), screenPosition(id)), incidents (incidents.js: incidents, loaded,
-// streamState, markerCss(id), screenPosition(id), open(id), list, panel), util: {el, getJson, postJson, t}}.
+// streamState, markerCss(id), screenPosition(id), open(id), list, panel), util: {el, getJson, postJson, t}},
+// card (card.js: data, storeys(), currentStorey(), storeyUp(), storeyDown()).
 
 import { el, getJson, postJson } from "./api.js";
 import { authHeaders, onTokens, refresh } from "./auth.js";
@@ -107,6 +108,7 @@ window.cimtwin = app;
 app.session = new SessionUi(app);
 app.style = new CityStyle(() => app.viewer && app.viewer.scene.requestRender());
 app.inspector = new Inspector(app, ui);
+app.card = app.inspector.card; // the building card (card.js)
 app.sensors = new SensorLayer(app, {
   panel: $("sensor-panel"),
   title: $("sensor-title"),

@@ -97,7 +97,7 @@ def test_a_bim_hall_in_planning_terms(page: Any) -> None:
     assert figures["card.plot"] == "TH-0001（660 m²）"  # noqa: RUF001
     assert figures["card.year"] == "2020"
     assert figures["card.lonlat"].startswith("113.32")
-    assert "未声明高程基准" in figures["card.datum"]
+    assert figures["card.datum"].startswith("未声明") and "高程按源数据" in figures["card.datum"]
     panel = page.inner_text("#info")
     assert "CGCS2000" in panel and "IfcBuilding" in panel
     assert "step_id" not in panel

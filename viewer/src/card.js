@@ -83,9 +83,10 @@ export class BuildingCard {
     const section = el("section", { className: "card", id: "building-card", dataset: { kind: card.kind } });
     section.append(
       el("h3", { className: "card-head" }, t("card.title"), el("span", { className: "card-kind", title: t(`card.kind.${card.kind}`) }, classLabel(card.class))),
-      figures(card),
+      definitions(figures(card), "card-figures"),
     );
     if (this.storeys().length && card === this.data) section.append(this.storeyList(card));
+    section.append(el("h4", { className: "card-sub" }, t("card.place")), definitions(place(card), "card-figures card-place"));
     const source = Object.entries(card.source_attributes || {});
     if (source.length) section.append(sourceTable(source));
     return section;
@@ -168,14 +169,25 @@ function figures(card) {
     const number = card.plot.number || card.plot.name || card.plot.id;
     add("card.plot", card.plot.area ? t("card.plotValue", { number, area: squareMetres(card.plot.area) }) : number);
   }
+  return rows;
+}
+
+/** Where the object is: city CRS and longitude/latitude, the ground, the vertical datum. */
+function place(card) {
+  const rows = [];
   const p = card.position;
   if (p) {
-    add("card.crs", `X ${formatNumber(p.x, 2)}  Y ${formatNumber(p.y, 2)}`, p.crs_name ? `${p.crs_name} (${p.crs})` : p.crs);
-    add("card.lonlat", `${degrees(p.lon, "E", "W")}  ${degrees(p.lat, "N", "S")}`);
+    rows.push(["card.crs", `X ${p.x.toFixed(2)}\nY ${p.y.toFixed(2)}`, p.crs_name ? `${p.crs_name} (${p.crs})` : p.crs, false]);
+    rows.push(["card.lonlat", `${degrees(p.lon, "E", "W")}\n${degrees(p.lat, "N", "S")}`, null, false]);
   }
-  if (card.ground) add("card.ground", metres(card.ground.height));
-  add("card.datum", card.vertical_datum || t("card.datumNone"));
-  const dl = el("dl", { className: "card-figures" });
+  if (card.ground) rows.push(["card.ground", metres(card.ground.height), null, false]);
+  rows.push(["card.datum", card.vertical_datum || t("card.datumNone"), card.vertical_datum ? null : t("card.datumNote"), false]);
+  return rows;
+}
+
+/** Rows of [key, value, note, estimate] as a definition list. */
+function definitions(rows, classes) {
+  const dl = el("dl", { className: classes });
   for (const [key, value, note, estimate] of rows) {
     const label = key.startsWith("card.") ? t(key) : key;
     const dd = el("dd", { dataset: { figure: key } }, String(value));

@@ -24,6 +24,7 @@ from api.errors import DOMAIN_ERRORS, status_for
 from api.locale import error_detail
 from api.open311 import routes as open311_routes
 from api.ratelimit import Rate, WriteRateLimit
+from api.routes import cards as card_routes
 from api.routes import city, explore, imports, objects, ogc, sources, stats, terrain, tiles
 from api.routes import codes as code_routes
 from api.routes import events as event_routes
@@ -120,6 +121,7 @@ def create_app(
     routers = (city, explore, objects, sources, stats, tiles, terrain, imports, ogc)
     for router in (module.router for module in routers):
         app.include_router(router)
+    app.include_router(card_routes.router)
     app.include_router(jurisdiction_routes.router)
     app.include_router(sta_read_routes.router)
     app.include_router(sta_write_routes.router)

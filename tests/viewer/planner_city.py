@@ -1,4 +1,5 @@
-"""A small mixed city for the planner's viewer: two IFC buildings, GIS blocks and streets."""
+"""A small mixed city for the planner's viewer: two IFC buildings, GIS blocks, the parcels
+under the North Hall and the first two blocks, and streets."""
 
 from __future__ import annotations
 
@@ -20,6 +21,13 @@ BLOCKS = [
     ("b1", "residential", 1998, "天河路 101号", 18.0),
     ("b2", "office", 2012, "天河路 103号", 45.0),
     ("b3", "retail", 2005, "体育西路 8号", 9.0),
+]
+# Parcels (number, west, south, east, north): one under the North Hall and one under each of
+# the first two blocks; the South Hall and the third block stand on none.
+PARCELS = [
+    ("TH-0001", E - 5, N - 5, E + 25, N + 17),
+    ("TH-0002", E - 95, N - 65, E - 65, N - 35),
+    ("TH-0003", E - 65, N - 65, E - 35, N - 35),
 ]
 
 
@@ -45,9 +53,17 @@ def build_planner_city(folder: Path) -> Path:
         crs=CRS,
     )
     streets.to_file(layers, layer="streets", driver="GPKG")
+    parcels = gpd.GeoDataFrame(
+        {"parcel_no": [p[0] for p in PARCELS]},
+        geometry=[box(*p[1:]) for p in PARCELS],
+        crs=CRS,
+    )
+    parcels.to_file(layers, layer="parcels", driver="GPKG")
     with CityStore.create(folder / "city", CRS, "Planner district") as store:
         import_ifc(store, sources)
         import_vector(store, layers, VectorOptions(layer="blocks", id_field="ref"))
         import_vector(store, layers, VectorOptions(layer="streets", cls="road", id_field="ref"))
+        parcel_layer = VectorOptions(layer="parcels", cls="parcel", id_field="parcel_no")
+        import_vector(store, layers, parcel_layer)
         write_tileset(store)
     return folder / "city"

@@ -24,7 +24,8 @@
 // streamState, markerCss(id), screenPosition(id), open(id), list, panel), theme: {lighting
 // (lighting.js: state(), setFlat), legend (legend.js: showOnly(index)), outline (outline.js)},
 // util: {el, getJson, postJson, t, acceptLanguage, serverText, jobText, jobStatus, reportLabel},
-// zh (servertext.js, ifcnames.js: serverText, jobText, reportLabel, psetName, propertyName, useName)}.
+// zh (servertext.js, ifcnames.js: serverText, jobText, reportLabel, psetName, propertyName, useName)},
+// card (card.js: data, storeys(), currentStorey(), storeyUp(), storeyDown()).
 
 import { el, getJson, postJson } from "./api.js";
 import { authHeaders, onTokens, refresh } from "./auth.js";
@@ -125,6 +126,7 @@ app.style = new CityStyle(() => app.viewer && app.viewer.scene.requestRender());
 app.theme = { lighting: new Lighting(), legend: new Legend(app, ui), outline: new SelectionOutline() };
 app.style.outline = app.theme.outline;
 app.inspector = new Inspector(app, ui);
+app.card = app.inspector.card; // the building card (card.js)
 app.sensors = new SensorLayer(app, {
   panel: $("sensor-panel"),
   title: $("sensor-title"),

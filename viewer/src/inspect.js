@@ -1,9 +1,16 @@
-// Inspecting one object: the side panel with its attributes, property sets and spatial path
-// (city > site > building > storey > space), and the actions on it (fly to, isolate its
-// building or storey). GET /api/objects/{id} gives everything shown.
+// Inspecting one object: the side panel with its building card (planning figures, storey
+// list, source attributes: card.js), its spatial path (city > site > building > storey >
+// space), its property sets under their names in the interface language, and the actions on
+// it (fly to, isolate its building or storey). GET /api/objects/{id} and its /card give
+// everything shown; the platform's internal fields (step_id...) never are.
 
 import { el, formatValue, getJson } from "./api.js";
+import { BuildingCard } from "./card.js";
 import { className, onLanguageChange, t } from "./i18n.js";
+import { propertyName, psetName } from "./ifcnames.js";
+
+/** Fields of the platform, not of the source (as cim/planning.py's INTERNAL_FIELDS). */
+const INTERNAL_FIELDS = new Set(["step_id", "height_source", "psets", "qtos", "osm_tags", "fid"]);
 
 export class Inspector {
   constructor(app, ui) {
@@ -12,6 +19,8 @@ export class Inspector {
     this.token = 0;
     this.object = null;
     this.sensorSection = null; // {id, node}: the sensors in the object shown
+    this.card = new BuildingCard(app);
+    this.cardError = null; // why the card of the object shown could not be had
 
     ui.infoClose.addEventListener("click", () => this.clear());
     onLanguageChange(() => {
@@ -22,6 +31,7 @@ export class Inspector {
   clear() {
     this.token += 1;
     this.object = null;
+    this.card.clear();
     this.app.selected = null;
     this.app.style.setSelected(null);
     const { info, infoBody } = this.ui;
@@ -39,6 +49,8 @@ export class Inspector {
     this.sensorSection = null;
     this.app.selected = null;
     this.object = null;
+    this.card.clear();
+    this.cardError = null;
     this.app.style.setSelected(id);
     info.hidden = false;
     info.dataset.objectId = id;
@@ -47,8 +59,13 @@ export class Inspector {
     infoBody.replaceChildren(el("p", { className: "loading" }, t("info.loading", { id })));
     if (fly) this.app.flyToObject(id).catch((err) => console.warn(`cimtwin: cannot fly to ${id}`, err.message));
     let object;
+    const card = this.card.load(id).catch((err) => {
+      this.cardError = err;
+      return null;
+    });
     try {
       object = await getJson(`/api/objects/${encodeURIComponent(id)}`);
+      await card;
     } catch (err) {
       if (token !== this.token) return null;
       info.dataset.state = "error";
@@ -94,36 +111,56 @@ export class Inspector {
 
   render(obj) {
     const { infoTitle, infoBody } = this.ui;
-    infoTitle.textContent = obj.name || obj.class || obj.id;
-    infoTitle.title = obj.name || obj.id;
+    const card = this.card.data?.id === obj.id ? this.card.data : null;
+    const name = (card && this.card.displayName(card)) || obj.name;
+    infoTitle.textContent = name || className(obj.class) || obj.id;
+    infoTitle.title = [name, obj.name !== name ? obj.name : null, obj.id].filter(Boolean).join(" · ");
     const parts = [this.actions(obj)];
-    parts.push(
+    if (Array.isArray(obj.spatial_path) && obj.spatial_path.length) parts.push(this.path(obj.spatial_path));
+    if (card) parts.push(this.card.render(card));
+    else parts.push(...this.withoutCard(obj));
+    parts.push(this.identity(obj));
+    const sets = [];
+    for (const group of [obj.psets, obj.qtos]) {
+      if (!group || typeof group !== "object") continue;
+      for (const set of Object.keys(group).sort((a, b) => psetName(a).localeCompare(psetName(b)))) sets.push([set, group[set]]);
+    }
+    sets.forEach(([set, props]) => {
+      const rows = props && typeof props === "object" && !Array.isArray(props) ? props : { value: props };
+      parts.push(table(psetName(set), rows, false, set));
+    });
+    if (!sets.length && String(obj.class).startsWith("Ifc")) parts.push(el("p", { className: "loading" }, t("info.noPsets")));
+    if (this.sensorSection?.id === obj.id) parts.push(this.sensorSection.node);
+    infoBody.replaceChildren(...parts);
+  }
+
+  /** The object's class, id and source, folded: what identifies it, not what it is. */
+  identity(obj) {
+    const details = el(
+      "details",
+      { className: "identity", id: "info-identity" },
+      el("summary", null, t("card.identity")),
       fields([
-        [t("field.id"), obj.id],
         [t("field.class"), className(obj.class)],
         [t("field.name"), obj.name],
+        [t("field.id"), obj.id],
         [t("field.source"), obj.source],
       ]),
     );
-    if (Array.isArray(obj.spatial_path) && obj.spatial_path.length) parts.push(this.path(obj.spatial_path));
+    return details;
+  }
+
+  /** Without a card (it failed): why, the position and the attributes less internal fields. */
+  withoutCard(obj) {
+    const parts = [];
+    if (this.cardError) parts.push(el("p", { className: "error" }, t("card.failed", { error: this.cardError.message })));
     if (obj.position && Number.isFinite(obj.position.lon) && Number.isFinite(obj.position.lat)) {
       const { lon, lat, height } = obj.position;
       parts.push(fields([[t("info.position"), `${lon.toFixed(6)}, ${lat.toFixed(6)}, ${Number(height || 0).toFixed(1)} m`]]));
     }
-    const attributes = obj.attributes || {};
-    if (Object.keys(attributes).length) parts.push(table(t("info.attributes"), attributes, true));
-    const sets = [];
-    for (const group of [obj.psets, obj.qtos]) {
-      if (!group || typeof group !== "object") continue;
-      for (const name of Object.keys(group).sort((a, b) => a.localeCompare(b))) sets.push([name, group[name]]);
-    }
-    sets.forEach(([name, props], i) => {
-      const rows = props && typeof props === "object" && !Array.isArray(props) ? props : { value: props };
-      parts.push(table(name, rows, i === 0 && !Object.keys(attributes).length));
-    });
-    if (!sets.length) parts.push(el("p", { className: "loading" }, t("info.noPsets")));
-    if (this.sensorSection?.id === obj.id) parts.push(this.sensorSection.node);
-    infoBody.replaceChildren(...parts);
+    const shown = Object.fromEntries(Object.entries(obj.attributes || {}).filter(([key]) => !INTERNAL_FIELDS.has(key)));
+    if (Object.keys(shown).length) parts.push(table(t("info.attributes"), shown, true));
+    return parts;
   }
 
   actions(obj) {
@@ -168,12 +205,15 @@ function fields(pairs) {
   return dl;
 }
 
-function table(title, props, open) {
+/** A folded table of properties; with `pset`, labels in the interface language. */
+function table(title, props, open, pset = null) {
   const entries = Object.entries(props || {});
   const tbody = el("tbody");
   for (const [key, value] of entries) {
     const text = formatValue(value);
-    tbody.append(el("tr", null, el("th", { scope: "row" }, key), el("td", text === null ? { className: "empty" } : null, text ?? "—")));
+    const label = pset ? propertyName(pset, key) : key;
+    const th = el("th", { scope: "row", title: key }, label);
+    tbody.append(el("tr", null, th, el("td", text === null ? { className: "empty" } : null, text ?? "—")));
   }
   const details = el(
     "details",
@@ -182,6 +222,6 @@ function table(title, props, open) {
     el("table", null, tbody),
   );
   details.open = Boolean(open);
-  details.dataset.pset = title;
+  details.dataset.pset = pset || title;
   return details;
 }

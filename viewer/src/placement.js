@@ -191,6 +191,7 @@ export class Placement {
     const moved = JSON.stringify(placement.origin) !== JSON.stringify(this.state.placement?.origin);
     this.state.placement = placement;
     if (moved) this.state.acknowledged = false;
+    if (this.ui.onPlaced) this.ui.onPlaced(placement);
     this.ui.height.value = placement.origin[2].toFixed(2);
     this.ui.rotation.value = this.ui.rotationRange.value = String(Math.round(placement.rotation_deg * 10) / 10);
     this.render();

@@ -58,6 +58,9 @@ export class Placement {
     form.append("file", file, file.name);
     let preview;
     try {
+      // the server would refuse it too; no request (and no failed request logged) for that
+      const head = await file.slice(0, 256).text();
+      if (!/^[\ufeff\s]*ISO-10303-21;/.test(head)) throw new Error(t("place.notStep", { file: file.name }));
       const response = await fetch("/api/imports/preview", {
         method: "POST",
         body: form,

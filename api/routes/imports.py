@@ -5,7 +5,8 @@
 city's worker process runs and which removes that folder when it ends. ``POST
 /api/imports/preview`` meshes one uploaded file into a GLB without storing anything, and
 ``POST /api/imports/placement`` checks where a user puts a model (terrain height there,
-warnings) before the upload that imports it. ``POST /api/tilings`` queues a re-tiling.
+warnings) before the upload that imports it; ``GET /api/terrain/height`` answers the
+terrain height and city coordinates of a clicked point. ``POST /api/tilings`` queues a re-tiling.
 ``GET /api/jobs/{id}`` tells how a job is doing, from the jobs table in the city folder
 (any server process answers, across restarts). A job records the submitter's
 jurisdiction; callers see the jobs of their jurisdiction only.
@@ -20,7 +21,17 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path, PureWindowsPath
 from typing import Annotated, Any, BinaryIO
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, Response, UploadFile
+from fastapi import (
+    APIRouter,
+    Depends,
+    File,
+    Form,
+    HTTPException,
+    Query,
+    Request,
+    Response,
+    UploadFile,
+)
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
@@ -38,7 +49,7 @@ from bim.geometry import DEFAULT_KERNEL, KERNELS
 from bim.georef import UserOrigin
 from bim.preview import preview_ifc
 from cim.crs import parse_origin
-from cim.placement import check_placement
+from cim.placement import check_placement, terrain_height, to_city
 
 CHUNK_SIZE = 1 << 20
 # Room for the multipart framing and the form fields on top of the files' bytes.
@@ -166,7 +177,7 @@ def create_import(
     return {"id": job["id"], "status": job["status"], "url": job["url"]}
 
 
-@router.post("/imports/preview")
+@router.post("/imports/preview", dependencies=[Depends(caller_scope)])
 def preview_import(
     request: Request,
     store: StoreDep,
@@ -191,6 +202,19 @@ def preview_import(
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return {**preview.to_dict(), "glb": base64.b64encode(preview.glb).decode("ascii")}
+
+
+@router.get("/terrain/height", tags=["terrain"], dependencies=[Depends(caller_scope)])
+def get_terrain_height(
+    store: StoreDep,
+    lon: Annotated[float, Query(ge=-180, le=180, description="longitude (degrees)")],
+    lat: Annotated[float, Query(ge=-90, le=90, description="latitude (degrees)")],
+) -> dict[str, Any]:
+    """The city's terrain height at a longitude/latitude (null outside its DEM, or without
+    one), and the point in the city CRS: where a clicked model origin goes."""
+    x, y = to_city(lon, lat, store.crs)
+    return {"lon": lon, "lat": lat, "crs": store.crs, "x": x, "y": y,
+            "height": terrain_height(store.city_dir, store.crs, x, y)}  # fmt: skip
 
 
 class PlacementRequest(BaseModel):

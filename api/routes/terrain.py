@@ -10,15 +10,14 @@ import json
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi import Path as PathParam
 from fastapi.responses import Response
 
 from api.auth.deps import file_reader
-from api.deps import CityDirDep, StoreDep
+from api.deps import CityDirDep
 from api.static import file_response
 from cim.layout import CityLayout
-from cim.placement import terrain_height, to_city
 
 # Files any signed-in caller may read (anyone, with CIMTWIN_ANONYMOUS_READ).
 router = APIRouter(tags=["terrain"], dependencies=[Depends(file_reader)])
@@ -27,19 +26,6 @@ CONTENT_TYPES = {".json": "application/json", ".terrain": "application/octet-str
 MAX_ZOOM = 30  # deeper than any web-mercator pyramid goes
 Zoom = Annotated[int, PathParam(ge=0, le=MAX_ZOOM)]
 Column = Annotated[int, PathParam(ge=0, lt=2**MAX_ZOOM)]
-
-
-@router.get("/api/terrain/height")
-def get_terrain_height(
-    store: StoreDep,
-    lon: Annotated[float, Query(ge=-180, le=180, description="longitude (degrees)")],
-    lat: Annotated[float, Query(ge=-90, le=90, description="latitude (degrees)")],
-) -> dict[str, Any]:
-    """The city's terrain height at a longitude/latitude (null outside its DEM, or without
-    one), and the point in the city CRS."""
-    x, y = to_city(lon, lat, store.crs)
-    return {"lon": lon, "lat": lat, "crs": store.crs, "x": x, "y": y,
-            "height": terrain_height(store.city_dir, store.crs, x, y)}  # fmt: skip
 
 
 @router.get("/terrain/{path:path}")

@@ -181,7 +181,7 @@ def _url(path: str, operation: dict[str, Any], jobs: dict[str, str]) -> str:
               "resource_path": "Things(1)", "datastream_id": jobs["datastream B"],
               "incident_id": jobs["incident B"], "attachment_id": jobs["attachment B"],
               "rule_id": jobs["rule B"]}  # fmt: skip
-    queries = {"q": "Hall"}
+    queries = {"q": "Hall", "lon": "113.32", "lat": "23.12"}
     url = path
     required = []
     for parameter in operation.get("parameters", []):

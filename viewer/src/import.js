@@ -47,6 +47,13 @@ import { methodName, Placement, unitName } from "./placement.js";
     warnings: $("place-warnings"),
     shown: $("place-shown"),
     banner: $("place-banner"),
+    onPlaced: () => {
+      // a refusal for want of a place no longer holds
+      if (!busy && ["error", "warned"].includes(ui.dialog.dataset.state)) {
+        setState("idle", "");
+        ui.result.replaceChildren();
+      }
+    },
   });
   app.placement = placement;
   // app.js translated the page before this module added its strings
@@ -322,7 +329,7 @@ import { methodName, Placement, unitName } from "./placement.js";
       const key = `finding.${finding.code}`;
       const text = t(key, vars) === key ? finding.message : t(key, vars);
       list.append(
-        el("li", { className: finding.level, dataset: { code: finding.code } },
+        el("li", { className: `finding-${finding.level}`, dataset: { code: finding.code } },
           el("b", null, t(`finding.level.${finding.level}`)), ` ${text}`),
       );
     }

@@ -58,6 +58,9 @@ export class Placement {
     form.append("file", file, file.name);
     let preview;
     try {
+      // the server would refuse it too; no request (and no failed request logged) for that
+      const head = await file.slice(0, 256).text();
+      if (!/^[\ufeff\s]*ISO-10303-21;/.test(head)) throw new Error(t("place.notStep", { file: file.name }));
       const response = await fetch("/api/imports/preview", {
         method: "POST",
         body: form,
@@ -191,6 +194,7 @@ export class Placement {
     const moved = JSON.stringify(placement.origin) !== JSON.stringify(this.state.placement?.origin);
     this.state.placement = placement;
     if (moved) this.state.acknowledged = false;
+    if (this.ui.onPlaced) this.ui.onPlaced(placement);
     this.ui.height.value = placement.origin[2].toFixed(2);
     this.ui.rotation.value = this.ui.rotationRange.value = String(Math.round(placement.rotation_deg * 10) / 10);
     this.render();

@@ -56,6 +56,9 @@ PUBLIC_ROUTES = {
     "/open311/v2/discovery.{fmt}",
     "/open311/v2/services.{fmt}",
     "/open311/v2/services/{service_code}.{fmt}",
+    # the shipped code lists (class, property set, use names, the message catalogue):
+    # reference data the sign-in page needs too, no city data
+    "/api/codes/{name}",
 }
 # Routes that read no city data but need a signed-in caller (who they are, their audit log
 # within their scope, their sign-out), and the files any signed-in reader may stream.

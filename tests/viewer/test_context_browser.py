@@ -15,12 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
 import pytest
-from shapely.geometry import box
 
-from cim.gis import VectorOptions, import_vector
-from cim.store import CityStore
 from tests.viewer.conftest import (
     ViewerPage,
     changed_pixels,
@@ -30,31 +26,18 @@ from tests.viewer.conftest import (
     screenshot,
     serve,
 )
-from tests.viewer.planner_city import CRS, E, N, build_planner_city
-from tiles.tileset import write_tileset
+from tests.viewer.planner_city import PARCELS as PLANNER_PARCELS
+from tests.viewer.planner_city import build_planner_city
 
 pytestmark = pytest.mark.browser
 
-PARCELS = 4
+PARCELS = len(PLANNER_PARCELS)  # the planner city has its parcel layer
 
 
 @pytest.fixture(scope="module")
 def context_city(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The planner city with four parcels under its GIS blocks, tiled again."""
-    folder = tmp_path_factory.mktemp("context-city")
-    city = build_planner_city(folder)
-    parcels = gpd.GeoDataFrame(
-        {"parcel_no": [f"TH-{i + 1:04d}" for i in range(PARCELS)]},
-        geometry=[box(E - 95 + 30 * i, N - 65, E - 67 + 30 * i, N - 35) for i in range(PARCELS)],
-        crs=CRS,
-    )
-    layers = folder / "parcels.gpkg"
-    parcels.to_file(layers, layer="parcels", driver="GPKG")
-    with CityStore.open(city) as store:
-        options = VectorOptions(layer="parcels", cls="parcel", id_field="parcel_no")
-        import_vector(store, layers, options)
-        write_tileset(store)
-    return city
+    """The planner city (two halls, GIS blocks, streets and parcels)."""
+    return build_planner_city(tmp_path_factory.mktemp("context-city"))
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,8 @@
 // data-state "idle" | "uploading" | "warned" | "queued" | "running" | "succeeded" | "failed" |
 // "error"; window.cimtwin.placement is the Placement (placement.js).
 
+// app.js first: it sets window.cimtwin, after a top-level await of its imports (ifcnames.js)
+import "./app.js";
 import { onLanguageChange, t, translate } from "./i18n.js";
 import { methodName, Placement, unitName } from "./placement.js";
 

@@ -207,3 +207,56 @@ def first_building_on_screen(page: Any) -> dict[str, float] | None:
         }"""
     )
     return position
+
+
+@contextmanager
+def opened_viewer(browser: Any, url: str, timeout_ms: int | None = None) -> Iterator[ViewerPage]:
+    """The viewer at ``url`` (signed in, tiles ready), closed afterwards; ``timeout_ms``
+    replaces Playwright's default wait."""
+    opened = open_viewer(browser, url)
+    if timeout_ms is not None:
+        opened.page.set_default_timeout(timeout_ms)
+    try:
+        yield opened
+    finally:
+        opened.page.close()
+
+
+@contextmanager
+def viewer_at(browser: Any, city: Path, timeout_ms: int | None = None) -> Iterator[ViewerPage]:
+    """Serve ``city`` and open the viewer on it, for a module's tests to share."""
+    with serve(city) as url, opened_viewer(browser, url, timeout_ms) as opened:
+        yield opened
+
+
+@contextmanager
+def checked_page(viewer: ViewerPage, reset: str | None = None) -> Iterator[Any]:
+    """The shared page for one test: no console error may appear during it; the JavaScript
+    ``reset`` (a function, maybe async) puts the viewer back afterwards."""
+    before = len(viewer.errors)
+    yield viewer.page
+    assert viewer.errors[before:] == [], f"console errors: {viewer.errors[before:]}"
+    if reset:
+        viewer.page.evaluate(reset)
+
+
+def reset_view(*more: str) -> str:
+    """JavaScript that shows everything again and clears the selection, then runs ``more``
+    (statements on ``a``, the viewer's ``window.cimtwin``; ``await`` allowed)."""
+    then = " ".join(more)
+    return f"async () => {{ const a = window.cimtwin; a.showAll(); a.clearSelection(); {then} }}"
+
+
+def api(page: Any, path: str) -> Any:
+    """GET ``path`` from the page, with its session (the viewer's own client)."""
+    return page.evaluate("(path) => window.cimtwin.util.getJson(path)", path)
+
+
+def wait_for_flight(page: Any) -> None:
+    """Wait until the camera's flight and every tween have ended, then draw a frame."""
+    page.wait_for_function(
+        "!window.cimtwin.viewer.camera._currentFlight"
+        " && window.cimtwin.viewer.scene.tweens.length === 0",
+        timeout=20_000,
+    )
+    render(page)

@@ -13,35 +13,24 @@ from typing import Any
 
 import pytest
 
-from tests.viewer.conftest import ViewerPage, open_viewer, screenshot, serve
+from tests.viewer.conftest import ViewerPage, checked_page, reset_view, screenshot, viewer_at
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def server(small_planner_city: Path) -> Iterator[str]:
-    with serve(small_planner_city) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def viewer(server: str, browser: Any) -> Iterator[ViewerPage]:
-    opened = open_viewer(browser, server)
-    yield opened
-    opened.page.close()
+def viewer(small_planner_city: Path, browser: Any) -> Iterator[ViewerPage]:
+    with viewer_at(browser, small_planner_city) as opened:
+        yield opened
 
 
 @pytest.fixture()
 def page(viewer: ViewerPage) -> Iterator[Any]:
     """The shared page in Chinese; no console error may appear during a test."""
-    before = len(viewer.errors)
     viewer.page.evaluate("window.cimtwin.setLanguage('zh-CN')")
-    yield viewer.page
-    assert viewer.errors[before:] == [], f"console errors: {viewer.errors[before:]}"
-    viewer.page.evaluate(
-        "() => { const a = window.cimtwin; a.showAll(); a.clearSelection();"
-        " a.setLanguage('zh-CN'); }"
-    )
+    reset = reset_view("a.setLanguage('zh-CN');")
+    with checked_page(viewer, reset) as page:
+        yield page
 
 
 def _building_id(page: Any, name: str) -> str:

@@ -19,15 +19,18 @@ import pytest
 
 from tests.viewer.conftest import (
     ViewerPage,
+    api,
     changed_pixels,
+    checked_page,
     new_page,
-    open_viewer,
+    opened_viewer,
     render,
+    reset_view,
     screenshot,
     serve,
+    wait_for_flight,
 )
 from tests.viewer.planner_city import PARCELS as PLANNER_PARCELS
-from tests.viewer.planner_city import build_planner_city
 
 pytestmark = pytest.mark.browser
 
@@ -35,48 +38,24 @@ PARCELS = len(PLANNER_PARCELS)  # the planner city has its parcel layer
 
 
 @pytest.fixture(scope="module")
-def context_city(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The planner city (two halls, GIS blocks, streets and parcels)."""
-    return build_planner_city(tmp_path_factory.mktemp("context-city"))
-
-
-@pytest.fixture(scope="module")
-def server(context_city: Path) -> Iterator[str]:
-    with serve(context_city) as url:
+def server(small_planner_city: Path) -> Iterator[str]:
+    with serve(small_planner_city) as url:
         yield url
 
 
 @pytest.fixture(scope="module")
 def viewer(server: str, browser: Any) -> Iterator[ViewerPage]:
-    opened = open_viewer(browser, server)
-    opened.page.set_default_timeout(90_000)  # software rendering on a busy machine
-    yield opened
-    opened.page.close()
+    with opened_viewer(browser, server, timeout_ms=90_000) as opened:  # software rendering
+        yield opened
 
 
 @pytest.fixture()
 def page(viewer: ViewerPage) -> Iterator[Any]:
     """The shared page; no console error may appear during a test."""
-    before = len(viewer.errors)
-    yield viewer.page
-    assert viewer.errors[before:] == [], f"console errors: {viewer.errors[before:]}"
-    viewer.page.evaluate(
-        "() => { const a = window.cimtwin; a.showAll(); a.clearSelection(); a.measure.clear(); }"
-    )
+    reset = reset_view("a.measure.clear();")
+    with checked_page(viewer, reset) as page:
+        yield page
     viewer.page.click("[data-tab=layers]")
-
-
-def api(page: Any, path: str) -> Any:
-    return page.evaluate("(path) => window.cimtwin.util.getJson(path)", path)
-
-
-def wait_for_flight(page: Any) -> None:
-    page.wait_for_function(
-        "!window.cimtwin.viewer.camera._currentFlight"
-        " && window.cimtwin.viewer.scene.tweens.length === 0",
-        timeout=20_000,
-    )
-    render(page)
 
 
 def on_screen(page: Any, lon: float, lat: float, height: float) -> dict[str, float] | None:

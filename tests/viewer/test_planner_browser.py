@@ -17,52 +17,31 @@ import pytest
 
 from tests.viewer.conftest import (
     ViewerPage,
+    api,
     changed_pixels,
-    open_viewer,
+    checked_page,
     render,
+    reset_view,
     screenshot,
-    serve,
+    viewer_at,
+    wait_for_flight,
 )
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def server(small_planner_city: Path) -> Iterator[str]:
-    with serve(small_planner_city) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def viewer(server: str, browser: Any) -> Iterator[ViewerPage]:
-    opened = open_viewer(browser, server)
-    yield opened
-    opened.page.close()
+def viewer(small_planner_city: Path, browser: Any) -> Iterator[ViewerPage]:
+    with viewer_at(browser, small_planner_city) as opened:
+        yield opened
 
 
 @pytest.fixture()
 def page(viewer: ViewerPage) -> Iterator[Any]:
     """The shared page; no console error may appear during a test."""
-    before = len(viewer.errors)
-    yield viewer.page
-    assert viewer.errors[before:] == [], f"console errors: {viewer.errors[before:]}"
-    viewer.page.evaluate(
-        "async () => { const a = window.cimtwin; a.showAll(); a.clearSelection();"
-        " await a.colorBy(null); a.measure.clear(); }"
-    )
-
-
-def api(page: Any, path: str) -> Any:
-    return page.evaluate("(path) => window.cimtwin.util.getJson(path)", path)
-
-
-def wait_for_flight(page: Any) -> None:
-    page.wait_for_function(
-        "!window.cimtwin.viewer.camera._currentFlight"
-        " && window.cimtwin.viewer.scene.tweens.length === 0",
-        timeout=20_000,
-    )
-    render(page)
+    reset = reset_view("await a.colorBy(null);", "a.measure.clear();")
+    with checked_page(viewer, reset) as page:
+        yield page
 
 
 def test_loads_offline_and_draws_tiles(viewer: ViewerPage, page: Any, server: str) -> None:

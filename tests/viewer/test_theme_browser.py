@@ -15,7 +15,14 @@ from typing import Any
 
 import pytest
 
-from tests.viewer.conftest import ViewerPage, open_viewer, render, screenshot, serve
+from tests.viewer.conftest import (
+    ViewerPage,
+    checked_page,
+    render,
+    reset_view,
+    screenshot,
+    viewer_at,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -27,28 +34,17 @@ OUTLINE = (0x00, 0xF0, 0xFF)
 
 
 @pytest.fixture(scope="module")
-def server(small_planner_city: Path) -> Iterator[str]:
-    with serve(small_planner_city) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def viewer(server: str, browser: Any) -> Iterator[ViewerPage]:
-    opened = open_viewer(browser, server)
-    yield opened
-    opened.page.close()
+def viewer(small_planner_city: Path, browser: Any) -> Iterator[ViewerPage]:
+    with viewer_at(browser, small_planner_city) as opened:
+        yield opened
 
 
 @pytest.fixture()
 def page(viewer: ViewerPage) -> Iterator[Any]:
     """The shared page; no console error may appear during a test."""
-    before = len(viewer.errors)
-    yield viewer.page
-    assert viewer.errors[before:] == [], f"console errors: {viewer.errors[before:]}"
-    viewer.page.evaluate(
-        "async () => { const a = window.cimtwin; a.showAll(); a.clearSelection();"
-        " await a.colorBy(null); }"
-    )
+    reset = reset_view("await a.colorBy(null);")
+    with checked_page(viewer, reset) as page:
+        yield page
 
 
 def look_at_blocks_from_the_south(page: Any) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.viewer.conftest import ViewerPage, open_viewer, screenshot, serve
+from tests.viewer.conftest import ViewerPage, checked_page, screenshot, viewer_at
 from tests.viewer.zh_city import STADIUM, build_zh_city
 
 pytestmark = pytest.mark.browser
@@ -23,25 +23,16 @@ GLOBAL_ID = re.compile(r"^[0-9A-Za-z_$]{22}$")
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with serve(build_zh_city(tmp_path_factory.mktemp("zh-city"))) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def viewer(server: str, browser: Any) -> Iterator[ViewerPage]:
-    opened = open_viewer(browser, server)
-    yield opened
-    opened.page.close()
+def viewer(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[ViewerPage]:
+    with viewer_at(browser, build_zh_city(tmp_path_factory.mktemp("zh-city"))) as opened:
+        yield opened
 
 
 @pytest.fixture()
 def page(viewer: ViewerPage) -> Iterator[Any]:
-    """The shared page in Chinese; no console error may appear during a test."""
-    before = len(viewer.errors)
-    yield viewer.page
-    viewer.page.evaluate("window.cimtwin.setLanguage('zh-CN')")
-    assert viewer.errors[before:] == [], f"console errors: {viewer.errors[before:]}"
+    """The shared page, back in Chinese after each test; no console error may appear."""
+    with checked_page(viewer, "window.cimtwin.setLanguage('zh-CN')") as page:
+        yield page
 
 
 def typed_search(page: Any, text: str) -> list[dict[str, str]]:

@@ -25,7 +25,9 @@
 // (lighting.js: state(), setFlat), legend (legend.js: showOnly(index)), outline (outline.js)},
 // util: {el, getJson, postJson, t, acceptLanguage, serverText, jobText, jobStatus, reportLabel},
 // zh (servertext.js, ifcnames.js: serverText, jobText, reportLabel, psetName, propertyName, useName)},
-// card (card.js: data, storeys(), currentStorey(), storeyUp(), storeyDown()).
+// card (card.js: data, storeys(), currentStorey(), storeyUp(), storeyDown()), simulation
+// (simulation.js: the Simulate tab: selectModel(name), form, run(), openRun(id), compare(a, b),
+// sun, result, state()).
 
 import { el, getJson, postJson } from "./api.js";
 import { authHeaders, onTokens, refresh } from "./auth.js";
@@ -47,6 +49,7 @@ import { propertyName, psetName, useName } from "./ifcnames.js"; // part: zh
 import { SensorLayer } from "./sensors.js";
 import { IncidentLayer } from "./incidents.js";
 import { SessionUi } from "./session.js";
+import { SimulationPanel } from "./simulation.js";
 import { CityStyle, featureId, layerOf, property } from "./style.js";
 
 const $ = (id) => document.getElementById(id);
@@ -141,6 +144,7 @@ app.incidents = new IncidentLayer(app, {
   list: $("tab-incidents"),
 });
 app.dashboard = new Dashboard(app); // incident statistics (dashboard.js)
+app.simulation = new SimulationPanel(app, $("tab-simulation"), document.querySelector('[data-tab="simulation"]'));
 app.layers = new LayerTree(app, ui.layerTree);
 app.searchBox = new SearchBox(app, $("search-input"), $("search-results"));
 app.measure = new MeasureTool(app, {
@@ -418,6 +422,7 @@ function onClick(movement) {
     app.measure.onClick(movement.position);
     return;
   }
+  if (app.simulation.mapClick(movement.position)) return;
   let picked;
   try {
     picked = app.viewer.scene.pick(movement.position);

@@ -53,7 +53,8 @@ export class Legend {
       ui.colorStatus.textContent = "";
       return;
     }
-    const name = ATTRIBUTE_NAMES[coloring.attribute] ? t(ATTRIBUTE_NAMES[coloring.attribute]) : coloring.attribute;
+    const named = ATTRIBUTE_NAMES[coloring.attribute] ? t(ATTRIBUTE_NAMES[coloring.attribute]) : coloring.attribute;
+    const name = coloring.title || named; // a title set by whoever coloured (simulationresult.js)
     ui.legendTitle.textContent = coloring.unit ? t("legend.titleUnit", { name, unit: coloring.unit }) : name;
     ui.colorStatus.textContent =
       coloring.kind === "empty" ? t("style.empty", { attr: coloring.attribute }) : t("style.count", { n: coloring.count });

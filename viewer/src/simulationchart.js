@@ -1,0 +1,145 @@
+// A run's charts as hand-written SVG (no chart library): a line chart over numeric x (the
+// flooded area against the level) or a bar chart over categories (sun hours per façade).
+// Input is a chart of run.json: {name, title, x_label, y_label, kind: "line" | "bar",
+// series: [{name, x, y}]}. Marks carry their data for tests and tooltips: a line point
+// <circle class="point" data-series data-x data-y>, a bar <rect class="bar" data-series
+// data-x data-y>.
+
+const SVG = "http://www.w3.org/2000/svg";
+const WIDTH = 440;
+const HEIGHT = 220;
+const LEFT = 48;
+const RIGHT = 10;
+const TOP = 10;
+const BOTTOM = 46;
+export const SERIES_COLORS = ["#3b82f6", "#f97316", "#10b981", "#e11d48", "#a855f7", "#eab308"];
+
+function svg(tag, attrs, ...children) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value !== null && value !== undefined) node.setAttribute(key, String(value));
+  }
+  for (const child of children) node.append(child instanceof Node ? child : String(child));
+  return node;
+}
+
+/** Round tick values covering [low, high] (about `count` of them: steps of 1, 2 or 5 x 10^n). */
+export function ticks(low, high, count = 4) {
+  if (!Number.isFinite(low) || !Number.isFinite(high)) return [0, 1];
+  if (high === low) return [low];
+  const raw = (high - low) / count;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw);
+  const out = [];
+  for (let v = Math.ceil(low / step) * step; v <= high + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
+  return out;
+}
+
+/** A short label of a number (1 234, 0.25, 1.2e6). */
+export function shortNumber(value) {
+  const a = Math.abs(value);
+  if (a !== 0 && (a >= 1e6 || a < 1e-3)) return value.toExponential(1);
+  return Number(value.toPrecision(4)).toLocaleString("en-US");
+}
+
+function axes(root, chart, yTicks, yOf) {
+  for (const tick of yTicks) {
+    root.append(
+      svg("line", { x1: LEFT, x2: WIDTH - RIGHT, y1: yOf(tick), y2: yOf(tick), class: "chart-grid" }),
+      svg("text", { x: LEFT - 4, y: yOf(tick) + 4, "text-anchor": "end", class: "chart-axis" }, shortNumber(tick)),
+    );
+  }
+  root.append(
+    svg("text", { x: (LEFT + WIDTH - RIGHT) / 2, y: HEIGHT - 4, "text-anchor": "middle", class: "chart-axis-label" }, chart.x_label || ""),
+    svg("text", { x: 10, y: TOP + (HEIGHT - TOP - BOTTOM) / 2, "text-anchor": "middle", class: "chart-axis-label",
+      transform: `rotate(-90 10 ${TOP + (HEIGHT - TOP - BOTTOM) / 2})` }, chart.y_label || ""),
+  ); // fmt: skip
+}
+
+function legend(root, series) {
+  if (series.length < 2) return;
+  let x = LEFT;
+  series.forEach((s, i) => {
+    root.append(
+      svg("rect", { x, y: HEIGHT - 18, width: 10, height: 10, fill: SERIES_COLORS[i % SERIES_COLORS.length] }),
+      svg("text", { x: x + 14, y: HEIGHT - 9, class: "chart-legend" }, s.name),
+    );
+    x += 24 + 7 * String(s.name).length;
+  });
+}
+
+/** One chart of a run as an <svg class="chart sim-chart">. */
+export function simulationChart(chart) {
+  const series = (chart.series || []).map((s) => ({ name: s.name, x: s.x || [], y: s.y || [] }));
+  const root = svg("svg", {
+    class: `chart sim-chart sim-chart-${chart.kind === "bar" ? "bar" : "line"}`,
+    viewBox: `0 0 ${WIDTH} ${HEIGHT}`, role: "img", "aria-label": chart.title || chart.name,
+  }); // fmt: skip
+  root.dataset.chart = chart.name;
+  const ys = series.flatMap((s) => s.y).filter((v) => Number.isFinite(v));
+  if (!ys.length) {
+    root.append(svg("text", { x: WIDTH / 2, y: 24, "text-anchor": "middle", class: "chart-empty" }, "—"));
+    return root;
+  }
+  const yLow = Math.min(0, ...ys);
+  const yHigh = Math.max(...ys) > yLow ? Math.max(...ys) : yLow + 1;
+  const yTicks = ticks(yLow, yHigh);
+  const yTop = Math.max(yHigh, yTicks[yTicks.length - 1]);
+  const yOf = (v) => HEIGHT - BOTTOM - ((v - yLow) / (yTop - yLow)) * (HEIGHT - TOP - BOTTOM);
+  axes(root, chart, yTicks, yOf);
+  if (chart.kind === "bar") bars(root, series, yOf);
+  else lines(root, series, yOf);
+  legend(root, series);
+  return root;
+}
+
+function lines(root, series, yOf) {
+  const xs = series.flatMap((s) => s.x).map(Number).filter((v) => Number.isFinite(v));
+  const xLow = Math.min(...xs);
+  const xHigh = Math.max(...xs) > xLow ? Math.max(...xs) : xLow + 1;
+  const xOf = (v) => LEFT + ((v - xLow) / (xHigh - xLow)) * (WIDTH - LEFT - RIGHT);
+  for (const tick of ticks(xLow, xHigh, 5)) {
+    root.append(svg("text", { x: xOf(tick), y: HEIGHT - BOTTOM + 14, "text-anchor": "middle", class: "chart-axis" }, shortNumber(tick)));
+  }
+  series.forEach((s, i) => {
+    const color = SERIES_COLORS[i % SERIES_COLORS.length];
+    const points = s.x.map((x, j) => [Number(x), s.y[j]]).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
+    root.append(svg("polyline", {
+      points: points.map(([x, y]) => `${xOf(x).toFixed(1)},${yOf(y).toFixed(1)}`).join(" "),
+      fill: "none", stroke: color, "stroke-width": 2, class: "line", "data-series": s.name,
+    })); // fmt: skip
+    for (const [x, y] of points) {
+      root.append(svg("circle", {
+        cx: xOf(x), cy: yOf(y), r: points.length > 40 ? 1.5 : 3, fill: color, class: "point",
+        "data-series": s.name, "data-x": x, "data-y": y,
+      }, svg("title", null, `${shortNumber(x)} → ${shortNumber(y)}`))); // fmt: skip
+    }
+  });
+}
+
+function bars(root, series, yOf) {
+  const categories = [...new Set(series.flatMap((s) => s.x.map(String)))];
+  const band = (WIDTH - LEFT - RIGHT) / Math.max(1, categories.length);
+  const width = (band * 0.8) / Math.max(1, series.length);
+  const every = Math.max(1, Math.ceil(categories.length / 8));
+  categories.forEach((category, k) => {
+    if (k % every === 0) {
+      const label = category.length > 10 ? `${category.slice(0, 9)}…` : category;
+      root.append(svg("text", { x: LEFT + band * (k + 0.5), y: HEIGHT - BOTTOM + 14, "text-anchor": "middle", class: "chart-axis" }, label));
+    }
+  });
+  series.forEach((s, i) => {
+    const color = SERIES_COLORS[i % SERIES_COLORS.length];
+    s.x.forEach((x, j) => {
+      const y = s.y[j];
+      if (!Number.isFinite(y)) return;
+      const k = categories.indexOf(String(x));
+      const top = Math.min(yOf(y), yOf(0));
+      root.append(svg("rect", {
+        class: "bar", x: LEFT + band * k + band * 0.1 + width * i, y: top, width,
+        height: Math.max(Math.abs(yOf(0) - yOf(y)), y ? 1 : 0), fill: color,
+        "data-series": s.name, "data-x": x, "data-y": y,
+      }, svg("title", null, `${x}: ${shortNumber(y)}`))); // fmt: skip
+    });
+  });
+}

@@ -7,7 +7,7 @@
 // opened.
 //
 // For automated tests: window.cimtwin.simulation = this panel: models, model (chosen),
-// form (values(), set(name, value)), sun (state()), result (state()), runs, lastJob,
+// form (values(), set(name, value)), sun (state()), result (state()), runs, lastJob, jobLog,
 // comparison, selectModel(name), run() (resolves with the job when it ends), openRun(id),
 // compare(a, b), loadRuns(), state().
 
@@ -35,6 +35,7 @@ export class SimulationPanel {
     this.model = null;
     this.runs = [];
     this.lastJob = null;
+    this.jobLog = []; // {status, progress} of each poll of the last job
     this.comparison = null;
     this.loading = null;
     this.busy = false;
@@ -174,34 +175,39 @@ export class SimulationPanel {
 
   // ---------------------------------------------------------------- running
 
-  /** Submit the chosen model with the form's parameters; resolves with the ended job. */
+  /** Submit the chosen model with the form's parameters; resolves with the ended job once
+   * its result is shown (null when it could not be followed). */
   async run(parameters) {
     if (this.busy || !this.model) return null;
     this.hideError();
     this.setBusy(true);
+    try {
+      return await this.submitAndShow(parameters ?? this.form.values());
+    } finally {
+      this.setBusy(false);
+    }
+  }
+
+  async submitAndShow(parameters) {
     let submitted;
     try {
-      submitted = await this.app.util.postJson("/api/simulations", {
-        model: this.model.name,
-        parameters: parameters ?? this.form.values(),
-      });
+      submitted = await this.app.util.postJson("/api/simulations", { model: this.model.name, parameters });
     } catch (err) {
-      this.setBusy(false);
       this.showError(t("sim.refused", { error: err.message || err }));
       throw err;
     }
     const job = submitted.job || submitted;
+    this.jobLog = [];
     this.showJob(job);
     const ended = await this.follow(submitted.url || `/api/jobs/${job.id}`);
-    this.setBusy(false);
     if (!ended) return null;
     if (ended.status !== "succeeded") {
-      this.showError(t("sim.failed", { error: ended.error || ended.message || ended.status }));
+      this.showError(t("sim.failed", { error: this.app.util.serverText(ended.error || ended.message || ended.status) }));
       return ended;
     }
     const runId = ended.result?.run_id;
-    this.ui.status.textContent = t("sim.done", { run: runId });
     await Promise.allSettled([this.openRun(runId), this.loadRuns()]);
+    this.ui.status.textContent = t("sim.done", { run: runId });
     return ended;
   }
 
@@ -230,6 +236,7 @@ export class SimulationPanel {
 
   showJob(job) {
     this.lastJob = job;
+    this.jobLog.push({ status: job.status, progress: Number(job.progress) || 0 });
     const percent = Math.max(0, Math.min(100, Number(job.progress) || 0));
     this.ui.progress.hidden = false;
     this.ui.progress.dataset.status = job.status;
@@ -384,6 +391,7 @@ export class SimulationPanel {
       model: this.model?.name ?? null,
       busy: this.busy,
       job: this.lastJob,
+      jobLog: this.jobLog,
       progress: this.ui.progress.hidden ? null : Number(this.ui.bar.value),
       error: this.ui.error.hidden ? null : this.ui.error.textContent,
       runs: this.runs.map((r) => r.id),

@@ -34,7 +34,7 @@ from cim.results import (
     VectorLayer,
 )
 from simulation.models.spec import ModelInputs, ModelSpec
-from tests.viewer.conftest import ViewerPage, checked_page, opened_viewer, serve
+from tests.viewer.conftest import ViewerPage, checked_page, opened_viewer, screenshot, serve
 from tests.viewer.planner_city import BLOCKS, E, N
 
 pytestmark = pytest.mark.browser
@@ -166,6 +166,7 @@ def test_a_run_from_the_panel_is_shown_coloured_charted_and_compared(viewer: Vie
 
         layers_before = page.evaluate("window.cimtwin.viewer.imageryLayers.length")
         first = run_from_panel(page, 10)
+        screenshot(page, "simulation-result")
         log = first["jobLog"]
         assert any(e["status"] == "running" and 0 < e["progress"] < 100 for e in log), log
         assert log[-1]["status"] == "succeeded"
@@ -219,6 +220,7 @@ def test_a_run_from_the_panel_is_shown_coloured_charted_and_compared(viewer: Vie
         compared = page.locator('.sim-compare-table tr[data-key="flooded_area_m2"] td')
         assert compared.all_text_contents() == ["1,000 m²", "2,000 m²", "1,000 m²"]
         assert page.locator('.sim-raster-diff[data-raster="depth"]').count() == 1
+        screenshot(page, "simulation-compare")
 
         page.evaluate("window.cimtwin.setLanguage('en')")
         assert tab.text_content() == "Simulate"

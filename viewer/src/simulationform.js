@@ -145,7 +145,10 @@ export class SimulationForm {
     if (schema.description) caption.title = schema.description;
     const build = BUILDERS[kind] || BUILDERS.json;
     const field = { name, kind, schema, optional, ...build.call(this, name, schema, optional) };
-    const wrapper = el("label", { className: `field sim-field sim-${kind}` }, caption, field.input);
+    const wrapper =
+      kind === "boolean"
+        ? el("label", { className: "field sim-field sim-kind-boolean" }, el("span", { className: "check" }, field.input, " ", caption))
+        : el("label", { className: `field sim-field sim-kind-${kind}` }, caption, field.input);
     if (schema.description) wrapper.append(el("small", { className: "hint sim-description" }, schema.description));
     wrapper.dataset.param = name;
     wrapper.dataset.kind = kind;

@@ -304,7 +304,7 @@ export class SimulationPanel {
     const row = el(
       "li",
       { className: "sim-run-row" },
-      el("div", null, el("b", null, this.modelTitle(run.model)), " ", el("small", null, when ? new Date(when).toLocaleString() : "")),
+      el("div", null, el("b", null, this.modelTitle(run.model)), " ", el("small", null, when ? new Date(when).toLocaleString(getLanguage()) : "")),
       el("div", { className: "hint" }, figure),
       el("div", { className: "row" }, open, pick("a"), pick("b")),
     );

@@ -6,7 +6,7 @@
 
 import { el } from "./api.js";
 import { authHeaders } from "./auth.js";
-import { formatNumber, t } from "./i18n.js";
+import { formatNumber, getLanguage, t } from "./i18n.js";
 import { simulationChart } from "./simulationchart.js";
 import "./simstrings.js";
 
@@ -193,7 +193,7 @@ export class ResultView {
     const model = this.app.simulation?.modelTitle(run.model) || run.model;
     const when = run.finished || run.started;
     const head = el("div", { className: "sim-run-head" }, el("b", null, model), " ", el("code", null, run.id));
-    if (when) head.append(el("small", null, ` ${new Date(when).toLocaleString()}`));
+    if (when) head.append(el("small", null, ` ${new Date(when).toLocaleString(getLanguage())}`));
     if (run.trigger) head.append(el("small", { className: "sim-trigger" }, ` · ${t("sim.trigger")}`));
     return head;
   }

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pytest
@@ -53,6 +53,12 @@ class ProbeParameters(BaseModel):
     shape: Literal["flat", "slope"] = Field("slope", description="how the raster varies")
     mark_blocks: bool = Field(True, description="give the GIS blocks a value")
     pause_s: float = Field(1.5, ge=0, le=5, description="seconds spent half-way")
+    source: Annotated[list[float], Field(min_length=2, max_length=2)] | None = Field(
+        None, description="[longitude, latitude] picked on the map"
+    )
+    layers: list[Literal["raster", "vector"]] = Field(
+        ["raster", "vector"], description="unused: several of an enum"
+    )
 
 
 def run_probe(inputs: ModelInputs, params: ProbeParameters, progress: Progress) -> SimulationResult:
@@ -158,7 +164,18 @@ def test_a_run_from_the_panel_is_shown_coloured_charted_and_compared(viewer: Vie
             ".map((f) => [f.dataset.param, f.dataset.kind]))"
         )
         assert kinds == {"water_level": "range", "rain_volume_m3": "number", "shape": "select",
-                         "mark_blocks": "boolean", "pause_s": "range"}  # fmt: skip
+                         "mark_blocks": "boolean", "pause_s": "range", "source": "point",
+                         "layers": "multi"}  # fmt: skip
+        # a point picked on the map
+        page.click('[data-param="source"] button')
+        page.mouse.click(900, 420)
+        picked = page.evaluate("window.cimtwin.simulation.form.values().source")
+        center = page.evaluate("window.cimtwin.city.center")
+        assert abs(picked[0] - center["lon"]) < 0.01 and abs(picked[1] - center["lat"]) < 0.01
+        assert page.evaluate("window.cimtwin.simulation.form.values().layers") == [
+            "raster",
+            "vector",
+        ]
         label = page.locator('[data-param="water_level"] .sim-label')
         assert label.text_content() == "水位"
         # the optional volume is left out: the model's default (None) applies

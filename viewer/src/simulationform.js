@@ -40,17 +40,33 @@ function withoutKeys(object, keys) {
 const POINT_NAME = /(^|_)(point|source|lonlat|location|inlet|entry)($|_)/;
 const POLYGON_NAME = /(footprint|polygon|outline)/;
 
-/** How a field is edited: "select", "boolean", "range", "number", "date", "datetime",
- * "time", "point", "polygon", "text" or "json". */
-export function fieldKind(name, schema) {
+// A slider only where it can be read: bounds no further apart than this.
+const MAX_SLIDER_SPAN = 1000;
+
+/** The [low, high] bounds of a number's schema (null where unbounded). */
+function boundsOf(schema) {
+  const low = schema.minimum ?? schema.exclusiveMinimum;
+  const high = schema.maximum ?? schema.exclusiveMaximum;
+  return [Number.isFinite(low) ? low : null, Number.isFinite(high) ? high : null];
+}
+
+/** A round slider step for bounds `low`..`high`: about a hundredth of the span. */
+export function sliderStep(low, high, integer) {
+  if (integer) return Math.max(1, 10 ** Math.floor(Math.log10((high - low) / 100)));
+  return 10 ** Math.floor(Math.log10((high - low) / 100));
+}
+
+/** How a field is edited: "select", "multi" (several of an enum), "boolean", "range",
+ * "number", "date", "datetime", "time", "point", "polygon", "text" or "json". */
+export function fieldKind(name, schema, defs = {}) {
   if (Array.isArray(schema.enum)) return "select";
   const type = schema.type;
   if (type === "boolean") return "boolean";
   if (type === "number" || type === "integer") {
-    const low = schema.minimum ?? schema.exclusiveMinimum;
-    const high = schema.maximum ?? schema.exclusiveMaximum;
-    return Number.isFinite(low) && Number.isFinite(high) ? "range" : "number";
+    const [low, high] = boundsOf(schema);
+    return low !== null && high !== null && high - low <= MAX_SLIDER_SPAN ? "range" : "number";
   }
+  if (type === "array" && Array.isArray(resolveSchema(schema.items, defs).schema.enum)) return "multi";
   if (type === "string") {
     if (schema.format === "date") return "date";
     if (schema.format === "date-time") return "datetime";
@@ -108,7 +124,7 @@ export class SimulationForm {
     const nodes = [];
     for (const [name, prop] of Object.entries(schema.properties || {})) {
       const { schema: resolved, nullable } = resolveSchema(prop, defs);
-      const field = this.field(name, resolved, nullable || !required.has(name));
+      const field = this.field(name, resolved, nullable || !required.has(name), defs);
       this.fields.push(field);
       nodes.push(field.node);
     }
@@ -137,8 +153,9 @@ export class SimulationForm {
     this.onChange(this.values());
   }
 
-  field(name, schema, optional) {
-    const kind = fieldKind(name, schema);
+  field(name, schema, optional, defs) {
+    const kind = fieldKind(name, schema, defs);
+    if (kind === "multi") schema = { ...schema, items: resolveSchema(schema.items, defs).schema };
     const unit = schema.unit || unitOfName(name);
     const label = parameterLabel(name, schema);
     const caption = el("span", { className: "sim-label" }, unit ? `${label}（${unit}）` : label);
@@ -190,16 +207,34 @@ const BUILDERS = {
       },
     };
   },
+  multi(name, schema, optional) {
+    const boxes = schema.items.enum.map((value) => {
+      const box = el("input", { type: "checkbox", value: JSON.stringify(value) });
+      box.addEventListener("change", () => this.changed());
+      return { value, box };
+    });
+    const text = (value) => (t(`val.${value}`) !== `val.${value}` ? t(`val.${value}`) : String(value));
+    return {
+      input: el("span", { className: "sim-multi" }, ...boxes.map(({ value, box }) => el("label", { className: "check" }, box, " ", text(value)))),
+      read: () => {
+        const chosen = boxes.filter((b) => b.box.checked).map((b) => b.value);
+        return chosen.length || !optional ? chosen : undefined;
+      },
+      set: (v) => {
+        const wanted = new Set((Array.isArray(v) ? v : []).map((x) => JSON.stringify(x)));
+        for (const { value, box } of boxes) box.checked = wanted.has(JSON.stringify(value));
+      },
+    };
+  },
   boolean(name) {
     const box = el("input", { type: "checkbox", name });
     box.addEventListener("change", () => this.changed());
     return { input: box, read: () => box.checked, set: (v) => (box.checked = Boolean(v)) };
   },
   range(name, schema, optional) {
-    const low = schema.minimum ?? schema.exclusiveMinimum;
-    const high = schema.maximum ?? schema.exclusiveMaximum;
+    const [low, high] = boundsOf(schema);
     const slider = el("input", { type: "range", min: String(low), max: String(high) });
-    slider.step = schema.type === "integer" ? "1" : String(schema.multipleOf || (high - low) / 200);
+    slider.step = String(schema.multipleOf || sliderStep(low, high, schema.type === "integer"));
     const number = numberInput(schema);
     number.name = name;
     slider.addEventListener("input", () => {

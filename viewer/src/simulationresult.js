@@ -37,8 +37,17 @@ export function summaryText(value, unit) {
     return unit ? `${formatNumber(value, digits)} ${unit}` : formatNumber(value, digits);
   }
   if (value === null || value === undefined) return "—";
-  if (typeof value === "object") return JSON.stringify(value);
-  return String(value);
+  if (Array.isArray(value)) return value.length ? value.map((v) => summaryText(v, "")).join(", ") : "—";
+  if (typeof value === "object") {
+    return Object.entries(value).map(([key, v]) => `${valueName(key)}: ${summaryText(v, "")}`).join(" · ") || "—";
+  }
+  return valueName(String(value));
+}
+
+/** A class or option name translated when known (kriging, height...), else as it is. */
+export function valueName(text) {
+  const key = `val.${text}`;
+  return t(key) === key ? text : t(key);
 }
 
 /** A run.json list of layers ([{name, title, unit}] or names) as objects. */

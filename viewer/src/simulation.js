@@ -22,6 +22,7 @@ import "./simstrings.js";
 const POLL_MS = 500;
 const RUNS_SHOWN = 20;
 const DIFFERENCES_SHOWN = 12;
+const BEIJING_OFFSET_MS = 8 * 3600 * 1000; // the sunlight model's shadow time is Beijing time
 
 function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -43,7 +44,7 @@ export class SimulationPanel {
     this.picker = new MapPicker(app);
     this.build();
     this.form = new SimulationForm(this.ui.form, this.picker, (values) => this.sun.follow(values));
-    this.sun = new SunView(app, this.ui.sun);
+    this.sun = new SunView(app, this.ui.sun, (instant) => this.sunMoved(instant));
     this.sun.setVisible(false);
     this.result = new ResultView(app, this.ui.result);
     if (tabButton) tabButton.addEventListener("click", () => this.open());
@@ -171,6 +172,14 @@ export class SimulationPanel {
     if (name === "sunlight") this.sun.follow(this.form.values());
     this.hideError();
     return model;
+  }
+
+  /** The sun view moved: a form's shadow time (Beijing time, HH:MM) follows it. */
+  sunMoved(instant) {
+    if (!this.form.fields.some((f) => f.name === "shadow_time")) return;
+    const beijing = new Date(instant.getTime() + BEIJING_OFFSET_MS);
+    const hhmm = `${String(beijing.getUTCHours()).padStart(2, "0")}:${String(beijing.getUTCMinutes()).padStart(2, "0")}`;
+    this.form.set("shadow_time", hhmm);
   }
 
   // ---------------------------------------------------------------- running

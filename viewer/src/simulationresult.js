@@ -12,6 +12,8 @@ import "./simstrings.js";
 
 const RASTER_ALPHA = 0.75;
 const VECTOR_COLOR = "#e11d48";
+const PASS_COLOR = "#22c55e";
+const FAIL_COLOR = "#ef4444";
 
 // Units read off the end of a summary key (flooded_area_m2 -> m²).
 const SUFFIX_UNITS = [
@@ -138,6 +140,7 @@ export class ResultView {
       markerColor: color,
     });
     if (generation !== this.generation) return;
+    pointsAsDots(source, color);
     source.name = `simulation:${entry.name}`;
     await this.viewer.dataSources.add(source);
     this.sources.push({ name: entry.name, source, entry, count: geojson.features?.length ?? 0 });
@@ -277,6 +280,28 @@ export class ResultView {
         marks: svg.querySelectorAll(".point, .bar").length,
       })),
     };
+  }
+}
+
+/**
+ * Points drawn as dots (thousands of pins would hide the city), green where a feature's
+ * `pass` is true, red where false, else `color`.
+ */
+function pointsAsDots(source, color) {
+  const pass = Cesium.Color.fromCssColorString(PASS_COLOR);
+  const fail = Cesium.Color.fromCssColorString(FAIL_COLOR);
+  for (const entity of source.entities.values) {
+    if (!entity.billboard) continue;
+    const verdict = entity.properties?.pass?.getValue();
+    entity.billboard = undefined;
+    entity.point = new Cesium.PointGraphics({
+      pixelSize: 6,
+      color: verdict === true ? pass : verdict === false ? fail : color,
+      outlineColor: Cesium.Color.BLACK,
+      outlineWidth: 1,
+      heightReference: Cesium.HeightReference.CLAMP_TO_GROUND,
+      disableDepthTestDistance: Number.POSITIVE_INFINITY,
+    });
   }
 }
 

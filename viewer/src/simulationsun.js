@@ -39,13 +39,16 @@ function hhmm(minutes) {
 }
 
 export class SunView {
-  constructor(app, root) {
+  /** `onMove(date)`: the sun moved to the UTC instant `date` (the slider or the date). */
+  constructor(app, root, onMove = () => {}) {
     this.app = app;
     this.root = root;
+    this.onMove = onMove;
     this.active = false;
     this.date = majorColdDay(new Date().getUTCFullYear());
     this.minutes = 12 * 60;
     this.proposed = null; // the extruded entity
+    this.formDay = null; // the day the form last named
     this.build();
   }
 
@@ -55,8 +58,8 @@ export class SunView {
     this.slider = el("input", { type: "range", min: String(FIRST_MINUTE), max: String(LAST_MINUTE), step: "1", value: String(this.minutes) });
     this.clockText = el("b", { className: "sim-sun-time" }, hhmm(this.minutes));
     this.toggle.addEventListener("change", () => (this.toggle.checked ? this.enter() : this.leave()));
-    this.dateInput.addEventListener("change", () => this.setInstant(this.dateInput.value, this.minutes));
-    this.slider.addEventListener("input", () => this.setInstant(this.date, Number(this.slider.value)));
+    this.dateInput.addEventListener("change", () => this.moved(this.dateInput.value, this.minutes));
+    this.slider.addEventListener("input", () => this.moved(this.date, Number(this.slider.value)));
     this.title = el("h4", null);
     this.toggleText = el("span", null);
     this.dateText = el("span", null);
@@ -116,6 +119,17 @@ export class SunView {
     return set;
   }
 
+  /** The user moved the sun: show it, and tell the form. */
+  moved(isoDate, minutes) {
+    this.setInstant(isoDate, minutes);
+    this.onMove(this.instant());
+  }
+
+  /** The UTC instant (a Date) shown: the chosen solar time on the chosen day. */
+  instant() {
+    return solarToUtc(this.date, this.minutes, Number(this.app.city?.center?.lon) || 0);
+  }
+
   /** Move the sun to `minutes` of true solar time on `isoDate` at the city's longitude. */
   setInstant(isoDate, minutes) {
     if (/^\d{4}-\d{2}-\d{2}$/.test(isoDate || "")) this.date = isoDate;
@@ -125,17 +139,22 @@ export class SunView {
     this.clockText.textContent = hhmm(this.minutes);
     const viewer = this.app.viewer;
     if (!this.active || !viewer) return;
-    const lon = Number(this.app.city?.center?.lon) || 0;
-    viewer.clock.currentTime = Cesium.JulianDate.fromDate(solarToUtc(this.date, this.minutes, lon));
+    viewer.clock.currentTime = Cesium.JulianDate.fromDate(this.instant());
     viewer.scene.requestRender();
   }
 
   /** Follow the form: its date (or the reference day chosen), its proposed footprint and height. */
   follow(values) {
+    const year = Number.isInteger(values.year) ? values.year : new Date().getUTCFullYear();
     const date = Object.entries(values).find(([k, v]) => /date|day/.test(k) && /^\d{4}-\d{2}-\d{2}/.test(String(v)));
-    if (date) this.setInstant(String(date[1]).slice(0, 10), this.minutes);
-    else if (Object.values(values).some((v) => /solstice/i.test(String(v)))) this.setInstant(`${this.date.slice(0, 4)}-12-22`, this.minutes);
-    else if (Object.values(values).some((v) => /major.?cold|dahan/i.test(String(v)))) this.setInstant(majorColdDay(this.date.slice(0, 4)), this.minutes);
+    let day = majorColdDay(year);
+    if (date) day = String(date[1]).slice(0, 10);
+    else if (Object.values(values).some((v) => /solstice/i.test(String(v)))) day = `${year}-12-22`;
+    // only a change of the form's day moves the sun's date (not one chosen here)
+    if (day !== this.formDay) {
+      this.formDay = day;
+      this.setInstant(day, this.minutes);
+    }
     const footprint = Object.entries(values).find(([k]) => /footprint|polygon/.test(k));
     const height = Object.entries(values).find(([k, v]) => /height/.test(k) && !/sill/.test(k) && Number.isFinite(v));
     this.showProposed(footprint ? footprint[1] : null, height ? height[1] : null);

@@ -3,13 +3,15 @@
 // Input is a chart of run.json: {name, title, x_label, y_label, kind: "line" | "bar",
 // series: [{name, x, y}]}. Marks carry their data for tests and tooltips: a line point
 // <circle class="point" data-series data-x data-y>, a bar <rect class="bar" data-series
-// data-x data-y>.
+// data-x data-y>. Line series of two units (flooded_area_m2 and volume_m3: the unit is the
+// end of the name) get an axis each, the second on the right. Series names and titles are
+// shown through `labels` ({series(name), title, x, y}) where the caller translates them.
 
 const SVG = "http://www.w3.org/2000/svg";
 const WIDTH = 440;
 const HEIGHT = 220;
 const LEFT = 48;
-const RIGHT = 10;
+const RIGHT = 48;
 const TOP = 10;
 const BOTTOM = 46;
 export const SERIES_COLORS = ["#3b82f6", "#f97316", "#10b981", "#e11d48", "#a855f7", "#eab308"];
@@ -42,58 +44,83 @@ export function shortNumber(value) {
   return Number(value.toPrecision(4)).toLocaleString("en-US");
 }
 
-function axes(root, chart, yTicks, yOf) {
-  for (const tick of yTicks) {
+/** A y axis over `values` (zero included): {ticks, yOf}. */
+function yAxis(values) {
+  const low = Math.min(0, ...values);
+  const high = Math.max(...values) > low ? Math.max(...values) : low + 1;
+  const marks = ticks(low, high);
+  const top = Math.max(high, marks[marks.length - 1]);
+  return { ticks: marks, yOf: (v) => HEIGHT - BOTTOM - ((v - low) / (top - low)) * (HEIGHT - TOP - BOTTOM) };
+}
+
+/** The unit at the end of a series name (area_m2 -> m2), "" when none. */
+export function unitSuffix(name) {
+  const match = /_(m2|m3|km2|m|km|mm|h|hours|pct|s)$/.exec(String(name));
+  return match ? match[1] : "";
+}
+
+function axes(root, labels, left, right) {
+  for (const tick of left.ticks) {
     root.append(
-      svg("line", { x1: LEFT, x2: WIDTH - RIGHT, y1: yOf(tick), y2: yOf(tick), class: "chart-grid" }),
-      svg("text", { x: LEFT - 4, y: yOf(tick) + 4, "text-anchor": "end", class: "chart-axis" }, shortNumber(tick)),
+      svg("line", { x1: LEFT, x2: WIDTH - RIGHT, y1: left.yOf(tick), y2: left.yOf(tick), class: "chart-grid" }),
+      svg("text", { x: LEFT - 4, y: left.yOf(tick) + 4, "text-anchor": "end", class: "chart-axis" }, shortNumber(tick)),
     );
   }
+  for (const tick of right ? right.ticks : []) {
+    root.append(svg("text", { x: WIDTH - RIGHT + 4, y: right.yOf(tick) + 4, class: "chart-axis chart-axis-right" }, shortNumber(tick)));
+  }
+  const middle = TOP + (HEIGHT - TOP - BOTTOM) / 2;
   root.append(
-    svg("text", { x: (LEFT + WIDTH - RIGHT) / 2, y: HEIGHT - 4, "text-anchor": "middle", class: "chart-axis-label" }, chart.x_label || ""),
-    svg("text", { x: 10, y: TOP + (HEIGHT - TOP - BOTTOM) / 2, "text-anchor": "middle", class: "chart-axis-label",
-      transform: `rotate(-90 10 ${TOP + (HEIGHT - TOP - BOTTOM) / 2})` }, chart.y_label || ""),
+    svg("text", { x: (LEFT + WIDTH - RIGHT) / 2, y: HEIGHT - 22, "text-anchor": "middle", class: "chart-axis-label" }, labels.x || ""),
+    svg("text", { x: 10, y: middle, "text-anchor": "middle", class: "chart-axis-label",
+      transform: `rotate(-90 10 ${middle})` }, labels.y || ""),
   ); // fmt: skip
 }
 
-function legend(root, series) {
+function legend(root, series, label) {
   if (series.length < 2) return;
   let x = LEFT;
   series.forEach((s, i) => {
+    const text = label(s.name);
     root.append(
-      svg("rect", { x, y: HEIGHT - 18, width: 10, height: 10, fill: SERIES_COLORS[i % SERIES_COLORS.length] }),
-      svg("text", { x: x + 14, y: HEIGHT - 9, class: "chart-legend" }, s.name),
+      svg("rect", { x, y: HEIGHT - 14, width: 10, height: 10, fill: SERIES_COLORS[i % SERIES_COLORS.length] }),
+      svg("text", { x: x + 14, y: HEIGHT - 5, class: "chart-legend" }, text),
     );
-    x += 24 + 7 * String(s.name).length;
+    x += 24 + [...text].reduce((w, ch) => w + (ch.codePointAt(0) > 0x2e7f ? 11 : 6.5), 0);
   });
 }
 
-/** One chart of a run as an <svg class="chart sim-chart">. */
-export function simulationChart(chart) {
+/**
+ * One chart of a run as an <svg class="chart sim-chart">; `labels` ({title, x, y,
+ * series(name)}) replaces the chart's own texts.
+ */
+export function simulationChart(chart, labels = {}) {
+  const texts = { title: chart.title, x: chart.x_label, y: chart.y_label, series: (name) => name, ...labels };
   const series = (chart.series || []).map((s) => ({ name: s.name, x: s.x || [], y: s.y || [] }));
   const root = svg("svg", {
     class: `chart sim-chart sim-chart-${chart.kind === "bar" ? "bar" : "line"}`,
-    viewBox: `0 0 ${WIDTH} ${HEIGHT}`, role: "img", "aria-label": chart.title || chart.name,
+    viewBox: `0 0 ${WIDTH} ${HEIGHT}`, role: "img", "aria-label": texts.title || chart.name,
   }); // fmt: skip
   root.dataset.chart = chart.name;
-  const ys = series.flatMap((s) => s.y).filter((v) => Number.isFinite(v));
-  if (!ys.length) {
+  const finite = (list) => list.flatMap((s) => s.y).filter((v) => Number.isFinite(v));
+  if (!finite(series).length) {
     root.append(svg("text", { x: WIDTH / 2, y: 24, "text-anchor": "middle", class: "chart-empty" }, "—"));
     return root;
   }
-  const yLow = Math.min(0, ...ys);
-  const yHigh = Math.max(...ys) > yLow ? Math.max(...ys) : yLow + 1;
-  const yTicks = ticks(yLow, yHigh);
-  const yTop = Math.max(yHigh, yTicks[yTicks.length - 1]);
-  const yOf = (v) => HEIGHT - BOTTOM - ((v - yLow) / (yTop - yLow)) * (HEIGHT - TOP - BOTTOM);
-  axes(root, chart, yTicks, yOf);
-  if (chart.kind === "bar") bars(root, series, yOf);
-  else lines(root, series, yOf);
-  legend(root, series);
+  // a second unit among line series: its own axis on the right
+  const units = [...new Set(series.map((s) => unitSuffix(s.name)))];
+  const twoAxes = chart.kind !== "bar" && units.length === 2;
+  const onRight = (s) => twoAxes && unitSuffix(s.name) === units[1];
+  const left = yAxis(finite(series.filter((s) => !onRight(s))));
+  const right = twoAxes ? yAxis(finite(series.filter(onRight))) : null;
+  axes(root, texts, left, right);
+  if (chart.kind === "bar") bars(root, series, left.yOf);
+  else lines(root, series, (s) => (onRight(s) ? right.yOf : left.yOf));
+  legend(root, series, texts.series);
   return root;
 }
 
-function lines(root, series, yOf) {
+function lines(root, series, yOfSeries) {
   const xs = series.flatMap((s) => s.x).map(Number).filter((v) => Number.isFinite(v));
   const xLow = Math.min(...xs);
   const xHigh = Math.max(...xs) > xLow ? Math.max(...xs) : xLow + 1;
@@ -103,6 +130,7 @@ function lines(root, series, yOf) {
   }
   series.forEach((s, i) => {
     const color = SERIES_COLORS[i % SERIES_COLORS.length];
+    const yOf = yOfSeries(s);
     const points = s.x.map((x, j) => [Number(x), s.y[j]]).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
     root.append(svg("polyline", {
       points: points.map(([x, y]) => `${xOf(x).toFixed(1)},${yOf(y).toFixed(1)}`).join(" "),

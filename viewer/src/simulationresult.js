@@ -52,6 +52,20 @@ export function valueName(text) {
   return t(key) === key ? text : t(key);
 }
 
+/** A chart's title, axis and series names: translated when known, else the server's. */
+export function chartLabels(chart) {
+  const known = (key, fallback) => (t(key) === key ? fallback : t(key));
+  return {
+    title: known(`chart.${chart.name}`, chart.title || chart.name),
+    x: known(`chart.${chart.name}.x`, chart.x_label),
+    y: known(`chart.${chart.name}.y`, chart.y_label),
+    series: (name) => {
+      const { label, unit } = summaryLabel(name);
+      return unit ? `${label} (${unit})` : label;
+    },
+  };
+}
+
 /** A run.json list of layers ([{name, title, unit}] or names) as objects. */
 export function layerEntries(list) {
   if (!list) return [];
@@ -194,7 +208,10 @@ export class ResultView {
     if (charts.length) {
       parts.push(
         el("h4", null, t("sim.charts")),
-        ...charts.map((chart) => el("figure", { className: "sim-figure" }, el("figcaption", null, chart.title || chart.name), simulationChart(chart))),
+        ...charts.map((chart) => {
+          const labels = chartLabels(chart);
+          return el("figure", { className: "sim-figure" }, el("figcaption", null, labels.title), simulationChart(chart, labels));
+        }),
       );
     }
     this.root.replaceChildren(...parts);

@@ -9,13 +9,9 @@ sees the runs of its jurisdiction only (404 for others).
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from typing import Annotated, Any
 
 import numpy as np
-import shapely
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -26,10 +22,10 @@ from api.auth.principal import Principal
 from api.deps import CityDirDep, ScopeDep, caller_scope
 from api.raster_colours import overlay
 from api.routes.imports import JobsDep
+from api.simulation_export import vector_csv, vector_geojson
 from api.simulations import available_models, model_dict, submit_run
-from cim.crs import transformer
 from cim.result_store import DEFAULT_LIMIT, ResultStore
-from cim.results import RasterLayer, VectorLayer
+from cim.results import RasterLayer
 from simulation.models.errors import ModelError
 
 router = APIRouter(prefix="/api/simulations", tags=["simulations"])
@@ -234,48 +230,3 @@ def raster_difference(a: RasterLayer, b: RasterLayer) -> dict[str, Any]:
         return {"min": None, "max": None, "mean": None, "cells": 0, "same_grid": True}
     return {"min": float(both.min()), "max": float(both.max()), "mean": float(both.mean()),
             "cells": int(both.size), "same_grid": True}  # fmt: skip
-
-
-def vector_geojson(layer: VectorLayer) -> dict[str, Any]:
-    """``layer`` as a GeoJSON FeatureCollection in CRS84."""
-    to_lonlat = transformer(layer.crs, "EPSG:4326") if layer.crs else None
-
-    def lonlat(coords: np.ndarray) -> np.ndarray:
-        assert to_lonlat is not None
-        xs, ys = to_lonlat.transform(coords[:, 0], coords[:, 1])
-        return np.column_stack([xs, ys])
-
-    features = []
-    for feature in layer.features:
-        geometry = feature.geometry
-        if to_lonlat is not None and geometry is not None:
-            geometry = shapely.transform(geometry, lonlat)
-        features.append({
-            "type": "Feature",
-            "geometry": None if geometry is None else shapely.geometry.mapping(geometry),
-            "properties": feature.properties,
-        })  # fmt: skip
-    return {"type": "FeatureCollection", "name": layer.name, "title": layer.title,
-            "features": features}  # fmt: skip
-
-
-def vector_csv(layer: VectorLayer) -> str:
-    """``layer`` as CSV text: the properties' columns in first-seen order, ``wkt`` last."""
-    columns: list[str] = []
-    for feature in layer.features:
-        columns.extend(key for key in feature.properties if key not in columns)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([*columns, "wkt"])
-    for feature in layer.features:
-        row = [_cell(feature.properties.get(column)) for column in columns]
-        writer.writerow([*row, "" if feature.geometry is None else feature.geometry.wkt])
-    return out.getvalue()
-
-
-def _cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)
-    return value

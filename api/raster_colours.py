@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from rasterio.crs import CRS
-from rasterio.transform import Affine, array_bounds
-from rasterio.warp import Resampling, calculate_default_transform, reproject
+from rasterio.transform import Affine, array_bounds, from_bounds
+from rasterio.warp import Resampling, reproject, transform_bounds
 
 from cim.results import RasterLayer
 from tiles.imagery import png_rgba
@@ -104,16 +103,16 @@ def to_lonlat(layer: RasterLayer) -> tuple[np.ndarray, tuple[float, float, float
     side) and its bounds (west, south, east, north)."""
     height, width = layer.array.shape
     source = Affine.from_gdal(*layer.transform)
-    west, south, east, north = array_bounds(height, width, source)
-    target, new_width, new_height = calculate_default_transform(
-        CRS.from_user_input(layer.crs), LONLAT, width, height, west, south, east, north
+    west, south, east, north = transform_bounds(
+        layer.crs, LONLAT, *array_bounds(height, width, source), densify_pts=21
     )
-    new_width, new_height = int(new_width or 1), int(new_height or 1)
-    shrink = max(new_width, new_height) / MAX_PIXELS
-    if shrink > 1:
-        new_width = max(1, int(new_width / shrink))
-        new_height = max(1, int(new_height / shrink))
-        target = target * Affine.scale(shrink)
+    # twice the source's pixels along the longer side (a turned grid stays sharp), pixels
+    # about square on the ground
+    longer = min(MAX_PIXELS, 2 * max(width, height))
+    aspect = (east - west) * math.cos(math.radians((south + north) / 2)) / (north - south)
+    new_width = max(1, round(longer * min(aspect, 1.0)))
+    new_height = max(1, round(longer * min(1.0 / aspect, 1.0)))
+    target = from_bounds(west, south, east, north, new_width, new_height)
     out = np.full((new_height, new_width), np.nan, dtype=np.float32)
     reproject(
         np.asarray(layer.array, dtype=np.float32),
@@ -126,7 +125,6 @@ def to_lonlat(layer: RasterLayer) -> tuple[np.ndarray, tuple[float, float, float
         dst_nodata=np.nan,
         resampling=Resampling.nearest,
     )
-    west, south, east, north = array_bounds(new_height, new_width, target)
     return out, (west, south, east, north)
 
 

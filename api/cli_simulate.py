@@ -109,7 +109,7 @@ def parse_settings(settings: list[str]) -> dict[str, Any]:
     for setting in settings:
         key, sep, text = setting.partition("=")
         if not sep or not key.strip():
-            raise click.BadParameter(f"{setting!r} is not NAME=VALUE", param_hint="--set")
+            raise click.BadParameter(f"--set {setting!r} is not NAME=VALUE")
         try:
             value = json.loads(text)
         except json.JSONDecodeError:
@@ -123,9 +123,9 @@ def read_parameters(path: Path) -> dict[str, Any]:
     try:
         content = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise click.BadParameter(f"{path}: {exc}", param_hint="--parameters") from None
+        raise click.BadParameter(f"--parameters {path}: {exc}") from None
     if not isinstance(content, dict):
-        raise click.BadParameter(f"{path} holds no JSON object", param_hint="--parameters")
+        raise click.BadParameter(f"--parameters {path} holds no JSON object")
     return content
 
 
@@ -155,11 +155,11 @@ def run_command(
     from simulation.models import model as model_named
     from simulation.models.errors import ParametersError, UnknownModelError
 
-    parameters = read_parameters(parameters_file) if parameters_file else {}
-    parameters.update(parse_settings(settings or []))
     try:
+        parameters = read_parameters(parameters_file) if parameters_file else {}
+        parameters.update(parse_settings(settings or []))
         check_parameters(model_named(model), parameters)
-    except (UnknownModelError, ParametersError) as exc:
+    except (UnknownModelError, ParametersError, click.BadParameter) as exc:
         console.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
     with clear_errors(), progress_bar(model) as tell:

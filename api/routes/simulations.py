@@ -9,6 +9,8 @@ sees the runs of its jurisdiction only (404 for others).
 
 from __future__ import annotations
 
+from functools import lru_cache
+from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
@@ -20,12 +22,13 @@ from api.auth.audit import record_write
 from api.auth.deps import require
 from api.auth.principal import Principal
 from api.deps import CityDirDep, ScopeDep, caller_scope
-from api.raster_colours import overlay
+from api.raster_colours import Overlay, overlay
 from api.routes.imports import JobsDep
 from api.simulation_export import vector_csv, vector_geojson
 from api.simulations import available_models, model_dict, submit_run
 from cim.result_store import DEFAULT_LIMIT, ResultStore
 from cim.results import RasterLayer
+from cim.scope import Scope
 from simulation.models.errors import ModelError
 
 router = APIRouter(prefix="/api/simulations", tags=["simulations"])
@@ -131,9 +134,9 @@ def get_raster_tif(run_id: str, name: str, results: ResultsDep, scope: ScopeDep)
 def get_raster_png(run_id: str, name: str, results: ResultsDep, scope: ScopeDep) -> Response:
     """A raster coloured by its legend's stops, in longitude/latitude (EPSG:4326),
     transparent where it has no value: drape it between the bounds of the JSON answer."""
-    layer = results.raster(run_id, name, scope)
-    drawn = overlay(layer, results.run(run_id, scope).parameters)
-    return Response(drawn.png, media_type="image/png")
+    drawn = drawn_raster(results, run_id, name, scope)
+    return Response(drawn.png, media_type="image/png",
+                    headers={"Cache-Control": "private, max-age=3600"})  # fmt: skip
 
 
 @router.get("/runs/{run_id}/rasters/{name}")
@@ -141,8 +144,8 @@ def get_raster(run_id: str, name: str, results: ResultsDep, scope: ScopeDep) -> 
     """How to show a raster: bounds [west, south, east, north] (degrees) of its PNG, its
     least and greatest values, unit, title, the legend's ``[value, "#rrggbb"]`` stops and
     the PNG's URL."""
-    layer = results.raster(run_id, name, scope)
-    drawn = overlay(layer, results.run(run_id, scope).parameters)
+    drawn = drawn_raster(results, run_id, name, scope)
+    layer = results.run(run_id, scope).layer("rasters", name)
     return {
         "bounds": list(drawn.bounds),
         "min": drawn.low,
@@ -211,6 +214,21 @@ def compare_runs(
         "values": values,
         "rasters": rasters,
     }
+
+
+def drawn_raster(results: ResultStore, run_id: str, name: str, scope: Scope) -> Overlay:
+    """The overlay of a raster the caller may see (drawn once: a stored run never changes)."""
+    record = results.run(run_id, scope)
+    record.layer("rasters", name)
+    return _drawn(results.folder, run_id, name)
+
+
+@lru_cache(maxsize=16)
+def _drawn(folder: Path, run_id: str, name: str) -> Overlay:
+    results = ResultStore(folder.parent)
+    everything = Scope.everything()
+    return overlay(results.raster(run_id, name, everything),
+                   results.run(run_id, everything).parameters)  # fmt: skip
 
 
 def _shared(first: list[Any], second: list[Any]) -> list[str]:

@@ -18,7 +18,7 @@ from scipy import ndimage
 
 from simulation.models.errors import ModelError
 
-FloatArray = npt.NDArray[np.floating]
+FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
 #: Eight-connectivity: water flows between diagonal neighbours too.
@@ -106,8 +106,8 @@ def _measure(
 ) -> tuple[float, float]:
     """Area and volume of the water at ``level`` over ``cells``."""
     counts = cells.sum(axis=1)
-    depths = np.where(cells, level - dem, 0.0).sum(axis=1, dtype=np.float64)
-    return float(counts @ areas), float(depths @ areas)
+    heights = np.sum(dem, axis=1, where=cells, dtype=np.float64)  # no temporary grid
+    return float(counts @ areas), float((level * counts - heights) @ areas)
 
 
 def _check(dem: FloatArray, source: BoolArray, areas: FloatArray) -> None:
@@ -139,7 +139,13 @@ def flood_at_level(dem: FloatArray, level: float, source: BoolArray, areas: Floa
     _check(dem, source, areas)
     if not math.isfinite(level):
         raise FloodInputError(f"the water level {level} is not a number")
-    flooded, low = _connected(dem, level, source)
+    flooded, _low = _connected(dem, level, source)
+    return _flood(dem, level, flooded, areas)
+
+
+def _flood(dem: FloatArray, level: float, flooded: BoolArray, areas: FloatArray) -> Flood:
+    """The flood at ``level`` over the connected cells ``flooded``."""
+    low = (dem < level) & ~flooded
     area, volume = _measure(dem, level, flooded, areas)
     low_area, low_volume = _measure(dem, level, low, areas)
     depth = np.where(flooded, level - dem, np.nan).astype(np.float32)
@@ -165,31 +171,26 @@ def level_for_volume(
     if not (math.isfinite(volume) and volume > 0):
         raise FloodInputError(f"the volume {volume} m³ must be a positive number")
     ground = float(np.nanmin(np.where(source, dem, np.nan)))
-    low, high = ground, float(np.nanmax(dem))
-    flooded, _ = _connected(dem, high + 1.0, source)
-    full_area, full_volume = _measure(dem, high + 1.0, flooded, areas)
-    if full_volume <= volume:
-        # above every height: all connected cells flood, volume = A·h - Σ z·a
-        level = high + 1.0 + (volume - full_volume) / full_area
-        return flood_at_level(dem, level, source, areas)
-    high += 1.0
-    level = (low + high) / 2
+    # above every height the source's cells alone hold the volume: the bracket's top
+    top = float(np.nanmax(dem))
+    low, high = ground, top + volume / float(areas.min())
+    below = (low, np.zeros(dem.shape, dtype=bool))  # the highest level found short of it
+    level = top if low < top else (low + high) / 2  # above the top, V is linear: one step
     for _ in range(MAX_ITERATIONS):
-        if not low < level < high:
-            level = (low + high) / 2
-        flooded, _ = _connected(dem, level, source)
+        flooded, _low = _connected(dem, level, source)
         area, stored = _measure(dem, level, flooded, areas)
         if abs(stored - volume) <= tolerance * volume:
-            break
-        if high - low < 1e-9 * max(1.0, abs(high)):
-            level = low  # a step: stay at the ridge, the water that tops it left out
-            break
+            return _flood(dem, level, flooded, areas)
         if stored < volume:
-            low = level
+            low, below = level, (level, flooded)
         else:
             high = level
+        if high - low < 1e-9 * max(1.0, abs(high)):
+            break  # a step: stay at the ridge, the water that tops it left out
         level = level + (volume - stored) / area if area > 0 else (low + high) / 2
-    return flood_at_level(dem, level, source, areas)
+        if not low < level < high:
+            level = (low + high) / 2
+    return _flood(dem, below[0], below[1], areas)
 
 
 def area_by_level(

@@ -33,6 +33,7 @@ from api.routes import incidents as incident_routes
 from api.routes import jurisdictions as jurisdiction_routes
 from api.routes import rules as rule_routes
 from api.routes import sensors as sensor_routes
+from api.routes import simulations as simulation_routes
 from api.security import SecurityHeaders, cors_options
 from api.settings import get_settings
 from api.sta import read_routes as sta_read_routes
@@ -131,6 +132,7 @@ def create_app(
     app.include_router(incident_routes.router)
     app.include_router(event_routes.router)
     app.include_router(rule_routes.router)
+    app.include_router(simulation_routes.router)
     app.include_router(open311_routes.router)
     app.include_router(code_routes.router)
     install_auth(app)

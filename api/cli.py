@@ -17,6 +17,7 @@ from api.cli_jurisdictions import register as register_jurisdiction_commands
 from api.cli_raster import register as register_raster_commands
 from api.cli_sensors import register as register_sensor_commands
 from api.cli_serve import register as register_serve_commands
+from api.cli_simulate import register as register_simulate_commands
 from api.cli_users import register as register_user_commands
 from cim.layout import CityLayout
 from cim.scope import Scope
@@ -46,6 +47,7 @@ app.add_typer(export_app, name="export")
 register_user_commands(app)
 register_serve_commands(app)
 register_sensor_commands(app)
+register_simulate_commands(app)
 
 
 @app.command()

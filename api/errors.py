@@ -9,11 +9,13 @@ from cim.errors import (
     CityExistsError,
     CityNotFoundError,
     CrsError,
+    InvalidResultError,
     JurisdictionCodeError,
     NotAStoreError,
     ObjectNotFoundError,
     OriginError,
     OutsideScopeError,
+    RunNotFoundError,
     StoreBusyError,
 )
 from cim.ops.errors import AccountExistsError, AccountNotFoundError
@@ -24,6 +26,7 @@ from simulation.incidents.errors import (
     NotAllowedError,
     WrongStatusError,
 )
+from simulation.models.errors import ModelError, ParametersError, UnknownModelError
 from simulation.sensors.errors import EntityNotFoundError, SensorInputError
 from tiles.errors import NothingToTileError, TilesError, TilingBusyError
 
@@ -129,6 +132,8 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (UploadTooLargeError, 413),
     (UploadRejectedError, 422),
     (CityNotFoundError, 404),
+    (RunNotFoundError, 404),
+    (InvalidResultError, 500),
     (CityExistsError, 409),
     (CrsError, 400),
     (OriginError, 422),
@@ -149,6 +154,9 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (NotAllowedError, 403),
     (WrongStatusError, 409),
     (IncidentInputError, 422),
+    (UnknownModelError, 404),
+    (ParametersError, 422),
+    (ModelError, 422),
     (ApiError, 500),
 )
 

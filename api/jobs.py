@@ -32,6 +32,7 @@ from huey import SqliteHuey
 from api.errors import DOMAIN_ERRORS, ApiError, TilingAfterImportError
 from api.isolation import ChildInterruptedError, Limits, run_limited
 from api.jobtable import Job, JobTable, Status
+from api.simulations import job_result, run_model, scope_of
 from api.usecases.ifc import (
     IMPORT_SPAN,
     ImportOutcome,
@@ -171,7 +172,23 @@ def run_tiling(context: JobContext) -> dict[str, Any]:
     return {"tiling": tiling_dict(summary)}
 
 
-WORKS: dict[str, Work] = {"import": run_import, "tile": run_tiling}
+def run_simulation(context: JobContext) -> dict[str, Any]:
+    """The ``simulate`` job: a model run over the city in the submitter's scope, its result
+    stored (:mod:`api.simulations`); answers the run id, the model and its summary."""
+    params = context.job.params
+    record = run_model(
+        context.city_dir,
+        params["model"],
+        params.get("parameters") or {},
+        scope_of(params.get("scope")),
+        lambda percent, message: context.progress(percent, None, message),
+        params.get("trigger"),
+        jurisdiction=context.job.jurisdiction,
+    )
+    return job_result(record)
+
+
+WORKS: dict[str, Work] = {"import": run_import, "tile": run_tiling, "simulate": run_simulation}
 
 
 class JobQueue:

@@ -43,3 +43,13 @@ class JurisdictionCodeError(CimError):
 
 class OutsideScopeError(CimError):
     """A write would add, replace or remove objects outside the writer's jurisdiction."""
+
+
+class RunNotFoundError(CimError):
+    """No simulation run has the requested id (or it lies outside the caller's scope), or
+    the run has no layer of the requested name."""
+
+
+class InvalidResultError(CimError):
+    """A simulation result cannot be stored as it is (a bad layer name, two layers of one
+    name, a raster that is not 2-D)."""

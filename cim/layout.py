@@ -17,6 +17,7 @@
     <city>/demo-secret.key      the token-signing secret `cimtwin demo` generated (mode 600)
     <city>/.worker.lock         held by the city's job worker while it runs
     <city>/.tiling.lock         held by a tiling run (records the holder's pid)
+    <city>/simulations/<run>/   one simulation run: run.json, values.json, rasters, vectors
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class CityLayout:
     DEMO_SECRET: ClassVar[str] = "demo-secret.key"
     WORKER_LOCK: ClassVar[str] = ".worker.lock"
     TILING_LOCK: ClassVar[str] = ".tiling.lock"
+    SIMULATIONS: ClassVar[str] = "simulations"
 
     @property
     def store(self) -> Path:
@@ -143,3 +145,8 @@ class CityLayout:
     def tiling_lock(self) -> Path:
         """The lock a tiling run holds."""
         return self.root / self.TILING_LOCK
+
+    @property
+    def simulations(self) -> Path:
+        """The simulation runs, one folder each (:mod:`cim.result_store`)."""
+        return self.root / self.SIMULATIONS

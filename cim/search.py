@@ -19,8 +19,11 @@ from typing import Any
 
 from pypinyin import lazy_pinyin
 
+from cim.errors import QueryError
+from cim.result_store import ResultStore
 from cim.scope import Scope
 from cim.store import CityStore
+from cim.store_rows import ObjectRecord
 from cim.vocabulary import (
     BUILDING_CLASSES,
     SITE_CLASS,
@@ -47,6 +50,8 @@ _OTHER = "\x00"
 # parts of a building (walls, slabs...).
 BUILDING_TIER, PLACE_TIER, SPACE_TIER, ELEMENT_TIER = range(4)
 _PLACE_CLASSES = (SITE_CLASS, STOREY_CLASS, "IfcProject")
+# The prefix of the attribute naming a simulation run's per-object values.
+SIMULATION_KEY = "simulation:"
 # Derived attributes (use, year and levels as cim.vocabulary reads them, like the tiler).
 DERIVED = ("height", "use", "year", "levels")
 
@@ -253,8 +258,9 @@ def values(
     ``attribute`` is a key of the object's attributes (GIS fields, IFC attributes), a
     ``"Pset.Property"`` pair, a property name looked up in every property and quantity set,
     or one of the derived values: ``height`` (top minus base, metres), ``use``, ``year`` and
-    ``levels`` (:mod:`cim.vocabulary`, as the tiles carry them). Numbers stay numbers; other
-    values become strings.
+    ``levels`` (:mod:`cim.vocabulary`, as the tiles carry them), or a simulation run's
+    per-object values, ``simulation:<run id>:<values name>`` (:func:`run_values`). Numbers
+    stay numbers; other values become strings.
     With ``per_building``, an object inside a building gets its building's value when the
     building has one and lies in ``scope`` (a wall is coloured by the height of its
     building, not its own).
@@ -265,22 +271,64 @@ def values(
         return {}
     found: dict[str, Any] = {}
     members: dict[str, list[str]] = {}
+    simulated = run_values(store, attribute, scope)
+
+    def value_of(row: ObjectRecord) -> Any:
+        if simulated is not None:
+            return _clean(simulated.get(row.id), number=True)
+        return _value_of(attribute, row.base_height, row.top_height, row.attributes_json)
+
     for row in store.records(wanted, cls, scope=scope):
         building = row.building_id
         if per_building and building is not None and building != row.id:
             members.setdefault(building, []).append(row.id)
             continue
-        value = _value_of(attribute, row.base_height, row.top_height, row.attributes_json)
+        value = value_of(row)
         if value is not None:
             found[row.id] = value
             if owners is not None:
                 owners.add(row.id)
     if members:
         for row in store.records(members, scope=scope):
-            value = _value_of(attribute, row.base_height, row.top_height, row.attributes_json)
+            value = value_of(row)
             if value is not None:
                 found.update(dict.fromkeys(members[row.id], value))
     return found
+
+
+def _simulation_key(attribute: str) -> tuple[str, str] | None:
+    """``(run id, values name)`` of a ``simulation:<run id>:<name>`` key, else None."""
+    if not attribute.startswith(SIMULATION_KEY):
+        return None
+    run_id, _, name = attribute.removeprefix(SIMULATION_KEY).partition(":")
+    if not run_id or not name:
+        raise QueryError(f"{attribute!r}: a run's values are simulation:<run id>:<values name>")
+    return run_id, name
+
+
+def run_values(store: CityStore, attribute: str, scope: Scope) -> dict[str, Any] | None:
+    """The per-object values a ``simulation:<run id>:<values name>`` key names (None for
+    any other attribute).
+
+    Raises
+    ------
+    RunNotFoundError
+        When ``scope`` sees no such run, or the run has no values of that name.
+    """
+    key = _simulation_key(attribute)
+    if key is None:
+        return None
+    return ResultStore(store.city_dir).values(*key, scope).values
+
+
+def unit_of(store: CityStore, attribute: str, scope: Scope) -> str | None:
+    """The unit a run gives the values of a ``simulation:`` key (None: another attribute,
+    or values without a unit)."""
+    key = _simulation_key(attribute)
+    if key is None:
+        return None
+    run_id, name = key
+    return ResultStore(store.city_dir).run(run_id, scope).layer("values", name).unit or None
 
 
 def _value_of(attribute: str, base: float | None, top: float | None, text: str | None) -> Any:

@@ -15,8 +15,10 @@ OWN_ACTIONS: dict[str, frozenset[str]] = {
     # The closed loop (simulation.incidents.workflow): report and comment on incidents,
     # handle what is dispatched to one's department, verify on the spot (inspectors);
     # register, dispatch, suspend and close (the command centre), manage alert rules.
-    "operator": frozenset({"import", "observe", "report", "handle", "verify"}),
-    "manager": frozenset({"tile", "jurisdictions", "sensors", "dispatch", "rules"}),
+    # simulate: run the what-if models (flood, sunlight, zoning, pollution fields).
+    "operator": frozenset({"import", "observe", "report", "handle", "verify", "simulate"}),
+    # runs: delete stored simulation runs.
+    "manager": frozenset({"tile", "jurisdictions", "sensors", "dispatch", "rules", "runs"}),
     "admin": frozenset({"users", "keys", "audit"}),
 }
 

@@ -104,7 +104,10 @@ class ValuesQuery(BaseModel):
     """Which attribute, for which objects (all when ``ids`` is absent)."""
 
     attribute: str = Field(
-        ..., min_length=1, max_length=200, description="a key, Pset.Property, height, use, year"
+        ...,
+        min_length=1,
+        max_length=200,
+        description="a key, Pset.Property, height, use, year, or simulation:<run id>:<values>",
     )
     ids: list[str] | None = Field(None, max_length=MAX_IDS)
     cls: str | None = Field(None, alias="class")
@@ -118,6 +121,7 @@ def object_values(query: ValuesQuery, store: StoreDep, scope: ScopeDep) -> dict[
     found = finder.values(
         store, query.attribute, query.ids, query.cls, query.per_building, owners, scope=scope
     )
+    unit = UNITS.get(query.attribute) or finder.unit_of(store, query.attribute, scope)
     numbers = [v for v in found.values() if isinstance(v, int | float)]
     kind = "empty" if not found else "number" if len(numbers) == len(found) else "category"
     if kind == "category":
@@ -132,7 +136,7 @@ def object_values(query: ValuesQuery, store: StoreDep, scope: ScopeDep) -> dict[
         "owners": len(owners),
         "range": [min(numbers), max(numbers)] if kind == "number" else None,
         "categories": [[value, count] for value, count in categories],
-        "unit": UNITS.get(query.attribute) if kind == "number" else None,
+        "unit": unit if kind == "number" else None,
         "values": found,
     }
 

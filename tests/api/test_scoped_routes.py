@@ -5,6 +5,7 @@ unless it is one of the few public ones."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import fastapi.routing
@@ -91,7 +92,19 @@ def jobs(city: ScopedCity, app: FastAPI) -> dict[str, str]:
         for key, code in (("A", TOWN_A), ("B", TOWN_B), ("none", None))
     }
     db = auth_state_of(app).db
-    return {**ids, **town_datastreams(db), **town_b_incident(db)}
+    return {**ids, **town_datastreams(db), **town_b_incident(db), **town_b_run(city)}
+
+
+def town_b_run(city: ScopedCity) -> dict[str, str]:
+    """A simulation run of town B (a raster, a vector layer and values, each "depth"): its
+    id, as "run B"."""
+    from cim.result_store import ResultStore
+    from tests.api.simulations.tiny import tiny_result
+
+    record = ResultStore(city.folder).save(
+        tiny_result(), jurisdiction=TOWN_B, trigger=None, started=datetime.now(UTC)
+    )
+    return {"run B": record.id}
 
 
 def town_b_incident(db: OpsDatabase) -> dict[str, str]:
@@ -183,7 +196,8 @@ def _url(path: str, operation: dict[str, Any], jobs: dict[str, str]) -> str:
               "source": "b2.ifc", "job_id": jobs["B"], "code": TOWN_B,
               "resource_path": "Things(1)", "datastream_id": jobs["datastream B"],
               "incident_id": jobs["incident B"], "attachment_id": jobs["attachment B"],
-              "rule_id": jobs["rule B"]}  # fmt: skip
+              "rule_id": jobs["rule B"], "run_id": jobs["run B"], "other_id": jobs["run B"],
+              "name": "depth"}  # fmt: skip
     queries = {"q": "Hall", "lon": "113.32", "lat": "23.12"}
     url = path
     required = []

@@ -11,13 +11,16 @@ from tests.api.auth.conftest import TOWN, AuthApp, bearer
 
 def test_roles_include_the_actions_of_the_roles_below() -> None:
     assert ROLE_ACTIONS["viewer"] == {"read"}
-    assert ROLE_ACTIONS["operator"] == {"read", "import", "observe", "report", "handle", "verify"}
+    assert ROLE_ACTIONS["operator"] == {
+        "read", "import", "observe", "report", "handle", "verify", "simulate"
+    }  # fmt: skip
     assert ROLE_ACTIONS["manager"] == ROLE_ACTIONS["operator"] | {
         "tile",
         "jurisdictions",
         "sensors",
         "dispatch",
         "rules",
+        "runs",
     }
     assert ROLE_ACTIONS["admin"] == ROLE_ACTIONS["manager"] | {"users", "keys", "audit"}
     assert actions_of(["viewer", "no-such-role"]) == {"read"}

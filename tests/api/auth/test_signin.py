@@ -23,7 +23,7 @@ def test_sign_in_gives_a_short_lived_token_with_the_claims(auth_app: AuthApp) ->
         "username": "li",
         "display_name": "Li Wei",
         "roles": ["operator"],
-        "actions": ["handle", "import", "observe", "read", "report", "verify"],
+        "actions": ["handle", "import", "observe", "read", "report", "simulate", "verify"],
         "jurisdiction": {"code": TIANHE, "name": None, "level": "county"},
         "department": None,
     }

@@ -111,6 +111,8 @@ export class SimulationPanel {
     ui.compare.textContent = t("sim.compare");
     ui.compareHint.textContent = t("sim.compareHint");
     if (!again) return;
+    const runId = this.lastJob?.result?.run_id;
+    if (!this.busy && runId && this.lastJob.status === "succeeded") ui.status.textContent = t("sim.done", { run: runId });
     this.sun.translate();
     if (this.models) this.renderModels();
     if (this.model) {

@@ -37,11 +37,15 @@ export function ticks(low, high, count = 4) {
   return out;
 }
 
-/** A short label of a number (1 234, 0.25, 1.2e6). */
+/** A short label of a number: 1.5k, 2M, 0.25, 1e-4. */
 export function shortNumber(value) {
   const a = Math.abs(value);
-  if (a !== 0 && (a >= 1e6 || a < 1e-3)) return value.toExponential(1);
-  return Number(value.toPrecision(4)).toLocaleString("en-US");
+  const trim = (v) => String(Number(v.toPrecision(3)));
+  if (a >= 1e9) return `${trim(value / 1e9)}G`;
+  if (a >= 1e6) return `${trim(value / 1e6)}M`;
+  if (a >= 1e4) return `${trim(value / 1e3)}k`;
+  if (a !== 0 && a < 1e-3) return value.toExponential(0);
+  return trim(value);
 }
 
 /** A y axis over `values` (zero included): {ticks, yOf}. */

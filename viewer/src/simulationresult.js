@@ -11,7 +11,8 @@ import { simulationChart } from "./simulationchart.js";
 import "./simstrings.js";
 
 const RASTER_ALPHA = 0.75;
-const VECTOR_COLOR = "#e11d48";
+const VECTOR_COLORS = ["#e11d48", "#f59e0b", "#a855f7", "#10b981"];
+const VECTOR_FILL_ALPHA = 0.15;
 const PASS_COLOR = "#22c55e";
 const FAIL_COLOR = "#ef4444";
 
@@ -145,12 +146,12 @@ export class ResultView {
   async addVector(runId, entry, generation) {
     const geojson = await this.app.util.getJson(`${runBase(runId)}/vectors/${encodeURIComponent(entry.name)}`);
     if (generation !== this.generation || !this.viewer) return;
-    const color = Cesium.Color.fromCssColorString(VECTOR_COLOR);
+    const color = Cesium.Color.fromCssColorString(VECTOR_COLORS[this.sources.length % VECTOR_COLORS.length]);
     const source = await Cesium.GeoJsonDataSource.load(geojson, {
       clampToGround: true,
       stroke: color,
       strokeWidth: 2,
-      fill: color.withAlpha(0.3),
+      fill: color.withAlpha(VECTOR_FILL_ALPHA), // the rasters under it stay readable
       markerColor: color,
     });
     if (generation !== this.generation) return;

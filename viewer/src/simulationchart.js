@@ -9,11 +9,11 @@
 
 const SVG = "http://www.w3.org/2000/svg";
 const WIDTH = 440;
-const HEIGHT = 220;
+const HEIGHT = 232;
 const LEFT = 48;
 const RIGHT = 48;
 const TOP = 10;
-const BOTTOM = 46;
+const BOTTOM = 56;
 export const SERIES_COLORS = ["#3b82f6", "#f97316", "#10b981", "#e11d48", "#a855f7", "#eab308"];
 
 function svg(tag, attrs, ...children) {

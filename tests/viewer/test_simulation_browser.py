@@ -59,6 +59,10 @@ class ProbeParameters(BaseModel):
     layers: list[Literal["raster", "vector"]] = Field(
         ["raster", "vector"], description="unused: several of an enum"
     )
+    proposed_footprint: dict[str, Any] | None = Field(
+        None, description="unused: a GeoJSON Polygon in lon/lat drawn on the map"
+    )
+    proposed_height: float | None = Field(None, gt=0, le=300, description="its height, metres")
 
 
 def run_probe(inputs: ModelInputs, params: ProbeParameters, progress: Progress) -> SimulationResult:
@@ -165,13 +169,26 @@ def test_a_run_from_the_panel_is_shown_coloured_charted_and_compared(viewer: Vie
         )
         assert kinds == {"water_level": "range", "rain_volume_m3": "number", "shape": "select",
                          "mark_blocks": "boolean", "pause_s": "range", "source": "point",
-                         "layers": "multi"}  # fmt: skip
+                         "layers": "multi", "proposed_footprint": "polygon",
+                         "proposed_height": "range"}  # fmt: skip
         # a point picked on the map
         page.click('[data-param="source"] button')
         page.mouse.click(900, 420)
         picked = page.evaluate("window.cimtwin.simulation.form.values().source")
         center = page.evaluate("window.cimtwin.city.center")
         assert abs(picked[0] - center["lon"]) < 0.01 and abs(picked[1] - center["lat"]) < 0.01
+        # a footprint drawn on the map, raised as the proposed building
+        page.click('[data-param="proposed_footprint"] button')
+        for x, y in ((860, 380), (960, 380), (960, 460)):
+            page.mouse.click(x, y)
+        page.click('[data-param="proposed_footprint"] button')
+        footprint = page.evaluate("window.cimtwin.simulation.form.values().proposed_footprint")
+        ring = footprint["coordinates"][0]
+        assert footprint["type"] == "Polygon" and len(ring) == 4 and ring[0] == ring[-1]
+        page.fill('[data-param="proposed_height"] input[type="number"]', "30")
+        assert page.evaluate("window.cimtwin.simulation.sun.state().proposed")
+        page.click('[data-param="proposed_footprint"] button:has-text("清除")')
+        assert not page.evaluate("window.cimtwin.simulation.sun.state().proposed")
         assert page.evaluate("window.cimtwin.simulation.form.values().layers") == [
             "raster",
             "vector",

@@ -71,8 +71,8 @@ def test_far_counts_each_building_pro_rata_to_its_footprint_inside() -> None:
 
 def test_a_parcel_over_its_far_and_coverage_is_listed_with_both_amounts() -> None:
     dense = Building("a", box(0, 0, 60, 50), floor_area_m2=3000.0 * 5)  # coverage 0.6, FAR 3
-    checks = {c.indicator: c for c in check_parcel("p", PARCEL, [ZONE], [dense], None,
-                                                     ["far", "coverage", "green_ratio"])}  # fmt: skip
+    found = check_parcel("p", PARCEL, [ZONE], [dense], None, ["far", "coverage", "green_ratio"])
+    checks = {c.indicator: c for c in found}
     assert checks["far"].actual == pytest.approx(3.0) and checks["far"].amount == pytest.approx(1)
     assert checks["coverage"].actual == pytest.approx(0.6)
     assert checks["coverage"].amount == pytest.approx(0.3)

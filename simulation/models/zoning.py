@@ -186,7 +186,7 @@ def read_buildings(store: CityStore, scope: Scope) -> tuple[list[Building], dict
             storeys = max(1, round(height / TYPICAL_STOREY_HEIGHT))
         area = obj.footprint.area * storeys if storeys else None
         buildings.append(Building(obj.id, obj.footprint, height, area))
-        names[obj.id] = obj.name
+        names[obj.id] = obj.name or str(obj.attributes.get("ref") or "")
     return buildings, names
 
 

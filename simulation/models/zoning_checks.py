@@ -237,6 +237,8 @@ def check_setback(
         return judge(building.id, "setback", governing, None, note="on no parcel")
     distance, facing = setback_distance(building.footprint, parcel, roads, road_distance)
     note = "to the road-facing boundary" if facing else "to the parcel boundary"
+    if not building.footprint.within(parcel):
+        note = "crosses the parcel boundary"
     return judge(building.id, "setback", governing, distance, note=note)
 
 

@@ -111,6 +111,12 @@ def test_without_roads_the_setback_is_to_the_whole_boundary() -> None:
     assert setback_distance(box(40, 5, 60, 45), PARCEL, None, 15.0) == (pytest.approx(5.0), False)
     crossing = box(90, 10, 110, 20)
     assert setback_distance(crossing, PARCEL, None, 15.0)[0] == 0.0
+    check = check_setback(Building("b", crossing), PARCEL, [ZONE], None, 15)
+    assert (check.status, check.amount, check.note) == (
+        VIOLATION,
+        8.0,
+        "crosses the parcel boundary",
+    )
     assert check_setback(Building("b", crossing), None, [ZONE], None, 15).status == NOT_ASSESSED
 
 

@@ -117,3 +117,17 @@ def test_the_command_imports_and_a_bad_file_exits_non_zero(tmp_path: Path) -> No
     assert "控高 (max_height_m) = -3" in result.output
     with CityStore.open(city) as store:
         assert len(store.objects(cls="zone", scope=Scope.everything())) == 2
+    named = _write(tmp_path / "named.gpkg", [
+        {"FAR_X": 3.5, "H": 50, "geometry": box(X0, Y0, X0 + 9, Y0 + 9)},
+    ])  # fmt: skip
+    args = ["import", "zones", str(named), "--city", str(city), "--far-field", "FAR_X",
+            "--max-height-field", "H", "--json"]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert '"max_far": "FAR_X"' in result.output and '"max_height_m": "H"' in result.output
+    with CityStore.open(city) as store:
+        zones = store.objects(cls="zone", scope=Scope.everything())
+        assert [(z.attributes["max_far"], z.attributes["max_height_m"]) for z in zones][-1] == (
+            3.5,
+            50,
+        )

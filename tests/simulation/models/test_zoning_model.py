@@ -147,6 +147,15 @@ def test_a_city_without_zones_or_with_bad_parameters_is_refused(tmp_path: Path) 
         model("zoning").parameters_type(colour="red")
 
 
+def test_a_zone_imported_without_checks_with_a_bad_value_is_refused(tmp_path: Path) -> None:
+    store = make_city(tmp_path)
+    path = tmp_path / "plain.gpkg"
+    _layer(path, "zones", [{"容积率": -1.0, "geometry": _box(0, 0, 10, 10)}])
+    import_vector(store, path, VectorOptions(layer="zones", cls="zone"))  # the GIS import
+    with pytest.raises(ModelError, match=r"zone zones:1: 容积率 \(max_far\) = -1.0: expected"):
+        _run(store)
+
+
 def test_zones_can_be_named_by_their_source(tmp_path: Path) -> None:
     result = _run(_city(tmp_path), zone_layer="layers.gpkg#zones")
     assert result.summary["zones"] == 2 and result.summary["violations"] == 5

@@ -124,23 +124,36 @@ def run(inputs: ModelInputs, params: ZoningParameters, progress: Progress) -> Si
 
 def read_facts(store: CityStore, scope: Scope, params: ZoningParameters) -> CityFacts:
     """Zones, buildings (height, floor area), parcels, roads and greens of the city."""
-    zones = read_zones(store, scope, params.zone_layer)
     buildings, names = read_buildings(store, scope)
     parcels = [p for p in store.objects(cls=PARCEL_CLASS, scope=scope) if _area(p.footprint)]
+    checked = [b.footprint for b in buildings] + [p.footprint for p in parcels if p.footprint]
+    zones = read_zones(store, scope, params.zone_layer, checked)
     roads = [r.footprint for r in store.objects(cls=ROAD_CLASS, scope=scope) if r.footprint]
     return CityFacts(zones, buildings, names, parcels, roads or None, read_greens(store, scope))
 
 
-def read_zones(store: CityStore, scope: Scope, layer: str) -> list[Zone]:
-    """The zones of a class (else of a source), with their limits checked."""
-    objects = store.objects(cls=layer, scope=scope)
+def read_zones(
+    store: CityStore, scope: Scope, layer: str, checked: list[BaseGeometry]
+) -> list[Zone]:
+    """The zones of a class (else of a source), with their limits checked.
+
+    A zone is a rule over the land, stored in the jurisdiction of its centre; so a run
+    limited to a scope reads the zones meeting the buildings and parcels it checks (those
+    in scope), whatever their own jurisdiction, and no other.
+    """
+    everything = Scope.everything()
+    objects = store.objects(cls=layer, scope=everything)
     if not objects:
-        objects = [o for o in store.objects_in_box(None, None, scope=scope) if o.source == layer]
+        objects = [o for o in store.objects_in_box(None, None, scope=everything)
+                   if o.source == layer]  # fmt: skip
     objects = [o for o in objects if _area(o.footprint)]
+    if not scope.unlimited:
+        tree = STRtree(checked)
+        objects = [o for o in objects if len(tree.query(o.footprint, predicate="intersects"))]
     if not objects:
         raise ModelError(
-            f"the city has no zones in {layer!r}: import a zoning layer with `cimtwin import"
-            " zones FILE --city DIR` (or give zone_layer)"
+            f"the city has no zones in {layer!r} over the objects in scope: import a zoning"
+            " layer with `cimtwin import zones FILE --city DIR` (or give zone_layer)"
         )
     zones = []
     for obj in objects:

@@ -70,3 +70,29 @@ def test_the_demo_zones_flag_a_few_buildings_and_one_parcel(
     assert height == pytest.approx(heights, abs=1e-3)
     assert far == pytest.approx(fars, abs=1e-3)
     assert result.summary["zones"] == len(ZONES)
+
+
+def test_a_scoped_run_checks_its_objects_against_the_zones_over_them(
+    built_demo: BuiltDemo, tmp_path: Path
+) -> None:
+    """A zone is stored in the village of its centre; a village's run still finds the zones
+    over its buildings, and checks and reports its own objects only."""
+    city = built_demo.copy(tmp_path / "demo")
+    with CityStore.open(city) as store:
+        villages = [
+            n for n in store.jurisdictions(scope=Scope.everything()) if n.level == "village"
+        ]
+        spec = model("zoning")
+        for village in villages:
+            scope = Scope.of(village.code)
+            buildings = store.objects(cls="building", scope=scope)
+            if not buildings or store.objects(cls="zone", scope=scope):
+                continue  # wanted: a village holding buildings but no zone of its own
+            visible = {o.id for o in store.objects_in_box(None, None, scope=scope)}
+            result = spec.run(ModelInputs(store, city, scope), spec.parameters_type(),
+                              lambda _p, _m: None)  # fmt: skip
+            assert 1 <= result.summary["zones"] < len(ZONES) + 1
+            assert set(result.values[0].values) <= visible
+            assert {f.properties["object_id"] for f in result.vectors[0].features} <= visible
+            return
+    pytest.fail("no village of the demo holds buildings without holding a zone")

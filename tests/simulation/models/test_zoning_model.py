@@ -137,7 +137,9 @@ def test_without_a_green_layer_the_green_ratio_is_not_assessed(tmp_path: Path) -
 
 def test_a_city_without_zones_or_with_bad_parameters_is_refused(tmp_path: Path) -> None:
     store = make_city(tmp_path)
-    with pytest.raises(ModelError, match="the city has no zones in 'zone': import a zoning"):
+    with pytest.raises(
+        ModelError, match="the city has no zones in 'zone' over the objects in scope: import"
+    ):
         _run(store)
     with pytest.raises(pydantic.ValidationError, match="height_tolerance_m"):
         model("zoning").parameters_type(height_tolerance_m=-1)

@@ -224,6 +224,7 @@ def check_all(facts: CityFacts, params: ZoningParameters, progress: Progress) ->
     zone_tree = STRtree([z.geometry for z in facts.zones])
     parcel_tree = STRtree([p.footprint for p in facts.parcels])
     building_tree = STRtree([b.footprint for b in facts.buildings])
+    road_tree = STRtree(facts.roads or [])
     wanted = set(params.indicators)
     checks: list[Check] = []
     step = max(1, len(facts.buildings) // 10)
@@ -236,7 +237,10 @@ def check_all(facts: CityFacts, params: ZoningParameters, progress: Progress) ->
                                        params.zone_min_share))  # fmt: skip
         if "setback" in wanted:
             parcel = _plot(building, facts.parcels, parcel_tree)
-            roads = None if facts.roads is None else facts.roads
+            roads = None
+            if facts.roads is not None and parcel is not None:  # those the parcel may face
+                near = road_tree.query(parcel, predicate="dwithin", distance=params.road_distance_m)
+                roads = [facts.roads[i] for i in near]
             checks.append(check_setback(building, parcel, zones, roads, params.road_distance_m,
                                         params.zone_min_share))  # fmt: skip
     progress(70, f"checking {len(facts.parcels)} parcels")

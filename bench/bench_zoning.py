@@ -5,8 +5,8 @@ Usage::
     .venv/bin/python bench/bench_zoning.py [--blocks 20]
 
 A grid of ``--blocks`` x ``--blocks`` blocks of four 50 m parcels, one building per parcel
-(a random footprint, height and storeys), streets between the blocks and four zones (one
-per quadrant, with limits some buildings break) go straight to
+(a random footprint, height and storeys) and a lawn along its edge, streets between the
+blocks and four zones (one per quadrant, with limits some objects break) go straight to
 :func:`simulation.models.zoning.check_all` and
 :func:`~simulation.models.zoning.build_result` (no store: the store's reads are the GIS
 benchmarks' business). Prints one JSON line: objects checked, violations, seconds of the
@@ -45,6 +45,7 @@ def district(blocks: int, seed: int = 7) -> CityFacts:
     inner = (BLOCK - STREET) / 2
     parcels: list[CityObject] = []
     buildings: list[Building] = []
+    greens = []
     for i in range(blocks):
         for j in range(blocks):
             for dx in (0.0, inner):
@@ -53,6 +54,7 @@ def district(blocks: int, seed: int = 7) -> CityFacts:
                     number = len(parcels)
                     footprint = box(x, y, x + inner, y + inner)
                     parcels.append(CityObject(f"parcels:{number}", "parcel", footprint=footprint))
+                    greens.append(box(x, y, x + inner, y + rng.uniform(2, 20)))  # a lawn
                     w, d = rng.uniform(14, 34), rng.uniform(12, 30)
                     bx, by = (
                         rng.uniform(x + 2, x + inner - 2 - w),
@@ -69,7 +71,7 @@ def district(blocks: int, seed: int = 7) -> CityFacts:
              0.4, 0.3, 3.0)
         for k, (x0, y0) in enumerate(((0, 0), (half, 0), (0, half), (half, half)))
     ]  # fmt: skip
-    return CityFacts(zones, buildings, {}, parcels, roads, None)
+    return CityFacts(zones, buildings, {}, parcels, roads, greens)
 
 
 def main() -> None:

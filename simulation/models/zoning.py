@@ -225,6 +225,7 @@ def check_all(facts: CityFacts, params: ZoningParameters, progress: Progress) ->
     parcel_tree = STRtree([p.footprint for p in facts.parcels])
     building_tree = STRtree([b.footprint for b in facts.buildings])
     road_tree = STRtree(facts.roads or [])
+    green_tree = STRtree(facts.greens or [])
     wanted = set(params.indicators)
     checks: list[Check] = []
     step = max(1, len(facts.buildings) // 10)
@@ -251,7 +252,10 @@ def check_all(facts: CityFacts, params: ZoningParameters, progress: Progress) ->
         assert parcel.footprint is not None
         zones = [facts.zones[i] for i in zone_tree.query(parcel.footprint)]
         near = [facts.buildings[i] for i in building_tree.query(parcel.footprint)]
-        checks.extend(check_parcel(parcel.id, parcel.footprint, zones, near, facts.greens,
+        greens = None  # None: the city has no green layer; else the greens meeting the parcel
+        if facts.greens is not None:
+            greens = [facts.greens[i] for i in green_tree.query(parcel.footprint)]
+        checks.extend(check_parcel(parcel.id, parcel.footprint, zones, near, greens,
                                    parcel_indicators, params.zone_min_share))  # fmt: skip
     return checks
 

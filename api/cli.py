@@ -19,6 +19,7 @@ from api.cli_sensors import register as register_sensor_commands
 from api.cli_serve import register as register_serve_commands
 from api.cli_simulate import register as register_simulate_commands
 from api.cli_users import register as register_user_commands
+from api.cli_zones import register as register_zone_commands
 from cim.layout import CityLayout
 from cim.scope import Scope
 
@@ -42,6 +43,7 @@ import_app = typer.Typer(
 app.add_typer(import_app, name="import")
 register_raster_commands(import_app)
 register_jurisdiction_commands(import_app)
+register_zone_commands(import_app)
 export_app = typer.Typer(help="Export the city model.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
 register_user_commands(app)
@@ -194,7 +196,8 @@ def import_gis_command(
         str,
         typer.Option(
             "--class",
-            help="What the features are: building, road, landuse, water, parcel, district, green.",
+            help="What the features are: building, road, landuse, water, parcel, district, green,"
+            " zone.",
         ),
     ] = "building",
     where: Annotated[

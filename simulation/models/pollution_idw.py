@@ -1,0 +1,54 @@
+"""Inverse distance weighting: each point takes the mean of the stations' values weighted
+by ``1 / distance ** power``, optionally over the ``k`` nearest stations and within a
+search radius.
+
+A point on a station takes its value exactly; every value lies within the stations'
+range (the weights are positive and sum to one). A point with no station within the
+radius gets NaN.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from simulation.models.pollution_stations import Stations, require
+
+# Closer than this (CRS units) a point counts as on the station.
+ON_STATION = 1e-9
+
+
+def idw(
+    points: Stations,
+    qx: np.ndarray,
+    qy: np.ndarray,
+    power: float = 2.0,
+    k: int | None = None,
+    radius: float | None = None,
+) -> np.ndarray:
+    """The IDW estimate at the query points ``(qx, qy)`` (any equal shapes).
+
+    ``k`` limits each estimate to the nearest stations (all by default); ``radius`` to
+    those within that distance. Returns an array of the query's shape.
+    """
+    require(points, 1, "inverse distance weighting")
+    shape = np.shape(qx)
+    query = np.column_stack([np.ravel(qx), np.ravel(qy)])
+    count = len(points) if k is None else max(1, min(k, len(points)))
+    upper = np.inf if radius is None else radius
+    distance, index = cKDTree(points.xy).query(query, k=count, distance_upper_bound=upper)
+    distance = np.asarray(distance, dtype=np.float64).reshape(len(query), count)
+    index = np.asarray(index).reshape(len(query), count)
+    found = np.isfinite(distance)
+    values = np.zeros_like(distance)
+    values[found] = points.values[index[found]]
+    with np.errstate(divide="ignore"):
+        weights = np.where(found, 1.0 / np.maximum(distance, ON_STATION) ** power, 0.0)
+    total = weights.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        estimate = (weights * values).sum(axis=1) / total
+    on_station = found & (distance <= ON_STATION)
+    hit = on_station.any(axis=1)
+    estimate[hit] = values[hit, on_station[hit].argmax(axis=1)]
+    estimate[total == 0] = np.nan
+    return estimate.reshape(shape)

@@ -38,6 +38,8 @@ from simulation.models.spec import ModelInputs, ModelSpec, Reading
 from simulation.sensors.times import format_time
 
 US_PER_MINUTE = 60_000_000
+# A sensor in an object of these classes (or in a storey) is indoors.
+INDOOR_CLASSES = ("IfcBuildingStorey", "IfcSpace")
 
 
 class NoReadingsError(ModelError):
@@ -94,6 +96,11 @@ class PollutionParameters(BaseModel):
         ge=0,
         le=50_000,
         description="The margin around the city or the stations (m).",
+    )
+    include_indoor: bool = Field(
+        default=False,
+        description="Also use sensors inside buildings (in a storey or a space); outdoor"
+        " sensors only by default.",
     )
     merge_distance_m: float = Field(
         default=1.0, ge=0, le=1000, description="Stations closer than this are merged (mean value)."
@@ -161,12 +168,33 @@ def _readings(
         None if params.max_age_minutes is None
         else newest - int(params.max_age_minutes * US_PER_MINUTE)
     )  # fmt: skip
-    recent = [r for r in placed if oldest is None or r.time_us >= oldest]
+    indoor = set() if params.include_indoor else _indoor(inputs, placed)
+    outdoor = [r for r in placed if r.datastream_id not in indoor]
+    recent = [r for r in outdoor if oldest is None or r.time_us >= oldest]
     kept = {r.datastream_id for r in recent}
-    return recent, {
+    left_out = {
         "unplaced": [r.name for r in found if r not in placed],
-        "too_old": [r.name for r in placed if r.datastream_id not in kept],
+        "indoor": [r.name for r in placed if r.datastream_id in indoor],
+        "too_old": [r.name for r in outdoor if r.datastream_id not in kept],
     }
+    if not recent:
+        raise NoReadingsError(
+            f"no outdoor sensor reports {params.observed_property!r} recently"
+            f" (left out: {left_out}); set include_indoor or max_age_minutes"
+        )
+    return recent, left_out
+
+
+def _indoor(inputs: ModelInputs, readings: list[Reading]) -> set[int]:
+    """The datastreams of ``readings`` whose sensor sits in a storey or a space."""
+    ids = {r.object_id for r in readings if r.object_id is not None}
+    if not ids:
+        return set()
+    inside = {
+        record.id for record in inputs.store.records(ids, scope=inputs.scope)
+        if record.storey_id is not None or record.cls in INDOOR_CLASSES
+    }  # fmt: skip
+    return {r.datastream_id for r in readings if r.object_id in inside}
 
 
 def _unit(readings: list[Reading], observed_property: str) -> str:

@@ -109,7 +109,24 @@ def test_old_and_unplaced_readings_are_left_out_and_said(city: CityStore) -> Non
                 reading(7, 0, 0, 900.0, x=None, y=None)]  # fmt: skip
     result = run(city, readings, method="idw", max_age_minutes=60)
     assert result.summary["stations"] == 5 and result.summary["max_value"] <= 50
-    assert result.parameters["left_out"] == {"unplaced": ["station 7"], "too_old": ["station 6"]}
+    assert result.parameters["left_out"] == {
+        "unplaced": ["station 7"], "indoor": [], "too_old": ["station 6"]
+    }  # fmt: skip
+
+
+def test_indoor_sensors_are_left_out_unless_asked(city: CityStore) -> None:
+    with city.transaction() as writer:
+        writer.add_object(CityObject(id="storey-1", cls="IfcBuildingStorey", source="bim",
+                                     building_id="bim-building"))  # fmt: skip
+        writer.record_source("bim", "", "", "synthetic", {"objects": 1})
+    readings = [*five_stations(), reading(6, 100, 100, 3.0, object_id="storey-1")]
+    outdoor = run(city, readings, method="idw")
+    assert outdoor.summary["stations"] == 5 and outdoor.summary["min_value"] >= 10
+    assert outdoor.parameters["left_out"]["indoor"] == ["station 6"]
+    both = run(city, readings, method="idw", include_indoor=True)
+    assert both.summary["stations"] == 6 and both.summary["min_value"] == pytest.approx(
+        3.0, abs=0.5
+    )
 
 
 def test_duplicate_positions_are_merged_and_reported(city: CityStore) -> None:

@@ -103,7 +103,7 @@ class PollutionParameters(BaseModel):
         " sensors only by default.",
     )
     merge_distance_m: float = Field(
-        default=1.0, ge=0, le=1000, description="Stations closer than this are merged (mean value)."
+        default=5.0, ge=0, le=1000, description="Stations closer than this are merged (mean value)."
     )
 
 

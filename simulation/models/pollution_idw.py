@@ -16,6 +16,8 @@ from simulation.models.pollution_stations import Stations, require
 
 # Closer than this (CRS units) a point counts as on the station.
 ON_STATION = 1e-9
+# Query points weighed at once against every station.
+CHUNK = 20_000
 
 
 def idw(
@@ -33,6 +35,8 @@ def idw(
     """
     require(points, 1, "inverse distance weighting")
     shape = np.shape(qx)
+    if k is None and radius is None:
+        return _every_station(points, np.ravel(qx), np.ravel(qy), power).reshape(shape)
     query = np.column_stack([np.ravel(qx), np.ravel(qy)])
     count = len(points) if k is None else max(1, min(k, len(points)))
     upper = np.inf if radius is None else radius
@@ -52,3 +56,18 @@ def idw(
     estimate[hit] = values[hit, on_station[hit].argmax(axis=1)]
     estimate[total == 0] = np.nan
     return estimate.reshape(shape)
+
+
+def _every_station(points: Stations, qx: np.ndarray, qy: np.ndarray, power: float) -> np.ndarray:
+    """IDW over every station: distances computed block by block (no search needed)."""
+    estimate = np.empty(len(qx))
+    for start in range(0, len(qx), CHUNK):
+        part = slice(start, start + CHUNK)
+        distance = np.hypot(qx[part, None] - points.x, qy[part, None] - points.y)
+        nearest = distance.argmin(axis=1)
+        with np.errstate(divide="ignore"):
+            weights = 1.0 / np.maximum(distance, ON_STATION) ** power
+        estimate[part] = (weights @ points.values) / weights.sum(axis=1)
+        on_station = distance[np.arange(len(nearest)), nearest] <= ON_STATION
+        estimate[part][on_station] = points.values[nearest[on_station]]
+    return estimate

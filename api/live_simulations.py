@@ -86,7 +86,7 @@ class JobSubmitter:
         from api.simulations import submit_run  # type: ignore[import-not-found,unused-ignore]
 
         job = submit_run(self.city_dir, model, parameters, jurisdiction, trigger=trigger)
-        return str(job["id"] if isinstance(job, dict) else job.id)
+        return str(job.id)
 
     def queued(self, job_id: str) -> bool:
         """Whether the job is recorded as queued."""

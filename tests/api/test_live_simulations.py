@@ -27,6 +27,7 @@ from tests.api.sta.writing import empty_city_app
 from tests.simulation.incidents.alert_rows import T0, VILLAGE_A, store, stream
 
 SECOND = 1_000_000
+PROJECT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -174,3 +175,30 @@ def test_a_burst_of_observations_queues_one_pollution_run_then_one_per_period(
     live.clock.advance(seconds=600)
     live.live.tick()
     assert live.live.drain() and len(live.jobs.calls) == 2
+
+
+def test_the_runs_go_to_the_city_job_queue(tmp_path: Path) -> None:
+    """Without a submitter given, runs are queued as ``simulate`` jobs (the framework's
+    :func:`api.simulations.submit_run`, checked before queueing)."""
+    if not (PROJECT / "api" / "simulations.py").is_file():
+        pytest.skip("the simulations framework (api/simulations.py) is not in this tree")
+    from api.jobtable import JobTable
+
+    app = empty_city_app(tmp_path / "city")
+    configure(app, url=f"sqlite:///{tmp_path / 'ops.sqlite'}", clock=Clock())
+    with TestClient(app):
+        db = auth_state_of(app).db
+        live = live_simulations_of(app)
+        assert live is not None
+        sensor = stream(db, "pm", observed_property="PM2.5")
+        live.refresh()
+        assert live.drain() and live.listening
+        event_hub_of(app).publish_all(observation_events(db, store(db, sensor, [(T0, 9.0)]), "/"))
+        assert live.drain() and live.failures == 0
+        (job_id,) = live.submitted
+    job = JobTable(tmp_path / "city").get(job_id, scope=Scope.everything())
+    assert job is not None and job.kind == "simulate" and job.status == "queued"
+    assert job.params["model"] == "pollution"
+    assert job.params["parameters"]["observed_property"] == "PM2.5"
+    assert job.params["trigger"] == {"live_field": "PM2.5"}
+    auth_state_of(app).close()

@@ -17,6 +17,7 @@ from api.alert_engine import AlertEngine, alert_engine_of
 from api.auth.state import auth_state_of, configure
 from api.events import Event, event_hub_of
 from api.live_simulations import LiveSimulations, live_simulations_of
+from api.routes.events import EVENT_KINDS
 from api.sta.publish import observation_events
 from cim.ops import OpsDatabase
 from cim.ops.incident_tables import IncidentStep
@@ -119,6 +120,7 @@ def test_a_water_level_over_its_threshold_queues_one_flood_run_the_alert_carries
     trigger = {"alert": alert["id"], "rule": rule_id}
     assert live.jobs.calls == [("flood", {"datastream_id": gauge}, VILLAGE_A, trigger)]
     (told,) = [e for e in live.events if e.kind == "simulation"]
+    assert told.kind in EVENT_KINDS  # a stream may ask for them (kinds=simulation)
     assert told.data["job"] == "job-1" and told.data["url"] == "/api/jobs/job-1"
     assert told.data["alertId"] == alert["id"] and told.jurisdiction == VILLAGE_A
     # the alert's incident holds the run's job in a "simulation" step, and says so

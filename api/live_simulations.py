@@ -7,9 +7,10 @@ observations) for a thread of its own, so that publishing never waits:
 - an alert raised on a datastream whose observed property is a water level (its name or
   definition contains one of ``CIMTWIN_FLOOD_PROPERTIES``, default ``water level``)
   submits a ``flood`` run with ``{"datastream_id": ...}`` in the alert's jurisdiction,
-  its trigger naming the alert and the rule. The alert's incident (when it opened one)
-  gets a ``simulation`` step whose data holds the job, and a ``"simulation"`` event tells
-  the viewers (the job's result then holds the run id);
+  its trigger naming the alert and the rule. A ``"simulation"`` event tells the viewers
+  (``status`` ``queued``, the job's URL), and the alert's incident (when it opened one)
+  gets a ``simulation`` step holding the same; once the job ends, another event and step
+  carry the run's id, URL and summary (or the job's error);
 - an observation of a property with a live field (``CIMTWIN_LIVE_FIELDS``, default
   ``PM2.5``: names or definitions, comma-separated) marks its field stale; a stale field
   is recomputed (a ``pollution`` run in the city's root jurisdiction) at most every
@@ -71,6 +72,19 @@ class Submitter(Protocol):
         """Whether job ``job_id`` waits in the queue (not started)."""
         ...
 
+    def outcome(self, job_id: str) -> JobOutcome | None:
+        """How job ``job_id`` ended (None while it has not)."""
+        ...
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    """A finished job: ``succeeded`` with its result (``run_id``...), or ``failed``."""
+
+    status: str
+    result: dict[str, Any] | None
+    error: str | None
+
 
 class JobSubmitter:
     """Runs submitted to the city's job queue through :func:`api.simulations.submit_run`."""
@@ -90,10 +104,35 @@ class JobSubmitter:
 
     def queued(self, job_id: str) -> bool:
         """Whether the job is recorded as queued."""
+        job = self._job(job_id)
+        return job is not None and job.status == "queued"
+
+    def outcome(self, job_id: str) -> JobOutcome | None:
+        """The job's end as recorded (a job gone from the table failed)."""
+        job = self._job(job_id)
+        if job is None:
+            return JobOutcome("failed", None, "the job is no longer recorded")
+        if job.status not in ("succeeded", "failed"):
+            return None
+        result = job.result if isinstance(job.result, dict) else None
+        return JobOutcome(job.status, result, job.error)
+
+    def _job(self, job_id: str) -> Any:
         from api.jobtable import JobTable
 
-        job = JobTable(self.city_dir).get(job_id, scope=Scope.everything())
-        return job is not None and job.status == "queued"
+        return JobTable(self.city_dir).get(job_id, scope=Scope.everything())
+
+
+@dataclass(frozen=True)
+class _FloodRun:
+    """A flood run an alert started, followed until its job ends."""
+
+    job_id: str
+    jurisdiction: str
+    link: dict[str, Any]  # what the "simulation" events and steps carry
+    incident_id: int | None
+    rule_id: int | None
+    alert: dict[str, Any]  # the alert's id and place
 
 
 @dataclass
@@ -156,6 +195,7 @@ class LiveSimulations:
         self.failures = 0
         self.submitted: list[str] = []
         self._states: dict[str, _Field] = {}
+        self._following: list[_FloodRun] = []
         self._properties: dict[int, tuple[str, str]] = {}  # datastream -> (name, definition)
         self._queue: queue.SimpleQueue[Event | _Signal] = queue.SimpleQueue()
         self._pending = 0
@@ -250,6 +290,7 @@ class LiveSimulations:
                     if isinstance(item, Event):
                         self._handle(item)
                 self._submit_due()
+                self._follow()
             except Exception:  # a database down, a run refused: log, go on
                 self.failures += 1
                 log.exception("live simulations: a batch of %d events failed", len(batch))
@@ -320,13 +361,42 @@ class LiveSimulations:
             "flood", {"datastream_id": data["datastreamId"]}, alert.jurisdiction, trigger
         )
         self.submitted.append(job_id)
-        link = {"model": "flood", "job": job_id, "url": f"/api/jobs/{job_id}", "trigger": trigger}
-        events = [Event(EVENT_KIND, alert.jurisdiction, link | {
-            "alertId": data["id"], "incidentId": data.get("incidentId"),
-            "cityObject": data.get("cityObject"), "lon": data.get("lon"), "lat": data.get("lat"),
+        incident = data.get("incidentId")
+        run = _FloodRun(
+            job_id, alert.jurisdiction,
+            {"model": "flood", "job": job_id, "url": f"/api/jobs/{job_id}", "trigger": trigger},
+            incident if isinstance(incident, int) else None, data.get("ruleId"),
+            {key: data.get(key) for key in ("id", "cityObject", "lon", "lat")},
+        )  # fmt: skip
+        self._following.append(run)
+        self._tell(run, run.link | {"status": "queued"})
+
+    def _follow(self) -> None:
+        """Tell how the flood runs that ended did: the run's id, or the job's error."""
+        for run in list(self._following):
+            outcome = self.submitter.outcome(run.job_id)
+            if outcome is None:
+                continue
+            self._following.remove(run)
+            result = outcome.result or {}
+            run_id = result.get("run_id")
+            link = run.link | {"status": outcome.status}
+            if run_id is not None:
+                url = f"/api/simulations/runs/{run_id}"
+                link |= {"run": run_id, "url": url, "summary": result.get("summary")}
+            if outcome.error:
+                link["error"] = outcome.error
+            self._tell(run, link)
+
+    def _tell(self, run: _FloodRun, link: dict[str, Any]) -> None:
+        """Publish a ``"simulation"`` event of ``run``; note ``link`` on its incident."""
+        alert = run.alert
+        events = [Event(EVENT_KIND, run.jurisdiction, link | {
+            "alertId": alert["id"], "incidentId": run.incident_id,
+            "cityObject": alert["cityObject"], "lon": alert["lon"], "lat": alert["lat"],
         })]  # fmt: skip
-        if isinstance(data.get("incidentId"), int):
-            step = self._note_on_incident(data["incidentId"], data.get("ruleId"), link)
+        if run.incident_id is not None:
+            step = self._note_on_incident(run.incident_id, run.rule_id, link)
             if step is not None:
                 events.append(step)
         self.hub.publish_all(events)

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from api.alert_engine import AlertEngine, alert_engine_of
 from api.auth.state import auth_state_of, configure
 from api.events import Event, event_hub_of
-from api.live_simulations import LiveSimulations, live_simulations_of
+from api.live_simulations import JobOutcome, LiveSimulations, live_simulations_of
 from api.routes.events import EVENT_KINDS
 from api.sta.publish import observation_events
 from cim.ops import OpsDatabase
@@ -39,6 +39,7 @@ class FakeSubmitter:
         default_factory=list
     )
     waiting: set[str] = field(default_factory=set)
+    ended: dict[str, JobOutcome] = field(default_factory=dict)
 
     def submit(
         self, model: str, parameters: dict[str, Any], jurisdiction: str | None,
@@ -49,6 +50,9 @@ class FakeSubmitter:
 
     def queued(self, job_id: str) -> bool:
         return job_id in self.waiting
+
+    def outcome(self, job_id: str) -> JobOutcome | None:
+        return self.ended.get(job_id)
 
 
 @dataclass
@@ -122,20 +126,59 @@ def test_a_water_level_over_its_threshold_queues_one_flood_run_the_alert_carries
     (told,) = [e for e in live.events if e.kind == "simulation"]
     assert told.kind in EVENT_KINDS  # a stream may ask for them (kinds=simulation)
     assert told.data["job"] == "job-1" and told.data["url"] == "/api/jobs/job-1"
+    assert told.data["status"] == "queued" and told.data["incidentId"] == alert["incidentId"]
     assert told.data["alertId"] == alert["id"] and told.jurisdiction == VILLAGE_A
     # the alert's incident holds the run's job in a "simulation" step, and says so
-    with live.db.transaction() as session:
-        steps = session.scalars(
-            select(IncidentStep).where(IncidentStep.incident_id == alert["incidentId"])
-        ).all()
-        assert [s.action for s in steps] == ["report", "simulation"]
-        assert steps[1].data == {"model": "flood", "job": "job-1", "url": "/api/jobs/job-1",
-                                 "trigger": trigger}  # fmt: skip
+    queued = {"model": "flood", "job": "job-1", "url": "/api/jobs/job-1", "trigger": trigger,
+              "status": "queued"}  # fmt: skip
+    assert step_data(live, alert["incidentId"]) == [("report", None), ("simulation", queued)]
     changes = [e.data["change"] for e in live.events if e.kind == "incident"]
     assert changes == ["report", "simulation"]
     # the alert stays raised: no second run
     live.ingest(gauge, [(T0 + 4 * SECOND, 0.6)])
     assert len(live.jobs.calls) == 1
+    # the run stored: its id reaches the viewers and the incident
+    summary = {"flooded_area_m2": 1200.0}
+    live.jobs.ended["job-1"] = JobOutcome("succeeded", {"run_id": "r1", "summary": summary}, None)
+    live.live.tick()
+    assert live.live.drain()
+    done = [e.data for e in live.events if e.kind == "simulation"][-1]
+    assert (done["status"], done["run"], done["url"]) == (
+        "succeeded",
+        "r1",
+        "/api/simulations/runs/r1",
+    )
+    assert done["summary"] == summary and done["alertId"] == alert["id"]
+    *_, (action, data) = step_data(live, alert["incidentId"])
+    assert action == "simulation" and data is not None and data["run"] == "r1"
+    live.live.tick()
+    assert live.live.drain()
+    assert len([e for e in live.events if e.kind == "simulation"]) == 2  # told once
+
+
+def test_a_flood_run_that_fails_is_told_with_its_error(live: Live) -> None:
+    gauge = stream(live.db, "riverside", observed_property="Water level")
+    rule(live.db, gauge, 2.5, None)  # alerts only: no incident
+    live.watch()
+    live.ingest(gauge, [(T0, 3.0)])
+    assert [c[0] for c in live.jobs.calls] == ["flood"]
+    live.jobs.ended["job-1"] = JobOutcome("failed", None, "the city has no DEM")
+    live.live.tick()
+    assert live.live.drain()
+    queued, failed = [e.data for e in live.events if e.kind == "simulation"]
+    assert queued["incidentId"] is None and queued["status"] == "queued"
+    assert (failed["status"], failed["error"]) == ("failed", "the city has no DEM")
+    assert not [e for e in live.events if e.kind == "incident"]
+
+
+def step_data(live: Live, incident_id: int) -> list[tuple[str, dict[str, Any] | None]]:
+    with live.db.transaction() as session:
+        steps = session.scalars(
+            select(IncidentStep)
+            .where(IncidentStep.incident_id == incident_id)
+            .order_by(IncidentStep.id)
+        ).all()
+        return [(s.action, s.data if s.action == "simulation" else None) for s in steps]
 
 
 def test_an_alert_on_another_property_starts_no_flood(live: Live) -> None:

@@ -3,6 +3,7 @@ pollution field refreshed (throttled) as observations arrive."""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ from cim.scope import Scope
 from simulation.incidents.rules import RuleIn, create_rule
 from tests.api.incidents.conftest import Clock
 from tests.api.sta.writing import empty_city_app
+from tests.sensor_rows import add_datastream
 from tests.simulation.incidents.alert_rows import T0, VILLAGE_A, store, stream
 
 SECOND = 1_000_000
@@ -222,28 +224,42 @@ def test_a_burst_of_observations_queues_one_pollution_run_then_one_per_period(
     assert live.live.drain() and len(live.jobs.calls) == 2
 
 
-def test_the_runs_go_to_the_city_job_queue(tmp_path: Path) -> None:
+def test_the_runs_go_to_the_city_job_queue_and_store_a_field(tmp_path: Path) -> None:
     """Without a submitter given, runs are queued as ``simulate`` jobs (the framework's
-    :func:`api.simulations.submit_run`, checked before queueing)."""
+    :func:`api.simulations.submit_run`); the worker's run reads the live readings."""
     if not (PROJECT / "api" / "simulations.py").is_file():
         pytest.skip("the simulations framework (api/simulations.py) is not in this tree")
+    from api.jobs import JobQueue
     from api.jobtable import JobTable
 
-    app = empty_city_app(tmp_path / "city")
-    configure(app, url=f"sqlite:///{tmp_path / 'ops.sqlite'}", clock=Clock())
+    result_store = importlib.import_module("cim.result_store")  # the framework's
+
+    city = tmp_path / "city"
+    app = empty_city_app(city)  # on the city's own operational database, as the worker
     with TestClient(app):
         db = auth_state_of(app).db
         live = live_simulations_of(app)
         assert live is not None
-        sensor = stream(db, "pm", observed_property="PM2.5")
+        places = [(0.0, 0.0, 10.0), (0.004, 0.0, 30.0), (0.0, 0.004, 20.0), (0.004, 0.004, 50.0)]
+        sensors = [
+            add_datastream(db, name=f"pm {i}", jurisdiction=VILLAGE_A, lon=113.3 + dlon,
+                           lat=23.1 + dlat, observed_property="PM2.5", unit="µg/m³")
+            for i, (dlon, dlat, _) in enumerate(places)
+        ]  # fmt: skip
         live.refresh()
         assert live.drain() and live.listening
-        event_hub_of(app).publish_all(observation_events(db, store(db, sensor, [(T0, 9.0)]), "/"))
+        for sensor, (*_, value) in zip(sensors, places, strict=True):
+            stored = store(db, sensor, [(T0, value)])
+            event_hub_of(app).publish_all(observation_events(db, stored, "/"))
         assert live.drain() and live.failures == 0
         (job_id,) = live.submitted
-    job = JobTable(tmp_path / "city").get(job_id, scope=Scope.everything())
+    job = JobTable(city).get(job_id, scope=Scope.everything())
     assert job is not None and job.kind == "simulate" and job.status == "queued"
-    assert job.params["model"] == "pollution"
+    assert job.params["model"] == "pollution" and job.params["trigger"] == {"live_field": "PM2.5"}
     assert job.params["parameters"]["observed_property"] == "PM2.5"
-    assert job.params["trigger"] == {"live_field": "PM2.5"}
+    assert JobQueue(city).drain() == 1
+    done = JobTable(city).get(job_id, scope=Scope.everything())
+    assert done is not None and done.status == "succeeded", done
+    run = result_store.ResultStore(city).run(done.result["run_id"], Scope.everything())
+    assert run.summary["stations"] == 4 and run.summary["unit"] == "µg/m³"
     auth_state_of(app).close()

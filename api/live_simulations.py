@@ -6,7 +6,9 @@ observations) for a thread of its own, so that publishing never waits:
 
 - an alert raised on a datastream whose observed property is a water level (its name or
   definition contains one of ``CIMTWIN_FLOOD_PROPERTIES``, default ``water level``)
-  submits a ``flood`` run with ``{"datastream_id": ...}`` in the alert's jurisdiction,
+  submits a ``flood`` run with ``{"datastream_id": ...}`` (and ``gauge_datum_m`` when the
+  datastream's properties give ``gaugeDatum``: the height of the gauge's zero, in the
+  city's heights) in the alert's jurisdiction,
   its trigger naming the alert and the rule. A ``"simulation"`` event tells the viewers
   (``status`` ``queued``, the job's URL), and the alert's incident (when it opened one)
   gets a ``simulation`` step holding the same; once the job ends, another event and step
@@ -52,6 +54,8 @@ log = logging.getLogger(__name__)
 
 EVENT_KIND = "simulation"
 STEP_ACTION = "simulation"
+# The datastream property holding the height of a gauge's zero (m, city heights).
+GAUGE_DATUM = "gaugeDatum"
 # How often the thread looks for stale fields whose wait is over (seconds, real time).
 TICK_SECONDS = 1.0
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -357,9 +361,11 @@ class LiveSimulations:
         """Submit the flood run of a raised alert; note it on the incident; tell viewers."""
         data = alert.data
         trigger = {"alert": data["id"], "rule": data.get("ruleId")}
-        job_id = self.submitter.submit(
-            "flood", {"datastream_id": data["datastreamId"]}, alert.jurisdiction, trigger
-        )
+        parameters: dict[str, Any] = {"datastream_id": data["datastreamId"]}
+        datum = self._gauge_datum(data["datastreamId"])
+        if datum is not None:
+            parameters["gauge_datum_m"] = datum
+        job_id = self.submitter.submit("flood", parameters, alert.jurisdiction, trigger)
         self.submitted.append(job_id)
         incident = data.get("incidentId")
         run = _FloodRun(
@@ -370,6 +376,16 @@ class LiveSimulations:
         )  # fmt: skip
         self._following.append(run)
         self._tell(run, run.link | {"status": "queued"})
+
+    def _gauge_datum(self, datastream: int) -> float | None:
+        """The height of the gauge's zero (m, city heights) its datastream's properties give
+        (``gaugeDatum``), if any."""
+        with self._db().transaction() as session:
+            found = session.get(t.Datastream, datastream)
+            datum = (found.properties or {}).get(GAUGE_DATUM) if found is not None else None
+        if isinstance(datum, bool) or not isinstance(datum, int | float):
+            return None
+        return float(datum)
 
     def _follow(self) -> None:
         """Tell how the flood runs that ended did: the run's id, or the job's error."""

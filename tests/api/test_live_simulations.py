@@ -21,6 +21,7 @@ from api.live_simulations import JobOutcome, LiveSimulations, live_simulations_o
 from api.routes.events import EVENT_KINDS
 from api.sta.publish import observation_events
 from cim.ops import OpsDatabase
+from cim.ops import sensor_tables as t
 from cim.ops.incident_tables import IncidentStep
 from cim.scope import Scope
 from simulation.incidents.rules import RuleIn, create_rule
@@ -160,10 +161,16 @@ def test_a_water_level_over_its_threshold_queues_one_flood_run_the_alert_carries
 
 def test_a_flood_run_that_fails_is_told_with_its_error(live: Live) -> None:
     gauge = stream(live.db, "riverside", observed_property="Water level")
+    with live.db.transaction() as session:  # the gauge's zero, in the city's heights
+        found = session.get(t.Datastream, gauge)
+        assert found is not None
+        found.properties = {"gaugeDatum": 8.5}
     rule(live.db, gauge, 2.5, None)  # alerts only: no incident
     live.watch()
     live.ingest(gauge, [(T0, 3.0)])
-    assert [c[0] for c in live.jobs.calls] == ["flood"]
+    assert [c[:2] for c in live.jobs.calls] == [
+        ("flood", {"datastream_id": gauge, "gauge_datum_m": 8.5})
+    ]
     live.jobs.ended["job-1"] = JobOutcome("failed", None, "the city has no DEM")
     live.live.tick()
     assert live.live.drain()

@@ -210,8 +210,8 @@ def _unit(readings: list[Reading], observed_property: str) -> str:
 def _default_bounds(
     inputs: ModelInputs, points: Stations, margin: float
 ) -> tuple[float, float, float, float]:
-    """The footprints' extent in scope (the stations' if none) widened by ``margin``; the
-    stations' box is grown to at least a margin on every side."""
+    """The footprints' extent in scope (the stations' box when the city has none), widened
+    by ``margin`` (at least a metre) on every side."""
     extent = inputs.store.footprint_extent(scope=inputs.scope)
     if extent is None:
         extent = (points.x.min(), points.y.min(), points.x.max(), points.y.max())

@@ -230,3 +230,23 @@ def test_a_strip_is_as_long_as_its_rectangle() -> None:
     assert strip_length(LineString([(0, 0), (50, 0), (50, 50)]).buffer(3, cap_style="flat")) == (
         pytest.approx(100.0, rel=0.02)
     )
+
+
+def test_the_run_reports_its_progress_and_stops_when_told(bowl: Path) -> None:
+    seen: list[int] = []
+
+    def record(percent: int, _message: str) -> None:
+        seen.append(percent)
+
+    def stop(percent: int, _message: str) -> None:
+        if percent >= 40:
+            raise KeyboardInterrupt("cancelled")
+
+    spec = model("flood")
+    params = spec.parameters_type.model_validate({"water_level": 106.0})
+    with CityStore.open(bowl) as store:
+        inputs = ModelInputs(store, bowl, Scope.everything())
+        spec.run(inputs, params, record)
+        with pytest.raises(KeyboardInterrupt, match="cancelled"):
+            spec.run(inputs, params, stop)
+    assert seen == sorted(seen) and seen[0] < 50 and seen[-1] == 100

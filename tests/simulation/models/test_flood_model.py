@@ -7,6 +7,7 @@ against the closed forms within 5 %, lengths within two cells.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -137,6 +138,9 @@ def test_a_level_floods_the_bowl_and_what_stands_in_it(bowl: Path) -> None:
     assert chart.series[0].x[-1] == BOTTOM + H
     assert chart.series[0].y[-1] == pytest.approx(summary["flooded_area_m2"])
     assert result.parameters["source_used"]["kind"] == "point"
+    stored = [result.parameters, summary, values.values, values.details, chart.series[0].y]
+    stored += [f.properties for layer in result.vectors for f in layer.features]
+    assert json.loads(json.dumps(stored, allow_nan=False)) == stored  # kept as JSON as it is
 
 
 def test_a_volume_gives_the_level_that_stores_it(bowl: Path) -> None:

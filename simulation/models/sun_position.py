@@ -172,3 +172,15 @@ def rule_sun_path(
     date = rule_date(day, year)
     window = window_utc(day, date, longitude)
     return date, window, sun_path(*window, latitude, longitude, step_minutes)
+
+
+def sun_at(instant: dt.datetime, latitude: float, longitude: float) -> tuple[float, float]:
+    """The sun's azimuth and elevation (degrees, no refraction) at one instant."""
+    frame = solarposition.get_solarposition(
+        pd.DatetimeIndex([pd.Timestamp(instant)]),
+        latitude,
+        longitude,
+        method="nrel_numpy",
+        delta_t=DELTA_T,
+    )
+    return float(frame["azimuth"].iloc[0]), float(frame["elevation"].iloc[0])

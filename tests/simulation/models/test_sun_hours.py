@@ -22,8 +22,14 @@ def fine_path() -> sun_position.SunPath:
     return sun_position.rule_sun_path("major_cold", 2026, LATITUDE, LONGITUDE, 0.1)[2]
 
 
-def _wall_minutes(path: sun_position.SunPath, height: float, distance: float, z: float,
-                  wall_azimuth: float, face_azimuth: float) -> float:  # fmt: skip
+def _wall_minutes(
+    path: sun_position.SunPath,
+    height: float,
+    distance: float,
+    z: float,
+    wall_azimuth: float,
+    face_azimuth: float,
+) -> float:
     """Minutes of sun on a face behind an endless wall, from the closed form: blocked while
     tan(elevation) < (H - z) / (D / cos(Δazimuth))."""
     tangent = np.tan(np.radians(path.elevation))
@@ -33,8 +39,9 @@ def _wall_minutes(path: sun_position.SunPath, height: float, distance: float, z:
     return float(((path.elevation > 0) & in_front & ~blocked).sum() * path.step_minutes)
 
 
-def _model_minutes(path: sun_position.SunPath, wall: Polygon, height: float, z: float,
-                   face_azimuth: float) -> float:  # fmt: skip
+def _model_minutes(
+    path: sun_position.SunPath, wall: Polygon, height: float, z: float, face_azimuth: float
+) -> float:
     edges = sun_hours.prism_edges([wall], [height])
     points = np.array([[0.0, 0.0, z]])
     lit = sun_hours.facing(np.array([face_azimuth]), path.azimuth, path.elevation)
@@ -99,8 +106,9 @@ def test_a_narrow_tower_shades_only_while_the_sun_is_behind_it(
 
 def test_a_concave_building_shades_its_own_courtyard(path: sun_position.SunPath) -> None:
     # A U open to the north, 30 m high: its south wing hides the sun from the courtyard.
-    u_shape = Polygon([(-20, -20), (20, -20), (20, 20), (10, 20), (10, -10), (-10, -10),
-                       (-10, 20), (-20, 20)])  # fmt: skip
+    u_shape = Polygon(
+        [(-20, -20), (20, -20), (20, 20), (10, 20), (10, -10), (-10, -10), (-10, 20), (-20, 20)]
+    )
     edges = sun_hours.prism_edges([u_shape], [30.0])
     point = np.array([[0.0, 10.0, 0.9]])  # in the courtyard, 20 m north of its south wall
     shade = sun_hours.shaded(point, edges, path.azimuth, path.elevation)

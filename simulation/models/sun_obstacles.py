@@ -24,11 +24,16 @@ from cim.crs import transformer
 from cim.planning import TYPICAL_STOREY_HEIGHT
 from cim.scope import Scope
 from cim.store import CityStore
-from cim.vocabulary import BUILDING_CLASSES, is_residential, levels_of, use_of
+from cim.vocabulary import (
+    BUILDING_CLASSES,
+    PLANNING_STATUS,
+    PROPOSED,
+    is_residential,
+    levels_of,
+    use_of,
+)
 from simulation.models.errors import ModelError
 
-PLANNING_STATUS = "planning_status"
-PROPOSED = "proposed"
 #: The id of the building a ``proposed_footprint`` parameter describes.
 PROPOSED_FOOTPRINT_ID = "proposed:footprint"
 

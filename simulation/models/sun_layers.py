@@ -156,22 +156,20 @@ def shadows_layer(
     features: list[Feature] = []
     if elevation > 0.5:
         for building in buildings:
-            for part in building.parts:
-                shadow = shadow_polygon(
-                    part, building.top - building.base, azimuth + north, elevation
-                )
-                features.append(
-                    Feature(
-                        shadow,
-                        {
-                            "building": building.id,
-                            "proposed": building.proposed,
-                            "time": instant.isoformat(),
-                            "sun_azimuth": round(azimuth, 3),
-                            "sun_elevation": round(elevation, 3),
-                        },
-                    )
-                )
+            shadow = shapely.unary_union(
+                [
+                    shadow_polygon(footprint, top - building.base, azimuth + north, elevation)
+                    for footprint, top in building.prisms
+                ]
+            )
+            properties = {
+                "building": building.id,
+                "proposed": building.proposed,
+                "time": instant.isoformat(),
+                "sun_azimuth": round(azimuth, 3),
+                "sun_elevation": round(elevation, 3),
+            }
+            features.append(Feature(shadow, properties))
     title = f"Shadows at {instant.strftime('%H:%M')} (Beijing time)"
     return VectorLayer("shadows", title, features, crs)
 

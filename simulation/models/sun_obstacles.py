@@ -1,18 +1,22 @@
-"""The buildings of the sunlight model, read from the store: obstacles (LOD1 prisms) and homes.
+"""The buildings of the sunlight model, read from the store: obstacles (prisms) and homes.
 
 Every building of the scope casts shadows as one prism per footprint part, from its
-footprint, base and top heights (LOD1). Residential ones (the use, as the vocabulary reads
-it) are homes to check; their floors come from the number of levels, else from the height
-÷ the typical storey height. Buildings marked ``planning_status = "proposed"`` (an IFC
-import with ``--proposed``) cast shadows only in the "with proposed" case and are not homes.
-A GIS building that a BIM building replaces is left out (the BIM one stands for it).
+footprint, base and top heights (LOD1); a BIM building whose storeys have footprints casts
+one prism per storey instead, each standing on the ground up to the storey's top (a stepped
+massing: set-backs and podiums count, the space under an overhang is taken as solid).
+Residential ones (the use, as the vocabulary reads it) are homes to check; their floors
+come from the number of levels, else from the height ÷ the typical storey height.
+Buildings marked ``planning_status = "proposed"`` (an IFC import with ``--proposed``) cast
+shadows only in the "with proposed" case and are not homes. A GIS building that a BIM
+building replaces is left out (the BIM one stands for it).
 """
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -28,6 +32,7 @@ from cim.vocabulary import (
     BUILDING_CLASSES,
     PLANNING_STATUS,
     PROPOSED,
+    STOREY_CLASS,
     is_residential,
     levels_of,
     use_of,
@@ -54,6 +59,13 @@ class Building:
     floors: int
     residential: bool
     proposed: bool
+    #: The obstacle prisms (footprint, top); default: the parts up to the building's top.
+    storeys: list[tuple[Polygon, float]] = field(default_factory=list)
+
+    @property
+    def prisms(self) -> list[tuple[Polygon, float]]:
+        """The prisms this building casts shadows with."""
+        return self.storeys or [(part, self.top) for part in self.parts]
 
     @property
     def storey_height(self) -> float:
@@ -64,6 +76,7 @@ class Building:
 def city_buildings(store: CityStore, scope: Scope) -> list[Building]:
     """Every building of ``scope`` with a footprint and heights, in import order."""
     found: list[Building] = []
+    storeys = _storey_prisms(store, scope)
     for cls in BUILDING_CLASSES:
         for obj in store.objects(cls, scope=scope):
             if obj.attributes.get("replaced_by") or obj.footprint is None:
@@ -86,9 +99,21 @@ def city_buildings(store: CityStore, scope: Scope) -> list[Building]:
                     floors=floors,
                     residential=is_residential(use_of(obj.attributes)),
                     proposed=obj.attributes.get(PLANNING_STATUS) == PROPOSED,
+                    storeys=storeys.get(obj.id, []),
                 )
             )
     return found
+
+
+def _storey_prisms(store: CityStore, scope: Scope) -> dict[str, list[tuple[Polygon, float]]]:
+    """The storeys of each BIM building as prisms: footprint part, storey top."""
+    prisms: dict[str, list[tuple[Polygon, float]]] = defaultdict(list)
+    for storey in store.objects(STOREY_CLASS, scope=scope):
+        if storey.building_id is None or storey.footprint is None or storey.top_height is None:
+            continue
+        for part in polygons_of(storey.footprint):
+            prisms[storey.building_id].append((part, float(storey.top_height)))
+    return prisms
 
 
 def polygons_of(geometry: BaseGeometry) -> list[Polygon]:

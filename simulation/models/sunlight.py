@@ -213,9 +213,8 @@ def _homes(buildings: list[Building]) -> tuple[list[Home], list[int]]:
 
 
 def _prisms(buildings: list[Building]) -> tuple[list[Any], list[float]]:
-    parts = [part for b in buildings for part in b.parts]
-    tops = [b.top for b in buildings for _ in b.parts]
-    return parts, tops
+    prisms = [prism for b in buildings for prism in b.prisms]
+    return [footprint for footprint, _ in prisms], [top for _, top in prisms]
 
 
 def _bounds(buildings: list[Building]) -> tuple[float, float, float, float]:

@@ -171,3 +171,36 @@ def test_a_bad_proposed_footprint_is_refused(city: CityStore) -> None:
             proposed_footprint={"type": "Point", "coordinates": [113, 23]},
             proposed_height=10.0,
         )
+
+
+def _mall_city(folder: Path, storeys: bool) -> CityStore:
+    """A home; 15 m south of it a 9 m podium, and a 60 m tower 100 m south (one BIM
+    building, with or without its storeys)."""
+    store = make_city(folder)
+    podium = box(X - 20, Y - 60, X + 60, Y - 15)
+    tower = box(X - 20, Y - 120, X + 60, Y - 100)
+    with store.transaction() as writer:
+        writer.add_object(_building("b:home", box(X, Y, X + 40, Y + 12), 18.0, use="residential"))
+        writer.add_object(
+            CityObject(id="BIM", cls="IfcBuilding", name="mall", source="test",
+                       footprint=podium.union(tower).envelope, base_height=GROUND,
+                       top_height=GROUND + 60.0)
+        )  # fmt: skip
+        for name, footprint, top in (("S0", podium, 9.0), ("S1", tower, 60.0)):
+            if storeys:
+                writer.add_object(
+                    CityObject(id=name, cls="IfcBuildingStorey", name=name, source="test",
+                               parent_id="BIM", building_id="BIM", footprint=footprint,
+                               base_height=GROUND, top_height=GROUND + top)
+                )  # fmt: skip
+    return store
+
+
+def test_bim_storeys_cast_a_stepped_shadow(tmp_path: Path) -> None:
+    stepped = _run(_mall_city(tmp_path / "stepped", storeys=True))
+    assert stepped.values[1].values == {"b:home": "pass"}
+    (shadow,) = [f for f in stepped.vectors[1].features if f.properties["building"] == "BIM"]
+    lod1 = _run(_mall_city(tmp_path / "block", storeys=False))
+    assert lod1.values[1].values == {"b:home": "fail"}
+    (block,) = [f for f in lod1.vectors[1].features if f.properties["building"] == "BIM"]
+    assert shadow.geometry.area < block.geometry.area

@@ -106,3 +106,24 @@ def test_a_path_rejects_a_non_positive_step() -> None:
     start = dt.datetime(2026, 1, 20, tzinfo=dt.UTC)
     with pytest.raises(ValueError, match="step_minutes"):
         sun_position.sun_path(start, start + dt.timedelta(hours=1), 39.9, 116.4, 0.0)
+
+
+@pytest.mark.parametrize("day", [dt.date(2026, 1, 20), dt.date(2025, 12, 21), dt.date(2026, 6, 21)])
+def test_spa_agrees_with_noaas_published_approximation(day: dt.date) -> None:
+    # NOAA GML "General Solar Position Calculations": fractional-year series for the
+    # equation of time (minutes) and the declination, good to about a minute and 0.3°.
+    y = 2 * np.pi / 365 * (day.timetuple().tm_yday - 1)
+    eqtime = 229.18 * (0.000075 + 0.001868 * np.cos(y) - 0.032077 * np.sin(y)
+                       - 0.014615 * np.cos(2 * y) - 0.040849 * np.sin(2 * y))  # fmt: skip
+    declination = np.degrees(
+        0.006918 - 0.399912 * np.cos(y) + 0.070257 * np.sin(y) - 0.006758 * np.cos(2 * y)
+        + 0.000907 * np.sin(2 * y) - 0.002697 * np.cos(3 * y) + 0.00148 * np.sin(3 * y)
+    )  # fmt: skip
+    noon = pd.DatetimeIndex([pd.Timestamp(day.isoformat() + " 12:00", tz="UTC")])
+    assert sun_position.equation_of_time_minutes(noon)[0] == pytest.approx(eqtime, abs=1.0)
+    # On the equator at true solar noon the sun's zenith angle is the declination.
+    azimuth, elevation = sun_position.sun_at(
+        sun_position.true_solar_to_utc(day, 12.0, 0.0), 0.0, 0.0
+    )
+    signed = (90.0 - elevation) * (1.0 if azimuth < 90.0 or azimuth > 270.0 else -1.0)
+    assert signed == pytest.approx(declination, abs=0.3)

@@ -17,6 +17,7 @@ all when the edge cannot rise above the sun anywhere in that range. Only the sur
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -98,6 +99,7 @@ def shaded(
     azimuth: FloatArray,
     elevation: FloatArray,
     groups: Groups | None = None,
+    done: Callable[[float], None] | None = None,
 ) -> BoolArray:
     """Whether each point is shaded by the obstacles at each step: ``(points, steps)``.
 
@@ -115,6 +117,9 @@ def shaded(
     groups:
         Points that lie close together (the sill points of one face): the edges are
         searched and ruled out per group first (default: each point alone).
+    done:
+        Called with the share of the points done (0..1) after each chunk; it may raise
+        to stop.
     """
     steps = len(azimuth)
     result = np.zeros((len(points), steps), dtype=np.bool_)
@@ -156,6 +161,8 @@ def shaded(
         for pairs, first, last in _pair_ranges(points, point, np.repeat(edge, size), edges, sun):
             _mark(flat, pairs, first, last, sun, steps)
         first_group = last_group
+        if done is not None:
+            done(float(offsets[last_group]) / max(len(points), 1))
     if reverse:
         result = result[:, ::-1].copy()
     return result

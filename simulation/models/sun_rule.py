@@ -7,7 +7,7 @@ A home passes when every sill point of its checked faces gets the required hours
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -80,8 +80,10 @@ def assess(
     proposed: Edges,
     path: SunPath,
     settings: RuleSettings,
+    done: Callable[[float], None] | None = None,
 ) -> Assessment:
-    """The hours of sun at every sill point of ``homes`` behind the obstacles."""
+    """The hours of sun at every sill point of ``homes`` behind the obstacles; ``done``
+    hears the share of the work done (0..1) and may raise to stop."""
     faces = faces_of(homes)
     points = sill_points(
         homes,
@@ -100,11 +102,19 @@ def assess(
     if len(read):
         xyz, groups = points.xyz[read], _line_groups(points, read)
         lit: BoolArray = in_front[points.face[read]]
-        lit &= ~shaded(xyz, existing, path.azimuth, path.elevation, groups)
+        passes = 2 if proposed.size else 1
+
+        def share(first: int) -> Callable[[float], None] | None:
+            if done is None:
+                return None
+            report = done
+            return lambda part: report((first + part) / passes)
+
+        lit &= ~shaded(xyz, existing, path.azimuth, path.elevation, groups, share(0))
         minutes = spell_minutes(lit, path.step_minutes, settings.min_spell_minutes)
         hours_without[read] = hours[read] = minutes / 60.0
         if proposed.size:
-            lit &= ~shaded(xyz, proposed, path.azimuth, path.elevation, groups)
+            lit &= ~shaded(xyz, proposed, path.azimuth, path.elevation, groups, share(1))
             minutes = spell_minutes(lit, path.step_minutes, settings.min_spell_minutes)
             hours[read] = minutes / 60.0
     return Assessment(faces, points, checked, hours, hours_without, settings.required_hours)

@@ -148,7 +148,14 @@ def run(inputs: ModelInputs, params: SunlightParameters, progress: Progress) -> 
         all_floors=params.all_floors,
     )
     progress(10, f"sun hours at the sill points of {len(homes_of)} homes")
-    assessment = assess(homes, existing, proposed, grid_path, settings)
+    assessment = assess(
+        homes,
+        existing,
+        proposed,
+        grid_path,
+        settings,
+        lambda share: progress(10 + int(60 * share), "sun hours at the sill points"),
+    )
     verdicts = assessment.verdicts(owners, len(homes_of))
     progress(70, "hours on the ground")
     ground, resolution = ground_layer(

@@ -204,3 +204,22 @@ def test_bim_storeys_cast_a_stepped_shadow(tmp_path: Path) -> None:
     assert lod1.values[1].values == {"b:home": "fail"}
     (block,) = [f for f in lod1.vectors[1].features if f.properties["building"] == "BIM"]
     assert shadow.geometry.area < block.geometry.area
+
+
+def test_progress_rises_and_may_stop_the_run(city: CityStore) -> None:
+    seen: list[int] = []
+    spec = model("sunlight")
+    params = spec.parameters_type.model_validate({"year": 2026})
+    inputs = ModelInputs(store=city, city_dir=city.path.parent, scope=Scope.everything())
+    spec.run(inputs, params, lambda percent, _message: seen.append(percent))
+    assert seen == sorted(seen) and 10 < seen[len(seen) // 2] < 90 and len(set(seen)) >= 4
+
+    class StoppedError(Exception):
+        pass
+
+    def stop_in_the_hours(percent: int, message: str) -> None:
+        if "sill points" in message and percent > 10:
+            raise StoppedError
+
+    with pytest.raises(StoppedError):
+        spec.run(inputs, params, stop_in_the_hours)

@@ -183,7 +183,7 @@ def ground_layer(
     bounds: tuple[float, float, float, float],
     crs: str,
     max_cells: int,
-) -> tuple[RasterLayer | None, float]:
+) -> tuple[RasterLayer, float]:
     """Hours of sun on the ground (everything built) over the homes' box and a margin,
     NaN inside buildings; the cell size is coarsened to stay under ``max_cells``."""
     margin = settings.ground_margin

@@ -37,7 +37,13 @@ from simulation.models.sun_obstacles import (
     proposed_footprint,
 )
 from simulation.models.sun_position import BEIJING, WINDOW_HOURS, rule_sun_path
-from simulation.models.sun_rule import FAIL, FAILS_DUE_TO_PROPOSED, RuleSettings, assess
+from simulation.models.sun_rule import (
+    FAIL,
+    FAILS_DUE_TO_PROPOSED,
+    Assessment,
+    RuleSettings,
+    assess,
+)
 from simulation.models.sun_sills import Home
 
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -165,25 +171,15 @@ def run(inputs: ModelInputs, params: SunlightParameters, progress: Progress) -> 
     shadow_at = _shadow_instant(date, params.shadow_time)
     shadows = shadows_layer(buildings, shadow_at, lat, lon, north, crs)
     values = building_values(homes_of, assessment, owners, verdicts)
-    failing = sum(v == FAIL for v in verdicts)
-    due = sum(v == FAILS_DUE_TO_PROPOSED for v in verdicts)
-    checked = assessment.checked[assessment.points.face]
-    required = params.required_hours - 1e-9
-    start, end = WINDOW_HOURS[params.day]
     used = params.model_dump()
     used.update(year=year, ground_resolution=resolution, grid_north_bearing=round(north, 4))
     summary = {
         "date": date.isoformat(),
-        "window_true_solar": f"{_clock(start)}-{_clock(end)}",
+        "window_true_solar": "{}-{}".format(*(_clock(h) for h in WINDOW_HOURS[params.day])),
         "window_utc": [window[0].isoformat(), window[1].isoformat()],
         "latitude": round(lat, 6),
         "longitude": round(lon, 6),
-        "homes_checked": sum(v is not None for v in verdicts),
-        "failing_homes": failing + due,
-        "failing_due_to_proposed": due,
-        "failing_without_proposed": failing,
-        "sill_points": int(checked.sum()),
-        "failing_points": int((checked & ~(assessment.hours >= required)).sum()),
+        **_counts(assessment, verdicts),
         "proposed_buildings": sum(b.proposed for b in buildings),
         "obstacles": len(buildings),
         "steps": path.size,
@@ -197,7 +193,7 @@ def run(inputs: ModelInputs, params: SunlightParameters, progress: Progress) -> 
         model="sunlight",
         parameters=used,
         summary=summary,
-        rasters=[ground] if ground is not None else [],
+        rasters=[ground],
         vectors=[
             sill_points_layer(homes_of, assessment, owners, crs),
             shadows,
@@ -206,6 +202,25 @@ def run(inputs: ModelInputs, params: SunlightParameters, progress: Progress) -> 
         values=values,
         charts=charts,
     )
+
+
+def _counts(assessment: Assessment, verdicts: list[str | None]) -> dict[str, int]:
+    """The homes and sill points checked, failing, and failing because of the proposal."""
+    checked = assessment.checked[assessment.points.face]
+    required = assessment.required_hours - 1e-9
+    failing = checked & ~(assessment.hours >= required)
+    due = sum(v == FAILS_DUE_TO_PROPOSED for v in verdicts)
+    return {
+        "homes_checked": sum(v is not None for v in verdicts),
+        "failing_homes": sum(v == FAIL for v in verdicts) + due,
+        "failing_due_to_proposed": due,
+        "failing_without_proposed": sum(v == FAIL for v in verdicts),
+        "sill_points": int(checked.sum()),
+        "failing_points": int(failing.sum()),
+        "points_failing_due_to_proposed": int(
+            (failing & (assessment.hours_without >= required)).sum()
+        ),
+    }
 
 
 def _homes(buildings: list[Building]) -> tuple[list[Home], list[int]]:

@@ -75,6 +75,7 @@ def test_the_home_behind_the_slab_fails_the_other_passes(city: CityStore) -> Non
     assert "b:slab" not in hours  # not residential: an obstacle, not a home
     assert result.summary["homes_checked"] == 2
     assert result.summary["failing_homes"] == 1
+    assert result.summary["points_failing_due_to_proposed"] == 0
     assert result.summary["date"] == "2026-01-20"
     assert result.summary["window_true_solar"] == "08:00-16:00"
     faces = values["sun_hours"].details["b:west"]["faces"]
@@ -109,6 +110,7 @@ def test_a_proposed_footprint_makes_the_other_home_fail(city: CityStore) -> None
     values = {v.name: v for v in result.values}
     assert values["sun_pass"].values == {"b:west": "fail", "b:east": "fails_due_to_proposed"}
     assert result.summary["failing_due_to_proposed"] == 1
+    assert result.summary["points_failing_due_to_proposed"] > 0
     assert result.summary["failing_homes"] == 2
     points = [f for f in result.vectors[0].features if f.properties["building"] == "b:east"]
     assert any(f.properties["hours_without_proposed"] > f.properties["hours"] for f in points)

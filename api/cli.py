@@ -109,6 +109,13 @@ def import_ifc_command(
     report: Annotated[
         Path | None, typer.Option(help="Also write the import reports to this JSON file.")
     ] = None,
+    proposed: Annotated[
+        bool,
+        typer.Option(
+            "--proposed",
+            help="Mark the model as a proposed building (what-if models, e.g. sunlight).",
+        ),
+    ] = False,
 ) -> None:
     """Import IFC files: geometry, spatial tree, property sets, placed on the map, checked.
 
@@ -134,7 +141,7 @@ def import_ifc_command(
         user = _user_origin(origin, crs or store.crs) if origin else None
         options = ImportOptions(
             user_origin=user, kernel=kernel, replaces=replaces, check_only=check_only,
-            validate=validate,
+            validate=validate, proposed=proposed,
         )  # fmt: skip
         with progress_bar("import") as progress:
             outcome: ImportOutcome = import_and_retile(

@@ -48,16 +48,23 @@ ECHO_CHARS = 200
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Start the city's job worker and MQTT beside the server (when asked), stop them with it;
-    run the alert rules; replay the demo's sensors when serving the demo."""
+    run the alert rules and the simulations they start; replay the demo's sensors when
+    serving the demo."""
     from api.alert_engine import run_alert_engine
     from api.demo_sensors import replay_demo_sensors
     from api.incident_escalation import escalating
+    from api.live_simulations import run_live_simulations
 
     city: Path = app.state.city_dir
     worker = start_worker_process(city) if app.state.start_worker and city.is_dir() else None
     mqtt = _start_mqtt(app) if app.state.mqtt else None
     try:
-        async with run_alert_engine(app), replay_demo_sensors(app), escalating(app):
+        async with (
+            run_alert_engine(app),
+            run_live_simulations(app),
+            replay_demo_sensors(app),
+            escalating(app),
+        ):
             yield
     finally:
         if mqtt is not None:

@@ -19,6 +19,7 @@ from api.cli_sensors import register as register_sensor_commands
 from api.cli_serve import register as register_serve_commands
 from api.cli_simulate import register as register_simulate_commands
 from api.cli_users import register as register_user_commands
+from api.cli_zones import register as register_zone_commands
 from cim.layout import CityLayout
 from cim.scope import Scope
 
@@ -42,6 +43,7 @@ import_app = typer.Typer(
 app.add_typer(import_app, name="import")
 register_raster_commands(import_app)
 register_jurisdiction_commands(import_app)
+register_zone_commands(import_app)
 export_app = typer.Typer(help="Export the city model.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
 register_user_commands(app)
@@ -107,6 +109,13 @@ def import_ifc_command(
     report: Annotated[
         Path | None, typer.Option(help="Also write the import reports to this JSON file.")
     ] = None,
+    proposed: Annotated[
+        bool,
+        typer.Option(
+            "--proposed",
+            help="Mark the model as a proposed building (what-if models, e.g. sunlight).",
+        ),
+    ] = False,
 ) -> None:
     """Import IFC files: geometry, spatial tree, property sets, placed on the map, checked.
 
@@ -132,7 +141,7 @@ def import_ifc_command(
         user = _user_origin(origin, crs or store.crs) if origin else None
         options = ImportOptions(
             user_origin=user, kernel=kernel, replaces=replaces, check_only=check_only,
-            validate=validate,
+            validate=validate, proposed=proposed,
         )  # fmt: skip
         with progress_bar("import") as progress:
             outcome: ImportOutcome = import_and_retile(
@@ -194,7 +203,8 @@ def import_gis_command(
         str,
         typer.Option(
             "--class",
-            help="What the features are: building, road, landuse, water, parcel, district, green.",
+            help="What the features are: building, road, landuse, water, parcel, district, green,"
+            " zone.",
         ),
     ] = "building",
     where: Annotated[

@@ -19,10 +19,12 @@ from api.cli_common import CityOption, clear_errors, console, print_json, progre
 simulate_app = typer.Typer(
     help="What-if models over the city (flood, sunlight, zoning, pollution fields): list them,"
     " run one, list and export the stored runs.\n\n"
+    "A first session on the demo city:\n\n"
     "    cimtwin simulate models\n"
     "    cimtwin simulate run flood --city demo-city --set water_level=2.5\n"
     "    cimtwin simulate runs --city demo-city\n"
-    "    cimtwin simulate export RUN --city demo-city --layer depth -o depth.tif",
+    "    cimtwin simulate export RUN --city demo-city --layer depth -o depth.tif\n\n"
+    "`cimtwin simulate run --help` lists every model's parameters.",
     no_args_is_help=True,
     rich_markup_mode="markdown",
 )

@@ -14,9 +14,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import pyogrio
 import shapely
 
-from api.demo_gis import write_dem, write_layers, write_ortho
+from api.demo_gis import ZONES_LAYER, write_dem, write_layers, write_ortho, write_zones
 from api.usecases.ifc import import_ifc_files, retile
 from api.usecases.jurisdictions import import_jurisdictions
 from api.usecases.rasters import import_dem_with_terrain, import_ortho_with_imagery
@@ -27,6 +28,7 @@ from cim.layout import CityLayout
 from cim.model import file_sha256
 from cim.scope import Scope
 from cim.store import CityStore
+from cim.zones import import_zones
 
 # The district's definition: data/demo/district.json.
 DEMO_CRS = demo_district().crs
@@ -114,7 +116,22 @@ def _gis_layers(
             f"imported {report.source}: {report.imported} {cls} features"
             + (f", {report.conflated} replaced by BIM" if report.conflated else "")
         )
-    return changed
+    return _zones(store, layers, done, log, result) or changed
+
+
+def _zones(
+    store: CityStore, layers: Path, done: set[str], log: Callable[[str], None], result: DemoResult
+) -> bool:
+    """Import (when missing) the district's planning zones as class ``zone``; a layers file
+    generated before the demo had zones gets them first."""
+    if f"{layers.name}#{ZONES_LAYER}" in done:
+        return False
+    if ZONES_LAYER not in [str(name) for name, _ in pyogrio.list_layers(layers)]:
+        write_zones(layers, DEMO_CRS)
+    report = import_zones(store, layers, layer=ZONES_LAYER).vector
+    result.imported.append(report.source)
+    log(f"imported {report.source}: {report.imported} planning zones")
+    return True
 
 
 def _rasters(

@@ -16,7 +16,7 @@ import numpy as np
 import rasterio
 from rasterio.features import rasterize
 from rasterio.transform import from_origin
-from shapely.geometry import LineString, box
+from shapely.geometry import LineString, MultiPolygon, box
 from shapely.geometry.base import BaseGeometry
 
 from cim.data import demo_district
@@ -29,6 +29,15 @@ STREET_WIDTH = demo_district().street_width
 DEM_RESOLUTION = demo_district().dem_resolution
 ORTHO_RESOLUTION = demo_district().ortho_resolution
 USES = demo_district().gis_uses
+ZONES_LAYER = "zones"
+#: The district's planning zones (控规单元): code, land use, 控高 m, 容积率, 建筑密度 %, 绿地率 %,
+#: 退线 m. The core around Huacheng Square keeps a lower height limit (a view corridor).
+ZONES = (
+    ("TH-C01", "B1", 60.0, 8.0, 45.0, 25.0, 3.0),  # the core: the four middle blocks
+    ("TH-W02", "R2", 110.0, 9.0, 45.0, 30.0, 3.0),  # west of the core
+    ("TH-E03", "B1", 110.0, 10.0, 50.0, 20.0, 3.0),  # east of the core
+    ("TH-M04", "B1", 110.0, 10.0, 50.0, 25.0, 3.0),  # north and south of the core
+)
 
 
 def write_layers(
@@ -102,7 +111,35 @@ def write_layers(
         gpd.GeoDataFrame(rows, geometry="geometry", crs=crs).to_file(
             partial, layer=layer, driver="GPKG"
         )
+    write_zones(partial, crs)
     partial.replace(path)
+    return path
+
+
+def write_zones(path: Path, crs: str) -> Path:
+    """Add the district's planning zones (:data:`ZONES`) as the ``zones`` layer of ``path``.
+
+    Zone edges run along street centre lines, so every parcel lies in one zone.
+    """
+    west, south = CENTRE[0] - HALF_SIZE, CENTRE[1] - HALF_SIZE
+    east, north = CENTRE[0] + HALF_SIZE, CENTRE[1] + HALF_SIZE
+    left, right = CENTRE[0] - BLOCK, CENTRE[0] + BLOCK
+    low, high = CENTRE[1] - BLOCK, CENTRE[1] + BLOCK
+    shapes = (
+        box(left, low, right, high),
+        box(west, south, left, north),
+        box(right, south, east, north),
+        MultiPolygon([box(left, high, right, north), box(left, south, right, low)]),
+    )
+    rows = [
+        {"单元编号": code, "用地性质": use, "控高": height, "容积率": far, "建筑密度": coverage,
+         "绿地率": green, "退线": setback, "geometry": shape}
+        for (code, use, height, far, coverage, green, setback), shape in zip(
+            ZONES, shapes, strict=True)
+    ]  # fmt: skip
+    gpd.GeoDataFrame(rows, geometry="geometry", crs=crs).to_file(
+        path, layer=ZONES_LAYER, driver="GPKG"
+    )
     return path
 
 

@@ -20,12 +20,15 @@ PLACES = ("object", "building", "storey", "space")
 @dataclass(frozen=True)
 class PlannedDatastream:
     """A datastream of the plan: its name, thresholds and series; ``silent_after_s``: the
-    replay stops sending its values that long after it started (None: never)."""
+    replay stops sending its values that long after it started (None: never);
+    ``gauge_datum``: the height of a water gauge's zero in the city's heights (None: not a
+    gauge), which a flood run adds to its readings."""
 
     name: str
     thresholds: dict[str, float]
     series: SeriesSpec
     silent_after_s: float | None = None
+    gauge_datum: float | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,7 @@ def _thing(entry: dict[str, Any], profiles: dict[str, ProfileModel]) -> PlannedT
                 profiles[stream["profile"]] if "profile" in stream else None,
             ),
             None if stream.get("silent_after_s") is None else float(stream["silent_after_s"]),
+            None if stream.get("gauge_datum") is None else float(stream["gauge_datum"]),
         )
         for stream in entry["datastreams"]
     )

@@ -147,6 +147,7 @@ def thing_body(thing: PlannedThing, object_id: str, plan: SensorPlan) -> dict[st
                     "staleAfter": plan.stale_after_s,
                     "kind": kind.name,
                     "replay": stream.series.key,
+                    **({} if stream.gauge_datum is None else {"gaugeDatum": stream.gauge_datum}),
                 },
                 "Sensor": {
                     "name": f"{thing.name} ({kind.observed_property})",

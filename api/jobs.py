@@ -153,7 +153,11 @@ def _import_files(context: JobContext, paths: list[Path], tile: bool) -> dict[st
     origin = params.get("origin")
     rotation = float(params.get("rotation") or 0.0)
     user_origin = UserOrigin(params["crs"], tuple(origin), rotation) if origin else None
-    options = ImportOptions(user_origin=user_origin, kernel=params.get("kernel", DEFAULT_KERNEL))
+    options = ImportOptions(
+        user_origin=user_origin,
+        kernel=params.get("kernel", DEFAULT_KERNEL),
+        proposed=bool(params.get("proposed", False)),
+    )
     with CityStore.open(context.city_dir) as store:
         store.limit_writes(Scope(params.get("scope", "")))  # the importer's jurisdiction
         reports = import_ifc_files(

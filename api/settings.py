@@ -70,6 +70,13 @@ class Settings(BaseSettings):
     event_replay: int = Field(default=20_000, ge=0)
     # Alert rules: how often silent rules are checked (seconds).
     silence_check_seconds: float = 30.0
+    # Live simulations: the observed properties (names or definitions, comma-separated)
+    # whose pollution field is recomputed as observations arrive, at most every
+    # field_refresh_seconds; an alert on a property whose name or definition holds one of
+    # flood_properties recomputes the flood.
+    live_fields: str = "PM2.5"
+    field_refresh_seconds: float = Field(default=300.0, ge=0)
+    flood_properties: str = "water level"
 
 
 @lru_cache

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import shapely
 
-from cim.crs import transformer
+from cim.crs import transform_arrays
 from cim.errors import RunNotFoundError
 from cim.result_files import write_vector
 from cim.result_store import ResultStore
@@ -25,17 +25,15 @@ FORMATS = (".csv", ".geojson", ".gpkg", ".tif")
 
 def vector_geojson(layer: VectorLayer) -> dict[str, Any]:
     """``layer`` as a GeoJSON FeatureCollection in CRS84."""
-    to_lonlat = transformer(layer.crs, "EPSG:4326") if layer.crs else None
 
     def lonlat(coords: np.ndarray) -> np.ndarray:
-        assert to_lonlat is not None
-        xs, ys = to_lonlat.transform(coords[:, 0], coords[:, 1])
+        xs, ys = transform_arrays(layer.crs, "EPSG:4326", coords[:, 0], coords[:, 1])
         return np.column_stack([xs, ys])
 
     features = []
     for feature in layer.features:
         geometry = feature.geometry
-        if to_lonlat is not None and geometry is not None:
+        if layer.crs and geometry is not None:
             geometry = shapely.transform(geometry, lonlat)
         features.append({
             "type": "Feature",

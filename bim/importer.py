@@ -21,6 +21,7 @@ from cim.conflate import conflate
 from cim.model import file_sha256
 from cim.scope import Scope
 from cim.store import CityStore
+from cim.vocabulary import PLANNING_STATUS, PROPOSED
 
 ProgressCallback = Callable[[Path, int], None]
 
@@ -52,6 +53,9 @@ class ImportOptions:
         Commit without waiting for the validation: the report (and the source record)
         say it is pending until :func:`finish_validation` adds it, so that a caller can
         tile while it runs. Ignored with ``check_only``.
+    proposed:
+        Mark every object of the import as a proposal (``planning_status = "proposed"``):
+        what-if models (sunlight) count it only in their "with proposed" case.
     """
 
     user_origin: UserOrigin | None = None
@@ -63,6 +67,7 @@ class ImportOptions:
     check_only: bool = False
     validate: bool = True
     defer_validation: bool = False
+    proposed: bool = False
 
 
 @dataclass
@@ -272,7 +277,8 @@ def _ingest(
         report.replaced_objects = len(old_state)
         report.version = writer.archive_source(replaced, replaced_by=path.name) + 1
         report.replaces = replaced
-    ingest = ModelIngest(model, georef, store.crs, writer, path.name)
+    marks = {PLANNING_STATUS: PROPOSED} if options.proposed else None
+    ingest = ModelIngest(model, georef, store.crs, writer, path.name, marks)
     shapes = iterate_shapes(
         model, options.kernel, options.threads, on_progress, options.fallback_kernel,
         options.workers,

@@ -78,10 +78,11 @@ class ModelIngest:
 
     def __init__(
         self, model: ifcopenshell.file, georef: Georeference, crs: str, writer: CityWriter,
-        source: str,
+        source: str, marks: dict[str, str] | None = None,
     ) -> None:  # fmt: skip
         self.model, self.georef, self.crs, self.writer = model, georef, crs, writer
         self.source = source
+        self.marks = marks or {}  # attributes every object gets (planning_status...)
         self.result = IngestResult()
         self.spatial: dict[str, Gathered] = defaultdict(Gathered)
         self.unions: dict[str, shapely.Geometry | None] = {}
@@ -209,7 +210,10 @@ class ModelIngest:
             CityObject(
                 id=entity.GlobalId, cls=entity.is_a(), name=entity.Name or "",
                 parent_id=parent.GlobalId if parent is not None else None, source=self.source,
-                attributes=semantics.attributes_of(entity, self.type_psets, self.definitions),
+                attributes={
+                    **semantics.attributes_of(entity, self.type_psets, self.definitions),
+                    **self.marks,
+                },
                 footprint=footprint,
                 base_height=low, top_height=high, digest=digest,
                 building_id=_first(own + chain, "IfcBuilding"),

@@ -18,7 +18,7 @@ SCALE = 0.001
 CITYJSON_TYPES = {
     "IfcBuilding": "Building", "IfcBuildingStorey": "BuildingStorey", "IfcSpace": "BuildingRoom",
     "building": "Building", "road": "Road", "landuse": "LandUse", "water": "WaterBody",
-    "green": "PlantCover", "parcel": "LandUse", "district": "CityObjectGroup",
+    "green": "PlantCover", "parcel": "LandUse", "district": "CityObjectGroup", "zone": "LandUse",
 }  # fmt: skip
 CONSTRUCTIVE = (
     "IfcWall", "IfcSlab", "IfcRoof", "IfcColumn", "IfcBeam", "IfcStair", "IfcRamp", "IfcFooting",

@@ -47,10 +47,17 @@ from cim.scope import Scope
 from cim.store import CityStore
 from cim.writer import CityWriter
 
-__all__ = ["GisError", "VectorOptions", "VectorReport", "building_height", "import_vector"]
+__all__ = [
+    "GisError",
+    "VectorOptions",
+    "VectorReport",
+    "building_height",
+    "import_frame",
+    "import_vector",
+]
 
 GEOPARQUET_SUFFIXES = (".parquet", ".geoparquet")
-CLASSES = ("building", "road", "landuse", "water", "parcel", "district", "green")
+CLASSES = ("building", "road", "landuse", "water", "parcel", "district", "green", "zone")
 ROAD_WIDTH = 6.0
 MAX_STOREY_HEIGHT = 20.0
 MAX_LISTED = 100
@@ -116,6 +123,21 @@ def import_vector(store: CityStore, path: Path, options: VectorOptions) -> Vecto
     started = time.perf_counter()
     _check_options(options)
     frame, layer = read_layer(path, options)
+    return import_frame(store, frame, layer, path, options, started)
+
+
+def import_frame(
+    store: CityStore,
+    frame: gpd.GeoDataFrame,
+    layer: str,
+    path: Path,
+    options: VectorOptions,
+    started: float | None = None,
+) -> VectorReport:
+    """Import a layer already read from ``path`` (by :func:`read_layer`, then prepared by a
+    caller such as the zones import) into ``store`` in one transaction."""
+    started = time.perf_counter() if started is None else started
+    _check_options(options)
     report = VectorReport(f"{path.name}#{layer}", layer, options.cls, features_read=len(frame))
     building = options.cls == "building"
     tags = osm_tags(frame)

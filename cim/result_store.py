@@ -10,7 +10,8 @@
     <city>/simulations/<run id>/vectors.gpkg  every vector layer (one GeoPackage layer each)
 
 A run is written in ``.partial-<run id>`` and renamed into place when complete, so a reader
-never sees part of one and a failed save leaves nothing. A run records the jurisdiction
+never sees part of one and a failed save leaves nothing (a killed one leaves a hidden
+folder that the next save removes once it is an hour old). A run records the jurisdiction
 of whoever submitted it; a caller sees it when its :class:`~cim.scope.Scope` contains that
 code (a run without one, started from the command line, only the unlimited scope sees).
 """
@@ -21,6 +22,7 @@ import dataclasses
 import os
 import re
 import shutil
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -46,6 +48,8 @@ VALUES_FILE = "values.json"
 PARTIAL_PREFIX = ".partial-"
 DELETING_PREFIX = ".deleting-"
 DEFAULT_LIMIT = 100
+# A save or delete left unfinished this long ago (seconds) was killed: its folder goes.
+STALE_AFTER_S = 3600.0
 # A run id: its UTC start time, then random hex (ids sort by time).
 RUN_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{8}")
 # A layer name is a file name and a GeoPackage table name: lower case, digits, underscores.
@@ -171,6 +175,7 @@ class ResultStore:
         _check_names(result)
         run_id = new_run_id(started)
         self.folder.mkdir(parents=True, exist_ok=True)
+        self.remove_stale()
         partial = self.folder / f"{PARTIAL_PREFIX}{run_id}"
         try:
             partial.mkdir()
@@ -249,6 +254,18 @@ class ResultStore:
         os.replace(self.folder / run_id, doomed)
         shutil.rmtree(doomed, ignore_errors=True)
         return record
+
+    def remove_stale(self, older_than_s: float = STALE_AFTER_S) -> list[str]:
+        """Remove what killed saves and deletes left (``.partial-*``, ``.deleting-*``
+        folders older than ``older_than_s``); return their names."""
+        removed = []
+        limit = time.time() - older_than_s
+        for path in self.folder.glob(".*"):
+            is_leftover = path.name.startswith((PARTIAL_PREFIX, DELETING_PREFIX))
+            if is_leftover and path.is_dir() and path.stat().st_mtime < limit:
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path.name)
+        return removed
 
     def _folder_of(self, run_id: str) -> Path | None:
         if not RUN_ID.fullmatch(run_id):

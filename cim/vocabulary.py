@@ -31,6 +31,8 @@ YEAR_KEYS = ("year", "YearBuilt", "YearOfConstruction", "yearOfConstruction", "y
              "construction_year", "start_date", "建成年份")  # fmt: skip
 LEVEL_KEYS = ("levels", "building_levels", "building:levels", "storeysAboveGround",
               "NumberOfStoreys", "层数")  # fmt: skip
+#: The attribute that marks an object as a proposal (an import with ``--proposed``).
+PLANNING_STATUS, PROPOSED = "planning_status", "proposed"
 #: Values that say a building is one without saying what for (OSM ``building=yes``).
 NO_USE = ("yes", "true", "false")
 YEAR_RANGE = (1000, 2100)

@@ -35,7 +35,7 @@ from simulation.incidents.codes import categories as category_codes
 router = APIRouter(tags=["events"])
 
 # The kinds of events on the hub.
-EVENT_KINDS = frozenset({"observation", "entity", "alert", "incident"})
+EVENT_KINDS = frozenset({"observation", "entity", "alert", "incident", "simulation"})
 
 
 def _names(text: str | None, known: frozenset[str], what: str) -> frozenset[str]:

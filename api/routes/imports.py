@@ -131,6 +131,9 @@ def create_import(
             " (with origin)"
         ),
     ] = 0.0,
+    proposed: Annotated[
+        bool, Form(description="mark the model as a proposed building (what-if models)")
+    ] = False,
 ) -> dict[str, Any]:
     """Upload IFC files and queue their import; poll the job at the returned URL.
 
@@ -166,6 +169,7 @@ def create_import(
             "rotation": None if user_origin is None else user_origin.rotation_deg,
             "kernel": kernel,
             "retile": retile,
+            "proposed": proposed,
             "scope": scope.prefix,  # the objects must land inside it
         }
         job = jobs.submit("import", params, job_id, importer.jurisdiction).to_dict()

@@ -166,6 +166,7 @@ SYSTEM_STEPS: dict[str, tuple[str, str]] = {
     "alert_raised": ("告警触发", "Alert raised"),
     "alert_cleared": ("告警解除", "Alert cleared"),
     "escalate": ("超时升级", "Escalated (overdue)"),
+    "simulation": ("模拟计算", "Simulation run"),
 }
 
 

@@ -16,11 +16,12 @@ from typing import Any
 import numpy as np
 
 from cim.errors import ObjectNotFoundError
-from cim.results import ObjectValues, Progress, SimulationResult, VectorLayer
+from cim.results import Feature, ObjectValues, Progress, SimulationResult, VectorLayer
 from cim.vocabulary import BUILDING_CLASSES
 from simulation.models.errors import ModelError
 from simulation.models.flood_fill import (
     VOLUME_TOLERANCE,
+    Flood,
     edge_source,
     flood_at_level,
     level_for_volume,
@@ -42,6 +43,7 @@ from simulation.models.flood_layers import (
 from simulation.models.flood_objects import (
     DOOR_CLASS,
     ROAD_CLASS,
+    BuildingDepths,
     building_depths,
     flooded_roads,
 )
@@ -96,52 +98,27 @@ def _source(
         source = area_source(grid, found.footprint, f"object {found.id!r}")
         return source, {"kind": "object", "id": found.id}
     if gauge is not None and gauge.x is not None and gauge.y is not None:
-        said = f"gauge of datastream {gauge.datastream_id}"
-        return point_source(grid, gauge.x, gauge.y, said), {"kind": "gauge", "x": gauge.x,
-                                                              "y": gauge.y}  # fmt: skip
+        source = point_source(grid, gauge.x, gauge.y, f"gauge of datastream {gauge.datastream_id}")
+        return source, {"kind": "gauge", "x": gauge.x, "y": gauge.y}
     return edge_source(grid.dem), {"kind": "edge"}
 
 
-def run(inputs: ModelInputs, params: FloodParameters, progress: Progress) -> SimulationResult:
-    """Flood the city as ``params`` say."""
-    used: dict[str, Any] = params.model_dump(exclude_none=True)
-    gauge = None
-    level = params.water_level
-    if params.datastream_id is not None:
-        level, gauge = _live_level(inputs, params)
-        used["live"] = {
-            "datastream_id": gauge.datastream_id, "name": gauge.name, "value": gauge.value,
-            "unit": gauge.unit, "time": datetime.fromtimestamp(gauge.time_us / 1e6, UTC)
-            .isoformat().replace("+00:00", "Z"),
-        }  # fmt: skip
-    progress(5, "reading the DEM")
-    grid = city_grid(inputs.city_dir, inputs.store.crs)
-    source, used["source_used"] = _source(inputs, params, grid, gauge)
-    ground = float(np.nanmin(np.where(source, grid.dem, np.nan)))
-    used["source_used"]["ground_m"] = round(ground, DIGITS)
-    progress(20, "filling from the source")
-    if params.rain_volume_m3 is not None:
-        flood = level_for_volume(grid.dem, params.rain_volume_m3, source, grid.areas)
-    else:
-        assert level is not None
-        flood = flood_at_level(grid.dem, level, source, grid.areas)
-    used["level_m"] = round(flood.level, DIGITS)
-    used["grid"] = {"cell_size_m": round(grid.cell_size_m, DIGITS), "rows": grid.dem.shape[0],
-                    "cols": grid.dem.shape[1]}  # fmt: skip
-    progress(40, "tracing the flooded extent")
-    extent, low = extent_layer(grid, flood), low_areas_layer(grid, flood)
-    progress(60, "buildings and roads")
-    buildings = [
-        obj for cls in BUILDING_CLASSES for obj in inputs.store.objects(cls=cls, scope=inputs.scope)
-    ]
-    doors = inputs.store.objects(cls=DOOR_CLASS, scope=inputs.scope)
-    depths = building_depths(grid, flood, buildings, doors)
-    roads = flooded_roads(
-        grid, flood, [f.geometry for f in extent.features],
-        inputs.store.objects(cls=ROAD_CLASS, scope=inputs.scope),
-    )  # fmt: skip
-    progress(80, "area and volume by level")
-    chart = level_chart(grid, source, ground, flood.level, params.chart_levels)
+def _reading_record(reading: Reading) -> dict[str, Any]:
+    """The live value a run read, as its parameters keep it."""
+    time = datetime.fromtimestamp(reading.time_us / 1e6, UTC)
+    return {
+        "datastream_id": reading.datastream_id,
+        "name": reading.name,
+        "value": reading.value,
+        "unit": reading.unit,
+        "time": time.isoformat().replace("+00:00", "Z"),
+    }
+
+
+def _summary(
+    flood: Flood, ground: float, depths: BuildingDepths, roads: list[Feature], wanted: float | None
+) -> dict[str, Any]:
+    """The run's headline figures, and a note when the water did not do as asked."""
     summary: dict[str, Any] = {
         "level_m": round(flood.level, DIGITS),
         "flooded_area_m2": round(flood.area_m2, DIGITS),
@@ -160,17 +137,51 @@ def run(inputs: ModelInputs, params: FloodParameters, progress: Progress) -> Sim
             f"the water level {flood.level:.2f} m is below the ground at the source"
             f" ({ground:.2f} m): nothing floods"
         )
-    wanted = params.rain_volume_m3
-    if wanted is not None and flood.volume_m3 < wanted * (1 - VOLUME_TOLERANCE):
+    elif wanted is not None and flood.volume_m3 < wanted * (1 - VOLUME_TOLERANCE):
         summary["note"] = (
             f"the water tops a ridge at {flood.level:.2f} m: {flood.volume_m3:.0f} m³ of the"
             f" {wanted:.0f} m³ stay below it, the rest spills into the low areas beyond"
         )
+    return summary
+
+
+def run(inputs: ModelInputs, params: FloodParameters, progress: Progress) -> SimulationResult:
+    """Flood the city as ``params`` say."""
+    used: dict[str, Any] = params.model_dump(exclude_none=True)
+    gauge = None
+    level = params.water_level
+    if params.datastream_id is not None:
+        level, gauge = _live_level(inputs, params)
+        used["live"] = _reading_record(gauge)
+    progress(5, "reading the DEM")
+    grid = city_grid(inputs.city_dir, inputs.store.crs)
+    source, used["source_used"] = _source(inputs, params, grid, gauge)
+    ground = float(np.nanmin(np.where(source, grid.dem, np.nan)))
+    used["source_used"]["ground_m"] = round(ground, DIGITS)
+    progress(20, "filling from the source")
+    if params.rain_volume_m3 is not None:
+        flood = level_for_volume(grid.dem, params.rain_volume_m3, source, grid.areas)
+    else:
+        assert level is not None
+        flood = flood_at_level(grid.dem, level, source, grid.areas)
+    used["level_m"] = round(flood.level, DIGITS)
+    rows, cols = grid.dem.shape
+    used["grid"] = {"cell_size_m": round(grid.cell_size_m, DIGITS), "rows": rows, "cols": cols}
+    progress(40, "tracing the flooded extent")
+    extent, low = extent_layer(grid, flood), low_areas_layer(grid, flood)
+    progress(60, "buildings and roads")
+    store, scope = inputs.store, inputs.scope
+    buildings = [obj for cls in BUILDING_CLASSES for obj in store.objects(cls=cls, scope=scope)]
+    depths = building_depths(grid, flood, buildings, store.objects(cls=DOOR_CLASS, scope=scope))
+    wet = [f.geometry for f in extent.features]
+    roads = flooded_roads(grid, flood, wet, store.objects(cls=ROAD_CLASS, scope=scope))
+    progress(80, "area and volume by level")
+    chart = level_chart(grid, source, ground, flood.level, params.chart_levels)
     progress(100, "done")
     return SimulationResult(
         model="flood",
         parameters=used,
-        summary=summary,
+        summary=_summary(flood, ground, depths, roads, params.rain_volume_m3),
         rasters=[depth_raster(grid, flood)],
         vectors=[extent, low, VectorLayer("roads", "Flooded roads", roads, grid.crs)],
         values=[

@@ -2,7 +2,8 @@
 
 A building's depth is the deepest water on the DEM cells its footprint touches (0 when
 they are dry, None when it lies off the DEM); its details give the level, its lowest
-ground and the depth at each door of its lowest storey holding doors (IFC buildings).
+ground and the depth at each entrance: the doors of its lowest storey holding doors (IFC
+buildings; only the external ones when the doors say which are).
 A road's flooded length is its length times the flooded share of its surface; the length
 of a road surface (a strip of area A and perimeter P) is that of the rectangle with the
 same A and P: ``(P + sqrt(P² - 16 A)) / 4``.
@@ -21,6 +22,7 @@ from shapely.geometry.base import BaseGeometry
 
 from cim.model import CityObject
 from cim.results import Feature, ObjectValue
+from cim.vocabulary import flatten
 from simulation.models.flood_fill import Flood
 from simulation.models.flood_grid import CityGrid
 
@@ -59,14 +61,22 @@ def _depth_at(grid: CityGrid, flood: Flood, point: BaseGeometry) -> float | None
     return _round(depth) if math.isfinite(depth) else 0.0
 
 
+def is_external(door: CityObject) -> bool:
+    """Whether a door's property sets say it leads outside (``IsExternal``)."""
+    return flatten(door.attributes).get("IsExternal") in (True, "TRUE", "True", "true")
+
+
 def ground_doors(doors: list[CityObject]) -> dict[str, list[CityObject]]:
-    """Per building, its doors on the lowest storey that holds doors."""
+    """Per building, its doors on the lowest storey that holds doors: the external ones when
+    the building's doors say which are (``Pset_DoorCommon.IsExternal``), else all."""
     by_building: dict[str, dict[str | None, list[CityObject]]] = defaultdict(
         lambda: defaultdict(list)
     )
-    for door in doors:
-        if door.building_id is not None and door.footprint is not None:
-            by_building[door.building_id][door.storey_id].append(door)
+    placed = [d for d in doors if d.building_id is not None and d.footprint is not None]
+    marked = {d.building_id for d in placed if is_external(d)}
+    for door in placed:
+        if door.building_id not in marked or is_external(door):
+            by_building[str(door.building_id)][door.storey_id].append(door)
     chosen = {}
     for building, storeys in by_building.items():
 

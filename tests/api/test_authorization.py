@@ -27,6 +27,7 @@ from tests.api.test_scoped_routes import (
     _url,
     add_town_b_sensor,
     town_b_incident,
+    town_b_run,
     town_datastreams,
 )
 from tests.scoped_city import PLACES, PROVINCE, TOWN_A, TOWN_B, ScopedCity, build_scoped_city
@@ -59,7 +60,7 @@ def jobs(city: ScopedCity, app: FastAPI) -> dict[str, str]:
     ids = {key: queue.submit("tile", {}, jurisdiction=code).id
            for key, code in (("A", TOWN_A), ("B", TOWN_B))}  # fmt: skip
     db = auth_state_of(app).db
-    return {**ids, **town_datastreams(db), **town_b_incident(db)}
+    return {**ids, **town_datastreams(db), **town_b_incident(db), **town_b_run(city)}
 
 
 def client_of(app: FastAPI, role: str, jurisdiction: str) -> TestClient:

@@ -131,8 +131,8 @@ def test_demo_builds_then_reuses(built_demo: BuiltDemo, tmp_path: Path) -> None:
     """The session's demo city was built by ``cimtwin demo --no-serve`` (its exit code is
     checked there): what it printed and built; then a second run on a copy."""
     folder, err = built_demo.copy(tmp_path / "demo"), built_demo.output
-    # 6 IFC, 3 GIS layers, DEM, ortho, jurisdictions
-    assert "12 imported" in err and "tiles rebuilt" in err
+    # 6 IFC, 3 GIS layers, the planning zones, DEM, ortho, jurisdictions
+    assert "13 imported" in err and "tiles rebuilt" in err
     assert (folder / "terrain" / "tiles" / "layer.json").is_file()
     assert (folder / "tiles" / "tileset.json").is_file()
     with CityStore.open(folder) as store:
@@ -146,6 +146,7 @@ def test_demo_builds_then_reuses(built_demo: BuiltDemo, tmp_path: Path) -> None:
     assert by_code.assigned == sum(counts.values())
     assert counts["IfcBuilding"] == 6 and counts["IfcWindow"] > 100 and counts["IfcDoor"] >= 6
     assert counts["building"] > 200 and counts["road"] > 10 and counts["parcel"] > 200
+    assert counts["zone"] == 4 and "district.gpkg#zones: 4 planning zones" in err
     assert "1 replaced by BIM" in err
     assert "imported jurisdictions.geojson: 12 jurisdictions" in err
     assert "demo accounts" in err and "huachengnan (new)" in err

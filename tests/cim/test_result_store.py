@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -127,3 +129,17 @@ def test_a_result_that_cannot_be_stored_is_refused(
         ResultStore(tmp_path).save(result, jurisdiction=None, trigger=None, started=T0)
     assert ResultStore(tmp_path).runs(EVERYTHING) == []
     assert list(tmp_path.glob(f"{CityLayout.SIMULATIONS}/*")) == []
+
+
+def test_what_a_killed_save_left_is_removed_by_a_later_save(tmp_path: Path) -> None:
+    results = ResultStore(tmp_path)
+    folder = tmp_path / CityLayout.SIMULATIONS
+    old, recent = folder / ".partial-killed", folder / ".partial-running"
+    for path in (old, recent, folder / ".deleting-killed"):
+        path.mkdir(parents=True)
+        (path / "run.json").write_text("{")
+    an_hour_ago = time.time() - 3700
+    for path in (old, folder / ".deleting-killed"):
+        os.utime(path, (an_hour_ago, an_hour_ago))
+    kept = results.save(tiny_result(), jurisdiction=None, trigger=None, started=T0)
+    assert sorted(p.name for p in folder.iterdir()) == [".partial-running", kept.id]

@@ -7,6 +7,7 @@ against the closed forms within 5 %, lengths within two cells.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -137,6 +138,9 @@ def test_a_level_floods_the_bowl_and_what_stands_in_it(bowl: Path) -> None:
     assert chart.series[0].x[-1] == BOTTOM + H
     assert chart.series[0].y[-1] == pytest.approx(summary["flooded_area_m2"])
     assert result.parameters["source_used"]["kind"] == "point"
+    stored = [result.parameters, summary, values.values, values.details, chart.series[0].y]
+    stored += [f.properties for layer in result.vectors for f in layer.features]
+    assert json.loads(json.dumps(stored, allow_nan=False)) == stored  # kept as JSON as it is
 
 
 def test_a_volume_gives_the_level_that_stores_it(bowl: Path) -> None:
@@ -230,3 +234,23 @@ def test_a_strip_is_as_long_as_its_rectangle() -> None:
     assert strip_length(LineString([(0, 0), (50, 0), (50, 50)]).buffer(3, cap_style="flat")) == (
         pytest.approx(100.0, rel=0.02)
     )
+
+
+def test_the_run_reports_its_progress_and_stops_when_told(bowl: Path) -> None:
+    seen: list[int] = []
+
+    def record(percent: int, _message: str) -> None:
+        seen.append(percent)
+
+    def stop(percent: int, _message: str) -> None:
+        if percent >= 40:
+            raise KeyboardInterrupt("cancelled")
+
+    spec = model("flood")
+    params = spec.parameters_type.model_validate({"water_level": 106.0})
+    with CityStore.open(bowl) as store:
+        inputs = ModelInputs(store, bowl, Scope.everything())
+        spec.run(inputs, params, record)
+        with pytest.raises(KeyboardInterrupt, match="cancelled"):
+            spec.run(inputs, params, stop)
+    assert seen == sorted(seen) and seen[0] < 50 and seen[-1] == 100

@@ -207,6 +207,10 @@ addStrings({
     "chart.hours_by_facade": "各立面日照时数",
     "chart.hours_by_facade.x": "立面",
     "chart.hours_by_facade.y": "日照时数（小时）",
+    "sum.points_failing_due_to_proposed": "因拟建建筑不达标的窗台点",
+    "sum.too_old": "数据过旧",
+    "sum.unplaced": "无位置",
+    "sum.indoor": "室内",
   },
   en: {
     "tab.simulation": "Simulate",
@@ -407,5 +411,9 @@ addStrings({
     "chart.hours_by_facade": "Hours of sun per façade",
     "chart.hours_by_facade.x": "Façade",
     "chart.hours_by_facade.y": "Hours of sun",
+    "sum.points_failing_due_to_proposed": "Sill points failing because of the proposal",
+    "sum.too_old": "Too old",
+    "sum.unplaced": "Without a place",
+    "sum.indoor": "Indoor",
   },
 });

@@ -42,7 +42,8 @@ export function summaryText(value, unit) {
   if (value === null || value === undefined) return "—";
   if (Array.isArray(value)) return value.length ? value.map((v) => summaryText(v, "")).join(", ") : "—";
   if (typeof value === "object") {
-    return Object.entries(value).map(([key, v]) => `${valueName(key)}: ${summaryText(v, "")}`).join(" · ") || "—";
+    const name = (key) => (t(`sum.${key}`) === `sum.${key}` ? valueName(key) : t(`sum.${key}`));
+    return Object.entries(value).map(([key, v]) => `${name(key)}: ${summaryText(v, "")}`).join(" · ") || "—";
   }
   return valueName(String(value));
 }

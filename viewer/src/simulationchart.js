@@ -34,6 +34,7 @@ export function ticks(low, high, count = 4) {
   const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw);
   const out = [];
   for (let v = Math.ceil(low / step) * step; v <= high + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
+  if (out[out.length - 1] < high) out.push(Number((out[out.length - 1] + step).toPrecision(12))); // the top covered
   return out;
 }
 
@@ -156,7 +157,8 @@ function bars(root, series, yOf) {
   const every = Math.max(1, Math.ceil(categories.length / 8));
   categories.forEach((category, k) => {
     if (k % every === 0) {
-      const label = category.length > 10 ? `${category.slice(0, 9)}…` : category;
+      // names often share their start (Block One N, Block One S): keep both ends
+      const label = category.length > 12 ? `${category.slice(0, 5)}…${category.slice(-6)}` : category;
       root.append(svg("text", { x: LEFT + band * (k + 0.5), y: HEIGHT - BOTTOM + 14, "text-anchor": "middle", class: "chart-axis" }, label));
     }
   });

@@ -78,6 +78,7 @@ def run_probe(inputs: ModelInputs, params: ProbeParameters, progress: Progress) 
     if params.mark_blocks:
         for i, block in enumerate(BLOCKS, start=1):
             values[f"blocks:{block[0]}"] = level + i
+    details = {f"blocks:{b[0]}": {"block_ref": b[0]} for b in BLOCKS}
     progress(60, "drawing the layers")
     ramp = np.linspace(0.0, 1.0, GRID, dtype=np.float32)
     array = np.tile(ramp if params.shape == "slope" else np.ones(GRID, np.float32), (GRID, 1))
@@ -103,7 +104,7 @@ def run_probe(inputs: ModelInputs, params: ProbeParameters, progress: Progress) 
         summary={"flooded_area_m2": level * 100.0, "probed_buildings": len(values)},
         rasters=[raster],
         vectors=[vector],
-        values=[ObjectValues("depth", VALUES_TITLE, "m", values)],
+        values=[ObjectValues("depth", VALUES_TITLE, "m", values, details)],
         charts=charts,
     )
 
@@ -240,6 +241,13 @@ def test_a_run_from_the_panel_is_shown_coloured_charted_and_compared(viewer: Vie
         )
         assert colours["feature"] == colours["swatch"], colours
         assert colours["label"] == "12 m"
+
+        # the selected block's result, with its details
+        page.evaluate("window.cimtwin.select('blocks:b2')")
+        selected = page.locator('.sim-selection[data-object="blocks:b2"]')
+        selected.wait_for()
+        assert selected.locator("dd").all_text_contents() == ["12 m", "b2"]
+        page.evaluate("window.cimtwin.clearSelection()")
 
         second = run_from_panel(page, 20)
         assert second["result"]["run"] != first["result"]["run"]

@@ -211,6 +211,7 @@ addStrings({
     "sum.too_old": "数据过旧",
     "sum.unplaced": "无位置",
     "sum.indoor": "室内",
+    "sim.selected": "所选对象：{name}",
   },
   en: {
     "tab.simulation": "Simulate",
@@ -415,5 +416,6 @@ addStrings({
     "sum.too_old": "Too old",
     "sum.unplaced": "Without a place",
     "sum.indoor": "Indoor",
+    "sim.selected": "Selected: {name}",
   },
 });

@@ -105,6 +105,59 @@ export class ResultView {
     this.sources = []; // {name, source}
     this.coloring = null; // values key
     this.generation = 0; // a newer show() wins over a slower older one
+    this.valuesCache = new Map(); // "<run>/<name>" -> GET .../values/{name}
+    this.selection = el("section", { className: "sim-selection" });
+    this.selection.hidden = true;
+    // the inspector's panel says when an object is selected (or no longer is)
+    const info = document.getElementById("info");
+    if (info) {
+      new MutationObserver(() => this.showSelection().catch(() => {})).observe(info, {
+        attributes: true,
+        attributeFilter: ["data-state", "data-object-id", "hidden"],
+      });
+    }
+  }
+
+  /** The values `name` of the shown run, read once. */
+  async valuesOf(name) {
+    const key = `${this.run.id}/${name}`;
+    if (!this.valuesCache.has(key)) {
+      const reading = this.app.util.getJson(`${runBase(this.run.id)}/values/${encodeURIComponent(name)}`);
+      this.valuesCache.set(key, reading);
+      reading.catch(() => this.valuesCache.delete(key));
+    }
+    return this.valuesCache.get(key);
+  }
+
+  /**
+   * The selected object's result (its own, else its building's): the value of the values
+   * coloured (else the first) and its details, under the summary.
+   */
+  async showSelection() {
+    const box = this.selection;
+    const object = this.app.selected;
+    const entries = this.run ? layerEntries(this.run.values) : [];
+    if (!object || !entries.length) {
+      box.hidden = true;
+      delete box.dataset.object;
+      return;
+    }
+    const prefix = valuesKey(this.run.id, "");
+    const coloured = this.coloring && this.coloring.startsWith(prefix) ? this.coloring.slice(prefix.length) : null;
+    const entry = entries.find((e) => e.name === coloured) || entries[0];
+    const answer = await this.valuesOf(entry.name);
+    if (this.app.selected !== object) return;
+    const owner = [object.id, object.building_id, object.building].find((id) => id && id in answer.values);
+    box.hidden = false;
+    box.dataset.object = object.id;
+    const dl = el("dl", { className: "sim-summary" });
+    const unit = answer.unit || entry.unit || "";
+    dl.append(el("dt", null, answer.title || entry.title || entry.name), el("dd", null, owner ? summaryText(answer.values[owner], unit) : t("style.noValue")));
+    for (const [key, value] of Object.entries((owner && answer.details?.[owner]) || {})) {
+      const { label, unit: keyUnit } = summaryLabel(key);
+      dl.append(el("dt", null, label), el("dd", null, summaryText(value, keyUnit)));
+    }
+    box.replaceChildren(el("h4", null, t("sim.selected", { name: object.name || object.id })), dl);
   }
 
   get viewer() {
@@ -177,6 +230,7 @@ export class ResultView {
       legend.render();
     }
     this.renderColouring();
+    this.showSelection().catch(() => {});
   }
 
   /** Take everything of the shown run off the map. */
@@ -191,6 +245,7 @@ export class ResultView {
     if (current.startsWith("simulation:")) this.app.theme.legend.colorBy(null).catch(() => {});
     this.coloring = null;
     this.run = null;
+    this.selection.hidden = true;
     this.root.replaceChildren();
     viewer?.scene.requestRender();
   }
@@ -201,7 +256,7 @@ export class ResultView {
       this.root.replaceChildren();
       return;
     }
-    const parts = [this.header(run), this.summary(run.summary || {})];
+    const parts = [this.header(run), this.summary(run.summary || {}), this.selection];
     const layers = this.layerList();
     if (layers) parts.push(layers);
     const values = layerEntries(run.values);

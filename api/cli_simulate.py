@@ -10,7 +10,6 @@ import json
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from typer.core import TyperCommand
 
@@ -111,7 +110,7 @@ def parse_settings(settings: list[str]) -> dict[str, Any]:
     for setting in settings:
         key, sep, text = setting.partition("=")
         if not sep or not key.strip():
-            raise click.BadParameter(f"--set {setting!r} is not NAME=VALUE")
+            raise typer.BadParameter(f"--set {setting!r} is not NAME=VALUE")
         try:
             value = json.loads(text)
         except json.JSONDecodeError:
@@ -125,9 +124,9 @@ def read_parameters(path: Path) -> dict[str, Any]:
     try:
         content = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise click.BadParameter(f"--parameters {path}: {exc}") from None
+        raise typer.BadParameter(f"--parameters {path}: {exc}") from None
     if not isinstance(content, dict):
-        raise click.BadParameter(f"--parameters {path} holds no JSON object")
+        raise typer.BadParameter(f"--parameters {path} holds no JSON object")
     return content
 
 
@@ -161,7 +160,7 @@ def run_command(
         parameters = read_parameters(parameters_file) if parameters_file else {}
         parameters.update(parse_settings(settings or []))
         check_parameters(model_named(model), parameters)
-    except (UnknownModelError, ParametersError, click.BadParameter) as exc:
+    except (UnknownModelError, ParametersError, typer.BadParameter) as exc:
         console.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
     with clear_errors(), progress_bar(model) as tell:

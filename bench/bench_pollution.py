@@ -32,9 +32,9 @@ from pathlib import Path
 import numpy as np
 from pykrige.ok import OrdinaryKriging
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import SHARED_DATA
 
-from bench.common import SHARED_DATA
 from cim.crs import transformer
 from simulation.models.pollution_idw import idw
 from simulation.models.pollution_kriging import VARIOGRAM_MODELS, fit, krige

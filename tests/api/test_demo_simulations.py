@@ -1,5 +1,6 @@
 """The models on the built demo district, through ``run_model`` as the job and the command
-line call them: a flood from the riverside gauge's live reading, the live PM2.5 field."""
+line call them: a flood from the riverside gauge's live reading, the live PM2.5 field, a
+tower planned south of a home."""
 
 from __future__ import annotations
 
@@ -9,13 +10,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from shapely.geometry import box
 from sqlalchemy import select
 
 from api.simulations import run_model
+from cim.crs import transformer
 from cim.ops import sensor_tables as t
 from cim.ops.database import OpsDatabase
 from cim.result_store import ResultStore
 from cim.scope import Scope
+from cim.store import CityStore
 from simulation.sensors.ingest import ingest
 from simulation.sensors.records import ObservationIn
 from tests.demo_build import BuiltDemo
@@ -90,3 +94,33 @@ def test_the_live_pm25_field_is_kriged_from_the_outdoor_stations(demo: Path) -> 
     assert len(exposure) > 100 and all(
         isinstance(v, float) and math.isfinite(v) for v in exposure.values()
     )
+
+
+def test_a_tower_planned_south_of_a_home_takes_its_winter_sun(demo: Path) -> None:
+    scope = Scope.of(TIANHE)
+    before = run_model(demo, "sunlight", {"year": 2026}, scope, jurisdiction=TIANHE)
+    assert before.summary["homes_checked"] > 0
+    passing = [
+        home
+        for home, verdict in ResultStore(demo).values(before.id, "sun_pass", scope).values.items()
+        if verdict == "pass"
+    ]
+    assert passing, "no demo home meets the rule"
+    with CityStore.open(demo) as store:
+        home = store.get_object(sorted(passing)[0], scope=scope).footprint
+        to_lonlat = transformer(store.crs, "EPSG:4326")
+    assert home is not None
+    west, south, east, _ = home.bounds
+    tower = box(west - 10, south - 40, east + 10, south - 15)  # 15 m south of the home, 25 m deep
+    ring = [list(to_lonlat.transform(x, y)) for x, y in tower.exterior.coords]
+    proposal = {"type": "Polygon", "coordinates": [ring]}
+    after = run_model(
+        demo,
+        "sunlight",
+        {"year": 2026, "proposed_footprint": proposal, "proposed_height": 150},
+        scope,
+        jurisdiction=TIANHE,
+    )
+    verdicts = ResultStore(demo).values(after.id, "sun_pass", scope).values
+    assert verdicts[sorted(passing)[0]] == "fails_due_to_proposed"
+    assert after.summary["failing_due_to_proposed"] >= 1

@@ -8,18 +8,24 @@ import base64
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 
 from cim.ops.database import OpsDatabase
+from cim.ops.incident_tables import Incident
+from cim.result_store import ResultStore
+from cim.results import RasterLayer, SimulationResult
 from cim.scope import Scope
 from simulation.incidents.actors import Actor
 from simulation.incidents.escalation import escalate_overdue
 from simulation.incidents.incidents import report_incident, take_step
 from simulation.incidents.records import AttachmentIn, IncidentReport
+from simulation.incidents.steps import append_step
 from tests.sensor_rows import add_datastream
 from tests.viewer.conftest import ViewerPage, new_page, render, screenshot, serve
 from tests.viewer.incident_people import HUACHENG, Account, account, observe, png, step
@@ -29,6 +35,7 @@ pytestmark = pytest.mark.browser
 
 SOUTH, NORTH = "440106001001", "440106001002"  # Huacheng's two communities
 MINUTE_US = 60_000_000
+ZH_COMMA = "\uff0c"
 # The markers' colours (viewer/src/incidenticons.js)
 CSS = {"reported": "#e53935", "registered": "#fb8c00", "dispatched": "#fdd835",
        "handling": "#1e88e5", "handled": "#00acc1", "verified": "#43a047",
@@ -69,6 +76,7 @@ class Seeded:
     ids: dict[str, int]  # seed name -> incident id
     places: dict[str, tuple[float, float]]
     datastream: int  # a water level on Huacheng Avenue, at LOOP_PLACE
+    flood_run: str  # a flood run noted on the overdue waterlogging incident
 
 
 def _seed(folder: Path) -> Seeded:
@@ -110,7 +118,33 @@ def _seed(folder: Path) -> Seeded:
             db, name="花城大道积水监测", jurisdiction=NORTH, lon=LOOP_PLACE[0], lat=LOOP_PLACE[1],
             thresholds={"warning": 2.0, "alarm": 2.5}, observations=[(now - MINUTE_US, 1.1)],
         )  # fmt: skip
-    return Seeded(folder, ids, places, datastream)
+        flood_run = _flood_run_of(folder, db, ids["overdue"], now)
+    return Seeded(folder, ids, places, datastream, flood_run)
+
+
+def _flood_run_of(folder: Path, db: OpsDatabase, incident_id: int, now: int) -> str:
+    """A stored flood run, and the ``simulation`` step the live simulations note on the
+    incident of the alert that started it; the run's id."""
+    depth = np.full((4, 4), 0.4, dtype=np.float32)
+    result = SimulationResult(
+        model="flood",
+        parameters={"water_level": 10.4},
+        summary={"level_m": 10.4, "flooded_area_m2": 1234.4, "buildings_affected": 3},
+        rasters=[RasterLayer("depth", "Water depth", "m", depth,
+                             (430700.0, 10.0, 0.0, 2557800.0, 0.0, -10.0), "EPSG:4547")],
+    )  # fmt: skip
+    run = ResultStore(folder).save(
+        result, jurisdiction=HUACHENG, trigger={"alert": 1, "rule": 1}, started=datetime.now(UTC)
+    )
+    link = {"model": "flood", "status": "succeeded", "run": run.id,
+            "url": f"/api/simulations/runs/{run.id}", "summary": result.summary}  # fmt: skip
+    with db.transaction() as session:
+        incident = session.get(Incident, incident_id)
+        assert incident is not None
+        append_step(session, incident, "simulation", from_status=incident.status,
+                    actor="rule:1", actor_kind="system", actor_jurisdiction=None,
+                    now_us=now, data=link)  # fmt: skip
+    return run.id
 
 
 @pytest.fixture(scope="module")
@@ -299,6 +333,25 @@ def test_the_panel_shows_the_timeline_and_photos(page: Any, seeded: Seeded) -> N
     page.wait_for_selector("#incident-lightbox", state="detached")
     page.click("#incident-close")
     assert page.is_hidden("#incident-panel")
+
+
+def test_a_flood_run_noted_on_an_incident_opens_in_the_simulate_tab(
+    page: Any, seeded: Seeded
+) -> None:
+    page.click("[data-tab=incidents]")
+    page.click(f"#incident-list [data-incident='{seeded.ids['overdue']}'] button")
+    page.wait_for_selector("#incident-panel[data-state=loaded]")
+    line = page.locator("#incident-timeline [data-action=simulation] .step-simulation")
+    assert "模拟计算" in page.inner_text("#incident-timeline [data-action=simulation]")
+    figures = ["淹没面积 1,234 m²", "受影响建筑 3 栋", "水位 10.40 m"]
+    assert line.inner_text().startswith(ZH_COMMA.join(figures))
+    line.locator("button").click()
+    page.wait_for_function(
+        "(id) => window.cimtwin.simulation.state().result.run === id"
+        " && !document.getElementById('tab-simulation').hidden",
+        arg=seeded.flood_run,
+    )
+    page.click("[data-tab=incidents]")
 
 
 def test_a_click_on_a_marker_opens_its_incident(page: Any, seeded: Seeded) -> None:
@@ -538,7 +591,10 @@ def test_the_whole_loop_from_a_sensor_to_a_closed_incident(
     actions = centre.locator("#incident-timeline .incident-step").evaluate_all(
         "(items) => items.map((item) => item.dataset.action)"
     )
-    assert [a for a in actions if a not in ("alert_raised", "alert_cleared", "comment")] == [
+    # the alert on a water level queued a flood run, noted as a step (api.live_simulations)
+    assert "simulation" in actions
+    assert [a for a in actions if a not in ("alert_raised", "alert_cleared", "comment",
+                                           "simulation")] == [
         "report", "register", "dispatch", "accept", "handle", "verify", "close"
     ]  # fmt: skip
     handled = centre.locator("#incident-timeline .incident-step[data-action=handle]")

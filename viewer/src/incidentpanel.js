@@ -11,7 +11,7 @@ import { blobUrl, loadJurisdictions, postForm, span, when } from "./incidentapi.
 import { statusCss } from "./incidenticons.js";
 import { ReportForm } from "./incidentreport.js";
 import { PhotoInput } from "./incidentphotos.js";
-import { onLanguageChange, t } from "./i18n.js";
+import { formatNumber, onLanguageChange, t } from "./i18n.js";
 
 // The workflow's needs (simulation/incidents/workflow.py) while the codes do not say them.
 const NEEDS_NOTE = new Set(["reject", "return", "handle", "send_back", "suspend", "comment"]);
@@ -224,10 +224,35 @@ export class IncidentPanel {
           el("time", { dateTime: step.time }, ` · ${when(step.time)}`)),
         step.department ? el("div", { className: "step-department" }, `${t("incident.field.department")}: ${this.layer.departmentName(step.department)}`) : null,
         step.note ? el("p", { className: "step-note" }, step.note) : null,
+        step.action === "simulation" ? this.simulationLine(step.data || {}) : null,
         photos.length ? el("div", { className: "step-photos" }, ...photos) : null);
       list.append(item);
     }
     return list;
+  }
+
+  /** What a flood run started by the incident's alert became: queued, its figures and a
+   * button opening it in the Simulate tab, or its error. */
+  simulationLine(data) {
+    const line = el("p", { className: "step-simulation", dataset: { status: data.status || "" } });
+    const summary = data.summary || {};
+    if (data.run) {
+      const figures = [];
+      if (summary.flooded_area_m2 != null) figures.push(t("incident.simulation.area", { value: formatNumber(summary.flooded_area_m2) }));
+      if (summary.buildings_affected != null) figures.push(t("incident.simulation.buildings", { value: summary.buildings_affected }));
+      if (summary.level_m != null) figures.push(t("incident.simulation.level", { value: formatNumber(summary.level_m, 2) }));
+      const open = el("button", { type: "button", className: "step-simulation-open", dataset: { run: data.run } }, t("incident.simulation.open"));
+      open.addEventListener("click", () => {
+        document.querySelector('[data-tab="simulation"]')?.click();
+        this.layer.app.simulation?.openRun(data.run).catch(() => {});
+      });
+      line.append(figures.join(t("incident.simulation.separator")), " ", open);
+    } else if (data.status === "failed") {
+      line.append(t("incident.simulation.failed", { error: data.error || "" }));
+    } else {
+      line.append(t("incident.simulation.queued"));
+    }
+    return line;
   }
 
   /** A photo's thumbnail, read with the bearer token; a click shows it full size. */

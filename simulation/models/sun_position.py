@@ -10,6 +10,7 @@ the equation of time, so the window's UTC instants depend on the longitude.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -150,7 +151,8 @@ def sun_path(
     if step_minutes <= 0:
         raise ValueError("step_minutes must be positive")
     minutes = (end - start).total_seconds() / 60.0
-    count = max(1, round(minutes / step_minutes))
+    # never longer than asked (a window a fraction of a second over 8 h takes 481 steps)
+    count = max(1, math.ceil(minutes / step_minutes - 1e-9))
     step = minutes / count
     offsets = pd.to_timedelta((np.arange(count) + 0.5) * step, unit="min")
     times = pd.DatetimeIndex(pd.Timestamp(start) + offsets)

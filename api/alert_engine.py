@@ -20,9 +20,6 @@ by another process count within ``CIMTWIN_SILENCE_CHECK_SECONDS``).
 from __future__ import annotations
 
 import logging
-import queue
-import threading
-import time
 from collections.abc import AsyncIterator, Collection, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -31,7 +28,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from api.events import Event, EventHub, event_hub_of
+from api.events import Event, event_hub_of
+from api.hub_worker import STOP, HubWorker
 from api.incident_json import incident_event
 from cim.ops.database import OpsDatabase
 from cim.scope import Scope
@@ -48,81 +46,34 @@ PLACING_TYPES = frozenset({"Datastream", "Thing", "Location"})
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-class _Signal:
-    """A request to the engine's thread."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-
-_SILENCE = _Signal("silence")
-_STOP = _Signal("stop")
-
-
-class AlertEngine:
+class AlertEngine(HubWorker):
     """The rules of one app, evaluated on what it stores."""
+
+    name = "alert engine"
+    batch_max = BATCH_MAX
 
     def __init__(self, app: FastAPI, silence_seconds: float | None = None) -> None:
         from api.settings import get_settings
 
-        self.app = app
-        self.hub: EventHub = event_hub_of(app)
-        self.silence_seconds = (
+        period = (
             get_settings().silence_check_seconds if silence_seconds is None else silence_seconds
         )
+        super().__init__(event_hub_of(app), period)
+        self.app = app
+        self.silence_seconds = period
         self.evaluated = 0
-        self.failures = 0
-        self._queue: queue.SimpleQueue[StoredObservation | _Signal] = queue.SimpleQueue()
-        self._pending = 0
-        self._idle = threading.Condition()
-        self._lock = threading.Lock()
         self._evaluator: AlertEvaluator | None = None
-        self._listening = False
-        self._thread: threading.Thread | None = None
-
-    # --- life -----------------------------------------------------------------------------
-
-    def start(self) -> None:
-        """Start the engine's thread (it starts listening once it has found a rule)."""
-        self._thread = threading.Thread(target=self._run, name="alert engine", daemon=True)
-        self._thread.start()
-        self._put(_SILENCE)  # also reads the rules first, off the server's start-up
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop listening and end the thread (what is queued is evaluated first)."""
-        self._listen(False)
-        if self._thread is not None:
-            self._put(_STOP)
-            self._thread.join(timeout)
-            self._thread = None
-
-    def drain(self, timeout: float = 10.0) -> bool:
-        """Wait until everything queued so far is evaluated and published; whether it was
-        within ``timeout`` seconds."""
-        deadline = time.monotonic() + timeout
-        with self._idle:
-            while self._pending:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._idle.wait(left)
-        return True
 
     def check_silence(self) -> None:
         """Check silent rules now (in the engine's thread; :meth:`drain` waits for it)."""
-        self._put(_SILENCE)
+        self.wake_periodic()
 
     def rules_changed(self) -> None:
         """Rules were created, changed or deleted: read them again, and listen to ingest
         only when some rule is enabled."""
         evaluator = self.evaluator()
         evaluator.invalidate()
-        self._listen(evaluator.has_rules())
-
-    @property
-    def listening(self) -> bool:
-        """Whether the engine receives observations now."""
-        return self._listening
+        self.listen(evaluator.has_rules())
 
     # --- the listener (publishing threads) ------------------------------------------------
 
@@ -130,26 +81,13 @@ class AlertEngine:
         """Queue a stored observation; forget datastream placements that changed."""
         if event.kind == "observation":
             if isinstance(event.source, StoredObservation):
-                self._put(event.source)
+                self.put(event.source)
         elif (
             event.kind == "entity"
             and event.data.get("type") in PLACING_TYPES
             and self._evaluator is not None
         ):
             self._evaluator.invalidate(rules=False)
-
-    def _listen(self, on: bool) -> None:
-        with self._lock:
-            if on and not self._listening:
-                self.hub.add_listener(self.on_event)
-            elif not on and self._listening:
-                self.hub.remove_listener(self.on_event)
-            self._listening = on
-
-    def _put(self, item: StoredObservation | _Signal) -> None:
-        with self._idle:
-            self._pending += 1
-        self._queue.put(item)
 
     # --- the engine's thread --------------------------------------------------------------
 
@@ -167,40 +105,16 @@ class AlertEngine:
 
         return (auth_state_of(self.app).clock() - _EPOCH) // _MICROSECOND
 
-    def _run(self) -> None:
-        next_check = time.monotonic() + self.silence_seconds
-        while True:
-            try:
-                batch = [self._queue.get(timeout=max(0.0, next_check - time.monotonic()))]
-            except queue.Empty:
-                batch = []
-            while len(batch) < BATCH_MAX:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            observations = [item for item in batch if isinstance(item, StoredObservation)]
-            try:
-                if observations:
-                    self._evaluate(observations)
-                if _SILENCE in batch or time.monotonic() >= next_check:
-                    next_check = time.monotonic() + self.silence_seconds
-                    self._silence()
-                if _STOP in batch and self._evaluator is not None:
-                    self._evaluator.persist()
-            except Exception:  # a database down: log, go on with the next batch
-                self.failures += 1
-                log.exception("alert rules: a batch of %d observations failed", len(observations))
-            finally:
-                self._done(len(batch))
-            if _STOP in batch:
-                return
-
-    def _done(self, count: int) -> None:
-        with self._idle:
-            self._pending = max(0, self._pending - count)
-            if not self._pending:
-                self._idle.notify_all()
+    def handle(self, batch: list[object], periodic: bool) -> None:
+        """Evaluate the batch's observations; check silent rules when due; keep the rules'
+        states before the thread stops."""
+        observations = [item for item in batch if isinstance(item, StoredObservation)]
+        if observations:
+            self._evaluate(observations)
+        if periodic:
+            self._silence()
+        if STOP in batch and self._evaluator is not None:
+            self._evaluator.persist()
 
     def _evaluate(self, observations: list[StoredObservation]) -> None:
         outcomes = self.evaluator().evaluate(observations, self.now_us())
@@ -210,7 +124,7 @@ class AlertEngine:
     def _silence(self) -> None:
         evaluator = self.evaluator()
         evaluator.invalidate()  # rules another process wrote (the demo, a command) too
-        self._listen(evaluator.has_rules())
+        self.listen(evaluator.has_rules())
         self._publish(evaluator.check_silence(self.now_us()))
         evaluator.persist()
 

@@ -27,9 +27,6 @@ properties (checked at start, every ``CIMTWIN_SILENCE_CHECK_SECONDS`` and by
 from __future__ import annotations
 
 import logging
-import queue
-import threading
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -40,7 +37,8 @@ from typing import Any, Protocol
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from api.events import Event, EventHub, event_hub_of
+from api.events import Event, event_hub_of
+from api.hub_worker import WAKE, HubWorker
 from api.incident_json import incident_event
 from cim.ops import sensor_tables as t
 from cim.ops.database import OpsDatabase
@@ -148,22 +146,14 @@ class _Field:
     last_job: str | None = None
 
 
-class _Signal:
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-
-_TICK = _Signal("tick")
-_RECHECK = _Signal("recheck")
-_STOP = _Signal("stop")
-
-
 def _terms(text: str) -> tuple[str, ...]:
     return tuple(part.strip().casefold() for part in text.split(",") if part.strip())
 
 
-class LiveSimulations:
+class LiveSimulations(HubWorker):
     """The runs one app starts from what its sensors report."""
+
+    name = "live simulations"
 
     def __init__(
         self,
@@ -179,7 +169,6 @@ class LiveSimulations:
 
         settings = get_settings()
         self.app = app
-        self.hub: EventHub = event_hub_of(app)
         self.submitter = submitter or JobSubmitter(app.state.city_dir)
         # a live field's property as spelled in the setting, by its folded name
         self.fields = {
@@ -196,57 +185,19 @@ class LiveSimulations:
         self.recheck_seconds = (
             settings.silence_check_seconds if recheck_seconds is None else recheck_seconds
         )
-        self.failures = 0
+        super().__init__(event_hub_of(app), self.recheck_seconds, wake_seconds=TICK_SECONDS)
         self.submitted: list[str] = []
         self._states: dict[str, _Field] = {}
         self._following: list[_FloodRun] = []
         self._properties: dict[int, tuple[str, str]] = {}  # datastream -> (name, definition)
-        self._queue: queue.SimpleQueue[Event | _Signal] = queue.SimpleQueue()
-        self._pending = 0
-        self._idle = threading.Condition()
-        self._lock = threading.Lock()
-        self._listening = False
-        self._thread: threading.Thread | None = None
-
-    # --- life -----------------------------------------------------------------------------
-
-    def start(self) -> None:
-        """Start the thread; it listens once it finds a datastream of a watched property."""
-        self._thread = threading.Thread(target=self._run, name="live simulations", daemon=True)
-        self._thread.start()
-        self._put(_RECHECK)
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop listening and end the thread (what is queued is handled first)."""
-        self._listen(False)
-        if self._thread is not None:
-            self._put(_STOP)
-            self._thread.join(timeout)
-            self._thread = None
-
-    def drain(self, timeout: float = 10.0) -> bool:
-        """Wait until everything queued so far is handled; whether it was in time."""
-        deadline = time.monotonic() + timeout
-        with self._idle:
-            while self._pending:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._idle.wait(left)
-        return True
 
     def refresh(self) -> None:
         """Look again for datastreams of the watched properties (in the thread)."""
-        self._put(_RECHECK)
+        self.wake_periodic()
 
     def tick(self) -> None:
         """Submit the stale fields whose wait is over now (in the thread)."""
-        self._put(_TICK)
-
-    @property
-    def listening(self) -> bool:
-        """Whether the listener receives the app's events now."""
-        return self._listening
+        self.put(WAKE)
 
     # --- the listener (publishing threads) ------------------------------------------------
 
@@ -257,54 +208,20 @@ class LiveSimulations:
             or (event.kind == "observation" and isinstance(event.source, StoredObservation))
             or (event.kind == "entity" and event.data.get("type") == "Datastream")
         ):
-            self._put(event)
-
-    def _listen(self, on: bool) -> None:
-        with self._lock:
-            if on and not self._listening:
-                self.hub.add_listener(self.on_event)
-            elif not on and self._listening:
-                self.hub.remove_listener(self.on_event)
-            self._listening = on
-
-    def _put(self, item: Event | _Signal) -> None:
-        with self._idle:
-            self._pending += 1
-        self._queue.put(item)
+            self.put(event)
 
     # --- the thread -----------------------------------------------------------------------
 
-    def _run(self) -> None:
-        next_check = time.monotonic() + self.recheck_seconds
-        while True:
-            try:
-                batch = [self._queue.get(timeout=TICK_SECONDS)]
-            except queue.Empty:
-                batch = []
-            while True:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            try:
-                if _RECHECK in batch or time.monotonic() >= next_check:
-                    next_check = time.monotonic() + self.recheck_seconds
-                    self._recheck()
-                for item in batch:
-                    if isinstance(item, Event):
-                        self._handle(item)
-                self._submit_due()
-                self._follow()
-            except Exception:  # a database down, a run refused: log, go on
-                self.failures += 1
-                log.exception("live simulations: a batch of %d events failed", len(batch))
-            finally:
-                with self._idle:
-                    self._pending = max(0, self._pending - len(batch))
-                    if not self._pending:
-                        self._idle.notify_all()
-            if _STOP in batch:
-                return
+    def handle(self, batch: list[object], periodic: bool) -> None:
+        """Look for watched datastreams when due, handle the batch's events, submit the
+        fields due, follow the flood runs submitted."""
+        if periodic:
+            self._recheck()
+        for item in batch:
+            if isinstance(item, Event):
+                self._handle(item)
+        self._submit_due()
+        self._follow()
 
     def _handle(self, event: Event) -> None:
         if event.kind == "entity":
@@ -353,7 +270,7 @@ class LiveSimulations:
             or any(term in pair for term in self.fields)
             for pair in texts
         )
-        self._listen(watched)
+        self.listen(watched)
 
     # --- the runs -------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ const LABEL = 120; // room for the labels left of horizontal bars
 const PAD = 8;
 
 /** An SVG element with attributes; children appended (text nodes for strings). */
-function svg(tag, attrs, ...children) {
+export function svg(tag, attrs, ...children) {
   const node = document.createElementNS(SVG, tag);
   for (const [key, value] of Object.entries(attrs || {})) {
     if (value !== null && value !== undefined) node.setAttribute(key, String(value));

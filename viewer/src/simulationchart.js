@@ -7,7 +7,8 @@
 // end of the name) get an axis each, the second on the right. Series names and titles are
 // shown through `labels` ({series(name), title, x, y}) where the caller translates them.
 
-const SVG = "http://www.w3.org/2000/svg";
+import { svg } from "./dashboardcharts.js";
+
 const WIDTH = 440;
 const HEIGHT = 232;
 const LEFT = 48;
@@ -15,15 +16,6 @@ const RIGHT = 48;
 const TOP = 10;
 const BOTTOM = 56;
 export const SERIES_COLORS = ["#3b82f6", "#f97316", "#10b981", "#e11d48", "#a855f7", "#eab308"];
-
-function svg(tag, attrs, ...children) {
-  const node = document.createElementNS(SVG, tag);
-  for (const [key, value] of Object.entries(attrs || {})) {
-    if (value !== null && value !== undefined) node.setAttribute(key, String(value));
-  }
-  for (const child of children) node.append(child instanceof Node ? child : String(child));
-  return node;
-}
 
 /** Round tick values covering [low, high] (about `count` of them: steps of 1, 2 or 5 x 10^n). */
 export function ticks(low, high, count = 4) {

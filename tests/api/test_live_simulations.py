@@ -90,10 +90,11 @@ class Live:
 
 
 @pytest.fixture
-def live(tmp_path: Path) -> Iterator[Live]:
+def live(tmp_path: Path, ops_url: str) -> Iterator[Live]:
+    """The app with its alert engine and live simulations, on each backend in turn."""
     app = empty_city_app(tmp_path / "city")
     clock = Clock()
-    configure(app, url=f"sqlite:///{tmp_path / 'ops.sqlite'}", clock=clock)
+    configure(app, url=ops_url, clock=clock)
     jobs = FakeSubmitter()
     app.state.live_submitter = jobs
     events: list[Event] = []

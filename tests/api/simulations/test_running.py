@@ -93,8 +93,8 @@ def _lonlat(x: float, y: float) -> tuple[float, float]:
     return float(lon), float(lat)
 
 
-def test_live_readings_are_numeric_in_scope_and_in_the_city_crs(tmp_path: Path) -> None:
-    db = OpsDatabase.for_city(tmp_path)
+def test_live_readings_are_numeric_in_scope_and_in_the_city_crs(ops_url: str) -> None:
+    db = OpsDatabase.open(ops_url)
     try:
         lon, lat = _lonlat(430760.0, 2557880.0)
         gauge = add_datastream(db, name="gauge A", jurisdiction=TOWN_A, lon=lon, lat=lat,

@@ -15,9 +15,20 @@ BODY_IDENTIFIERS = ("Body", "Facetation", "Body-FallBack", "Mesh")
 DESCRIPTIVE = ("Description", "ObjectType", "Tag", "PredefinedType", "LongName", "Elevation")
 
 
+_spatial_classes: dict[str, bool] = {}  # by schema-qualified class, e.g. IFC2X3.IfcWall
+
+
 def is_spatial(entity: ifcopenshell.entity_instance) -> bool:
-    """Whether ``entity`` is a site, building, storey, space or other spatial element."""
-    return any(_is_a(entity, root) for root in SPATIAL_ROOTS)
+    """Whether ``entity`` is a site, building, storey, space or other spatial element.
+
+    Answered once per class and schema: a root the schema lacks (IFC2X3 has no
+    IfcSpatialElement) raises inside IfcOpenShell, which costs more than the test itself.
+    """
+    qualified = entity.is_a(True)
+    known = _spatial_classes.get(qualified)
+    if known is None:
+        known = _spatial_classes[qualified] = any(_is_a(entity, root) for root in SPATIAL_ROOTS)
+    return known
 
 
 def _is_a(entity: ifcopenshell.entity_instance, name: str) -> bool:

@@ -180,6 +180,11 @@ class MeshIndex:
         row = self.conn.execute(f"SELECT {column} FROM units WHERE unit = ?", (unit,)).fetchone()
         return int(row[0])
 
+    def unit_triangles(self, unit: int) -> int:
+        """Triangles of a unit's full meshes (all its objects)."""
+        row = self.conn.execute("SELECT triangles FROM units WHERE unit = ?", (unit,)).fetchone()
+        return 0 if row is None else int(row[0])
+
     def unit_objects(self, unit: int) -> tuple[IntArray, FloatArray, IntArray]:
         """Row ids, bounds ``(n, 6)`` and triangle counts of one unit's objects."""
         rows = self.conn.execute(

@@ -44,7 +44,9 @@ TILES_DIR = CityLayout.TILES
 DEFAULT_EXCLUDED = ("IfcSpace", "IfcOpeningElement", "IfcAnnotation")
 FORMATS = ("glb", "b3dm")
 _ERROR_STEP = 0.001  # metres: a parent's geometric error exceeds its children's by this
-_PARALLEL_FROM = 8  # tiles: fewer are drawn in this process
+_PARALLEL_FROM = 8  # tiles: fewer are drawn in this process...
+# ...unless a building this large is measured: one worker measures it while the others draw
+_LARGE_MEASURE = 20_000  # triangles of the building's elements
 _T = TypeVar("_T")
 _R = TypeVar("_R")
 
@@ -158,11 +160,14 @@ def _write(
     try:
         jobs = [_job(tile) for tile in tiles]
         measures = sorted({(b, u) for tile in tiles for u, b in tile.units if b is not None})
-        workers = _workers(options, len(jobs))
+        large = sum(1 for _, unit in measures if index.unit_triangles(unit) >= _LARGE_MEASURE)
+        workers = _workers(options, len(jobs), large)
         total, done = len(jobs) + len(measures), 0
         deviations: dict[str, dict[str, float]] = {}
         results: dict[str, content.TileResult] = {}
-        with _Runner(settings, workers) as run:
+        # SciPy (the k-d tree of a large measure) is imported before the fork when every
+        # worker will need it, else by the worker that does
+        with _Runner(settings, workers, preload_scipy=large >= workers) as run:
             # both queued at once: the tiles are drawn while a large building is measured
             measured_buildings = run(content.measure_building, measures)
             drawn = run(content.write_tile, jobs)
@@ -207,23 +212,26 @@ def _job(tile: Tile) -> content.TileJob:
     return content.TileJob(tile.address, tile.kind, standalone, buildings)
 
 
-def _workers(options: TilingOptions, jobs: int) -> int:
+def _workers(options: TilingOptions, jobs: int, large_measures: int) -> int:
     if options.workers:
         return options.workers
-    return (os.cpu_count() or 1) if jobs >= _PARALLEL_FROM else 1
+    parallel = jobs >= _PARALLEL_FROM or (large_measures > 0 and jobs > 0)
+    return (os.cpu_count() or 1) if parallel else 1
 
 
 class _Runner:
     """Runs a function over jobs here (one worker) or in a process pool whose workers die
     with this process (:mod:`tiles.workers`)."""
 
-    def __init__(self, settings: content.Settings, workers: int) -> None:
+    def __init__(self, settings: content.Settings, workers: int, preload_scipy: bool) -> None:
         self.settings, self.workers = settings, workers
+        self.preload_scipy = preload_scipy
         self.pool: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> Callable[[Callable[[_T], _R], Iterable[_T]], Iterator[_R]]:
         if self.workers > 1:
-            kd_tree()  # SciPy imported once here rather than in every forked worker
+            if self.preload_scipy:
+                kd_tree()  # imported once here rather than in every forked worker
             method = "fork" if threading.current_thread() is threading.main_thread() else "spawn"
             self.pool = ProcessPoolExecutor(
                 self.workers, multiprocessing.get_context(method),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -39,3 +40,29 @@ def test_tiles_are_drawn_while_a_building_is_measured(
     store.close()
     assert summary.written >= 1
     assert seen.read_text().split() == ["True"]  # one building, measured after a tile
+
+
+def test_a_large_building_is_measured_beside_the_drawing_of_few_tiles() -> None:
+    """Below 8 tiles the drawing stays in this process, unless a building of at least
+    20 000 triangles must be measured: a worker then measures it while others draw."""
+    from tiles.tileset import _workers
+
+    cores = os.cpu_count() or 1
+    assert _workers(TilingOptions(), jobs=3, large_measures=0) == 1
+    assert _workers(TilingOptions(), jobs=3, large_measures=1) == cores
+    assert _workers(TilingOptions(), jobs=40, large_measures=0) == cores
+    assert _workers(TilingOptions(workers=1), jobs=3, large_measures=1) == 1
+
+
+def test_the_index_knows_a_units_triangles(tekla_city: ImportedCity, tmp_path: Path) -> None:
+    from cim.meshindex import MeshIndex
+    from cim.scope import Scope
+
+    index, _ = MeshIndex.build(tekla_city.store, tmp_path / "index.sqlite", ())
+    try:
+        units = [row[0] for row in index.conn.execute("SELECT unit FROM units")]
+        counts = [index.unit_triangles(unit) for unit in units]
+    finally:
+        index.close()
+    total = sum(entry.triangles for entry in tekla_city.store.mesh_index(scope=Scope.everything()))
+    assert max(counts) >= 20_000 and sum(counts) == total

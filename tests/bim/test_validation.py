@@ -46,6 +46,9 @@ BROKEN = {
     "select with a non-member": "#20=IFCPROPERTYSINGLEVALUE('B',$,#2,$);",
     "list under its lower bound": "#20=IFCPOLYLINE((#2));",
     "abstract entity": "#20=IFCROOT('3ZvctVUKr0kugbFTf53O9L',$,$,$);",
+    "reference to a missing instance": (
+        "#20=IFCRELDEFINESBYPROPERTIES('5YvctVUKr0kugbFTf53O9L',$,$,$,(#11,#997),#13);"
+    ),
     "number for a string": "#20=IFCWALL('3ZvctVUKr0kugbFTf53O9L',$,12,$,$,$,$,$,$);",
     "inverse over its upper bound": (
         "#20=IFCPROPERTYSET('4YvctVUKr0kugbFTf53O9L',$,'Pset2',$,(#12));\n"

@@ -430,8 +430,15 @@ def info(city: CityOption) -> None:
         print_json(city_summary(store))
 
 
+#: New objects between two runs of the garbage collector (Python's default: 700). A command
+#: loads hundreds of modules, tens of thousands of objects that last and hold no garbage;
+#: collecting every 700 of them walks them over and over (a tenth of a small import's time).
+GC_THRESHOLD = 50_000
+
+
 def main() -> None:
     """Entry point of the ``cimtwin`` console script."""
+    gc.set_threshold(GC_THRESHOLD)
     try:
         app()
     finally:

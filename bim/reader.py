@@ -63,8 +63,8 @@ def has_attribute(entity: ifcopenshell.entity_instance, name: str) -> bool:
     """Whether the entity's class has an attribute ``name`` (direct, inverse or derived).
 
     Unlike ``hasattr``: for a name the class lacks (an attribute of another schema)
-    IfcOpenShell's lookup first imports the schema's rule module, tens of milliseconds the
-    first time in every process; this asks the schema only.
+    IfcOpenShell's lookup first imports the schema's rule module (10-20 ms the first time
+    in every process, more from a cold disk); this asks the schema only.
     """
     return bool(entity.get_attribute_category(name) != _NO_SUCH_ATTRIBUTE)
 

@@ -6,6 +6,7 @@ modules share (console, error line, progress bar, ``--city``) in :mod:`api.cli_c
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -429,9 +430,21 @@ def info(city: CityOption) -> None:
         print_json(city_summary(store))
 
 
+#: New objects between two runs of the garbage collector (Python's default: 700). A command
+#: loads hundreds of modules, tens of thousands of objects that last and hold no garbage;
+#: collecting every 700 of them walks them over and over (a tenth of a small import's time).
+GC_THRESHOLD = 50_000
+
+
 def main() -> None:
     """Entry point of the ``cimtwin`` console script."""
-    app()
+    gc.set_threshold(GC_THRESHOLD)
+    try:
+        app()
+    finally:
+        # The process ends here: the interpreter's exit then skips collecting every object
+        # of every module loaded (a tenth of a second or more after an import).
+        gc.freeze()
 
 
 if __name__ == "__main__":

@@ -3,8 +3,8 @@
 Passwords are read from standard input (typed twice at a terminal, one line from a pipe),
 never from an argument, which other users could read in the process list.
 
-The account modules (SQLAlchemy) are imported inside the commands: the other commands of
-`cimtwin` start without them.
+The account modules (SQLAlchemy), the settings (pydantic), the password hasher and the city
+store are imported inside the commands: the other commands of `cimtwin` start without them.
 """
 
 from __future__ import annotations
@@ -19,15 +19,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from api.auth.clock import utc_now
-from api.auth.passwords import check_strength
 from api.auth.roles import ROLE_ORDER, check_roles
 from api.cli_common import CityOption, clear_errors, print_json, say
 from api.errors import AccountInputError
-from api.settings import get_settings
 from cim.errors import CityNotFoundError
 from cim.layout import CityLayout
 from cim.scope import Scope, check_code
-from cim.store import CityStore
 
 if TYPE_CHECKING:
     from cim.ops.database import OpsDatabase
@@ -54,6 +51,7 @@ def register(app: typer.Typer) -> None:
 
 @contextmanager
 def _database(city: Path) -> Iterator[OpsDatabase]:
+    from api.settings import get_settings
     from cim.ops.database import OpsDatabase
 
     if not CityLayout(city).store.is_file():
@@ -64,6 +62,8 @@ def _database(city: Path) -> Iterator[OpsDatabase]:
 
 def _check_node(city: Path, code: str) -> None:
     """Refuse a jurisdiction code the city does not hold (when it holds a set at all)."""
+    from cim.store import CityStore
+
     check_code(code)
     with CityStore.open(city) as store:
         known = [node.code for node in store.jurisdictions(scope=Scope.everything())]
@@ -81,6 +81,8 @@ def _actor() -> str:
 
 def read_new_password() -> str:
     """A new password from standard input: typed twice at a terminal, else one line."""
+    from api.auth.passwords import check_strength
+
     if sys.stdin.isatty():
         password = getpass.getpass("new password: ")
         if getpass.getpass("the same again: ") != password:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bim.errors import BimError, GeoreferenceError, IfcReadError
-from cim.area import AreaError
 from cim.errors import (
+    AreaError,
     CimError,
     CityExistsError,
     CityNotFoundError,

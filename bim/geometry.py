@@ -47,6 +47,7 @@ import numpy.ma  # np.unique imports it on first call: once here, not in each ch
 from bim.children import die_with_parent
 from bim.errors import BimError
 from bim.footprint import is_closed_and_oriented
+from bim.reader import optional_attribute
 from cim.model import FloatArray, IndexArray, Material
 
 DEFAULT_KERNEL = "hybrid-cgal-simple-opencascade"
@@ -339,7 +340,7 @@ def _sample(products: Sequence[ifcopenshell.entity_instance]) -> list[ifcopenshe
     sample = []
     for product in bodies:
         kind = kind_of(product)
-        if kind in chosen and not getattr(product, "HasOpenings", None):
+        if kind in chosen and not optional_attribute(product, "HasOpenings"):
             chosen.discard(kind)
             sample.append(product)
     return sample

@@ -24,6 +24,7 @@ import ifcopenshell.util.unit
 import numpy as np
 
 from bim.errors import GeoreferenceError
+from bim.reader import has_attribute
 from cim.crs import (
     FloatArray,
     area_name,
@@ -299,7 +300,7 @@ def _entity_conversion(model: ifcopenshell.file) -> _Conversion | None:
             "OrthogonalHeight": operation.Height,
         }
     else:
-        names = [n for n in _CONVERSION_ATTRIBUTES if hasattr(operation, n)]
+        names = [n for n in _CONVERSION_ATTRIBUTES if has_attribute(operation, n)]
         values = {n: getattr(operation, n) for n in names}
     return _Conversion(str(operation.is_a()), crs_name, values)
 

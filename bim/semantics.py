@@ -9,6 +9,8 @@ import ifcopenshell.util.classification
 import ifcopenshell.util.element as element_util
 import ifcopenshell.util.unit
 
+from bim.reader import optional_attribute
+
 SPATIAL_ROOTS = ("IfcSpatialStructureElement", "IfcSpatialElement")
 BODY_IDENTIFIERS = ("Body", "Facetation", "Body-FallBack", "Mesh")
 #: the descriptive attributes kept, when the element's class has them and they are set
@@ -42,8 +44,8 @@ def parent_of(entity: ifcopenshell.entity_instance) -> ifcopenshell.entity_insta
     """The spatial container, else the aggregating whole, else None (the project is skipped)."""
     container = None if is_spatial(entity) else element_util.get_container(entity)
     parent = container or element_util.get_aggregate(entity)
-    if parent is None and hasattr(entity, "FillsVoids"):
-        for fills in entity.FillsVoids or ():
+    if parent is None:
+        for fills in optional_attribute(entity, "FillsVoids") or ():
             host = fills.RelatingOpeningElement.VoidsElements[0].RelatingBuildingElement
             parent = element_util.get_container(host)
     if parent is None or parent.is_a("IfcProject"):
@@ -122,7 +124,7 @@ def _material_layers(entity: ifcopenshell.entity_instance) -> list[dict[str, Any
     unit = _length_unit(entity)
     return [
         {"material": layer.Material.Name if layer.Material else "",
-         "thickness": float(layer.LayerThickness) * unit, "name": getattr(layer, "Name", None)}
+         "thickness": float(layer.LayerThickness) * unit, "name": optional_attribute(layer, "Name")}
         for layer in material.MaterialLayers
     ]  # fmt: skip
 
@@ -132,8 +134,8 @@ def _classification_references(entity: ifcopenshell.entity_instance) -> list[dic
     references = []
     for reference in ifcopenshell.util.classification.get_references(entity):
         source = ifcopenshell.util.classification.get_classification(reference)
-        identification = getattr(reference, "Identification", None) or getattr(
-            reference, "ItemReference", None
+        identification = optional_attribute(reference, "Identification") or optional_attribute(
+            reference, "ItemReference"
         )
         references.append({
             "system": source.Name if source is not None else None,
@@ -173,7 +175,7 @@ def _psets(
     definitions: Definitions | None,
 ) -> dict[str, dict[str, Any]]:
     """What ``element_util.get_psets`` gives, with the type's sets read once per type."""
-    if type_psets is None or getattr(entity, "IsDefinedBy", None) is None:
+    if type_psets is None or optional_attribute(entity, "IsDefinedBy") is None:
         return dict(element_util.get_psets(entity))
     if element_type == entity:
         return dict(element_util.get_psets(entity))

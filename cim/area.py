@@ -20,7 +20,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from cim.crs import parse_crs, transform_arrays
-from cim.errors import CimError
+from cim.errors import AreaError
 from cim.scope import Scope
 from cim.store import CityStore
 
@@ -32,10 +32,6 @@ DENSIFY_DEGREES = 0.0005
 # Room around the city's extent when clipping in degrees, before the exact clip in metres.
 CLIP_MARGIN_DEGREES = 0.01
 Bounds = tuple[float, float, float, float]
-
-
-class AreaError(CimError):
-    """A requested area is malformed, not finite, out of range or too complex."""
 
 
 @dataclass(frozen=True)

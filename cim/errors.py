@@ -33,6 +33,10 @@ class StoreBusyError(CimError):
     """The city store stayed locked by another writer past the busy timeout."""
 
 
+class AreaError(CimError):
+    """A requested area is malformed, not finite, out of range or too complex."""
+
+
 class QueryError(CimError):
     """A query's parameters are unusable (a bounding box with NaN, inverted corners...)."""
 

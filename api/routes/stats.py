@@ -9,7 +9,8 @@ from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import ScopeDep, StoreDep
-from cim.area import AreaError, bbox_area, city_extent, geojson_area, parse_bbox
+from cim.area import bbox_area, city_extent, geojson_area, parse_bbox
+from cim.errors import AreaError
 from cim.stats import district_stats
 
 router = APIRouter(prefix="/api/stats", tags=["statistics"])

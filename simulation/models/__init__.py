@@ -6,9 +6,12 @@ Each model module defines ``MODEL``; :func:`model` and :func:`models` find them 
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
 from simulation.models.errors import UnknownModelError
-from simulation.models.spec import ModelSpec
+
+if TYPE_CHECKING:  # the spec needs pydantic: importing an error of a model must not load it
+    from simulation.models.spec import ModelSpec
 
 #: Model name -> the module that defines its ``MODEL``.
 MODULES: dict[str, str] = {

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import ifcopenshell
 import pytest
 
 from bim.errors import BimError, IfcReadError
 from bim.importer import import_ifc
-from bim.reader import open_ifc, read_schema
+from bim.reader import has_attribute, open_ifc, optional_attribute, read_schema
 from cim.model import file_sha256
 from tests.conftest import (
     FZK,
@@ -127,3 +128,19 @@ def test_file_sha256(tmp_path: Path) -> None:
     path = tmp_path / "abc.txt"
     path.write_bytes(b"abc")
     assert file_sha256(path) == ("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+
+
+@pytest.mark.parametrize(("schema", "expected"), [("IFC2X3", None), ("IFC4", "Core")])
+def test_optional_attribute_is_none_where_the_schema_has_no_such_attribute(
+    schema: str, expected: str | None
+) -> None:
+    model = ifcopenshell.file(schema=schema)
+    material = model.createIfcMaterial("Concrete")
+    layer = model.createIfcMaterialLayer(material, 0.2)
+    if schema != "IFC2X3":
+        layer.Name = "Core"
+    assert has_attribute(layer, "Name") is (expected is not None)
+    assert optional_attribute(layer, "Name") == expected
+    assert optional_attribute(layer, "LayerThickness") == 0.2
+    assert optional_attribute(layer, "ToMaterialLayerSet") == ()  # inverse attributes too
+    assert not has_attribute(layer, "NoSuchAttribute")

@@ -13,7 +13,6 @@ from shapely.geometry import LineString, box
 
 from cim.area import (
     MAX_VERTICES,
-    AreaError,
     CityExtent,
     bbox_area,
     city_bbox_area,
@@ -22,6 +21,7 @@ from cim.area import (
     parse_bbox,
 )
 from cim.crs import transform_arrays
+from cim.errors import AreaError
 from cim.gis import VectorOptions, import_vector
 from cim.scope import Scope
 from tests.conftest import make_city

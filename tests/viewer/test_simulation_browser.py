@@ -155,6 +155,30 @@ def run_from_panel(page: Any, level: float) -> dict[str, Any]:
     return state
 
 
+def check_layer_tree_row(page: Any, run: str) -> None:
+    """The layer tree's 模拟结果 row holds the open run: its two map layers hide, fade and
+    come back together, over the Simulate tab's own boxes."""
+    page.click("[data-tab=layers]")
+    row = page.locator(f'[data-layer="simulation"][data-run="{run}"]')
+    assert row.locator(".layer-count").inner_text() == "2"  # the depth raster and the extent
+    model = page.locator(".sim-result .sim-run-head b").text_content()
+    assert model and row.locator(".layer-note").inner_text() == model
+    result = "window.cimtwin.simulation.result.state()"
+    row.locator(".layer-visible").click()
+    state = page.evaluate(result)
+    assert [r["show"] for r in state["rasters"] + state["vectors"]] == [False, False]
+    row.locator(".layer-opacity").fill("40")
+    state = page.evaluate(result)
+    assert state["mapLayer"]["alpha"] == [pytest.approx(0.75 * 0.4)]
+    row.locator(".layer-visible").click()
+    state = page.evaluate(result)
+    assert [r["show"] for r in state["rasters"] + state["vectors"]] == [True, True]
+    assert state["mapLayer"] == {"visible": True, "opacity": 0.4, "alpha": [pytest.approx(0.3)]}
+    screenshot(page, "simulation-layer-row")
+    row.locator(".layer-opacity").fill("100")
+    page.click('[data-tab="simulation"]')
+
+
 def test_a_run_from_the_panel_is_shown_coloured_charted_and_compared(viewer: ViewerPage) -> None:
     with checked_page(viewer) as page:
         page.evaluate("window.cimtwin.setLanguage('zh-CN')")
@@ -199,6 +223,9 @@ def test_a_run_from_the_panel_is_shown_coloured_charted_and_compared(viewer: Vie
         # the optional volume is left out: the model's default (None) applies
         assert "rain_volume_m3" not in page.evaluate("window.cimtwin.simulation.form.values()")
 
+        simulation_row = page.locator('[data-layer="simulation"]')
+        assert "empty" in (simulation_row.get_attribute("class") or "")
+        assert simulation_row.locator(".layer-visible").is_disabled()
         layers_before = page.evaluate("window.cimtwin.viewer.imageryLayers.length")
         first = run_from_panel(page, 10)
         screenshot(page, "simulation-result")
@@ -210,6 +237,7 @@ def test_a_run_from_the_panel_is_shown_coloured_charted_and_compared(viewer: Vie
         assert first["result"]["rasters"][0]["max"] == pytest.approx(10.0)
         charts = {c["name"]: c["marks"] for c in first["result"]["charts"]}
         assert charts == {"area": 3, "blocks": 3}
+        check_layer_tree_row(page, first["result"]["run"])
         area = page.locator('.sim-summary dd[data-key="flooded_area_m2"]')
         assert area.text_content() == "1,000 m²"
         assert page.locator(".sim-summary dt").first.text_content() == "淹没面积"

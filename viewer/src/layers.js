@@ -1,7 +1,8 @@
 // The layer tree: feature layers of the tileset (BIM buildings, GIS buildings, roads, other),
 // the globe's terrain and imagery, the live sensors (with their levels' legend), the
-// incidents (with their statuses' legend), and the layers still without data (simulation
-// results), each with visibility and opacity.
+// incidents (with their statuses' legend), and the simulation run open in the Simulate tab
+// (all its rasters and vector layers at once; "no data" while none is open), each with
+// visibility and opacity.
 //
 // A layer's count is what a planner counts: BIM buildings (IfcBuilding), not every IFC object
 // they hold; GIS buildings, roads and parcels as features; the objects behind a count are in
@@ -12,7 +13,6 @@ import { formatNumber, onLanguageChange, t } from "./i18n.js";
 import { FEATURE_LAYERS, layerOfClass } from "./style.js";
 import "./contextstrings.js";
 
-const EMPTY_LAYERS = ["simulation"];
 // Layers whose row is left out while they have nothing (the others say "no data").
 const OPTIONAL_LAYERS = ["parcels", "other"];
 // What a feature layer counts: the classes named here, else every object of the layer.
@@ -46,6 +46,7 @@ export class LayerTree {
   state(key) {
     if (key === "sensors") return this.app.sensors.layer;
     if (key === "incidents") return this.app.incidents.layer;
+    if (key === "simulation") return this.app.simulation?.result.mapLayer || null;
     return this.app.style.layers[key] || this.globe[key] || null;
   }
 
@@ -61,6 +62,8 @@ export class LayerTree {
       this.app.sensors.setLayer(options);
     } else if (key === "incidents") {
       this.app.incidents.setLayer(options);
+    } else if (key === "simulation" && this.app.simulation?.result.run) {
+      this.app.simulation.result.setMapLayer(options);
     } else {
       throw new Error(`layer ${key} has no data`);
     }
@@ -118,19 +121,30 @@ export class LayerTree {
       noIncidents ? t("layer.noData") : null, noIncidents);
     incidentRow.append(incidents.legend());
     rows.push(incidentRow);
-    for (const key of EMPTY_LAYERS) rows.push(this.row(key, null, t("layer.noData"), true));
+    rows.push(this.simulationRow());
     this.container.replaceChildren(...rows);
   }
 
-  row(key, count, note, empty) {
+  /** The open run's map layers, named by its model; "no data" (and inert) while none is. */
+  simulationRow() {
+    const result = this.app.simulation?.result;
+    const run = result?.run;
+    if (!run) return this.row("simulation", null, t("layer.noData"), true, true);
+    const model = this.app.simulation.modelTitle(run.model) || run.model;
+    const row = this.row("simulation", formatNumber(result.mapLayerCount), model, false);
+    row.dataset.run = run.id;
+    return row;
+  }
+
+  row(key, count, note, empty, inert = false) {
     const name = t(`layer.${key}`);
     const state = this.state(key);
     const disabled = empty && !(state && FEATURE_LAYERS.includes(key) && count !== "0");
     const box = el("input", {
       type: "checkbox",
       className: "layer-visible",
-      checked: Boolean(state?.visible) && !EMPTY_LAYERS.includes(key),
-      disabled: EMPTY_LAYERS.includes(key),
+      checked: Boolean(state?.visible) && !inert,
+      disabled: inert,
       title: t("layer.visible", { name }),
       "aria-label": t("layer.visible", { name }),
     });
@@ -142,7 +156,7 @@ export class LayerTree {
       max: "100",
       step: "5",
       value: String(Math.round((state?.opacity ?? 1) * 100)),
-      disabled: EMPTY_LAYERS.includes(key),
+      disabled: inert,
       title: t("layer.opacity", { name }),
       "aria-label": t("layer.opacity", { name }),
     });
@@ -156,7 +170,7 @@ export class LayerTree {
       note ? el("span", { className: "layer-note" }, note) : null,
     );
     const li = el("li", { className: "layer", dataset: { layer: key } }, label, slider);
-    li.classList.toggle("empty", Boolean(disabled) || EMPTY_LAYERS.includes(key));
+    li.classList.toggle("empty", Boolean(disabled) || inert);
     return li;
   }
 

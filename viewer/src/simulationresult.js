@@ -105,6 +105,8 @@ export class ResultView {
     this.sources = []; // {name, source}
     this.coloring = null; // values key
     this.generation = 0; // a newer show() wins over a slower older one
+    // the layer tree's simulation row: every map layer of the shown run at once
+    this.mapLayer = { visible: true, opacity: 1 };
     this.valuesCache = new Map(); // "<run>/<name>" -> GET .../values/{name}
     this.selection = el("section", { className: "sim-selection" });
     this.selection.hidden = true;
@@ -169,6 +171,7 @@ export class ResultView {
     this.clear();
     const generation = this.generation;
     this.run = run;
+    this.mapLayer.visible = true; // a run opened is a run to see (the opacity is kept)
     this.render();
     const rasters = layerEntries(run.rasters);
     const vectors = layerEntries(run.vectors);
@@ -181,8 +184,39 @@ export class ResultView {
     const settled = await Promise.allSettled(jobs);
     const failed = settled.filter((s) => s.status === "rejected");
     for (const f of failed) console.warn("cimtwin: a result layer could not be shown", f.reason);
-    if (generation === this.generation) this.render();
+    if (generation === this.generation) {
+      this.applyMapLayer();
+      this.render();
+      this.app.layers?.render();
+    }
     if (failed.length) throw failed[0].reason;
+  }
+
+  /** The layer tree's row: show or hide every map layer of the shown run, fade them. */
+  setMapLayer({ visible, opacity }) {
+    if (visible !== undefined) this.mapLayer.visible = Boolean(visible);
+    if (opacity !== undefined) this.mapLayer.opacity = Math.max(0, Math.min(1, Number(opacity)));
+    this.applyMapLayer();
+    this.render();
+  }
+
+  /** Each layer shown when both its own box and the row's are ticked, at the row's opacity. */
+  applyMapLayer() {
+    const { visible, opacity } = this.mapLayer;
+    for (const item of this.imagery) {
+      item.layer.show = visible && item.shown;
+      item.layer.alpha = RASTER_ALPHA * opacity;
+    }
+    for (const item of this.sources) {
+      item.source.show = visible && item.shown;
+      fadeSource(item.source, opacity);
+    }
+    this.viewer?.scene.requestRender();
+  }
+
+  /** How many map layers the shown run has (rasters and vector layers). */
+  get mapLayerCount() {
+    return this.imagery.length + this.sources.length;
   }
 
   async addRaster(runId, entry, generation) {
@@ -193,7 +227,7 @@ export class ResultView {
     if (generation !== this.generation) return;
     const layer = this.viewer.imageryLayers.addImageryProvider(provider);
     layer.alpha = RASTER_ALPHA;
-    this.imagery.push({ name: entry.name, layer, info: { ...entry, ...info } });
+    this.imagery.push({ name: entry.name, layer, info: { ...entry, ...info }, shown: true });
     this.viewer.scene.requestRender();
   }
 
@@ -212,7 +246,7 @@ export class ResultView {
     pointsAsDots(source, color);
     source.name = `simulation:${entry.name}`;
     await this.viewer.dataSources.add(source);
-    this.sources.push({ name: entry.name, source, entry, count: geojson.features?.length ?? 0 });
+    this.sources.push({ name: entry.name, source, entry, count: geojson.features?.length ?? 0, shown: true });
     this.viewer.scene.requestRender();
   }
 
@@ -248,6 +282,7 @@ export class ResultView {
     this.selection.hidden = true;
     this.root.replaceChildren();
     viewer?.scene.requestRender();
+    this.app.layers?.render();
   }
 
   render() {
@@ -300,10 +335,10 @@ export class ResultView {
     if (!this.imagery.length && !this.sources.length) return null;
     const list = el("ul", { className: "sim-layers" });
     for (const item of this.imagery) {
-      const box = el("input", { type: "checkbox", checked: item.layer.show });
+      const box = el("input", { type: "checkbox", checked: item.shown });
       box.addEventListener("change", () => {
-        item.layer.show = box.checked;
-        this.viewer.scene.requestRender();
+        item.shown = box.checked;
+        this.applyMapLayer();
       });
       const tif = el("button", { type: "button", className: "btn small" }, t("sim.download"));
       tif.addEventListener("click", () => download(`${runBase(this.run.id)}/rasters/${encodeURIComponent(item.name)}.tif`, `${item.name}.tif`));
@@ -312,10 +347,10 @@ export class ResultView {
       list.append(row);
     }
     for (const item of this.sources) {
-      const box = el("input", { type: "checkbox", checked: item.source.show });
+      const box = el("input", { type: "checkbox", checked: item.shown });
       box.addEventListener("change", () => {
-        item.source.show = box.checked;
-        this.viewer.scene.requestRender();
+        item.shown = box.checked;
+        this.applyMapLayer();
       });
       const csv = el("button", { type: "button", className: "btn small" }, t("sim.export"));
       csv.addEventListener("click", () => download(`${runBase(this.run.id)}/vectors/${encodeURIComponent(item.name)}.csv`, `${item.name}.csv`));
@@ -348,6 +383,7 @@ export class ResultView {
       run: this.run?.id ?? null,
       rasters: this.imagery.map((i) => ({ name: i.name, show: i.layer.show, min: i.info.min, max: i.info.max })),
       vectors: this.sources.map((s) => ({ name: s.name, show: s.source.show, features: s.count })),
+      mapLayer: { ...this.mapLayer, alpha: this.imagery.map((i) => i.layer.alpha) },
       coloring: this.coloring,
       charts: [...this.root.querySelectorAll("svg.sim-chart")].map((svg) => ({
         name: svg.dataset.chart,
@@ -361,6 +397,27 @@ export class ResultView {
  * Points drawn as dots (thousands of pins would hide the city), green where a feature's
  * `pass` is true, red where false, else `color`.
  */
+/**
+ * Every polygon, line and dot of `source` at `opacity` times the alpha it was drawn with
+ * (kept on first use, so that fading is never compounded).
+ */
+function fadeSource(source, opacity) {
+  const now = Cesium.JulianDate.now();
+  for (const entity of source.entities.values) {
+    for (const [graphics, key] of [[entity.polygon, "material"], [entity.polyline, "material"], [entity.point, "color"]]) {
+      if (!graphics || !graphics[key]) continue;
+      if (!graphics.cimtwinColor) {
+        const value = graphics[key].getValue(now);
+        graphics.cimtwinColor = value instanceof Cesium.Color ? value : value?.color;
+      }
+      const base = graphics.cimtwinColor;
+      if (!base) continue;
+      const faded = base.withAlpha(base.alpha * opacity);
+      graphics[key] = key === "material" ? new Cesium.ColorMaterialProperty(faded) : faded;
+    }
+  }
+}
+
 function pointsAsDots(source, color) {
   const pass = Cesium.Color.fromCssColorString(PASS_COLOR);
   const fail = Cesium.Color.fromCssColorString(FAIL_COLOR);

@@ -4,6 +4,7 @@ with metadata (3D Tiles 1.1), and b3dm with batch tables (3D Tiles 1.0)."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,13 @@ import pytest
 
 from cim.store import CityStore
 from tests.api.conftest import build_small_city
-from tests.viewer.conftest import ARTIFACTS, first_building_on_screen, open_viewer, serve
+from tests.viewer.conftest import (
+    ARTIFACTS,
+    ViewerPage,
+    first_building_on_screen,
+    open_viewer,
+    serve,
+)
 from tiles.tileset import TilingOptions, write_tileset
 
 pytestmark = pytest.mark.browser
@@ -37,17 +44,30 @@ def served(request: pytest.FixtureRequest, city: Path) -> Iterator[tuple[str, st
         yield request.param, url
 
 
+def leaf_contents(viewer: ViewerPage) -> list[str]:
+    """The tile contents the page asked for that are leaves (their names hold ``_``)."""
+    contents = [u for u in viewer.requests if "/tiles/content/" in u]
+    return [u for u in contents if "_" in u.rsplit("/", 1)[1]]
+
+
+def leaves_requested(viewer: ViewerPage, timeout_s: float = 30.0) -> None:
+    """Wait until refinement has asked for a leaf tile (or ``timeout_s`` has passed)."""
+    deadline = time.monotonic() + timeout_s
+    while not leaf_contents(viewer) and time.monotonic() < deadline:
+        viewer.page.wait_for_timeout(100)  # lets Playwright deliver the page's requests
+
+
 def test_cesium_loads_and_picks_every_format(served: tuple[str, str], browser: Any) -> None:
     name, url = served
     viewer = open_viewer(browser, url)
     page = viewer.page
-    page.wait_for_timeout(1_500)  # let refinement request the leaves
+    leaves_requested(viewer)
     signed_fetch = "fetch('/tiles/tileset.json', {headers: window.cimtwin.util.authHeaders()})"
     tileset = json.loads(page.evaluate(signed_fetch + ".then(r => r.text())"))
     suffix = ".b3dm" if name == "b3dm" else ".glb"
     contents = [u for u in viewer.requests if "/tiles/content/" in u]
     assert contents and all(u.endswith(suffix) for u in contents), contents
-    leaves = [u for u in contents if "_" in u.rsplit("/", 1)[1]]
+    leaves = leaf_contents(viewer)
     assert leaves, f"no leaf was streamed: {contents}"
     assert tileset["asset"]["version"] == ("1.0" if name == "b3dm" else "1.1")
     target = first_building_on_screen(page)

@@ -89,6 +89,7 @@ class ModelIngest:
         self.ancestors: dict[int, list[Ancestor]] = {}
         self.meshed: set[str] = set()
         self.type_psets: semantics.TypePsets = {}
+        self.facts = semantics.ModelFacts.of(model)
         self.definitions: semantics.Definitions = {}
         self.parents: dict[int, ifcopenshell.entity_instance | None] = {}
         self.taken: set[str] = set()
@@ -204,6 +205,7 @@ class ModelIngest:
         parent = self._parent(entity)
         chain = self._ancestors(entity)
         own = [(entity.GlobalId, entity.is_a())]
+        read = semantics.attributes_of(entity, self.type_psets, self.definitions, self.facts)
         if not semantics.is_spatial(entity) and not any(c == "IfcBuildingStorey" for _, c in chain):
             self.result.outside_storeys.append(entity.GlobalId)
         self._hold_object(
@@ -211,7 +213,7 @@ class ModelIngest:
                 id=entity.GlobalId, cls=entity.is_a(), name=entity.Name or "",
                 parent_id=parent.GlobalId if parent is not None else None, source=self.source,
                 attributes={
-                    **semantics.attributes_of(entity, self.type_psets, self.definitions),
+                    **read,
                     **self.marks,
                 },
                 footprint=footprint,
@@ -252,7 +254,7 @@ class ModelIngest:
         """:func:`semantics.parent_of`, read once per entity."""
         key = entity.id()
         if key not in self.parents:
-            self.parents[key] = semantics.parent_of(entity)
+            self.parents[key] = semantics.parent_of(entity, self.facts)
         return self.parents[key]
 
     def _gather(

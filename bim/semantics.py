@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import ifcopenshell
@@ -40,10 +41,60 @@ def _is_a(entity: ifcopenshell.entity_instance, name: str) -> bool:
         return False
 
 
-def parent_of(entity: ifcopenshell.entity_instance) -> ifcopenshell.entity_instance | None:
+@dataclass(frozen=True)
+class ModelFacts:
+    """What a model is and holds, worked out once for the reads of all its elements:
+    IfcOpenShell's ``util.element`` helpers parse the schema out of the header on every
+    call, which an import makes for every element."""
+
+    ifc2x3: bool
+    classified: bool  # it holds an IfcRelAssociatesClassification
+
+    @classmethod
+    def of(cls, model: ifcopenshell.file) -> ModelFacts:
+        """The facts of ``model``."""
+        classified = bool(model.by_type("IfcRelAssociatesClassification"))
+        return cls(ifc2x3=model.schema == "IFC2X3", classified=classified)
+
+
+def type_of(
+    entity: ifcopenshell.entity_instance, facts: ModelFacts
+) -> ifcopenshell.entity_instance | None:
+    """``element_util.get_type`` with the schema known: the type object itself, else the
+    type it is typed by (IFC4 and later) or defined by (IFC2X3), else None."""
+    if entity.is_a("IfcTypeObject"):
+        return entity
+    if not facts.ifc2x3:
+        typed = optional_attribute(entity, "IsTypedBy")
+        return typed[0].RelatingType if typed else None
+    for relationship in optional_attribute(entity, "IsDefinedBy") or ():
+        if relationship.is_a("IfcRelDefinesByType"):
+            return relationship.RelatingType
+    return None
+
+
+def aggregate_of(
+    entity: ifcopenshell.entity_instance, facts: ModelFacts
+) -> ifcopenshell.entity_instance | None:
+    """``element_util.get_aggregate`` with the schema known: the whole ``entity`` is a part
+    of (in IFC2X3 only through IfcRelAggregates, which shares Decomposes with nesting)."""
+    decomposes = optional_attribute(entity, "Decomposes")
+    if not decomposes:
+        return None
+    relationship = decomposes[0]
+    if facts.ifc2x3 and not relationship.is_a("IfcRelAggregates"):
+        return None
+    return relationship.RelatingObject
+
+
+def parent_of(
+    entity: ifcopenshell.entity_instance, facts: ModelFacts | None = None
+) -> ifcopenshell.entity_instance | None:
     """The spatial container, else the aggregating whole, else None (the project is skipped)."""
     container = None if is_spatial(entity) else element_util.get_container(entity)
-    parent = container or element_util.get_aggregate(entity)
+    parent = container or (
+        aggregate_of(entity, facts) if facts else element_util.get_aggregate(entity)
+    )
     if parent is None:
         for fills in optional_attribute(entity, "FillsVoids") or ():
             host = fills.RelatingOpeningElement.VoidsElements[0].RelatingBuildingElement
@@ -62,6 +113,7 @@ def attributes_of(
     entity: ifcopenshell.entity_instance,
     type_psets: TypePsets | None = None,
     definitions: Definitions | None = None,
+    facts: ModelFacts | None = None,
 ) -> dict[str, Any]:
     """Property sets, quantities, materials, type and the descriptive attributes.
 
@@ -69,7 +121,8 @@ def attributes_of(
     that reads many occurrences of few types (a model's elements): the type's sets are
     then read once, and each occurrence's own sets are laid over a copy. ``definitions``
     likewise keeps each property set definition read, for models where many occurrences
-    share one (it is then read once).
+    share one (it is then read once). ``facts`` (:class:`ModelFacts` of the entity's
+    model) spares working them out again for every element.
     """
     attributes: dict[str, Any] = {
         key: value
@@ -77,7 +130,7 @@ def attributes_of(
         if (value := entity[position]) not in (None, "")
     }
     attributes["step_id"] = entity.id()
-    element_type = element_util.get_type(entity)
+    element_type = type_of(entity, facts) if facts else element_util.get_type(entity)
     psets, quantities = _property_and_quantity_sets(entity, element_type, type_psets, definitions)
     attributes["psets"] = psets
     if quantities:
@@ -94,7 +147,7 @@ def attributes_of(
     layers = _material_layers(entity)
     if layers:
         attributes["material_layers"] = layers
-    references = _classification_references(entity)
+    references = _classification_references(entity) if not facts or facts.classified else []
     if references:
         attributes["classification"] = references
     return attributes

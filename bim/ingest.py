@@ -16,6 +16,7 @@ from bim.csg import tessellate_csg
 from bim.footprint import footprint_of
 from bim.geometry import ElementShape
 from bim.georef import Georeference
+from bim.relations import ModelFacts
 from cim.errors import CimError
 from cim.model import CityObject, MeshPart, mesh_digest
 from cim.writer import CityWriter
@@ -89,7 +90,7 @@ class ModelIngest:
         self.ancestors: dict[int, list[Ancestor]] = {}
         self.meshed: set[str] = set()
         self.type_psets: semantics.TypePsets = {}
-        self.facts = semantics.ModelFacts.of(model)
+        self.facts = ModelFacts.of(model)
         self.definitions: semantics.Definitions = {}
         self.parents: dict[int, ifcopenshell.entity_instance | None] = {}
         self.taken: set[str] = set()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import ifcopenshell
@@ -11,6 +10,7 @@ import ifcopenshell.util.element as element_util
 import ifcopenshell.util.unit
 
 from bim.reader import optional_attribute
+from bim.relations import ModelFacts, aggregate_of, container_of, type_of
 
 SPATIAL_ROOTS = ("IfcSpatialStructureElement", "IfcSpatialElement")
 BODY_IDENTIFIERS = ("Body", "Facetation", "Body-FallBack", "Mesh")
@@ -41,64 +41,21 @@ def _is_a(entity: ifcopenshell.entity_instance, name: str) -> bool:
         return False
 
 
-@dataclass(frozen=True)
-class ModelFacts:
-    """What a model is and holds, worked out once for the reads of all its elements:
-    IfcOpenShell's ``util.element`` helpers parse the schema out of the header on every
-    call, which an import makes for every element."""
-
-    ifc2x3: bool
-    classified: bool  # it holds an IfcRelAssociatesClassification
-
-    @classmethod
-    def of(cls, model: ifcopenshell.file) -> ModelFacts:
-        """The facts of ``model``."""
-        classified = bool(model.by_type("IfcRelAssociatesClassification"))
-        return cls(ifc2x3=model.schema == "IFC2X3", classified=classified)
-
-
-def type_of(
-    entity: ifcopenshell.entity_instance, facts: ModelFacts
-) -> ifcopenshell.entity_instance | None:
-    """``element_util.get_type`` with the schema known: the type object itself, else the
-    type it is typed by (IFC4 and later) or defined by (IFC2X3), else None."""
-    if entity.is_a("IfcTypeObject"):
-        return entity
-    if not facts.ifc2x3:
-        typed = optional_attribute(entity, "IsTypedBy")
-        return typed[0].RelatingType if typed else None
-    for relationship in optional_attribute(entity, "IsDefinedBy") or ():
-        if relationship.is_a("IfcRelDefinesByType"):
-            return relationship.RelatingType
-    return None
-
-
-def aggregate_of(
-    entity: ifcopenshell.entity_instance, facts: ModelFacts
-) -> ifcopenshell.entity_instance | None:
-    """``element_util.get_aggregate`` with the schema known: the whole ``entity`` is a part
-    of (in IFC2X3 only through IfcRelAggregates, which shares Decomposes with nesting)."""
-    decomposes = optional_attribute(entity, "Decomposes")
-    if not decomposes:
-        return None
-    relationship = decomposes[0]
-    if facts.ifc2x3 and not relationship.is_a("IfcRelAggregates"):
-        return None
-    return relationship.RelatingObject
-
-
 def parent_of(
     entity: ifcopenshell.entity_instance, facts: ModelFacts | None = None
 ) -> ifcopenshell.entity_instance | None:
     """The spatial container, else the aggregating whole, else None (the project is skipped)."""
-    container = None if is_spatial(entity) else element_util.get_container(entity)
+    if is_spatial(entity):
+        container = None
+    else:
+        container = container_of(entity, facts) if facts else element_util.get_container(entity)
     parent = container or (
         aggregate_of(entity, facts) if facts else element_util.get_aggregate(entity)
     )
     if parent is None:
         for fills in optional_attribute(entity, "FillsVoids") or ():
             host = fills.RelatingOpeningElement.VoidsElements[0].RelatingBuildingElement
-            parent = element_util.get_container(host)
+            parent = container_of(host, facts) if facts else element_util.get_container(host)
     if parent is None or parent.is_a("IfcProject"):
         return None
     return parent

@@ -8,15 +8,8 @@ import ifcopenshell
 import ifcopenshell.util.element as element_util
 import pytest
 
-from bim.semantics import (
-    Definitions,
-    ModelFacts,
-    TypePsets,
-    aggregate_of,
-    attributes_of,
-    parent_of,
-    type_of,
-)
+from bim.relations import ModelFacts, aggregate_of, container_of, type_of
+from bim.semantics import Definitions, TypePsets, attributes_of, parent_of
 from tests.conftest import FZK, OPEN_HOUSE, REVIT, TEKLA
 
 
@@ -60,6 +53,7 @@ def test_model_facts_give_the_same_attributes_types_and_parents(ifc_dir: Path, n
         assert attributes_of(product, None, None, facts) == attributes_of(product), product
         assert type_of(product, facts) == element_util.get_type(product)
         assert aggregate_of(product, facts) == element_util.get_aggregate(product)
+        assert container_of(product, facts) == element_util.get_container(product)
         assert parent_of(product, facts) == parent_of(product)
         typed += type_of(product, facts) is not None
     assert typed > 0 or name == OPEN_HOUSE

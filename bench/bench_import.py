@@ -31,6 +31,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -169,6 +170,10 @@ def measure(path: Path, args: argparse.Namespace, work: Path) -> Row:
     return row
 
 
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
 def _spread(values: list[float]) -> str:
     if not values:
         return f"{'-':>13}"
@@ -185,7 +190,7 @@ def format_row(row: Row) -> str:
     return (
         f"{row.name[:32]:32} {row.triangles:9d} {row.fallback:5d}"
         f" {ours:7.2f} {_spread(row.ours)} {peer:8.2f} {_spread(row.peers)}"
-        f" {ours / peer:6.2f} {_spread(pairs)}"
+        f" {ours / peer:6.2f} {_spread(pairs)} {_median(pairs):6.2f}"
         f" {min(row.imports, default=nan):8.2f} {min(row.tiles, default=nan):7.2f}"
         f" {split:7.2f} {split / peer:6.2f}"
     )
@@ -193,7 +198,7 @@ def format_row(row: Row) -> str:
 
 HEADER = (
     f"{'file':32} {'triangles':>9} {'fallb':>5} {'ours s':>7} {'ours min-max':>13}"
-    f" {'py3dt s':>8} {'py3dt min-max':>13} {'ratio':>6} {'pair ratios':>13}"
+    f" {'py3dt s':>8} {'py3dt min-max':>13} {'ratio':>6} {'pair ratios':>13} {'median':>6}"
     f" {'import s':>8} {'tile s':>7} {'split s':>7} {'ratio':>6}"
 )
 
@@ -242,7 +247,8 @@ def main(argv: list[str]) -> None:
     )
     print(f"load average at the start: {_load()}")
     print("ours: import ifc --tile; ratio: ours over py3dtiles (best times); fallb: elements")
-    print("meshed by the reference kernel; pair ratios: ours over py3dtiles within each repeat;")
+    print("meshed by the reference kernel; pair ratios: ours over py3dtiles within each repeat,")
+    print("and their median (the steadier figure where other work on the machine comes and goes);")
     print("split: import ifc, then tile (two commands), with its ratio over py3dtiles")
     print(HEADER)
     rows = []

@@ -47,29 +47,35 @@ def _statements(model: Any, fast: bool) -> tuple[float, list[tuple[Any, ...]], i
 
 def main() -> None:
     """Command line entry point."""
-    import ifcopenshell
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="*", type=Path, help="IFC files (default: shared ones)")
     parser.add_argument("--generated", type=int, default=1000, help="add a generated file of N")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each side")
     args = parser.parse_args()
     files = list(args.files) or sorted(SHARED.glob("*.ifc"))
-    work = Path(tempfile.mkdtemp(prefix="bench-validation-"))
-    if args.generated:
-        generated = work / f"generated-{args.generated}.ifc"
-        script = Path(__file__).resolve().with_name("generate_ifc.py")
-        command = [sys.executable, str(script), str(generated), "--elements", str(args.generated)]
-        subprocess.run(command, check=True, capture_output=True)
-        files.append(generated)
-    print("CPU seconds, best of", args.repeat, "; checked: instances left to ifcopenshell.validate")
+    with tempfile.TemporaryDirectory(prefix="bench-validation-") as work:
+        if args.generated:
+            generated = Path(work) / f"generated-{args.generated}.ifc"
+            script = Path(__file__).resolve().with_name("generate_ifc.py")
+            command = [sys.executable, str(script), str(generated)]
+            command += ["--elements", str(args.generated)]
+            subprocess.run(command, check=True, capture_output=True)
+            files.append(generated)
+        _table(files, args.repeat)
+
+
+def _table(files: list[Path], repeat: int) -> None:
+    """Both validators on every file, one line each."""
+    import ifcopenshell
+
+    print("CPU seconds, best of", repeat, "; checked: instances left to ifcopenshell.validate")
     print(f"{'file':38} {'instances':>9} {'ours s':>7} {'ifcos s':>7} {'ratio':>6}"
           f" {'checked':>8} {'findings':>8} same")  # fmt: skip
     for path in files:
         model = ifcopenshell.open(str(path))
         ours, theirs = [], []
         same = True
-        for _ in range(args.repeat):
+        for _ in range(repeat):
             seconds, found_ours, checked = _statements(model, fast=True)
             ours.append(seconds)
             seconds, found_theirs, _ = _statements(model, fast=False)

@@ -58,7 +58,8 @@ def _unwrap(declared: Any, wrappers: tuple[type, ...]) -> Any:
 
 
 class TypeChecks:
-    """Predicates for the attribute types of one schema, built once and cached by name."""
+    """Predicates for the attribute types of one schema; the subtypes of an entity and the
+    checks of a typed value inside a select are worked out once per name."""
 
     def __init__(self, schema: Any) -> None:
         self.schema = schema

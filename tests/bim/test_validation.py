@@ -144,3 +144,19 @@ def test_random_breaks_of_a_real_file_match_the_reference(ifc_dir: Path, seed: i
     reference = _statements(model, fast=False)
     assert len(reference) > 20
     assert _statements(model, fast=True) == reference
+
+
+def test_without_a_view_of_the_model_the_reference_checks_everything(
+    ifc_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An IfcOpenShell whose file objects cannot be viewed: every instance is validated."""
+    import bim.validation
+
+    def refuse(*_: object) -> None:
+        raise TypeError("no view here")
+
+    monkeypatch.setattr(bim.validation._ModelView, "__new__", refuse)
+    model = ifcopenshell.open(str(ifc_dir / REVIT))
+    logger = ifcopenshell.validate.json_logger()
+    assert validate(model, logger) == len(model.entity_names())
+    assert len(logger.statements) == 4
